@@ -1,0 +1,51 @@
+// Control: what the API asks of the engine. Every call is queued to the
+// engine loop and its future resolves only after the resulting transition
+// is durable (G1). Thread-safe.
+#pragma once
+
+#include <future>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "store/records.h"
+
+namespace keel::engine {
+
+struct TriggerRequest {
+  std::string workflow;
+  nlohmann::json params = nlohmann::json::object();  // values: strings, numbers or booleans
+  std::string idempotencyKey;                         // empty = none
+};
+
+struct TriggerResult {
+  store::RunRow run;
+  bool created = false;  // false: an earlier run with the same idempotency key
+};
+
+struct ApplyResult {
+  store::WorkflowVersionRow workflow;
+  bool changed = false;  // false: identical to the latest version, no new version
+  std::vector<std::string> warnings;
+};
+
+class Control {
+ public:
+  virtual ~Control() = default;
+  // Errors: kNotFound (no such workflow), kInvalidArgument (bad params: a
+  // required param missing, a template that cannot render).
+  virtual std::future<Result<TriggerResult>> trigger(TriggerRequest request) = 0;
+  // Errors: kNotFound, kConflict (already finished).
+  virtual std::future<Result<store::RunRow>> cancel(const std::string& runId) = 0;
+  // Re-runs the failed and dead steps of a finished, unsuccessful run.
+  // Errors: kNotFound, kConflict (still active, or succeeded).
+  virtual std::future<Result<store::RunRow>> retry(const std::string& runId) = 0;
+  // Validates and stores a new version. Errors: kInvalidArgument with every
+  // problem in details, kTooLarge.
+  virtual std::future<Result<ApplyResult>> applyWorkflow(std::string yaml,
+                                                         std::string sourceName) = 0;
+};
+
+}  // namespace keel::engine

@@ -1,0 +1,59 @@
+// StepExecutor: runs one attempt of a `run:` step off the engine loop.
+//
+// start() launches the attempt and returns at once; `done` is called exactly
+// once, from an executor thread, when the attempt has ended. stop() ends a
+// running attempt early (a timeout or a cancel decided by the engine):
+// SIGTERM to the whole process group, SIGKILL after the grace period; the
+// outcome then carries the class given to stop(). All methods are
+// thread-safe. The real implementation is ProcessExecutor
+// (process_executor.h); tests use FakeExecutor (src/testing/).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/states.h"
+
+namespace keel::exec {
+
+struct StepRequest {
+  std::string runId;
+  std::string step;
+  int attempt = 1;
+  std::string command;  // rendered; run by /bin/sh -c in its own process group
+  std::string workdir;  // must exist; empty = the current directory
+  std::map<std::string, std::string> env;  // added to the server's environment
+  std::chrono::milliseconds killGrace{10'000};
+  size_t logCapBytes = 1 << 20;  // per stream; the head and the last 64 KiB are kept
+};
+
+struct StepOutcome {
+  bool succeeded = false;
+  FailureClass failureClass = FailureClass::kNone;
+  std::optional<int> exitCode;
+  std::optional<int> signal;  // the signal that ended the process, if any
+  std::string message;        // human summary: "exit code 3", "killed by SIGKILL", ...
+  std::string outputJson;     // the JSON the step wrote to $KEEL_OUTPUT; empty if none
+  std::string stdoutText;     // capped
+  std::string stderrText;
+  int64_t stdoutBytes = 0;    // before capping
+  int64_t stderrBytes = 0;
+};
+
+using ExecHandle = uint64_t;
+
+class StepExecutor {
+ public:
+  virtual ~StepExecutor() = default;
+  virtual ExecHandle start(StepRequest request, std::function<void(StepOutcome)> done) = 0;
+  // No effect if the attempt already ended.
+  virtual void stop(ExecHandle handle, FailureClass why) = 0;
+  // Stops every running attempt (class cancelled) and waits for them to end.
+  virtual void shutdown() = 0;
+};
+
+}  // namespace keel::exec

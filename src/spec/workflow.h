@@ -1,0 +1,121 @@
+// WorkflowSpec: a workflow as the user wrote it, parsed and validated.
+//
+// Produced by parseWorkflow() (parser.h) from YAML; immutable afterwards and
+// shared between threads as std::shared_ptr<const WorkflowSpec>. Every
+// field a user can write is here, including those whose behaviour later
+// versions of keel add (triggers, dependencies, slo): they are parsed,
+// validated and stored now.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/retry_policy.h"
+#include "core/states.h"
+
+namespace keel::spec {
+
+using Millis = std::chrono::milliseconds;
+
+struct SourcePos {
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+};
+
+using keel::Backoff;
+using keel::Jitter;
+using keel::RetryPolicy;
+
+enum class StepKind { kRun, kNoop, kSleep, kHttp, kTask };
+
+struct StepSpec {
+  std::string name;
+  SourcePos pos;
+  StepKind kind = StepKind::kRun;
+  std::string run;          // kRun: the command, a template, run by /bin/sh -c
+  Millis sleep{0};          // kSleep
+  std::string task;         // kTask: the queue name (executed by a later keel)
+  std::string httpJson;     // kHttp: the `http:` block as JSON (executed by a later keel)
+  std::vector<std::string> needs;
+  std::optional<Millis> timeout;
+  Millis killGrace = Millis(10'000);  // SIGTERM -> SIGKILL
+  std::optional<Millis> heartbeat;
+  RetryPolicy retry;
+  std::map<std::string, std::string> env;  // values are templates
+  std::string workdir;                     // relative to the workflow's workdir
+  std::string uses;                        // a dependency name
+  std::string compensate;                  // a command (run by a later keel)
+  std::string emit;                        // a topic (by a later keel)
+};
+
+struct OwnerSpec {
+  std::string team;
+  std::string contact;
+};
+
+struct TriggerSpec {
+  enum class Kind { kCron, kEvent, kAfter, kFile } kind = Kind::kCron;
+  SourcePos pos;
+  std::string cron;
+  std::string timezone;
+  std::string misfire;
+  std::string overlap;
+  std::string event;
+  std::string afterWorkflow;
+  std::string afterState;
+  std::string filePath;
+  std::string filePattern;
+  std::optional<Millis> fileStableFor;
+};
+
+struct BreakerSpec {
+  std::optional<double> failureRate;
+  std::optional<int> window;
+  std::optional<int> minCalls;
+  std::optional<Millis> openFor;
+};
+
+struct DependencySpec {
+  std::string name;
+  SourcePos pos;
+  BreakerSpec breaker;
+  std::optional<int> maxConcurrent;
+  std::string rate;  // "N/s", validated
+};
+
+struct ConcurrencySpec {
+  std::string key;  // a template over params and run
+  int limit = 1;
+};
+
+struct SloSpec {
+  std::optional<Millis> maxDuration;
+};
+
+struct ParamSpec {
+  std::string name;
+  std::optional<std::string> defaultValue;
+  std::string description;
+};
+
+struct WorkflowSpec {
+  std::string name;
+  std::string ns = "default";
+  std::string description;
+  OwnerSpec owner;
+  std::string runbook;
+  std::string workdir;  // where run: commands start; empty = the server's working directory
+  std::vector<ParamSpec> params;
+  std::vector<TriggerSpec> triggers;
+  std::vector<DependencySpec> dependencies;
+  std::optional<ConcurrencySpec> concurrency;
+  SloSpec slo;
+  std::vector<StepSpec> steps;
+
+  const StepSpec* findStep(const std::string& stepName) const;
+};
+
+}  // namespace keel::spec

@@ -1,0 +1,102 @@
+// Rows that keel stores: what the engine writes and the API reads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/states.h"
+
+namespace keel::store {
+
+struct WorkflowVersionRow {
+  std::string name;
+  int version = 0;
+  std::string ns;
+  std::string yaml;     // the spec exactly as applied
+  std::string workdir;  // the default workdir it was applied with
+  std::string sha256;   // of yaml + workdir; re-applying identical text makes no version
+  WallTime createdAt;
+};
+
+struct RunRow {
+  std::string id;
+  std::string workflow;
+  int version = 0;
+  RunState state = RunState::kPending;
+  std::string paramsJson = "{}";  // object of strings
+  std::string idempotencyKey;     // empty = none
+  std::string concurrencyKey;     // rendered; empty = none
+  std::string reason;             // why pending/waiting/failed, shown to users
+  WallTime createdAt;
+  std::optional<WallTime> startedAt;
+  std::optional<WallTime> finishedAt;
+};
+
+struct StepRow {
+  std::string runId;
+  std::string name;
+  StepState state = StepState::kPending;
+  int attempts = 0;  // attempts started so far
+  std::string outputJson;  // empty = no output
+  std::string reason;
+  std::optional<WallTime> dueAt;  // retrying: when the next attempt starts; sleep: when it wakes
+};
+
+struct AttemptRow {
+  std::string runId;
+  std::string step;
+  int n = 1;  // 1-based
+  AttemptState state = AttemptState::kRunning;
+  WallTime startedAt;
+  std::optional<WallTime> finishedAt;
+  std::optional<int> exitCode;
+  std::optional<int> signal;
+  FailureClass failureClass = FailureClass::kNone;
+  std::string message;
+};
+
+// One entry of a run's timeline. seq is assigned by the store, increasing.
+struct EventRow {
+  int64_t seq = 0;
+  std::string runId;
+  WallTime at;
+  std::string kind;  // "run_created", "step_started", "attempt_failed", ...
+  std::string step;  // empty for run-level events
+  int attempt = 0;
+  std::string message;
+};
+
+struct LogRow {
+  std::string runId;
+  std::string step;
+  int attempt = 1;
+  std::string stdoutText;  // capped: head and tail kept, a marker between
+  std::string stderrText;
+  int64_t stdoutBytes = 0;  // bytes the process wrote, before capping
+  int64_t stderrBytes = 0;
+};
+
+// Everything the engine needs to resume a run after a restart.
+struct ActiveRun {
+  RunRow run;
+  std::vector<StepRow> steps;
+  std::vector<AttemptRow> attempts;  // only the latest attempt of each step
+};
+
+struct RunDetail {
+  RunRow run;
+  std::vector<StepRow> steps;
+  std::vector<AttemptRow> attempts;  // all, ordered by step then n
+};
+
+struct RunFilter {
+  std::string workflow;            // empty = all
+  std::optional<RunState> state;   // none = all
+  int limit = 50;                  // 1..1000
+  std::string cursor;              // return runs with id < cursor (newest first)
+};
+
+}  // namespace keel::store

@@ -1,0 +1,91 @@
+// Store: keel's durable record.
+//
+// The engine keeps live state in memory and writes every transition here as
+// a Batch of upserts and appends; apply() commits a whole batch in one
+// transaction and returns only once it is durable (group commit: the
+// engine sends everything that accumulated while the previous commit was
+// in flight as one batch). The reads serve the API and recovery.
+//
+// Implementations: SQLite (sqlite/, one node) and, later, PostgreSQL
+// (several nodes). Runs are owned by one node at a time through a lease:
+// claimRuns() hands a node the active runs it may execute (on SQLite, all
+// of them; on PostgreSQL, those unowned or whose lease lapsed, with
+// FOR UPDATE SKIP LOCKED) and renewLeases() keeps them.
+//
+// Threads: apply(), putWorkflow() and claimRuns() are called by one writer
+// at a time; every read may be called from any thread concurrently.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+#include "store/records.h"
+
+namespace keel::store {
+
+// Upserts replace the whole row identified by its key.
+struct PutRun {
+  RunRow row;
+};
+struct PutStep {
+  StepRow row;
+};
+struct PutAttempt {
+  AttemptRow row;
+};
+struct AppendEvent {
+  EventRow row;
+};
+struct PutLog {
+  LogRow row;
+};
+using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog>;
+
+struct Batch {
+  std::vector<Mutation> mutations;
+  bool empty() const { return mutations.empty(); }
+};
+
+struct StoreOptions {
+  std::string nodeId = "local";
+  // false only for benchmarks that measure the cost of durability itself.
+  bool synchronousFull = true;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- writes (one writer) ---
+  // Commits every mutation in one transaction; durable on return. A PutRun
+  // whose (workflow, idempotency key) is taken by another run fails with
+  // kAlreadyExists and nothing of the batch is written.
+  virtual Status apply(const Batch& batch) = 0;
+  // Stores a new version of a workflow unless the latest version has the
+  // same sha256, in which case that version is returned unchanged.
+  virtual Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row) = 0;
+  // Active (non-terminal) runs this node may execute, oldest first.
+  virtual Result<std::vector<ActiveRun>> claimRuns() = 0;
+  virtual Status renewLeases() = 0;
+
+  // --- reads (any thread) ---
+  virtual Result<std::optional<WorkflowVersionRow>> getWorkflow(const std::string& name,
+                                                                int version) = 0;  // 0 = latest
+  virtual Result<std::vector<WorkflowVersionRow>> listWorkflows() = 0;  // latest of each
+  virtual Result<std::vector<WorkflowVersionRow>> workflowVersions(const std::string& name) = 0;
+  virtual Result<std::optional<RunRow>> findRunByIdempotencyKey(const std::string& workflow,
+                                                                const std::string& key) = 0;
+  virtual Result<std::optional<RunDetail>> getRun(const std::string& id) = 0;
+  virtual Result<std::vector<RunRow>> listRuns(const RunFilter& filter) = 0;
+  virtual Result<std::vector<EventRow>> runEvents(const std::string& runId) = 0;
+  virtual Result<std::vector<LogRow>> stepLogs(const std::string& runId,
+                                               const std::string& step) = 0;  // every attempt
+  // "ok", or what PRAGMA integrity_check (or the server's equivalent) reports.
+  virtual Result<std::string> integrityCheck() = 0;
+};
+
+}  // namespace keel::store
