@@ -39,8 +39,8 @@ class ManualClock final : public Clock {
       : wallNs_(start.time_since_epoch().count()) {}
   MonoTime monoNow() const override { return MonoTime(std::chrono::nanoseconds(monoNs_.load())); }
   WallTime wallNow() const override {
-    return WallTime(std::chrono::duration_cast<WallTime::duration>(
-        std::chrono::nanoseconds(wallNs_.load())));
+    return WallTime(
+        std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(wallNs_.load())));
   }
   void advance(std::chrono::nanoseconds d) {
     monoNs_ += d.count();

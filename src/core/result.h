@@ -16,16 +16,16 @@
 namespace keel {
 
 enum class ErrorCode {
-  kInvalidArgument,     // bad input from a user: never retried
+  kInvalidArgument,  // bad input from a user: never retried
   kNotFound,
   kAlreadyExists,
   kConflict,            // the state does not allow this now
   kFailedPrecondition,  // e.g. database written by a newer keel
   kTooLarge,
-  kUnavailable,         // transient: may succeed later
-  kCorrupt,             // stored data is damaged
+  kUnavailable,  // transient: may succeed later
+  kCorrupt,      // stored data is damaged
   kIo,
-  kUnimplemented,       // a feature this version of keel does not have
+  kUnimplemented,  // a feature this version of keel does not have
   kInternal,
 };
 
@@ -52,7 +52,7 @@ class Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -107,8 +107,8 @@ inline Status okStatus() { return Status(); }
 }  // namespace keel
 
 // Propagate an error from an expression returning Result<...>.
-#define KEEL_TRY(expr)                                \
-  do {                                                \
-    auto keel_try_r_ = (expr);                        \
+#define KEEL_TRY(expr)                                 \
+  do {                                                 \
+    auto keel_try_r_ = (expr);                         \
     if (!keel_try_r_.ok()) return keel_try_r_.error(); \
   } while (0)

@@ -17,7 +17,7 @@ namespace keel::engine {
 struct TriggerRequest {
   std::string workflow;
   nlohmann::json params = nlohmann::json::object();  // values: strings, numbers or booleans
-  std::string idempotencyKey;                         // empty = none
+  std::string idempotencyKey;                        // empty = none
 };
 
 struct TriggerResult {

@@ -6,7 +6,8 @@
 // SIGTERM to the whole process group, SIGKILL after the grace period; the
 // outcome then carries the class given to stop(). All methods are
 // thread-safe. The real implementation is ProcessExecutor
-// (process_executor.h); tests use FakeExecutor (src/testing/).
+// (process_executor.h); tests use FakeExecutor (fake_executor.h, library
+// keel_exec_fake).
 #pragma once
 
 #include <chrono>
@@ -24,11 +25,14 @@ struct StepRequest {
   std::string runId;
   std::string step;
   int attempt = 1;
-  std::string command;  // rendered; run by /bin/sh -c in its own process group
-  std::string workdir;  // must exist; empty = the current directory
+  std::string command;                     // rendered; run by /bin/sh -c in its own process group
+  std::string workdir;                     // must exist; empty = the current directory
   std::map<std::string, std::string> env;  // added to the server's environment
   std::chrono::milliseconds killGrace{10'000};
   size_t logCapBytes = 1 << 20;  // per stream; the head and the last 64 KiB are kept
+  // The largest $KEEL_OUTPUT file accepted; a bigger one fails the attempt
+  // (class error) rather than loading it into the server's memory.
+  size_t outputCapBytes = 1 << 20;
 };
 
 struct StepOutcome {
@@ -36,11 +40,13 @@ struct StepOutcome {
   FailureClass failureClass = FailureClass::kNone;
   std::optional<int> exitCode;
   std::optional<int> signal;  // the signal that ended the process, if any
-  std::string message;        // human summary: "exit code 3", "killed by SIGKILL", ...
-  std::string outputJson;     // the JSON the step wrote to $KEEL_OUTPUT; empty if none
-  std::string stdoutText;     // capped
+  // Human summary: "exit code 3", "killed by signal 9 (SIGKILL)", "timed out
+  // after 10s; SIGTERM sent, then SIGKILL after 10s grace" (classify.h).
+  std::string message;
+  std::string outputJson;  // the JSON the step wrote to $KEEL_OUTPUT; empty if none
+  std::string stdoutText;  // capped
   std::string stderrText;
-  int64_t stdoutBytes = 0;    // before capping
+  int64_t stdoutBytes = 0;  // before capping
   int64_t stderrBytes = 0;
 };
 

@@ -1,11 +1,17 @@
 // Parsing and validating workflow YAML.
 //
 // parseWorkflow() reads one YAML document and returns a validated
-// WorkflowSpec, or an Error whose details list every problem found, each as
-// "FILE:LINE:COL: message" (unknown keys with a "did you mean", wrong types,
-// bad durations, unknown `needs`, cycles naming the cycle, duplicate step
-// names, oversize input, and the go-live gate: owner, runbook, a timeout on
-// every step). It never throws and never crashes on any input.
+// WorkflowSpec, or an Error (kInvalidArgument) whose details list every
+// problem found in one pass, each as "FILE:LINE:COL: message", sorted by
+// position: unknown keys with a "did you mean", wrong types, bad durations,
+// invalid names, unknown `needs` and `uses`, cycles naming the cycle,
+// duplicate step names, template references a step cannot see, and the
+// go-live gate (G10): an owner with a team, a runbook, a timeout on every
+// run/http/task step (noop and sleep steps are exempt). Input over
+// kMaxWorkflowBytes is refused with kTooLarge before it is read. It never
+// throws and never crashes on any input. A step without `retry:` gets the
+// RetryPolicy defaults with defaulted = true.
+//
 // Thread-safe: no shared state.
 #pragma once
 
@@ -22,18 +28,24 @@ inline constexpr size_t kMaxWorkflowBytes = 1 << 20;  // 1 MiB
 
 struct ParseOptions {
   std::string fileName = "<input>";  // used in error positions
-  std::string defaultWorkdir;        // applied when the spec sets no workdir
+  // The workflow's workdir when the spec sets none; a relative `workdir:` in
+  // the spec is taken relative to it.
+  std::string defaultWorkdir;
 };
 
 Result<std::shared_ptr<const WorkflowSpec>> parseWorkflow(std::string_view yaml,
                                                           const ParseOptions& options = {});
 
 // What `keel validate --explain` prints: every defaulted value made visible
-// (retry policies, kill grace, namespace), one line each.
+// (retry policies, kill grace, namespace), one line each, and what this
+// version of keel stores without acting on (triggers, dependencies).
 std::string explainWorkflow(const WorkflowSpec& spec);
 
-// Parses "500ms", "10s", "2m", "1h30m", "1d". Errors say what is wrong.
+// Parses "500ms", "10s", "2m", "1h30m", "1d" (units d, h, m, s, ms, largest
+// first, each once; "0" alone is allowed). No spaces, signs or fractions; at
+// most 36500d. Errors (kInvalidArgument) say what is wrong.
 Result<Millis> parseDuration(std::string_view text);
+// The shortest exact form: "1h30m", "500ms", "0s".
 std::string formatDuration(Millis d);
 
 }  // namespace keel::spec

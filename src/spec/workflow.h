@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/retry_policy.h"
@@ -31,24 +32,30 @@ using keel::RetryPolicy;
 
 enum class StepKind { kRun, kNoop, kSleep, kHttp, kTask };
 
+// "run", "noop", "sleep", "http", "task": the key that gives a step its kind.
+std::string_view toString(StepKind kind);
+
 struct StepSpec {
   std::string name;
   SourcePos pos;
   StepKind kind = StepKind::kRun;
-  std::string run;          // kRun: the command, a template, run by /bin/sh -c
-  Millis sleep{0};          // kSleep
-  std::string task;         // kTask: the queue name (executed by a later keel)
-  std::string httpJson;     // kHttp: the `http:` block as JSON (executed by a later keel)
+  std::string run;       // kRun: the command, a template, run by /bin/sh -c
+  Millis sleep{0};       // kSleep
+  std::string task;      // kTask: the queue name (executed by a later keel)
+  std::string httpJson;  // kHttp: the `http:` block as JSON (executed by a later keel)
   std::vector<std::string> needs;
   std::optional<Millis> timeout;
   Millis killGrace = Millis(10'000);  // SIGTERM -> SIGKILL
+  bool killGraceDefaulted = true;     // the step had no `kill_grace:`
   std::optional<Millis> heartbeat;
   RetryPolicy retry;
   std::map<std::string, std::string> env;  // values are templates
-  std::string workdir;                     // relative to the workflow's workdir
-  std::string uses;                        // a dependency name
-  std::string compensate;                  // a command (run by a later keel)
-  std::string emit;                        // a topic (by a later keel)
+  // Where the command starts, resolved: the step's own `workdir:` joined to
+  // the workflow's when relative, else the workflow's. May hold templates.
+  std::string workdir;
+  std::string uses;        // a dependency name
+  std::string compensate;  // a command (run by a later keel)
+  std::string emit;        // a topic (by a later keel)
 };
 
 struct OwnerSpec {
@@ -59,13 +66,13 @@ struct OwnerSpec {
 struct TriggerSpec {
   enum class Kind { kCron, kEvent, kAfter, kFile } kind = Kind::kCron;
   SourcePos pos;
-  std::string cron;
-  std::string timezone;
-  std::string misfire;
-  std::string overlap;
-  std::string event;
+  std::string cron;              // 5 fields or @hourly/@daily/@weekly/@monthly/@yearly
+  std::string timezone = "UTC";  // an IANA zone, checked with cctz
+  std::string misfire = "skip";  // skip | run_once | catch_up
+  std::string overlap = "skip";  // allow | skip | queue
+  std::string event;             // a topic
   std::string afterWorkflow;
-  std::string afterState;
+  std::string afterState = "succeeded";  // succeeded | failed | finished
   std::string filePath;
   std::string filePattern;
   std::optional<Millis> fileStableFor;
@@ -107,7 +114,10 @@ struct WorkflowSpec {
   std::string description;
   OwnerSpec owner;
   std::string runbook;
-  std::string workdir;  // where run: commands start; empty = the server's working directory
+  // Where run: commands start, resolved: the spec's `workdir:` (joined to
+  // ParseOptions::defaultWorkdir when relative), else defaultWorkdir; empty =
+  // the server's working directory.
+  std::string workdir;
   std::vector<ParamSpec> params;
   std::vector<TriggerSpec> triggers;
   std::vector<DependencySpec> dependencies;

@@ -19,6 +19,8 @@ struct WorkflowVersionRow {
   std::string workdir;  // the default workdir it was applied with
   std::string sha256;   // of yaml + workdir; re-applying identical text makes no version
   WallTime createdAt;
+
+  bool operator==(const WorkflowVersionRow&) const = default;
 };
 
 struct RunRow {
@@ -33,16 +35,20 @@ struct RunRow {
   WallTime createdAt;
   std::optional<WallTime> startedAt;
   std::optional<WallTime> finishedAt;
+
+  bool operator==(const RunRow&) const = default;
 };
 
 struct StepRow {
   std::string runId;
   std::string name;
   StepState state = StepState::kPending;
-  int attempts = 0;  // attempts started so far
+  int attempts = 0;        // attempts started so far
   std::string outputJson;  // empty = no output
   std::string reason;
   std::optional<WallTime> dueAt;  // retrying: when the next attempt starts; sleep: when it wakes
+
+  bool operator==(const StepRow&) const = default;
 };
 
 struct AttemptRow {
@@ -56,6 +62,8 @@ struct AttemptRow {
   std::optional<int> signal;
   FailureClass failureClass = FailureClass::kNone;
   std::string message;
+
+  bool operator==(const AttemptRow&) const = default;
 };
 
 // One entry of a run's timeline. seq is assigned by the store, increasing.
@@ -67,6 +75,8 @@ struct EventRow {
   std::string step;  // empty for run-level events
   int attempt = 0;
   std::string message;
+
+  bool operator==(const EventRow&) const = default;
 };
 
 struct LogRow {
@@ -77,6 +87,8 @@ struct LogRow {
   std::string stderrText;
   int64_t stdoutBytes = 0;  // bytes the process wrote, before capping
   int64_t stderrBytes = 0;
+
+  bool operator==(const LogRow&) const = default;
 };
 
 // Everything the engine needs to resume a run after a restart.
@@ -84,19 +96,25 @@ struct ActiveRun {
   RunRow run;
   std::vector<StepRow> steps;
   std::vector<AttemptRow> attempts;  // only the latest attempt of each step
+
+  bool operator==(const ActiveRun&) const = default;
 };
 
 struct RunDetail {
   RunRow run;
   std::vector<StepRow> steps;
   std::vector<AttemptRow> attempts;  // all, ordered by step then n
+
+  bool operator==(const RunDetail&) const = default;
 };
 
 struct RunFilter {
-  std::string workflow;            // empty = all
-  std::optional<RunState> state;   // none = all
-  int limit = 50;                  // 1..1000
-  std::string cursor;              // return runs with id < cursor (newest first)
+  std::string workflow;           // empty = all
+  std::optional<RunState> state;  // none = all
+  int limit = 50;                 // 1..1000
+  std::string cursor;             // return runs with id < cursor (newest first)
+
+  bool operator==(const RunFilter&) const = default;
 };
 
 }  // namespace keel::store

@@ -1,0 +1,96 @@
+#include "api/fake_control.h"
+
+#include <memory>
+
+namespace keel::api {
+
+template <typename T>
+std::future<Result<T>> FakeControl::answer(std::function<Result<T>()> make) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  auto future = promise->get_future();
+  if (hang) {
+    std::lock_guard lock(mu_);
+    hanging_.push_back(promise);
+  } else {
+    promise->set_value(make());
+  }
+  return future;
+}
+
+std::future<Result<engine::TriggerResult>> FakeControl::trigger(engine::TriggerRequest request) {
+  {
+    std::lock_guard lock(mu_);
+    triggers_.push_back(request);
+  }
+  return answer<engine::TriggerResult>([this, request]() -> Result<engine::TriggerResult> {
+    if (onTrigger) return onTrigger(request);
+    engine::TriggerResult result;
+    result.run.id = "01KAAAAAAAAAAAAAAAAAAAAAAA";
+    result.run.workflow = request.workflow;
+    result.run.version = 1;
+    result.run.paramsJson = request.params.dump();
+    result.run.idempotencyKey = request.idempotencyKey;
+    result.created = true;
+    return result;
+  });
+}
+
+std::future<Result<store::RunRow>> FakeControl::cancel(const std::string& runId) {
+  {
+    std::lock_guard lock(mu_);
+    cancels_.push_back(runId);
+  }
+  return answer<store::RunRow>([this, runId]() -> Result<store::RunRow> {
+    if (onCancel) return onCancel(runId);
+    return Error(ErrorCode::kNotFound, "no run '" + runId + "'");
+  });
+}
+
+std::future<Result<store::RunRow>> FakeControl::retry(const std::string& runId) {
+  {
+    std::lock_guard lock(mu_);
+    retries_.push_back(runId);
+  }
+  return answer<store::RunRow>([this, runId]() -> Result<store::RunRow> {
+    if (onRetry) return onRetry(runId);
+    return Error(ErrorCode::kNotFound, "no run '" + runId + "'");
+  });
+}
+
+std::future<Result<engine::ApplyResult>> FakeControl::applyWorkflow(std::string yaml,
+                                                                    std::string sourceName) {
+  {
+    std::lock_guard lock(mu_);
+    applies_.emplace_back(yaml, sourceName);
+  }
+  return answer<engine::ApplyResult>([this, yaml, sourceName]() -> Result<engine::ApplyResult> {
+    if (onApply) return onApply(yaml, sourceName);
+    engine::ApplyResult result;
+    result.workflow.name = "fake";
+    result.workflow.version = 1;
+    result.changed = true;
+    return result;
+  });
+}
+
+std::vector<engine::TriggerRequest> FakeControl::triggers() const {
+  std::lock_guard lock(mu_);
+  return triggers_;
+}
+
+std::vector<std::pair<std::string, std::string>> FakeControl::applies() const {
+  std::lock_guard lock(mu_);
+  return applies_;
+}
+
+std::vector<std::string> FakeControl::cancels() const {
+  std::lock_guard lock(mu_);
+  return cancels_;
+}
+
+std::vector<std::string> FakeControl::retries() const {
+  std::lock_guard lock(mu_);
+  return retries_;
+}
+
+}  // namespace keel::api

@@ -1,0 +1,51 @@
+// FakeControl: a scripted engine::Control for API and CLI tests.
+//
+// Each call is recorded, then answered by the matching on* function (set by
+// the test; a default answers something plausible). With hang = true every
+// future stays unresolved, to exercise the server's engine timeout. Test
+// only; thread-safe (the server calls it from its worker threads).
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/control.h"
+
+namespace keel::api {
+
+class FakeControl final : public engine::Control {
+ public:
+  std::function<Result<engine::TriggerResult>(const engine::TriggerRequest&)> onTrigger;
+  std::function<Result<store::RunRow>(const std::string&)> onCancel;
+  std::function<Result<store::RunRow>(const std::string&)> onRetry;
+  std::function<Result<engine::ApplyResult>(const std::string& yaml, const std::string& source)>
+      onApply;
+  bool hang = false;
+
+  std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
+  std::future<Result<store::RunRow>> cancel(const std::string& runId) override;
+  std::future<Result<store::RunRow>> retry(const std::string& runId) override;
+  std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
+                                                         std::string sourceName) override;
+
+  std::vector<engine::TriggerRequest> triggers() const;
+  std::vector<std::pair<std::string, std::string>> applies() const;  // (yaml, source)
+  std::vector<std::string> cancels() const;
+  std::vector<std::string> retries() const;
+
+ private:
+  template <typename T>
+  std::future<Result<T>> answer(std::function<Result<T>()> make);
+
+  mutable std::mutex mu_;
+  std::vector<engine::TriggerRequest> triggers_;
+  std::vector<std::pair<std::string, std::string>> applies_;
+  std::vector<std::string> cancels_;
+  std::vector<std::string> retries_;
+  std::vector<std::shared_ptr<void>> hanging_;  // promises kept unresolved
+};
+
+}  // namespace keel::api

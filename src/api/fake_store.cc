@@ -1,0 +1,111 @@
+#include "api/fake_store.h"
+
+#include <algorithm>
+#include <map>
+
+namespace keel::api {
+
+Status FakeStore::apply(const store::Batch&) { return okStatus(); }
+
+Result<store::WorkflowVersionRow> FakeStore::putWorkflow(const store::WorkflowVersionRow& row) {
+  return row;
+}
+
+Result<std::vector<store::ActiveRun>> FakeStore::claimRuns() {
+  return std::vector<store::ActiveRun>{};
+}
+
+Status FakeStore::renewLeases() { return okStatus(); }
+
+Result<std::optional<store::WorkflowVersionRow>> FakeStore::getWorkflow(const std::string& name,
+                                                                        int version) {
+  if (readError) return *readError;
+  std::optional<store::WorkflowVersionRow> found;
+  for (const auto& w : workflows) {
+    if (w.name != name) continue;
+    if (version == 0 ? (!found || w.version > found->version) : w.version == version) found = w;
+  }
+  return found;
+}
+
+Result<std::vector<store::WorkflowVersionRow>> FakeStore::listWorkflows() {
+  if (readError) return *readError;
+  std::map<std::string, store::WorkflowVersionRow> latest;
+  for (const auto& w : workflows) {
+    auto it = latest.find(w.name);
+    if (it == latest.end() || it->second.version < w.version) latest[w.name] = w;
+  }
+  std::vector<store::WorkflowVersionRow> out;
+  for (auto& [name, row] : latest) out.push_back(row);
+  return out;
+}
+
+Result<std::vector<store::WorkflowVersionRow>> FakeStore::workflowVersions(
+    const std::string& name) {
+  if (readError) return *readError;
+  std::vector<store::WorkflowVersionRow> out;
+  for (const auto& w : workflows)
+    if (w.name == name) out.push_back(w);
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.version < b.version; });
+  return out;
+}
+
+Result<std::optional<store::RunRow>> FakeStore::findRunByIdempotencyKey(const std::string& workflow,
+                                                                        const std::string& key) {
+  if (readError) return *readError;
+  for (const auto& r : runs)
+    if (r.run.workflow == workflow && r.run.idempotencyKey == key)
+      return std::optional<store::RunRow>(r.run);
+  return std::optional<store::RunRow>();
+}
+
+Result<std::optional<store::RunDetail>> FakeStore::getRun(const std::string& id) {
+  if (readError) return *readError;
+  for (const auto& r : runs)
+    if (r.run.id == id) return std::optional<store::RunDetail>(r);
+  return std::optional<store::RunDetail>();
+}
+
+Result<std::vector<store::RunRow>> FakeStore::listRuns(const store::RunFilter& filter) {
+  if (readError) return *readError;
+  {
+    std::lock_guard lock(mu_);
+    lastFilter_ = filter;
+  }
+  std::vector<store::RunRow> out;
+  for (const auto& r : runs) {
+    if (!filter.workflow.empty() && r.run.workflow != filter.workflow) continue;
+    if (filter.state && r.run.state != *filter.state) continue;
+    if (!filter.cursor.empty() && !(r.run.id < filter.cursor)) continue;
+    out.push_back(r.run);
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id > b.id; });
+  if (out.size() > static_cast<size_t>(filter.limit)) out.resize(static_cast<size_t>(filter.limit));
+  return out;
+}
+
+Result<std::vector<store::EventRow>> FakeStore::runEvents(const std::string& runId) {
+  if (readError) return *readError;
+  std::vector<store::EventRow> out;
+  for (const auto& e : events)
+    if (e.runId == runId) out.push_back(e);
+  return out;
+}
+
+Result<std::vector<store::LogRow>> FakeStore::stepLogs(const std::string& runId,
+                                                       const std::string& step) {
+  if (readError) return *readError;
+  std::vector<store::LogRow> out;
+  for (const auto& l : logs)
+    if (l.runId == runId && l.step == step) out.push_back(l);
+  return out;
+}
+
+Result<std::string> FakeStore::integrityCheck() { return std::string("ok"); }
+
+store::RunFilter FakeStore::lastFilter() const {
+  std::lock_guard lock(mu_);
+  return lastFilter_;
+}
+
+}  // namespace keel::api

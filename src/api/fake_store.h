@@ -1,0 +1,52 @@
+// FakeStore: an in-memory store::Store holding canned rows, for API and CLI
+// tests. The test fills the public vectors before serving requests; the
+// reads filter them the way the real store does (runs newest first by id,
+// cursor = "ids below this one"). Writes are accepted and ignored. With
+// readError set, every read fails with it. Test only; reads are
+// thread-safe once the data is in place.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace keel::api {
+
+class FakeStore final : public store::Store {
+ public:
+  std::vector<store::WorkflowVersionRow> workflows;  // every version
+  std::vector<store::RunDetail> runs;
+  std::vector<store::EventRow> events;
+  std::vector<store::LogRow> logs;
+  std::optional<Error> readError;
+
+  Status apply(const store::Batch& batch) override;
+  Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& row) override;
+  Result<std::vector<store::ActiveRun>> claimRuns() override;
+  Status renewLeases() override;
+
+  Result<std::optional<store::WorkflowVersionRow>> getWorkflow(const std::string& name,
+                                                               int version) override;
+  Result<std::vector<store::WorkflowVersionRow>> listWorkflows() override;
+  Result<std::vector<store::WorkflowVersionRow>> workflowVersions(const std::string& name) override;
+  Result<std::optional<store::RunRow>> findRunByIdempotencyKey(const std::string& workflow,
+                                                               const std::string& key) override;
+  Result<std::optional<store::RunDetail>> getRun(const std::string& id) override;
+  Result<std::vector<store::RunRow>> listRuns(const store::RunFilter& filter) override;
+  Result<std::vector<store::EventRow>> runEvents(const std::string& runId) override;
+  Result<std::vector<store::LogRow>> stepLogs(const std::string& runId,
+                                              const std::string& step) override;
+  Result<std::string> integrityCheck() override;
+
+  // The filter of the last listRuns() call.
+  store::RunFilter lastFilter() const;
+
+ private:
+  mutable std::mutex mu_;
+  store::RunFilter lastFilter_;
+};
+
+}  // namespace keel::api

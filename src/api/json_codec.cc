@@ -1,0 +1,132 @@
+#include "api/json_codec.h"
+
+#include <map>
+#include <string>
+
+namespace keel::api {
+
+using nlohmann::json;
+
+json timeJson(std::optional<WallTime> t) {
+  if (!t) return nullptr;
+  return formatRfc3339(*t);
+}
+
+json durationJson(std::optional<WallTime> from, std::optional<WallTime> to) {
+  if (!from || !to) return nullptr;
+  return std::chrono::duration_cast<Millis>(*to - *from).count();
+}
+
+json storedJson(const std::string& text) {
+  if (text.empty()) return nullptr;
+  auto parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return text;
+  return parsed;
+}
+
+namespace {
+
+json stringOrNull(const std::string& s) {
+  if (s.empty()) return nullptr;
+  return s;
+}
+
+template <typename T>
+json optionalJson(const std::optional<T>& v) {
+  if (!v) return nullptr;
+  return *v;
+}
+
+json stepJson(const store::StepRow& step, const std::vector<const store::AttemptRow*>& attempts) {
+  json list = json::array();
+  for (const auto* a : attempts) list.push_back(attemptJson(*a));
+  return {{field::kName, step.name},           {field::kState, toString(step.state)},
+          {field::kReason, step.reason},       {field::kDueAt, timeJson(step.dueAt)},
+          {field::kAttempts, std::move(list)}, {field::kOutput, storedJson(step.outputJson)}};
+}
+
+}  // namespace
+
+json workflowSummaryJson(const store::WorkflowVersionRow& row) {
+  return {{field::kName, row.name},
+          {field::kVersion, row.version},
+          {field::kNamespace, row.ns},
+          {field::kCreatedAt, timeJson(row.createdAt)}};
+}
+
+json workflowDetailJson(const store::WorkflowVersionRow& latest,
+                        const std::vector<store::WorkflowVersionRow>& versions) {
+  json out = workflowSummaryJson(latest);
+  out[field::kYaml] = latest.yaml;
+  json list = json::array();
+  for (const auto& v : versions)
+    list.push_back({{field::kVersion, v.version}, {field::kCreatedAt, timeJson(v.createdAt)}});
+  out[field::kVersions] = std::move(list);
+  return out;
+}
+
+json runSummaryJson(const store::RunRow& run) {
+  return {{field::kId, run.id},
+          {field::kWorkflow, run.workflow},
+          {field::kVersion, run.version},
+          {field::kState, toString(run.state)},
+          {field::kReason, run.reason},
+          {field::kCreatedAt, timeJson(run.createdAt)},
+          {field::kStartedAt, timeJson(run.startedAt)},
+          {field::kFinishedAt, timeJson(run.finishedAt)}};
+}
+
+json runJson(const store::RunRow& run) {
+  json out = runSummaryJson(run);
+  json params = storedJson(run.paramsJson);
+  out[field::kParams] = params.is_null() ? json::object() : params;
+  out[field::kIdempotencyKey] = stringOrNull(run.idempotencyKey);
+  out[field::kConcurrencyKey] = stringOrNull(run.concurrencyKey);
+  out[field::kDurationMs] = durationJson(run.startedAt, run.finishedAt);
+  return out;
+}
+
+json runDetailJson(const store::RunDetail& detail) {
+  std::map<std::string, std::vector<const store::AttemptRow*>> byStep;
+  for (const auto& a : detail.attempts) byStep[a.step].push_back(&a);
+  json steps = json::array();
+  for (const auto& s : detail.steps) steps.push_back(stepJson(s, byStep[s.name]));
+  json out = runJson(detail.run);
+  out[field::kSteps] = std::move(steps);
+  return out;
+}
+
+json attemptJson(const store::AttemptRow& a) {
+  json failure = nullptr;
+  if (a.failureClass != FailureClass::kNone) failure = toString(a.failureClass);
+  return {{field::kN, a.n},
+          {field::kState, toString(a.state)},
+          {field::kStartedAt, timeJson(a.startedAt)},
+          {field::kFinishedAt, timeJson(a.finishedAt)},
+          {field::kDurationMs, durationJson(a.startedAt, a.finishedAt)},
+          {field::kExitCode, optionalJson(a.exitCode)},
+          {field::kSignal, optionalJson(a.signal)},
+          {field::kFailureClass, std::move(failure)},
+          {field::kMessage, a.message}};
+}
+
+json eventJson(const store::EventRow& e) {
+  json attempt = nullptr;
+  if (e.attempt > 0) attempt = e.attempt;
+  return {{field::kSeq, e.seq},
+          {field::kAt, timeJson(e.at)},
+          {field::kKind, e.kind},
+          {field::kStep, stringOrNull(e.step)},
+          {field::kAttempt, std::move(attempt)},
+          {field::kMessage, e.message}};
+}
+
+json logJson(const store::LogRow& log) {
+  return {{field::kAttempt, log.attempt},
+          {field::kStdout, log.stdoutText},
+          {field::kStderr, log.stderrText},
+          {field::kStdoutBytes, log.stdoutBytes},
+          {field::kStderrBytes, log.stderrBytes}};
+}
+
+}  // namespace keel::api

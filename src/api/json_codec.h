@@ -1,0 +1,96 @@
+// The JSON shapes of the HTTP API: stored rows in, API objects out.
+//
+// The field names live in `field::` so that the CLI, which reads these
+// objects back, spells them exactly as the server writes them (the CLI
+// includes this header for the names only and does not link keel_api).
+// Conventions: times are RFC 3339 UTC strings with milliseconds, or null;
+// durations are integer milliseconds, or null while unfinished; "none" is
+// null (no exit code, no failure class, no idempotency key), never a
+// sentinel. Pure functions; any thread.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "store/records.h"
+
+namespace keel::api {
+
+namespace field {
+inline constexpr char kAt[] = "at";
+inline constexpr char kAttempt[] = "attempt";
+inline constexpr char kAttempts[] = "attempts";
+inline constexpr char kChanged[] = "changed";
+inline constexpr char kCode[] = "code";
+inline constexpr char kConcurrencyKey[] = "concurrency_key";
+inline constexpr char kCreatedAt[] = "created_at";
+inline constexpr char kDetails[] = "details";
+inline constexpr char kDueAt[] = "due_at";
+inline constexpr char kDurationMs[] = "duration_ms";
+inline constexpr char kError[] = "error";
+inline constexpr char kEvents[] = "events";
+inline constexpr char kExitCode[] = "exit_code";
+inline constexpr char kFailureClass[] = "failure_class";
+inline constexpr char kFinishedAt[] = "finished_at";
+inline constexpr char kId[] = "id";
+inline constexpr char kIdempotencyKey[] = "idempotency_key";
+inline constexpr char kKind[] = "kind";
+inline constexpr char kMessage[] = "message";
+inline constexpr char kN[] = "n";
+inline constexpr char kName[] = "name";
+inline constexpr char kNamespace[] = "namespace";
+inline constexpr char kNextCursor[] = "next_cursor";
+inline constexpr char kOutput[] = "output";
+inline constexpr char kParams[] = "params";
+inline constexpr char kReason[] = "reason";
+inline constexpr char kRun[] = "run";
+inline constexpr char kRuns[] = "runs";
+inline constexpr char kSeq[] = "seq";
+inline constexpr char kSignal[] = "signal";
+inline constexpr char kStartedAt[] = "started_at";
+inline constexpr char kState[] = "state";
+inline constexpr char kStatus[] = "status";
+inline constexpr char kStderr[] = "stderr";
+inline constexpr char kStderrBytes[] = "stderr_bytes";
+inline constexpr char kStdout[] = "stdout";
+inline constexpr char kStdoutBytes[] = "stdout_bytes";
+inline constexpr char kStep[] = "step";
+inline constexpr char kSteps[] = "steps";
+inline constexpr char kVersion[] = "version";
+inline constexpr char kVersions[] = "versions";
+inline constexpr char kWarnings[] = "warnings";
+inline constexpr char kWorkflow[] = "workflow";
+inline constexpr char kWorkflows[] = "workflows";
+inline constexpr char kYaml[] = "yaml";
+}  // namespace field
+
+nlohmann::json timeJson(std::optional<WallTime> t);
+// Milliseconds from `from` to `to`, or null unless both are known.
+nlohmann::json durationJson(std::optional<WallTime> from, std::optional<WallTime> to);
+// Stored JSON text parsed; null when empty; the raw text when unparseable.
+nlohmann::json storedJson(const std::string& text);
+
+// {name, version, namespace, created_at}
+nlohmann::json workflowSummaryJson(const store::WorkflowVersionRow& row);
+// The summary plus yaml and versions: [{version, created_at}].
+nlohmann::json workflowDetailJson(const store::WorkflowVersionRow& latest,
+                                  const std::vector<store::WorkflowVersionRow>& versions);
+
+// RunSummary: {id, workflow, version, state, reason, created_at, started_at, finished_at}.
+nlohmann::json runSummaryJson(const store::RunRow& run);
+// The summary plus params, idempotency_key, concurrency_key and duration_ms.
+nlohmann::json runJson(const store::RunRow& run);
+// runJson plus steps: [{name, state, reason, due_at, attempts: [...], output}].
+nlohmann::json runDetailJson(const store::RunDetail& detail);
+
+// {n, state, started_at, finished_at, duration_ms, exit_code, signal, failure_class, message}
+nlohmann::json attemptJson(const store::AttemptRow& attempt);
+// {seq, at, kind, step, attempt, message}; step and attempt null for run-level events.
+nlohmann::json eventJson(const store::EventRow& event);
+// {attempt, stdout, stderr, stdout_bytes, stderr_bytes}
+nlohmann::json logJson(const store::LogRow& log);
+
+}  // namespace keel::api

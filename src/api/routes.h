@@ -1,0 +1,34 @@
+// The /api/v1 routes, grouped by resource. Each add*Routes() registers its
+// handlers on a Router; the handlers call the engine's Control for
+// mutations and read the Store directly (reads never go through the engine
+// loop). Handlers run on HTTP worker threads, concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "api/router.h"
+#include "engine/control.h"
+#include "store/store.h"
+
+namespace keel::api {
+
+// Idempotency keys longer than this are refused (400).
+inline constexpr size_t kMaxIdempotencyKeyBytes = 256;
+inline constexpr int kMaxListLimit = 1000;
+inline constexpr int kDefaultListLimit = 50;
+
+struct RouteContext {
+  engine::Control& control;
+  store::Store& store;
+  std::chrono::milliseconds engineTimeout;
+};
+
+// POST/GET /api/v1/workflows, GET /api/v1/workflows/{name},
+// POST /api/v1/workflows/{name}/runs.
+void addWorkflowRoutes(Router& router, const RouteContext& context);
+// GET /api/v1/runs, GET /api/v1/runs/{id}, .../events, .../steps/{step}/logs,
+// POST .../cancel and .../retry.
+void addRunRoutes(Router& router, const RouteContext& context);
+
+}  // namespace keel::api

@@ -1,0 +1,156 @@
+// Run routes: list and show runs, their timeline and logs; cancel, retry.
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "api/engine_call.h"
+#include "api/json_codec.h"
+#include "api/routes.h"
+#include "core/ids.h"
+
+namespace keel::api {
+namespace {
+
+using nlohmann::json;
+
+Error noSuchRun(const std::string& id) {
+  return Error(ErrorCode::kNotFound, fmt::format("no run '{}'", id));
+}
+
+// A whole decimal integer in [lo, hi], or an error naming the parameter.
+Result<int> intParam(const std::string& name, const std::string& text, int lo, int hi) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < lo || value > hi)
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("'{}' must be an integer from {} to {}, got '{}'", name, lo, hi, text));
+  return value;
+}
+
+Result<store::RunFilter> parseRunFilter(const ApiRequest& request) {
+  store::RunFilter filter;
+  filter.workflow = request.query("workflow");
+  if (auto state = request.query("state"); !state.empty()) {
+    auto parsed = parseRunState(state);
+    if (!parsed)
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("unknown state '{}' (one of pending, running, waiting, paused, "
+                               "succeeded, failed, cancelled)",
+                               state));
+    filter.state = *parsed;
+  }
+  filter.limit = kDefaultListLimit;
+  if (request.hasQuery("limit")) {
+    auto limit = intParam("limit", request.query("limit"), 1, kMaxListLimit);
+    if (!limit.ok()) return limit.error();
+    filter.limit = *limit;
+  }
+  filter.cursor = request.query("cursor");
+  if (!filter.cursor.empty() && !looksLikeRunId(filter.cursor))
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("'cursor' must be a run id (a next_cursor value), got '{}'", filter.cursor));
+  return filter;
+}
+
+Reply listRuns(const RouteContext& ctx, const ApiRequest& request) {
+  auto filter = parseRunFilter(request);
+  if (!filter.ok()) return errorReply(filter.error());
+  // One extra row tells whether another page exists; at the maximum page
+  // size a full page is taken to mean "maybe more" (the next page may be empty).
+  const int limit = filter->limit;
+  store::RunFilter query = *filter;
+  query.limit = limit < kMaxListLimit ? limit + 1 : limit;
+  auto runs = ctx.store.listRuns(query);
+  if (!runs.ok()) return errorReply(runs.error());
+  bool more = static_cast<int>(runs->size()) > limit ||
+              (limit == kMaxListLimit && static_cast<int>(runs->size()) == limit);
+  if (static_cast<int>(runs->size()) > limit) runs->resize(static_cast<size_t>(limit));
+  json list = json::array();
+  for (const auto& run : *runs) list.push_back(runSummaryJson(run));
+  json next = nullptr;
+  if (more && !runs->empty()) next = runs->back().id;
+  return jsonReply(200, {{field::kRuns, std::move(list)}, {field::kNextCursor, std::move(next)}});
+}
+
+Result<store::RunDetail> loadRun(const RouteContext& ctx, const std::string& id) {
+  auto detail = ctx.store.getRun(id);
+  if (!detail.ok()) return detail.error();
+  if (!detail->has_value()) return noSuchRun(id);
+  return std::move(**detail);
+}
+
+Reply getRun(const RouteContext& ctx, const ApiRequest& request) {
+  auto detail = loadRun(ctx, request.pathParams[0]);
+  if (!detail.ok()) return errorReply(detail.error());
+  return jsonReply(200, runDetailJson(*detail));
+}
+
+Reply runEvents(const RouteContext& ctx, const ApiRequest& request) {
+  const auto& id = request.pathParams[0];
+  auto events = ctx.store.runEvents(id);
+  if (!events.ok()) return errorReply(events.error());
+  // Every run has at least its creation event; only an empty timeline needs
+  // the (heavier) check that the run exists.
+  if (events->empty()) {
+    auto detail = loadRun(ctx, id);
+    if (!detail.ok()) return errorReply(detail.error());
+  }
+  json list = json::array();
+  for (const auto& e : *events) list.push_back(eventJson(e));
+  return jsonReply(200, {{field::kEvents, std::move(list)}});
+}
+
+Reply stepLogs(const RouteContext& ctx, const ApiRequest& request) {
+  const auto& id = request.pathParams[0];
+  const auto& step = request.pathParams[1];
+  std::optional<int> attempt;
+  if (request.hasQuery("attempt")) {
+    auto n = intParam("attempt", request.query("attempt"), 1, 1'000'000);
+    if (!n.ok()) return errorReply(n.error());
+    attempt = *n;
+  }
+  auto detail = loadRun(ctx, id);
+  if (!detail.ok()) return errorReply(detail.error());
+  bool known = false;
+  for (const auto& s : detail->steps) known = known || s.name == step;
+  if (!known)
+    return errorReply(
+        Error(ErrorCode::kNotFound, fmt::format("run '{}' has no step '{}'", id, step)));
+  auto logs = ctx.store.stepLogs(id, step);
+  if (!logs.ok()) return errorReply(logs.error());
+  json list = json::array();
+  for (const auto& log : *logs)
+    if (!attempt || log.attempt == *attempt) list.push_back(logJson(log));
+  return jsonReply(200, {{field::kRun, id}, {field::kStep, step}, {field::kAttempts, list}});
+}
+
+Reply answerRow(Result<store::RunRow> row) {
+  if (!row.ok()) return errorReply(row.error());
+  return jsonReply(200, runJson(*row));
+}
+
+Reply cancelRun(const RouteContext& ctx, const ApiRequest& request) {
+  return answerRow(awaitEngine(ctx.control.cancel(request.pathParams[0]), ctx.engineTimeout));
+}
+
+Reply retryRun(const RouteContext& ctx, const ApiRequest& request) {
+  return answerRow(awaitEngine(ctx.control.retry(request.pathParams[0]), ctx.engineTimeout));
+}
+
+}  // namespace
+
+void addRunRoutes(Router& router, const RouteContext& context) {
+  auto bind = [context](Reply (*fn)(const RouteContext&, const ApiRequest&)) {
+    return [context, fn](const ApiRequest& request) { return fn(context, request); };
+  };
+  router.add("GET", "/api/v1/runs", bind(listRuns));
+  router.add("GET", "/api/v1/runs/{id}", bind(getRun));
+  router.add("GET", "/api/v1/runs/{id}/events", bind(runEvents));
+  router.add("GET", "/api/v1/runs/{id}/steps/{step}/logs", bind(stepLogs));
+  router.add("POST", "/api/v1/runs/{id}/cancel", bind(cancelRun));
+  router.add("POST", "/api/v1/runs/{id}/retry", bind(retryRun));
+}
+
+}  // namespace keel::api

@@ -1,0 +1,613 @@
+// The HTTP API against a scripted engine (FakeControl) and canned rows
+// (FakeStore): every route's status codes and JSON shapes.
+#include "api/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "api/fake_control.h"
+#include "api/fake_store.h"
+#include "api/routes.h"
+
+namespace keel::api {
+namespace {
+
+using nlohmann::json;
+
+WallTime at(int64_t unixMs) { return fromUnixMillis(unixMs); }
+constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
+
+// Three runs of "hello", ids increasing with creation.
+const char* const kRunIds[] = {"01KA0000000000000000000001", "01KA0000000000000000000002",
+                               "01KA0000000000000000000003"};
+
+store::RunDetail sampleRun() {
+  store::RunDetail d;
+  d.run.id = kRunIds[2];
+  d.run.workflow = "hello";
+  d.run.version = 2;
+  d.run.state = RunState::kFailed;
+  d.run.reason = "step shout is dead";
+  d.run.paramsJson = R"({"who":"ops"})";
+  d.run.idempotencyKey = "nightly-1";
+  d.run.createdAt = at(kT0);
+  d.run.startedAt = at(kT0 + 10);
+  d.run.finishedAt = at(kT0 + 1510);
+  store::StepRow greet{d.run.id, "greet", StepState::kSucceeded, 1, R"({"rows":4})", "", {}};
+  store::StepRow shout{d.run.id, "shout", StepState::kDead, 2, "", "exit code 3", {}};
+  d.steps = {greet, shout};
+  store::AttemptRow a1{d.run.id,
+                       "greet",
+                       1,
+                       AttemptState::kSucceeded,
+                       at(kT0 + 10),
+                       at(kT0 + 110),
+                       0,
+                       std::nullopt,
+                       FailureClass::kNone,
+                       ""};
+  store::AttemptRow b1{d.run.id,      "shout",      1, AttemptState::kFailed, at(kT0 + 120),
+                       at(kT0 + 220), std::nullopt, 9, FailureClass::kCrash,  "killed by signal 9"};
+  store::AttemptRow b2{d.run.id,
+                       "shout",
+                       2,
+                       AttemptState::kFailed,
+                       at(kT0 + 1000),
+                       at(kT0 + 1500),
+                       3,
+                       std::nullopt,
+                       FailureClass::kError,
+                       "exit code 3"};
+  d.attempts = {a1, b1, b2};
+  return d;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_.workflows = {
+        {"hello", 1, "default", "name: hello\n", "/w", "aaa", at(kT0 - 2000)},
+        {"hello", 2, "default", "name: hello # v2\n", "/w", "bbb", at(kT0 - 1000)},
+        {"other", 1, "team-a", "name: other\n", "/w", "ccc", at(kT0 - 500)},
+    };
+    for (int i = 0; i < 2; ++i) {
+      store::RunDetail d;
+      d.run.id = kRunIds[i];
+      d.run.workflow = i == 0 ? "other" : "hello";
+      d.run.version = 1;
+      d.run.state = RunState::kSucceeded;
+      d.run.createdAt = at(kT0 - 100 + i);
+      store_.runs.push_back(d);
+    }
+    store_.runs.push_back(sampleRun());
+    store_.events = {
+        {1, kRunIds[2], at(kT0), "run_created", "", 0, "by api"},
+        {2, kRunIds[2], at(kT0 + 10), "step_started", "greet", 1, ""},
+    };
+    store_.logs = {
+        {kRunIds[2], "shout", 1, "out1\n", "err1\n", 5, 5},
+        {kRunIds[2], "shout", 2, "out2\n", "", 3000000, 0},
+    };
+  }
+
+  void TearDown() override {
+    if (server_) server_->stop();
+  }
+
+  void start(ServerOptions options = {}) {
+    server_ = std::make_unique<Server>(control_, store_, std::move(options));
+    auto port = server_->start("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.error().toString();
+    ASSERT_GT(*port, 0);
+    port_ = *port;
+  }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10);
+    return c;
+  }
+
+  static json body(const httplib::Result& res) { return json::parse(res->body); }
+
+  httplib::Result get(const std::string& path) { return client().Get(path.c_str()); }
+  httplib::Result post(const std::string& path, const std::string& text,
+                       const httplib::Headers& headers = {}) {
+    return client().Post(path.c_str(), headers, text, "application/json");
+  }
+
+  FakeControl control_;
+  FakeStore store_;
+  std::unique_ptr<Server> server_;
+  int port_ = 0;
+};
+
+void expectError(const httplib::Result& res, int status, const std::string& code) {
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, status) << res->body;
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  auto j = json::parse(res->body);
+  EXPECT_EQ(j["error"]["code"], code) << res->body;
+  EXPECT_TRUE(j["error"]["message"].is_string());
+}
+
+TEST_F(ServerTest, HealthzAndReadyz) {
+  std::atomic<bool> ready{false};
+  ServerOptions options;
+  options.ready = [&ready] { return ready.load(); };
+  start(options);
+  auto health = get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(body(health), json({{"status", "ok"}}));
+  auto starting = get("/readyz");
+  EXPECT_EQ(starting->status, 503);
+  EXPECT_EQ(body(starting), json({{"status", "starting"}}));
+  ready = true;
+  auto readyNow = get("/readyz");
+  EXPECT_EQ(readyNow->status, 200);
+  EXPECT_EQ(body(readyNow), json({{"status", "ready"}}));
+}
+
+TEST_F(ServerTest, UnknownRouteIs404Json) {
+  start();
+  auto res = get("/x");
+  expectError(res, 404, "not_found");
+  EXPECT_EQ(body(res)["error"]["message"], "no route for GET /x");
+  expectError(get("/api/v1/runs/"), 404, "not_found");
+  expectError(get("/api/v1/runs/A/steps"), 404, "not_found");
+}
+
+TEST_F(ServerTest, WrongMethodOnKnownPathIs405WithAllow) {
+  start();
+  auto res = client().Delete("/api/v1/runs");
+  expectError(res, 405, "method_not_allowed");
+  EXPECT_EQ(res->get_header_value("Allow"), "GET");
+  auto onTrigger = get("/api/v1/workflows/hello/runs");
+  expectError(onTrigger, 405, "method_not_allowed");
+  EXPECT_EQ(onTrigger->get_header_value("Allow"), "POST");
+  auto onWorkflows = client().Put("/api/v1/workflows", "x", "text/plain");
+  expectError(onWorkflows, 405, "method_not_allowed");
+  EXPECT_EQ(onWorkflows->get_header_value("Allow"), "POST, GET");
+}
+
+TEST_F(ServerTest, OversizeBodyIs413WithOrWithoutContentLength) {
+  ServerOptions options;
+  options.maxBodyBytes = 1024;
+  start(options);
+  std::string big(2048, 'x');
+  expectError(client().Post("/api/v1/workflows", big, "application/yaml"), 413, "too_large");
+  // Chunked: no Content-Length for httplib to check up front.
+  auto chunked = client().Post(
+      "/api/v1/workflows",
+      [&big](size_t offset, httplib::DataSink& sink) {
+        if (offset < big.size()) {
+          sink.write(big.data() + offset, 256);
+        } else {
+          sink.done();
+        }
+        return true;
+      },
+      "application/yaml");
+  expectError(chunked, 413, "too_large");
+  EXPECT_TRUE(control_.applies().empty());
+  // A body at the limit is accepted.
+  auto fits = client().Post("/api/v1/workflows", std::string(1024, 'y'), "application/yaml");
+  ASSERT_TRUE(fits);
+  EXPECT_EQ(fits->status, 201);
+}
+
+TEST_F(ServerTest, ApplyReturns201WhenChangedAnd200WhenIdentical) {
+  start();
+  bool changed = true;
+  control_.onApply = [&changed](const std::string&,
+                                const std::string&) -> Result<engine::ApplyResult> {
+    engine::ApplyResult r;
+    r.workflow.name = "hello";
+    r.workflow.version = changed ? 3 : 2;
+    r.changed = changed;
+    r.warnings = {"step a: retry policy defaulted"};
+    return r;
+  };
+  auto created = client().Post("/api/v1/workflows", "name: hello\n", "application/yaml");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201);
+  EXPECT_EQ(body(created), json({{"name", "hello"},
+                                 {"version", 3},
+                                 {"changed", true},
+                                 {"warnings", {"step a: retry policy defaulted"}}}));
+  changed = false;
+  auto same = client().Post("/api/v1/workflows", {{"X-Keel-Source", "/srv/wf/hello.yaml"}},
+                            "name: hello\n", "text/plain");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->status, 200);
+  EXPECT_EQ(body(same)["changed"], false);
+  auto applies = control_.applies();
+  ASSERT_EQ(applies.size(), 2u);
+  EXPECT_EQ(applies[0], std::make_pair(std::string("name: hello\n"), std::string("api")));
+  EXPECT_EQ(applies[1].second, "/srv/wf/hello.yaml");
+}
+
+TEST_F(ServerTest, ApplyValidationErrorsAre400WithDetails) {
+  start();
+  control_.onApply = [](const std::string&, const std::string&) -> Result<engine::ApplyResult> {
+    return Error(ErrorCode::kInvalidArgument, "workflow is invalid",
+                 {"api:1:1: missing 'owner'", "api:3:5: unknown key 'nedds'"});
+  };
+  auto res = client().Post("/api/v1/workflows", "name: x\n", "application/yaml");
+  expectError(res, 400, "invalid_argument");
+  EXPECT_EQ(body(res)["error"]["details"],
+            json({"api:1:1: missing 'owner'", "api:3:5: unknown key 'nedds'"}));
+}
+
+TEST_F(ServerTest, ListsAndShowsWorkflows) {
+  start();
+  auto list = get("/api/v1/workflows");
+  ASSERT_EQ(list->status, 200);
+  auto workflows = body(list)["workflows"];
+  ASSERT_EQ(workflows.size(), 2u);
+  EXPECT_EQ(workflows[0], json({{"name", "hello"},
+                                {"version", 2},
+                                {"namespace", "default"},
+                                {"created_at", "2025-12-31T23:59:59.000Z"}}));
+  auto one = get("/api/v1/workflows/hello");
+  ASSERT_EQ(one->status, 200);
+  auto j = body(one);
+  EXPECT_EQ(j["version"], 2);
+  EXPECT_EQ(j["yaml"], "name: hello # v2\n");
+  EXPECT_EQ(j["versions"], json::parse(R"([{"version":1,"created_at":"2025-12-31T23:59:58.000Z"},
+                                           {"version":2,"created_at":"2025-12-31T23:59:59.000Z"}])"));
+  expectError(get("/api/v1/workflows/nope"), 404, "not_found");
+}
+
+TEST_F(ServerTest, TriggerCreatesWith201AndReturnsExistingWith200) {
+  start();
+  auto created = post("/api/v1/workflows/hello/runs",
+                      R"({"params":{"who":"ops","n":3,"loud":true},"idempotency_key":"k1"})");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201) << created->body;
+  auto j = body(created);
+  EXPECT_EQ(j["id"], "01KAAAAAAAAAAAAAAAAAAAAAAA");
+  EXPECT_EQ(j["workflow"], "hello");
+  EXPECT_EQ(j["idempotency_key"], "k1");
+  auto triggers = control_.triggers();
+  ASSERT_EQ(triggers.size(), 1u);
+  EXPECT_EQ(triggers[0].workflow, "hello");
+  EXPECT_EQ(triggers[0].params, json({{"who", "ops"}, {"n", 3}, {"loud", true}}));
+  EXPECT_EQ(triggers[0].idempotencyKey, "k1");
+
+  control_.onTrigger = [](const engine::TriggerRequest&) -> Result<engine::TriggerResult> {
+    engine::TriggerResult r;
+    r.run = sampleRun().run;
+    r.created = false;
+    return r;
+  };
+  auto again = post("/api/v1/workflows/hello/runs", "", {{"Idempotency-Key", "nightly-1"}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(body(again)["id"], kRunIds[2]);
+  triggers = control_.triggers();
+  ASSERT_EQ(triggers.size(), 2u);
+  EXPECT_EQ(triggers[1].idempotencyKey, "nightly-1");
+  EXPECT_EQ(triggers[1].params, json::object()) << "an empty body means no params";
+}
+
+TEST_F(ServerTest, IdempotencyKeyHeaderAndFieldMustAgree) {
+  start();
+  auto conflict = post("/api/v1/workflows/hello/runs", R"({"idempotency_key":"a"})",
+                       {{"Idempotency-Key", "b"}});
+  expectError(conflict, 400, "invalid_argument");
+  EXPECT_NE(body(conflict)["error"]["message"].get<std::string>().find("differ"),
+            std::string::npos);
+  EXPECT_TRUE(control_.triggers().empty());
+  auto same = post("/api/v1/workflows/hello/runs", R"({"idempotency_key":"a"})",
+                   {{"Idempotency-Key", "a"}});
+  EXPECT_EQ(same->status, 201);
+  auto tooLong = post("/api/v1/workflows/hello/runs", "{}",
+                      {{"Idempotency-Key", std::string(kMaxIdempotencyKeyBytes + 1, 'k')}});
+  expectError(tooLong, 400, "invalid_argument");
+}
+
+TEST_F(ServerTest, TriggerBodyIsChecked) {
+  start();
+  auto badJson = post("/api/v1/workflows/hello/runs", R"({"params": })");
+  expectError(badJson, 400, "invalid_argument");
+  EXPECT_NE(body(badJson)["error"]["message"].get<std::string>().find("at byte 12"),
+            std::string::npos)
+      << badJson->body;
+  auto nested = post("/api/v1/workflows/hello/runs", R"({"params":{"ok":"x","list":[1]}})");
+  expectError(nested, 400, "invalid_argument");
+  EXPECT_NE(body(nested)["error"]["message"].get<std::string>().find("param 'list'"),
+            std::string::npos);
+  expectError(post("/api/v1/workflows/hello/runs", R"({"params":[1]})"), 400, "invalid_argument");
+  expectError(post("/api/v1/workflows/hello/runs", R"({"param":{}})"), 400, "invalid_argument");
+  expectError(post("/api/v1/workflows/hello/runs", R"([1,2])"), 400, "invalid_argument");
+  expectError(post("/api/v1/workflows/hello/runs", R"({"idempotency_key":5})"), 400,
+              "invalid_argument");
+  EXPECT_TRUE(control_.triggers().empty());
+}
+
+TEST_F(ServerTest, EngineErrorsMapToStatuses) {
+  start();
+  ErrorCode code = ErrorCode::kNotFound;
+  control_.onTrigger = [&code](const engine::TriggerRequest&) -> Result<engine::TriggerResult> {
+    return Error(code, "scripted");
+  };
+  expectError(post("/api/v1/workflows/nope/runs", ""), 404, "not_found");
+  code = ErrorCode::kAlreadyExists;
+  expectError(post("/api/v1/workflows/x/runs", ""), 409, "already_exists");
+  code = ErrorCode::kConflict;
+  expectError(post("/api/v1/workflows/x/runs", ""), 409, "conflict");
+  code = ErrorCode::kTooLarge;
+  expectError(post("/api/v1/workflows/x/runs", ""), 413, "too_large");
+  code = ErrorCode::kUnimplemented;
+  expectError(post("/api/v1/workflows/x/runs", ""), 501, "unimplemented");
+  code = ErrorCode::kUnavailable;
+  expectError(post("/api/v1/workflows/x/runs", ""), 503, "unavailable");
+  code = ErrorCode::kCorrupt;
+  expectError(post("/api/v1/workflows/x/runs", ""), 500, "corrupt");
+}
+
+TEST_F(ServerTest, AnEngineThatDoesNotAnswerGives503) {
+  ServerOptions options;
+  options.engineTimeout = std::chrono::milliseconds(20);
+  start(options);
+  control_.hang = true;
+  auto res = post("/api/v1/workflows/hello/runs", "");
+  expectError(res, 503, "unavailable");
+  EXPECT_NE(body(res)["error"]["message"].get<std::string>().find("idempotency key"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, AThrowingHandlerGives500AndTheServerLivesOn) {
+  start();
+  control_.onTrigger = [](const engine::TriggerRequest&) -> Result<engine::TriggerResult> {
+    throw std::runtime_error("boom");
+  };
+  auto res = post("/api/v1/workflows/hello/runs", "");
+  expectError(res, 500, "internal");
+  EXPECT_NE(res->body.find("boom"), std::string::npos);
+  EXPECT_EQ(get("/healthz")->status, 200);
+}
+
+TEST_F(ServerTest, ListRunsPaginatesNewestFirst) {
+  start();
+  auto first = get("/api/v1/runs?limit=2");
+  ASSERT_EQ(first->status, 200);
+  auto page1 = body(first);
+  ASSERT_EQ(page1["runs"].size(), 2u);
+  EXPECT_EQ(page1["runs"][0]["id"], kRunIds[2]);
+  EXPECT_EQ(page1["runs"][1]["id"], kRunIds[1]);
+  EXPECT_EQ(page1["next_cursor"], kRunIds[1]);
+  EXPECT_EQ(store_.lastFilter().limit, 3) << "one extra row tells whether more exist";
+  auto second = get("/api/v1/runs?limit=2&cursor=" + page1["next_cursor"].get<std::string>());
+  auto page2 = body(second);
+  ASSERT_EQ(page2["runs"].size(), 1u);
+  EXPECT_EQ(page2["runs"][0]["id"], kRunIds[0]);
+  EXPECT_TRUE(page2["next_cursor"].is_null());
+  auto all = body(get("/api/v1/runs"));
+  EXPECT_EQ(all["runs"].size(), 3u);
+  EXPECT_TRUE(all["next_cursor"].is_null());
+  EXPECT_EQ(store_.lastFilter().limit, 51);
+}
+
+TEST_F(ServerTest, ListRunsSummaryShapeAndFilters) {
+  start();
+  auto res = body(get("/api/v1/runs?workflow=hello&state=failed"));
+  auto filter = store_.lastFilter();
+  EXPECT_EQ(filter.workflow, "hello");
+  ASSERT_TRUE(filter.state.has_value());
+  EXPECT_EQ(*filter.state, RunState::kFailed);
+  ASSERT_EQ(res["runs"].size(), 1u);
+  EXPECT_EQ(res["runs"][0], json({{"id", kRunIds[2]},
+                                  {"workflow", "hello"},
+                                  {"version", 2},
+                                  {"state", "failed"},
+                                  {"reason", "step shout is dead"},
+                                  {"created_at", "2026-01-01T00:00:00.000Z"},
+                                  {"started_at", "2026-01-01T00:00:00.010Z"},
+                                  {"finished_at", "2026-01-01T00:00:01.510Z"}}));
+}
+
+TEST_F(ServerTest, ListRunsRejectsBadQueries) {
+  start();
+  expectError(get("/api/v1/runs?state=exploded"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?limit=0"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?limit=1001"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?limit=ten"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?limit=5x"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?cursor=not-an-id"), 400, "invalid_argument");
+  EXPECT_EQ(get("/api/v1/runs?limit=1000")->status, 200);
+}
+
+TEST_F(ServerTest, RunDetailShape) {
+  start();
+  auto res = get(std::string("/api/v1/runs/") + kRunIds[2]);
+  ASSERT_EQ(res->status, 200);
+  auto j = body(res);
+  EXPECT_EQ(j["params"], json({{"who", "ops"}}));
+  EXPECT_EQ(j["idempotency_key"], "nightly-1");
+  EXPECT_TRUE(j["concurrency_key"].is_null());
+  EXPECT_EQ(j["duration_ms"], 1500);
+  ASSERT_EQ(j["steps"].size(), 2u);
+  auto greet = j["steps"][0];
+  EXPECT_EQ(greet["name"], "greet");
+  EXPECT_EQ(greet["state"], "succeeded");
+  EXPECT_EQ(greet["output"], json({{"rows", 4}}));
+  EXPECT_TRUE(greet["due_at"].is_null());
+  ASSERT_EQ(greet["attempts"].size(), 1u);
+  EXPECT_EQ(greet["attempts"][0], json({{"n", 1},
+                                        {"state", "succeeded"},
+                                        {"started_at", "2026-01-01T00:00:00.010Z"},
+                                        {"finished_at", "2026-01-01T00:00:00.110Z"},
+                                        {"duration_ms", 100},
+                                        {"exit_code", 0},
+                                        {"signal", nullptr},
+                                        {"failure_class", nullptr},
+                                        {"message", ""}}));
+  auto shout = j["steps"][1];
+  EXPECT_TRUE(shout["output"].is_null());
+  EXPECT_EQ(shout["reason"], "exit code 3");
+  ASSERT_EQ(shout["attempts"].size(), 2u);
+  EXPECT_TRUE(shout["attempts"][0]["exit_code"].is_null());
+  EXPECT_EQ(shout["attempts"][0]["signal"], 9);
+  EXPECT_EQ(shout["attempts"][0]["failure_class"], "crash");
+  EXPECT_EQ(shout["attempts"][1]["exit_code"], 3);
+  expectError(get("/api/v1/runs/01KA0000000000000000000009"), 404, "not_found");
+}
+
+TEST_F(ServerTest, RunEvents) {
+  start();
+  auto j = body(get(std::string("/api/v1/runs/") + kRunIds[2] + "/events"));
+  ASSERT_EQ(j["events"].size(), 2u);
+  EXPECT_EQ(j["events"][0], json({{"seq", 1},
+                                  {"at", "2026-01-01T00:00:00.000Z"},
+                                  {"kind", "run_created"},
+                                  {"step", nullptr},
+                                  {"attempt", nullptr},
+                                  {"message", "by api"}}));
+  EXPECT_EQ(j["events"][1]["step"], "greet");
+  EXPECT_EQ(j["events"][1]["attempt"], 1);
+  auto none = get(std::string("/api/v1/runs/") + kRunIds[0] + "/events");
+  EXPECT_EQ(none->status, 200);
+  EXPECT_EQ(body(none)["events"], json::array());
+  expectError(get("/api/v1/runs/01KA0000000000000000000009/events"), 404, "not_found");
+}
+
+TEST_F(ServerTest, StepLogs) {
+  start();
+  std::string base = std::string("/api/v1/runs/") + kRunIds[2] + "/steps/";
+  auto all = body(get(base + "shout/logs"));
+  EXPECT_EQ(all["run"], kRunIds[2]);
+  EXPECT_EQ(all["step"], "shout");
+  ASSERT_EQ(all["attempts"].size(), 2u);
+  EXPECT_EQ(all["attempts"][0], json({{"attempt", 1},
+                                      {"stdout", "out1\n"},
+                                      {"stderr", "err1\n"},
+                                      {"stdout_bytes", 5},
+                                      {"stderr_bytes", 5}}));
+  auto second = body(get(base + "shout/logs?attempt=2"));
+  ASSERT_EQ(second["attempts"].size(), 1u);
+  EXPECT_EQ(second["attempts"][0]["stdout_bytes"], 3000000);
+  EXPECT_EQ(body(get(base + "greet/logs"))["attempts"], json::array());
+  expectError(get(base + "nope/logs"), 404, "not_found");
+  expectError(get("/api/v1/runs/01KA0000000000000000000009/steps/shout/logs"), 404, "not_found");
+  expectError(get(base + "shout/logs?attempt=0"), 400, "invalid_argument");
+}
+
+TEST_F(ServerTest, CancelAndRetry) {
+  start();
+  control_.onCancel = [](const std::string& id) -> Result<store::RunRow> {
+    auto row = sampleRun().run;
+    row.id = id;
+    row.state = RunState::kCancelled;
+    return row;
+  };
+  auto cancelled = post(std::string("/api/v1/runs/") + kRunIds[1] + "/cancel", "");
+  ASSERT_EQ(cancelled->status, 200) << cancelled->body;
+  EXPECT_EQ(body(cancelled)["state"], "cancelled");
+  EXPECT_EQ(body(cancelled)["id"], kRunIds[1]);
+  EXPECT_EQ(control_.cancels(), std::vector<std::string>{kRunIds[1]});
+  control_.onRetry = [](const std::string&) -> Result<store::RunRow> {
+    return Error(ErrorCode::kConflict, "run is still running");
+  };
+  expectError(post(std::string("/api/v1/runs/") + kRunIds[1] + "/retry", ""), 409, "conflict");
+  control_.onRetry = nullptr;
+  expectError(post("/api/v1/runs/nope/retry", ""), 404, "not_found");
+}
+
+TEST_F(ServerTest, StoreFailuresAreServerErrors) {
+  start();
+  store_.readError = Error(ErrorCode::kIo, "disk on fire");
+  auto res = get("/api/v1/runs");
+  expectError(res, 500, "io_error");
+  EXPECT_EQ(body(res)["error"]["message"], "disk on fire");
+  store_.readError = Error(ErrorCode::kUnavailable, "database is locked");
+  expectError(get("/api/v1/workflows"), 503, "unavailable");
+}
+
+TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
+  ServerOptions options;
+  options.extraMetrics = [] { return std::string("keel_engine_runs_active 7\n"); };
+  start(options);
+  get("/healthz");
+  get("/api/v1/runs/01KA0000000000000000000009");
+  get("/nowhere");
+  auto res = get("/metrics");
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4");
+  const auto& text = res->body;
+  EXPECT_NE(text.find("\nkeel_up 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(keel_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(
+          R"(keel_http_requests_total{method="GET",route="/api/v1/runs/{id}",status="404"} 1)"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(route="unmatched",status="404"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find("keel_engine_runs_active 7\n"), std::string::npos);
+}
+
+// Sends raw bytes and reads until the server closes the connection.
+std::string rawExchange(int port, const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return response;
+}
+
+TEST_F(ServerTest, APostWithoutContentLengthHasAnEmptyBody) {
+  start();
+  control_.onCancel = [](const std::string& id) -> Result<store::RunRow> {
+    store::RunRow row;
+    row.id = id;
+    row.state = RunState::kCancelled;
+    return row;
+  };
+  // What `curl -X POST URL` sends: no Content-Length, no Transfer-Encoding.
+  auto response = rawExchange(port_, std::string("POST /api/v1/runs/") + kRunIds[0] +
+                                         "/cancel HTTP/1.1\r\nHost: keel\r\n"
+                                         "Connection: close\r\n\r\n");
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find(R"("state":"cancelled")"), std::string::npos) << response;
+}
+
+TEST_F(ServerTest, ABusyPortIsAnError) {
+  start();
+  FakeControl control;
+  FakeStore store;
+  Server second(control, store, {});
+  auto port = second.start("127.0.0.1", port_);
+  ASSERT_FALSE(port.ok());
+  EXPECT_EQ(port.error().code(), ErrorCode::kUnavailable);
+}
+
+TEST_F(ServerTest, StopRightAfterStartReturns) {
+  start();
+  server_->stop();
+  server_->stop();
+  EXPECT_FALSE(client().Get("/healthz"));
+}
+
+}  // namespace
+}  // namespace keel::api

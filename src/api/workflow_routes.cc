@@ -1,0 +1,122 @@
+// Workflow routes: apply a spec, list and show workflows, trigger a run.
+#include <fmt/format.h>
+
+#include "api/body_json.h"
+#include "api/engine_call.h"
+#include "api/json_codec.h"
+#include "api/routes.h"
+
+namespace keel::api {
+namespace {
+
+using nlohmann::json;
+
+// The optional header naming the file a workflow came from (`keel apply`
+// sends its absolute path); the engine uses it in error positions and to
+// default the workdir to the file's directory.
+constexpr char kSourceHeader[] = "X-Keel-Source";
+constexpr char kIdempotencyHeader[] = "Idempotency-Key";
+
+Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
+  std::string source = request.http.get_header_value(kSourceHeader);
+  if (source.empty()) source = "api";
+  auto result =
+      awaitEngine(ctx.control.applyWorkflow(std::string(request.body), source), ctx.engineTimeout);
+  if (!result.ok()) return errorReply(result.error());
+  const auto& applied = *result;
+  return jsonReply(applied.changed ? 201 : 200, {{field::kName, applied.workflow.name},
+                                                 {field::kVersion, applied.workflow.version},
+                                                 {field::kChanged, applied.changed},
+                                                 {field::kWarnings, applied.warnings}});
+}
+
+Reply listWorkflows(const RouteContext& ctx, const ApiRequest&) {
+  auto rows = ctx.store.listWorkflows();
+  if (!rows.ok()) return errorReply(rows.error());
+  json list = json::array();
+  for (const auto& row : *rows) list.push_back(workflowSummaryJson(row));
+  return jsonReply(200, {{field::kWorkflows, std::move(list)}});
+}
+
+Reply getWorkflow(const RouteContext& ctx, const ApiRequest& request) {
+  const auto& name = request.pathParams[0];
+  auto latest = ctx.store.getWorkflow(name, 0);
+  if (!latest.ok()) return errorReply(latest.error());
+  if (!latest->has_value())
+    return errorReply(Error(ErrorCode::kNotFound, fmt::format("no workflow named '{}'", name)));
+  auto versions = ctx.store.workflowVersions(name);
+  if (!versions.ok()) return errorReply(versions.error());
+  return jsonReply(200, workflowDetailJson(**latest, *versions));
+}
+
+Status checkParams(const json& params) {
+  if (!params.is_object())
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("'params' must be an object, got {}", params.type_name()));
+  for (const auto& [name, value] : params.items()) {
+    if (!value.is_string() && !value.is_number() && !value.is_boolean())
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("param '{}' must be a string, number or boolean, got {}", name,
+                               value.type_name()));
+  }
+  return okStatus();
+}
+
+// The body {"params": {...}, "idempotency_key": "..."} and the
+// Idempotency-Key header, checked, as a TriggerRequest.
+Result<engine::TriggerRequest> parseTrigger(const ApiRequest& request) {
+  auto body = parseJsonBody(request.body);
+  if (!body.ok()) return body.error();
+  engine::TriggerRequest trigger;
+  trigger.workflow = request.pathParams[0];
+  for (const auto& [key, value] : body->items()) {
+    if (key == "params") {
+      if (value.is_null()) continue;
+      KEEL_TRY(checkParams(value));
+      trigger.params = value;
+    } else if (key == "idempotency_key") {
+      if (!value.is_string() && !value.is_null())
+        return Error(ErrorCode::kInvalidArgument, "'idempotency_key' must be a string");
+      if (value.is_string()) trigger.idempotencyKey = value.get<std::string>();
+    } else {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("unknown field '{}' (expected 'params', 'idempotency_key')", key));
+    }
+  }
+  std::string header = request.http.get_header_value(kIdempotencyHeader);
+  if (!header.empty()) {
+    if (!trigger.idempotencyKey.empty() && trigger.idempotencyKey != header)
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("the Idempotency-Key header ('{}') and the body's "
+                               "idempotency_key ('{}') differ; send one, or the same in both",
+                               header, trigger.idempotencyKey));
+    trigger.idempotencyKey = header;
+  }
+  if (trigger.idempotencyKey.size() > kMaxIdempotencyKeyBytes)
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("the idempotency key is {} bytes long; at most {} are allowed",
+                             trigger.idempotencyKey.size(), kMaxIdempotencyKeyBytes));
+  return trigger;
+}
+
+Reply triggerRun(const RouteContext& ctx, const ApiRequest& request) {
+  auto trigger = parseTrigger(request);
+  if (!trigger.ok()) return errorReply(trigger.error());
+  auto result = awaitEngine(ctx.control.trigger(std::move(*trigger)), ctx.engineTimeout);
+  if (!result.ok()) return errorReply(result.error());
+  return jsonReply(result->created ? 201 : 200, runJson(result->run));
+}
+
+}  // namespace
+
+void addWorkflowRoutes(Router& router, const RouteContext& context) {
+  auto bind = [context](Reply (*fn)(const RouteContext&, const ApiRequest&)) {
+    return [context, fn](const ApiRequest& request) { return fn(context, request); };
+  };
+  router.add("POST", "/api/v1/workflows", bind(applyWorkflow));
+  router.add("GET", "/api/v1/workflows", bind(listWorkflows));
+  router.add("GET", "/api/v1/workflows/{name}", bind(getWorkflow));
+  router.add("POST", "/api/v1/workflows/{name}/runs", bind(triggerRun));
+}
+
+}  // namespace keel::api

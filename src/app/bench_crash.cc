@@ -1,0 +1,155 @@
+#include "app/bench_crash.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "app/bench_util.h"
+#include "app/child_server.h"
+
+namespace keel::app {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// A read-only look at the database while the server owns it (WAL allows it).
+int64_t countQuery(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  int64_t n = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(h, 5000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return n;
+}
+
+size_t countLines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  size_t n = 0;
+  char buf[65536];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    n += static_cast<size_t>(std::count(buf, buf + in.gcount(), '\n'));
+    if (!in) break;
+  }
+  return n;
+}
+
+std::string ledgerWorkflow(const std::string& ledger) {
+  std::string step =
+      fmt::format("printf '%s %s\\n' \"$KEEL_RUN_ID\" \"$KEEL_STEP\" >> {} && sleep 0.005", ledger);
+  return fmt::format(R"(name: bench-ledger
+owner: {{ team: bench, contact: bench@example.com }}
+runbook: docs/benchmarks.md
+steps:
+  - {{ name: a, run: "{0}", timeout: 1m, retry: {{ max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none }} }}
+  - {{ name: b, run: "{0}", needs: [a], timeout: 1m, retry: {{ max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none }} }}
+  - {{ name: c, run: "{0}", needs: [b], timeout: 1m, retry: {{ max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none }} }}
+)",
+                     step);
+}
+
+// Submits every run with an idempotency key; a request that fails because
+// the server is down is sent again with the same key once it is back.
+void submitLoop(std::atomic<std::string*>& url, size_t runs, std::atomic<size_t>& done) {
+  for (size_t i = 0; i < runs;) {
+    std::string base = *url.load();
+    httplib::Client client(base);
+    client.set_connection_timeout(2);
+    client.set_read_timeout(30);
+    auto res = client.Post("/api/v1/workflows/bench-ledger/runs",
+                           fmt::format(R"({{"idempotency_key":"w3-{}"}})", i), "application/json");
+    if (res && (res->status == 201 || res->status == 200)) {
+      ++i;
+      done = i;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+}  // namespace
+
+int runW3(const cli::BenchOptions& o) {
+  size_t runs = o.runs > 0 ? static_cast<size_t>(o.runs) : 2'000;
+  size_t killAt = runs * 3 / 2;  // 3,000 lines for 2,000 runs
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("keel-w3-{}", getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "workflows");
+  auto db = o.db.empty() ? (dir / "keel.db").string() : o.db;
+  auto ledger = (dir / "ledger").string();
+  std::ofstream(dir / "workflows" / "ledger.yaml") << ledgerWorkflow(ledger);
+  std::vector<std::string> args{"--db",           db,
+                                "--listen",       "127.0.0.1:0",
+                                "--workflows",    (dir / "workflows").string(),
+                                "--max-parallel", "16",
+                                "--log-level",    "warn"};
+  ChildServer child(selfExecutable(), args);
+  auto url = child.start();
+  if (!url.ok()) {
+    std::cerr << "bench: " << url.error().toString() << "\n";
+    return 1;
+  }
+  std::string urls[2] = {*url, ""};
+  std::atomic<std::string*> current{&urls[0]};
+  std::atomic<size_t> submitted{0};
+  auto t0 = SteadyClock::now();
+  std::thread submitter([&] { submitLoop(current, runs, submitted); });
+  while (countLines(ledger) < killAt) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  child.kill();
+  auto tKill = SteadyClock::now();
+  int64_t inFlight = countQuery(db, "SELECT count(*) FROM attempts WHERE state='running'");
+  int64_t stepsDone = countQuery(db, "SELECT count(*) FROM steps WHERE state='succeeded'");
+  size_t linesAtKill = countLines(ledger);
+  auto url2 = child.start();
+  if (!url2.ok()) {
+    std::cerr << "bench: restart failed: " << url2.error().toString() << "\n";
+    submitter.detach();
+    return 1;
+  }
+  urls[1] = *url2;
+  current = &urls[1];
+  int64_t succeeded = 0;
+  auto deadline = SteadyClock::now() + std::chrono::minutes(5);
+  while (SteadyClock::now() < deadline) {
+    succeeded = countQuery(db, "SELECT count(*) FROM runs WHERE state='succeeded'");
+    if (succeeded >= static_cast<int64_t>(runs)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto tDone = SteadyClock::now();
+  submitter.join();
+  child.terminate();
+
+  std::map<std::string, int> seen;
+  std::ifstream in(ledger);
+  std::string line;
+  while (std::getline(in, line)) ++seen[line];
+  size_t duplicates = 0;
+  for (const auto& [k, n] : seen) duplicates += n > 1 ? 1 : 0;
+  double recovery = std::chrono::duration<double>(tDone - tKill).count();
+  double total = std::chrono::duration<double>(tDone - t0).count();
+  int64_t remainingSteps = static_cast<int64_t>(runs) * 3 - stepsDone;
+  printResult("W3", runs, total, {},
+              fmt::format(" kill_at_lines={} in_flight_at_kill={} remaining_steps_at_kill={} "
+                          "recovery_s={:.3f} lost={} duplicates={}",
+                          linesAtKill, inFlight, remainingSteps, recovery,
+                          static_cast<int64_t>(runs) - succeeded, duplicates));
+  if (o.db.empty()) std::filesystem::remove_all(dir);
+  return succeeded == static_cast<int64_t>(runs) ? 0 : 1;
+}
+
+}  // namespace keel::app

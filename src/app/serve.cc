@@ -1,0 +1,162 @@
+#include "app/serve.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "api/server.h"
+#include "core/clock.h"
+#include "core/random.h"
+#include "engine/engine.h"
+#include "exec/process_executor.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace keel::app {
+namespace {
+
+int gSignalPipe[2] = {-1, -1};
+
+void onSignal(int sig) {
+  char c = static_cast<char>(sig);
+  [[maybe_unused]] auto n = write(gSignalPipe[1], &c, 1);
+}
+
+// Returns the signal that asked keel to stop.
+int waitForStopSignal() {
+  char c = 0;
+  while (read(gSignalPipe[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  return c;
+}
+
+void installSignalHandlers() {
+  if (pipe2(gSignalPipe, O_CLOEXEC) != 0) return;
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool splitListen(const std::string& listen, std::string& host, int& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || port < 0 || port > 65535) return false;
+  } catch (...) {
+    return false;
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return !host.empty();
+}
+
+// Applies every *.yaml / *.yml file of `dir`, in name order. Returns false
+// (after printing every problem) if any file is refused.
+bool applyDirectory(engine::Engine& engine, const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    auto ext = e.path().extension().string();
+    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(e.path());
+  }
+  if (ec) {
+    std::cerr << "keel: cannot read workflows directory " << dir << ": " << ec.message() << "\n";
+    return false;
+  }
+  std::sort(files.begin(), files.end());
+  bool ok = true;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto abs = std::filesystem::absolute(f).lexically_normal().string();
+    auto r = engine.applyWorkflow(text.str(), abs).get();
+    if (!r.ok()) {
+      std::cerr << "keel: " << r.error().toString() << "\n";
+      ok = false;
+      continue;
+    }
+    for (const auto& w : r->warnings) spdlog::warn("{}", w);
+    spdlog::info("workflow {} version {} {} from {}", r->workflow.name, r->workflow.version,
+                 r->changed ? "applied" : "unchanged", abs);
+  }
+  return ok;
+}
+
+}  // namespace
+
+void setupLogging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("keel");
+  logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+                      spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+int runServe(const cli::ServeOptions& options) {
+  setupLogging(options.logLevel);
+  std::string host;
+  int port = 0;
+  if (!splitListen(options.listen, host, port)) {
+    std::cerr << "keel: --listen must be HOST:PORT, got '" << options.listen << "'\n";
+    return 2;
+  }
+  installSignalHandlers();
+  auto store = store::openSqliteStore(options.db);
+  if (!store.ok()) {
+    std::cerr << "keel: cannot open database " << options.db << ": " << store.error().toString()
+              << "\n";
+    return 1;
+  }
+  exec::ProcessExecutor executor(static_cast<size_t>(std::max(1, options.maxParallelSteps)));
+  SystemClock clock;
+  SystemRandom random;
+  engine::EngineOptions eo;
+  eo.defaultWorkdir = std::filesystem::current_path().string();
+  engine::Engine engine(**store, executor, clock, random, eo);
+  if (auto st = engine.start(); !st.ok()) {
+    std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";
+    return 1;
+  }
+  if (!options.workflowsDir.empty() && !applyDirectory(engine, options.workflowsDir)) {
+    engine.stop();
+    return 2;
+  }
+  api::ServerOptions so;
+  so.ready = [&engine] { return engine.ready(); };
+  so.extraMetrics = [&engine] { return engine.metricsText(); };
+  api::Server server(engine, **store, so);
+  auto bound = server.start(host, port);
+  if (!bound.ok()) {
+    std::cerr << "keel: cannot listen on " << options.listen << ": " << bound.error().toString()
+              << "\n";
+    engine.stop();
+    return 1;
+  }
+  std::string shownHost = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::cout << "keel serving http://" << shownHost << ":" << *bound << " (database " << options.db
+            << ")" << std::endl;
+  spdlog::info("serving on {}:{} with database {}", host, *bound, options.db);
+  int sig = waitForStopSignal();
+  spdlog::info("signal {} received, stopping", sig);
+  server.stop();
+  engine.stop();
+  executor.shutdown();
+  return 0;
+}
+
+}  // namespace keel::app

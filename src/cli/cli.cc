@@ -1,0 +1,171 @@
+// runCli(): argv -> one command. The command surface is documented for
+// users in docs/cli.md; keep the two in step.
+#include "cli/cli.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/server_url.h"
+
+namespace keel::cli {
+namespace {
+
+constexpr char kDefaultServer[] = "http://127.0.0.1:7070";
+
+struct Parsed {
+  std::string server = kDefaultServer;
+  ServeOptions serve;
+  BenchOptions bench;
+  ValidateArgs validate;
+  std::vector<std::string> applyFiles;
+  RunArgs run;
+  RunsArgs runs;
+  std::string runId;
+  std::string step;
+  int attempt = 0;
+  bool json = false;
+};
+
+struct Subcommands {
+  CLI::App* serve;
+  CLI::App* bench;
+  CLI::App* validate;
+  CLI::App* apply;
+  CLI::App* run;
+  CLI::App* runs;
+  CLI::App* show;
+  CLI::App* logs;
+  CLI::App* cancel;
+  CLI::App* retry;
+};
+
+Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
+  s.serve = app.add_subcommand("serve", "Run the engine and the HTTP API in the foreground");
+  s.serve->add_option("--db", p.serve.db, "SQLite database file (created if missing)")
+      ->capture_default_str();
+  s.serve->add_option("--listen", p.serve.listen, "HOST:PORT to serve on (port 0: any free port)")
+      ->capture_default_str();
+  s.serve->add_option("--workflows", p.serve.workflowsDir,
+                      "Apply every *.yaml/*.yml of this directory at start-up");
+  s.serve->add_option("--max-parallel", p.serve.maxParallelSteps, "Process steps run at once")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  s.serve->add_option("--log-level", p.serve.logLevel, "Log level of the JSON logs on stderr")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+
+  s.bench = app.add_subcommand("bench", "Run a built-in benchmark workload");
+  s.bench->add_option("--workload", p.bench.workload, "W1, W2 or W3")
+      ->required()
+      ->check(CLI::IsMember({"W1", "W2", "W3"}));
+  s.bench->add_option("--db", p.bench.db, "Database file (default: a temporary file)");
+  s.bench->add_option("--runs", p.bench.runs, "Runs to submit (default: the workload's)")
+      ->check(CLI::NonNegativeNumber);
+  return s;
+}
+
+Subcommands defineWorkflowCommands(CLI::App& app, Parsed& p, Subcommands s) {
+  s.validate = app.add_subcommand("validate", "Check workflow files offline (no server needed)");
+  s.validate->add_option("files", p.validate.files, "Workflow YAML files")->required();
+  s.validate->add_flag("--explain", p.validate.explain,
+                       "Also print every defaulted value and what is stored but not acted on");
+
+  s.apply = app.add_subcommand("apply", "Store new versions of workflows on the server");
+  s.apply->add_option("files", p.applyFiles, "Workflow YAML files")->required();
+
+  s.run = app.add_subcommand("run", "Trigger a run; prints its id first");
+  s.run->add_option("workflow", p.run.workflow, "Workflow name")->required();
+  s.run->add_option("--param", p.run.params, "A parameter KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  s.run->add_option("--idempotency-key", p.run.idempotencyKey,
+                    "Start at most one run for this key; repeating returns the same run");
+  s.run->add_flag("--wait", p.run.wait, "Wait for the end; exit 0 only if it succeeded");
+  s.run->add_flag("--json", p.run.json, "Print the API's JSON");
+  return s;
+}
+
+Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
+  s.runs = app.add_subcommand("runs", "List runs, newest first");
+  s.runs->add_option("--workflow", p.runs.workflow, "Only runs of this workflow");
+  s.runs->add_option("--state", p.runs.state, "Only runs in this state");
+  s.runs->add_option("--limit", p.runs.limit, "At most this many (server default 50, max 1000)")
+      ->check(CLI::Range(1, 1000));
+  s.runs->add_flag("--json", p.runs.json, "Print the API's JSON");
+
+  s.show = app.add_subcommand("show", "Show a run: steps, attempts and timeline");
+  s.show->add_option("run", p.runId, "Run id")->required();
+  s.show->add_flag("--json", p.json, "Print the API's JSON: {run, events}");
+
+  s.logs = app.add_subcommand("logs", "Print a step's stdout and stderr, attempt by attempt");
+  s.logs->add_option("run", p.runId, "Run id")->required();
+  s.logs->add_option("step", p.step, "Step name")->required();
+  s.logs->add_option("--attempt", p.attempt, "Only this attempt (1-based)")
+      ->check(CLI::PositiveNumber);
+
+  s.cancel = app.add_subcommand("cancel", "Cancel a run");
+  s.cancel->add_option("run", p.runId, "Run id")->required();
+  s.retry = app.add_subcommand("retry", "Re-run the failed steps of a finished run");
+  s.retry->add_option("run", p.runId, "Run id")->required();
+  return s;
+}
+
+int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
+  if (*s.apply) return applyCommand(ctx, p.applyFiles);
+  if (*s.run) return runCommand(ctx, p.run);
+  if (*s.runs) return runsCommand(ctx, p.runs);
+  if (*s.show) return showCommand(ctx, p.runId, p.json);
+  if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
+  if (*s.cancel) return cancelCommand(ctx, p.runId);
+  return retryCommand(ctx, p.runId);
+}
+
+int dispatch(const Subcommands& s, const Parsed& p, const Commands& commands, std::ostream& out,
+             std::ostream& err) {
+  if (*s.serve || *s.bench) {
+    const bool serve = s.serve->parsed();
+    if (serve ? !commands.serve : !commands.bench) {
+      err << "keel: this build cannot " << (serve ? "serve" : "bench") << "\n";
+      return kExitFailure;
+    }
+    return serve ? commands.serve(p.serve) : commands.bench(p.bench);
+  }
+  if (*s.validate) return validateCommand(Context{out, err, nullptr}, p.validate);
+  auto url = parseServerUrl(p.server);
+  if (!url.ok()) {
+    err << "keel: " << url.error().message() << '\n';
+    return kExitUsage;
+  }
+  ApiClient api(*url);
+  return dispatchHttp(s, p, Context{out, err, &api});
+}
+
+}  // namespace
+
+int runCli(int argc, char** argv, const Commands& commands, std::ostream& out, std::ostream& err) {
+  CLI::App app("keel: durable workflows and job chains", "keel");
+  app.require_subcommand(1);
+  // Options of `keel` itself (--server) may also follow the command.
+  app.fallthrough();
+  Parsed parsed;
+  app.add_option("--server", parsed.server, "URL of `keel serve`")
+      ->envname("KEEL_SERVER")
+      ->capture_default_str();
+  Subcommands s{};
+  s = defineEngineCommands(app, parsed, s);
+  s = defineWorkflowCommands(app, parsed, s);
+  s = defineRunCommands(app, parsed, s);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err) == 0 ? kExitOk : kExitUsage;
+  }
+  return dispatch(s, parsed, commands, out, err);
+}
+
+int runCli(int argc, char** argv, const Commands& commands) {
+  return runCli(argc, argv, commands, std::cout, std::cerr);
+}
+
+}  // namespace keel::cli

@@ -1,0 +1,40 @@
+// The `keel` command line. runCli() parses argv with CLI11 and runs one
+// command. `serve` and `bench` are handed to the composition root through
+// Commands (they build the engine); every other command is an HTTP client
+// of a running `keel serve` (--server / KEEL_SERVER, default
+// http://127.0.0.1:7070), except `validate`, which works offline.
+// Exit codes: 0 ok, 1 failure (run failed, server error), 2 usage or invalid
+// input, 3 server unreachable.
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+namespace keel::cli {
+
+struct ServeOptions {
+  std::string db = "./keel.db";
+  std::string listen = "127.0.0.1:7070";  // port 0 picks a free port
+  std::string workflowsDir;               // applied at start-up when set
+  int maxParallelSteps = 32;              // process steps running at once
+  std::string logLevel = "info";
+};
+
+struct BenchOptions {
+  std::string workload;  // W1, W2 or W3
+  std::string db;        // empty = a temporary file
+  int runs = 0;          // 0 = the workload's default
+};
+
+struct Commands {
+  std::function<int(const ServeOptions&)> serve;
+  std::function<int(const BenchOptions&)> bench;
+};
+
+int runCli(int argc, char** argv, const Commands& commands);
+// The same, writing normal output to `out` and diagnostics to `err` instead
+// of stdout and stderr (tests). `serve` and `bench` write where they like.
+int runCli(int argc, char** argv, const Commands& commands, std::ostream& out, std::ostream& err);
+
+}  // namespace keel::cli

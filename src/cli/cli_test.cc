@@ -1,0 +1,437 @@
+// The CLI: its text helpers, and whole commands through runCli() against
+// the API server backed by a scripted engine and canned rows.
+#include "cli/cli.h"
+
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "api/fake_control.h"
+#include "api/fake_store.h"
+#include "api/server.h"
+#include "cli/server_url.h"
+#include "cli/table.h"
+#include "cli/text.h"
+#include "testing/temp_dir.h"
+
+namespace keel::cli {
+namespace {
+
+using nlohmann::json;
+
+TEST(Table, AlignsColumnsAndDoesNotPadTheLast) {
+  Table t({"ID", "STATE", "REASON"});
+  t.addRow({"a", "succeeded", ""});
+  t.addRow({"bbbb", "failed", "exit code 3"});
+  EXPECT_EQ(t.str(),
+            "ID    STATE      REASON\n"
+            "a     succeeded\n"
+            "bbbb  failed     exit code 3\n");
+}
+
+TEST(Table, CountsUtf8CharactersAndFlattensControlCharacters) {
+  Table t({"NAME", "X"});
+  t.addRow({"été", "1"});
+  t.addRow({"a\nb", "2"});
+  t.addRow({"short"});
+  EXPECT_EQ(t.str(),
+            "NAME   X\n"
+            "été    1\n"
+            "a b    2\n"
+            "short\n");
+}
+
+TEST(Text, ParseParam) {
+  auto kv = parseParam("region=eu");
+  ASSERT_TRUE(kv.ok());
+  EXPECT_EQ(kv->first, "region");
+  EXPECT_EQ(kv->second, "eu");
+  auto withEquals = parseParam("q=a=b");
+  ASSERT_TRUE(withEquals.ok());
+  EXPECT_EQ(withEquals->second, "a=b");
+  auto empty = parseParam("date=");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->second, "");
+  EXPECT_FALSE(parseParam("region").ok());
+  EXPECT_FALSE(parseParam("=eu").ok());
+  EXPECT_NE(parseParam("region").error().message().find("KEY=VALUE"), std::string::npos);
+}
+
+TEST(Text, TimesAndDurations) {
+  EXPECT_EQ(shortTime("2026-11-23T07:03:00.123Z"), "2026-11-23T07:03:00Z");
+  EXPECT_EQ(shortTime(nullptr), "-");
+  EXPECT_EQ(parseRfc3339("1970-01-01T00:00:01.5Z"), 1500);
+  EXPECT_EQ(parseRfc3339("2026-01-01T00:00:00.000Z"), 1'767'225'600'000);
+  EXPECT_EQ(parseRfc3339("2026-01-01T00:00:00Z"), 1'767'225'600'000);
+  EXPECT_FALSE(parseRfc3339("2026-01-01 00:00:00Z").has_value());
+  EXPECT_FALSE(parseRfc3339("yesterday").has_value());
+  EXPECT_EQ(formatMillis(350), "350ms");
+  EXPECT_EQ(formatMillis(1500), "1.5s");
+  EXPECT_EQ(formatMillis(123'000), "2m03s");
+  EXPECT_EQ(formatMillis(3'720'000), "1h02m");
+  EXPECT_EQ(durationBetween("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.500Z"), "1.5s");
+  EXPECT_EQ(durationBetween("2026-01-01T00:00:00.000Z", nullptr), "-");
+  EXPECT_EQ(urlEncode("a b/c~d"), "a%20b%2Fc~d");
+}
+
+TEST(ServerUrlTest, Parses) {
+  auto full = parseServerUrl("http://keel.example.com:8080/base/");
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->host, "keel.example.com");
+  EXPECT_EQ(full->port, 8080);
+  EXPECT_EQ(full->basePath, "/base");
+  EXPECT_EQ(full->toString(), "http://keel.example.com:8080/base");
+  auto noPort = parseServerUrl("http://keel");
+  ASSERT_TRUE(noPort.ok());
+  EXPECT_EQ(noPort->port, 80);
+  auto bare = parseServerUrl("localhost");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->port, 7070);
+  auto v6 = parseServerUrl("[::1]:7071");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 7071);
+  EXPECT_EQ(v6->toString(), "http://[::1]:7071");
+}
+
+TEST(ServerUrlTest, RefusesWhatItCannotUse) {
+  for (const char* bad :
+       {"https://keel:443", "ftp://keel", "http://", "http://:80", "keel:0", "keel:70000",
+        "keel:80x", "keel:", "http://u:p@keel", "keel/?q=1", "[::1"}) {
+    EXPECT_FALSE(parseServerUrl(bad).ok()) << bad;
+  }
+  EXPECT_NE(parseServerUrl("https://keel").error().message().find("https"), std::string::npos);
+}
+
+WallTime at(int64_t unixMs) { return fromUnixMillis(unixMs); }
+constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
+constexpr char kOk[] = "01KA0000000000000000000001";
+constexpr char kFailed[] = "01KA0000000000000000000002";
+
+store::RunDetail runDetail(const std::string& id, RunState state, const std::string& reason) {
+  store::RunDetail d;
+  d.run.id = id;
+  d.run.workflow = "hello";
+  d.run.version = 2;
+  d.run.state = state;
+  d.run.reason = reason;
+  d.run.paramsJson = R"({"who":"ops"})";
+  d.run.createdAt = at(kT0);
+  d.run.startedAt = at(kT0 + 10);
+  d.run.finishedAt = at(kT0 + 1510);
+  store::StepRow step{
+      id,
+      "shout",
+      isTerminal(state) && state != RunState::kSucceeded ? StepState::kDead : StepState::kSucceeded,
+      1,
+      "",
+      "",
+      {}};
+  d.steps = {step};
+  store::AttemptRow attempt{id,
+                            "shout",
+                            1,
+                            AttemptState::kSucceeded,
+                            at(kT0 + 10),
+                            at(kT0 + 1500),
+                            0,
+                            std::nullopt,
+                            FailureClass::kNone,
+                            ""};
+  if (step.state == StepState::kDead) {
+    attempt.state = AttemptState::kFailed;
+    attempt.exitCode = 3;
+    attempt.failureClass = FailureClass::kBadInput;
+    attempt.message = "unknown region";
+  }
+  d.attempts = {attempt};
+  return d;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_.runs = {runDetail(kOk, RunState::kSucceeded, ""),
+                   runDetail(kFailed, RunState::kFailed, "step shout is dead")};
+    store_.events = {{1, kFailed, at(kT0), "run_created", "", 0, "by api"},
+                     {2, kFailed, at(kT0 + 10), "step_started", "shout", 1, ""},
+                     {3, kFailed, at(kT0 + 1500), "attempt_failed", "shout", 1, "exit code 3"}};
+    store_.logs = {{kFailed, "shout", 1, "HELLO, OPS\n", "oops\n", 11, 5000}};
+    server_ = std::make_unique<api::Server>(control_, store_, api::ServerOptions{});
+    auto port = server_->start("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok());
+    url_ = "http://127.0.0.1:" + std::to_string(*port);
+  }
+
+  // Runs `keel ARGS... --server URL` and keeps what it printed.
+  int keel(std::vector<std::string> args, bool withServer = true) {
+    args.insert(args.begin(), "keel");
+    if (withServer) {
+      args.push_back("--server");
+      args.push_back(url_);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    out_.str("");
+    err_.str("");
+    return runCli(static_cast<int>(argv.size()), argv.data(), commands_, out_, err_);
+  }
+
+  api::FakeControl control_;
+  api::FakeStore store_;
+  std::unique_ptr<api::Server> server_;
+  std::string url_;
+  Commands commands_;
+  std::ostringstream out_, err_;
+};
+
+TEST_F(CliTest, RunsPrintsAnAlignedTable) {
+  ASSERT_EQ(keel({"runs"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "ID                          WORKFLOW  VER  STATE      CREATED               DURATION  "
+            "REASON\n"
+            "01KA0000000000000000000002  hello     2    failed     2026-01-01T00:00:00Z  1.5s      "
+            "step shout is dead\n"
+            "01KA0000000000000000000001  hello     2    succeeded  2026-01-01T00:00:00Z  1.5s\n");
+  ASSERT_EQ(keel({"runs", "--state", "failed", "--workflow", "hello", "--limit", "1"}), 0);
+  auto filter = store_.lastFilter();
+  EXPECT_EQ(filter.workflow, "hello");
+  EXPECT_EQ(filter.state, RunState::kFailed);
+  EXPECT_EQ(filter.limit, 2);
+}
+
+TEST_F(CliTest, RunsJsonIsTheApiAnswer) {
+  ASSERT_EQ(keel({"runs", "--json"}), 0);
+  auto j = json::parse(out_.str());
+  EXPECT_EQ(j["runs"].size(), 2u);
+  EXPECT_TRUE(j["next_cursor"].is_null());
+}
+
+TEST_F(CliTest, ServerOptionMayComeBeforeTheCommand) {
+  ASSERT_EQ(keel({"--server", url_, "runs"}, false), 0) << err_.str();
+  EXPECT_NE(out_.str().find(kOk), std::string::npos);
+}
+
+TEST_F(CliTest, RunPrintsTheIdFirstAndSendsParams) {
+  ASSERT_EQ(
+      keel({"run", "hello", "--param", "who=ops", "--param", "n=3", "--idempotency-key", "k1"}), 0)
+      << err_.str();
+  EXPECT_EQ(out_.str(), "01KAAAAAAAAAAAAAAAAAAAAAAA\n");
+  auto triggers = control_.triggers();
+  ASSERT_EQ(triggers.size(), 1u);
+  EXPECT_EQ(triggers[0].workflow, "hello");
+  EXPECT_EQ(triggers[0].params, json({{"who", "ops"}, {"n", "3"}}));
+  EXPECT_EQ(triggers[0].idempotencyKey, "k1");
+}
+
+TEST_F(CliTest, RunRejectsAMalformedParam) {
+  EXPECT_EQ(keel({"run", "hello", "--param", "who"}), 2);
+  EXPECT_NE(err_.str().find("--param must be KEY=VALUE, got 'who'"), std::string::npos)
+      << err_.str();
+  EXPECT_EQ(keel({"run", "hello", "--param", "a=1", "--param", "a=2"}), 2);
+  EXPECT_TRUE(control_.triggers().empty());
+}
+
+TEST_F(CliTest, RunWaitExitsByTheFinalState) {
+  std::string id = kOk;
+  control_.onTrigger = [this, &id](const engine::TriggerRequest&) {
+    engine::TriggerResult r;
+    r.run = (id == kOk ? store_.runs[0] : store_.runs[1]).run;
+    r.created = true;
+    return Result<engine::TriggerResult>(r);
+  };
+  ASSERT_EQ(keel({"run", "hello", "--wait"}), 0) << err_.str();
+  auto out = out_.str();
+  EXPECT_EQ(out.substr(0, out.find('\n')), kOk);
+  EXPECT_NE(out.find("succeeded in 1.5s (hello@2)"), std::string::npos) << out;
+  EXPECT_NE(out.find("shout  succeeded  1         1.5s      -"), std::string::npos) << out;
+  id = kFailed;
+  EXPECT_EQ(keel({"run", "hello", "--wait"}), 1);
+  EXPECT_NE(out_.str().find("reason: step shout is dead"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("bad_input"), std::string::npos);
+}
+
+TEST_F(CliTest, RunReportsAnExistingRun) {
+  control_.onTrigger = [this](const engine::TriggerRequest&) {
+    engine::TriggerResult r;
+    r.run = store_.runs[0].run;
+    r.created = false;
+    return Result<engine::TriggerResult>(r);
+  };
+  ASSERT_EQ(keel({"run", "hello", "--idempotency-key", "k"}), 0);
+  EXPECT_EQ(out_.str(), std::string(kOk) + "\n");
+  EXPECT_NE(err_.str().find("matched an earlier run"), std::string::npos);
+}
+
+TEST_F(CliTest, ShowPrintsHeaderStepsAttemptsAndTimeline) {
+  ASSERT_EQ(keel({"show", kFailed}), 0) << err_.str();
+  auto out = out_.str();
+  EXPECT_NE(out.find("workflow  hello@2"), std::string::npos) << out;
+  EXPECT_NE(out.find("state     failed (step shout is dead)"), std::string::npos) << out;
+  EXPECT_NE(out.find("params    who=ops"), std::string::npos) << out;
+  EXPECT_NE(out.find("duration  1.5s"), std::string::npos) << out;
+  EXPECT_NE(out.find("STEP   STATE  ATTEMPTS  DURATION  CLASS\nshout  dead   1         1.5s      "
+                     "bad_input\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("shout  1  failed  2026-01-01T00:00:00Z  1.5s      exit 3  bad_input  "
+                     "unknown region"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("+1.5s   attempt_failed  shout#1  exit code 3"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, ShowJsonHoldsRunAndEvents) {
+  ASSERT_EQ(keel({"show", kFailed, "--json"}), 0);
+  auto j = json::parse(out_.str());
+  EXPECT_EQ(j["run"]["id"], kFailed);
+  EXPECT_EQ(j["events"].size(), 3u);
+}
+
+TEST_F(CliTest, LogsPrintsEveryStreamAndNotesTruncation) {
+  ASSERT_EQ(keel({"logs", kFailed, "shout"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "==> attempt 1 stdout (11 bytes) <==\n"
+            "HELLO, OPS\n"
+            "==> attempt 1 stderr (5000 bytes, truncated: head and tail kept) <==\n"
+            "oops\n");
+  ASSERT_EQ(keel({"logs", kFailed, "shout", "--attempt", "2"}), 0);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_NE(err_.str().find("no logs"), std::string::npos);
+  EXPECT_EQ(keel({"logs", kFailed, "nope"}), 1);
+  EXPECT_NE(err_.str().find("error: run '01KA0000000000000000000002' has no step 'nope'"),
+            std::string::npos)
+      << err_.str();
+}
+
+TEST_F(CliTest, CancelAndRetryPrintTheNewState) {
+  control_.onCancel = [](const std::string& id) {
+    store::RunRow row;
+    row.id = id;
+    row.state = RunState::kCancelled;
+    return Result<store::RunRow>(row);
+  };
+  ASSERT_EQ(keel({"cancel", kOk}), 0);
+  EXPECT_EQ(out_.str(), std::string("run ") + kOk + ": cancelled\n");
+  control_.onRetry = [](const std::string&) {
+    return Result<store::RunRow>(Error(ErrorCode::kConflict, "run is still running"));
+  };
+  EXPECT_EQ(keel({"retry", kOk}), 1);
+  EXPECT_EQ(err_.str(), "error: run is still running\n");
+}
+
+TEST_F(CliTest, ServerErrorsPrintMessageAndDetails) {
+  EXPECT_EQ(keel({"show", "01KA0000000000000000000009"}), 1);
+  EXPECT_EQ(err_.str(), "error: no run '01KA0000000000000000000009'\n");
+  EXPECT_EQ(keel({"runs", "--state", "exploded"}), 2);
+  EXPECT_NE(err_.str().find("error: unknown state 'exploded'"), std::string::npos);
+}
+
+TEST_F(CliTest, ApplySendsTheAbsolutePathAndPrintsTheOutcome) {
+  testing::TempDir dir;
+  testing::writeFile(dir.file("hello.yaml"), "name: hello\n");
+  bool changed = true;
+  control_.onApply = [&changed](const std::string&, const std::string& source) {
+    engine::ApplyResult r;
+    r.workflow.name = "hello";
+    r.workflow.version = 4;
+    r.changed = changed;
+    r.warnings = {source + ": step a: retry policy defaulted"};
+    return Result<engine::ApplyResult>(r);
+  };
+  ASSERT_EQ(keel({"apply", dir.file("hello.yaml")}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "applied hello version 4\n");
+  EXPECT_EQ(err_.str(),
+            "warning: " + dir.file("hello.yaml") + ": step a: retry policy defaulted\n");
+  ASSERT_EQ(control_.applies().size(), 1u);
+  EXPECT_EQ(control_.applies()[0].first, "name: hello\n");
+  EXPECT_EQ(control_.applies()[0].second, dir.file("hello.yaml"));
+  changed = false;
+  ASSERT_EQ(keel({"apply", dir.file("hello.yaml")}), 0);
+  EXPECT_EQ(out_.str(), "unchanged hello version 4\n");
+}
+
+TEST_F(CliTest, ApplyValidationErrorsExit2WithDetails) {
+  testing::TempDir dir;
+  testing::writeFile(dir.file("bad.yaml"), "name: bad\n");
+  control_.onApply = [](const std::string&, const std::string& source) {
+    return Result<engine::ApplyResult>(Error(ErrorCode::kInvalidArgument, "workflow is invalid",
+                                             {source + ":1:1: missing 'owner'"}));
+  };
+  EXPECT_EQ(keel({"apply", dir.file("bad.yaml"), dir.file("missing.yaml")}), 2);
+  EXPECT_NE(err_.str().find("error: workflow is invalid\n  " + dir.file("bad.yaml") +
+                            ":1:1: missing 'owner'\n"),
+            std::string::npos)
+      << err_.str();
+  EXPECT_NE(err_.str().find("cannot read " + dir.file("missing.yaml")), std::string::npos);
+}
+
+TEST_F(CliTest, AnUnreachableServerExits3) {
+  server_->stop();
+  EXPECT_EQ(keel({"runs"}), 3);
+  EXPECT_NE(err_.str().find("cannot reach keel at " + url_ + ": "), std::string::npos)
+      << err_.str();
+  EXPECT_NE(err_.str().find("is `keel serve` running?"), std::string::npos);
+}
+
+TEST_F(CliTest, UsageErrorsExit2) {
+  EXPECT_EQ(keel({}, false), 2);
+  EXPECT_EQ(keel({"frobnicate"}), 2);
+  EXPECT_EQ(keel({"show"}), 2);
+  EXPECT_EQ(keel({"runs", "--server", "https://keel"}, false), 2);
+  EXPECT_NE(err_.str().find("https"), std::string::npos);
+  EXPECT_EQ(keel({"--help"}, false), 0);
+  EXPECT_NE(out_.str().find("validate"), std::string::npos);
+}
+
+TEST_F(CliTest, ServeAndBenchAreHandedToTheCompositionRoot) {
+  ServeOptions seen;
+  commands_.serve = [&seen](const ServeOptions& o) {
+    seen = o;
+    return 7;
+  };
+  EXPECT_EQ(keel({"serve", "--db", "/tmp/x.db", "--listen", "0.0.0.0:9000", "--workflows", "wf",
+                  "--max-parallel", "4", "--log-level", "debug"},
+                 false),
+            7);
+  EXPECT_EQ(seen.db, "/tmp/x.db");
+  EXPECT_EQ(seen.listen, "0.0.0.0:9000");
+  EXPECT_EQ(seen.workflowsDir, "wf");
+  EXPECT_EQ(seen.maxParallelSteps, 4);
+  EXPECT_EQ(seen.logLevel, "debug");
+  BenchOptions bench;
+  commands_.bench = [&bench](const BenchOptions& o) {
+    bench = o;
+    return 0;
+  };
+  EXPECT_EQ(keel({"bench", "--workload", "W2", "--runs", "10"}, false), 0);
+  EXPECT_EQ(bench.workload, "W2");
+  EXPECT_EQ(bench.runs, 10);
+  EXPECT_EQ(keel({"bench", "--workload", "W9"}, false), 2);
+}
+
+constexpr char kValidWorkflow[] = R"(name: hello
+owner: { team: qa, contact: qa@example.com }
+runbook: https://wiki.example.com/rb
+steps:
+  - { name: a, run: "echo hi", timeout: 1m }
+  - { name: b, noop: true, needs: [a] }
+)";
+
+TEST_F(CliTest, ValidateChecksFilesOffline) {
+  testing::TempDir dir;
+  testing::writeFile(dir.file("good.yaml"), kValidWorkflow);
+  testing::writeFile(dir.file("bad.yaml"), "name: bad\nsteps: []\nowner: 3\n");
+  ASSERT_EQ(keel({"validate", dir.file("good.yaml")}, false), 0) << out_.str();
+  EXPECT_EQ(out_.str(), dir.file("good.yaml") + ": ok (workflow hello, 2 steps)\n");
+  EXPECT_EQ(keel({"validate", dir.file("good.yaml"), dir.file("bad.yaml")}, false), 2);
+  EXPECT_NE(out_.str().find(dir.file("bad.yaml") + ":"), std::string::npos) << out_.str();
+  EXPECT_EQ(keel({"validate", dir.file("none.yaml")}, false), 2);
+  EXPECT_NE(out_.str().find(dir.file("none.yaml") + ": cannot read"), std::string::npos)
+      << out_.str();
+  ASSERT_EQ(keel({"validate", "--explain", dir.file("good.yaml")}, false), 0);
+  EXPECT_GT(out_.str().size(), (dir.file("good.yaml") + ": ok (workflow hello, 2 steps)\n").size());
+}
+
+}  // namespace
+}  // namespace keel::cli

@@ -1,0 +1,68 @@
+// The CLI's commands, one function each, behind runCli() (cli.h), which
+// parses argv into these argument structs. Every command writes its normal
+// output to ctx.out and problems to ctx.err and returns the exit code.
+// Internal to the cli module.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/api_client.h"
+
+namespace keel::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;      // run failed, server error
+inline constexpr int kExitUsage = 2;        // bad arguments or invalid input
+inline constexpr int kExitUnreachable = 3;  // no answer from the server
+
+struct Context {
+  std::ostream& out;
+  std::ostream& err;
+  ApiClient* api = nullptr;  // null for offline commands
+};
+
+// 0 when `result` is a 2xx JSON answer (moved into *response); otherwise
+// prints why to ctx.err and returns the exit code: 3 when the server did not
+// answer, 2 for a 400 (bad input), 1 for any other error.
+int checkAnswer(const Context& ctx, Result<ApiResponse> result, ApiResponse* response);
+// Pretty JSON, 2-space indent, one trailing newline.
+void printJson(std::ostream& out, const nlohmann::json& j);
+// STEP STATE ATTEMPTS DURATION CLASS, from a GET /runs/ID answer.
+void printStepTable(std::ostream& out, const nlohmann::json& run);
+
+struct ValidateArgs {
+  std::vector<std::string> files;
+  bool explain = false;
+};
+int validateCommand(const Context& ctx, const ValidateArgs& args);
+
+int applyCommand(const Context& ctx, const std::vector<std::string>& files);
+
+struct RunArgs {
+  std::string workflow;
+  std::vector<std::string> params;  // KEY=VALUE
+  std::string idempotencyKey;
+  bool wait = false;
+  bool json = false;
+};
+int runCommand(const Context& ctx, const RunArgs& args);
+
+struct RunsArgs {
+  std::string workflow;
+  std::string state;
+  int limit = 0;  // 0 = the server's default
+  bool json = false;
+};
+int runsCommand(const Context& ctx, const RunsArgs& args);
+
+int showCommand(const Context& ctx, const std::string& runId, bool json);
+int logsCommand(const Context& ctx, const std::string& runId, const std::string& step,
+                int attempt);  // 0 = every attempt
+int cancelCommand(const Context& ctx, const std::string& runId);
+int retryCommand(const Context& ctx, const std::string& runId);
+
+}  // namespace keel::cli

@@ -1,0 +1,387 @@
+#include "engine/engine.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "spec/parser.h"
+
+namespace keel::engine {
+
+using nlohmann::json;
+
+Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& clock,
+               Random& random, EngineOptions options)
+    : store_(store),
+      executor_(executor),
+      clock_(clock),
+      random_(random),
+      options_(std::move(options)),
+      workflows_(store),
+      loop_(clock) {
+  committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
+  loop_.setIdleHook([this] { flush(); });
+}
+
+Engine::~Engine() { stop(); }
+
+Status Engine::start() {
+  KEEL_TRY(workflows_.loadLatest());
+  auto claimed = store_.claimRuns();
+  if (!claimed.ok()) return claimed.error();
+  // Rebuild every run first, so the concurrency slots held by running runs
+  // are counted before any pending run is admitted.
+  std::vector<RunRt*> rebuilt;
+  for (auto& active : *claimed) {
+    auto wf = workflows_.version(active.run.workflow, active.run.version);
+    if (!wf.ok()) return wf.error();
+    RunRt* run = rebuildRun(std::move(active), *wf);
+    if (run->row.state != RunState::kPending && !run->row.concurrencyKey.empty() &&
+        run->wf->spec->concurrency) {
+      ++slots_[run->row.workflow + '\x1f' + run->row.concurrencyKey].held;
+      run->holdsSlot = true;
+    }
+    rebuilt.push_back(run);
+  }
+  for (RunRt* run : rebuilt) {
+    if (run->row.state == RunState::kPending)
+      admitOrQueue(*run);
+    else
+      continueRun(*run);
+  }
+  if (!rebuilt.empty()) spdlog::info("resumed {} unfinished run(s) from the store", rebuilt.size());
+  started_ = true;
+  if (!options_.manual) loopThread_ = std::thread([this] { loop_.run(); });
+  ready_ = true;
+  return okStatus();
+}
+
+void Engine::stop() {
+  if (!started_.exchange(false)) return;
+  ready_ = false;
+  if (loopThread_.joinable()) {
+    // Let the loop hand over what it has, then stop it.
+    loop_.stop();
+    loopThread_.join();
+  }
+  committer_->stop();
+}
+
+// ---------------------------------------------------------------- Control
+
+namespace {
+const json kEmptyObject = json::object();
+}  // namespace
+
+Result<json> Engine::effectiveParams(const LoadedWorkflow& wf, const json& given) {
+  if (!given.is_object() && !given.is_null())
+    return Error(ErrorCode::kInvalidArgument, "params must be a JSON object of strings");
+  json out = json::object();
+  std::vector<std::string> problems;
+  const json& object = given.is_null() ? kEmptyObject : given;
+  for (const auto& [k, v] : object.items()) {
+    if (v.is_string())
+      out[k] = v;
+    else if (v.is_number() || v.is_boolean())
+      out[k] = v.dump();
+    else
+      problems.push_back(fmt::format("param '{}' must be a string, number or boolean", k));
+  }
+  const auto& declared = wf.spec->params;
+  if (!declared.empty()) {
+    for (const auto& [k, v] : out.items()) {
+      bool known = false;
+      for (const auto& p : declared) known = known || p.name == k;
+      if (!known) problems.push_back(fmt::format("unknown param '{}'", k));
+    }
+    for (const auto& p : declared)
+      if (!out.contains(p.name) && p.defaultValue) out[p.name] = *p.defaultValue;
+  }
+  for (const auto& ref : wf.paramRefs)
+    if (!out.contains(ref))
+      problems.push_back(
+          fmt::format("missing param '{}' (the workflow uses {{{{ params.{} }}}})", ref, ref));
+  for (const auto& p : declared)
+    if (!out.contains(p.name) && !wf.paramRefs.count(p.name))
+      problems.push_back(fmt::format("missing param '{}'", p.name));
+  if (!problems.empty())
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("bad params for workflow '{}'", wf.row.name), problems);
+  return out;
+}
+
+std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
+  auto reply = std::make_shared<std::promise<Result<TriggerResult>>>();
+  auto future = reply->get_future();
+  auto wf = workflows_.latest(request.workflow);
+  if (!wf.ok()) {
+    reply->set_value(wf.error());
+    return future;
+  }
+  auto params = effectiveParams(**wf, request.params);
+  if (!params.ok()) {
+    reply->set_value(params.error());
+    return future;
+  }
+  if (!request.idempotencyKey.empty()) {
+    auto found = store_.findRunByIdempotencyKey(request.workflow, request.idempotencyKey);
+    if (!found.ok()) {
+      reply->set_value(found.error());
+      return future;
+    }
+    if (found->has_value()) {
+      reply->set_value(TriggerResult{**found, false});
+      return future;
+    }
+  }
+  loop_.post(
+      [this, wf = *wf, params = std::move(*params), key = std::move(request.idempotencyKey),
+       reply]() mutable { onTrigger(std::move(wf), std::move(params), std::move(key), reply); });
+  return future;
+}
+
+std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId) {
+  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
+  auto future = reply->get_future();
+  loop_.post([this, runId, reply] { onCancel(runId, reply); });
+  return future;
+}
+
+std::future<Result<store::RunRow>> Engine::retry(const std::string& runId) {
+  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
+  auto future = reply->get_future();
+  auto detail = store_.getRun(runId);
+  if (!detail.ok() || !detail->has_value()) {
+    reply->set_value(detail.ok() ? Error(ErrorCode::kNotFound, "no run " + runId) : detail.error());
+    return future;
+  }
+  auto wf = workflows_.version((*detail)->run.workflow, (*detail)->run.version);
+  if (!wf.ok()) {
+    reply->set_value(wf.error());
+    return future;
+  }
+  loop_.post([this, d = std::move(**detail), wf = *wf, reply]() mutable {
+    onRetry(std::move(d), std::move(wf), reply);
+  });
+  return future;
+}
+
+namespace {
+
+// Steps whose kind this version of keel cannot execute are refused, so
+// nothing goes live that would fail at 2 AM.
+void refuseUnsupported(const spec::WorkflowSpec& spec, const std::string& file,
+                       std::vector<std::string>& problems, std::vector<std::string>& warnings) {
+  for (const auto& s : spec.steps) {
+    auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
+    if (s.kind == spec::StepKind::kHttp)
+      problems.push_back(at + ": step '" + s.name +
+                         "': http steps are not available in this version of keel; use `run:` "
+                         "with curl for now");
+    if (s.kind == spec::StepKind::kTask)
+      problems.push_back(at + ": step '" + s.name +
+                         "': task steps (external workers) are not available in this version of "
+                         "keel");
+    if (!s.compensate.empty())
+      warnings.push_back(at + ": step '" + s.name +
+                         "': compensate is stored but not run by this version of keel");
+    if (!s.emit.empty())
+      warnings.push_back(at + ": step '" + s.name +
+                         "': emit is stored but not delivered by this version of keel");
+    if (!s.uses.empty())
+      warnings.push_back(at + ": step '" + s.name + "': uses '" + s.uses +
+                         "': dependency breakers and limits are not enforced by this version");
+  }
+  if (!spec.triggers.empty())
+    warnings.push_back(file +
+                       ": triggers are stored but not fired by this version of keel; trigger "
+                       "runs through the API or `keel run`");
+  if (spec.slo.maxDuration) warnings.push_back(file + ": slo is stored but not yet tracked");
+}
+
+}  // namespace
+
+std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::string sourceName) {
+  std::promise<Result<ApplyResult>> reply;
+  auto future = reply.get_future();
+  spec::ParseOptions opts;
+  opts.fileName = sourceName.empty() ? "api" : sourceName;
+  opts.defaultWorkdir = options_.defaultWorkdir;
+  if (!sourceName.empty() && sourceName.front() == '/')
+    opts.defaultWorkdir = std::filesystem::path(sourceName).parent_path().string();
+  auto parsed = spec::parseWorkflow(yaml, opts);
+  if (!parsed.ok()) {
+    reply.set_value(parsed.error());
+    return future;
+  }
+  ApplyResult result;
+  std::vector<std::string> problems;
+  refuseUnsupported(**parsed, opts.fileName, problems, result.warnings);
+  if (!problems.empty()) {
+    reply.set_value(Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("workflow {} cannot go live: {} problem(s)", opts.fileName, problems.size()),
+        problems));
+    return future;
+  }
+  auto previous = workflows_.latest((*parsed)->name);
+  store::WorkflowVersionRow row;
+  row.name = (*parsed)->name;
+  row.ns = (*parsed)->ns;
+  row.yaml = std::move(yaml);
+  row.workdir = opts.defaultWorkdir;
+  row.createdAt = now();
+  auto stored = store_.putWorkflow(row);
+  if (!stored.ok()) {
+    reply.set_value(stored.error());
+    return future;
+  }
+  auto loaded = loadWorkflow(*stored);
+  if (!loaded.ok()) {
+    reply.set_value(loaded.error());
+    return future;
+  }
+  workflows_.put(*loaded);
+  result.workflow = *stored;
+  result.changed = !previous.ok() || (*previous)->row.version != stored->version;
+  reply.set_value(std::move(result));
+  return future;
+}
+
+// ------------------------------------------------------------ durability
+
+RunRt* Engine::findRun(const std::string& runId) {
+  auto it = runs_.find(runId);
+  return it == runs_.end() ? nullptr : it->second.get();
+}
+
+void Engine::markRun(RunRt& run) {
+  run.dirty = true;
+  if (!run.queuedForFlush) {
+    run.queuedForFlush = true;
+    dirtyRuns_.push_back(&run);
+  }
+}
+
+void Engine::markStep(RunRt& run, int idx) {
+  run.steps[idx].dirty = true;
+  if (!run.queuedForFlush) {
+    run.queuedForFlush = true;
+    dirtyRuns_.push_back(&run);
+  }
+}
+
+void Engine::replyWhenDurable(RunRt& run, std::function<void(const store::RunRow&)> reply) {
+  run.onDurable.push_back(std::move(reply));
+  markRun(run);
+}
+
+void Engine::event(const RunRt& run, std::string kind, std::string step, int attempt,
+                   std::string message) {
+  store::EventRow e;
+  e.runId = run.row.id;
+  e.at = now();
+  e.kind = std::move(kind);
+  e.step = std::move(step);
+  e.attempt = attempt;
+  e.message = std::move(message);
+  pending_.mutations.emplace_back(store::AppendEvent{std::move(e)});
+}
+
+void Engine::flush() {
+  if (committer_->busy()) return;
+  if (pending_.empty() && dirtyRuns_.empty() && afterCommit_.empty() && failedBatch_.empty())
+    return;
+  if (clock_.monoNow() < flushNotBefore_) return;
+  store::Batch batch = std::move(failedBatch_);
+  failedBatch_ = {};
+  std::vector<AfterCommit> actions = std::move(failedActions_);
+  failedActions_.clear();
+  // Rows before the attempts and events that refer to them.
+  for (RunRt* run : dirtyRuns_) {
+    run->queuedForFlush = false;
+    if (run->dirty) {
+      batch.mutations.emplace_back(store::PutRun{run->row});
+      run->dirty = false;
+      for (auto& reply : run->onDurable)
+        actions.push_back([reply = std::move(reply), row = run->row] { reply(row); });
+      run->onDurable.clear();
+    }
+    for (auto& s : run->steps) {
+      if (!s.dirty) continue;
+      batch.mutations.emplace_back(store::PutStep{s.row});
+      s.dirty = false;
+    }
+  }
+  dirtyRuns_.clear();
+  for (auto& m : pending_.mutations) batch.mutations.push_back(std::move(m));
+  pending_ = {};
+  for (auto& a : afterCommit_) actions.push_back(std::move(a));
+  afterCommit_.clear();
+  evictFinished();
+  committer_->commit(std::move(batch),
+                     [this, actions = std::move(actions)](Status status, store::Batch b) mutable {
+                       onCommitted(status, std::move(actions), std::move(b));
+                     });
+}
+
+void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store::Batch batch) {
+  if (status.ok()) {
+    if (commitBackoff_.count() > 0) spdlog::info("store writes succeed again");
+    commitBackoff_ = Millis(0);
+    for (auto& a : actions) a();
+    return;
+  }
+  if (status.error().code() == ErrorCode::kAlreadyExists) {
+    // Only this engine creates runs in this store, and it checks keys
+    // first: a conflict means the store was shared behind keel's back.
+    spdlog::critical(
+        "store refused a run with a duplicate idempotency key: {}; stopping so "
+        "that recovery rebuilds a consistent state",
+        status.error().message());
+    std::abort();
+  }
+  ++commitFailures_;
+  commitBackoff_ = std::min(options_.commitRetryMax,
+                            commitBackoff_.count() == 0 ? Millis(100) : commitBackoff_ * 2);
+  spdlog::error("commit of {} change(s) failed, retrying in {} ms: {}", batch.mutations.size(),
+                commitBackoff_.count(), status.error().message());
+  failedBatch_ = std::move(batch);
+  failedActions_ = std::move(actions);
+  flushNotBefore_ = clock_.monoNow() + commitBackoff_;
+  loop_.runAt(flushNotBefore_, [] {});  // wakes the loop, whose idle hook flushes
+}
+
+void Engine::evictFinished() {
+  for (const auto& id : finished_) {
+    auto it = runs_.find(id);
+    if (it != runs_.end() && isTerminal(it->second->row.state)) runs_.erase(it);
+  }
+  finished_.clear();
+  activeRuns_ = runs_.size();
+}
+
+EngineStats Engine::stats() const {
+  EngineStats s;
+  s.commits = committer_->commits();
+  s.runsCreated = runsCreated_;
+  s.runsFinished = runsFinished_;
+  s.activeRuns = activeRuns_;
+  return s;
+}
+
+std::string Engine::metricsText() const {
+  return fmt::format(
+      "# TYPE keel_runs_created_total counter\nkeel_runs_created_total {}\n"
+      "# TYPE keel_runs_finished_total counter\nkeel_runs_finished_total {}\n"
+      "# TYPE keel_runs_active gauge\nkeel_runs_active {}\n"
+      "# TYPE keel_attempts_started_total counter\nkeel_attempts_started_total {}\n"
+      "# TYPE keel_attempts_failed_total counter\nkeel_attempts_failed_total {}\n"
+      "# TYPE keel_store_commits_total counter\nkeel_store_commits_total {}\n"
+      "# TYPE keel_store_commit_failures_total counter\nkeel_store_commit_failures_total {}\n",
+      runsCreated_.load(), runsFinished_.load(), activeRuns_.load(), attemptsStarted_.load(),
+      attemptsFailed_.load(), committer_->commits(), commitFailures_.load());
+}
+
+}  // namespace keel::engine

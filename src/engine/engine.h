@@ -1,0 +1,168 @@
+// Engine: keel's durable execution core.
+//
+// The engine keeps the state of active runs in memory, owned by one
+// EventLoop thread; the Store is the durable record of every transition.
+// Transitions accumulate into a batch that the Committer writes as one
+// transaction (group commit); whatever depends on a transition (starting a
+// process, a dependant step, answering the API) happens only once the
+// batch holding it is durable. Blocking work (processes) runs on the
+// StepExecutor; results come back as posted messages. On start() the
+// engine rebuilds its memory from the store and resumes every unfinished
+// run: attempts that were running when keel died are closed as `lost` and
+// retried by policy; completed steps never run again.
+//
+// The Control methods are thread-safe. start() and stop() are called by the
+// owner. In manual mode (tests) no thread is started: the test drives
+// pump() after advancing its ManualClock or completing fake attempts.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "core/clock.h"
+#include "core/random.h"
+#include "engine/committer.h"
+#include "engine/control.h"
+#include "engine/event_loop.h"
+#include "engine/run_state.h"
+#include "engine/workflow_cache.h"
+#include "exec/executor.h"
+#include "store/store.h"
+
+namespace keel::engine {
+
+struct EngineOptions {
+  bool manual = false;           // tests: no threads, drive with pump()
+  std::string defaultWorkdir;    // for workflows applied without a source path
+  size_t logCapBytes = 1 << 20;  // per stream per attempt
+  std::chrono::milliseconds commitRetryMax{5000};
+  // Called on the loop thread once a run's end is durable (benchmarks,
+  // tests). Must not block.
+  std::function<void(const store::RunRow&)> onRunFinished;
+};
+
+struct EngineStats {
+  uint64_t commits = 0;
+  uint64_t runsCreated = 0;
+  uint64_t runsFinished = 0;
+  uint64_t activeRuns = 0;
+};
+
+class Engine final : public Control {
+ public:
+  Engine(store::Store& store, exec::StepExecutor& executor, const Clock& clock, Random& random,
+         EngineOptions options);
+  ~Engine() override;
+
+  // Loads workflows, claims and resumes unfinished runs, starts the threads.
+  Status start();
+  // Stops the loop and the writer. Running processes are not waited for: a
+  // restart finds their attempts `lost` and retries them.
+  void stop();
+  bool ready() const { return ready_.load(); }
+
+  // Manual mode: runs everything ready now, commits included.
+  int pump() { return loop_.runUntilIdle(); }
+
+  std::future<Result<TriggerResult>> trigger(TriggerRequest request) override;
+  std::future<Result<store::RunRow>> cancel(const std::string& runId) override;
+  std::future<Result<store::RunRow>> retry(const std::string& runId) override;
+  std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
+
+  EngineStats stats() const;
+  // Prometheus text for /metrics.
+  std::string metricsText() const;
+
+ private:
+  struct SlotQueue {
+    int held = 0;
+    std::deque<std::string> waiting;  // run ids, oldest first
+  };
+  using AfterCommit = std::function<void()>;
+
+  // --- triggers and run lifecycle (engine_runs.cc) ---
+  void onTrigger(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params, std::string key,
+                 std::shared_ptr<std::promise<Result<TriggerResult>>> reply);
+  RunRt& createRun(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params,
+                   std::string key);
+  void admitOrQueue(RunRt& run);
+  void startRun(RunRt& run);
+  void onCancel(const std::string& runId,
+                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+  void onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkflow> wf,
+               std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+  void maybeFinishRun(RunRt& run);
+  void releaseSlot(RunRt& run);
+
+  // --- steps (engine_steps.cc) ---
+  void readyStep(RunRt& run, int idx);
+  void dispatchStep(RunRt& run, int idx);
+  void launchProcess(const std::string& runId, int idx, exec::StepRequest req,
+                     std::chrono::milliseconds timeout);
+  void onStepFinished(const std::string& runId, int idx, int attempt, exec::StepOutcome outcome);
+  void onTimer(const std::string& runId, int idx, uint64_t token);
+  void succeedStep(RunRt& run, int idx, std::string outputJson);
+  void failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<int> exitCode,
+                   std::string message);
+  void killStep(RunRt& run, int idx, std::string reason);
+  void skipDependants(RunRt& run, int idx);
+  void armStepTimer(RunRt& run, int idx, WallTime due);
+  Result<exec::StepRequest> buildRequest(RunRt& run, int idx);
+
+  // --- recovery (engine_recovery.cc) ---
+  RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
+  void continueRun(RunRt& run);
+
+  // --- durability (engine.cc) ---
+  void markRun(RunRt& run);
+  void markStep(RunRt& run, int idx);
+  void event(const RunRt& run, std::string kind, std::string step = {}, int attempt = 0,
+             std::string message = {});
+  void afterCommit(AfterCommit action) { afterCommit_.push_back(std::move(action)); }
+  void flush();
+  void onCommitted(Status status, std::vector<AfterCommit> actions, store::Batch batch);
+  void replyWhenDurable(RunRt& run, std::function<void(const store::RunRow&)> reply);
+  Result<nlohmann::json> effectiveParams(const LoadedWorkflow& wf, const nlohmann::json& given);
+  void evictFinished();
+  RunRt* findRun(const std::string& runId);
+  WallTime now() const { return clock_.wallNow(); }
+
+  store::Store& store_;
+  exec::StepExecutor& executor_;
+  const Clock& clock_;
+  Random& random_;
+  EngineOptions options_;
+  WorkflowCache workflows_;
+  EventLoop loop_;
+  std::unique_ptr<Committer> committer_;
+  std::thread loopThread_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> started_{false};
+
+  // Loop-thread state.
+  std::unordered_map<std::string, std::unique_ptr<RunRt>> runs_;
+  std::vector<RunRt*> dirtyRuns_;
+  std::vector<std::string> finished_;  // terminal runs to evict after the flush
+  std::map<std::string, SlotQueue> slots_;
+  std::map<std::pair<std::string, std::string>, std::string> uncommittedKeys_;
+  store::Batch pending_;
+  std::vector<AfterCommit> afterCommit_;
+  store::Batch failedBatch_;  // a batch whose commit failed, retried first
+  std::vector<AfterCommit> failedActions_;
+  MonoTime flushNotBefore_{};
+  std::chrono::milliseconds commitBackoff_{0};
+  uint64_t timerTokens_ = 0;
+
+  std::atomic<uint64_t> runsCreated_{0};
+  std::atomic<uint64_t> runsFinished_{0};
+  std::atomic<uint64_t> activeRuns_{0};
+  std::atomic<uint64_t> attemptsStarted_{0};
+  std::atomic<uint64_t> attemptsFailed_{0};
+  std::atomic<uint64_t> commitFailures_{0};
+};
+
+}  // namespace keel::engine

@@ -1,0 +1,90 @@
+// Recovery: rebuilding the memory of unfinished runs from the store, and
+// continuing each from its last durable transition (G3).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "engine/engine.h"
+
+namespace keel::engine {
+
+RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf) {
+  auto owned = std::make_unique<RunRt>();
+  RunRt& run = *owned;
+  run.row = std::move(active.run);
+  run.wf = std::move(wf);
+  run.params = nlohmann::json::parse(run.row.paramsJson, nullptr, false);
+  if (run.params.is_discarded()) run.params = nlohmann::json::object();
+  run.cancelRequested = run.row.reason == kCancelRequested;
+  const auto& specSteps = run.wf->spec->steps;
+  run.steps.resize(specSteps.size());
+  for (size_t i = 0; i < specSteps.size(); ++i) {
+    auto& s = run.steps[i];
+    s.row.runId = run.row.id;
+    s.row.name = specSteps[i].name;
+    s.dirty = true;  // written again if it was missing
+    for (auto& row : active.steps)
+      if (row.name == s.row.name) {
+        s.row = row;
+        s.dirty = false;
+      }
+    for (auto& a : active.attempts)
+      if (a.step == s.row.name && (!s.attempt || a.n > s.attempt->n)) s.attempt = a;
+  }
+  for (size_t i = 0; i < specSteps.size(); ++i)
+    for (int need : run.wf->needs[i])
+      if (run.steps[need].row.state != StepState::kSucceeded) ++run.steps[i].pendingNeeds;
+  auto* ptr = &run;
+  runs_[run.row.id] = std::move(owned);
+  for (size_t i = 0; i < ptr->steps.size(); ++i)
+    if (ptr->steps[i].dirty) markStep(*ptr, static_cast<int>(i));
+  return ptr;
+}
+
+// Continues a run that was running when keel stopped.
+void Engine::continueRun(RunRt& run) {
+  for (size_t i = 0; i < run.steps.size(); ++i) {
+    int idx = static_cast<int>(i);
+    auto& s = run.steps[i];
+    switch (s.row.state) {
+      case StepState::kRunning:
+        if (!s.attempt) {
+          // The step row says running but its attempt never became durable.
+          s.attempt.emplace();
+          s.attempt->runId = run.row.id;
+          s.attempt->step = s.row.name;
+          s.attempt->n = s.row.attempts;
+          s.attempt->startedAt = now();
+        }
+        event(run, "attempt_lost", s.row.name, s.attempt->n,
+              "keel stopped while this attempt was running");
+        failAttempt(run, idx, FailureClass::kLost, std::nullopt,
+                    "keel stopped while this attempt was running; its outcome is unknown");
+        break;
+      case StepState::kRetrying:
+      case StepState::kWaiting:
+        armStepTimer(run, idx, s.row.dueAt.value_or(now()));
+        break;
+      case StepState::kReady:
+        dispatchStep(run, idx);
+        break;
+      case StepState::kPending:
+        if (s.pendingNeeds == 0 && !run.cancelRequested) readyStep(run, idx);
+        break;
+      default:
+        break;
+    }
+  }
+  if (run.cancelRequested) {
+    for (size_t i = 0; i < run.steps.size(); ++i) {
+      auto& s = run.steps[i];
+      if (isTerminal(s.row.state) || s.row.state == StepState::kRunning) continue;
+      s.row.state = StepState::kSkipped;
+      s.row.reason = "run cancelled";
+      ++s.timerToken;
+      markStep(run, static_cast<int>(i));
+    }
+  }
+  maybeFinishRun(run);
+}
+
+}  // namespace keel::engine

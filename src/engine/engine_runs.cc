@@ -1,0 +1,247 @@
+// Run lifecycle on the engine loop: creation, admission by concurrency key,
+// completion, cancel and retry.
+#include <fmt/format.h>
+
+#include "core/ids.h"
+#include "engine/engine.h"
+#include "spec/template.h"
+
+namespace keel::engine {
+
+using nlohmann::json;
+
+void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json params, std::string key,
+                       std::shared_ptr<std::promise<Result<TriggerResult>>> reply) {
+  if (!key.empty()) {
+    if (uncommittedKeys_.count({wf->row.name, key})) {
+      // The first run with this key is not durable yet: ask again once it is.
+      afterCommit([this, wf, params, key, reply]() mutable {
+        onTrigger(std::move(wf), std::move(params), std::move(key), reply);
+      });
+      return;
+    }
+    auto found = store_.findRunByIdempotencyKey(wf->row.name, key);
+    if (!found.ok()) {
+      reply->set_value(found.error());
+      return;
+    }
+    if (found->has_value()) {
+      reply->set_value(TriggerResult{**found, false});
+      return;
+    }
+  }
+  std::pair<std::string, std::string> keyId{wf->row.name, key};
+  RunRt& run = createRun(std::move(wf), std::move(params), std::move(key));
+  if (!keyId.second.empty()) {
+    uncommittedKeys_[keyId] = run.row.id;
+    afterCommit([this, keyId] { uncommittedKeys_.erase(keyId); });
+  }
+  replyWhenDurable(run, [reply](const store::RunRow& row) {
+    reply->set_value(TriggerResult{row, true});
+  });
+  admitOrQueue(run);
+}
+
+RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, std::string key) {
+  auto owned = std::make_unique<RunRt>();
+  RunRt& run = *owned;
+  run.wf = std::move(wf);
+  run.params = std::move(params);
+  run.row.id = newRunId(now(), random_);
+  run.row.workflow = run.wf->row.name;
+  run.row.version = run.wf->row.version;
+  run.row.state = RunState::kPending;
+  run.row.paramsJson = run.params.dump();
+  run.row.idempotencyKey = std::move(key);
+  run.row.createdAt = now();
+  const auto& specSteps = run.wf->spec->steps;
+  run.steps.resize(specSteps.size());
+  for (size_t i = 0; i < specSteps.size(); ++i) {
+    auto& s = run.steps[i];
+    s.row.runId = run.row.id;
+    s.row.name = specSteps[i].name;
+    s.pendingNeeds = static_cast<int>(run.wf->needs[i].size());
+    s.dirty = true;
+  }
+  if (run.wf->spec->concurrency) {
+    spec::TemplateContext ctx;
+    ctx.params = &run.params;
+    ctx.runId = run.row.id;
+    ctx.workflow = run.row.workflow;
+    auto rendered = spec::renderTemplate(run.wf->spec->concurrency->key, ctx);
+    // Params were checked at trigger time, so rendering cannot fail.
+    run.row.concurrencyKey = rendered.ok() ? *rendered : run.wf->spec->concurrency->key;
+  }
+  markRun(run);
+  event(run, "run_created", {}, 0, fmt::format("version {}", run.row.version));
+  ++runsCreated_;
+  runs_.emplace(run.row.id, std::move(owned));
+  return run;
+}
+
+void Engine::admitOrQueue(RunRt& run) {
+  if (run.row.concurrencyKey.empty() || !run.wf->spec->concurrency) {
+    startRun(run);
+    return;
+  }
+  auto& q = slots_[run.row.workflow + '\x1f' + run.row.concurrencyKey];
+  int limit = run.wf->spec->concurrency->limit;
+  if (q.held < limit && q.waiting.empty()) {
+    ++q.held;
+    run.holdsSlot = true;
+    startRun(run);
+    return;
+  }
+  q.waiting.push_back(run.row.id);
+  run.row.reason = fmt::format("waiting for a concurrency slot: key '{}' is at its limit of {}",
+                               run.row.concurrencyKey, limit);
+  markRun(run);
+  event(run, "run_queued", {}, 0, run.row.reason);
+}
+
+void Engine::startRun(RunRt& run) {
+  run.row.state = RunState::kRunning;
+  run.row.reason.clear();
+  if (!run.row.startedAt) run.row.startedAt = now();
+  markRun(run);
+  for (size_t i = 0; i < run.steps.size(); ++i) {
+    auto& s = run.steps[i];
+    if (s.row.state == StepState::kPending && s.pendingNeeds == 0)
+      readyStep(run, static_cast<int>(i));
+  }
+  maybeFinishRun(run);
+}
+
+void Engine::releaseSlot(RunRt& run) {
+  if (!run.holdsSlot) return;
+  run.holdsSlot = false;
+  auto it = slots_.find(run.row.workflow + '\x1f' + run.row.concurrencyKey);
+  if (it == slots_.end()) return;
+  auto& q = it->second;
+  --q.held;
+  while (!q.waiting.empty() && q.held < run.wf->spec->concurrency->limit) {
+    RunRt* next = findRun(q.waiting.front());
+    q.waiting.pop_front();
+    if (!next || next->row.state != RunState::kPending) continue;
+    ++q.held;
+    next->holdsSlot = true;
+    event(*next, "run_admitted", {}, 0, "a concurrency slot freed");
+    startRun(*next);
+  }
+  if (q.held == 0 && q.waiting.empty()) slots_.erase(it);
+}
+
+void Engine::maybeFinishRun(RunRt& run) {
+  if (isTerminal(run.row.state) || run.row.state == RunState::kPending) return;
+  bool allSucceeded = true;
+  const StepRt* firstDead = nullptr;
+  for (const auto& s : run.steps) {
+    if (!isTerminal(s.row.state)) return;
+    if (s.row.state != StepState::kSucceeded) allSucceeded = false;
+    if (s.row.state == StepState::kDead && !firstDead) firstDead = &s;
+  }
+  if (run.cancelRequested) {
+    run.row.state = RunState::kCancelled;
+    run.row.reason = "cancelled";
+  } else if (allSucceeded) {
+    run.row.state = RunState::kSucceeded;
+    run.row.reason.clear();
+  } else {
+    run.row.state = RunState::kFailed;
+    run.row.reason =
+        firstDead ? fmt::format("step '{}' failed: {}", firstDead->row.name, firstDead->row.reason)
+                  : "a step did not succeed";
+  }
+  run.row.finishedAt = now();
+  markRun(run);
+  event(run, std::string("run_") + std::string(toString(run.row.state)), {}, 0, run.row.reason);
+  ++runsFinished_;
+  finished_.push_back(run.row.id);
+  if (options_.onRunFinished)
+    replyWhenDurable(run, [hook = options_.onRunFinished](const store::RunRow& row) { hook(row); });
+  releaseSlot(run);
+}
+
+void Engine::onCancel(const std::string& runId,
+                      std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
+  RunRt* run = findRun(runId);
+  if (!run || isTerminal(run->row.state)) {
+    auto detail = store_.getRun(runId);
+    if (!detail.ok())
+      reply->set_value(detail.error());
+    else if (!detail->has_value())
+      reply->set_value(Error(ErrorCode::kNotFound, "no run " + runId));
+    else
+      reply->set_value(Error(
+          ErrorCode::kConflict,
+          fmt::format("run {} already finished ({})", runId, toString((*detail)->run.state))));
+    return;
+  }
+  replyWhenDurable(*run, [reply](const store::RunRow& row) { reply->set_value(row); });
+  if (run->cancelRequested) return;
+  run->cancelRequested = true;
+  run->row.reason = kCancelRequested;
+  markRun(*run);
+  event(*run, "run_cancel_requested");
+  if (run->row.state == RunState::kPending) {
+    for (size_t i = 0; i < run->steps.size(); ++i) {
+      run->steps[i].row.state = StepState::kSkipped;
+      run->steps[i].row.reason = "run cancelled";
+      markStep(*run, static_cast<int>(i));
+    }
+    run->row.state = RunState::kRunning;  // so that it can finish
+    maybeFinishRun(*run);
+    return;
+  }
+  for (size_t i = 0; i < run->steps.size(); ++i) {
+    auto& s = run->steps[i];
+    if (s.row.state == StepState::kRunning && s.handle) {
+      auto handle = *s.handle;
+      afterCommit([this, handle] { executor_.stop(handle, FailureClass::kCancelled); });
+    } else if (!isTerminal(s.row.state) && s.row.state != StepState::kRunning) {
+      s.row.state = StepState::kSkipped;
+      s.row.reason = "run cancelled";
+      s.row.dueAt.reset();
+      ++s.timerToken;
+      markStep(*run, static_cast<int>(i));
+    }
+  }
+  maybeFinishRun(*run);
+}
+
+void Engine::onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkflow> wf,
+                     std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
+  const auto& id = detail.run.id;
+  if (findRun(id) || !isTerminal(detail.run.state)) {
+    reply->set_value(Error(ErrorCode::kConflict,
+                           fmt::format("run {} is still {}; retry applies to finished runs", id,
+                                       toString(detail.run.state))));
+    return;
+  }
+  if (detail.run.state == RunState::kSucceeded) {
+    reply->set_value(
+        Error(ErrorCode::kConflict, fmt::format("run {} succeeded; nothing to retry", id)));
+    return;
+  }
+  store::ActiveRun active;
+  active.run = std::move(detail.run);
+  active.run.state = RunState::kPending;
+  active.run.finishedAt.reset();
+  active.run.reason.clear();
+  for (auto& s : detail.steps) {
+    if (s.state != StepState::kSucceeded) {
+      s.state = StepState::kPending;
+      s.reason.clear();
+      s.dueAt.reset();
+    }
+    active.steps.push_back(std::move(s));
+  }
+  RunRt* run = rebuildRun(std::move(active), std::move(wf));
+  event(*run, "run_retried", {}, 0, "failed and dead steps re-run");
+  markRun(*run);
+  for (size_t i = 0; i < run->steps.size(); ++i) markStep(*run, static_cast<int>(i));
+  replyWhenDurable(*run, [reply](const store::RunRow& row) { reply->set_value(row); });
+  admitOrQueue(*run);
+}
+
+}  // namespace keel::engine

@@ -1,0 +1,289 @@
+// Steps on the engine loop: dispatch, completion, retries, timeouts and
+// skipping the dependants of a step that failed for good.
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "engine/engine.h"
+#include "resilience/retry.h"
+#include "spec/parser.h"
+#include "spec/template.h"
+
+namespace keel::engine {
+
+using nlohmann::json;
+
+void Engine::readyStep(RunRt& run, int idx) {
+  auto& s = run.steps[idx];
+  s.row.state = StepState::kReady;
+  s.row.reason.clear();
+  markStep(run, idx);
+  dispatchStep(run, idx);
+}
+
+namespace {
+
+store::AttemptRow newAttempt(const RunRt& run, const StepRt& s, WallTime at) {
+  store::AttemptRow a;
+  a.runId = run.row.id;
+  a.step = s.row.name;
+  a.n = s.row.attempts;
+  a.state = AttemptState::kRunning;
+  a.startedAt = at;
+  return a;
+}
+
+}  // namespace
+
+void Engine::dispatchStep(RunRt& run, int idx) {
+  auto& s = run.steps[idx];
+  const auto& spec = run.wf->spec->steps[idx];
+  ++s.row.attempts;
+  s.attempt = newAttempt(run, s, now());
+  ++attemptsStarted_;
+  switch (spec.kind) {
+    case spec::StepKind::kNoop:
+      s.attempt->state = AttemptState::kSucceeded;
+      s.attempt->finishedAt = s.attempt->startedAt;
+      pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
+      succeedStep(run, idx, {});
+      return;
+    case spec::StepKind::kSleep: {
+      s.row.state = StepState::kWaiting;
+      s.row.dueAt = now() + spec.sleep;
+      s.row.reason = "sleeping until " + formatRfc3339(*s.row.dueAt);
+      markStep(run, idx);
+      pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
+      event(run, "step_sleeping", s.row.name, s.attempt->n, s.row.reason);
+      armStepTimer(run, idx, *s.row.dueAt);
+      return;
+    }
+    default:
+      break;
+  }
+  s.row.state = StepState::kRunning;
+  s.row.dueAt.reset();
+  markStep(run, idx);
+  pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
+  event(run, "attempt_started", s.row.name, s.attempt->n);
+  auto request = buildRequest(run, idx);
+  if (!request.ok()) {
+    failAttempt(run, idx, FailureClass::kBadInput, std::nullopt, request.error().message());
+    return;
+  }
+  auto timeout = spec.timeout.value_or(Millis(24 * 3600 * 1000));
+  afterCommit([this, runId = run.row.id, idx, req = std::move(*request), timeout]() mutable {
+    launchProcess(runId, idx, std::move(req), timeout);
+  });
+}
+
+Result<exec::StepRequest> Engine::buildRequest(RunRt& run, int idx) {
+  const auto& spec = run.wf->spec->steps[idx];
+  std::map<std::string, json> outputs;
+  for (auto& other : run.steps) {
+    if (other.row.state != StepState::kSucceeded || other.row.outputJson.empty()) continue;
+    if (!other.output) {
+      other.output = json::parse(other.row.outputJson, nullptr, false);
+      if (other.output->is_discarded()) other.output = json();
+    }
+    outputs[other.row.name] = *other.output;
+  }
+  spec::TemplateContext ctx;
+  ctx.params = &run.params;
+  ctx.stepOutputs = &outputs;
+  ctx.runId = run.row.id;
+  ctx.workflow = run.row.workflow;
+
+  exec::StepRequest req;
+  req.runId = run.row.id;
+  req.step = spec.name;
+  req.attempt = run.steps[idx].row.attempts;
+  req.killGrace = spec.killGrace;
+  req.logCapBytes = options_.logCapBytes;
+  auto command = spec::renderTemplate(spec.run, ctx);
+  if (!command.ok()) return Error(ErrorCode::kInvalidArgument, "run: " + command.error().message());
+  req.command = std::move(*command);
+  auto workdir = spec::renderTemplate(spec.workdir, ctx);
+  if (!workdir.ok())
+    return Error(ErrorCode::kInvalidArgument, "workdir: " + workdir.error().message());
+  std::filesystem::path dir(*workdir);
+  if (dir.is_relative()) {
+    std::filesystem::path base =
+        run.wf->spec->workdir.empty() ? options_.defaultWorkdir : run.wf->spec->workdir;
+    dir = base / dir;
+  }
+  req.workdir = dir.lexically_normal().string();
+  for (const auto& [k, v] : spec.env) {
+    auto value = spec::renderTemplate(v, ctx);
+    if (!value.ok())
+      return Error(ErrorCode::kInvalidArgument, "env " + k + ": " + value.error().message());
+    req.env[k] = std::move(*value);
+  }
+  for (const auto& [k, v] : run.params.items())
+    req.env[spec::paramEnvName(k)] = v.is_string() ? v.get<std::string>() : v.dump();
+  req.env["KEEL_RUN_ID"] = run.row.id;
+  req.env["KEEL_WORKFLOW"] = run.row.workflow;
+  req.env["KEEL_STEP"] = spec.name;
+  req.env["KEEL_ATTEMPT"] = std::to_string(req.attempt);
+  // Stable across every attempt of the step, so an external effect keyed
+  // by it happens once however often the step is retried.
+  req.env["KEEL_IDEMPOTENCY_KEY"] = run.row.id + "/" + spec.name;
+  return req;
+}
+
+void Engine::launchProcess(const std::string& runId, int idx, exec::StepRequest req,
+                           Millis timeout) {
+  RunRt* run = findRun(runId);
+  if (!run) return;
+  auto& s = run->steps[idx];
+  int n = req.attempt;
+  if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n) return;
+  if (run->cancelRequested) {
+    failAttempt(*run, idx, FailureClass::kCancelled, std::nullopt, "run cancelled before start");
+    return;
+  }
+  s.handle = executor_.start(std::move(req), [this, runId, idx, n](exec::StepOutcome outcome) {
+    loop_.post([this, runId, idx, n, outcome = std::move(outcome)]() mutable {
+      onStepFinished(runId, idx, n, std::move(outcome));
+    });
+  });
+  loop_.runAt(clock_.monoNow() + timeout, [this, runId, idx, n] {
+    RunRt* r = findRun(runId);
+    if (!r) return;
+    auto& st = r->steps[idx];
+    if (st.row.state == StepState::kRunning && st.attempt && st.attempt->n == n && st.handle)
+      executor_.stop(*st.handle, FailureClass::kTimeout);
+  });
+}
+
+void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::StepOutcome outcome) {
+  RunRt* run = findRun(runId);
+  if (!run) return;
+  auto& s = run->steps[idx];
+  if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n) return;  // stale
+  s.handle.reset();
+  store::LogRow log;
+  log.runId = runId;
+  log.step = s.row.name;
+  log.attempt = n;
+  log.stdoutText = std::move(outcome.stdoutText);
+  log.stderrText = std::move(outcome.stderrText);
+  log.stdoutBytes = outcome.stdoutBytes;
+  log.stderrBytes = outcome.stderrBytes;
+  pending_.mutations.emplace_back(store::PutLog{std::move(log)});
+  s.attempt->exitCode = outcome.exitCode;
+  s.attempt->signal = outcome.signal;
+  if (!outcome.succeeded) {
+    failAttempt(*run, idx, outcome.failureClass, outcome.exitCode, outcome.message);
+    return;
+  }
+  s.attempt->state = AttemptState::kSucceeded;
+  s.attempt->finishedAt = now();
+  s.attempt->message = outcome.message;
+  pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
+  event(*run, "attempt_succeeded", s.row.name, n, outcome.message);
+  succeedStep(*run, idx, std::move(outcome.outputJson));
+}
+
+void Engine::succeedStep(RunRt& run, int idx, std::string outputJson) {
+  auto& s = run.steps[idx];
+  s.row.state = StepState::kSucceeded;
+  s.row.outputJson = std::move(outputJson);
+  s.output.reset();
+  s.row.reason.clear();
+  s.row.dueAt.reset();
+  markStep(run, idx);
+  event(run, "step_succeeded", s.row.name, s.row.attempts);
+  for (int d : run.wf->dependants[idx]) {
+    auto& dep = run.steps[d];
+    if (--dep.pendingNeeds == 0 && dep.row.state == StepState::kPending && !run.cancelRequested)
+      readyStep(run, d);
+  }
+  maybeFinishRun(run);
+}
+
+void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<int> exitCode,
+                         std::string message) {
+  auto& s = run.steps[idx];
+  const auto& spec = run.wf->spec->steps[idx];
+  s.handle.reset();
+  s.attempt->state = AttemptState::kFailed;
+  s.attempt->finishedAt = now();
+  s.attempt->exitCode = exitCode;
+  s.attempt->failureClass = cls;
+  s.attempt->message = message;
+  pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
+  ++attemptsFailed_;
+  event(run, "attempt_failed", s.row.name, s.attempt->n,
+        fmt::format("{}: {}", toString(cls), message));
+  if (run.cancelRequested) {
+    killStep(run, idx, "run cancelled while the step was running");
+    return;
+  }
+  auto decision = resilience::decideRetry(spec.retry, s.row.attempts, cls, exitCode, s.lastDelay,
+                                          random_.uniform01());
+  if (decision.verdict != resilience::RetryVerdict::kRetry) {
+    killStep(run, idx, fmt::format("{} ({}: {})", decision.reason, toString(cls), message));
+    return;
+  }
+  s.lastDelay = decision.delay;
+  s.row.state = StepState::kRetrying;
+  s.row.dueAt = now() + decision.delay;
+  s.row.reason = decision.reason;
+  markStep(run, idx);
+  event(run, "step_retrying", s.row.name, s.attempt->n, decision.reason);
+  armStepTimer(run, idx, *s.row.dueAt);
+}
+
+void Engine::killStep(RunRt& run, int idx, std::string reason) {
+  auto& s = run.steps[idx];
+  s.row.state = StepState::kDead;
+  s.row.reason = std::move(reason);
+  s.row.dueAt.reset();
+  markStep(run, idx);
+  event(run, "step_dead", s.row.name, s.row.attempts, s.row.reason);
+  skipDependants(run, idx);
+  maybeFinishRun(run);
+}
+
+void Engine::skipDependants(RunRt& run, int idx) {
+  std::vector<int> todo = run.wf->dependants[idx];
+  while (!todo.empty()) {
+    int d = todo.back();
+    todo.pop_back();
+    auto& s = run.steps[d];
+    if (s.row.state != StepState::kPending) continue;
+    s.row.state = StepState::kSkipped;
+    s.row.reason =
+        fmt::format("skipped: needs '{}', which did not succeed", run.steps[idx].row.name);
+    markStep(run, d);
+    event(run, "step_skipped", s.row.name, 0, s.row.reason);
+    for (int dd : run.wf->dependants[d]) todo.push_back(dd);
+  }
+}
+
+void Engine::armStepTimer(RunRt& run, int idx, WallTime due) {
+  auto& s = run.steps[idx];
+  uint64_t token = ++s.timerToken;
+  auto wait = std::max(WallTime::duration(0), due - now());
+  loop_.runAt(clock_.monoNow() + std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
+              [this, runId = run.row.id, idx, token] { onTimer(runId, idx, token); });
+}
+
+void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
+  RunRt* run = findRun(runId);
+  if (!run) return;
+  auto& s = run->steps[idx];
+  if (s.timerToken != token) return;
+  if (s.row.state == StepState::kRetrying) {
+    dispatchStep(*run, idx);
+  } else if (s.row.state == StepState::kWaiting && s.attempt) {
+    s.attempt->state = AttemptState::kSucceeded;
+    s.attempt->finishedAt = now();
+    pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
+    succeedStep(*run, idx, {});
+  }
+}
+
+}  // namespace keel::engine

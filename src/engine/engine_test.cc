@@ -1,0 +1,427 @@
+// Engine behaviour with a manual clock, a seeded random source, a real
+// SQLite store in a temporary directory and a scripted executor.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite/sqlite_store.h"
+#include "testing/temp_dir.h"
+
+namespace keel::engine {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Records every attempt started; the test decides how each one ends.
+class ScriptedExecutor : public exec::StepExecutor {
+ public:
+  struct Started {
+    exec::StepRequest request;
+    std::function<void(exec::StepOutcome)> done;
+    exec::ExecHandle handle;
+    bool finished = false;
+  };
+  exec::ExecHandle start(exec::StepRequest request,
+                         std::function<void(exec::StepOutcome)> done) override {
+    started.push_back({std::move(request), std::move(done), ++next});
+    return next;
+  }
+  void stop(exec::ExecHandle handle, FailureClass why) override {
+    stops.emplace_back(handle, why);
+    for (auto& s : started)
+      if (s.handle == handle && !s.finished) {
+        exec::StepOutcome o;
+        o.failureClass = why;
+        o.message = "stopped";
+        finish(s, o);
+      }
+  }
+  void shutdown() override {}
+
+  void finish(Started& s, exec::StepOutcome o) {
+    s.finished = true;
+    s.done(std::move(o));
+  }
+  void succeed(size_t i, std::string output = {}) {
+    exec::StepOutcome o;
+    o.succeeded = true;
+    o.exitCode = 0;
+    o.outputJson = std::move(output);
+    o.stdoutText = "hello from " + started[i].request.step;
+    o.stdoutBytes = static_cast<int64_t>(o.stdoutText.size());
+    finish(started[i], o);
+  }
+  void fail(size_t i, FailureClass cls, int exitCode) {
+    exec::StepOutcome o;
+    o.failureClass = cls;
+    o.exitCode = exitCode;
+    o.message = "exit code " + std::to_string(exitCode);
+    finish(started[i], o);
+  }
+  std::vector<size_t> running() const {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < started.size(); ++i)
+      if (!started[i].finished) out.push_back(i);
+    return out;
+  }
+
+  std::vector<Started> started;
+  std::vector<std::pair<exec::ExecHandle, FailureClass>> stops;
+  exec::ExecHandle next = 0;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { openEngine(); }
+
+  void openEngine() {
+    auto s = store::openSqliteStore(dir_.file("keel.db"));
+    ASSERT_TRUE(s.ok()) << s.error().toString();
+    store_ = std::move(*s);
+    EngineOptions opts;
+    opts.manual = true;
+    opts.defaultWorkdir = dir_.path();
+    engine_ = std::make_unique<Engine>(*store_, exec_, clock_, random_, opts);
+    auto st = engine_->start();
+    ASSERT_TRUE(st.ok()) << st.error().toString();
+  }
+
+  // Simulates a crash: the engine and store go away without any goodbye.
+  void crashAndRestart() {
+    engine_.reset();
+    store_.reset();
+    exec_.started.clear();
+    openEngine();
+    engine_->pump();
+  }
+
+  void apply(const std::string& yaml) {
+    auto f = engine_->applyWorkflow(yaml, "");
+    auto r = f.get();
+    ASSERT_TRUE(r.ok()) << r.error().toString();
+  }
+
+  std::string trigger(const std::string& wf, nlohmann::json params = nlohmann::json::object(),
+                      std::string key = {}) {
+    auto f = engine_->trigger({wf, params, key});
+    engine_->pump();
+    auto r = f.get();
+    EXPECT_TRUE(r.ok()) << r.error().toString();
+    return r.ok() ? r->run.id : "";
+  }
+
+  store::RunDetail detail(const std::string& id) {
+    auto d = store_->getRun(id);
+    EXPECT_TRUE(d.ok() && d->has_value());
+    return **d;
+  }
+  const store::StepRow& step(const store::RunDetail& d, const std::string& name) {
+    for (const auto& s : d.steps)
+      if (s.name == name) return s;
+    ADD_FAILURE() << "no step " << name;
+    return d.steps.front();
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_;
+  SeededRandom random_{42};
+  ScriptedExecutor exec_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+constexpr const char* kHeader = R"(
+owner: { team: data, contact: oncall@example.com }
+runbook: https://wiki.example.com/rb
+)";
+
+std::string workflow(const std::string& name, const std::string& rest) {
+  return "name: " + name + kHeader + rest;
+}
+
+TEST_F(EngineTest, NoopChainCompletesInOneCommit) {
+  apply(workflow("chain", R"(
+steps:
+  - { name: a, noop: true }
+  - { name: b, noop: true, needs: [a] }
+  - { name: c, noop: true, needs: [b] }
+)"));
+  uint64_t before = engine_->stats().commits;
+  auto id = trigger("chain");
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kSucceeded);
+  for (const auto& s : d.steps) EXPECT_EQ(s.state, StepState::kSucceeded) << s.name;
+  EXPECT_EQ(engine_->stats().commits - before, 1u);
+}
+
+TEST_F(EngineTest, RunStepsGetEnvironmentAndOutputsFlowDownstream) {
+  apply(workflow("etl", R"(
+params: { date: }
+steps:
+  - { name: fetch, run: "fetch {{ params.date }}", timeout: 1m }
+  - { name: load, run: "load {{ steps.fetch.output.path }}", needs: [fetch], timeout: 1m }
+)"));
+  auto id = trigger("etl", {{"date", "2026-11-23"}});
+  ASSERT_EQ(exec_.started.size(), 1u);
+  const auto& req = exec_.started[0].request;
+  EXPECT_EQ(req.command, "fetch 2026-11-23");
+  EXPECT_EQ(req.env.at("KEEL_RUN_ID"), id);
+  EXPECT_EQ(req.env.at("KEEL_STEP"), "fetch");
+  EXPECT_EQ(req.env.at("KEEL_ATTEMPT"), "1");
+  EXPECT_EQ(req.env.at("KEEL_PARAM_DATE"), "2026-11-23");
+  EXPECT_FALSE(req.env.at("KEEL_IDEMPOTENCY_KEY").empty());
+  exec_.succeed(0, R"({"path": "/data/x.csv"})");
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(exec_.started[1].request.command, "load /data/x.csv");
+  exec_.succeed(1);
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kSucceeded);
+  EXPECT_EQ(step(d, "fetch").outputJson, R"({"path": "/data/x.csv"})");
+  auto logs = store_->stepLogs(id, "fetch");
+  ASSERT_TRUE(logs.ok());
+  ASSERT_EQ(logs->size(), 1u);
+  EXPECT_EQ((*logs)[0].stdoutText, "hello from fetch");
+}
+
+TEST_F(EngineTest, FailedAttemptIsRetriedAfterBackoffWithTheSameIdempotencyKey) {
+  apply(workflow("flaky", R"(
+steps:
+  - name: call
+    run: "call"
+    timeout: 1m
+    retry: { max_attempts: 3, backoff: fixed, initial: 10s, jitter: none }
+)"));
+  auto id = trigger("flaky");
+  exec_.fail(0, FailureClass::kError, 1);
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "call").state, StepState::kRetrying);
+  ASSERT_TRUE(step(d, "call").dueAt.has_value());
+  clock_.advance(9s);
+  engine_->pump();
+  EXPECT_EQ(exec_.started.size(), 1u) << "retried before its backoff elapsed";
+  clock_.advance(1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(exec_.started[1].request.env.at("KEEL_ATTEMPT"), "2");
+  EXPECT_EQ(exec_.started[1].request.env.at("KEEL_IDEMPOTENCY_KEY"),
+            exec_.started[0].request.env.at("KEEL_IDEMPOTENCY_KEY"));
+  exec_.succeed(1);
+  engine_->pump();
+  d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kSucceeded);
+  ASSERT_EQ(d.attempts.size(), 2u);
+  EXPECT_EQ(d.attempts[0].failureClass, FailureClass::kError);
+  EXPECT_EQ(d.attempts[1].state, AttemptState::kSucceeded);
+}
+
+TEST_F(EngineTest, BadInputIsNotRetriedAndSkipsDependantsButNotOtherBranches) {
+  apply(workflow("branches", R"(
+steps:
+  - { name: a, run: "a", timeout: 1m }
+  - { name: b, run: "b", needs: [a], timeout: 1m }
+  - { name: c, run: "c", needs: [b], timeout: 1m }
+  - { name: side, run: "side", timeout: 1m }
+)"));
+  auto id = trigger("branches");
+  ASSERT_EQ(exec_.started.size(), 2u);
+  size_t a = exec_.started[0].request.step == "a" ? 0 : 1;
+  exec_.fail(a, FailureClass::kBadInput, 65);
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "a").state, StepState::kDead);
+  EXPECT_EQ(step(d, "b").state, StepState::kSkipped);
+  EXPECT_EQ(step(d, "c").state, StepState::kSkipped);
+  EXPECT_EQ(d.run.state, RunState::kRunning) << "the side branch is still running";
+  exec_.succeed(1 - a);
+  engine_->pump();
+  d = detail(id);
+  EXPECT_EQ(step(d, "side").state, StepState::kSucceeded);
+  EXPECT_EQ(d.run.state, RunState::kFailed);
+  EXPECT_NE(d.run.reason.find("step 'a' failed"), std::string::npos) << d.run.reason;
+}
+
+TEST_F(EngineTest, TimeoutStopsTheAttemptAndClassifiesIt) {
+  apply(workflow("slow", R"(
+steps:
+  - { name: s, run: "sleep 100", timeout: 30s, retry: { max_attempts: 1 } }
+)"));
+  auto id = trigger("slow");
+  clock_.advance(29s);
+  engine_->pump();
+  EXPECT_TRUE(exec_.stops.empty());
+  clock_.advance(1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.stops.size(), 1u);
+  EXPECT_EQ(exec_.stops[0].second, FailureClass::kTimeout);
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kFailed);
+  EXPECT_EQ(d.attempts.at(0).failureClass, FailureClass::kTimeout);
+}
+
+TEST_F(EngineTest, SameIdempotencyKeyGivesOneRun) {
+  apply(workflow("once", "steps:\n  - { name: a, noop: true }\n"));
+  std::vector<std::future<Result<TriggerResult>>> fs;
+  for (int i = 0; i < 20; ++i) fs.push_back(engine_->trigger({"once", {}, "key-1"}));
+  engine_->pump();
+  std::set<std::string> ids;
+  int created = 0;
+  for (auto& f : fs) {
+    auto r = f.get();
+    ASSERT_TRUE(r.ok()) << r.error().toString();
+    ids.insert(r->run.id);
+    created += r->created;
+  }
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(created, 1);
+  auto again = engine_->trigger({"once", {}, "key-1"}).get();
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->run.id, *ids.begin());
+}
+
+TEST_F(EngineTest, ConcurrencyKeyHoldsExtraRunsPending) {
+  apply(workflow("regional", R"(
+concurrency: { key: "{{ params.region }}", limit: 1 }
+steps:
+  - { name: a, run: "a", timeout: 1m }
+)"));
+  auto r1 = trigger("regional", {{"region", "eu"}});
+  auto r2 = trigger("regional", {{"region", "eu"}});
+  auto r3 = trigger("regional", {{"region", "us"}});
+  EXPECT_EQ(exec_.started.size(), 2u);
+  auto d2 = detail(r2);
+  EXPECT_EQ(d2.run.state, RunState::kPending);
+  EXPECT_NE(d2.run.reason.find("concurrency"), std::string::npos);
+  exec_.succeed(0);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 3u);
+  EXPECT_EQ(exec_.started[2].request.runId, r2);
+  EXPECT_EQ(detail(r1).run.state, RunState::kSucceeded);
+  EXPECT_EQ(detail(r3).run.state, RunState::kRunning);
+}
+
+TEST_F(EngineTest, CrashRecoveryClosesRunningAttemptAsLostAndNeverRerunsCompletedSteps) {
+  apply(workflow("durable", R"(
+steps:
+  - { name: a, run: "a", timeout: 1m }
+  - { name: b, run: "b", needs: [a], timeout: 1m, retry: { max_attempts: 3, backoff: fixed, initial: 1s, jitter: none } }
+)"));
+  auto id = trigger("durable");
+  exec_.succeed(0);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);  // b is running
+  crashAndRestart();
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "a").state, StepState::kSucceeded);
+  EXPECT_EQ(step(d, "b").state, StepState::kRetrying);
+  ASSERT_GE(d.attempts.size(), 2u);
+  EXPECT_EQ(d.attempts[1].failureClass, FailureClass::kLost);
+  clock_.advance(1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 1u);
+  EXPECT_EQ(exec_.started[0].request.step, "b") << "a completed step ran again";
+  EXPECT_EQ(exec_.started[0].request.attempt, 2);
+  exec_.succeed(0);
+  engine_->pump();
+  EXPECT_EQ(detail(id).run.state, RunState::kSucceeded);
+}
+
+TEST_F(EngineTest, CancelStopsRunningStepsAndSkipsTheRest) {
+  apply(workflow("long", R"(
+steps:
+  - { name: a, run: "a", timeout: 1h }
+  - { name: b, run: "b", needs: [a], timeout: 1m }
+)"));
+  auto id = trigger("long");
+  auto f = engine_->cancel(id);
+  engine_->pump();
+  auto r = f.get();
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  engine_->pump();
+  ASSERT_EQ(exec_.stops.size(), 1u);
+  EXPECT_EQ(exec_.stops[0].second, FailureClass::kCancelled);
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kCancelled);
+  EXPECT_EQ(step(d, "b").state, StepState::kSkipped);
+  auto again = engine_->cancel(id);
+  engine_->pump();
+  EXPECT_EQ(again.get().error().code(), ErrorCode::kConflict);
+}
+
+TEST_F(EngineTest, RetryRerunsOnlyFailedStepsOfAFinishedRun) {
+  apply(workflow("fixme", R"(
+steps:
+  - { name: a, run: "a", timeout: 1m }
+  - { name: b, run: "b", needs: [a], timeout: 1m, retry: { max_attempts: 1 } }
+  - { name: c, run: "c", needs: [b], timeout: 1m }
+)"));
+  auto id = trigger("fixme");
+  exec_.succeed(0);
+  engine_->pump();
+  exec_.fail(1, FailureClass::kError, 1);
+  engine_->pump();
+  ASSERT_EQ(detail(id).run.state, RunState::kFailed);
+  auto f = engine_->retry(id);
+  engine_->pump();
+  auto r = f.get();
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  ASSERT_EQ(exec_.started.size(), 3u);
+  EXPECT_EQ(exec_.started[2].request.step, "b");
+  EXPECT_EQ(exec_.started[2].request.attempt, 2);
+  exec_.succeed(2);
+  engine_->pump();
+  exec_.succeed(3);
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kSucceeded);
+  EXPECT_EQ(step(d, "a").attempts, 1);
+}
+
+TEST_F(EngineTest, MissingParamIsBadInputAtTriggerTime) {
+  apply(workflow("needs-date", R"(
+steps:
+  - { name: a, run: "echo {{ params.date }}", timeout: 1m }
+)"));
+  auto r = engine_->trigger({"needs-date", nlohmann::json::object(), ""}).get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().toString().find("date"), std::string::npos);
+  auto unknown = engine_->trigger({"nope", nlohmann::json::object(), ""}).get();
+  EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(EngineTest, SleepStepWaitsOnTheClockAndSurvivesRestart) {
+  apply(workflow("nap", R"(
+steps:
+  - { name: z, sleep: 1m }
+  - { name: after, noop: true, needs: [z] }
+)"));
+  auto id = trigger("nap");
+  EXPECT_EQ(step(detail(id), "z").state, StepState::kWaiting);
+  crashAndRestart();
+  clock_.advance(59s);
+  engine_->pump();
+  EXPECT_EQ(detail(id).run.state, RunState::kRunning);
+  clock_.advance(1s);
+  engine_->pump();
+  EXPECT_EQ(detail(id).run.state, RunState::kSucceeded);
+}
+
+TEST_F(EngineTest, ApplyRefusesStepKindsThisVersionCannotRun) {
+  auto r = engine_
+               ->applyWorkflow(workflow("web", R"(
+steps:
+  - { name: call, http: { method: GET, url: "http://127.0.0.1:1/x" }, timeout: 1m }
+)"),
+                               "")
+               .get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().toString().find("http steps are not available"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keel::engine

@@ -1,0 +1,47 @@
+// The in-memory state of an active run, owned by the engine loop.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/workflow_cache.h"
+#include "exec/executor.h"
+#include "store/records.h"
+
+namespace keel::engine {
+
+// The reason a run carries between a cancel request and its end. It is
+// how a cancel survives a restart.
+inline constexpr const char* kCancelRequested = "cancel requested";
+
+struct StepRt {
+  store::StepRow row;
+  int pendingNeeds = 0;                      // needs not yet succeeded
+  std::optional<store::AttemptRow> attempt;  // the current or last attempt
+  std::optional<exec::ExecHandle> handle;    // while a process runs
+  std::optional<nlohmann::json> output;      // parsed row.outputJson, on demand
+  std::chrono::milliseconds lastDelay{0};    // for decorrelated jitter
+  uint64_t timerToken = 0;                   // a timer applies only if it matches
+  bool dirty = false;
+};
+
+struct RunRt {
+  store::RunRow row;
+  std::shared_ptr<const LoadedWorkflow> wf;
+  nlohmann::json params;
+  std::vector<StepRt> steps;
+  bool cancelRequested = false;
+  bool holdsSlot = false;  // counted in its concurrency key
+  bool dirty = false;
+  bool queuedForFlush = false;
+  // Called with the run's row once the batch holding it is durable: the
+  // replies of trigger, cancel and retry.
+  std::vector<std::function<void(const store::RunRow&)>> onDurable;
+};
+
+}  // namespace keel::engine

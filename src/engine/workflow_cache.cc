@@ -1,0 +1,94 @@
+#include "engine/workflow_cache.h"
+
+#include "spec/parser.h"
+#include "spec/template.h"
+
+namespace keel::engine {
+namespace {
+
+void collectParamRefs(const std::string& tmpl, std::set<std::string>& out) {
+  auto refs = spec::templateRefs(tmpl);
+  if (!refs.ok()) return;
+  for (const auto& r : *refs)
+    if (r.root == "params" && !r.path.empty()) out.insert(r.path[0]);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const LoadedWorkflow>> loadWorkflow(store::WorkflowVersionRow row) {
+  spec::ParseOptions opts;
+  opts.fileName = row.name + "@v" + std::to_string(row.version);
+  opts.defaultWorkdir = row.workdir;
+  auto parsed = spec::parseWorkflow(row.yaml, opts);
+  if (!parsed.ok())
+    return Error(
+        ErrorCode::kCorrupt,
+        "stored workflow " + opts.fileName + " no longer parses: " + parsed.error().message(),
+        parsed.error().details());
+  auto wf = std::make_shared<LoadedWorkflow>();
+  wf->row = std::move(row);
+  wf->spec = *parsed;
+  const auto& steps = wf->spec->steps;
+  for (size_t i = 0; i < steps.size(); ++i) wf->stepIndex[steps[i].name] = static_cast<int>(i);
+  wf->needs.resize(steps.size());
+  wf->dependants.resize(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    for (const auto& n : steps[i].needs) {
+      int j = wf->stepIndex.at(n);  // the parser guarantees every need exists
+      wf->needs[i].push_back(j);
+      wf->dependants[j].push_back(static_cast<int>(i));
+    }
+    collectParamRefs(steps[i].run, wf->paramRefs);
+    collectParamRefs(steps[i].workdir, wf->paramRefs);
+    for (const auto& [k, v] : steps[i].env) collectParamRefs(v, wf->paramRefs);
+  }
+  if (wf->spec->concurrency) collectParamRefs(wf->spec->concurrency->key, wf->paramRefs);
+  return std::shared_ptr<const LoadedWorkflow>(std::move(wf));
+}
+
+Status WorkflowCache::loadLatest() {
+  auto rows = store_.listWorkflows();
+  if (!rows.ok()) return rows.error();
+  for (auto& row : *rows) {
+    auto wf = loadWorkflow(row);
+    if (!wf.ok()) return wf.error();
+    put(*wf);
+  }
+  return okStatus();
+}
+
+Result<std::shared_ptr<const LoadedWorkflow>> WorkflowCache::latest(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = latest_.find(name);
+  if (it == latest_.end())
+    return Error(ErrorCode::kNotFound, "no workflow named '" + name + "' (apply it first)");
+  return it->second;
+}
+
+Result<std::shared_ptr<const LoadedWorkflow>> WorkflowCache::version(const std::string& name,
+                                                                     int version) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = byVersion_.find({name, version});
+    if (it != byVersion_.end()) return it->second;
+  }
+  auto row = store_.getWorkflow(name, version);
+  if (!row.ok()) return row.error();
+  if (!row->has_value())
+    return Error(ErrorCode::kNotFound,
+                 "workflow '" + name + "' has no version " + std::to_string(version));
+  auto wf = loadWorkflow(**row);
+  if (!wf.ok()) return wf.error();
+  std::lock_guard lock(mu_);
+  byVersion_[{name, version}] = *wf;
+  return *wf;
+}
+
+void WorkflowCache::put(std::shared_ptr<const LoadedWorkflow> wf) {
+  std::lock_guard lock(mu_);
+  byVersion_[{wf->row.name, wf->row.version}] = wf;
+  auto& cur = latest_[wf->row.name];
+  if (!cur || cur->row.version <= wf->row.version) cur = wf;
+}
+
+}  // namespace keel::engine

@@ -1,0 +1,54 @@
+// WorkflowCache: parsed workflow versions, shared by the API threads and
+// the engine loop.
+//
+// A stored version is immutable, so it is parsed once and shared as
+// shared_ptr<const LoadedWorkflow>. The cache also knows the latest version
+// of each workflow, which is what a new trigger runs. Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "spec/workflow.h"
+#include "store/store.h"
+
+namespace keel::engine {
+
+struct LoadedWorkflow {
+  store::WorkflowVersionRow row;
+  std::shared_ptr<const spec::WorkflowSpec> spec;
+  std::vector<std::vector<int>> needs;       // step index -> indexes it needs
+  std::vector<std::vector<int>> dependants;  // step index -> indexes that need it
+  std::set<std::string> paramRefs;           // every params.X a template uses
+  std::map<std::string, int> stepIndex;
+};
+
+// Builds the indexes of a parsed spec. Fails only if the stored text no
+// longer parses (a bug or a hand-edited database).
+Result<std::shared_ptr<const LoadedWorkflow>> loadWorkflow(store::WorkflowVersionRow row);
+
+class WorkflowCache {
+ public:
+  explicit WorkflowCache(store::Store& store) : store_(store) {}
+
+  // Reads the latest version of every workflow.
+  Status loadLatest();
+  // The latest version; kNotFound if there is no such workflow.
+  Result<std::shared_ptr<const LoadedWorkflow>> latest(const std::string& name);
+  // A given version, from the cache or the store.
+  Result<std::shared_ptr<const LoadedWorkflow>> version(const std::string& name, int version);
+  void put(std::shared_ptr<const LoadedWorkflow> wf);  // also becomes the latest
+
+ private:
+  store::Store& store_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, int>, std::shared_ptr<const LoadedWorkflow>> byVersion_;
+  std::map<std::string, std::shared_ptr<const LoadedWorkflow>> latest_;
+};
+
+}  // namespace keel::engine

@@ -1,0 +1,169 @@
+#include "exec/process_executor.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "exec/process_attempt.h"
+#include "exec/stop_latch.h"
+
+namespace keel::exec {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct ProcessExecutor::Job {
+  ExecHandle handle = 0;
+  StepRequest request;
+  std::function<void(StepOutcome)> done;
+  SteadyClock::time_point acceptedAt;
+  bool started = false;
+  // Created when a worker takes the job: a queued job holds no descriptor.
+  std::optional<StopLatch> latch;
+  // Set when stopped while still queued.
+  FailureClass stoppedAs = FailureClass::kNone;
+  SteadyClock::time_point stoppedAt;
+};
+
+namespace {
+
+// A write to a closed pipe or socket must give EPIPE, not kill the server.
+// A handler the server installed itself is left alone.
+void ignoreSigpipe() {
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGPIPE, &ignore, nullptr);
+  }
+}
+
+}  // namespace
+
+ProcessExecutor::ProcessExecutor(size_t maxParallel)
+    : maxParallel_(std::max<size_t>(1, maxParallel)) {
+  ignoreSigpipe();
+}
+
+ProcessExecutor::~ProcessExecutor() { shutdown(); }
+
+ExecHandle ProcessExecutor::start(StepRequest request, std::function<void(StepOutcome)> done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const ExecHandle handle = nextHandle_++;
+  if (shuttingDown_) {
+    lock.unlock();
+    StepOutcome o = stoppedBeforeStart(FailureClass::kCancelled, std::chrono::milliseconds(0));
+    o.message = "cancelled: the executor has shut down";
+    done(std::move(o));
+    return handle;
+  }
+  auto job = std::make_shared<Job>();
+  job->handle = handle;
+  job->request = std::move(request);
+  job->done = std::move(done);
+  job->acceptedAt = SteadyClock::now();
+  jobs_.emplace(handle, job);
+  queue_.push_back(std::move(job));
+  addWorkerIfNeededLocked();
+  workCv_.notify_one();
+  return handle;
+}
+
+// A worker per queued job that no idle worker will take, up to maxParallel_:
+// since a worker runs one attempt at a time, this is the parallelism bound.
+void ProcessExecutor::addWorkerIfNeededLocked() {
+  if (queue_.size() > idleWorkers_ && workers_.size() < maxParallel_)
+    workers_.emplace_back([this] { workerLoop(); });
+}
+
+void ProcessExecutor::stop(ExecHandle handle, FailureClass why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(handle);
+  if (it == jobs_.end()) return;  // already ended: no effect
+  std::shared_ptr<Job> job = it->second;
+  if (job->started) {
+    job->latch->request(why);  // refused if it has just ended, or was already stopped
+    return;
+  }
+  queue_.erase(std::find(queue_.begin(), queue_.end(), job));
+  jobs_.erase(it);
+  handOverUnstartedLocked(std::move(job), why);
+}
+
+// A job stopped before it started is reported by the notifier thread rather
+// than a worker: the workers may all be busy with long attempts, and a
+// cancel must not wait for one of them to finish.
+void ProcessExecutor::handOverUnstartedLocked(std::shared_ptr<Job> job, FailureClass why) {
+  job->stoppedAs = why;
+  job->stoppedAt = SteadyClock::now();
+  unstarted_.push_back(std::move(job));
+  if (!notifier_.joinable()) notifier_ = std::thread([this] { notifierLoop(); });
+  notifyCv_.notify_one();
+}
+
+void ProcessExecutor::workerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    ++idleWorkers_;
+    workCv_.wait(lock, [this] { return !queue_.empty() || shuttingDown_; });
+    --idleWorkers_;
+    if (queue_.empty()) return;  // shutting down, nothing left to run
+    std::shared_ptr<Job> job = std::move(queue_.front());
+    queue_.pop_front();
+    job->started = true;
+    job->latch.emplace();
+    lock.unlock();
+
+    StepOutcome outcome = runProcessAttempt(job->request, *job->latch, job->acceptedAt);
+    lock.lock();
+    jobs_.erase(job->handle);
+    lock.unlock();
+    job->done(std::move(outcome));
+    lock.lock();
+  }
+}
+
+void ProcessExecutor::notifierLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    notifyCv_.wait(lock, [this] { return !unstarted_.empty() || shuttingDown_; });
+    if (unstarted_.empty()) return;
+    std::shared_ptr<Job> job = std::move(unstarted_.front());
+    unstarted_.pop_front();
+    lock.unlock();
+    job->done(stoppedBeforeStart(
+        job->stoppedAs,
+        std::chrono::duration_cast<std::chrono::milliseconds>(job->stoppedAt - job->acceptedAt)));
+    lock.lock();
+  }
+}
+
+void ProcessExecutor::shutdown() {
+  std::call_once(shutdownOnce_, [this] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shuttingDown_ = true;
+      while (!queue_.empty()) {
+        std::shared_ptr<Job> job = std::move(queue_.front());
+        queue_.pop_front();
+        jobs_.erase(job->handle);
+        handOverUnstartedLocked(std::move(job), FailureClass::kCancelled);
+      }
+      for (auto& [handle, job] : jobs_) job->latch->request(FailureClass::kCancelled);
+      workCv_.notify_all();
+      notifyCv_.notify_all();
+    }
+    // No thread is added once shuttingDown_ is set, so these are stable.
+    for (auto& w : workers_) w.join();
+    if (notifier_.joinable()) notifier_.join();
+  });
+}
+
+size_t ProcessExecutor::inFlight() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return jobs_.size();
+}
+
+}  // namespace keel::exec

@@ -1,0 +1,78 @@
+// ProcessExecutor: the real StepExecutor. Runs each attempt as
+// `/bin/sh -c COMMAND` in its own process group, at most `maxParallel` at
+// once; further attempts wait in a FIFO queue.
+//
+// Each running attempt has one worker thread (created when first needed,
+// at most maxParallel, kept until shutdown) that starts the process, reads
+// its output and waits for its end; see process_attempt.h for what one
+// attempt does. `done` is called on that worker thread, or, for an attempt
+// stopped before it started, on a small notifier thread. No lock is held
+// while `done` runs, so it may call start() or stop().
+//
+// stop() never blocks: it records the request and wakes the attempt's
+// thread, which sends SIGTERM to the group and SIGKILL after killGrace.
+// shutdown() stops everything (class cancelled), waits until every `done`
+// has been called and joins the threads; it must not be called from a
+// `done` callback. start() after shutdown() calls `done` at once, on the
+// caller's thread, with class cancelled.
+//
+// Process-wide effect: the constructor sets SIGPIPE to "ignore", so that a
+// peer closing a socket or pipe early gives the server EPIPE instead of
+// killing it; children get the default action back (spawn.h). The server
+// must not set SIGCHLD to "ignore" (children would then be reaped by the
+// kernel and their status lost; attempts still end, with an unknown status).
+// All methods are thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "exec/executor.h"
+
+namespace keel::exec {
+
+class ProcessExecutor final : public StepExecutor {
+ public:
+  // maxParallel 0 is taken as 1.
+  explicit ProcessExecutor(size_t maxParallel);
+  ~ProcessExecutor() override;
+  ProcessExecutor(const ProcessExecutor&) = delete;
+  ProcessExecutor& operator=(const ProcessExecutor&) = delete;
+
+  ExecHandle start(StepRequest request, std::function<void(StepOutcome)> done) override;
+  void stop(ExecHandle handle, FailureClass why) override;
+  void shutdown() override;
+
+  // Attempts accepted and not yet finished (queued or running).
+  size_t inFlight() const;
+
+ private:
+  struct Job;
+
+  void workerLoop();
+  void notifierLoop();
+  void addWorkerIfNeededLocked();
+  void handOverUnstartedLocked(std::shared_ptr<Job> job, FailureClass why);
+
+  const size_t maxParallel_;
+  mutable std::mutex mu_;
+  std::condition_variable workCv_;    // queue_ grew, or shutting down
+  std::condition_variable notifyCv_;  // unstarted_ grew, or shutting down
+  std::deque<std::shared_ptr<Job>> queue_;
+  std::deque<std::shared_ptr<Job>> unstarted_;                 // stopped before they started
+  std::unordered_map<ExecHandle, std::shared_ptr<Job>> jobs_;  // queued or running
+  std::vector<std::thread> workers_;
+  size_t idleWorkers_ = 0;
+  std::thread notifier_;
+  bool shuttingDown_ = false;
+  ExecHandle nextHandle_ = 1;
+  std::once_flag shutdownOnce_;
+};
+
+}  // namespace keel::exec

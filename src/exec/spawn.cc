@@ -1,0 +1,130 @@
+#include "exec/spawn.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace keel::exec {
+namespace {
+
+Error sysError(const std::string& what, int err) {
+  return Error(ErrorCode::kIo, fmt::format("{}: {}", what, std::strerror(err)));
+}
+
+// A descriptor at 3 or above: if the server runs with 0, 1 or 2 closed, a new
+// pipe could land there and be clobbered by the child's own dup2 calls.
+Result<UniqueFd> aboveStdio(int fd) {
+  UniqueFd owned(fd);
+  if (fd > 2) return owned;
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (moved < 0) return sysError("fcntl(F_DUPFD_CLOEXEC)", errno);
+  return UniqueFd(moved);
+}
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Result<Pipe> makePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return sysError("pipe2", errno);
+  auto r = aboveStdio(fds[0]);
+  auto w = aboveStdio(fds[1]);
+  if (!r.ok()) return r.error();
+  if (!w.ok()) return w.error();
+  int flags = ::fcntl(r->get(), F_GETFL);
+  ::fcntl(r->get(), F_SETFL, flags | O_NONBLOCK);
+  return Pipe{std::move(*r), std::move(*w)};
+}
+
+// posix_spawn's attribute and file-action objects, destroyed on every path.
+struct SpawnSetup {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  SpawnSetup() {
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&actions);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
+
+void configure(SpawnSetup& s, const Pipe& out, const Pipe& err, const std::string& workdir) {
+  posix_spawnattr_setflags(&s.attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&s.attr, 0);  // its own group: stop() signals the whole of it
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&s.attr, &none);
+  posix_spawnattr_setsigdefault(&s.attr, &all);
+
+  posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&s.actions, out.write.get(), 1);
+  posix_spawn_file_actions_adddup2(&s.actions, err.write.get(), 2);
+  if (!workdir.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, workdir.c_str());
+  // Everything else goes, including descriptors other threads opened
+  // without O_CLOEXEC an instant ago.
+  posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> buildEnvironment(
+    const std::map<std::string, std::string>& overrides) {
+  for (const auto& [name, value] : overrides)
+    if (name.empty() || name.find('=') != std::string::npos)
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("invalid environment variable name '{}'", name));
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry(*e);
+    std::string name = entry.substr(0, entry.find('='));
+    if (!overrides.count(name)) env.push_back(std::move(entry));
+  }
+  for (const auto& [name, value] : overrides) env.push_back(name + "=" + value);
+  return env;
+}
+
+Result<SpawnedShell> spawnShell(const std::string& command, const std::string& workdir,
+                                const std::vector<std::string>& environment) {
+  auto out = makePipe();
+  if (!out.ok()) return out.error();
+  auto err = makePipe();
+  if (!err.ok()) return err.error();
+
+  SpawnSetup setup;
+  configure(setup, *out, *err, workdir);
+  std::vector<char*> argv = {const_cast<char*>("sh"), const_cast<char*>("-c"),
+                             const_cast<char*>(command.c_str()), nullptr};
+  std::vector<char*> envp;
+  envp.reserve(environment.size() + 1);
+  for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, "/bin/sh", &setup.actions, &setup.attr, argv.data(), envp.data());
+  if (rc != 0) {
+    // glibc reports the child's failures (chdir, exec) as the return value.
+    if (rc == ENOENT && !workdir.empty() && ::access(workdir.c_str(), F_OK) != 0)
+      return Error(ErrorCode::kNotFound,
+                   fmt::format("working directory {} does not exist", workdir));
+    return sysError("cannot start /bin/sh", rc);
+  }
+  return SpawnedShell{pid, std::move(out->read), std::move(err->read)};
+}
+
+}  // namespace keel::exec

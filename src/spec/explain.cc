@@ -1,0 +1,190 @@
+// explainWorkflow(): the spec as keel will run it, every default made visible.
+#include <nlohmann/json.hpp>
+
+#include "spec/parser.h"
+
+namespace keel::spec {
+namespace {
+
+constexpr const char* kNotFired =
+    "stored; cron/event/chain/file triggers are not fired by this version of keel";
+constexpr const char* kNotEnforced =
+    "stored; breakers, max_concurrent and rate are not enforced by this version of keel";
+
+std::string classList(const std::vector<FailureClass>& classes) {
+  std::string out = "[";
+  for (size_t i = 0; i < classes.size(); ++i)
+    out += (i ? "," : "") + std::string(toString(classes[i]));
+  return out + "]";
+}
+
+std::string intList(const std::vector<int>& codes) {
+  std::string out = "[";
+  for (size_t i = 0; i < codes.size(); ++i) out += (i ? "," : "") + std::to_string(codes[i]);
+  return out + "]";
+}
+
+std::string jitterName(Jitter j) {
+  switch (j) {
+    case Jitter::kNone:
+      return "none";
+    case Jitter::kFull:
+      return "full";
+    case Jitter::kEqual:
+      return "equal";
+    case Jitter::kDecorrelated:
+      return "decorrelated";
+  }
+  return "unknown";
+}
+
+std::string retryLine(const RetryPolicy& p) {
+  // The set RetryPolicy documents for an empty retryOn.
+  static const std::vector<FailureClass> kDefaultOn = {FailureClass::kTimeout,
+                                                       FailureClass::kCrash,
+                                                       FailureClass::kLost,
+                                                       FailureClass::kError,
+                                                       FailureClass::kDependencyUnavailable,
+                                                       FailureClass::kRateLimited};
+  std::string out = "retry: max_attempts=" + std::to_string(p.maxAttempts) +
+                    " backoff=" + (p.backoff == Backoff::kFixed ? "fixed" : "exponential") +
+                    " initial=" + formatDuration(p.initial) + " max=" + formatDuration(p.max) +
+                    " jitter=" + jitterName(p.jitter) +
+                    " retry_on=" + classList(p.retryOn.empty() ? kDefaultOn : p.retryOn);
+  if (!p.noRetryOn.empty()) out += " no_retry_on=" + classList(p.noRetryOn);
+  if (!p.retryOnExitCodes.empty()) out += " retry_on_exit_codes=" + intList(p.retryOnExitCodes);
+  if (!p.noRetryOnExitCodes.empty())
+    out += " no_retry_on_exit_codes=" + intList(p.noRetryOnExitCodes);
+  if (p.defaulted) out += " (default: the step has no retry block)";
+  return out;
+}
+
+std::string kindLine(const StepSpec& s) {
+  switch (s.kind) {
+    case StepKind::kRun:
+      return "run: " + s.run;
+    case StepKind::kNoop:
+      return "noop: does nothing";
+    case StepKind::kSleep:
+      return "sleep: " + formatDuration(s.sleep);
+    case StepKind::kHttp: {
+      auto j = nlohmann::json::parse(s.httpJson, nullptr, false);
+      std::string method = j.is_object() && j.contains("method") && j["method"].is_string()
+                               ? j["method"].get<std::string>()
+                               : "GET";
+      std::string url = j.is_object() && j.contains("url") && j["url"].is_string()
+                            ? j["url"].get<std::string>()
+                            : "?";
+      return "http: " + method + " " + url;
+    }
+    case StepKind::kTask:
+      return "task: queue " + s.task + " (done by an external worker)";
+  }
+  return "unknown";
+}
+
+void explainStep(const StepSpec& s, std::string& out) {
+  out += "    " + s.name + "\n";
+  out += "      " + kindLine(s) + "\n";
+  std::string needs;
+  for (const auto& n : s.needs) needs += (needs.empty() ? "" : ", ") + n;
+  out += "      needs: " + (needs.empty() ? "nothing (starts with the run)" : needs) + "\n";
+  if (!s.uses.empty()) out += "      uses: " + s.uses + "\n";
+  if (s.timeout)
+    out += "      timeout: " + formatDuration(*s.timeout) + "\n";
+  else
+    out +=
+        "      timeout: none (noop and sleep steps are exempt from the timeout rule, G10: "
+        "they do no outside work)\n";
+  out += "      kill_grace: " + formatDuration(s.killGrace) +
+         (s.killGraceDefaulted ? " (default)" : "") + "\n";
+  if (s.heartbeat) out += "      heartbeat: " + formatDuration(*s.heartbeat) + "\n";
+  out += "      " + retryLine(s.retry) + "\n";
+  if (!s.env.empty()) {
+    std::string names;
+    for (const auto& [k, v] : s.env) names += (names.empty() ? "" : ", ") + k;
+    out += "      env: " + names + "\n";
+  }
+  if (!s.workdir.empty()) out += "      workdir: " + s.workdir + "\n";
+  if (!s.compensate.empty())
+    out += "      compensate: " + s.compensate + " (stored; not run by this version of keel)\n";
+  if (!s.emit.empty())
+    out += "      emit: " + s.emit + " (stored; not sent by this version of keel)\n";
+}
+
+std::string triggerLine(const TriggerSpec& t) {
+  switch (t.kind) {
+    case TriggerSpec::Kind::kCron:
+      return "cron \"" + t.cron + "\" timezone=" + t.timezone + " misfire=" + t.misfire +
+             " overlap=" + t.overlap;
+    case TriggerSpec::Kind::kEvent:
+      return "event " + t.event;
+    case TriggerSpec::Kind::kAfter:
+      return "after workflow=" + t.afterWorkflow + " state=" + t.afterState;
+    case TriggerSpec::Kind::kFile:
+      return "file path=" + t.filePath +
+             (t.filePattern.empty() ? "" : " pattern=" + t.filePattern) +
+             (t.fileStableFor ? " stable_for=" + formatDuration(*t.fileStableFor) : "");
+  }
+  return "unknown";
+}
+
+std::string dependencyLine(const DependencySpec& d) {
+  std::string out = d.name + ":";
+  const BreakerSpec& b = d.breaker;
+  if (b.failureRate || b.window || b.minCalls || b.openFor) {
+    out += " breaker";
+    if (b.failureRate) out += " failure_rate=" + nlohmann::json(*b.failureRate).dump();
+    if (b.window) out += " window=" + std::to_string(*b.window);
+    if (b.minCalls) out += " min_calls=" + std::to_string(*b.minCalls);
+    if (b.openFor) out += " open_for=" + formatDuration(*b.openFor);
+  }
+  if (d.maxConcurrent) out += " max_concurrent=" + std::to_string(*d.maxConcurrent);
+  if (!d.rate.empty()) out += " rate=" + d.rate;
+  if (out.back() == ':') out += " no policy";
+  return out;
+}
+
+void explainHeader(const WorkflowSpec& w, std::string& out) {
+  out += "workflow " + w.name + "\n";
+  out += "  namespace: " + w.ns + (w.ns == "default" ? " (default)" : "") + "\n";
+  if (!w.description.empty()) out += "  description: " + w.description + "\n";
+  out += "  owner: team " + w.owner.team +
+         (w.owner.contact.empty() ? "" : ", contact " + w.owner.contact) + "\n";
+  out += "  runbook: " + w.runbook + "\n";
+  out += "  workdir: " + (w.workdir.empty() ? "the server's working directory" : w.workdir) + "\n";
+  if (w.params.empty()) out += "  params: none\n";
+  if (!w.params.empty()) out += "  params:\n";
+  for (const ParamSpec& p : w.params) {
+    out += "    " + p.name + ": " +
+           (p.defaultValue ? "default \"" + *p.defaultValue + "\"" : std::string("required"));
+    out += (p.description.empty() ? "" : " - " + p.description) + "\n";
+  }
+}
+
+}  // namespace
+
+std::string explainWorkflow(const WorkflowSpec& w) {
+  std::string out;
+  explainHeader(w, out);
+  if (w.triggers.empty()) out += "  triggers: none (runs start through the API or the CLI)\n";
+  if (!w.triggers.empty()) out += std::string("  triggers (") + kNotFired + "):\n";
+  for (const TriggerSpec& t : w.triggers) out += "    " + triggerLine(t) + "\n";
+  if (w.dependencies.empty()) out += "  dependencies: none\n";
+  if (!w.dependencies.empty()) out += std::string("  dependencies (") + kNotEnforced + "):\n";
+  for (const DependencySpec& d : w.dependencies) out += "    " + dependencyLine(d) + "\n";
+  if (w.concurrency)
+    out += "  concurrency: key=\"" + w.concurrency->key +
+           "\" limit=" + std::to_string(w.concurrency->limit) + "\n";
+  else
+    out += "  concurrency: none (runs do not wait for each other)\n";
+  out += "  slo: " +
+         (w.slo.maxDuration ? "max_duration=" + formatDuration(*w.slo.maxDuration)
+                            : std::string("none")) +
+         "\n";
+  out += "  steps:\n";
+  for (const StepSpec& s : w.steps) explainStep(s, out);
+  return out;
+}
+
+}  // namespace keel::spec

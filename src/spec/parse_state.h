@@ -1,0 +1,75 @@
+// ParseState: what one parseWorkflow() call builds, internal to spec/.
+//
+// The readers (parse_workflow.cc, parse_step.cc, parse_retry.cc,
+// parse_triggers.cc) fill the WorkflowSpec and note what can only be checked
+// once everything is read: step name positions, `needs` and `uses`
+// positions, and every template. checkGraph() then checks names across
+// steps, cycles and template references. One parse owns one ParseState.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "spec/diagnostics.h"
+#include "spec/parser.h"
+
+namespace keel::spec::detail {
+
+// A template seen while reading, checked by checkGraph().
+struct TemplateSite {
+  int step = -1;      // index into spec.steps; -1 for workflow-level fields
+  std::string where;  // "step 'fetch'", or "" at the top level
+  std::string field;  // "run", "env.DATE", "concurrency.key", ...
+  std::string text;
+  SourcePos pos;
+  bool allowSteps = true;  // false: only params and run may be used
+};
+
+// What the checks across steps need to know about one step.
+struct StepMeta {
+  bool named = false;  // the step has a valid name
+  SourcePos namePos;
+  std::vector<SourcePos> needsPos;  // parallel to StepSpec::needs
+  SourcePos usesPos;
+};
+
+struct ParseState {
+  explicit ParseState(const ParseOptions& o) : options(o), diag(o.fileName) {}
+
+  const ParseOptions& options;
+  Diagnostics diag;
+  WorkflowSpec spec;
+  bool paramsDeclared = false;  // a `params:` block exists, so params.X must be declared
+  std::vector<StepMeta> steps;  // parallel to spec.steps
+  std::vector<TemplateSite> templates;
+
+  void addTemplate(int step, std::string where, std::string field, std::string text, SourcePos pos,
+                   bool allowSteps = true) {
+    templates.push_back(
+        TemplateSite{step, std::move(where), std::move(field), std::move(text), pos, allowSteps});
+  }
+};
+
+// "base/rel", or rel when it is absolute (or base is empty), or base when rel
+// is empty.
+std::string joinWorkdir(const std::string& base, const std::string& rel);
+
+// The top level; `root` is a mapping. parse_workflow.cc
+void readWorkflow(const YAML::Node& root, ParseState& st);
+// One item of `steps:`, appended to st.spec.steps and st.steps. parse_step.cc
+void readStep(const YAML::Node& node, int index, ParseState& st);
+// A `retry:` mapping. parse_retry.cc
+RetryPolicy readRetry(const YAML::Node& node, const std::string& where, Diagnostics& diag);
+// `triggers:` and `dependencies:`. parse_triggers.cc
+void readTriggers(const YAML::Node& node, ParseState& st);
+void readDependencies(const YAML::Node& node, ParseState& st);
+// Why a cron expression is invalid, or nullopt if it is fine. cron.cc
+std::optional<std::string> cronProblem(std::string_view expr);
+// Checks across steps: duplicate names, needs, uses, cycles, templates.
+// check_graph.cc
+void checkGraph(ParseState& st);
+
+}  // namespace keel::spec::detail

@@ -1,0 +1,236 @@
+// One step: its kind, needs, timeouts, retry policy, environment.
+#include <cctype>
+
+#include "spec/parse_state.h"
+#include "spec/yaml_read.h"
+
+namespace keel::spec::detail {
+namespace {
+
+const std::vector<std::string> kStepKeys = {
+    "name",       "run",       "noop",  "sleep", "http",    "task", "needs",      "timeout",
+    "kill_grace", "heartbeat", "retry", "env",   "workdir", "uses", "compensate", "emit",
+};
+const std::vector<std::string> kKinds = {"run", "noop", "sleep", "http", "task"};
+const std::vector<std::string> kHttpMethods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+
+bool isEnvName(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+// Every string leaf of an http block's `json:` may be a template.
+void addJsonTemplates(const nlohmann::json& j, const std::string& field, SourcePos pos, int index,
+                      const std::string& where, ParseState& st) {
+  if (j.is_string()) {
+    st.addTemplate(index, where, field, j.get<std::string>(), pos);
+  } else if (j.is_object()) {
+    for (const auto& [k, v] : j.items())
+      addJsonTemplates(v, field + "." + k, pos, index, where, st);
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i)
+      addJsonTemplates(j[i], field + "." + std::to_string(i), pos, index, where, st);
+  }
+}
+
+void readHttp(const YAML::Node& node, StepSpec& step, int index, const std::string& where,
+              ParseState& st) {
+  if (!node.IsMap()) {
+    st.diag.add(posOf(node), where +
+                                 ": http: expected a mapping {method, url, headers, json, "
+                                 "body}, got " +
+                                 describe(node));
+    return;
+  }
+  MapReader h(node, where, "http.", st.diag);
+  h.checkKeys({"method", "url", "headers", "json", "body"});
+  if (!h.has("url")) st.diag.add(h.pos(), where + ": http: missing 'url'");
+  if (auto url = h.string("url")) {
+    if (!url->starts_with("http://") && !url->starts_with("https://") && !url->starts_with("{{"))
+      st.diag.add(posOf(*h.find("url")),
+                  h.subject("url") + ": \"" + *url + "\" must start with http:// or https://");
+    st.addTemplate(index, where, "http.url", *url, posOf(*h.find("url")));
+  }
+  h.choice("method", kHttpMethods);
+  if (auto headers = h.mapping("headers")) {
+    for (auto it = headers->begin(); it != headers->end(); ++it) {
+      std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+      auto value = readString(it->second, h.subject("headers." + name), st.diag, true);
+      if (value) st.addTemplate(index, where, "http.headers." + name, *value, posOf(it->second));
+    }
+  }
+  if (h.has("json") && h.has("body"))
+    st.diag.add(h.keyPos("body"), where + ": http: give either json or body, not both");
+  if (auto body = h.string("body", true))
+    st.addTemplate(index, where, "http.body", *body, posOf(*h.find("body")));
+  if (const YAML::Node* json = h.find("json")) {
+    if (auto j = readJson(*json, h.subject("json"), st.diag))
+      addJsonTemplates(*j, "http.json", posOf(*json), index, where, st);
+  }
+  if (auto all = readJson(node, where + ": http", st.diag)) step.httpJson = all->dump();
+}
+
+// Reads the kind keys present; more than one, or none, is a problem.
+void readKind(const MapReader& r, StepSpec& step, int index, ParseState& st) {
+  std::vector<std::string> present;
+  for (const auto& k : kKinds)
+    if (r.has(k)) present.push_back(k);
+  if (present.empty()) {
+    st.diag.add(r.pos(), r.where() + " has no kind: give one of run, noop, sleep, http, task");
+    return;
+  }
+  if (present.size() > 1)
+    st.diag.add(r.keyPos(present[1]), r.where() + " has more than one kind (" + present[0] + ", " +
+                                          present[1] + "): give exactly one");
+  const std::string& kind = present[0];
+  if (kind == "run") {
+    step.kind = StepKind::kRun;
+    if (auto run = r.string("run")) {
+      step.run = *run;
+      st.addTemplate(index, r.where(), "run", *run, posOf(*r.find("run")));
+    }
+  } else if (kind == "noop") {
+    step.kind = StepKind::kNoop;
+    auto v = r.boolean("noop");
+    if (v && !*v) st.diag.add(posOf(*r.find("noop")), r.subject("noop") + ": must be true");
+  } else if (kind == "sleep") {
+    step.kind = StepKind::kSleep;
+    step.sleep = r.duration("sleep", true).value_or(Millis(0));
+  } else if (kind == "http") {
+    step.kind = StepKind::kHttp;
+    readHttp(*r.find("http"), step, index, r.where(), st);
+  } else {
+    step.kind = StepKind::kTask;
+    if (auto task = r.string("task")) {
+      if (!isValidName(*task))
+        st.diag.add(posOf(*r.find("task")), r.subject("task") + ": queue name \"" + *task +
+                                                "\" is invalid: " + std::string(kNameRule));
+      step.task = *task;
+    }
+  }
+}
+
+void readNeeds(const MapReader& r, StepSpec& step, StepMeta& meta, Diagnostics& diag) {
+  const YAML::Node* n = r.find("needs");
+  if (!n) return;
+  auto list = readStringList(*n, r.subject("needs"), diag, true, "a list of step names");
+  if (!list) return;
+  for (const auto& [name, pos] : *list) {
+    bool dup = false;
+    for (const auto& seen : step.needs) dup = dup || seen == name;
+    if (dup) {
+      diag.add(pos, r.where() + " needs '" + name + "' twice");
+      continue;
+    }
+    step.needs.push_back(name);
+    meta.needsPos.push_back(pos);
+  }
+}
+
+void readEnv(const MapReader& r, StepSpec& step, int index, ParseState& st) {
+  auto env = r.mapping("env");
+  if (!env) return;
+  for (auto it = env->begin(); it != env->end(); ++it) {
+    if (!it->first.IsScalar() || !isEnvName(it->first.Scalar())) {
+      st.diag.add(posOf(it->first), r.subject("env") + ": " + describe(it->first) +
+                                        " is not a valid variable name (letters, digits, '_')");
+      continue;
+    }
+    const std::string& name = it->first.Scalar();
+    if (name.starts_with("KEEL_")) {
+      st.diag.add(posOf(it->first), r.subject("env") + ": " + name +
+                                        ": names starting with KEEL_ are reserved for keel");
+      continue;
+    }
+    auto value = readString(it->second, r.subject("env." + name), st.diag, true);
+    if (!value) continue;
+    step.env[name] = *value;
+    st.addTemplate(index, r.where(), "env." + name, *value, posOf(it->second));
+  }
+}
+
+void readStepName(MapReader& r, StepSpec& step, StepMeta& meta, Diagnostics& diag) {
+  if (!r.has("name")) {
+    diag.add(r.pos(), r.where() + ": missing 'name'");
+    return;
+  }
+  auto name = r.string("name");
+  if (!name) return;
+  meta.namePos = posOf(*r.find("name"));
+  if (!isValidName(*name)) {
+    diag.add(meta.namePos,
+             r.where() + ": name \"" + *name + "\" is invalid: " + std::string(kNameRule));
+    return;
+  }
+  step.name = *name;
+  meta.named = true;
+  r.setWhere("step '" + *name + "'");
+}
+
+void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index, ParseState& st) {
+  step.timeout = r.duration("timeout", false);
+  if (auto grace = r.duration("kill_grace", true)) {
+    step.killGrace = *grace;
+    step.killGraceDefaulted = false;
+  }
+  step.heartbeat = r.duration("heartbeat", false);
+  if (step.heartbeat && step.kind != StepKind::kTask)
+    st.diag.add(r.keyPos("heartbeat"),
+                r.subject("heartbeat") + ": only task steps have heartbeats (a worker sends them)");
+  if (auto retry = r.mapping("retry")) step.retry = readRetry(*retry, r.where(), st.diag);
+  readEnv(r, step, index, st);
+  if (auto wd = r.string("workdir")) {
+    step.workdir = joinWorkdir(st.spec.workdir, *wd);
+    st.addTemplate(index, r.where(), "workdir", *wd, posOf(*r.find("workdir")));
+  }
+  if (auto uses = r.string("uses")) {
+    step.uses = *uses;
+    meta.usesPos = posOf(*r.find("uses"));
+  }
+  if (auto comp = r.string("compensate")) {
+    step.compensate = *comp;
+    st.addTemplate(index, r.where(), "compensate", *comp, posOf(*r.find("compensate")));
+  }
+  if (auto emit = r.string("emit")) {
+    if (emit->find_first_of(" \t\n") != std::string::npos)
+      st.diag.add(posOf(*r.find("emit")), r.subject("emit") + ": a topic has no spaces");
+    step.emit = *emit;
+  }
+}
+
+}  // namespace
+
+void readStep(const YAML::Node& node, int index, ParseState& st) {
+  StepSpec step;
+  StepMeta meta;
+  step.pos = posOf(node);
+  step.workdir = st.spec.workdir;
+  std::string where = "step #" + std::to_string(index + 1);
+  if (!node.IsMap()) {
+    st.diag.add(step.pos, where +
+                              ": expected a mapping with a name and one of run, noop, "
+                              "sleep, http, task, got " +
+                              describe(node));
+    st.spec.steps.push_back(std::move(step));
+    st.steps.push_back(std::move(meta));
+    return;
+  }
+  MapReader r(node, where, "", st.diag);
+  readStepName(r, step, meta, st.diag);
+  r.checkKeys(kStepKeys);
+  readKind(r, step, index, st);
+  readNeeds(r, step, meta, st.diag);
+  readOptional(r, step, meta, index, st);
+  bool doesWork =
+      step.kind == StepKind::kRun || step.kind == StepKind::kHttp || step.kind == StepKind::kTask;
+  bool hasKind = false;
+  for (const auto& k : kKinds) hasKind = hasKind || r.has(k);
+  if (doesWork && hasKind && !r.has("timeout"))
+    st.diag.add(r.pos(), r.where() + " has no timeout: every step that does work needs one (G10)");
+  st.spec.steps.push_back(std::move(step));
+  st.steps.push_back(std::move(meta));
+}
+
+}  // namespace keel::spec::detail

@@ -1,0 +1,207 @@
+// `triggers:` and `dependencies:`. This version of keel stores them without
+// acting on them, so they are validated as strictly as the rest: a spec
+// accepted now must not be refused by the keel that fires them.
+#include <map>
+
+#include <cctz/time_zone.h>
+
+#include "spec/parse_state.h"
+#include "spec/yaml_read.h"
+
+namespace keel::spec::detail {
+namespace {
+
+const std::vector<std::string> kTriggerKinds = {"cron", "event", "after", "file"};
+const std::vector<std::string> kCronKeys = {"cron", "timezone", "misfire", "overlap"};
+
+bool hasSpace(const std::string& s) { return s.find_first_of(" \t\n") != std::string::npos; }
+
+// IANA names only: cctz would also read a file at any path it is given.
+bool plausibleZoneName(const std::string& tz) {
+  if (tz.empty() || tz.size() > 64 || tz[0] == '/' || tz.find("..") != std::string::npos)
+    return false;
+  for (char c : tz) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '/' || c == '_' || c == '-' || c == '+';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void readCron(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
+  t.kind = TriggerSpec::Kind::kCron;
+  if (auto expr = r.string("cron")) {
+    if (auto why = cronProblem(*expr))
+      diag.add(posOf(*r.find("cron")), "trigger: cron \"" + *expr + "\": " + *why);
+    t.cron = *expr;
+  }
+  if (auto tz = r.string("timezone")) {
+    cctz::time_zone zone;
+    if (!plausibleZoneName(*tz) || !cctz::load_time_zone(*tz, &zone))
+      diag.add(posOf(*r.find("timezone")),
+               "trigger: unknown timezone \"" + *tz + "\" (use an IANA name such as Europe/Paris)");
+    t.timezone = *tz;
+  }
+  if (auto m = r.choice("misfire", {"skip", "run_once", "catch_up"})) t.misfire = *m;
+  if (auto o = r.choice("overlap", {"allow", "skip", "queue"})) t.overlap = *o;
+}
+
+void readAfter(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
+  t.kind = TriggerSpec::Kind::kAfter;
+  auto m = r.mapping("after");
+  if (!m) return;
+  MapReader a(*m, "trigger", "after.", diag);
+  a.checkKeys({"workflow", "state"});
+  if (!a.has("workflow")) diag.add(a.pos(), "trigger: after: missing 'workflow'");
+  if (auto wf = a.string("workflow")) {
+    if (!isValidName(*wf))
+      diag.add(posOf(*a.find("workflow")),
+               a.subject("workflow") + ": \"" + *wf + "\" is invalid: " + std::string(kNameRule));
+    t.afterWorkflow = *wf;
+  }
+  if (auto s = a.choice("state", {"succeeded", "failed", "finished"})) t.afterState = *s;
+}
+
+void readFile(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
+  t.kind = TriggerSpec::Kind::kFile;
+  auto m = r.mapping("file");
+  if (!m) return;
+  MapReader f(*m, "trigger", "file.", diag);
+  f.checkKeys({"path", "pattern", "stable_for"});
+  if (!f.has("path")) diag.add(f.pos(), "trigger: file: missing 'path' (the directory to watch)");
+  t.filePath = f.string("path").value_or("");
+  t.filePattern = f.string("pattern").value_or("");
+  t.fileStableFor = f.duration("stable_for", true);
+}
+
+void readTrigger(const YAML::Node& node, ParseState& st) {
+  if (!node.IsMap()) {
+    st.diag.add(posOf(node),
+                "trigger: expected a mapping with one of cron, event, after, file, "
+                "got " +
+                    describe(node));
+    return;
+  }
+  MapReader r(node, "trigger", "", st.diag);
+  std::vector<std::string> kinds;
+  for (const auto& k : kTriggerKinds)
+    if (r.has(k)) kinds.push_back(k);
+  TriggerSpec t;
+  t.pos = r.pos();
+  if (kinds.size() != 1) {
+    r.checkKeys({"cron", "timezone", "misfire", "overlap", "event", "after", "file"});
+    st.diag.add(r.pos(), kinds.empty()
+                             ? "trigger: give one of cron, event, after, file"
+                             : "trigger: give exactly one of cron, event, after, file (found " +
+                                   kinds[0] + " and " + kinds[1] + ")");
+    return;
+  }
+  if (kinds[0] == "cron") {
+    r.checkKeys(kCronKeys);
+    readCron(r, t, st.diag);
+  } else if (kinds[0] == "event") {
+    r.checkKeys({"event"});
+    t.kind = TriggerSpec::Kind::kEvent;
+    if (auto e = r.string("event")) {
+      if (hasSpace(*e))
+        st.diag.add(posOf(*r.find("event")), "trigger: event: a topic has no spaces");
+      t.event = *e;
+    }
+  } else if (kinds[0] == "after") {
+    r.checkKeys({"after"});
+    readAfter(r, t, st.diag);
+  } else {
+    r.checkKeys({"file"});
+    readFile(r, t, st.diag);
+  }
+  st.spec.triggers.push_back(std::move(t));
+}
+
+// "N/s" or "N/m" with N a positive integer.
+bool validRate(const std::string& s) {
+  size_t slash = s.find('/');
+  if (slash == std::string::npos || slash == 0 || slash > 9) return false;
+  std::string unit = s.substr(slash + 1);
+  if (unit != "s" && unit != "m") return false;
+  for (size_t i = 0; i < slash; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return std::stol(s.substr(0, slash)) > 0;
+}
+
+void readBreaker(const YAML::Node& node, const std::string& where, BreakerSpec& b,
+                 Diagnostics& diag) {
+  MapReader r(node, where, "breaker.", diag);
+  r.checkKeys({"failure_rate", "window", "min_calls", "open_for"});
+  if (auto rate = r.number("failure_rate")) {
+    if (*rate <= 0 || *rate > 1)
+      diag.add(posOf(*r.find("failure_rate")),
+               r.subject("failure_rate") + ": must be above 0 and at most 1 (a fraction of calls)");
+    else
+      b.failureRate = *rate;
+  }
+  if (auto w = r.integer("window", 1, 1'000'000)) b.window = static_cast<int>(*w);
+  if (auto m = r.integer("min_calls", 1, 1'000'000)) b.minCalls = static_cast<int>(*m);
+  b.openFor = r.duration("open_for", false);
+}
+
+void readDependency(const YAML::Node& key, const YAML::Node& value, ParseState& st,
+                    std::map<std::string, int>& seen) {
+  DependencySpec d;
+  d.pos = posOf(key);
+  if (!key.IsScalar() || !isValidName(key.Scalar())) {
+    st.diag.add(d.pos, "dependencies: " + describe(key) +
+                           " is not a valid dependency name: " + std::string(kNameRule));
+    return;
+  }
+  d.name = key.Scalar();
+  // yaml-cpp keeps duplicate keys; the first one wins, like everywhere else.
+  auto [first, fresh] = seen.emplace(d.name, d.pos.line);
+  if (!fresh) {
+    st.diag.add(d.pos, "duplicate dependency '" + d.name + "' (first at line " +
+                           std::to_string(first->second) + ")");
+    return;
+  }
+  std::string where = "dependency '" + d.name + "'";
+  if (value.IsMap()) {
+    MapReader r(value, where, "", st.diag);
+    r.checkKeys({"breaker", "max_concurrent", "rate"});
+    if (auto b = r.mapping("breaker")) readBreaker(*b, where, d.breaker, st.diag);
+    if (auto m = r.integer("max_concurrent", 1, 1'000'000)) d.maxConcurrent = static_cast<int>(*m);
+    if (auto rate = r.string("rate")) {
+      if (!validRate(*rate))
+        st.diag.add(posOf(*r.find("rate")), r.subject("rate") + ": \"" + *rate +
+                                                "\" is invalid: write N/s or N/m, e.g. 20/s");
+      else
+        d.rate = *rate;
+    }
+  } else if (!value.IsNull()) {
+    st.diag.add(posOf(value), where + ": expected a mapping {breaker, max_concurrent, rate}, got " +
+                                  describe(value));
+  }
+  st.spec.dependencies.push_back(std::move(d));
+}
+
+}  // namespace
+
+void readTriggers(const YAML::Node& node, ParseState& st) {
+  if (node.IsNull()) return;
+  if (!node.IsSequence()) {
+    st.diag.add(posOf(node), "triggers: expected a list of triggers, got " + describe(node));
+    return;
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) readTrigger(*it, st);
+}
+
+void readDependencies(const YAML::Node& node, ParseState& st) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    st.diag.add(posOf(node),
+                "dependencies: expected a mapping of dependency names, got " + describe(node));
+    return;
+  }
+  std::map<std::string, int> seen;  // name -> line
+  for (auto it = node.begin(); it != node.end(); ++it)
+    readDependency(it->first, it->second, st, seen);
+}
+
+}  // namespace keel::spec::detail

@@ -1,0 +1,197 @@
+// The top level of a workflow: identity, ownership, params, concurrency, slo.
+#include <map>
+#include <set>
+
+#include "spec/parse_state.h"
+#include "spec/template.h"
+#include "spec/yaml_read.h"
+
+namespace keel::spec::detail {
+namespace {
+
+const std::vector<std::string> kTopKeys = {
+    "name",   "namespace", "description",  "owner",       "runbook", "workdir",
+    "params", "triggers",  "dependencies", "concurrency", "slo",     "steps",
+};
+
+bool isParamName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  };
+  for (char c : s)
+    if (!ok(c)) return false;
+  return !(s[0] >= '0' && s[0] <= '9') && s[0] != '-';
+}
+
+// A runbook is followed by a person at 2 AM: it must at least look like
+// something they can open.
+bool looksLikeUrlOrPath(const std::string& s) {
+  if (s.find_first_of(" \t\n") != std::string::npos) return false;
+  return s.find("://") != std::string::npos || s.find('/') != std::string::npos ||
+         s.ends_with(".md") || s.ends_with(".txt") || s.ends_with(".html");
+}
+
+void readName(const MapReader& r, const std::string& key, std::string& out, Diagnostics& diag) {
+  auto v = r.string(key);
+  if (!v) return;
+  if (!isValidName(*v)) {
+    diag.add(posOf(*r.find(key)), key + " \"" + *v + "\" is invalid: " + std::string(kNameRule));
+    return;
+  }
+  out = *v;
+}
+
+void readOwner(const MapReader& r, ParseState& st) {
+  if (!r.has("owner")) {
+    st.diag.add(r.pos(), "missing 'owner': every workflow needs an owner {team, contact} (G10)");
+    return;
+  }
+  const YAML::Node& node = *r.find("owner");
+  if (!node.IsMap()) {
+    st.diag.add(posOf(node), "owner: expected a mapping {team, contact}, got " + describe(node));
+    return;
+  }
+  MapReader o(node, "", "owner.", st.diag);
+  o.checkKeys({"team", "contact"});
+  if (!o.has("team"))
+    st.diag.add(o.pos(), "owner: missing 'team': the owner must name a team (G10)");
+  if (auto team = o.string("team")) st.spec.owner.team = *team;
+  if (auto contact = o.string("contact")) st.spec.owner.contact = *contact;
+}
+
+void readRunbook(const MapReader& r, ParseState& st) {
+  if (!r.has("runbook")) {
+    st.diag.add(r.pos(), "missing 'runbook': every workflow needs a runbook URL or path (G10)");
+    return;
+  }
+  auto v = r.string("runbook");
+  if (!v) return;
+  if (!looksLikeUrlOrPath(*v)) {
+    st.diag.add(posOf(*r.find("runbook")),
+                "runbook \"" + *v + "\" does not look like a URL or a path (G10)");
+    return;
+  }
+  st.spec.runbook = *v;
+}
+
+void readParams(const YAML::Node& node, ParseState& st) {
+  st.paramsDeclared = true;
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    st.diag.add(posOf(node), "params: expected a mapping of param names, got " + describe(node));
+    return;
+  }
+  std::set<std::string> seen;
+  std::map<std::string, std::string> byEnvName;  // each param is passed as KEEL_PARAM_<NAME>
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    ParamSpec p;
+    if (!it->first.IsScalar() || !isParamName(it->first.Scalar())) {
+      st.diag.add(posOf(it->first), "params: " + describe(it->first) +
+                                        " is not a valid param name (use letters, digits, '_' "
+                                        "and '-', starting with a letter or '_')");
+      continue;
+    }
+    p.name = it->first.Scalar();
+    if (!seen.insert(p.name).second) {
+      st.diag.add(posOf(it->first), "duplicate param '" + p.name + "'");
+    } else {
+      auto [other, fresh] = byEnvName.emplace(paramEnvName(p.name), p.name);
+      if (!fresh)
+        st.diag.add(posOf(it->first), "params '" + other->second + "' and '" + p.name +
+                                          "' would both be passed as " + other->first);
+    }
+    const YAML::Node v = it->second;
+    std::string subject = "params." + p.name;
+    if (v.IsScalar()) {
+      p.defaultValue = v.Scalar();
+    } else if (v.IsMap()) {
+      MapReader pr(v, "", subject + ".", st.diag);
+      pr.checkKeys({"default", "description"});
+      if (pr.has("default")) p.defaultValue = pr.string("default", true);
+      p.description = pr.string("description", true).value_or("");
+    } else if (!v.IsNull()) {
+      st.diag.add(posOf(v), subject +
+                                ": expected nothing (required), a default value or "
+                                "{default, description}, got " +
+                                describe(v));
+    }
+    st.spec.params.push_back(std::move(p));
+  }
+}
+
+void readConcurrency(const MapReader& r, ParseState& st) {
+  auto m = r.mapping("concurrency");
+  if (!m) return;
+  MapReader c(*m, "", "concurrency.", st.diag);
+  c.checkKeys({"key", "limit"});
+  ConcurrencySpec spec;
+  if (!c.has("key"))
+    st.diag.add(c.pos(), "concurrency: missing 'key' (a template such as \"{{ params.region }}\")");
+  if (auto key = c.string("key")) {
+    spec.key = *key;
+    st.addTemplate(-1, "", "concurrency.key", *key, posOf(*c.find("key")), false);
+  }
+  if (auto limit = c.integer("limit", 1, 1'000'000)) spec.limit = static_cast<int>(*limit);
+  st.spec.concurrency = spec;
+}
+
+void readSlo(const MapReader& r, ParseState& st) {
+  auto m = r.mapping("slo");
+  if (!m) return;
+  MapReader s(*m, "", "slo.", st.diag);
+  s.checkKeys({"max_duration"});
+  st.spec.slo.maxDuration = s.duration("max_duration", false);
+}
+
+void readStepList(const MapReader& r, ParseState& st) {
+  const YAML::Node* steps = r.find("steps");
+  if (!steps) {
+    st.diag.add(r.pos(), "missing 'steps': a workflow needs at least one step");
+    return;
+  }
+  if (!steps->IsSequence()) {
+    st.diag.add(posOf(*steps), "steps: expected a list of steps, got " + describe(*steps));
+    return;
+  }
+  if (steps->size() == 0) {
+    st.diag.add(posOf(*steps), "steps: the list is empty; a workflow needs at least one step");
+    return;
+  }
+  int index = 0;
+  for (auto it = steps->begin(); it != steps->end(); ++it) readStep(*it, index++, st);
+}
+
+}  // namespace
+
+std::string joinWorkdir(const std::string& base, const std::string& rel) {
+  if (rel.empty()) return base;
+  if (base.empty() || rel[0] == '/') return rel;
+  return base.back() == '/' ? base + rel : base + "/" + rel;
+}
+
+void readWorkflow(const YAML::Node& root, ParseState& st) {
+  MapReader r(root, "", "", st.diag);
+  r.checkKeys(kTopKeys);
+  WorkflowSpec& spec = st.spec;
+  if (!r.has("name")) st.diag.add(r.pos(), "missing 'name': every workflow needs one");
+  readName(r, "name", spec.name, st.diag);
+  readName(r, "namespace", spec.ns, st.diag);
+  spec.description = r.string("description", true).value_or("");
+  readOwner(r, st);
+  readRunbook(r, st);
+  spec.workdir = st.options.defaultWorkdir;
+  if (auto wd = r.string("workdir")) {
+    spec.workdir = joinWorkdir(st.options.defaultWorkdir, *wd);
+    st.addTemplate(-1, "", "workdir", *wd, posOf(*r.find("workdir")), false);
+  }
+  if (const YAML::Node* p = r.find("params")) readParams(*p, st);
+  if (const YAML::Node* d = r.find("dependencies")) readDependencies(*d, st);
+  if (const YAML::Node* t = r.find("triggers")) readTriggers(*t, st);
+  readConcurrency(r, st);
+  readSlo(r, st);
+  readStepList(r, st);
+}
+
+}  // namespace keel::spec::detail

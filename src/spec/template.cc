@@ -1,0 +1,169 @@
+#include "spec/template.h"
+
+#include <cctype>
+
+namespace keel::spec {
+namespace {
+
+bool isIdentChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+Error syntaxError(std::string message) {
+  return Error(ErrorCode::kInvalidArgument, "bad template: " + std::move(message));
+}
+
+// Parses one expression (the text between the braces, already trimmed).
+Result<TemplateRef> parseExpr(std::string_view expr, int column) {
+  if (expr.empty())
+    return syntaxError("empty expression '{{ }}' at column " + std::to_string(column));
+  TemplateRef ref;
+  ref.text = std::string(expr);
+  ref.column = column;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t dot = expr.find('.', start);
+    std::string_view part =
+        expr.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    bool ok = !part.empty();
+    for (char c : part) ok = ok && isIdentChar(c);
+    if (!ok)
+      return syntaxError("bad expression '" + ref.text + "' at column " + std::to_string(column) +
+                         ": use a dotted path like params.date or steps.fetch.output.path");
+    parts.emplace_back(part);
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  ref.root = parts.front();
+  ref.path.assign(parts.begin() + 1, parts.end());
+  return ref;
+}
+
+// Calls onText for literal text and onRef for each expression, in order.
+template <typename OnText, typename OnRef>
+Status walk(std::string_view tmpl, OnText onText, OnRef onRef) {
+  size_t pos = 0;
+  while (pos < tmpl.size()) {
+    size_t open = tmpl.find("{{", pos);
+    if (open == std::string_view::npos) {
+      onText(tmpl.substr(pos));
+      break;
+    }
+    onText(tmpl.substr(pos, open - pos));
+    int column = static_cast<int>(open) + 1;
+    size_t close = tmpl.find("}}", open + 2);
+    if (close == std::string_view::npos)
+      return syntaxError("'{{' at column " + std::to_string(column) + " has no closing '}}'");
+    auto ref = parseExpr(trim(tmpl.substr(open + 2, close - open - 2)), column);
+    if (!ref.ok()) return ref.error();
+    KEEL_TRY(onRef(*ref));
+    pos = close + 2;
+  }
+  return okStatus();
+}
+
+Error missing(std::string message) {
+  return Error(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+// Follows path[from..] inside a JSON value: object keys, or indexes into arrays.
+Result<const nlohmann::json*> descend(const nlohmann::json* v, const TemplateRef& ref, size_t from,
+                                      const std::string& what) {
+  for (size_t i = from; i < ref.path.size(); ++i) {
+    const std::string& key = ref.path[i];
+    if (v->is_object()) {
+      auto it = v->find(key);
+      if (it == v->end())
+        return missing("{{ " + ref.text + " }}: " + what + " has no key '" + key + "'");
+      v = &*it;
+    } else if (v->is_array() && !key.empty() &&
+               key.find_first_not_of("0123456789") == std::string::npos && key.size() < 10 &&
+               std::stoul(key) < v->size()) {
+      v = &(*v)[std::stoul(key)];
+    } else {
+      return missing("{{ " + ref.text + " }}: " + what + " has no key '" + key + "' (it is " +
+                     (v->is_array() ? "a list" : "not an object") + ")");
+    }
+  }
+  return v;
+}
+
+Result<const nlohmann::json*> lookup(const TemplateRef& ref, const TemplateContext& ctx,
+                                     nlohmann::json& scratch) {
+  if (ref.root == "params") {
+    if (ref.path.empty()) return missing("{{ params }}: name a param, e.g. params.date");
+    const std::string& name = ref.path[0];
+    if (!ctx.params || !ctx.params->is_object() || !ctx.params->contains(name))
+      return missing("missing param '" + name + "'");
+    return descend(&(*ctx.params)[name], ref, 1, "param '" + name + "'");
+  }
+  if (ref.root == "steps") {
+    if (ref.path.size() < 2 || ref.path[1] != "output")
+      return missing("{{ " + ref.text + " }}: write steps.NAME.output[.KEY...]");
+    const std::string& step = ref.path[0];
+    if (!ctx.stepOutputs || !ctx.stepOutputs->count(step))
+      return missing("{{ " + ref.text + " }}: no output from step '" + step + "'");
+    return descend(&ctx.stepOutputs->at(step), ref, 2, "the output of step '" + step + "'");
+  }
+  if (ref.root == "run" && ref.path.size() == 1 && ref.path[0] == "id") {
+    scratch = ctx.runId;
+    return &scratch;
+  }
+  if (ref.root == "run" && ref.path.size() == 1 && ref.path[0] == "workflow") {
+    scratch = ctx.workflow;
+    return &scratch;
+  }
+  return missing("{{ " + ref.text + " }}: unknown reference (use params.X, steps.X.output, " +
+                 "run.id or run.workflow)");
+}
+
+}  // namespace
+
+Result<std::vector<TemplateRef>> templateRefs(std::string_view tmpl) {
+  std::vector<TemplateRef> refs;
+  auto st = walk(
+      tmpl, [](std::string_view) {},
+      [&](const TemplateRef& ref) {
+        refs.push_back(ref);
+        return okStatus();
+      });
+  if (!st.ok()) return st.error();
+  return refs;
+}
+
+Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext& ctx) {
+  std::string out;
+  auto st = walk(
+      tmpl, [&](std::string_view text) { out.append(text); },
+      [&](const TemplateRef& ref) -> Status {
+        nlohmann::json scratch;
+        auto v = lookup(ref, ctx, scratch);
+        if (!v.ok()) return v.error();
+        const nlohmann::json& j = **v;
+        if (j.is_string())
+          out += j.get_ref<const std::string&>();
+        else
+          out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return okStatus();
+      });
+  if (!st.ok()) return st.error();
+  return out;
+}
+
+std::string paramEnvName(const std::string& param) {
+  std::string out = "KEEL_PARAM_";
+  for (char c : param) {
+    auto u = static_cast<unsigned char>(c);
+    out += std::isalnum(u) ? static_cast<char>(std::toupper(u)) : '_';
+  }
+  return out;
+}
+
+}  // namespace keel::spec

@@ -1,0 +1,115 @@
+// Run reads: detail, listing, timeline and logs.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "store/sqlite/reads.h"
+#include "store/sqlite/row_codec.h"
+
+namespace keel::store::sqlite {
+
+namespace {
+
+constexpr int kMaxListLimit = 1000;
+
+// Ends a read transaction however the read went.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& conn) : conn_(conn) {}
+  ~ReadTransaction() { conn_.rollback(); }
+  Status begin() { return conn_.beginRead(); }
+
+ private:
+  Connection& conn_;
+};
+
+Result<std::optional<RunRow>> selectOneRun(Connection& conn, const std::string& sql,
+                                           const std::string& a, const std::string* b) {
+  std::vector<RunRow> rows;
+  KEEL_TRY(selectAll(conn, sql, readRun, rows, [&](Statement& s) {
+    s.bind(1, a);
+    if (b != nullptr) s.bind(2, *b);
+  }));
+  if (rows.empty()) return std::optional<RunRow>();
+  return std::optional<RunRow>(std::move(rows.front()));
+}
+
+}  // namespace
+
+Result<std::optional<RunRow>> selectRunByIdempotencyKey(Connection& conn,
+                                                        const std::string& workflow,
+                                                        const std::string& key) {
+  if (key.empty()) return std::optional<RunRow>();  // empty means none: never matches
+  static const std::string sql =
+      fmt::format("SELECT {} FROM runs WHERE workflow = ?1 AND idempotency_key = ?2", kRunColumns);
+  return selectOneRun(conn, sql, workflow, &key);
+}
+
+Result<std::optional<RunDetail>> selectRunDetail(Connection& conn, const std::string& id) {
+  static const std::string runSql = fmt::format("SELECT {} FROM runs WHERE id = ?1", kRunColumns);
+  static const std::string stepsSql =
+      fmt::format("SELECT {} FROM steps WHERE run_id = ?1 ORDER BY pos", kStepColumns);
+  // Attempts follow their steps' order, then their number.
+  static const std::string attemptsSql = fmt::format(
+      "SELECT {} FROM attempts WHERE run_id = ?1 "
+      "ORDER BY (SELECT pos FROM steps s WHERE s.run_id = attempts.run_id "
+      "          AND s.name = attempts.step), step, n",
+      kAttemptColumns);
+  ReadTransaction txn(conn);
+  KEEL_TRY(txn.begin());
+  auto run = selectOneRun(conn, runSql, id, nullptr);
+  if (!run.ok()) return run.error();
+  if (!*run) return std::optional<RunDetail>();
+  RunDetail detail;
+  detail.run = std::move(**run);
+  auto bindId = [&](Statement& s) { s.bind(1, id); };
+  KEEL_TRY(selectAll(conn, stepsSql, readStep, detail.steps, bindId));
+  KEEL_TRY(selectAll(conn, attemptsSql, readAttempt, detail.attempts, bindId));
+  return std::optional<RunDetail>(std::move(detail));
+}
+
+Result<std::vector<RunRow>> selectRuns(Connection& conn, const RunFilter& filter) {
+  // One SQL text per combination of filters (at most eight), each prepared
+  // once per connection.
+  std::string where;
+  auto add = [&where](std::string_view cond) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += cond;
+  };
+  if (!filter.workflow.empty()) add("workflow = ?1");
+  if (filter.state) add("state = ?2");
+  if (!filter.cursor.empty()) add("id < ?3");
+  std::string sql =
+      fmt::format("SELECT {} FROM runs{} ORDER BY id DESC LIMIT ?4", kRunColumns, where);
+  int limit = std::clamp(filter.limit, 1, kMaxListLimit);
+  std::vector<RunRow> rows;
+  KEEL_TRY(selectAll(conn, sql, readRun, rows, [&](Statement& s) {
+    if (!filter.workflow.empty()) s.bind(1, filter.workflow);
+    if (filter.state) s.bind(2, toString(*filter.state));
+    if (!filter.cursor.empty()) s.bind(3, filter.cursor);
+    s.bind(4, limit);
+  }));
+  return rows;
+}
+
+Result<std::vector<EventRow>> selectEvents(Connection& conn, const std::string& runId) {
+  static const std::string sql =
+      fmt::format("SELECT {} FROM events WHERE run_id = ?1 ORDER BY seq", kEventColumns);
+  std::vector<EventRow> rows;
+  KEEL_TRY(selectAll(conn, sql, readEvent, rows, [&](Statement& s) { s.bind(1, runId); }));
+  return rows;
+}
+
+Result<std::vector<LogRow>> selectLogs(Connection& conn, const std::string& runId,
+                                       const std::string& step) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM logs WHERE run_id = ?1 AND step = ?2 ORDER BY attempt", kLogColumns);
+  std::vector<LogRow> rows;
+  KEEL_TRY(selectAll(conn, sql, readLog, rows, [&](Statement& s) {
+    s.bind(1, runId);
+    s.bind(2, step);
+  }));
+  return rows;
+}
+
+}  // namespace keel::store::sqlite

@@ -1,0 +1,202 @@
+#include "store/sqlite/schema.h"
+
+#include <algorithm>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace keel::store::sqlite {
+
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Times are unix milliseconds. Child rows reference their run; the checks
+// are deferred to COMMIT so the order of mutations inside a batch does not
+// matter, only that the batch as a whole is consistent.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE keel_schema (version INTEGER NOT NULL);
+
+CREATE TABLE workflows (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  ns TEXT NOT NULL,
+  yaml TEXT NOT NULL,
+  workdir TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+);
+
+CREATE TABLE runs (
+  id TEXT NOT NULL PRIMARY KEY,
+  workflow TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  idempotency_key TEXT,
+  concurrency_key TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  owner_node TEXT,
+  lease_expires_at INTEGER,
+  UNIQUE (workflow, idempotency_key)
+) WITHOUT ROWID;
+CREATE INDEX runs_by_state ON runs (state, id);
+CREATE INDEX runs_by_workflow ON runs (workflow, id);
+CREATE INDEX runs_active ON runs (created_at, id)
+  WHERE state IN ('pending', 'running', 'waiting', 'paused');
+
+CREATE TABLE steps (
+  run_id TEXT NOT NULL REFERENCES runs (id) DEFERRABLE INITIALLY DEFERRED,
+  name TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  output_json TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  due_at INTEGER,
+  PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE attempts (
+  run_id TEXT NOT NULL REFERENCES runs (id) DEFERRABLE INITIALLY DEFERRED,
+  step TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  exit_code INTEGER,
+  signal INTEGER,
+  failure_class TEXT NOT NULL,
+  message TEXT NOT NULL,
+  PRIMARY KEY (run_id, step, n)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL REFERENCES runs (id) DEFERRABLE INITIALLY DEFERRED,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  step TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX events_by_run ON events (run_id, seq);
+
+CREATE TABLE logs (
+  run_id TEXT NOT NULL REFERENCES runs (id) DEFERRABLE INITIALLY DEFERRED,
+  step TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  stdout BLOB NOT NULL,
+  stderr BLOB NOT NULL,
+  stdout_bytes INTEGER NOT NULL,
+  stderr_bytes INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step, attempt)
+);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+static_assert(std::size(kMigrations) == kSchemaVersion,
+              "kSchemaVersion must be the version of the last migration");
+
+// SQLite reports a file that is not a database, or a damaged page, only
+// when it first reads; say which file and that it is damaged.
+Error orDamaged(const Connection& conn, const Error& cause) {
+  if (cause.code() != ErrorCode::kCorrupt) return cause;
+  // Called right after the failure, so the connection still holds SQLite's
+  // own words for it ("file is not a database").
+  return Error(ErrorCode::kCorrupt,
+               fmt::format("database {} is damaged or is not a SQLite database: {}", conn.path(),
+                           conn.lastErrorMessage()));
+}
+
+Result<std::vector<std::string>> tableNames(Connection& conn) {
+  auto s = conn.cached("SELECT name FROM sqlite_master WHERE type = 'table'");
+  if (!s.ok()) return orDamaged(conn, s.error());
+  std::vector<std::string> names;
+  while (true) {
+    auto more = (*s)->next();
+    if (!more.ok()) return orDamaged(conn, more.error());
+    if (!*more) return names;
+    names.push_back((*s)->textAt(0));
+  }
+}
+
+Status quickCheck(Connection& conn) {
+  auto s = conn.cached("PRAGMA quick_check");
+  if (!s.ok()) return orDamaged(conn, s.error());
+  std::vector<std::string> problems;
+  while (true) {
+    auto more = (*s)->next();
+    if (!more.ok()) return orDamaged(conn, more.error());
+    if (!*more) break;
+    problems.push_back((*s)->textAt(0));
+  }
+  if (problems.size() == 1 && problems[0] == "ok") return okStatus();
+  std::string first = problems.empty() ? "no result" : problems[0];
+  return Error(
+      ErrorCode::kCorrupt,
+      fmt::format("database {} is damaged: PRAGMA quick_check reports: {}", conn.path(), first),
+      problems);
+}
+
+}  // namespace
+
+Result<int> inspectDatabase(Connection& conn) {
+  auto names = tableNames(conn);
+  if (!names.ok()) return names.error();
+  if (names->empty()) return 0;  // new or empty: ours to create
+  KEEL_TRY(quickCheck(conn));
+  if (std::find(names->begin(), names->end(), "keel_schema") == names->end()) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 fmt::format("{} is not a keel database", conn.path()));
+  }
+  auto version = conn.queryInt64("SELECT COALESCE(MAX(version), 0) FROM keel_schema");
+  if (!version.ok()) return orDamaged(conn, version.error());
+  int64_t found = *version;
+  if (found <= 0) {
+    return Error(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("{} is not a keel database (keel_schema holds no version)", conn.path()));
+  }
+  if (found > kSchemaVersion) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 fmt::format("database {} was written by a newer keel (schema {}, this keel "
+                             "knows up to {}); upgrade keel",
+                             conn.path(), found, kSchemaVersion));
+  }
+  return static_cast<int>(found);
+}
+
+Status migrate(Connection& conn, int fromVersion) {
+  for (const Migration& m : kMigrations) {
+    if (m.version <= fromVersion) continue;
+    Status s = conn.beginImmediate();
+    if (s.ok()) s = conn.exec(m.sql);
+    if (s.ok()) {
+      s = conn.exec(fmt::format(
+          "DELETE FROM keel_schema; INSERT INTO keel_schema (version) VALUES ({});", m.version));
+    }
+    if (s.ok()) s = conn.commit();
+    if (!s.ok()) {
+      conn.rollback();
+      return Error(s.error().code(), fmt::format("cannot migrate {} to schema {}: {}", conn.path(),
+                                                 m.version, s.error().message()));
+    }
+  }
+  return okStatus();
+}
+
+}  // namespace keel::store::sqlite

@@ -1,0 +1,25 @@
+// Schema: keel's tables, the checks made before touching a file, and the
+// migrations that bring it to kSchemaVersion.
+//
+// inspectDatabase() only reads, so a file keel refuses (damaged, not a
+// keel database, written by a newer keel) is left exactly as it was.
+// migrate() then applies each missing migration in its own transaction and
+// records the new version in keel_schema in that same transaction, so a
+// crash mid-migration leaves the previous version intact. Migrations are
+// append-only: a released one is never edited.
+//
+// Called once, from openSqliteStore, on the writer connection.
+#pragma once
+
+#include "core/result.h"
+#include "store/sqlite/connection.h"
+
+namespace keel::store::sqlite {
+
+// The schema version found in the file (0 for an empty or new database), or
+// kCorrupt / kFailedPrecondition when keel must not use the file.
+Result<int> inspectDatabase(Connection& conn);
+
+Status migrate(Connection& conn, int fromVersion);
+
+}  // namespace keel::store::sqlite

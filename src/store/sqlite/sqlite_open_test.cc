@@ -1,0 +1,186 @@
+// What openSqliteStore accepts and refuses: locks, schema versions, files
+// that are not keel databases or are damaged.
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/store_test_util.h"
+#include "testing/temp_dir.h"
+
+namespace keel::store {
+namespace {
+
+using testing::readFile;
+using testing::writeFile;
+using testutil::makeRun;
+using testutil::makeStep;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Runs SQL on a file with plain SQLite, as an operator (or an attacker)
+// might, outside keel.
+void sqliteExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string message = err != nullptr ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+int64_t sqliteQueryInt(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  int64_t value = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    value = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+void createKeelDatabase(const std::string& path) {
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  Status s = (*store)->apply({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "a")}}});
+  ASSERT_TRUE(s.ok()) << s.error().toString();
+}
+
+TEST(SqliteOpenTest, CreatesANewDatabaseInWalMode) {
+  testing::TempDir dir;
+  std::string path = dir.file("sub.db");
+  createKeelDatabase(path);
+  // The header says WAL (file format versions 2/2 at offsets 18 and 19).
+  std::string header = readFile(path).substr(0, 20);
+  EXPECT_EQ(header.substr(0, 15), "SQLite format 3");
+  EXPECT_EQ(header[18], 2);
+  EXPECT_EQ(header[19], 2);
+  EXPECT_TRUE(std::filesystem::exists(path + ".lock"));
+}
+
+TEST(SqliteOpenTest, ASecondOpenWhileTheFirstIsHeldIsRefused) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  auto first = openSqliteStore(path);
+  ASSERT_TRUE(first.ok()) << first.error().toString();
+  auto second = openSqliteStore(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(second.error().message(),
+            fmt::format("database {} is in use by another keel process (pid {})", path, getpid()));
+  first->reset();
+  auto third = openSqliteStore(path);
+  EXPECT_TRUE(third.ok()) << third.error().toString();
+}
+
+TEST(SqliteOpenTest, AnotherProcessIsRefusedWhileTheLockIsHeld) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  auto held = openSqliteStore(path);
+  ASSERT_TRUE(held.ok()) << held.error().toString();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto other = openSqliteStore(path);
+    bool refused = !other.ok() && other.error().code() == ErrorCode::kFailedPrecondition &&
+                   contains(other.error().message(), fmt::format("(pid {})", getppid()));
+    _exit(refused ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(SqliteOpenTest, ADatabaseFromANewerKeelIsRefusedAndLeftAlone) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  createKeelDatabase(path);
+  sqliteExec(path, "UPDATE keel_schema SET version = 99");
+  auto store = openSqliteStore(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(store.error().message(),
+            fmt::format("database {} was written by a newer keel (schema 99, this keel knows up "
+                        "to {}); upgrade keel",
+                        path, kSchemaVersion));
+  EXPECT_EQ(sqliteQueryInt(path, "SELECT version FROM keel_schema"), 99);  // not downgraded
+}
+
+TEST(SqliteOpenTest, AGarbageFileIsCorruptAndUnchanged) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  std::string garbage;
+  for (int i = 0; i < 300; ++i) garbage += "this is not a database, it is a shopping list\n";
+  writeFile(path, garbage);
+  auto store = openSqliteStore(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kCorrupt);
+  EXPECT_TRUE(contains(store.error().message(), path)) << store.error().message();
+  EXPECT_TRUE(contains(store.error().message(), "not a database")) << store.error().message();
+  EXPECT_EQ(readFile(path), garbage);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+TEST(SqliteOpenTest, ADamagedDatabaseIsCorruptAndUnchanged) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  createKeelDatabase(path);
+  std::string bytes = readFile(path);
+  ASSERT_GE(bytes.size(), 4u * 4096);
+  // Overwrite pages 2 and 3 (table roots) with junk, keeping the header.
+  for (size_t i = 4096; i < 3 * 4096; ++i) bytes[i] = static_cast<char>(0xA5 ^ (i & 0xff));
+  writeFile(path, bytes);
+  auto store = openSqliteStore(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kCorrupt) << store.error().toString();
+  EXPECT_TRUE(contains(store.error().message(), path)) << store.error().message();
+  EXPECT_EQ(readFile(path), bytes);
+}
+
+TEST(SqliteOpenTest, ASqliteDatabaseWithoutKeelTablesIsRefused) {
+  testing::TempDir dir;
+  std::string path = dir.file("other.db");
+  sqliteExec(path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
+  std::string before = readFile(path);
+  auto store = openSqliteStore(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(store.error().message(), path + " is not a keel database");
+  EXPECT_EQ(readFile(path), before);
+}
+
+TEST(SqliteOpenTest, AnEmptyFileBecomesAKeelDatabase) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  writeFile(path, "");
+  createKeelDatabase(path);
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  auto run = (*store)->getRun("r1");
+  ASSERT_TRUE(run.ok() && run->has_value());
+}
+
+TEST(SqliteOpenTest, AnUnopenablePathIsAnIoError) {
+  testing::TempDir dir;
+  auto store = openSqliteStore(dir.file("missing-dir/keel.db"));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kIo) << store.error().toString();
+  EXPECT_TRUE(contains(store.error().message(), "missing-dir")) << store.error().message();
+}
+
+}  // namespace
+}  // namespace keel::store

@@ -1,0 +1,135 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/file_lock.h"
+#include "store/sqlite/read_pool.h"
+#include "store/sqlite/reads.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/writer.h"
+
+namespace keel::store {
+
+namespace {
+
+using sqlite::Connection;
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr size_t kReadConnections = 4;
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::unique_ptr<sqlite::FileLock> lock, std::unique_ptr<Connection> conn,
+              const StoreOptions& options, int64_t lastStepPos)
+      : lock_(std::move(lock)),
+        conn_(std::move(conn)),
+        readers_(conn_->path(), kReadConnections, kBusyTimeoutMs),
+        writer_(*conn_, options.nodeId, lastStepPos) {}
+
+  Status apply(const Batch& batch) override {
+    std::lock_guard lock(writeMu_);
+    return writer_.apply(batch);
+  }
+  Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row) override {
+    std::lock_guard lock(writeMu_);
+    return writer_.putWorkflow(row);
+  }
+  Result<std::vector<ActiveRun>> claimRuns() override {
+    std::lock_guard lock(writeMu_);
+    return writer_.claimRuns();
+  }
+  // Nothing to renew: one node owns the whole file through its lock file
+  // for as long as the process lives, and the kernel releases that lock
+  // when the process dies. Leases matter only when nodes share a database.
+  Status renewLeases() override { return okStatus(); }
+
+  Result<std::optional<WorkflowVersionRow>> getWorkflow(const std::string& name,
+                                                        int version) override {
+    return read([&](Connection& c) { return sqlite::selectWorkflow(c, name, version); });
+  }
+  Result<std::vector<WorkflowVersionRow>> listWorkflows() override {
+    return read([&](Connection& c) { return sqlite::selectLatestWorkflows(c); });
+  }
+  Result<std::vector<WorkflowVersionRow>> workflowVersions(const std::string& name) override {
+    return read([&](Connection& c) { return sqlite::selectWorkflowVersions(c, name); });
+  }
+  Result<std::optional<RunRow>> findRunByIdempotencyKey(const std::string& workflow,
+                                                        const std::string& key) override {
+    return read([&](Connection& c) { return sqlite::selectRunByIdempotencyKey(c, workflow, key); });
+  }
+  Result<std::optional<RunDetail>> getRun(const std::string& id) override {
+    return read([&](Connection& c) { return sqlite::selectRunDetail(c, id); });
+  }
+  Result<std::vector<RunRow>> listRuns(const RunFilter& filter) override {
+    return read([&](Connection& c) { return sqlite::selectRuns(c, filter); });
+  }
+  Result<std::vector<EventRow>> runEvents(const std::string& runId) override {
+    return read([&](Connection& c) { return sqlite::selectEvents(c, runId); });
+  }
+  Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step) override {
+    return read([&](Connection& c) { return sqlite::selectLogs(c, runId, step); });
+  }
+  Result<std::string> integrityCheck() override {
+    return read([&](Connection& c) { return sqlite::selectIntegrityCheck(c); });
+  }
+
+ private:
+  template <typename Query>
+  auto read(Query query) -> decltype(query(std::declval<Connection&>())) {
+    auto conn = readers_.acquire();
+    if (!conn.ok()) return conn.error();
+    return query(**conn);
+  }
+
+  // Declared first so it is released last, after every connection closed.
+  std::unique_ptr<sqlite::FileLock> lock_;
+  std::unique_ptr<Connection> conn_;  // the writer's
+  sqlite::ReadPool readers_;
+  std::mutex writeMu_;
+  sqlite::Writer writer_;  // guarded by writeMu_
+};
+
+Status configureWriter(Connection& conn, const StoreOptions& options) {
+  auto mode = conn.queryText("PRAGMA journal_mode = WAL");
+  if (!mode.ok()) return mode.error();
+  if (*mode != "wal") {
+    return Error(ErrorCode::kIo, fmt::format("cannot put database {} in WAL mode (it stays in {} "
+                                             "mode)",
+                                             conn.path(), *mode));
+  }
+  // FULL: a commit is on disk when COMMIT returns, power loss included.
+  // NORMAL survives a process crash but may lose the last commits on power
+  // loss; only benchmarks that measure durability's cost ask for it.
+  KEEL_TRY(conn.exec(options.synchronousFull ? "PRAGMA synchronous = FULL"
+                                             : "PRAGMA synchronous = NORMAL"));
+  KEEL_TRY(conn.exec("PRAGMA foreign_keys = ON"));
+  // 32 MiB of page cache for the writer: the indexes of active runs stay hot.
+  KEEL_TRY(conn.exec("PRAGMA cache_size = -32768"));
+  // Keep the WAL file from staying large after a burst.
+  KEEL_TRY(conn.exec("PRAGMA journal_size_limit = 67108864"));
+  return okStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
+                                               const StoreOptions& options) {
+  auto lock = sqlite::FileLock::acquire(path);
+  if (!lock.ok()) return lock.error();
+  auto conn = Connection::open(path, Connection::Mode::kReadWrite, kBusyTimeoutMs);
+  if (!conn.ok()) return conn.error();
+  // Everything up to here only read the file; a refused file is untouched.
+  auto version = sqlite::inspectDatabase(**conn);
+  if (!version.ok()) return version.error();
+  KEEL_TRY(configureWriter(**conn, options));
+  KEEL_TRY(sqlite::migrate(**conn, *version));
+  auto pos = (*conn)->queryInt64("SELECT COALESCE(MAX(pos), 0) FROM steps");
+  if (!pos.ok()) return pos.error();
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(std::move(*lock), std::move(*conn), options, *pos));
+}
+
+}  // namespace keel::store

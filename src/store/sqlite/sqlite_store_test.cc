@@ -1,0 +1,280 @@
+// The SQLite store's reads and writes, against real files in a temp dir.
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite/store_test_util.h"
+#include "testing/temp_dir.h"
+
+namespace keel::store {
+namespace {
+
+using testutil::at;
+using testutil::makeAttempt;
+using testutil::makeEvent;
+using testutil::makeRun;
+using testutil::makeStep;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+
+  void reopen() {
+    store_.reset();
+    auto s = openSqliteStore(dir_.file("keel.db"), testutil::nodeOptions("node-a"));
+    ASSERT_TRUE(s.ok()) << s.error().toString();
+    store_ = std::move(*s);
+  }
+
+  void applyOk(Batch batch) {
+    Status s = store_->apply(batch);
+    ASSERT_TRUE(s.ok()) << s.error().toString();
+  }
+
+  RunDetail detail(const std::string& id) {
+    auto r = store_->getRun(id);
+    EXPECT_TRUE(r.ok()) << r.error().toString();
+    EXPECT_TRUE(r.ok() && r->has_value()) << "no run " << id;
+    return r.ok() && r->has_value() ? **r : RunDetail{};
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTest, EveryRowTypeRoundTrips) {
+  RunRow run = makeRun("r1");
+  run.state = RunState::kRunning;
+  run.idempotencyKey = "key-1";
+  run.concurrencyKey = "eu";
+  run.reason = "started by cron";
+  run.startedAt = at(10);
+  run.finishedAt = at(20);
+  StepRow step = makeStep("r1", "load", StepState::kRetrying);
+  step.attempts = 2;
+  step.outputJson = R"({"rows":3})";
+  step.reason = "backing off";
+  step.dueAt = at(30);
+  AttemptRow attempt = makeAttempt("r1", "load", 1, AttemptState::kFailed);
+  attempt.finishedAt = at(40);
+  attempt.exitCode = 3;
+  attempt.signal = 9;
+  attempt.failureClass = FailureClass::kDependencyUnavailable;
+  attempt.message = "connection refused";
+  EventRow event = makeEvent("r1", "attempt_failed", "load");
+  event.attempt = 1;
+  event.message = "exit 3";
+  LogRow log{"r1", "load", 1, std::string("out\0\xff\n", 6), "", 6, 0};
+  applyOk({{PutRun{run}, PutStep{step}, PutAttempt{attempt}, AppendEvent{event}, PutLog{log}}});
+
+  RunDetail d = detail("r1");
+  EXPECT_EQ(d.run, run);
+  ASSERT_EQ(d.steps.size(), 1u);
+  EXPECT_EQ(d.steps[0], step);
+  ASSERT_EQ(d.attempts.size(), 1u);
+  EXPECT_EQ(d.attempts[0], attempt);
+
+  auto events = store_->runEvents("r1");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_GT((*events)[0].seq, 0);
+  event.seq = (*events)[0].seq;
+  EXPECT_EQ((*events)[0], event);
+
+  auto logs = store_->stepLogs("r1", "load");
+  ASSERT_TRUE(logs.ok());
+  ASSERT_EQ(logs->size(), 1u);
+  EXPECT_EQ((*logs)[0], log);
+}
+
+TEST_F(SqliteStoreTest, UnsetOptionalsAndEmptyTextsRoundTrip) {
+  RunRow run = makeRun("r1");
+  run.paramsJson = "{}";
+  StepRow step = makeStep("r1", "a");
+  AttemptRow attempt = makeAttempt("r1", "a", 1);
+  applyOk({{PutRun{run}, PutStep{step}, PutAttempt{attempt}}});
+  reopen();  // and it survives a clean close
+  RunDetail d = detail("r1");
+  EXPECT_EQ(d.run, run);
+  EXPECT_EQ(d.steps.at(0), step);
+  EXPECT_EQ(d.attempts.at(0), attempt);
+}
+
+TEST_F(SqliteStoreTest, UpsertsReplaceRowsAndKeepStepOrder) {
+  applyOk({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "zeta")},
+            PutStep{makeStep("r1", "alpha")}, PutAttempt{makeAttempt("r1", "zeta", 1)}}});
+  RunRow run = makeRun("r1", "wf", RunState::kSucceeded);
+  run.finishedAt = at(99);
+  StepRow zeta = makeStep("r1", "zeta", StepState::kSucceeded);
+  zeta.attempts = 1;
+  AttemptRow attempt = makeAttempt("r1", "zeta", 1, AttemptState::kSucceeded);
+  attempt.exitCode = 0;
+  LogRow first{"r1", "zeta", 1, "first", "", 5, 0};
+  LogRow second{"r1", "zeta", 1, "second", "err", 6, 3};
+  applyOk({{PutRun{run}, PutStep{zeta}, PutAttempt{attempt}, PutLog{first}}});
+  applyOk({{PutLog{second}}});
+
+  RunDetail d = detail("r1");
+  EXPECT_EQ(d.run, run);
+  ASSERT_EQ(d.steps.size(), 2u);
+  EXPECT_EQ(d.steps[0], zeta);  // first written, still first after the update
+  EXPECT_EQ(d.steps[1].name, "alpha");
+  ASSERT_EQ(d.attempts.size(), 1u);
+  EXPECT_EQ(d.attempts[0], attempt);
+  auto logs = store_->stepLogs("r1", "zeta");
+  ASSERT_TRUE(logs.ok());
+  ASSERT_EQ(logs->size(), 1u);
+  EXPECT_EQ((*logs)[0], second);
+}
+
+TEST_F(SqliteStoreTest, StepOrderSurvivesReopen) {
+  applyOk({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "b")}, PutStep{makeStep("r1", "a")}}});
+  reopen();
+  applyOk({{PutRun{makeRun("r2")}, PutStep{makeStep("r2", "y")}, PutStep{makeStep("r1", "c")},
+            PutStep{makeStep("r2", "x")}}});
+  RunDetail d1 = detail("r1");
+  ASSERT_EQ(d1.steps.size(), 3u);
+  EXPECT_EQ(d1.steps[0].name, "b");
+  EXPECT_EQ(d1.steps[1].name, "a");
+  EXPECT_EQ(d1.steps[2].name, "c");
+  RunDetail d2 = detail("r2");
+  ASSERT_EQ(d2.steps.size(), 2u);
+  EXPECT_EQ(d2.steps[0].name, "y");
+  EXPECT_EQ(d2.steps[1].name, "x");
+}
+
+TEST_F(SqliteStoreTest, AttemptsComeInStepOrderThenNumber) {
+  applyOk(
+      {{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "second")}, PutStep{makeStep("r1", "first")},
+        PutAttempt{makeAttempt("r1", "first", 2)}, PutAttempt{makeAttempt("r1", "second", 1)},
+        PutAttempt{makeAttempt("r1", "first", 1)}}});
+  RunDetail d = detail("r1");
+  ASSERT_EQ(d.attempts.size(), 3u);
+  EXPECT_EQ(d.attempts[0].step, "second");
+  EXPECT_EQ(d.attempts[1].step, "first");
+  EXPECT_EQ(d.attempts[1].n, 1);
+  EXPECT_EQ(d.attempts[2].n, 2);
+}
+
+TEST_F(SqliteStoreTest, EventsAndLogsComeInOrder) {
+  applyOk({{PutRun{makeRun("r1")}, AppendEvent{makeEvent("r1", "run_created")},
+            PutLog{{"r1", "a", 2, "two", "", 3, 0}}}});
+  applyOk({{AppendEvent{makeEvent("r1", "step_started", "a")},
+            AppendEvent{makeEvent("r1", "step_finished", "a")},
+            PutLog{{"r1", "a", 1, "one", "", 3, 0}}}});
+  auto events = store_->runEvents("r1");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].kind, "run_created");
+  EXPECT_EQ((*events)[1].kind, "step_started");
+  EXPECT_EQ((*events)[2].kind, "step_finished");
+  EXPECT_LT((*events)[0].seq, (*events)[1].seq);
+  EXPECT_LT((*events)[1].seq, (*events)[2].seq);
+  auto logs = store_->stepLogs("r1", "a");
+  ASSERT_TRUE(logs.ok());
+  ASSERT_EQ(logs->size(), 2u);
+  EXPECT_EQ((*logs)[0].stdoutText, "one");
+  EXPECT_EQ((*logs)[1].stdoutText, "two");
+  auto none = store_->stepLogs("r1", "b");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(SqliteStoreTest, MissingRowsReadAsNothing) {
+  auto run = store_->getRun("nope");
+  ASSERT_TRUE(run.ok());
+  EXPECT_FALSE(run->has_value());
+  auto events = store_->runEvents("nope");
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->empty());
+  auto wf = store_->getWorkflow("nope", 0);
+  ASSERT_TRUE(wf.ok());
+  EXPECT_FALSE(wf->has_value());
+  auto integrity = store_->integrityCheck();
+  ASSERT_TRUE(integrity.ok());
+  EXPECT_EQ(*integrity, "ok");
+  EXPECT_TRUE(store_->apply(Batch{}).ok());
+  EXPECT_TRUE(store_->renewLeases().ok());
+}
+
+TEST_F(SqliteStoreTest, IdempotencyKeyIsUniquePerWorkflow) {
+  RunRow first = makeRun("r1", "wf");
+  first.idempotencyKey = "k";
+  applyOk({{PutRun{first}}});
+
+  RunRow dup = makeRun("r2", "wf");
+  dup.idempotencyKey = "k";
+  Status s = store_->apply({{PutRun{dup}}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_NE(s.error().message().find("'k'"), std::string::npos) << s.error().message();
+
+  RunRow otherWorkflow = makeRun("r3", "other");
+  otherWorkflow.idempotencyKey = "k";
+  RunRow noKey1 = makeRun("r4", "wf");
+  RunRow noKey2 = makeRun("r5", "wf");
+  first.state = RunState::kRunning;  // re-putting the owner of the key is an update
+  applyOk({{PutRun{otherWorkflow}, PutRun{noKey1}, PutRun{noKey2}, PutRun{first}}});
+
+  auto found = store_->findRunByIdempotencyKey("wf", "k");
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, first);
+  auto other = store_->findRunByIdempotencyKey("other", "k");
+  ASSERT_TRUE(other.ok() && other->has_value());
+  EXPECT_EQ((*other)->id, "r3");
+  auto empty = store_->findRunByIdempotencyKey("wf", "");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(empty->has_value());
+  auto missing = store_->findRunByIdempotencyKey("wf", "zzz");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(SqliteStoreTest, ABatchWithAConflictWritesNothing) {
+  RunRow first = makeRun("r1");
+  first.idempotencyKey = "k";
+  applyOk({{PutRun{first}, AppendEvent{makeEvent("r1", "run_created")}}});
+
+  RunRow other = makeRun("r2");
+  RunRow dup = makeRun("r3");
+  dup.idempotencyKey = "k";
+  RunRow changed = first;
+  changed.state = RunState::kFailed;
+  Status s = store_->apply({{PutRun{other}, PutStep{makeStep("r2", "a")}, PutRun{changed},
+                             AppendEvent{makeEvent("r1", "run_failed")}, PutRun{dup},
+                             PutLog{{"r1", "a", 1, "x", "", 1, 0}}}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), ErrorCode::kAlreadyExists);
+
+  auto r2 = store_->getRun("r2");
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2->has_value());
+  EXPECT_EQ(detail("r1").run, first);
+  auto events = store_->runEvents("r1");
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 1u);
+  // The writer is usable again: no transaction was left open.
+  applyOk({{PutRun{other}}});
+  EXPECT_EQ(detail("r2").run, other);
+}
+
+TEST_F(SqliteStoreTest, ChildRowsOfAMissingRunFailTheCommit) {
+  Status s = store_->apply({{PutRun{makeRun("r1")}, PutStep{makeStep("ghost", "a")}}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find("commit failed, the batch is not durable"), std::string::npos)
+      << s.error().message();
+  auto r1 = store_->getRun("r1");
+  ASSERT_TRUE(r1.ok());
+  EXPECT_FALSE(r1->has_value());
+  applyOk({{PutRun{makeRun("r1")}}});
+}
+
+TEST_F(SqliteStoreTest, ChildRowsMayPrecedeTheirRunInABatch) {
+  applyOk({{PutStep{makeStep("r1", "a")}, AppendEvent{makeEvent("r1", "run_created")},
+            PutRun{makeRun("r1")}}});
+  EXPECT_EQ(detail("r1").steps.size(), 1u);
+}
+
+}  // namespace
+}  // namespace keel::store

@@ -1,0 +1,176 @@
+#include "store/sqlite/writer.h"
+
+#include <sqlite3.h>
+
+#include <variant>
+
+#include <fmt/format.h>
+
+namespace keel::store::sqlite {
+
+namespace {
+
+// Upserts replace every column of the row except its key, the position of
+// a step and the ownership of a run, which belong to the store.
+constexpr const char* kUpsertRun = R"sql(
+INSERT INTO runs (id, workflow, version, state, params_json, idempotency_key, concurrency_key,
+                  reason, created_at, started_at, finished_at, owner_node)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+ON CONFLICT (id) DO UPDATE SET
+  workflow = excluded.workflow, version = excluded.version, state = excluded.state,
+  params_json = excluded.params_json, idempotency_key = excluded.idempotency_key,
+  concurrency_key = excluded.concurrency_key, reason = excluded.reason,
+  created_at = excluded.created_at, started_at = excluded.started_at,
+  finished_at = excluded.finished_at)sql";
+
+constexpr const char* kUpsertStep = R"sql(
+INSERT INTO steps (run_id, name, pos, state, attempts, output_json, reason, due_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+ON CONFLICT (run_id, name) DO UPDATE SET
+  state = excluded.state, attempts = excluded.attempts, output_json = excluded.output_json,
+  reason = excluded.reason, due_at = excluded.due_at)sql";
+
+constexpr const char* kUpsertAttempt = R"sql(
+INSERT INTO attempts (run_id, step, n, state, started_at, finished_at, exit_code, signal,
+                      failure_class, message)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+ON CONFLICT (run_id, step, n) DO UPDATE SET
+  state = excluded.state, started_at = excluded.started_at, finished_at = excluded.finished_at,
+  exit_code = excluded.exit_code, signal = excluded.signal,
+  failure_class = excluded.failure_class, message = excluded.message)sql";
+
+constexpr const char* kInsertEvent = R"sql(
+INSERT INTO events (run_id, at, kind, step, attempt, message)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+
+constexpr const char* kUpsertLog = R"sql(
+INSERT INTO logs (run_id, step, attempt, stdout, stderr, stdout_bytes, stderr_bytes)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT (run_id, step, attempt) DO UPDATE SET
+  stdout = excluded.stdout, stderr = excluded.stderr, stdout_bytes = excluded.stdout_bytes,
+  stderr_bytes = excluded.stderr_bytes)sql";
+
+// Runs a bound statement that returns no rows. `what` names the row in an
+// error, and is called only then: formatting on every upsert would cost
+// more than the upsert itself.
+template <typename What>
+Status runBound(ScopedStatement& s, What what) {
+  auto more = s->next();
+  if (more.ok()) return okStatus();
+  return Error(more.error().code(), fmt::format("{}: {}", what(), more.error().message()));
+}
+
+}  // namespace
+
+Status Writer::apply(const Batch& batch) {
+  if (batch.empty()) return okStatus();
+  KEEL_TRY(conn_.beginImmediate());
+  for (const Mutation& m : batch.mutations) {
+    Status s = std::visit([this](const auto& x) { return put(x); }, m);
+    if (!s.ok()) {
+      conn_.rollback();
+      return s;
+    }
+  }
+  return commitOrRollback("commit failed, the batch is not durable");
+}
+
+Status Writer::commitOrRollback(std::string_view what) {
+  // A failed COMMIT (disk full, I/O error, a deferred foreign key) may
+  // leave the transaction open. The caller must treat the batch as lost:
+  // it is not durable, even if a failed fsync left some of it on disk.
+  Status s = conn_.commit(what);
+  if (!s.ok()) conn_.rollback();
+  return s;
+}
+
+Status Writer::put(const PutRun& m) {
+  const RunRow& r = m.row;
+  auto s = conn_.cached(kUpsertRun);
+  if (!s.ok()) return s.error();
+  (*s)->bind(1, r.id);
+  (*s)->bind(2, r.workflow);
+  (*s)->bind(3, r.version);
+  (*s)->bind(4, toString(r.state));
+  (*s)->bind(5, r.paramsJson);
+  (*s)->bindTextOrNull(6, r.idempotencyKey);  // NULLs never collide in the UNIQUE index
+  (*s)->bind(7, r.concurrencyKey);
+  (*s)->bind(8, r.reason);
+  (*s)->bind(9, r.createdAt);
+  (*s)->bind(10, r.startedAt);
+  (*s)->bind(11, r.finishedAt);
+  (*s)->bind(12, nodeId_);
+  auto more = (*s)->next();
+  if (more.ok()) return okStatus();
+  if ((*s)->lastErrorCode() == SQLITE_CONSTRAINT_UNIQUE) {
+    return Error(ErrorCode::kAlreadyExists,
+                 fmt::format("a run of workflow {} with idempotency key '{}' already exists",
+                             r.workflow, r.idempotencyKey));
+  }
+  return Error(more.error().code(),
+               fmt::format("cannot store run {}: {}", r.id, more.error().message()));
+}
+
+Status Writer::put(const PutStep& m) {
+  const StepRow& r = m.row;
+  auto s = conn_.cached(kUpsertStep);
+  if (!s.ok()) return s.error();
+  (*s)->bind(1, r.runId);
+  (*s)->bind(2, r.name);
+  (*s)->bind(3, ++lastStepPos_);  // used only when the row is new
+  (*s)->bind(4, toString(r.state));
+  (*s)->bind(5, r.attempts);
+  (*s)->bind(6, r.outputJson);
+  (*s)->bind(7, r.reason);
+  (*s)->bind(8, r.dueAt);
+  return runBound(*s, [&] { return fmt::format("cannot store step {}/{}", r.runId, r.name); });
+}
+
+Status Writer::put(const PutAttempt& m) {
+  const AttemptRow& r = m.row;
+  auto s = conn_.cached(kUpsertAttempt);
+  if (!s.ok()) return s.error();
+  (*s)->bind(1, r.runId);
+  (*s)->bind(2, r.step);
+  (*s)->bind(3, r.n);
+  (*s)->bind(4, toString(r.state));
+  (*s)->bind(5, r.startedAt);
+  (*s)->bind(6, r.finishedAt);
+  (*s)->bind(7, r.exitCode);
+  (*s)->bind(8, r.signal);
+  (*s)->bind(9, toString(r.failureClass));
+  (*s)->bind(10, r.message);
+  return runBound(
+      *s, [&] { return fmt::format("cannot store attempt {}/{}/{}", r.runId, r.step, r.n); });
+}
+
+Status Writer::put(const AppendEvent& m) {
+  const EventRow& r = m.row;
+  auto s = conn_.cached(kInsertEvent);
+  if (!s.ok()) return s.error();
+  (*s)->bind(1, r.runId);
+  (*s)->bind(2, r.at);
+  (*s)->bind(3, r.kind);
+  (*s)->bind(4, r.step);
+  (*s)->bind(5, r.attempt);
+  (*s)->bind(6, r.message);
+  return runBound(*s,
+                  [&] { return fmt::format("cannot append event {} of run {}", r.kind, r.runId); });
+}
+
+Status Writer::put(const PutLog& m) {
+  const LogRow& r = m.row;
+  auto s = conn_.cached(kUpsertLog);
+  if (!s.ok()) return s.error();
+  (*s)->bind(1, r.runId);
+  (*s)->bind(2, r.step);
+  (*s)->bind(3, r.attempt);
+  (*s)->bindBlob(4, r.stdoutText);  // process output need not be UTF-8
+  (*s)->bindBlob(5, r.stderrText);
+  (*s)->bind(6, r.stdoutBytes);
+  (*s)->bind(7, r.stderrBytes);
+  return runBound(
+      *s, [&] { return fmt::format("cannot store logs of {}/{}/{}", r.runId, r.step, r.attempt); });
+}
+
+}  // namespace keel::store::sqlite
