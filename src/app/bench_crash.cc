@@ -49,34 +49,42 @@ size_t countLines(const std::string& path) {
   return n;
 }
 
-std::string ledgerWorkflow(const std::string& ledger) {
-  std::string step =
-      fmt::format("printf '%s %s\\n' \"$KEEL_RUN_ID\" \"$KEEL_STEP\" >> {} && sleep 0.005", ledger);
-  return fmt::format(R"(name: bench-ledger
-owner: {{ team: bench, contact: bench@example.com }}
-runbook: docs/benchmarks.md
-steps:
-  - {{ name: a, run: "{0}", timeout: 1m, retry: {{ max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none }} }}
-  - {{ name: b, run: "{0}", needs: [a], timeout: 1m, retry: {{ max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none }} }}
-  - {{ name: c, run: "{0}", needs: [b], timeout: 1m, retry: {{ max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none }} }}
-)",
-                     step);
+// Each step appends "RUN STEP" to the ledger with one write(2) (dash's
+// printf writes its whole output at once), then sleeps 5 ms.
+std::string ledgerStepScript(const std::string& ledger) {
+  return fmt::format(
+      "#!/bin/sh\nprintf '%s %s\\n' \"$KEEL_RUN_ID\" \"$KEEL_STEP\" >> {}\nsleep 0.005\n", ledger);
 }
 
-// Submits every run with an idempotency key; a request that fails because
-// the server is down is sent again with the same key once it is back.
-void submitLoop(std::atomic<std::string*>& url, size_t runs, std::atomic<size_t>& done) {
-  for (size_t i = 0; i < runs;) {
-    std::string base = *url.load();
-    httplib::Client client(base);
-    client.set_connection_timeout(2);
-    client.set_read_timeout(30);
-    auto res = client.Post("/api/v1/workflows/bench-ledger/runs",
-                           fmt::format(R"({{"idempotency_key":"w3-{}"}})", i), "application/json");
+constexpr const char* kLedgerWorkflow = R"(name: bench-ledger
+owner: { team: bench, contact: bench@example.com }
+runbook: docs/benchmarks.md
+steps:
+  - { name: a, run: ./step.sh, timeout: 1m, retry: { max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none } }
+  - { name: b, run: ./step.sh, needs: [a], timeout: 1m, retry: { max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none } }
+  - { name: c, run: ./step.sh, needs: [b], timeout: 1m, retry: { max_attempts: 5, backoff: fixed, initial: 100ms, jitter: none } }
+)";
+
+// Submits runs first, stride, ... with idempotency keys; a request that
+// fails because the server is down is sent again with the same key once it
+// is back, which must not start a second run.
+void submitLoop(std::atomic<std::string*>& url, size_t first, size_t stride, size_t runs) {
+  std::string base;
+  std::unique_ptr<httplib::Client> client;
+  for (size_t i = first; i < runs;) {
+    if (!client || base != *url.load()) {
+      base = *url.load();
+      client = std::make_unique<httplib::Client>(base);
+      client->set_connection_timeout(2);
+      client->set_read_timeout(30);
+      client->set_keep_alive(true);
+    }
+    auto res = client->Post("/api/v1/workflows/bench-ledger/runs",
+                            fmt::format(R"({{"idempotency_key":"w3-{}"}})", i), "application/json");
     if (res && (res->status == 201 || res->status == 200)) {
-      ++i;
-      done = i;
+      i += stride;
     } else {
+      client.reset();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -92,7 +100,10 @@ int runW3(const cli::BenchOptions& o) {
   std::filesystem::create_directories(dir / "workflows");
   auto db = o.db.empty() ? (dir / "keel.db").string() : o.db;
   auto ledger = (dir / "ledger").string();
-  std::ofstream(dir / "workflows" / "ledger.yaml") << ledgerWorkflow(ledger);
+  std::ofstream(dir / "workflows" / "ledger.yaml") << kLedgerWorkflow;
+  auto script = dir / "workflows" / "step.sh";
+  std::ofstream(script) << ledgerStepScript(ledger);
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
   std::vector<std::string> args{"--db",           db,
                                 "--listen",       "127.0.0.1:0",
                                 "--workflows",    (dir / "workflows").string(),
@@ -106,9 +117,11 @@ int runW3(const cli::BenchOptions& o) {
   }
   std::string urls[2] = {*url, ""};
   std::atomic<std::string*> current{&urls[0]};
-  std::atomic<size_t> submitted{0};
   auto t0 = SteadyClock::now();
-  std::thread submitter([&] { submitLoop(current, runs, submitted); });
+  constexpr size_t kSubmitters = 16;
+  std::vector<std::thread> submitters;
+  for (size_t t = 0; t < kSubmitters; ++t)
+    submitters.emplace_back([&, t] { submitLoop(current, t, kSubmitters, runs); });
   while (countLines(ledger) < killAt) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   child.kill();
   auto tKill = SteadyClock::now();
@@ -118,7 +131,7 @@ int runW3(const cli::BenchOptions& o) {
   auto url2 = child.start();
   if (!url2.ok()) {
     std::cerr << "bench: restart failed: " << url2.error().toString() << "\n";
-    submitter.detach();
+    for (auto& t : submitters) t.detach();
     return 1;
   }
   urls[1] = *url2;
@@ -131,7 +144,7 @@ int runW3(const cli::BenchOptions& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   auto tDone = SteadyClock::now();
-  submitter.join();
+  for (auto& t : submitters) t.join();
   child.terminate();
 
   std::map<std::string, int> seen;

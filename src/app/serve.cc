@@ -127,6 +127,7 @@ int runServe(const cli::ServeOptions& options) {
   SystemRandom random;
   engine::EngineOptions eo;
   eo.defaultWorkdir = std::filesystem::current_path().string();
+  eo.maxParallelSteps = std::max(1, options.maxParallelSteps);
   engine::Engine engine(**store, executor, clock, random, eo);
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";

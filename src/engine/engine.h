@@ -39,6 +39,10 @@ struct EngineOptions {
   bool manual = false;           // tests: no threads, drive with pump()
   std::string defaultWorkdir;    // for workflows applied without a source path
   size_t logCapBytes = 1 << 20;  // per stream per attempt
+  // `run:` attempts executing at once. A ready step beyond it stays
+  // `ready` (with the reason) until a slot frees, so an attempt is
+  // recorded as running only while its process really runs.
+  int maxParallelSteps = 32;
   std::chrono::milliseconds commitRetryMax{5000};
   // Called on the loop thread once a run's end is durable (benchmarks,
   // tests). Must not block.
@@ -111,6 +115,8 @@ class Engine final : public Control {
   void killStep(RunRt& run, int idx, std::string reason);
   void skipDependants(RunRt& run, int idx);
   void armStepTimer(RunRt& run, int idx, WallTime due);
+  void releaseProcSlot(StepRt& s);
+  void startQueuedSteps();
   Result<exec::StepRequest> buildRequest(RunRt& run, int idx);
 
   // --- recovery (engine_recovery.cc) ---
@@ -155,7 +161,8 @@ class Engine final : public Control {
   std::vector<AfterCommit> failedActions_;
   MonoTime flushNotBefore_{};
   std::chrono::milliseconds commitBackoff_{0};
-  uint64_t timerTokens_ = 0;
+  int runningProcs_ = 0;
+  std::deque<std::pair<std::string, int>> readyQueue_;  // steps waiting for a slot
 
   std::atomic<uint64_t> runsCreated_{0};
   std::atomic<uint64_t> runsFinished_{0};

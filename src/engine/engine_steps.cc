@@ -39,6 +39,13 @@ store::AttemptRow newAttempt(const RunRt& run, const StepRt& s, WallTime at) {
 void Engine::dispatchStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
+  if (spec.kind == spec::StepKind::kRun && runningProcs_ >= options_.maxParallelSteps) {
+    s.row.state = StepState::kReady;
+    s.row.reason = fmt::format("queued: all {} step slots are busy", options_.maxParallelSteps);
+    markStep(run, idx);
+    readyQueue_.emplace_back(run.row.id, idx);
+    return;
+  }
   ++s.row.attempts;
   s.attempt = newAttempt(run, s, now());
   ++attemptsStarted_;
@@ -64,6 +71,9 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   }
   s.row.state = StepState::kRunning;
   s.row.dueAt.reset();
+  s.row.reason.clear();
+  s.holdsProcSlot = true;
+  ++runningProcs_;
   markStep(run, idx);
   pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
   event(run, "attempt_started", s.row.name, s.attempt->n);
@@ -163,6 +173,7 @@ void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::Step
   auto& s = run->steps[idx];
   if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n) return;  // stale
   s.handle.reset();
+  releaseProcSlot(s);
   store::LogRow log;
   log.runId = runId;
   log.step = s.row.name;
@@ -208,6 +219,7 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
   s.handle.reset();
+  releaseProcSlot(s);
   s.attempt->state = AttemptState::kFailed;
   s.attempt->finishedAt = now();
   s.attempt->exitCode = exitCode;
@@ -283,6 +295,24 @@ void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
     s.attempt->finishedAt = now();
     pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
     succeedStep(*run, idx, {});
+  }
+}
+
+void Engine::releaseProcSlot(StepRt& s) {
+  if (!s.holdsProcSlot) return;
+  s.holdsProcSlot = false;
+  --runningProcs_;
+  // Started from the loop's next turn, not from inside this transition.
+  if (!readyQueue_.empty()) loop_.post([this] { startQueuedSteps(); });
+}
+
+void Engine::startQueuedSteps() {
+  while (!readyQueue_.empty() && runningProcs_ < options_.maxParallelSteps) {
+    auto [runId, idx] = readyQueue_.front();
+    readyQueue_.pop_front();
+    RunRt* run = findRun(runId);
+    if (!run || run->cancelRequested || run->steps[idx].row.state != StepState::kReady) continue;
+    dispatchStep(*run, idx);
   }
 }
 

@@ -81,6 +81,7 @@ class EngineTest : public ::testing::Test {
     EngineOptions opts;
     opts.manual = true;
     opts.defaultWorkdir = dir_.path();
+    opts.maxParallelSteps = maxParallel_;
     engine_ = std::make_unique<Engine>(*store_, exec_, clock_, random_, opts);
     auto st = engine_->start();
     ASSERT_TRUE(st.ok()) << st.error().toString();
@@ -122,6 +123,7 @@ class EngineTest : public ::testing::Test {
     return d.steps.front();
   }
 
+  int maxParallel_ = 32;
   testing::TempDir dir_;
   ManualClock clock_;
   SeededRandom random_{42};
@@ -409,6 +411,36 @@ steps:
   clock_.advance(1s);
   engine_->pump();
   EXPECT_EQ(detail(id).run.state, RunState::kSucceeded);
+}
+
+TEST_F(EngineTest, StepsBeyondTheParallelLimitWaitReadyWithoutAnAttempt) {
+  maxParallel_ = 1;
+  crashAndRestart();
+  apply(workflow("busy", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
+  auto r1 = trigger("busy");
+  auto r2 = trigger("busy");
+  ASSERT_EQ(exec_.started.size(), 1u);
+  auto d2 = detail(r2);
+  EXPECT_EQ(step(d2, "a").state, StepState::kReady);
+  EXPECT_EQ(step(d2, "a").attempts, 0);
+  EXPECT_NE(step(d2, "a").reason.find("slots are busy"), std::string::npos);
+  EXPECT_TRUE(d2.attempts.empty()) << "a queued step was recorded as an attempt";
+  // A crash now loses the running attempt of r1, and nothing of r2: after
+  // the restart r2 takes the free slot with its first attempt.
+  crashAndRestart();
+  ASSERT_EQ(exec_.started.size(), 1u);
+  EXPECT_EQ(exec_.started[0].request.runId, r2);
+  EXPECT_EQ(exec_.started[0].request.attempt, 1);
+  exec_.succeed(0);
+  clock_.advance(std::chrono::minutes(2));
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(exec_.started[1].request.runId, r1);
+  EXPECT_EQ(exec_.started[1].request.attempt, 2);
+  exec_.succeed(1);
+  engine_->pump();
+  EXPECT_EQ(detail(r1).run.state, RunState::kSucceeded);
+  EXPECT_EQ(detail(r2).run.state, RunState::kSucceeded);
 }
 
 TEST_F(EngineTest, ApplyRefusesStepKindsThisVersionCannotRun) {

@@ -28,6 +28,7 @@ struct StepRt {
   std::chrono::milliseconds lastDelay{0};    // for decorrelated jitter
   uint64_t timerToken = 0;                   // a timer applies only if it matches
   bool dirty = false;
+  bool holdsProcSlot = false;  // counted in the engine's running processes
 };
 
 struct RunRt {
