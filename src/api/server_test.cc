@@ -1,7 +1,5 @@
 // The HTTP API against a scripted engine (FakeControl) and canned rows
-// (FakeStore): every route's status codes and JSON shapes.
-#include "api/server.h"
-
+// (FakeStore): health, errors of every kind, workflows and triggers.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,134 +8,10 @@
 #include <atomic>
 #include <stdexcept>
 
-#include <gtest/gtest.h>
-#include <httplib.h>
+#include "api/server_test_fixture.h"
 
-#include "api/fake_control.h"
-#include "api/fake_store.h"
-#include "api/routes.h"
-
-namespace keel::api {
+namespace keel::api::test {
 namespace {
-
-using nlohmann::json;
-
-WallTime at(int64_t unixMs) { return fromUnixMillis(unixMs); }
-constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
-
-// Three runs of "hello", ids increasing with creation.
-const char* const kRunIds[] = {"01KA0000000000000000000001", "01KA0000000000000000000002",
-                               "01KA0000000000000000000003"};
-
-store::RunDetail sampleRun() {
-  store::RunDetail d;
-  d.run.id = kRunIds[2];
-  d.run.workflow = "hello";
-  d.run.version = 2;
-  d.run.state = RunState::kFailed;
-  d.run.reason = "step shout is dead";
-  d.run.paramsJson = R"({"who":"ops"})";
-  d.run.idempotencyKey = "nightly-1";
-  d.run.createdAt = at(kT0);
-  d.run.startedAt = at(kT0 + 10);
-  d.run.finishedAt = at(kT0 + 1510);
-  store::StepRow greet{d.run.id, "greet", StepState::kSucceeded, 1, R"({"rows":4})", "", {}};
-  store::StepRow shout{d.run.id, "shout", StepState::kDead, 2, "", "exit code 3", {}};
-  d.steps = {greet, shout};
-  store::AttemptRow a1{d.run.id,
-                       "greet",
-                       1,
-                       AttemptState::kSucceeded,
-                       at(kT0 + 10),
-                       at(kT0 + 110),
-                       0,
-                       std::nullopt,
-                       FailureClass::kNone,
-                       ""};
-  store::AttemptRow b1{d.run.id,      "shout",      1, AttemptState::kFailed, at(kT0 + 120),
-                       at(kT0 + 220), std::nullopt, 9, FailureClass::kCrash,  "killed by signal 9"};
-  store::AttemptRow b2{d.run.id,
-                       "shout",
-                       2,
-                       AttemptState::kFailed,
-                       at(kT0 + 1000),
-                       at(kT0 + 1500),
-                       3,
-                       std::nullopt,
-                       FailureClass::kError,
-                       "exit code 3"};
-  d.attempts = {a1, b1, b2};
-  return d;
-}
-
-class ServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    store_.workflows = {
-        {"hello", 1, "default", "name: hello\n", "/w", "aaa", at(kT0 - 2000)},
-        {"hello", 2, "default", "name: hello # v2\n", "/w", "bbb", at(kT0 - 1000)},
-        {"other", 1, "team-a", "name: other\n", "/w", "ccc", at(kT0 - 500)},
-    };
-    for (int i = 0; i < 2; ++i) {
-      store::RunDetail d;
-      d.run.id = kRunIds[i];
-      d.run.workflow = i == 0 ? "other" : "hello";
-      d.run.version = 1;
-      d.run.state = RunState::kSucceeded;
-      d.run.createdAt = at(kT0 - 100 + i);
-      store_.runs.push_back(d);
-    }
-    store_.runs.push_back(sampleRun());
-    store_.events = {
-        {1, kRunIds[2], at(kT0), "run_created", "", 0, "by api"},
-        {2, kRunIds[2], at(kT0 + 10), "step_started", "greet", 1, ""},
-    };
-    store_.logs = {
-        {kRunIds[2], "shout", 1, "out1\n", "err1\n", 5, 5},
-        {kRunIds[2], "shout", 2, "out2\n", "", 3000000, 0},
-    };
-  }
-
-  void TearDown() override {
-    if (server_) server_->stop();
-  }
-
-  void start(ServerOptions options = {}) {
-    server_ = std::make_unique<Server>(control_, store_, std::move(options));
-    auto port = server_->start("127.0.0.1", 0);
-    ASSERT_TRUE(port.ok()) << port.error().toString();
-    ASSERT_GT(*port, 0);
-    port_ = *port;
-  }
-
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(10);
-    return c;
-  }
-
-  static json body(const httplib::Result& res) { return json::parse(res->body); }
-
-  httplib::Result get(const std::string& path) { return client().Get(path.c_str()); }
-  httplib::Result post(const std::string& path, const std::string& text,
-                       const httplib::Headers& headers = {}) {
-    return client().Post(path.c_str(), headers, text, "application/json");
-  }
-
-  FakeControl control_;
-  FakeStore store_;
-  std::unique_ptr<Server> server_;
-  int port_ = 0;
-};
-
-void expectError(const httplib::Result& res, int status, const std::string& code) {
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, status) << res->body;
-  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
-  auto j = json::parse(res->body);
-  EXPECT_EQ(j["error"]["code"], code) << res->body;
-  EXPECT_TRUE(j["error"]["message"].is_string());
-}
 
 TEST_F(ServerTest, HealthzAndReadyz) {
   std::atomic<bool> ready{false};
@@ -300,6 +174,17 @@ TEST_F(ServerTest, TriggerCreatesWith201AndReturnsExistingWith200) {
   EXPECT_EQ(triggers[1].params, json::object()) << "an empty body means no params";
 }
 
+TEST_F(ServerTest, NullParamsAndKeyMeanNone) {
+  start();
+  auto res = post("/api/v1/workflows/hello/runs", R"({"params":null,"idempotency_key":null})");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 201) << res->body;
+  auto triggers = control_.triggers();
+  ASSERT_EQ(triggers.size(), 1u);
+  EXPECT_EQ(triggers[0].params, json::object());
+  EXPECT_EQ(triggers[0].idempotencyKey, "");
+}
+
 TEST_F(ServerTest, IdempotencyKeyHeaderAndFieldMustAgree) {
   start();
   auto conflict = post("/api/v1/workflows/hello/runs", R"({"idempotency_key":"a"})",
@@ -376,152 +261,6 @@ TEST_F(ServerTest, AThrowingHandlerGives500AndTheServerLivesOn) {
   expectError(res, 500, "internal");
   EXPECT_NE(res->body.find("boom"), std::string::npos);
   EXPECT_EQ(get("/healthz")->status, 200);
-}
-
-TEST_F(ServerTest, ListRunsPaginatesNewestFirst) {
-  start();
-  auto first = get("/api/v1/runs?limit=2");
-  ASSERT_EQ(first->status, 200);
-  auto page1 = body(first);
-  ASSERT_EQ(page1["runs"].size(), 2u);
-  EXPECT_EQ(page1["runs"][0]["id"], kRunIds[2]);
-  EXPECT_EQ(page1["runs"][1]["id"], kRunIds[1]);
-  EXPECT_EQ(page1["next_cursor"], kRunIds[1]);
-  EXPECT_EQ(store_.lastFilter().limit, 3) << "one extra row tells whether more exist";
-  auto second = get("/api/v1/runs?limit=2&cursor=" + page1["next_cursor"].get<std::string>());
-  auto page2 = body(second);
-  ASSERT_EQ(page2["runs"].size(), 1u);
-  EXPECT_EQ(page2["runs"][0]["id"], kRunIds[0]);
-  EXPECT_TRUE(page2["next_cursor"].is_null());
-  auto all = body(get("/api/v1/runs"));
-  EXPECT_EQ(all["runs"].size(), 3u);
-  EXPECT_TRUE(all["next_cursor"].is_null());
-  EXPECT_EQ(store_.lastFilter().limit, 51);
-}
-
-TEST_F(ServerTest, ListRunsSummaryShapeAndFilters) {
-  start();
-  auto res = body(get("/api/v1/runs?workflow=hello&state=failed"));
-  auto filter = store_.lastFilter();
-  EXPECT_EQ(filter.workflow, "hello");
-  ASSERT_TRUE(filter.state.has_value());
-  EXPECT_EQ(*filter.state, RunState::kFailed);
-  ASSERT_EQ(res["runs"].size(), 1u);
-  EXPECT_EQ(res["runs"][0], json({{"id", kRunIds[2]},
-                                  {"workflow", "hello"},
-                                  {"version", 2},
-                                  {"state", "failed"},
-                                  {"reason", "step shout is dead"},
-                                  {"created_at", "2026-01-01T00:00:00.000Z"},
-                                  {"started_at", "2026-01-01T00:00:00.010Z"},
-                                  {"finished_at", "2026-01-01T00:00:01.510Z"}}));
-}
-
-TEST_F(ServerTest, ListRunsRejectsBadQueries) {
-  start();
-  expectError(get("/api/v1/runs?state=exploded"), 400, "invalid_argument");
-  expectError(get("/api/v1/runs?limit=0"), 400, "invalid_argument");
-  expectError(get("/api/v1/runs?limit=1001"), 400, "invalid_argument");
-  expectError(get("/api/v1/runs?limit=ten"), 400, "invalid_argument");
-  expectError(get("/api/v1/runs?limit=5x"), 400, "invalid_argument");
-  expectError(get("/api/v1/runs?cursor=not-an-id"), 400, "invalid_argument");
-  EXPECT_EQ(get("/api/v1/runs?limit=1000")->status, 200);
-}
-
-TEST_F(ServerTest, RunDetailShape) {
-  start();
-  auto res = get(std::string("/api/v1/runs/") + kRunIds[2]);
-  ASSERT_EQ(res->status, 200);
-  auto j = body(res);
-  EXPECT_EQ(j["params"], json({{"who", "ops"}}));
-  EXPECT_EQ(j["idempotency_key"], "nightly-1");
-  EXPECT_TRUE(j["concurrency_key"].is_null());
-  EXPECT_EQ(j["duration_ms"], 1500);
-  ASSERT_EQ(j["steps"].size(), 2u);
-  auto greet = j["steps"][0];
-  EXPECT_EQ(greet["name"], "greet");
-  EXPECT_EQ(greet["state"], "succeeded");
-  EXPECT_EQ(greet["output"], json({{"rows", 4}}));
-  EXPECT_TRUE(greet["due_at"].is_null());
-  ASSERT_EQ(greet["attempts"].size(), 1u);
-  EXPECT_EQ(greet["attempts"][0], json({{"n", 1},
-                                        {"state", "succeeded"},
-                                        {"started_at", "2026-01-01T00:00:00.010Z"},
-                                        {"finished_at", "2026-01-01T00:00:00.110Z"},
-                                        {"duration_ms", 100},
-                                        {"exit_code", 0},
-                                        {"signal", nullptr},
-                                        {"failure_class", nullptr},
-                                        {"message", ""}}));
-  auto shout = j["steps"][1];
-  EXPECT_TRUE(shout["output"].is_null());
-  EXPECT_EQ(shout["reason"], "exit code 3");
-  ASSERT_EQ(shout["attempts"].size(), 2u);
-  EXPECT_TRUE(shout["attempts"][0]["exit_code"].is_null());
-  EXPECT_EQ(shout["attempts"][0]["signal"], 9);
-  EXPECT_EQ(shout["attempts"][0]["failure_class"], "crash");
-  EXPECT_EQ(shout["attempts"][1]["exit_code"], 3);
-  expectError(get("/api/v1/runs/01KA0000000000000000000009"), 404, "not_found");
-}
-
-TEST_F(ServerTest, RunEvents) {
-  start();
-  auto j = body(get(std::string("/api/v1/runs/") + kRunIds[2] + "/events"));
-  ASSERT_EQ(j["events"].size(), 2u);
-  EXPECT_EQ(j["events"][0], json({{"seq", 1},
-                                  {"at", "2026-01-01T00:00:00.000Z"},
-                                  {"kind", "run_created"},
-                                  {"step", nullptr},
-                                  {"attempt", nullptr},
-                                  {"message", "by api"}}));
-  EXPECT_EQ(j["events"][1]["step"], "greet");
-  EXPECT_EQ(j["events"][1]["attempt"], 1);
-  auto none = get(std::string("/api/v1/runs/") + kRunIds[0] + "/events");
-  EXPECT_EQ(none->status, 200);
-  EXPECT_EQ(body(none)["events"], json::array());
-  expectError(get("/api/v1/runs/01KA0000000000000000000009/events"), 404, "not_found");
-}
-
-TEST_F(ServerTest, StepLogs) {
-  start();
-  std::string base = std::string("/api/v1/runs/") + kRunIds[2] + "/steps/";
-  auto all = body(get(base + "shout/logs"));
-  EXPECT_EQ(all["run"], kRunIds[2]);
-  EXPECT_EQ(all["step"], "shout");
-  ASSERT_EQ(all["attempts"].size(), 2u);
-  EXPECT_EQ(all["attempts"][0], json({{"attempt", 1},
-                                      {"stdout", "out1\n"},
-                                      {"stderr", "err1\n"},
-                                      {"stdout_bytes", 5},
-                                      {"stderr_bytes", 5}}));
-  auto second = body(get(base + "shout/logs?attempt=2"));
-  ASSERT_EQ(second["attempts"].size(), 1u);
-  EXPECT_EQ(second["attempts"][0]["stdout_bytes"], 3000000);
-  EXPECT_EQ(body(get(base + "greet/logs"))["attempts"], json::array());
-  expectError(get(base + "nope/logs"), 404, "not_found");
-  expectError(get("/api/v1/runs/01KA0000000000000000000009/steps/shout/logs"), 404, "not_found");
-  expectError(get(base + "shout/logs?attempt=0"), 400, "invalid_argument");
-}
-
-TEST_F(ServerTest, CancelAndRetry) {
-  start();
-  control_.onCancel = [](const std::string& id) -> Result<store::RunRow> {
-    auto row = sampleRun().run;
-    row.id = id;
-    row.state = RunState::kCancelled;
-    return row;
-  };
-  auto cancelled = post(std::string("/api/v1/runs/") + kRunIds[1] + "/cancel", "");
-  ASSERT_EQ(cancelled->status, 200) << cancelled->body;
-  EXPECT_EQ(body(cancelled)["state"], "cancelled");
-  EXPECT_EQ(body(cancelled)["id"], kRunIds[1]);
-  EXPECT_EQ(control_.cancels(), std::vector<std::string>{kRunIds[1]});
-  control_.onRetry = [](const std::string&) -> Result<store::RunRow> {
-    return Error(ErrorCode::kConflict, "run is still running");
-  };
-  expectError(post(std::string("/api/v1/runs/") + kRunIds[1] + "/retry", ""), 409, "conflict");
-  control_.onRetry = nullptr;
-  expectError(post("/api/v1/runs/nope/retry", ""), 404, "not_found");
 }
 
 TEST_F(ServerTest, StoreFailuresAreServerErrors) {
@@ -610,4 +349,4 @@ TEST_F(ServerTest, StopRightAfterStartReturns) {
 }
 
 }  // namespace
-}  // namespace keel::api
+}  // namespace keel::api::test

@@ -1,5 +1,5 @@
-// The CLI: its text helpers, and whole commands through runCli() against
-// the API server backed by a scripted engine and canned rows.
+// Whole commands through runCli(), against the API server backed by a
+// scripted engine and canned rows, with the output captured.
 #include "cli/cli.h"
 
 #include <sstream>
@@ -9,99 +9,12 @@
 #include "api/fake_control.h"
 #include "api/fake_store.h"
 #include "api/server.h"
-#include "cli/server_url.h"
-#include "cli/table.h"
-#include "cli/text.h"
 #include "testing/temp_dir.h"
 
 namespace keel::cli {
 namespace {
 
 using nlohmann::json;
-
-TEST(Table, AlignsColumnsAndDoesNotPadTheLast) {
-  Table t({"ID", "STATE", "REASON"});
-  t.addRow({"a", "succeeded", ""});
-  t.addRow({"bbbb", "failed", "exit code 3"});
-  EXPECT_EQ(t.str(),
-            "ID    STATE      REASON\n"
-            "a     succeeded\n"
-            "bbbb  failed     exit code 3\n");
-}
-
-TEST(Table, CountsUtf8CharactersAndFlattensControlCharacters) {
-  Table t({"NAME", "X"});
-  t.addRow({"été", "1"});
-  t.addRow({"a\nb", "2"});
-  t.addRow({"short"});
-  EXPECT_EQ(t.str(),
-            "NAME   X\n"
-            "été    1\n"
-            "a b    2\n"
-            "short\n");
-}
-
-TEST(Text, ParseParam) {
-  auto kv = parseParam("region=eu");
-  ASSERT_TRUE(kv.ok());
-  EXPECT_EQ(kv->first, "region");
-  EXPECT_EQ(kv->second, "eu");
-  auto withEquals = parseParam("q=a=b");
-  ASSERT_TRUE(withEquals.ok());
-  EXPECT_EQ(withEquals->second, "a=b");
-  auto empty = parseParam("date=");
-  ASSERT_TRUE(empty.ok());
-  EXPECT_EQ(empty->second, "");
-  EXPECT_FALSE(parseParam("region").ok());
-  EXPECT_FALSE(parseParam("=eu").ok());
-  EXPECT_NE(parseParam("region").error().message().find("KEY=VALUE"), std::string::npos);
-}
-
-TEST(Text, TimesAndDurations) {
-  EXPECT_EQ(shortTime("2026-11-23T07:03:00.123Z"), "2026-11-23T07:03:00Z");
-  EXPECT_EQ(shortTime(nullptr), "-");
-  EXPECT_EQ(parseRfc3339("1970-01-01T00:00:01.5Z"), 1500);
-  EXPECT_EQ(parseRfc3339("2026-01-01T00:00:00.000Z"), 1'767'225'600'000);
-  EXPECT_EQ(parseRfc3339("2026-01-01T00:00:00Z"), 1'767'225'600'000);
-  EXPECT_FALSE(parseRfc3339("2026-01-01 00:00:00Z").has_value());
-  EXPECT_FALSE(parseRfc3339("yesterday").has_value());
-  EXPECT_EQ(formatMillis(350), "350ms");
-  EXPECT_EQ(formatMillis(1500), "1.5s");
-  EXPECT_EQ(formatMillis(123'000), "2m03s");
-  EXPECT_EQ(formatMillis(3'720'000), "1h02m");
-  EXPECT_EQ(durationBetween("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.500Z"), "1.5s");
-  EXPECT_EQ(durationBetween("2026-01-01T00:00:00.000Z", nullptr), "-");
-  EXPECT_EQ(urlEncode("a b/c~d"), "a%20b%2Fc~d");
-}
-
-TEST(ServerUrlTest, Parses) {
-  auto full = parseServerUrl("http://keel.example.com:8080/base/");
-  ASSERT_TRUE(full.ok());
-  EXPECT_EQ(full->host, "keel.example.com");
-  EXPECT_EQ(full->port, 8080);
-  EXPECT_EQ(full->basePath, "/base");
-  EXPECT_EQ(full->toString(), "http://keel.example.com:8080/base");
-  auto noPort = parseServerUrl("http://keel");
-  ASSERT_TRUE(noPort.ok());
-  EXPECT_EQ(noPort->port, 80);
-  auto bare = parseServerUrl("localhost");
-  ASSERT_TRUE(bare.ok());
-  EXPECT_EQ(bare->port, 7070);
-  auto v6 = parseServerUrl("[::1]:7071");
-  ASSERT_TRUE(v6.ok());
-  EXPECT_EQ(v6->host, "::1");
-  EXPECT_EQ(v6->port, 7071);
-  EXPECT_EQ(v6->toString(), "http://[::1]:7071");
-}
-
-TEST(ServerUrlTest, RefusesWhatItCannotUse) {
-  for (const char* bad :
-       {"https://keel:443", "ftp://keel", "http://", "http://:80", "keel:0", "keel:70000",
-        "keel:80x", "keel:", "http://u:p@keel", "keel/?q=1", "[::1"}) {
-    EXPECT_FALSE(parseServerUrl(bad).ok()) << bad;
-  }
-  EXPECT_NE(parseServerUrl("https://keel").error().message().find("https"), std::string::npos);
-}
 
 WallTime at(int64_t unixMs) { return fromUnixMillis(unixMs); }
 constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
@@ -313,6 +226,15 @@ TEST_F(CliTest, CancelAndRetryPrintTheNewState) {
   };
   ASSERT_EQ(keel({"cancel", kOk}), 0);
   EXPECT_EQ(out_.str(), std::string("run ") + kOk + ": cancelled\n");
+  control_.onCancel = [](const std::string& id) {
+    store::RunRow row;
+    row.id = id;
+    row.state = RunState::kRunning;
+    row.reason = "cancel requested";
+    return Result<store::RunRow>(row);
+  };
+  ASSERT_EQ(keel({"cancel", kOk}), 0);
+  EXPECT_EQ(out_.str(), std::string("run ") + kOk + ": running (cancel requested)\n");
   control_.onRetry = [](const std::string&) {
     return Result<store::RunRow>(Error(ErrorCode::kConflict, "run is still running"));
   };

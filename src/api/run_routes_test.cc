@@ -1,0 +1,155 @@
+// The run routes of the HTTP API: listing and pagination, a run's detail,
+// timeline and logs, cancel and retry.
+#include "api/server_test_fixture.h"
+
+namespace keel::api::test {
+namespace {
+
+TEST_F(ServerTest, ListRunsPaginatesNewestFirst) {
+  start();
+  auto first = get("/api/v1/runs?limit=2");
+  ASSERT_EQ(first->status, 200);
+  auto page1 = body(first);
+  ASSERT_EQ(page1["runs"].size(), 2u);
+  EXPECT_EQ(page1["runs"][0]["id"], kRunIds[2]);
+  EXPECT_EQ(page1["runs"][1]["id"], kRunIds[1]);
+  EXPECT_EQ(page1["next_cursor"], kRunIds[1]);
+  EXPECT_EQ(store_.lastFilter().limit, 3) << "one extra row tells whether more exist";
+  auto second = get("/api/v1/runs?limit=2&cursor=" + page1["next_cursor"].get<std::string>());
+  auto page2 = body(second);
+  ASSERT_EQ(page2["runs"].size(), 1u);
+  EXPECT_EQ(page2["runs"][0]["id"], kRunIds[0]);
+  EXPECT_TRUE(page2["next_cursor"].is_null());
+  auto all = body(get("/api/v1/runs"));
+  EXPECT_EQ(all["runs"].size(), 3u);
+  EXPECT_TRUE(all["next_cursor"].is_null());
+  EXPECT_EQ(store_.lastFilter().limit, 51);
+}
+
+TEST_F(ServerTest, ListRunsSummaryShapeAndFilters) {
+  start();
+  auto res = body(get("/api/v1/runs?workflow=hello&state=failed"));
+  auto filter = store_.lastFilter();
+  EXPECT_EQ(filter.workflow, "hello");
+  ASSERT_TRUE(filter.state.has_value());
+  EXPECT_EQ(*filter.state, RunState::kFailed);
+  ASSERT_EQ(res["runs"].size(), 1u);
+  EXPECT_EQ(res["runs"][0], json({{"id", kRunIds[2]},
+                                  {"workflow", "hello"},
+                                  {"version", 2},
+                                  {"state", "failed"},
+                                  {"reason", "step shout is dead"},
+                                  {"created_at", "2026-01-01T00:00:00.000Z"},
+                                  {"started_at", "2026-01-01T00:00:00.010Z"},
+                                  {"finished_at", "2026-01-01T00:00:01.510Z"}}));
+}
+
+TEST_F(ServerTest, ListRunsRejectsBadQueries) {
+  start();
+  expectError(get("/api/v1/runs?state=exploded"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?limit=0"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?limit=1001"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?limit=ten"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?limit=5x"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?cursor=not-an-id"), 400, "invalid_argument");
+  EXPECT_EQ(get("/api/v1/runs?limit=1000")->status, 200);
+}
+
+TEST_F(ServerTest, RunDetailShape) {
+  start();
+  auto res = get(std::string("/api/v1/runs/") + kRunIds[2]);
+  ASSERT_EQ(res->status, 200);
+  auto j = body(res);
+  EXPECT_EQ(j["params"], json({{"who", "ops"}}));
+  EXPECT_EQ(j["idempotency_key"], "nightly-1");
+  EXPECT_TRUE(j["concurrency_key"].is_null());
+  EXPECT_EQ(j["duration_ms"], 1500);
+  ASSERT_EQ(j["steps"].size(), 2u);
+  auto greet = j["steps"][0];
+  EXPECT_EQ(greet["name"], "greet");
+  EXPECT_EQ(greet["state"], "succeeded");
+  EXPECT_EQ(greet["output"], json({{"rows", 4}}));
+  EXPECT_TRUE(greet["due_at"].is_null());
+  ASSERT_EQ(greet["attempts"].size(), 1u);
+  EXPECT_EQ(greet["attempts"][0], json({{"n", 1},
+                                        {"state", "succeeded"},
+                                        {"started_at", "2026-01-01T00:00:00.010Z"},
+                                        {"finished_at", "2026-01-01T00:00:00.110Z"},
+                                        {"duration_ms", 100},
+                                        {"exit_code", 0},
+                                        {"signal", nullptr},
+                                        {"failure_class", nullptr},
+                                        {"message", ""}}));
+  auto shout = j["steps"][1];
+  EXPECT_TRUE(shout["output"].is_null());
+  EXPECT_EQ(shout["reason"], "exit code 3");
+  ASSERT_EQ(shout["attempts"].size(), 2u);
+  EXPECT_TRUE(shout["attempts"][0]["exit_code"].is_null());
+  EXPECT_EQ(shout["attempts"][0]["signal"], 9);
+  EXPECT_EQ(shout["attempts"][0]["failure_class"], "crash");
+  EXPECT_EQ(shout["attempts"][1]["exit_code"], 3);
+  expectError(get("/api/v1/runs/01KA0000000000000000000009"), 404, "not_found");
+}
+
+TEST_F(ServerTest, RunEvents) {
+  start();
+  auto j = body(get(std::string("/api/v1/runs/") + kRunIds[2] + "/events"));
+  ASSERT_EQ(j["events"].size(), 2u);
+  EXPECT_EQ(j["events"][0], json({{"seq", 1},
+                                  {"at", "2026-01-01T00:00:00.000Z"},
+                                  {"kind", "run_created"},
+                                  {"step", nullptr},
+                                  {"attempt", nullptr},
+                                  {"message", "by api"}}));
+  EXPECT_EQ(j["events"][1]["step"], "greet");
+  EXPECT_EQ(j["events"][1]["attempt"], 1);
+  auto none = get(std::string("/api/v1/runs/") + kRunIds[0] + "/events");
+  EXPECT_EQ(none->status, 200);
+  EXPECT_EQ(body(none)["events"], json::array());
+  expectError(get("/api/v1/runs/01KA0000000000000000000009/events"), 404, "not_found");
+}
+
+TEST_F(ServerTest, StepLogs) {
+  start();
+  std::string base = std::string("/api/v1/runs/") + kRunIds[2] + "/steps/";
+  auto all = body(get(base + "shout/logs"));
+  EXPECT_EQ(all["run"], kRunIds[2]);
+  EXPECT_EQ(all["step"], "shout");
+  ASSERT_EQ(all["attempts"].size(), 2u);
+  EXPECT_EQ(all["attempts"][0], json({{"attempt", 1},
+                                      {"stdout", "out1\n"},
+                                      {"stderr", "err1\n"},
+                                      {"stdout_bytes", 5},
+                                      {"stderr_bytes", 5}}));
+  auto second = body(get(base + "shout/logs?attempt=2"));
+  ASSERT_EQ(second["attempts"].size(), 1u);
+  EXPECT_EQ(second["attempts"][0]["stdout_bytes"], 3000000);
+  EXPECT_EQ(body(get(base + "greet/logs"))["attempts"], json::array());
+  expectError(get(base + "nope/logs"), 404, "not_found");
+  expectError(get("/api/v1/runs/01KA0000000000000000000009/steps/shout/logs"), 404, "not_found");
+  expectError(get(base + "shout/logs?attempt=0"), 400, "invalid_argument");
+}
+
+TEST_F(ServerTest, CancelAndRetry) {
+  start();
+  control_.onCancel = [](const std::string& id) -> Result<store::RunRow> {
+    auto row = sampleRun().run;
+    row.id = id;
+    row.state = RunState::kCancelled;
+    return row;
+  };
+  auto cancelled = post(std::string("/api/v1/runs/") + kRunIds[1] + "/cancel", "");
+  ASSERT_EQ(cancelled->status, 200) << cancelled->body;
+  EXPECT_EQ(body(cancelled)["state"], "cancelled");
+  EXPECT_EQ(body(cancelled)["id"], kRunIds[1]);
+  EXPECT_EQ(control_.cancels(), std::vector<std::string>{kRunIds[1]});
+  control_.onRetry = [](const std::string&) -> Result<store::RunRow> {
+    return Error(ErrorCode::kConflict, "run is still running");
+  };
+  expectError(post(std::string("/api/v1/runs/") + kRunIds[1] + "/retry", ""), 409, "conflict");
+  control_.onRetry = nullptr;
+  expectError(post("/api/v1/runs/nope/retry", ""), 404, "not_found");
+}
+
+}  // namespace
+}  // namespace keel::api::test
