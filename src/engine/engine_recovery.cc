@@ -15,13 +15,10 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
   run.params = nlohmann::json::parse(run.row.paramsJson, nullptr, false);
   if (run.params.is_discarded()) run.params = nlohmann::json::object();
   run.cancelRequested = run.row.reason == kCancelRequested;
+  initSteps(run);
   const auto& specSteps = run.wf->spec->steps;
-  run.steps.resize(specSteps.size());
   for (size_t i = 0; i < specSteps.size(); ++i) {
-    auto& s = run.steps[i];
-    s.row.runId = run.row.id;
-    s.row.name = specSteps[i].name;
-    s.dirty = true;  // written again if it was missing
+    auto& s = run.steps[i];  // dirty until a stored row is found for it
     for (auto& row : active.steps)
       if (row.name == s.row.name) {
         s.row = row;

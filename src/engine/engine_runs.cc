@@ -54,15 +54,9 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   run.row.paramsJson = run.params.dump();
   run.row.idempotencyKey = std::move(key);
   run.row.createdAt = now();
-  const auto& specSteps = run.wf->spec->steps;
-  run.steps.resize(specSteps.size());
-  for (size_t i = 0; i < specSteps.size(); ++i) {
-    auto& s = run.steps[i];
-    s.row.runId = run.row.id;
-    s.row.name = specSteps[i].name;
-    s.pendingNeeds = static_cast<int>(run.wf->needs[i].size());
-    s.dirty = true;
-  }
+  initSteps(run);
+  for (size_t i = 0; i < run.steps.size(); ++i)
+    run.steps[i].pendingNeeds = static_cast<int>(run.wf->needs[i].size());
   if (run.wf->spec->concurrency) {
     spec::TemplateContext ctx;
     ctx.params = &run.params;

@@ -70,6 +70,60 @@ class ScriptedExecutor : public exec::StepExecutor {
   exec::ExecHandle next = 0;
 };
 
+// Passes everything to a real store, except that the next `failures`
+// commits fail as a full disk would.
+class FlakyStore : public store::Store {
+ public:
+  explicit FlakyStore(store::Store& real) : real_(real) {}
+  int failures = 0;
+  int applies = 0;
+
+  Status apply(const store::Batch& b) override {
+    ++applies;
+    if (failures > 0) {
+      --failures;
+      return Error(ErrorCode::kIo, "disk full (injected)");
+    }
+    return real_.apply(b);
+  }
+  Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& r) override {
+    return real_.putWorkflow(r);
+  }
+  Result<std::vector<store::ActiveRun>> claimRuns() override { return real_.claimRuns(); }
+  Status renewLeases() override { return real_.renewLeases(); }
+  Result<std::optional<store::WorkflowVersionRow>> getWorkflow(const std::string& n,
+                                                               int v) override {
+    return real_.getWorkflow(n, v);
+  }
+  Result<std::vector<store::WorkflowVersionRow>> listWorkflows() override {
+    return real_.listWorkflows();
+  }
+  Result<std::vector<store::WorkflowVersionRow>> workflowVersions(const std::string& n) override {
+    return real_.workflowVersions(n);
+  }
+  Result<std::optional<store::RunRow>> findRunByIdempotencyKey(const std::string& w,
+                                                               const std::string& k) override {
+    return real_.findRunByIdempotencyKey(w, k);
+  }
+  Result<std::optional<store::RunDetail>> getRun(const std::string& id) override {
+    return real_.getRun(id);
+  }
+  Result<std::vector<store::RunRow>> listRuns(const store::RunFilter& f) override {
+    return real_.listRuns(f);
+  }
+  Result<std::vector<store::EventRow>> runEvents(const std::string& id) override {
+    return real_.runEvents(id);
+  }
+  Result<std::vector<store::LogRow>> stepLogs(const std::string& id,
+                                              const std::string& step) override {
+    return real_.stepLogs(id, step);
+  }
+  Result<std::string> integrityCheck() override { return real_.integrityCheck(); }
+
+ private:
+  store::Store& real_;
+};
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override { openEngine(); }
@@ -78,11 +132,12 @@ class EngineTest : public ::testing::Test {
     auto s = store::openSqliteStore(dir_.file("keel.db"));
     ASSERT_TRUE(s.ok()) << s.error().toString();
     store_ = std::move(*s);
+    flaky_ = std::make_unique<FlakyStore>(*store_);
     EngineOptions opts;
     opts.manual = true;
     opts.defaultWorkdir = dir_.path();
     opts.maxParallelSteps = maxParallel_;
-    engine_ = std::make_unique<Engine>(*store_, exec_, clock_, random_, opts);
+    engine_ = std::make_unique<Engine>(*flaky_, exec_, clock_, random_, opts);
     auto st = engine_->start();
     ASSERT_TRUE(st.ok()) << st.error().toString();
   }
@@ -90,6 +145,7 @@ class EngineTest : public ::testing::Test {
   // Simulates a crash: the engine and store go away without any goodbye.
   void crashAndRestart() {
     engine_.reset();
+    flaky_.reset();
     store_.reset();
     exec_.started.clear();
     openEngine();
@@ -129,6 +185,7 @@ class EngineTest : public ::testing::Test {
   SeededRandom random_{42};
   ScriptedExecutor exec_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<FlakyStore> flaky_;
   std::unique_ptr<Engine> engine_;
 };
 
@@ -441,6 +498,33 @@ TEST_F(EngineTest, StepsBeyondTheParallelLimitWaitReadyWithoutAnAttempt) {
   engine_->pump();
   EXPECT_EQ(detail(r1).run.state, RunState::kSucceeded);
   EXPECT_EQ(detail(r2).run.state, RunState::kSucceeded);
+}
+
+TEST_F(EngineTest, FailedCommitIsRetriedAndNothingHappensBeforeItIsDurable) {
+  apply(workflow("disk", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
+  flaky_->failures = 2;
+  auto f = engine_->trigger({"disk", nlohmann::json::object(), ""});
+  engine_->pump();
+  EXPECT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "answered before the run was durable";
+  EXPECT_TRUE(exec_.started.empty()) << "a step started before its attempt was durable";
+  clock_.advance(100ms);
+  engine_->pump();  // the second commit fails too
+  EXPECT_EQ(flaky_->applies, 2);
+  EXPECT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  clock_.advance(199ms);
+  engine_->pump();
+  EXPECT_EQ(flaky_->applies, 2) << "retried before its backoff";
+  clock_.advance(1ms);
+  engine_->pump();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  auto r = f.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->created);
+  ASSERT_EQ(exec_.started.size(), 1u);
+  exec_.succeed(0);
+  engine_->pump();
+  EXPECT_EQ(detail(r->run.id).run.state, RunState::kSucceeded);
 }
 
 TEST_F(EngineTest, ApplyRefusesStepKindsThisVersionCannotRun) {

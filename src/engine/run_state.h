@@ -45,4 +45,17 @@ struct RunRt {
   std::vector<std::function<void(const store::RunRow&)>> onDurable;
 };
 
+// Gives the run one step per step of its workflow, each a fresh `pending`
+// row marked for writing.
+inline void initSteps(RunRt& run) {
+  const auto& specSteps = run.wf->spec->steps;
+  run.steps.resize(specSteps.size());
+  for (size_t i = 0; i < specSteps.size(); ++i) {
+    auto& s = run.steps[i];
+    s.row.runId = run.row.id;
+    s.row.name = specSteps[i].name;
+    s.dirty = true;
+  }
+}
+
 }  // namespace keel::engine
