@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds keel with AddressSanitizer and UndefinedBehaviorSanitizer into
+# ./build-asan and runs every test under them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKEEL_SANITIZE=address,undefined >/dev/null
+cmake --build build-asan -j "${JOBS:-2}"
+cd build-asan
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --output-on-failure -j "${JOBS:-2}" --timeout 900
