@@ -72,12 +72,20 @@ Reply Server::metrics() const {
   return reply;
 }
 
+namespace {
+constexpr size_t kDrainAllowanceBytes = 8 << 20;
+}  // namespace
+
 void Server::configureHttp() {
   auto& http = *http_;
   const size_t maxBody = options_.maxBodyBytes;
   const int threads = options_.workerThreads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(maxBody);
+  // Bodies a little over the limit are read to the end and discarded, so
+  // the client gets its 413 instead of a connection reset (closing a socket
+  // with unread data sends RST). Beyond the allowance httplib answers 413
+  // at once.
+  http.set_payload_max_length(maxBody + kDrainAllowanceBytes);
   // httplib's default sets SO_REUSEPORT, which lets a second `keel serve`
   // bind the same port and silently take half of the requests. SO_REUSEADDR
   // alone still allows a quick restart over connections in TIME_WAIT.
@@ -109,9 +117,10 @@ void Server::configureHttp() {
     }
     bool tooLarge = false;
     bool read = reader([&](const char* data, size_t n) {
-      if (body.size() + n > maxBody) {
+      if (tooLarge || body.size() + n > maxBody) {
         tooLarge = true;
-        return false;
+        body.clear();
+        return true;  // keep reading, see set_payload_max_length above
       }
       body.append(data, n);
       return true;
