@@ -75,7 +75,7 @@ class Store {
   // --- reads (any thread) ---
   virtual Result<std::optional<WorkflowVersionRow>> getWorkflow(const std::string& name,
                                                                 int version) = 0;  // 0 = latest
-  virtual Result<std::vector<WorkflowVersionRow>> listWorkflows() = 0;  // latest of each
+  virtual Result<std::vector<WorkflowVersionRow>> listWorkflows() = 0;             // latest of each
   virtual Result<std::vector<WorkflowVersionRow>> workflowVersions(const std::string& name) = 0;
   virtual Result<std::optional<RunRow>> findRunByIdempotencyKey(const std::string& workflow,
                                                                 const std::string& key) = 0;
