@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "api/server_test_fixture.h"
 
@@ -280,7 +282,16 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
   get("/healthz");
   get("/api/v1/runs/01KA0000000000000000000009");
   get("/nowhere");
+  // Requests are counted by httplib's logger, which runs after the answer
+  // has been sent: ask again (bounded) until the last of them is counted.
   auto res = get("/metrics");
+  for (int i = 0; i < 200 && res &&
+                  res->body.find(R"(route="unmatched",status="404"} 1)") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    res = get("/metrics");
+  }
+  ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4");
   const auto& text = res->body;
