@@ -100,6 +100,9 @@ class Engine final : public Control {
   void onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkflow> wf,
                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   void maybeFinishRun(RunRt& run);
+  // Cancel: every step that has not started (or waits for a retry or a
+  // timer) becomes skipped; running steps and finished ones are left alone.
+  void skipUnstartedSteps(RunRt& run);
   void releaseSlot(RunRt& run);
 
   // --- steps (engine_steps.cc) ---

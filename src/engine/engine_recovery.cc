@@ -39,6 +39,7 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
 
 // Continues a run that was running when keel stopped.
 void Engine::continueRun(RunRt& run) {
+  if (run.cancelRequested) skipUnstartedSteps(run);
   for (size_t i = 0; i < run.steps.size(); ++i) {
     int idx = static_cast<int>(i);
     auto& s = run.steps[i];
@@ -69,16 +70,6 @@ void Engine::continueRun(RunRt& run) {
         break;
       default:
         break;
-    }
-  }
-  if (run.cancelRequested) {
-    for (size_t i = 0; i < run.steps.size(); ++i) {
-      auto& s = run.steps[i];
-      if (isTerminal(s.row.state) || s.row.state == StepState::kRunning) continue;
-      s.row.state = StepState::kSkipped;
-      s.row.reason = "run cancelled";
-      ++s.timerToken;
-      markStep(run, static_cast<int>(i));
     }
   }
   maybeFinishRun(run);

@@ -177,30 +177,25 @@ void Engine::onCancel(const std::string& runId,
   run->row.reason = kCancelRequested;
   markRun(*run);
   event(*run, "run_cancel_requested");
-  if (run->row.state == RunState::kPending) {
-    for (size_t i = 0; i < run->steps.size(); ++i) {
-      run->steps[i].row.state = StepState::kSkipped;
-      run->steps[i].row.reason = "run cancelled";
-      markStep(*run, static_cast<int>(i));
-    }
-    run->row.state = RunState::kRunning;  // so that it can finish
-    maybeFinishRun(*run);
-    return;
-  }
-  for (size_t i = 0; i < run->steps.size(); ++i) {
-    auto& s = run->steps[i];
-    if (s.row.state == StepState::kRunning && s.handle) {
-      auto handle = *s.handle;
-      afterCommit([this, handle] { executor_.stop(handle, FailureClass::kCancelled); });
-    } else if (!isTerminal(s.row.state) && s.row.state != StepState::kRunning) {
-      s.row.state = StepState::kSkipped;
-      s.row.reason = "run cancelled";
-      s.row.dueAt.reset();
-      ++s.timerToken;
-      markStep(*run, static_cast<int>(i));
-    }
-  }
+  skipUnstartedSteps(*run);
+  for (auto& s : run->steps)
+    if (s.row.state == StepState::kRunning && s.handle)
+      afterCommit([this, handle = *s.handle] { executor_.stop(handle, FailureClass::kCancelled); });
+  // A run still waiting for its concurrency slot has nothing running.
+  if (run->row.state == RunState::kPending) run->row.state = RunState::kRunning;
   maybeFinishRun(*run);
+}
+
+void Engine::skipUnstartedSteps(RunRt& run) {
+  for (size_t i = 0; i < run.steps.size(); ++i) {
+    auto& s = run.steps[i];
+    if (isTerminal(s.row.state) || s.row.state == StepState::kRunning) continue;
+    s.row.state = StepState::kSkipped;
+    s.row.reason = "run cancelled";
+    s.row.dueAt.reset();
+    ++s.timerToken;  // a pending retry or sleep no longer applies
+    markStep(run, static_cast<int>(i));
+  }
 }
 
 void Engine::onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkflow> wf,

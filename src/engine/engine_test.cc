@@ -440,6 +440,34 @@ steps:
   EXPECT_EQ(step(d, "a").attempts, 1);
 }
 
+TEST_F(EngineTest, CancellingARetriedRunThatWaitsForItsSlotKeepsSucceededSteps) {
+  apply(workflow("slotted", R"(
+concurrency: { key: "all", limit: 1 }
+steps:
+  - { name: a, run: "a", timeout: 1m }
+  - { name: b, run: "b", needs: [a], timeout: 1m, retry: { max_attempts: 1 } }
+)"));
+  auto first = trigger("slotted");
+  exec_.succeed(0);
+  engine_->pump();
+  exec_.fail(1, FailureClass::kError, 1);
+  engine_->pump();
+  ASSERT_EQ(detail(first).run.state, RunState::kFailed);
+  auto holder = trigger("slotted");  // takes the only slot
+  auto retried = engine_->retry(first);
+  engine_->pump();
+  ASSERT_TRUE(retried.get().ok());
+  ASSERT_EQ(detail(first).run.state, RunState::kPending);
+  auto cancelled = engine_->cancel(first);
+  engine_->pump();
+  ASSERT_TRUE(cancelled.get().ok());
+  auto d = detail(first);
+  EXPECT_EQ(d.run.state, RunState::kCancelled);
+  EXPECT_EQ(step(d, "a").state, StepState::kSucceeded) << "a finished step was rewritten";
+  EXPECT_EQ(step(d, "b").state, StepState::kSkipped);
+  EXPECT_EQ(detail(holder).run.state, RunState::kRunning);
+}
+
 TEST_F(EngineTest, MissingParamIsBadInputAtTriggerTime) {
   apply(workflow("needs-date", R"(
 steps:
