@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/child_server.h"
+#include "app/db_peek.h"
 #include "testing/temp_dir.h"
 
 namespace keel::e2e {
@@ -41,8 +42,6 @@ class KeelUnderTest {
   std::string url_;
 };
 
-// Runs `sql` read-only against a database and returns the first column of
-// the first row as text.
-std::string queryText(const std::string& db, const std::string& sql);
+using app::queryText;
 
 }  // namespace keel::e2e

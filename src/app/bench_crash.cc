@@ -1,9 +1,9 @@
 #include "app/bench_crash.h"
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,26 +16,17 @@
 
 #include "app/bench_util.h"
 #include "app/child_server.h"
+#include "app/db_peek.h"
 
 namespace keel::app {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// A read-only look at the database while the server owns it (WAL allows it).
+// A count from the database the child server owns; -1 if it cannot be read.
 int64_t countQuery(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  int64_t n = -1;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(h, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-      n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(h);
-  return n;
+  auto text = queryText(db, sql);
+  return text == "<error>" ? -1 : std::atoll(text.c_str());
 }
 
 size_t countLines(const std::string& path) {
