@@ -17,6 +17,45 @@ Result<std::vector<store::ActiveRun>> FakeStore::claimRuns() {
 
 Status FakeStore::renewLeases() { return okStatus(); }
 
+Status FakeStore::putToken(const store::TokenRow& row) {
+  std::lock_guard lock(mu_);
+  for (const auto& t : tokens)
+    if (t.name == row.name)
+      return Error(ErrorCode::kAlreadyExists, "a token named '" + row.name + "' already exists");
+  tokens.push_back(row);
+  return okStatus();
+}
+
+Result<store::TokenRow> FakeStore::revokeToken(const std::string& name, WallTime at) {
+  std::lock_guard lock(mu_);
+  int liveOthers = 0;
+  for (const auto& t : tokens)
+    if (t.name != name && t.role == "admin" && !t.revokedAt) ++liveOthers;
+  for (auto& t : tokens) {
+    if (t.name != name) continue;
+    if (t.revokedAt) return t;
+    if (t.role == "admin" && liveOthers == 0)
+      return Error(ErrorCode::kConflict, "token '" + name + "' is the last admin token that works");
+    t.revokedAt = at;
+    return t;
+  }
+  return Error(ErrorCode::kNotFound, "no token named '" + name + "'");
+}
+
+// Token reads ignore readError, so that requests still authenticate
+// while the run and workflow reads are made to fail.
+Result<std::vector<store::TokenRow>> FakeStore::listTokens() {
+  std::lock_guard lock(mu_);
+  return tokens;
+}
+
+Result<std::optional<store::TokenRow>> FakeStore::findTokenByHash(const std::string& hash) {
+  std::lock_guard lock(mu_);
+  for (const auto& t : tokens)
+    if (t.hash == hash) return std::optional<store::TokenRow>(t);
+  return std::optional<store::TokenRow>();
+}
+
 Result<std::optional<store::WorkflowVersionRow>> FakeStore::getWorkflow(const std::string& name,
                                                                         int version) {
   if (readError) return *readError;

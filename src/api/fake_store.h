@@ -1,7 +1,8 @@
 // FakeStore: an in-memory store::Store holding canned rows, for API and CLI
 // tests. The test fills the public vectors before serving requests; the
 // reads filter them the way the real store does (runs newest first by id,
-// cursor = "ids below this one"). Writes are accepted and ignored. With
+// cursor = "ids below this one"). Run writes are accepted and ignored;
+// token writes change `tokens`. With
 // readError set, every read fails with it. Test only; reads are
 // thread-safe once the data is in place.
 #pragma once
@@ -21,12 +22,15 @@ class FakeStore final : public store::Store {
   std::vector<store::RunDetail> runs;
   std::vector<store::EventRow> events;
   std::vector<store::LogRow> logs;
+  std::vector<store::TokenRow> tokens;  // putToken/revokeToken change these
   std::optional<Error> readError;
 
   Status apply(const store::Batch& batch) override;
   Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& row) override;
   Result<std::vector<store::ActiveRun>> claimRuns() override;
   Status renewLeases() override;
+  Status putToken(const store::TokenRow& row) override;
+  Result<store::TokenRow> revokeToken(const std::string& name, WallTime at) override;
 
   Result<std::optional<store::WorkflowVersionRow>> getWorkflow(const std::string& name,
                                                                int version) override;
@@ -39,6 +43,8 @@ class FakeStore final : public store::Store {
   Result<std::vector<store::EventRow>> runEvents(const std::string& runId) override;
   Result<std::vector<store::LogRow>> stepLogs(const std::string& runId,
                                               const std::string& step) override;
+  Result<std::vector<store::TokenRow>> listTokens() override;
+  Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& hash) override;
   Result<std::string> integrityCheck() override;
 
   // The filter of the last listRuns() call.

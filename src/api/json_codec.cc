@@ -129,4 +129,12 @@ json logJson(const store::LogRow& log) {
           {field::kStderrBytes, log.stderrBytes}};
 }
 
+json tokenJson(const store::TokenRow& token) {
+  return {{field::kName, token.name},
+          {field::kRole, token.role},
+          {field::kCreatedAt, timeJson(token.createdAt)},
+          {field::kCreatedBy, token.createdBy},
+          {field::kRevokedAt, timeJson(token.revokedAt)}};
+}
+
 }  // namespace keel::api

@@ -27,6 +27,7 @@ inline constexpr char kChanged[] = "changed";
 inline constexpr char kCode[] = "code";
 inline constexpr char kConcurrencyKey[] = "concurrency_key";
 inline constexpr char kCreatedAt[] = "created_at";
+inline constexpr char kCreatedBy[] = "created_by";
 inline constexpr char kDetails[] = "details";
 inline constexpr char kDueAt[] = "due_at";
 inline constexpr char kDurationMs[] = "duration_ms";
@@ -46,6 +47,8 @@ inline constexpr char kNextCursor[] = "next_cursor";
 inline constexpr char kOutput[] = "output";
 inline constexpr char kParams[] = "params";
 inline constexpr char kReason[] = "reason";
+inline constexpr char kRevokedAt[] = "revoked_at";
+inline constexpr char kRole[] = "role";
 inline constexpr char kRun[] = "run";
 inline constexpr char kRuns[] = "runs";
 inline constexpr char kSeq[] = "seq";
@@ -59,6 +62,8 @@ inline constexpr char kStdout[] = "stdout";
 inline constexpr char kStdoutBytes[] = "stdout_bytes";
 inline constexpr char kStep[] = "step";
 inline constexpr char kSteps[] = "steps";
+inline constexpr char kToken[] = "token";
+inline constexpr char kTokens[] = "tokens";
 inline constexpr char kVersion[] = "version";
 inline constexpr char kVersions[] = "versions";
 inline constexpr char kWarnings[] = "warnings";
@@ -92,5 +97,7 @@ nlohmann::json attemptJson(const store::AttemptRow& attempt);
 nlohmann::json eventJson(const store::EventRow& event);
 // {attempt, stdout, stderr, stdout_bytes, stderr_bytes}
 nlohmann::json logJson(const store::LogRow& log);
+// {name, role, created_at, created_by, revoked_at}: never the hash.
+nlohmann::json tokenJson(const store::TokenRow& token);
 
 }  // namespace keel::api

@@ -21,8 +21,9 @@ struct Reply {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// kInvalidArgument 400, kNotFound 404, kAlreadyExists/kConflict 409,
-// kTooLarge 413, kUnimplemented 501, kUnavailable 503, anything else 500.
+// kInvalidArgument 400, kUnauthenticated 401, kPermissionDenied 403, kNotFound 404,
+// kAlreadyExists/kConflict 409, kTooLarge 413, kUnimplemented 501, kUnavailable 503, anything else
+// 500.
 int httpStatusFor(ErrorCode code);
 
 // Serializes without ever throwing: text that is not valid UTF-8 (a step's

@@ -1,8 +1,14 @@
 #include "api/router.h"
 
+#include <algorithm>
+#include <cctype>
 #include <exception>
+#include <set>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "core/quote.h"
 
 namespace keel::api {
 namespace {
@@ -26,14 +32,84 @@ bool isPlaceholder(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+// 400 for a query parameter the route does not take, or one given twice.
+std::optional<Reply> checkQuery(const httplib::Request& request, const RouteOptions& options) {
+  std::set<std::string> seen;
+  for (const auto& [name, value] : request.params) {
+    if (std::find(options.query.begin(), options.query.end(), name) == options.query.end())
+      return errorReply(400, "invalid_argument",
+                        fmt::format("unknown query parameter {} (this route takes: {})",
+                                    quoteForMessage(name), joined(options.query)));
+    if (!seen.insert(name).second)
+      return errorReply(
+          400, "invalid_argument",
+          fmt::format("query parameter {} is given more than once", quoteForMessage(name)));
+  }
+  return std::nullopt;
+}
+
+// 415 for a body whose media type the route does not take. A request with
+// no body and no Content-Type is fine (`curl -X POST`); one that names a
+// type must name an accepted one, so that an HTML form (text/plain,
+// multipart, urlencoded) never reaches a handler.
+std::optional<Reply> checkBodyType(const httplib::Request& request, std::string_view body,
+                                   const RouteOptions& options) {
+  if (request.method == "GET" || request.method == "HEAD") return std::nullopt;
+  bool named = request.has_header("Content-Type");
+  if (!named && body.empty()) return std::nullopt;
+  static const std::vector<std::string> kJson = {"application/json"};
+  const auto& accepted = options.bodyTypes.empty() ? kJson : options.bodyTypes;
+  std::string type = mediaType(request.get_header_value("Content-Type"));
+  if (std::find(accepted.begin(), accepted.end(), type) != accepted.end()) return std::nullopt;
+  return errorReply(415, "unsupported_media_type",
+                    fmt::format("{} {} takes a body of type {}; got {}", request.method,
+                                request.path, joined(accepted),
+                                named ? quoteForMessage(type) : std::string("no Content-Type")));
+}
+
 }  // namespace
+
+std::string mediaType(std::string_view contentType) {
+  auto semicolon = contentType.find(';');
+  std::string_view type = contentType.substr(0, semicolon);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  std::string out(type);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 std::string ApiRequest::query(const std::string& name) const {
   return http.get_param_value(name.c_str());
 }
 
-void Router::add(std::string method, const std::string& pattern, RouteHandler handler) {
-  routes_.push_back({std::move(method), pattern, splitPath(pattern), std::move(handler)});
+void Router::add(std::string method, const std::string& pattern, RouteHandler handler,
+                 RouteOptions options) {
+  routes_.push_back(
+      {std::move(method), pattern, splitPath(pattern), std::move(handler), std::move(options)});
+}
+
+std::vector<Router::RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  for (const auto& r : routes_) out.push_back({r.method, r.pattern, r.options});
+  return out;
+}
+
+Reply Router::run(const Route& route, const httplib::Request& request, std::string_view body,
+                  std::vector<std::string> params) const {
+  ApiRequest apiRequest{request, body, std::move(params), {}};
+  if (guard_) {
+    if (auto refused = guard_(request, route.options, apiRequest.context)) return *refused;
+  }
+  if (auto refused = checkQuery(request, route.options)) return *refused;
+  if (auto refused = checkBodyType(request, body, route.options)) return *refused;
+  return route.handler(apiRequest);
 }
 
 bool Router::matches(const Route& route, const std::vector<std::string>& segments,
@@ -63,9 +139,8 @@ Reply Router::dispatch(const httplib::Request& request, std::string_view body) c
       allowed += (allowed.empty() ? "" : ", ") + route.method;
       continue;
     }
-    ApiRequest apiRequest{request, body, std::move(params)};
     try {
-      return route.handler(apiRequest);
+      return run(route, request, body, std::move(params));
     } catch (const std::exception& e) {
       spdlog::error("http {} {}: unexpected exception: {}", request.method, request.path, e.what());
       return errorReply(500, "internal", std::string("internal error: ") + e.what());

@@ -1,17 +1,22 @@
 // Router: maps METHOD + path to a route handler, for the API server.
 //
 // Patterns are literal segments and `{name}` placeholders, each matching one
-// non-empty path segment ("/api/v1/runs/{id}/steps/{step}/logs"). dispatch()
-// answers 404 JSON when no pattern matches the path, 405 JSON (with an Allow
-// header) when patterns match but none for this method, and 500 JSON when a
-// handler throws: a handler can never take the server down. HEAD is routed
-// as GET.
+// non-empty path segment ("/api/v1/runs/{id}/steps/{step}/logs"). Each route
+// declares its contract (RouteOptions): the query parameters it accepts and
+// the media types its body may have. dispatch() runs, in order:
+//   404 JSON when no pattern matches the path, 405 (with Allow) when none
+//   for this method; then the guard (authentication and origin checks, set
+//   by the server), which may refuse or fill the RequestContext; then 400
+//   for an unknown or repeated query parameter, 415 for a body of another
+//   media type; then the handler, whose exceptions become 500 JSON: a
+//   handler can never take the server down. HEAD is routed as GET.
 //
-// Routes are added before the server starts; afterwards the router is only
-// read, from any number of HTTP worker threads.
+// Routes and the guard are set before the server starts; afterwards the
+// router is only read, from any number of HTTP worker threads.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,10 +27,24 @@
 
 namespace keel::api {
 
+struct RouteOptions {
+  std::vector<std::string> query;      // accepted query parameters, each at most once
+  std::vector<std::string> bodyTypes;  // accepted Content-Types (empty: "application/json")
+  bool open = false;                   // served without a token (/healthz, /readyz, /metrics)
+};
+
+// Who is asking. Filled by the guard; roles per namespace will be checked
+// from here.
+struct RequestContext {
+  std::string actor;  // the token's name; "anonymous" with --auth none
+  std::string role;
+};
+
 struct ApiRequest {
   const httplib::Request& http;
   std::string_view body;
   std::vector<std::string> pathParams;  // the {…} segments, in pattern order
+  RequestContext context;
 
   // The query parameter `name`, or "" when absent.
   std::string query(const std::string& name) const;
@@ -33,10 +52,15 @@ struct ApiRequest {
 };
 
 using RouteHandler = std::function<Reply(const ApiRequest&)>;
+// Returns a refusal, or nothing to let the request through.
+using RouteGuard = std::function<std::optional<Reply>(const httplib::Request&, const RouteOptions&,
+                                                      RequestContext&)>;
 
 class Router {
  public:
-  void add(std::string method, const std::string& pattern, RouteHandler handler);
+  void add(std::string method, const std::string& pattern, RouteHandler handler,
+           RouteOptions options = {});
+  void setGuard(RouteGuard guard) { guard_ = std::move(guard); }
 
   Reply dispatch(const httplib::Request& request, std::string_view body) const;
 
@@ -44,18 +68,34 @@ class Router {
   // bounded label for per-route metrics.
   std::string routeClass(const std::string& path) const;
 
+  // Every route, for tests that walk the whole surface.
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;
+    RouteOptions options;
+  };
+  std::vector<RouteInfo> routes() const;
+
  private:
   struct Route {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
     RouteHandler handler;
+    RouteOptions options;
   };
 
   static bool matches(const Route& route, const std::vector<std::string>& segments,
                       std::vector<std::string>* params);
+  Reply run(const Route& route, const httplib::Request& request, std::string_view body,
+            std::vector<std::string> params) const;
 
   std::vector<Route> routes_;
+  RouteGuard guard_;
 };
+
+// The media type of a Content-Type value, lower-cased, without parameters
+// ("Application/JSON; charset=utf-8" -> "application/json").
+std::string mediaType(std::string_view contentType);
 
 }  // namespace keel::api

@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include "api/router.h"
+#include "core/clock.h"
 #include "engine/control.h"
 #include "store/store.h"
 
@@ -22,6 +23,7 @@ struct RouteContext {
   engine::Control& control;
   store::Store& store;
   std::chrono::milliseconds engineTimeout;
+  const Clock& clock;
 };
 
 // POST/GET /api/v1/workflows, GET /api/v1/workflows/{name},
@@ -30,5 +32,7 @@ void addWorkflowRoutes(Router& router, const RouteContext& context);
 // GET /api/v1/runs, GET /api/v1/runs/{id}, .../events, .../steps/{step}/logs,
 // POST .../cancel and .../retry.
 void addRunRoutes(Router& router, const RouteContext& context);
+// POST/GET /api/v1/tokens, POST /api/v1/tokens/{name}/revoke.
+void addTokenRoutes(Router& router, const RouteContext& context);
 
 }  // namespace keel::api

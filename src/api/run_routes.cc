@@ -3,10 +3,12 @@
 
 #include <fmt/format.h>
 
+#include "api/body_json.h"
 #include "api/engine_call.h"
 #include "api/json_codec.h"
 #include "api/routes.h"
 #include "core/ids.h"
+#include "core/quote.h"
 
 namespace keel::api {
 namespace {
@@ -131,11 +133,23 @@ Reply answerRow(Result<store::RunRow> row) {
   return jsonReply(200, runJson(*row));
 }
 
+// cancel and retry take no fields yet: an empty body or {}.
+std::optional<Reply> refuseFields(const ApiRequest& request) {
+  auto body = parseJsonBody(request.body);
+  if (!body.ok()) return errorReply(body.error());
+  if (body->empty()) return std::nullopt;
+  return errorReply(Error(ErrorCode::kInvalidArgument,
+                          fmt::format("unknown field {} (this request takes no fields)",
+                                      quoteForMessage(body->begin().key()))));
+}
+
 Reply cancelRun(const RouteContext& ctx, const ApiRequest& request) {
+  if (auto refused = refuseFields(request)) return *refused;
   return answerRow(awaitEngine(ctx.control.cancel(request.pathParams[0]), ctx.engineTimeout));
 }
 
 Reply retryRun(const RouteContext& ctx, const ApiRequest& request) {
+  if (auto refused = refuseFields(request)) return *refused;
   return answerRow(awaitEngine(ctx.control.retry(request.pathParams[0]), ctx.engineTimeout));
 }
 
@@ -145,10 +159,11 @@ void addRunRoutes(Router& router, const RouteContext& context) {
   auto bind = [context](Reply (*fn)(const RouteContext&, const ApiRequest&)) {
     return [context, fn](const ApiRequest& request) { return fn(context, request); };
   };
-  router.add("GET", "/api/v1/runs", bind(listRuns));
+  router.add("GET", "/api/v1/runs", bind(listRuns),
+             {.query = {"workflow", "state", "limit", "cursor"}});
   router.add("GET", "/api/v1/runs/{id}", bind(getRun));
   router.add("GET", "/api/v1/runs/{id}/events", bind(runEvents));
-  router.add("GET", "/api/v1/runs/{id}/steps/{step}/logs", bind(stepLogs));
+  router.add("GET", "/api/v1/runs/{id}/steps/{step}/logs", bind(stepLogs), {.query = {"attempt"}});
   router.add("POST", "/api/v1/runs/{id}/cancel", bind(cancelRun));
   router.add("POST", "/api/v1/runs/{id}/retry", bind(retryRun));
 }

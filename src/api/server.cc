@@ -1,10 +1,14 @@
 #include "api/server.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/framing.h"
+#include "api/guarded_server.h"
 #include "api/routes.h"
 
 namespace keel::api {
@@ -21,6 +25,29 @@ void writeReply(const Reply& reply, httplib::Response& res) {
 void writeFinalReply(Reply reply, httplib::Response& res) {
   reply.headers.emplace_back("Connection", "close");
   writeReply(reply, res);
+  GuardedServer::closeAfterReply();
+}
+
+// The TLS context for --tls-cert/--tls-key: TLS 1.2 at least, the
+// certificate chain and key checked against each other.
+Result<SSL_CTX*> makeTlsContext(const TlsOptions& tls) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) return Error(ErrorCode::kInternal, "cannot create a TLS context");
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  auto fail = [&](const std::string& what) -> Error {
+    char buf[256] = {};
+    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+    SSL_CTX_free(ctx);
+    return Error(ErrorCode::kInvalidArgument, fmt::format("{}: {}", what, buf));
+  };
+  if (SSL_CTX_use_certificate_chain_file(ctx, tls.certFile.c_str()) != 1)
+    return fail("cannot load the TLS certificate " + tls.certFile);
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
+    return fail("cannot load the TLS key " + tls.keyFile);
+  if (SSL_CTX_check_private_key(ctx) != 1)
+    return fail("the TLS key " + tls.keyFile + " does not match the certificate");
+  return ctx;
 }
 
 // The JSON body for errors produced by httplib itself (malformed requests,
@@ -42,19 +69,32 @@ Reply httpLayerError(const httplib::Request& req, int status, size_t maxBodyByte
 }  // namespace
 
 Server::Server(engine::Control& control, store::Store& store, ServerOptions options)
-    : control_(control), store_(store), options_(std::move(options)) {
+    : control_(control),
+      store_(store),
+      options_(std::move(options)),
+      access_(store, options_.access) {
   addRoutes();
+  router_.setGuard(
+      [this](const httplib::Request& request, const RouteOptions& route, RequestContext& context) {
+        return access_.check(request, route, context);
+      });
 }
 
 Server::~Server() { stop(); }
 
 void Server::addRoutes() {
-  router_.add("GET", "/healthz", [this](const ApiRequest&) { return healthz(); });
-  router_.add("GET", "/readyz", [this](const ApiRequest&) { return readyz(); });
-  router_.add("GET", "/metrics", [this](const ApiRequest&) { return metrics(); });
-  RouteContext context{control_, store_, options_.engineTimeout};
+  const RouteOptions open{.open = true};
+  router_.add(
+      "GET", "/healthz", [this](const ApiRequest&) { return healthz(); }, open);
+  router_.add(
+      "GET", "/readyz", [this](const ApiRequest&) { return readyz(); }, open);
+  router_.add(
+      "GET", "/metrics", [this](const ApiRequest&) { return metrics(); }, open);
+  const Clock& clock = options_.clock ? *options_.clock : systemClock_;
+  RouteContext context{control_, store_, options_.engineTimeout, clock};
   addWorkflowRoutes(router_, context);
   addRunRoutes(router_, context);
+  addTokenRoutes(router_, context);
 }
 
 Reply Server::healthz() const { return jsonReply(200, {{"status", "ok"}}); }
@@ -95,7 +135,18 @@ void Server::configureHttp() {
     listenSocket_ = sock;
   });
 
+  // Malformed framing (RFC 9112 section 6) is refused before any body is
+  // read, and the connection closed: what follows on the wire cannot be
+  // trusted to be the next request.
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    auto refused = checkFraming(req, GuardedServer::rawHead());
+    if (!refused) return httplib::Server::HandlerResponse::Unhandled;
+    GuardedServer::requestRead();
+    writeFinalReply(*refused, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   auto plain = [this](const httplib::Request& req, httplib::Response& res) {
+    GuardedServer::requestRead();
     writeReply(router_.dispatch(req, req.body), res);
   };
   // Bodies are read through a receiver so that a chunked body (which has no
@@ -103,7 +154,7 @@ void Server::configureHttp() {
   auto streamed = [this, maxBody](const httplib::Request& req, httplib::Response& res,
                                   const httplib::ContentReader& reader) {
     if (req.is_multipart_form_data()) {
-      writeFinalReply(errorReply(400, "invalid_argument",
+      writeFinalReply(errorReply(415, "unsupported_media_type",
                                  "multipart bodies are not accepted; send the raw text"),
                       res);
       return;
@@ -112,6 +163,7 @@ void Server::configureHttp() {
     // A request with neither header has no body (RFC 9112 6.3); httplib
     // would instead wait for the connection to close (`curl -X POST`).
     if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      GuardedServer::requestRead();
       writeReply(router_.dispatch(req, body), res);
       return;
     }
@@ -125,6 +177,7 @@ void Server::configureHttp() {
       body.append(data, n);
       return true;
     });
+    GuardedServer::requestRead();
     if (tooLarge || res.status == 413) {
       writeFinalReply(httpLayerError(req, 413, maxBody), res);
     } else if (!read) {
@@ -170,7 +223,13 @@ void Server::configureHttp() {
 
 Result<int> Server::start(const std::string& host, int port) {
   if (http_) return Error(ErrorCode::kFailedPrecondition, "the API server was already started");
-  http_ = std::make_unique<httplib::Server>();
+  SSL_CTX* tls = nullptr;
+  if (options_.tls.enabled()) {
+    auto ctx = makeTlsContext(options_.tls);
+    if (!ctx.ok()) return ctx.error();
+    tls = *ctx;
+  }
+  http_ = std::make_unique<GuardedServer>(options_.limits, tls);
   configureHttp();
   int bound = port;
   if (port == 0) {
@@ -186,6 +245,7 @@ Result<int> Server::start(const std::string& host, int port) {
   // at once) would overflow it and see connections stall for seconds.
   // listen() again on the bound socket only raises the backlog.
   if (listenSocket_ >= 0) ::listen(listenSocket_, SOMAXCONN);
+  access_.configure(tls ? "https" : "http", host, bound);
   thread_ = std::thread([this] {
     http_->listen_after_bind();
     listenReturned_ = true;

@@ -21,8 +21,10 @@
 #include <string>
 #include <thread>
 
+#include "api/access.h"
 #include "api/http_metrics.h"
 #include "api/router.h"
+#include "core/clock.h"
 #include "core/result.h"
 #include "engine/control.h"
 #include "store/store.h"
@@ -33,8 +35,32 @@ class Server;
 
 namespace keel::api {
 
+struct TlsOptions {
+  std::string certFile;  // PEM certificate chain; with keyFile, the server speaks HTTPS
+  std::string keyFile;   // PEM private key
+  bool enabled() const { return !certFile.empty(); }
+};
+
+// Bounds that keep slow or greedy clients from holding the workers (see
+// guarded_server.h).
+struct ConnectionLimits {
+  // The whole of one request (head and body) must arrive within this.
+  std::chrono::milliseconds requestReadTimeout{10'000};
+  // An idle keep-alive connection is closed after this.
+  std::chrono::milliseconds keepAliveTimeout{5'000};
+  // A connection that has waited this long for request bytes is slow.
+  std::chrono::milliseconds slowAfter{1'000};
+  int slowPerClient = 4;  // slow connections one address may hold; more are closed
+  int slowTotal = 16;     // slow connections all clients together may hold
+};
+
 struct ServerOptions {
   size_t maxBodyBytes = 1 << 20;  // larger request bodies get 413
+  AccessOptions access;           // tokens, Host and Origin checks (access.h)
+  TlsOptions tls;
+  ConnectionLimits limits;
+  // Wall time for the rows the API writes (tokens); null: the system clock.
+  const Clock* clock = nullptr;
   // /readyz answers 200 only while this returns true; empty = always ready.
   std::function<bool()> ready;
   // Appended to /metrics (the engine's own metrics, in Prometheus text).
@@ -67,6 +93,8 @@ class Server {
   engine::Control& control_;
   store::Store& store_;
   ServerOptions options_;
+  SystemClock systemClock_;
+  AccessPolicy access_;
   Router router_;
   HttpMetrics httpMetrics_;
   std::unique_ptr<httplib::Server> http_;

@@ -102,7 +102,7 @@ TEST_F(ServerTest, ApplyReturns201WhenChangedAnd200WhenIdentical) {
                                  {"warnings", {"step a: retry policy defaulted"}}}));
   changed = false;
   auto same = client().Post("/api/v1/workflows", {{"X-Keel-Source", "/srv/wf/hello.yaml"}},
-                            "name: hello\n", "text/plain");
+                            "name: hello\n", "application/yaml");
   ASSERT_TRUE(same);
   EXPECT_EQ(same->status, 200);
   EXPECT_EQ(body(same)["changed"], false);
@@ -308,24 +308,6 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
   EXPECT_NE(text.find("keel_engine_runs_active 7\n"), std::string::npos);
 }
 
-// Sends raw bytes and reads until the server closes the connection.
-std::string rawExchange(int port, const std::string& request) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return response;
-}
-
 TEST_F(ServerTest, APostWithoutContentLengthHasAnEmptyBody) {
   start();
   control_.onCancel = [](const std::string& id) -> Result<store::RunRow> {
@@ -336,8 +318,9 @@ TEST_F(ServerTest, APostWithoutContentLengthHasAnEmptyBody) {
   };
   // What `curl -X POST URL` sends: no Content-Length, no Transfer-Encoding.
   auto response = rawExchange(port_, std::string("POST /api/v1/runs/") + kRunIds[0] +
-                                         "/cancel HTTP/1.1\r\nHost: keel\r\n"
-                                         "Connection: close\r\n\r\n");
+                                         "/cancel HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                         "Authorization: Bearer " +
+                                         kTestToken + "\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
   EXPECT_NE(response.find(R"("state":"cancelled")"), std::string::npos) << response;
 }

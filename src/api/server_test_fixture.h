@@ -3,6 +3,11 @@
 // steps, attempts, events and logs), and small HTTP helpers.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 
@@ -13,6 +18,7 @@
 #include "api/fake_store.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "auth/token.h"
 
 namespace keel::api::test {
 
@@ -20,6 +26,8 @@ using nlohmann::json;
 
 inline WallTime at(int64_t unixMs) { return fromUnixMillis(unixMs); }
 inline constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
+// The admin token every fixture request carries.
+inline constexpr char kTestToken[] = "keel_test-token-of-the-api-fixture";
 
 // Three runs of "hello", ids increasing with creation.
 inline const char* const kRunIds[] = {"01KA0000000000000000000001", "01KA0000000000000000000002",
@@ -69,6 +77,8 @@ inline store::RunDetail sampleRun() {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    store_.tokens = {{"tester", auth::tokenHash(kTestToken), "admin", at(kT0 - 5000), "keel serve",
+                      std::nullopt}};
     store_.workflows = {
         {"hello", 1, "default", "name: hello\n", "/w", "aaa", at(kT0 - 2000)},
         {"hello", 2, "default", "name: hello # v2\n", "/w", "bbb", at(kT0 - 1000)},
@@ -106,7 +116,13 @@ class ServerTest : public ::testing::Test {
     port_ = *port;
   }
 
+  // A client that sends the fixture's token.
   httplib::Client client() const {
+    httplib::Client c = anonymousClient();
+    c.set_bearer_token_auth(kTestToken);
+    return c;
+  }
+  httplib::Client anonymousClient() const {
     httplib::Client c("127.0.0.1", port_);
     c.set_read_timeout(10);
     return c;
@@ -125,6 +141,37 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   int port_ = 0;
 };
+
+// A TCP connection to 127.0.0.1:port, or -1.
+inline int connectLoopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends raw bytes and reads until the server closes the connection (or 10 s
+// pass without a byte, when the answer so far is returned).
+inline std::string rawExchange(int port, const std::string& request) {
+  int fd = connectLoopback(port);
+  std::string response;
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (fd >= 0 &&
+      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, static_cast<size_t>(n));
+  }
+  if (fd >= 0) close(fd);
+  return response;
+}
 
 inline void expectError(const httplib::Result& res, int status, const std::string& code) {
   ASSERT_TRUE(res);

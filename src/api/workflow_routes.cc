@@ -5,6 +5,7 @@
 #include "api/engine_call.h"
 #include "api/json_codec.h"
 #include "api/routes.h"
+#include "core/quote.h"
 
 namespace keel::api {
 namespace {
@@ -19,6 +20,15 @@ constexpr char kIdempotencyHeader[] = "Idempotency-Key";
 
 Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
   std::string source = request.http.get_header_value(kSourceHeader);
+  // The source path becomes the default workdir of the workflow's steps:
+  // a relative one would mean "wherever keel serve happens to run".
+  if (request.http.has_header(kSourceHeader) && (source.empty() || source.front() != '/'))
+    return errorReply(
+        Error(ErrorCode::kInvalidArgument, fmt::format("{} must be an absolute path, got {}",
+                                                       kSourceHeader, quoteForMessage(source))));
+  if (source.find('\0') != std::string::npos)
+    return errorReply(
+        Error(ErrorCode::kInvalidArgument, fmt::format("{} holds a NUL byte", kSourceHeader)));
   if (source.empty()) source = "api";
   auto result =
       awaitEngine(ctx.control.applyWorkflow(std::string(request.body), source), ctx.engineTimeout);
@@ -83,6 +93,14 @@ Result<engine::TriggerRequest> parseTrigger(const ApiRequest& request) {
                    fmt::format("unknown field '{}' (expected 'params', 'idempotency_key')", key));
     }
   }
+  if (body->contains("idempotency_key") && trigger.idempotencyKey.empty() &&
+      !(*body)["idempotency_key"].is_null())
+    return Error(ErrorCode::kInvalidArgument,
+                 "'idempotency_key' is empty; leave it out, or give a non-empty key");
+  if (request.http.has_header(kIdempotencyHeader) &&
+      request.http.get_header_value(kIdempotencyHeader).empty())
+    return Error(ErrorCode::kInvalidArgument,
+                 "the Idempotency-Key header is empty; leave it out, or give a non-empty key");
   std::string header = request.http.get_header_value(kIdempotencyHeader);
   if (!header.empty()) {
     if (!trigger.idempotencyKey.empty() && trigger.idempotencyKey != header)
@@ -113,7 +131,8 @@ void addWorkflowRoutes(Router& router, const RouteContext& context) {
   auto bind = [context](Reply (*fn)(const RouteContext&, const ApiRequest&)) {
     return [context, fn](const ApiRequest& request) { return fn(context, request); };
   };
-  router.add("POST", "/api/v1/workflows", bind(applyWorkflow));
+  router.add("POST", "/api/v1/workflows", bind(applyWorkflow),
+             {.bodyTypes = {"application/yaml", "application/x-yaml"}});
   router.add("GET", "/api/v1/workflows", bind(listWorkflows));
   router.add("GET", "/api/v1/workflows/{name}", bind(getWorkflow));
   router.add("POST", "/api/v1/workflows/{name}/runs", bind(triggerRun));

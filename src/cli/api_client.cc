@@ -14,6 +14,10 @@ std::string describe(httplib::Error error) {
   switch (error) {
     case httplib::Error::Connection:
       return "connection refused or host unreachable";
+    case httplib::Error::SSLConnection:
+      return "the TLS handshake failed (is it an https server?)";
+    case httplib::Error::SSLServerVerification:
+      return "the server's TLS certificate is not trusted (pass its CA with --ca-file)";
     case httplib::Error::ConnectionTimeout:
       return "connection timed out";
     case httplib::Error::Read:
@@ -34,12 +38,24 @@ Result<ApiResponse> toResponse(const httplib::Result& result) {
   return response;
 }
 
+std::unique_ptr<httplib::Client> makeClient(const ServerUrl& url) {
+  bool v6 = url.host.find(':') != std::string::npos;
+  std::string origin = (url.tls ? "https://" : "http://") + std::string(v6 ? "[" : "") + url.host +
+                       (v6 ? "]" : "") + ":" + std::to_string(url.port);
+  return std::make_unique<httplib::Client>(origin);
+}
+
 }  // namespace
 
-ApiClient::ApiClient(ServerUrl url)
-    : url_(std::move(url)), http_(std::make_unique<httplib::Client>(url_.host, url_.port)) {
+ApiClient::ApiClient(ServerUrl url, ClientCredentials credentials)
+    : url_(std::move(url)), http_(makeClient(url_)) {
   http_->set_connection_timeout(kConnectTimeoutSeconds);
   http_->set_read_timeout(kReadTimeoutSeconds);
+  if (!credentials.token.empty()) http_->set_bearer_token_auth(credentials.token.c_str());
+  if (url_.tls) {
+    http_->enable_server_certificate_verification(true);
+    if (!credentials.caFile.empty()) http_->set_ca_cert_path(credentials.caFile.c_str());
+  }
 }
 
 ApiClient::~ApiClient() = default;

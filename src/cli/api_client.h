@@ -4,7 +4,10 @@
 // what a 404 means), with the body parsed as JSON when it is JSON; an Error
 // (kUnavailable) only when no answer came at all: refused, unreachable,
 // timed out. Paths are relative to the server URL's base path and must be
-// already URL-encoded. One client per command; not thread-safe.
+// already URL-encoded. Every request carries the bearer token, when there
+// is one; https URLs verify the server's certificate against the system's
+// CAs, or against caFile when given. One client per command; not
+// thread-safe.
 #pragma once
 
 #include <memory>
@@ -32,9 +35,14 @@ struct ApiResponse {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+struct ClientCredentials {
+  std::string token;   // empty: no Authorization header
+  std::string caFile;  // PEM file of CAs to trust for https; empty: the system's
+};
+
 class ApiClient {
  public:
-  explicit ApiClient(ServerUrl url);
+  explicit ApiClient(ServerUrl url, ClientCredentials credentials = {});
   ~ApiClient();
 
   Result<ApiResponse> get(const std::string& path);

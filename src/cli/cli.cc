@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "cli/server_url.h"
 
 namespace keel::cli {
@@ -16,6 +17,8 @@ constexpr char kDefaultServer[] = "http://127.0.0.1:7070";
 
 struct Parsed {
   std::string server = kDefaultServer;
+  std::string caFile;
+  std::string tokenName;
   ServeOptions serve;
   BenchOptions bench;
   ValidateArgs validate;
@@ -39,6 +42,10 @@ struct Subcommands {
   CLI::App* logs;
   CLI::App* cancel;
   CLI::App* retry;
+  CLI::App* token;
+  CLI::App* tokenCreate;
+  CLI::App* tokenList;
+  CLI::App* tokenRevoke;
 };
 
 Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
@@ -111,6 +118,17 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   return s;
 }
 
+Subcommands defineTokenCommands(CLI::App& app, Parsed& p, Subcommands s) {
+  s.token = app.add_subcommand("token", "Manage API tokens");
+  s.token->require_subcommand(1);
+  s.tokenCreate = s.token->add_subcommand("create", "Create a token; prints its secret once");
+  s.tokenCreate->add_option("name", p.tokenName, "Token name: a-z, 0-9, '.', '_', '-'")->required();
+  s.tokenList = s.token->add_subcommand("list", "List tokens (never their secrets)");
+  s.tokenRevoke = s.token->add_subcommand("revoke", "Revoke a token; it stops working at once");
+  s.tokenRevoke->add_option("name", p.tokenName, "Token name")->required();
+  return s;
+}
+
 int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.apply) return applyCommand(ctx, p.applyFiles);
   if (*s.run) return runCommand(ctx, p.run);
@@ -118,6 +136,9 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.show) return showCommand(ctx, p.runId, p.json);
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
   if (*s.cancel) return cancelCommand(ctx, p.runId);
+  if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName);
+  if (*s.tokenList) return tokenListCommand(ctx);
+  if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName);
   return retryCommand(ctx, p.runId);
 }
 
@@ -137,7 +158,14 @@ int dispatch(const Subcommands& s, const Parsed& p, const Commands& commands, st
     err << "keel: " << url.error().message() << '\n';
     return kExitUsage;
   }
-  ApiClient api(*url);
+  auto sources = credentialSourcesFromEnvironment();
+  sources.caFile = p.caFile;
+  auto credentials = resolveCredentials(sources);
+  if (!credentials.ok()) {
+    err << "keel: " << credentials.error().message() << '\n';
+    return kExitUsage;
+  }
+  ApiClient api(*url, *credentials);
   return dispatchHttp(s, p, Context{out, err, &api});
 }
 
@@ -152,10 +180,13 @@ int runCli(int argc, char** argv, const Commands& commands, std::ostream& out, s
   app.add_option("--server", parsed.server, "URL of `keel serve`")
       ->envname("KEEL_SERVER")
       ->capture_default_str();
+  app.add_option("--ca-file", parsed.caFile, "PEM file of CAs to trust for an https server")
+      ->envname("KEEL_CA_FILE");
   Subcommands s{};
   s = defineEngineCommands(app, parsed, s);
   s = defineWorkflowCommands(app, parsed, s);
   s = defineRunCommands(app, parsed, s);
+  s = defineTokenCommands(app, parsed, s);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

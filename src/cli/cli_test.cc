@@ -2,6 +2,7 @@
 // scripted engine and canned rows, with the output captured.
 #include "cli/cli.h"
 
+#include <filesystem>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -9,6 +10,9 @@
 #include "api/fake_control.h"
 #include "api/fake_store.h"
 #include "api/server.h"
+#include "auth/token.h"
+#include "cli/credentials.h"
+#include "cli/server_url.h"
 #include "testing/temp_dir.h"
 
 namespace keel::cli {
@@ -20,6 +24,7 @@ WallTime at(int64_t unixMs) { return fromUnixMillis(unixMs); }
 constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
 constexpr char kOk[] = "01KA0000000000000000000001";
 constexpr char kFailed[] = "01KA0000000000000000000002";
+constexpr char kToken[] = "keel_cli-test-token";
 
 store::RunDetail runDetail(const std::string& id, RunState state, const std::string& reason) {
   store::RunDetail d;
@@ -70,6 +75,10 @@ class CliTest : public ::testing::Test {
                      {2, kFailed, at(kT0 + 10), "step_started", "shout", 1, ""},
                      {3, kFailed, at(kT0 + 1500), "attempt_failed", "shout", 1, "exit code 3"}};
     store_.logs = {{kFailed, "shout", 1, "HELLO, OPS\n", "oops\n", 11, 5000}};
+    store_.tokens = {
+        {"tester", auth::tokenHash(kToken), "admin", at(kT0), "keel serve", std::nullopt}};
+    ::setenv("KEEL_TOKEN", kToken, 1);
+    ::unsetenv("KEEL_TOKEN_FILE");
     server_ = std::make_unique<api::Server>(control_, store_, api::ServerOptions{});
     auto port = server_->start("127.0.0.1", 0);
     ASSERT_TRUE(port.ok());
@@ -300,8 +309,8 @@ TEST_F(CliTest, UsageErrorsExit2) {
   EXPECT_EQ(keel({}, false), 2);
   EXPECT_EQ(keel({"frobnicate"}), 2);
   EXPECT_EQ(keel({"show"}), 2);
-  EXPECT_EQ(keel({"runs", "--server", "https://keel"}, false), 2);
-  EXPECT_NE(err_.str().find("https"), std::string::npos);
+  EXPECT_EQ(keel({"runs", "--server", "gopher://keel"}, false), 2);
+  EXPECT_NE(err_.str().find("http or https"), std::string::npos);
   EXPECT_EQ(keel({"--help"}, false), 0);
   EXPECT_NE(out_.str().find("validate"), std::string::npos);
 }
@@ -353,6 +362,66 @@ TEST_F(CliTest, ValidateChecksFilesOffline) {
       << out_.str();
   ASSERT_EQ(keel({"validate", "--explain", dir.file("good.yaml")}, false), 0);
   EXPECT_GT(out_.str().size(), (dir.file("good.yaml") + ": ok (workflow hello, 2 steps)\n").size());
+}
+
+TEST_F(CliTest, TokensAreCreatedListedAndRevoked) {
+  ASSERT_EQ(keel({"token", "create", "ci-deploy"}), 0) << err_.str();
+  std::string secret = out_.str();
+  ASSERT_EQ(secret.rfind("keel_", 0), 0u) << secret;
+  ASSERT_EQ(secret.back(), '\n');
+  EXPECT_EQ(secret.find('\n'), secret.size() - 1) << "only the secret goes to stdout";
+  EXPECT_NE(err_.str().find("only time"), std::string::npos);
+  ASSERT_EQ(keel({"token", "list"}), 0) << err_.str();
+  EXPECT_NE(out_.str().find("ci-deploy  admin"), std::string::npos) << out_.str();
+  EXPECT_EQ(out_.str().find(secret.substr(0, secret.size() - 1)), std::string::npos);
+  ASSERT_EQ(keel({"token", "revoke", "ci-deploy"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "token ci-deploy: revoked\n");
+  EXPECT_EQ(keel({"token", "create", "Bad Name"}), 2);
+  EXPECT_EQ(keel({"token"}), 2);
+}
+
+TEST_F(CliTest, WithoutATokenTheServerRefusesAndTheCliSaysWhatToSet) {
+  ::unsetenv("KEEL_TOKEN");
+  testing::TempDir cwd;  // no keel.db.token here
+  auto old = std::filesystem::current_path();
+  std::filesystem::current_path(cwd.path());
+  int code = keel({"runs"});
+  std::filesystem::current_path(old);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(err_.str().find("KEEL_TOKEN"), std::string::npos) << err_.str();
+}
+
+TEST(Credentials, EnvironmentThenTokenFileThenTheDefaultFile) {
+  testing::TempDir dir;
+  testing::writeFile(dir.file("named"), "keel_from-file\n");
+  testing::writeFile(dir.file("default"), "  keel_from-default  \n");
+  testing::writeFile(dir.file("empty"), "\n");
+  CredentialSources s;
+  s.defaultTokenFile = dir.file("default");
+  s.envToken = "keel_from-env";
+  s.envTokenFile = dir.file("named");
+  EXPECT_EQ(resolveCredentials(s)->token, "keel_from-env");
+  s.envToken = "";
+  EXPECT_EQ(resolveCredentials(s)->token, "keel_from-file");
+  s.envTokenFile = "";
+  EXPECT_EQ(resolveCredentials(s)->token, "keel_from-default");
+  s.defaultTokenFile = dir.file("absent");
+  EXPECT_EQ(resolveCredentials(s)->token, "");
+  s.envTokenFile = dir.file("absent");
+  auto missing = resolveCredentials(s);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("KEEL_TOKEN_FILE"), std::string::npos);
+  s.envTokenFile = dir.file("empty");
+  EXPECT_FALSE(resolveCredentials(s).ok());
+}
+
+TEST(ServerUrlTls, HttpsIsAcceptedWithItsDefaultPort) {
+  auto url = parseServerUrl("https://keel.example.com/base/");
+  ASSERT_TRUE(url.ok());
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->port, 443);
+  EXPECT_EQ(url->toString(), "https://keel.example.com:443/base");
+  EXPECT_FALSE(parseServerUrl("ftp://x").ok());
 }
 
 }  // namespace

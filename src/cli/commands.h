@@ -65,4 +65,9 @@ int logsCommand(const Context& ctx, const std::string& runId, const std::string&
 int cancelCommand(const Context& ctx, const std::string& runId);
 int retryCommand(const Context& ctx, const std::string& runId);
 
+// Prints the new secret alone on stdout.
+int tokenCreateCommand(const Context& ctx, const std::string& name);
+int tokenListCommand(const Context& ctx);
+int tokenRevokeCommand(const Context& ctx, const std::string& name);
+
 }  // namespace keel::cli

@@ -36,6 +36,9 @@ int checkAnswer(const Context& ctx, Result<ApiResponse> result, ApiResponse* res
     ctx.err << "error: unexpected answer from " << ctx.api->url().toString() << " (HTTP "
             << result->status << "): " << excerpt << '\n';
   }
+  if (result->status == 401)
+    ctx.err << "  (set KEEL_TOKEN to a token, or KEEL_TOKEN_FILE to a file holding one; keel "
+               "serve writes its first admin token to the database path plus .token)\n";
   return result->status == 400 ? kExitUsage : kExitFailure;
 }
 

@@ -64,9 +64,10 @@ int waitForRun(const Context& ctx, const std::string& id, bool asJson) {
 
 int postRunAction(const Context& ctx, const std::string& runId, const std::string& action) {
   ApiResponse answer;
-  if (int code = checkAnswer(
-          ctx, ctx.api->post("/api/v1/runs/" + urlEncode(runId) + "/" + action, "", "text/plain"),
-          &answer))
+  if (int code = checkAnswer(ctx,
+                             ctx.api->post("/api/v1/runs/" + urlEncode(runId) + "/" + action, "{}",
+                                           "application/json"),
+                             &answer))
     return code;
   ctx.out << "run " << text(answer.body, field::kId, runId) << ": "
           << text(answer.body, field::kState);

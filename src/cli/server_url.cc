@@ -15,7 +15,8 @@ Error bad(std::string_view text, std::string_view why) {
 
 std::string ServerUrl::toString() const {
   bool v6 = host.find(':') != std::string::npos;
-  return fmt::format("http://{}{}{}:{}{}", v6 ? "[" : "", host, v6 ? "]" : "", port, basePath);
+  return fmt::format("{}://{}{}{}:{}{}", tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
+                     port, basePath);
 }
 
 Result<ServerUrl> parseServerUrl(std::string_view text) {
@@ -24,9 +25,8 @@ Result<ServerUrl> parseServerUrl(std::string_view text) {
   bool explicitScheme = false;
   if (auto sep = rest.find("://"); sep != std::string_view::npos) {
     auto scheme = rest.substr(0, sep);
-    if (scheme == "https")
-      return bad(text, "https is not supported; keel serves plain HTTP (use a TLS proxy)");
-    if (scheme != "http") return bad(text, "the scheme must be http");
+    if (scheme != "http" && scheme != "https") return bad(text, "the scheme must be http or https");
+    url.tls = scheme == "https";
     rest = rest.substr(sep + 3);
     explicitScheme = true;
   }
@@ -59,7 +59,7 @@ Result<ServerUrl> parseServerUrl(std::string_view text) {
     }
   }
   if (url.host.empty()) return bad(text, "no host");
-  url.port = explicitScheme ? 80 : 7070;
+  url.port = !explicitScheme ? 7070 : url.tls ? 443 : 80;
   if (!portText.empty()) {
     int port = 0;
     auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);

@@ -24,6 +24,10 @@ const char* errorCodeName(ErrorCode code) {
       return "io_error";
     case ErrorCode::kUnimplemented:
       return "unimplemented";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
     case ErrorCode::kInternal:
       return "internal";
   }

@@ -26,6 +26,8 @@ enum class ErrorCode {
   kCorrupt,      // stored data is damaged
   kIo,
   kUnimplemented,  // a feature this version of keel does not have
+  kUnauthenticated,   // no credentials, or credentials keel does not know
+  kPermissionDenied,  // known credentials that may not do this
   kInternal,
 };
 

@@ -91,6 +91,14 @@ class FlakyStore : public store::Store {
   }
   Result<std::vector<store::ActiveRun>> claimRuns() override { return real_.claimRuns(); }
   Status renewLeases() override { return real_.renewLeases(); }
+  Status putToken(const store::TokenRow& r) override { return real_.putToken(r); }
+  Result<store::TokenRow> revokeToken(const std::string& n, WallTime at) override {
+    return real_.revokeToken(n, at);
+  }
+  Result<std::vector<store::TokenRow>> listTokens() override { return real_.listTokens(); }
+  Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& h) override {
+    return real_.findTokenByHash(h);
+  }
   Result<std::optional<store::WorkflowVersionRow>> getWorkflow(const std::string& n,
                                                                int v) override {
     return real_.getWorkflow(n, v);

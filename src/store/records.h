@@ -108,6 +108,20 @@ struct RunDetail {
   bool operator==(const RunDetail&) const = default;
 };
 
+// An API token. Only the SHA-256 of the secret is stored; the secret itself
+// is shown once, when the token is created. A revoked token stays listed
+// (its name cannot be reused) so that what it did keeps a name.
+struct TokenRow {
+  std::string name;
+  std::string hash;  // hex SHA-256 of the secret
+  std::string role;  // "admin" for now; roles per namespace come later
+  WallTime createdAt;
+  std::string createdBy;  // the token name that created it, or "keel serve"
+  std::optional<WallTime> revokedAt;
+
+  bool operator==(const TokenRow&) const = default;
+};
+
 struct RunFilter {
   std::string workflow;           // empty = all
   std::optional<RunState> state;  // none = all

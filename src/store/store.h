@@ -71,6 +71,13 @@ class Store {
   // Active (non-terminal) runs this node may execute, oldest first.
   virtual Result<std::vector<ActiveRun>> claimRuns() = 0;
   virtual Status renewLeases() = 0;
+  // API tokens. putToken fails with kAlreadyExists if the name is taken
+  // (revoked or not); revokeToken with kNotFound if there is no such token,
+  // with kConflict if it is the last live admin token (nobody could use the
+  // API any more), and is a no-op on one already revoked. Both are durable on return and
+  // may be called from any thread (they take the writer's turn).
+  virtual Status putToken(const TokenRow& row) = 0;
+  virtual Result<TokenRow> revokeToken(const std::string& name, WallTime at) = 0;
 
   // --- reads (any thread) ---
   virtual Result<std::optional<WorkflowVersionRow>> getWorkflow(const std::string& name,
@@ -84,6 +91,8 @@ class Store {
   virtual Result<std::vector<EventRow>> runEvents(const std::string& runId) = 0;
   virtual Result<std::vector<LogRow>> stepLogs(const std::string& runId,
                                                const std::string& step) = 0;  // every attempt
+  virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
+  virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;
   // "ok", or what PRAGMA integrity_check (or the server's equivalent) reports.
   virtual Result<std::string> integrityCheck() = 0;
 };

@@ -105,8 +105,21 @@ CREATE TABLE logs (
 );
 )sql";
 
+// API tokens: only the SHA-256 of each secret is kept.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE tokens (
+  name TEXT NOT NULL PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  revoked_at INTEGER
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

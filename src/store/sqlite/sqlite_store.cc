@@ -9,6 +9,7 @@
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/reads.h"
 #include "store/sqlite/schema.h"
+#include "store/sqlite/tokens.h"
 #include "store/sqlite/writer.h"
 
 namespace keel::store {
@@ -45,6 +46,14 @@ class SqliteStore final : public Store {
   // for as long as the process lives, and the kernel releases that lock
   // when the process dies. Leases matter only when nodes share a database.
   Status renewLeases() override { return okStatus(); }
+  Status putToken(const TokenRow& row) override {
+    std::lock_guard lock(writeMu_);
+    return sqlite::insertToken(*conn_, row);
+  }
+  Result<TokenRow> revokeToken(const std::string& name, WallTime at) override {
+    std::lock_guard lock(writeMu_);
+    return sqlite::markTokenRevoked(*conn_, name, at);
+  }
 
   Result<std::optional<WorkflowVersionRow>> getWorkflow(const std::string& name,
                                                         int version) override {
@@ -71,6 +80,12 @@ class SqliteStore final : public Store {
   }
   Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step) override {
     return read([&](Connection& c) { return sqlite::selectLogs(c, runId, step); });
+  }
+  Result<std::vector<TokenRow>> listTokens() override {
+    return read([&](Connection& c) { return sqlite::selectTokens(c); });
+  }
+  Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) override {
+    return read([&](Connection& c) { return sqlite::selectTokenByHash(c, hash); });
   }
   Result<std::string> integrityCheck() override {
     return read([&](Connection& c) { return sqlite::selectIntegrityCheck(c); });

@@ -14,7 +14,7 @@
 
 namespace keel::store {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
                                                const StoreOptions& options = {});
