@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "spec/parser.h"
+#include "spec/template.h"
 
 namespace keel::engine {
 
@@ -105,6 +106,10 @@ Result<json> Engine::effectiveParams(const LoadedWorkflow& wf, const json& given
   for (const auto& p : declared)
     if (!out.contains(p.name) && !wf.paramRefs.count(p.name))
       problems.push_back(fmt::format("missing param '{}'", p.name));
+  // A value is data for a shell word, an environment variable or a path (G13).
+  for (const auto& [k, v] : out.items())
+    if (auto st = spec::checkParamValue(k, v.get_ref<const std::string&>()); !st.ok())
+      problems.push_back(st.error().message());
   if (!problems.empty())
     return Error(ErrorCode::kInvalidArgument,
                  fmt::format("bad params for workflow '{}'", wf.row.name), problems);

@@ -90,8 +90,18 @@ void Engine::dispatchStep(RunRt& run, int idx) {
 
 Result<exec::StepRequest> Engine::buildRequest(RunRt& run, int idx) {
   const auto& spec = run.wf->spec->steps[idx];
+  // Only the outputs of the steps this one needs (directly or further up):
+  // which other steps happen to be done is a matter of timing.
   std::map<std::string, json> outputs;
-  for (auto& other : run.steps) {
+  std::vector<int> todo = run.wf->needs[idx];
+  std::vector<char> seen(run.steps.size(), 0);
+  while (!todo.empty()) {
+    int up = todo.back();
+    todo.pop_back();
+    if (seen[up]) continue;
+    seen[up] = 1;
+    todo.insert(todo.end(), run.wf->needs[up].begin(), run.wf->needs[up].end());
+    auto& other = run.steps[up];
     if (other.row.state != StepState::kSucceeded || other.row.outputJson.empty()) continue;
     if (!other.output) {
       other.output = json::parse(other.row.outputJson, nullptr, false);
@@ -111,7 +121,9 @@ Result<exec::StepRequest> Engine::buildRequest(RunRt& run, int idx) {
   req.attempt = run.steps[idx].row.attempts;
   req.killGrace = spec.killGrace;
   req.logCapBytes = options_.logCapBytes;
-  auto command = spec::renderTemplate(spec.run, ctx);
+  // Every value in the command is one quoted shell word (G13); the working
+  // directory and environment values are not shell text.
+  auto command = spec::renderTemplate(spec.run, ctx, spec::Escape::kShell);
   if (!command.ok()) return Error(ErrorCode::kInvalidArgument, "run: " + command.error().message());
   req.command = std::move(*command);
   auto workdir = spec::renderTemplate(spec.workdir, ctx);
@@ -130,8 +142,17 @@ Result<exec::StepRequest> Engine::buildRequest(RunRt& run, int idx) {
       return Error(ErrorCode::kInvalidArgument, "env " + k + ": " + value.error().message());
     req.env[k] = std::move(*value);
   }
-  for (const auto& [k, v] : run.params.items())
-    req.env[spec::paramEnvName(k)] = v.is_string() ? v.get<std::string>() : v.dump();
+  req.passEnv = spec.passEnv;
+  for (const auto& [k, v] : run.params.items()) {
+    std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+    // Checked at trigger time; a run stored by an older keel may predate that.
+    if (auto st = spec::checkParamValue(k, value); !st.ok()) return st.error();
+    req.env[spec::paramEnvName(k)] = std::move(value);
+  }
+  // As JSON: the dump escapes control characters, so no NUL reaches the environment.
+  for (const auto& [name, output] : outputs)
+    req.env[spec::stepOutputEnvName(name)] =
+        output.dump(-1, ' ', false, json::error_handler_t::replace);
   req.env["KEEL_RUN_ID"] = run.row.id;
   req.env["KEEL_WORKFLOW"] = run.row.workflow;
   req.env["KEEL_STEP"] = spec.name;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "spec/template.h"
+
 #include "store/sqlite/sqlite_store.h"
 #include "testing/temp_dir.h"
 
@@ -231,7 +233,7 @@ steps:
   auto id = trigger("etl", {{"date", "2026-11-23"}});
   ASSERT_EQ(exec_.started.size(), 1u);
   const auto& req = exec_.started[0].request;
-  EXPECT_EQ(req.command, "fetch 2026-11-23");
+  EXPECT_EQ(req.command, "fetch '2026-11-23'");
   EXPECT_EQ(req.env.at("KEEL_RUN_ID"), id);
   EXPECT_EQ(req.env.at("KEEL_STEP"), "fetch");
   EXPECT_EQ(req.env.at("KEEL_ATTEMPT"), "1");
@@ -240,7 +242,9 @@ steps:
   exec_.succeed(0, R"({"path": "/data/x.csv"})");
   engine_->pump();
   ASSERT_EQ(exec_.started.size(), 2u);
-  EXPECT_EQ(exec_.started[1].request.command, "load /data/x.csv");
+  EXPECT_EQ(exec_.started[1].request.command, "load '/data/x.csv'");
+  EXPECT_EQ(exec_.started[1].request.env.at("KEEL_OUTPUT_FETCH"), R"({"path":"/data/x.csv"})");
+  EXPECT_EQ(req.env.count("KEEL_OUTPUT_FETCH"), 0u);
   exec_.succeed(1);
   engine_->pump();
   auto d = detail(id);
@@ -487,6 +491,63 @@ steps:
   EXPECT_NE(r.error().toString().find("date"), std::string::npos);
   auto unknown = engine_->trigger({"nope", nlohmann::json::object(), ""}).get();
   EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(EngineTest, HostileParamsAreOneShellWordAndBadValuesAreRefusedAtTrigger) {
+  apply(workflow("quoted", R"(
+params: { sub: , other: { default: x } }
+steps:
+  - { name: a, run: "printf %s {{ params.sub }} > out", timeout: 1m, pass_env: [AWS_PROFILE] }
+)"));
+  trigger("quoted", {{"sub", "x'; touch F; echo '"}});
+  ASSERT_EQ(exec_.started.size(), 1u);
+  EXPECT_EQ(exec_.started[0].request.command, R"(printf %s 'x'\''; touch F; echo '\''' > out)");
+  EXPECT_EQ(exec_.started[0].request.env.at("KEEL_PARAM_SUB"), "x'; touch F; echo '");
+  EXPECT_EQ(exec_.started[0].request.passEnv, std::vector<std::string>{"AWS_PROFILE"});
+  trigger("quoted", {{"sub", std::string(spec::kMaxParamBytes, 'v')}});
+  EXPECT_EQ(exec_.started.size(), 2u);
+
+  struct Case {
+    nlohmann::json value;
+    std::string problem;
+  } cases[] = {
+      {std::string("abc\0def", 7), "param 'sub': contains a NUL byte at offset 3"},
+      {std::string("ab\xFF"), "param 'sub': is not valid UTF-8 (bad byte at offset 2)"},
+      {std::string(spec::kMaxParamBytes + 1, 'v'),
+       "param 'sub': is 65537 bytes long; the limit is 65536 bytes"},
+  };
+  for (const Case& c : cases) {
+    auto r = engine_->trigger({"quoted", {{"sub", c.value}}, ""}).get();
+    ASSERT_FALSE(r.ok()) << c.problem;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().details(), std::vector<std::string>{c.problem});
+  }
+  engine_->pump();
+  EXPECT_EQ(exec_.started.size(), 2u) << "a refused trigger started a step";
+  auto runs = store_->listRuns({});
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->size(), 2u);
+}
+
+TEST_F(EngineTest, UpstreamOutputWithANulByteFailsTheConsumerAsBadInput) {
+  apply(workflow("nul-output", R"(
+steps:
+  - { name: up, run: "up", timeout: 1m }
+  - { name: down, run: "echo {{ steps.up.output.v }}", needs: [up], timeout: 1m }
+)"));
+  auto id = trigger("nul-output");
+  exec_.succeed(0, R"({"v": "ab\u0000; touch F"})");
+  engine_->pump();
+  EXPECT_EQ(exec_.started.size(), 1u) << "the consumer was started";
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "down").state, StepState::kDead);
+  EXPECT_EQ(step(d, "down").attempts, 1) << "bad input was retried";
+  ASSERT_FALSE(d.attempts.empty());
+  const auto& last = d.attempts.back();
+  EXPECT_EQ(last.step, "down");
+  EXPECT_EQ(last.failureClass, FailureClass::kBadInput);
+  EXPECT_EQ(last.message,
+            "run: {{ steps.up.output.v }}: the value contains a NUL byte at offset 2");
 }
 
 TEST_F(EngineTest, SleepStepWaitsOnTheClockAndSurvivesRestart) {

@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/states.h"
 
@@ -25,9 +26,13 @@ struct StepRequest {
   std::string runId;
   std::string step;
   int attempt = 1;
-  std::string command;                     // rendered; run by /bin/sh -c in its own process group
-  std::string workdir;                     // must exist; empty = the current directory
-  std::map<std::string, std::string> env;  // added to the server's environment
+  std::string command;  // rendered; run by /bin/sh -c in its own process group
+  std::string workdir;  // must exist; empty = the current directory
+  // The step's environment is PATH, HOME, LANG, LC_ALL and TZ from the
+  // server's (when set), the variables named in passEnv (when set), then env
+  // on top. Nothing else of the server's environment reaches a step.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> passEnv;
   std::chrono::milliseconds killGrace{10'000};
   size_t logCapBytes = 1 << 20;  // per stream; the head and the last 64 KiB are kept
   // The largest $KEEL_OUTPUT file accepted; a bigger one fails the attempt

@@ -295,11 +295,18 @@ StepOutcome runProcessAttempt(const StepRequest& request, StopLatch& latch, Time
   if (!dir.ok()) return failedOutcome(FailureClass::kError, dir.error().message());
   std::map<std::string, std::string> env = request.env;
   env["KEEL_OUTPUT"] = dir->outputPath();  // the executor's, whatever request.env says
-  auto environment = buildEnvironment(env);
+  auto environment = buildEnvironment(env, request.passEnv);
   if (!environment.ok())
     return failedOutcome(FailureClass::kBadInput, environment.error().message());
   auto shell = spawnShell(request.command, request.workdir, *environment);
-  if (!shell.ok()) return failedOutcome(FailureClass::kError, shell.error().message());
+  if (!shell.ok()) {
+    // Too long or not representable: the same input fails the same way on
+    // every attempt, so it is bad input, never retried blindly (G6).
+    ErrorCode code = shell.error().code();
+    bool badInput = code == ErrorCode::kTooLarge || code == ErrorCode::kInvalidArgument;
+    return failedOutcome(badInput ? FailureClass::kBadInput : FailureClass::kError,
+                         shell.error().message());
+  }
 
   Watch watch(std::move(*shell), request, latch, acceptedAt);
   watch.run();

@@ -236,6 +236,60 @@ TEST(ProcessExecutorTest, InvalidEnvironmentNameIsBadInput) {
   EXPECT_NE(o.message.find("A=B"), std::string::npos) << o.message;
 }
 
+TEST(ProcessExecutorTest, StepsGetACleanEnvironmentPlusWhatTheyPassThrough) {
+  // The server's own secrets, as if exported when it was started.
+  ::setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
+  ::setenv("KEEL_TOKEN", "t0ken", 1);
+  ::setenv("KEEL_TEST_PASSED", "passed value", 1);
+  ::unsetenv("KEEL_TEST_UNSET");
+  StepRequest req = shell("env");
+  req.env["REGION"] = "eu";
+  req.passEnv = {"KEEL_TEST_PASSED", "KEEL_TEST_UNSET"};
+  auto o = runOne(req);
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ::unsetenv("KEEL_TOKEN");
+  ::unsetenv("KEEL_TEST_PASSED");
+  ASSERT_TRUE(o.succeeded) << o.message;
+  std::set<std::string> names;
+  std::istringstream in(o.stdoutText);
+  for (std::string line; std::getline(in, line);) names.insert(line.substr(0, line.find('=')));
+  for (const char* own : {"PWD", "OLDPWD", "SHLVL", "_"}) names.erase(own);  // the shell's own
+  std::set<std::string> expected = {"PATH", "REGION", "KEEL_OUTPUT", "KEEL_TEST_PASSED"};
+  for (const char* base : {"HOME", "LANG", "LC_ALL", "TZ"})
+    if (std::getenv(base)) expected.insert(base);
+  EXPECT_EQ(names, expected) << o.stdoutText;
+  EXPECT_EQ(o.stdoutText.find("s3cr3t"), std::string::npos);
+  EXPECT_EQ(o.stdoutText.find("t0ken"), std::string::npos);
+  EXPECT_NE(o.stdoutText.find("KEEL_TEST_PASSED=passed value\n"), std::string::npos);
+}
+
+TEST(ProcessExecutorTest, ACommandOrEnvironmentTooLongToStartIsBadInput) {
+  // Linux refuses any one argument or variable over 128 KiB with E2BIG.
+  StepRequest longCommand = shell(": " + std::string(256 * 1024, 'x'));
+  auto o = runOne(longCommand);
+  EXPECT_FALSE(o.succeeded);
+  EXPECT_EQ(o.failureClass, FailureClass::kBadInput) << o.message;
+  EXPECT_NE(o.message.find("E2BIG"), std::string::npos) << o.message;
+
+  StepRequest longEnv = shell("true");
+  longEnv.env["BIG"] = std::string(256 * 1024, 'x');
+  o = runOne(longEnv);
+  EXPECT_EQ(o.failureClass, FailureClass::kBadInput) << o.message;
+}
+
+TEST(ProcessExecutorTest, ANulByteInTheCommandOrEnvironmentIsBadInput) {
+  auto o = runOne(shell(std::string("echo a\0; touch F", 16)));
+  EXPECT_EQ(o.failureClass, FailureClass::kBadInput) << o.message;
+  EXPECT_NE(o.message.find("NUL"), std::string::npos) << o.message;
+  StepRequest req = shell("true");
+  req.env["V"] = std::string("a\0b", 3);
+  o = runOne(req);
+  EXPECT_EQ(o.failureClass, FailureClass::kBadInput) << o.message;
+  EXPECT_NE(o.message.find("environment variable V: the value contains a NUL byte at offset 1"),
+            std::string::npos)
+      << o.message;
+}
+
 TEST(ProcessExecutorTest, WorkdirIsHonoured) {
   TempDir dir;
   auto o = runOne(shell("pwd -P", dir.path()));

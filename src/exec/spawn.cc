@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
-
-extern char** environ;
 
 namespace keel::exec {
 namespace {
@@ -84,23 +84,43 @@ void configure(SpawnSetup& s, const Pipe& out, const Pipe& err, const std::strin
 }  // namespace
 
 Result<std::vector<std::string>> buildEnvironment(
-    const std::map<std::string, std::string>& overrides) {
-  for (const auto& [name, value] : overrides)
+    const std::map<std::string, std::string>& overrides,
+    const std::vector<std::string>& passThrough) {
+  for (const auto& [name, value] : overrides) {
+    if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos)
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("invalid environment variable name '{}'", name));
+    if (size_t nul = value.find('\0'); nul != std::string::npos)
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("environment variable {}: the value contains a NUL byte at "
+                               "offset {}",
+                               name, nul));
+  }
+  std::map<std::string, std::string> env;
+  auto inherit = [&](const std::string& name) {
+    if (const char* v = ::getenv(name.c_str())) env[name] = v;
+  };
+  for (const char* name : kBaseEnvironment) inherit(name);
+  if (!env.count("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& name : passThrough) {
     if (name.empty() || name.find('=') != std::string::npos)
       return Error(ErrorCode::kInvalidArgument,
                    fmt::format("invalid environment variable name '{}'", name));
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string entry(*e);
-    std::string name = entry.substr(0, entry.find('='));
-    if (!overrides.count(name)) env.push_back(std::move(entry));
+    inherit(name);
   }
-  for (const auto& [name, value] : overrides) env.push_back(name + "=" + value);
-  return env;
+  for (const auto& [name, value] : overrides) env[name] = value;
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
 }
 
 Result<SpawnedShell> spawnShell(const std::string& command, const std::string& workdir,
                                 const std::vector<std::string>& environment) {
+  if (command.find('\0') != std::string::npos)
+    return Error(ErrorCode::kInvalidArgument, "the command contains a NUL byte");
+  if (workdir.find('\0') != std::string::npos)
+    return Error(ErrorCode::kInvalidArgument, "the working directory contains a NUL byte");
   auto out = makePipe();
   if (!out.ok()) return out.error();
   auto err = makePipe();
@@ -122,6 +142,11 @@ Result<SpawnedShell> spawnShell(const std::string& command, const std::string& w
     if (rc == ENOENT && !workdir.empty() && ::access(workdir.c_str(), F_OK) != 0)
       return Error(ErrorCode::kNotFound,
                    fmt::format("working directory {} does not exist", workdir));
+    if (rc == E2BIG)
+      return Error(ErrorCode::kTooLarge,
+                   fmt::format("cannot start /bin/sh: the command ({} bytes) and its environment "
+                               "are over the system's limit for a new program (E2BIG)",
+                               command.size()));
     return sysError("cannot start /bin/sh", rc);
   }
   return SpawnedShell{pid, std::move(out->read), std::move(err->read)};

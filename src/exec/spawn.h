@@ -25,15 +25,26 @@ struct SpawnedShell {
   UniqueFd stderrFd;
 };
 
-// The server's environment with `overrides` on top, as "NAME=value" entries.
-// It reads `environ`, so the server must not call setenv() once executors
-// run (nothing in keel does).
-// A name that is empty or contains '=' is an InvalidArgument error.
+// The variables a step gets from the server's environment whatever it asks:
+// the search path, the home directory, the locale and the time zone.
+inline constexpr const char* kBaseEnvironment[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ"};
+
+// A step's environment as "NAME=value" entries: the kBaseEnvironment
+// variables and those named in `passThrough` that are set in the server's
+// environment (`environ`), then `overrides` on top. PATH is
+// "/usr/local/bin:/usr/bin:/bin" when the server has none. It reads
+// `environ`, so the server must not call setenv() once executors run
+// (nothing in keel does). An InvalidArgument error for a name that is empty
+// or contains '=' or a NUL, or a value that contains a NUL.
 Result<std::vector<std::string>> buildEnvironment(
-    const std::map<std::string, std::string>& overrides);
+    const std::map<std::string, std::string>& overrides,
+    const std::vector<std::string>& passThrough = {});
 
 // `workdir` empty means the server's working directory. Errors: kIo for a
-// failure of the system (pipes, fork), kNotFound for a missing workdir.
+// failure of the system (pipes, fork), kNotFound for a missing workdir,
+// kTooLarge when the command and environment are over the system's limit
+// for a new program (E2BIG), kInvalidArgument for a command or workdir that
+// holds a NUL byte (it would be cut short there).
 Result<SpawnedShell> spawnShell(const std::string& command, const std::string& workdir,
                                 const std::vector<std::string>& environment);
 

@@ -51,6 +51,22 @@ Graph resolveNeeds(ParseState& st, std::map<std::string, int>& byName) {
   return g;
 }
 
+// Each step's output is passed to the steps after it as KEEL_OUTPUT_<NAME>:
+// two names that mangle alike ("load-db", "load_db") would share one.
+void checkOutputEnvNames(ParseState& st) {
+  std::map<std::string, int> byEnvName;
+  for (size_t i = 0; i < st.spec.steps.size(); ++i) {
+    if (!st.steps[i].named) continue;
+    const std::string& name = st.spec.steps[i].name;
+    auto [it, fresh] = byEnvName.emplace(stepOutputEnvName(name), static_cast<int>(i));
+    const std::string& other = st.spec.steps[it->second].name;
+    if (!fresh && other != name)
+      st.diag.add(st.steps[i].namePos, "steps '" + other + "' and '" + name +
+                                           "' would both pass their output as " + it->first +
+                                           ": rename one");
+  }
+}
+
 void checkUses(ParseState& st) {
   std::vector<std::string> deps;
   for (const auto& d : st.spec.dependencies) deps.push_back(d.name);
@@ -229,6 +245,7 @@ void checkTemplates(ParseState& st, const std::map<std::string, int>& byName, co
 void checkGraph(ParseState& st) {
   std::map<std::string, int> byName;
   Graph g = resolveNeeds(st, byName);
+  checkOutputEnvNames(st);
   checkUses(st);
   checkCycles(st, g);
   checkTemplates(st, byName, g);

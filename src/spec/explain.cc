@@ -105,6 +105,11 @@ void explainStep(const StepSpec& s, std::string& out) {
     for (const auto& [k, v] : s.env) names += (names.empty() ? "" : ", ") + k;
     out += "      env: " + names + "\n";
   }
+  if (!s.passEnv.empty()) {
+    std::string names;
+    for (const auto& n : s.passEnv) names += (names.empty() ? "" : ", ") + n;
+    out += "      pass_env: " + names + " (from keel's environment)\n";
+  }
   if (!s.workdir.empty()) out += "      workdir: " + s.workdir + "\n";
   if (!s.compensate.empty())
     out += "      compensate: " + s.compensate + " (stored; not run by this version of keel)\n";

@@ -40,6 +40,7 @@ struct ParseState {
   explicit ParseState(const ParseOptions& o) : options(o), diag(o.fileName) {}
 
   const ParseOptions& options;
+  std::string_view source;  // the YAML text, to place problems inside a scalar
   Diagnostics diag;
   WorkflowSpec spec;
   bool paramsDeclared = false;  // a `params:` block exists, so params.X must be declared
@@ -68,6 +69,11 @@ void readTriggers(const YAML::Node& node, ParseState& st);
 void readDependencies(const YAML::Node& node, ParseState& st);
 // Why a cron expression is invalid, or nullopt if it is fine. cron.cc
 std::optional<std::string> cronProblem(std::string_view expr);
+// Refuses every template of a shell command (`run:`, `compensate:`) that is
+// not where a quoted word is read as a word (shell.h), each at its own
+// position in the file. `node` is the command's scalar. parse_step.cc
+void checkShellQuoting(const YAML::Node& node, const std::string& command,
+                       const std::string& subject, ParseState& st);
 // Checks across steps: duplicate names, needs, uses, cycles, templates.
 // check_graph.cc
 void checkGraph(ParseState& st);

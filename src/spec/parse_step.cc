@@ -1,5 +1,9 @@
 // One step: its kind, needs, timeouts, retry policy, environment.
+#include <algorithm>
 #include <cctype>
+
+#include "spec/shell.h"
+#include "spec/template.h"
 
 #include "spec/parse_state.h"
 #include "spec/yaml_read.h"
@@ -8,8 +12,9 @@ namespace keel::spec::detail {
 namespace {
 
 const std::vector<std::string> kStepKeys = {
-    "name",       "run",       "noop",  "sleep", "http",    "task", "needs",      "timeout",
-    "kill_grace", "heartbeat", "retry", "env",   "workdir", "uses", "compensate", "emit",
+    "name",    "run",     "noop",       "sleep",     "http",     "task",
+    "needs",   "timeout", "kill_grace", "heartbeat", "retry",    "env",
+    "workdir", "uses",    "compensate", "emit",      "pass_env",
 };
 const std::vector<std::string> kKinds = {"run", "noop", "sleep", "http", "task"};
 const std::vector<std::string> kHttpMethods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
@@ -90,6 +95,7 @@ void readKind(const MapReader& r, StepSpec& step, int index, ParseState& st) {
     if (auto run = r.string("run")) {
       step.run = *run;
       st.addTemplate(index, r.where(), "run", *run, posOf(*r.find("run")));
+      checkShellQuoting(*r.find("run"), *run, r.subject("run"), st);
     }
   } else if (kind == "noop") {
     step.kind = StepKind::kNoop;
@@ -151,6 +157,28 @@ void readEnv(const MapReader& r, StepSpec& step, int index, ParseState& st) {
   }
 }
 
+// `pass_env: [AWS_PROFILE, ...]`: names only, each at most once, none set
+// by `env:` as well and none reserved by keel.
+void readPassEnv(const MapReader& r, StepSpec& step, Diagnostics& diag) {
+  const YAML::Node* n = r.find("pass_env");
+  if (!n) return;
+  auto list = readStringList(*n, r.subject("pass_env"), diag, false, "a list of variable names");
+  if (!list) return;
+  for (const auto& [name, pos] : *list) {
+    std::string subject = r.subject("pass_env") + ": " + name;
+    if (!isEnvName(name))
+      diag.add(pos, subject + " is not a valid variable name (letters, digits, '_')");
+    else if (name.starts_with("KEEL_"))
+      diag.add(pos, subject + ": names starting with KEEL_ are reserved for keel");
+    else if (step.env.count(name))
+      diag.add(pos, subject + " is also set under env: give it in one place");
+    else if (std::find(step.passEnv.begin(), step.passEnv.end(), name) != step.passEnv.end())
+      diag.add(pos, subject + " is listed twice");
+    else
+      step.passEnv.push_back(name);
+  }
+}
+
 void readStepName(MapReader& r, StepSpec& step, StepMeta& meta, Diagnostics& diag) {
   if (!r.has("name")) {
     diag.add(r.pos(), r.where() + ": missing 'name'");
@@ -181,6 +209,7 @@ void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index,
                 r.subject("heartbeat") + ": only task steps have heartbeats (a worker sends them)");
   if (auto retry = r.mapping("retry")) step.retry = readRetry(*retry, r.where(), st.diag);
   readEnv(r, step, index, st);
+  readPassEnv(r, step, st.diag);
   if (auto wd = r.string("workdir")) {
     step.workdir = joinWorkdir(st.spec.workdir, *wd);
     st.addTemplate(index, r.where(), "workdir", *wd, posOf(*r.find("workdir")));
@@ -192,6 +221,7 @@ void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index,
   if (auto comp = r.string("compensate")) {
     step.compensate = *comp;
     st.addTemplate(index, r.where(), "compensate", *comp, posOf(*r.find("compensate")));
+    checkShellQuoting(*r.find("compensate"), *comp, r.subject("compensate"), st);
   }
   if (auto emit = r.string("emit")) {
     if (emit->find_first_of(" \t\n") != std::string::npos)
@@ -200,7 +230,41 @@ void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index,
   }
 }
 
+// Where the k-th template of a scalar is in the file: the scalar's text in
+// the file holds the same "{{" ... "}}" pairs as its value (YAML escapes,
+// folding and indentation never make or remove braces), so the k-th pair
+// after the node's start is it. The node's own position if that fails.
+SourcePos templatePos(const YAML::Node& node, size_t k, std::string_view source) {
+  SourcePos fallback = posOf(node);
+  YAML::Mark m = node.Mark();
+  if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= source.size()) return fallback;
+  size_t at = static_cast<size_t>(m.pos), open = std::string_view::npos;
+  for (size_t i = 0; i <= k; ++i) {
+    open = source.find("{{", at);
+    if (open == std::string_view::npos) return fallback;
+    size_t close = source.find("}}", open + 2);
+    if (close == std::string_view::npos) return fallback;
+    at = close + 2;
+  }
+  size_t lineStart = source.rfind('\n', open);
+  lineStart = lineStart == std::string_view::npos ? 0 : lineStart + 1;
+  int line = 1 + static_cast<int>(std::count(source.begin(), source.begin() + open, '\n'));
+  return SourcePos{line, static_cast<int>(open - lineStart) + 1};
+}
+
 }  // namespace
+
+void checkShellQuoting(const YAML::Node& node, const std::string& command,
+                       const std::string& subject, ParseState& st) {
+  auto refs = templateRefs(command);
+  if (!refs.ok()) return;  // checkGraph() reports the syntax
+  for (const MisquotedTemplate& m : misquotedTemplates(command)) {
+    size_t k = 0;
+    while (k < refs->size() && static_cast<size_t>((*refs)[k].column - 1) < m.offset) ++k;
+    st.diag.add(templatePos(node, k, st.source),
+                subject + ": {{ " + m.expr + " }} is " + m.where + "; " + m.fix);
+  }
+}
 
 void readStep(const YAML::Node& node, int index, ParseState& st) {
   StepSpec step;

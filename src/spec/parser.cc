@@ -126,6 +126,7 @@ Result<std::shared_ptr<const WorkflowSpec>> parseWorkflow(std::string_view yaml,
                  "workflow " + options.fileName + " is too large: " + std::to_string(yaml.size()) +
                      " bytes (the limit is " + std::to_string(kMaxWorkflowBytes) + " bytes)");
   detail::ParseState st(options);
+  st.source = yaml;
   parseInto(yaml, st);
   if (!st.diag.empty())
     return Error(ErrorCode::kInvalidArgument,

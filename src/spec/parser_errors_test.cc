@@ -221,6 +221,47 @@ TEST(ParserErrors, ConcurrencyAndParams) {
                          "'params.date.description'?)"));
 }
 
+TEST(ParserErrors, TemplatesInsideShellQuotesAreRefusedWhereTheyAre) {
+  // Lines 8-9 of each file hold step 'b'; the position is the "{{" itself.
+  std::string b = "  - name: b\n    timeout: 1s\n";
+  EXPECT_TRUE(hasProblem(plus(b + "    run: echo \"{{ params.who }}\"\n"), 10, 16,
+                         "step 'b': run: {{ params.who }} is inside double quotes; write "
+                         "{{ params.who }} without quotes: keel quotes every value for the shell"));
+  EXPECT_TRUE(hasProblem(plus(b + "    run: \"echo '{{ params.who }}'\"\n"), 10, 17,
+                         "step 'b': run: {{ params.who }} is inside single quotes"));
+  EXPECT_TRUE(hasProblem(plus(b + "    run: |\n      echo {{ params.a }}\n"
+                                  "      echo \"x {{ params.who }}\"\n"),
+                         12, 15, "{{ params.who }} is inside double quotes"));
+  EXPECT_TRUE(hasProblem(plus(b + "    run: echo `cat {{ params.f }}`\n"), 10, 20,
+                         "{{ params.f }} is inside backticks; use $( ... ) instead"));
+  EXPECT_TRUE(hasProblem(plus(b + "    run: \"echo hi # {{ params.f }}\"\n"), 10, 21,
+                         "{{ params.f }} is inside a comment"));
+  EXPECT_TRUE(hasProblem(plus(b + "    compensate: rm \"{{ params.f }}\"\n"), 10, 21,
+                         "step 'b': compensate: {{ params.f }} is inside double quotes"));
+  EXPECT_EQ(problemsOf(plus(b + "    run: echo \"{{ params.a }}\" '{{ params.b }}'\n")).size(), 2u);
+  // Outside quotes, next to quoted text, in $( ... ): fine.
+  EXPECT_TRUE(
+      problemsOf(plus(b + "    run: echo \"a\" {{ params.a }} $(cat {{ params.b }})\n")).empty());
+}
+
+TEST(ParserErrors, StepNamesWhoseOutputVariablesCollide) {
+  EXPECT_TRUE(hasProblem(plus("  - {name: a-b, noop: true}\n  - {name: a_b, noop: true}\n"), 9, 12,
+                         "steps 'a-b' and 'a_b' would both pass their output as KEEL_OUTPUT_A_B"));
+  EXPECT_TRUE(hasProblem(plus("  - {name: a.b, noop: true}\n  - {name: a-b, noop: true}\n"), 9, 12,
+                         "would both pass their output as KEEL_OUTPUT_A_B"));
+}
+
+TEST(ParserErrors, PassEnv) {
+  EXPECT_TRUE(hasProblem(plus("    pass_env: [AWS_PROFILE, 1X]\n"), 8, 29,
+                         "step 'a': pass_env: 1X is not a valid variable name"));
+  EXPECT_TRUE(hasProblem(plus("    pass_env: [KEEL_TOKEN]\n"), 8, 16,
+                         "pass_env: KEEL_TOKEN: names starting with KEEL_ are reserved"));
+  EXPECT_TRUE(hasProblem(plus("    pass_env: [A, A]\n"), 8, 19, "pass_env: A is listed twice"));
+  EXPECT_TRUE(hasProblem(plus("    env: {A: x}\n    pass_env: [A]\n"), 9, 16,
+                         "pass_env: A is also set under env:"));
+  EXPECT_TRUE(hasProblem(plus("    pass_env: A\n"), 8, 15, "pass_env: expected a list"));
+}
+
 TEST(ParserErrors, TemplateReferences) {
   // params.X must be declared when a params: block exists.
   EXPECT_TRUE(hasProblem("params: {date: }\n" + plus("  - name: b\n    run: echo {{ params.dat }}\n"

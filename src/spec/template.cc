@@ -1,6 +1,9 @@
 #include "spec/template.h"
 
 #include <cctype>
+#include <optional>
+
+#include "spec/shell.h"
 
 namespace keel::spec {
 namespace {
@@ -67,6 +70,50 @@ Status walk(std::string_view tmpl, OnText onText, OnRef onRef) {
     pos = close + 2;
   }
   return okStatus();
+}
+
+// The name in upper case, every character that is not a letter or digit '_'.
+std::string envSuffix(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    out += std::isalnum(u) ? static_cast<char>(std::toupper(u)) : '_';
+  }
+  return out;
+}
+
+// The offset of the first byte that does not belong to a well-formed UTF-8
+// sequence (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
+std::optional<size_t> invalidUtf8At(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto b = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (b < 0x80) {
+      ++i;
+      continue;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+      len = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      len = 4;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > s.size()) return i;
+    for (size_t k = 1; k < len; ++k) {
+      auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::nullopt;
 }
 
 Error missing(std::string message) {
@@ -138,7 +185,8 @@ Result<std::vector<TemplateRef>> templateRefs(std::string_view tmpl) {
   return refs;
 }
 
-Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext& ctx) {
+Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext& ctx,
+                                   Escape escape) {
   std::string out;
   auto st = walk(
       tmpl, [&](std::string_view text) { out.append(text); },
@@ -147,23 +195,36 @@ Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext&
         auto v = lookup(ref, ctx, scratch);
         if (!v.ok()) return v.error();
         const nlohmann::json& j = **v;
-        if (j.is_string())
-          out += j.get_ref<const std::string&>();
-        else
-          out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        std::string text = j.is_string()
+                               ? j.get_ref<const std::string&>()
+                               : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        if (size_t nul = text.find('\0'); nul != std::string::npos)
+          return Error(ErrorCode::kInvalidArgument,
+                       "{{ " + ref.text + " }}: the value contains a NUL byte at offset " +
+                           std::to_string(nul));
+        out += escape == Escape::kShell ? shellQuote(text) : text;
         return okStatus();
       });
   if (!st.ok()) return st.error();
   return out;
 }
 
-std::string paramEnvName(const std::string& param) {
-  std::string out = "KEEL_PARAM_";
-  for (char c : param) {
-    auto u = static_cast<unsigned char>(c);
-    out += std::isalnum(u) ? static_cast<char>(std::toupper(u)) : '_';
-  }
-  return out;
+Status checkParamValue(std::string_view name, std::string_view value) {
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorCode::kInvalidArgument, "param '" + std::string(name) + "': " + why);
+  };
+  if (value.size() > kMaxParamBytes)
+    return bad("is " + std::to_string(value.size()) + " bytes long; the limit is " +
+               std::to_string(kMaxParamBytes) + " bytes");
+  if (size_t nul = value.find('\0'); nul != std::string_view::npos)
+    return bad("contains a NUL byte at offset " + std::to_string(nul));
+  if (auto at = invalidUtf8At(value))
+    return bad("is not valid UTF-8 (bad byte at offset " + std::to_string(*at) + ")");
+  return okStatus();
 }
+
+std::string paramEnvName(const std::string& param) { return "KEEL_PARAM_" + envSuffix(param); }
+
+std::string stepOutputEnvName(const std::string& step) { return "KEEL_OUTPUT_" + envSuffix(step); }
 
 }  // namespace keel::spec

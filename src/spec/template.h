@@ -45,14 +45,36 @@ struct TemplateContext {
   std::string workflow;
 };
 
-// Renders the template. Strings are inserted as is; numbers, booleans and
-// null as JSON; objects and arrays as compact JSON. Errors (kInvalidArgument)
-// name the missing param, step output or key.
-Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext& ctx);
+// How a value is written where it lands. kNone: as is (environment values,
+// working directories, the concurrency key: none of them is shell text).
+// kShell: as one single-quoted shell word (shellQuote() in shell.h), for
+// `run:` commands, so that a value is data, never code (G13).
+enum class Escape { kNone, kShell };
+
+// Renders the template. Strings are inserted as is (then escaped); numbers,
+// booleans and null as JSON; objects and arrays as compact JSON. Errors
+// (kInvalidArgument) name the missing param, step output or key, or a value
+// that holds a NUL byte (no C string, so no command, argument or environment
+// variable, can carry one: it would be cut short there).
+Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext& ctx,
+                                   Escape escape = Escape::kNone);
+
+// The largest param value a trigger may pass, in bytes.
+inline constexpr size_t kMaxParamBytes = 64 * 1024;
+
+// Whether `value` can be a param value: valid UTF-8, no NUL byte, at most
+// kMaxParamBytes. The error (kInvalidArgument) reads
+// "param 'NAME': contains a NUL byte at offset 3" (byte offsets from 0).
+Status checkParamValue(std::string_view name, std::string_view value);
 
 // The environment variable a param is passed in: "KEEL_PARAM_" followed by the
 // name in upper case, every character that is not a letter or digit made '_'
 // ("date" -> KEEL_PARAM_DATE, "run-id" -> KEEL_PARAM_RUN_ID).
 std::string paramEnvName(const std::string& param);
+
+// The environment variable an upstream step's output (as JSON) is passed in:
+// "KEEL_OUTPUT_" and the step name mangled as by paramEnvName()
+// ("load-db" -> KEEL_OUTPUT_LOAD_DB).
+std::string stepOutputEnvName(const std::string& step);
 
 }  // namespace keel::spec

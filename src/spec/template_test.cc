@@ -107,6 +107,64 @@ TEST_F(RenderTest, MissingValuesAreErrorsNotEmptyStrings) {
   EXPECT_EQ(r.error().message(), "missing param 'date'");
 }
 
+TEST_F(RenderTest, ShellModeQuotesEveryValueAsOneWord) {
+  params_["hostile"] = "x; touch F'$(id)`id`\n";
+  auto r = renderTemplate("printf %s {{ params.hostile }} {{ params.n }}>/tmp/{{ run.id }}.txt",
+                          ctx_, Escape::kShell);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(*r, "printf %s 'x; touch F'\\''$(id)`id`\n' '3'>/tmp/'r-123'.txt");
+  EXPECT_EQ(*renderTemplate("{{ steps.fetch.output.meta }}", ctx_, Escape::kShell),
+            R"('{"a":1,"b":[1,2]}')");
+  // Literal text is the workflow author's shell code: never touched.
+  EXPECT_EQ(*renderTemplate("echo \"$HOME\" 'a'", ctx_, Escape::kShell), "echo \"$HOME\" 'a'");
+  // The default mode inserts values as they are.
+  EXPECT_EQ(render("{{ params.hostile }}"), "x; touch F'$(id)`id`\n");
+}
+
+TEST_F(RenderTest, AValueWithANulByteIsRefusedNotCutShort) {
+  outputs_["evil"] = json{{"v", std::string("ab\0; touch F", 12)}};
+  params_["nul"] = std::string("a\0b", 3);
+  for (Escape e : {Escape::kNone, Escape::kShell}) {
+    auto r = renderTemplate("cat {{ steps.evil.output.v }}", ctx_, e);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().message(),
+              "{{ steps.evil.output.v }}: the value contains a NUL byte at offset 2");
+    EXPECT_FALSE(renderTemplate("{{ params.nul }}", ctx_, e).ok());
+  }
+}
+
+TEST(CheckParamValue, RefusesNulInvalidUtf8AndOversizedValues) {
+  EXPECT_TRUE(checkParamValue("d", "").ok());
+  EXPECT_TRUE(checkParamValue("d", "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80").ok());
+  EXPECT_TRUE(checkParamValue("d", std::string(kMaxParamBytes, 'x')).ok());
+  struct Case {
+    std::string value;
+    std::string message;
+  } cases[] = {
+      {std::string("sub\0x", 5), "param 'p': contains a NUL byte at offset 3"},
+      {"ab\xC3", "param 'p': is not valid UTF-8 (bad byte at offset 2)"},
+      {"\xC0\x80", "param 'p': is not valid UTF-8 (bad byte at offset 0)"},          // overlong
+      {"a\xED\xA0\x80", "param 'p': is not valid UTF-8 (bad byte at offset 1)"},     // surrogate
+      {"\xF4\x90\x80\x80", "param 'p': is not valid UTF-8 (bad byte at offset 0)"},  // > U+10FFFF
+      {"\xFF", "param 'p': is not valid UTF-8 (bad byte at offset 0)"},
+      {"a\x80", "param 'p': is not valid UTF-8 (bad byte at offset 1)"},
+      {std::string(kMaxParamBytes + 1, 'x'),
+       "param 'p': is 65537 bytes long; the limit is 65536 bytes"},
+  };
+  for (const Case& c : cases) {
+    auto st = checkParamValue("p", c.value);
+    ASSERT_FALSE(st.ok()) << c.message;
+    EXPECT_EQ(st.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(st.error().message(), c.message);
+  }
+}
+
+TEST(StepOutputEnvName, UpperCaseWithUnderscores) {
+  EXPECT_EQ(stepOutputEnvName("fetch"), "KEEL_OUTPUT_FETCH");
+  EXPECT_EQ(stepOutputEnvName("load-db.v2"), "KEEL_OUTPUT_LOAD_DB_V2");
+}
+
 TEST(ParamEnvName, UpperCaseWithUnderscores) {
   EXPECT_EQ(paramEnvName("date"), "KEEL_PARAM_DATE");
   EXPECT_EQ(paramEnvName("run-id"), "KEEL_PARAM_RUN_ID");

@@ -50,6 +50,9 @@ struct StepSpec {
   std::optional<Millis> heartbeat;
   RetryPolicy retry;
   std::map<std::string, std::string> env;  // values are templates
+  // Variables passed through from the server's own environment by name
+  // (`pass_env:`); every other server variable is withheld from the step.
+  std::vector<std::string> passEnv;
   // Where the command starts, resolved: the step's own `workdir:` joined to
   // the workflow's when relative, else the workflow's. May hold templates.
   std::string workdir;
