@@ -13,7 +13,8 @@
 // FOR UPDATE SKIP LOCKED) and renewLeases() keeps them.
 //
 // Threads: apply(), putWorkflow() and claimRuns() are called by one writer
-// at a time; every read may be called from any thread concurrently.
+// at a time; every read and health() may be called from any thread
+// concurrently.
 #pragma once
 
 #include <memory>
@@ -86,6 +87,14 @@ class Store {
                                                const std::string& step) = 0;  // every attempt
   // "ok", or what PRAGMA integrity_check (or the server's equivalent) reports.
   virtual Result<std::string> integrityCheck() = 0;
+
+  // --- health (any thread, cheap: a few system calls, no query) ---
+  // ok while what the store writes reaches its durable record; otherwise
+  // kUnavailable saying why, for operators (e.g. the SQLite file was
+  // deleted or replaced under the running store). While it is not ok, the
+  // writes fail with the same error. A store with nothing to check keeps
+  // this default.
+  virtual Status health() { return okStatus(); }
 };
 
 }  // namespace keel::store
