@@ -37,6 +37,8 @@ struct ServerOptions {
   size_t maxBodyBytes = 1 << 20;  // larger request bodies get 413
   // /readyz answers 200 only while this returns true; empty = always ready.
   std::function<bool()> ready;
+  // While not ready: why, as /readyz's "reason" (empty or unset: starting).
+  std::function<std::string()> notReadyReason;
   // Appended to /metrics (the engine's own metrics, in Prometheus text).
   std::function<std::string()> extraMetrics;
   // How long a request waits for the engine before answering 503.
