@@ -37,7 +37,7 @@ void expectSecondServerRefused(
   EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM workflows"), "1");
   std::string other = keel.dir().file("other.db");
   link(keel.db(), other);
-  auto second = runServe({"--db", other, "--listen", "127.0.0.1:0"});
+  auto second = serveUntilExit({"--db", other, "--listen", "127.0.0.1:0"});
   EXPECT_FALSE(second.served) << "a second keel serves the same database file";
   EXPECT_EQ(second.exitCode, 1) << second.output;
   EXPECT_TRUE(contains(
@@ -65,7 +65,7 @@ TEST(DatabaseFile, ASecondServerThroughAHardLinkIsRefused) {
 // it did not refuse.
 std::string expectRefusedToStart(const std::string& db, std::vector<std::string> args = {}) {
   args.insert(args.begin(), {"--db", db, "--listen", "127.0.0.1:0"});
-  auto refused = runServe(args);
+  auto refused = serveUntilExit(args);
   EXPECT_FALSE(refused.served) << "an empty database replaced a deleted one";
   EXPECT_EQ(refused.exitCode, 1) << refused.output;
   EXPECT_FALSE(std::filesystem::exists(db));

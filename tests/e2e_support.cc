@@ -83,7 +83,7 @@ nlohmann::json KeelUnderTest::waitForRun(const std::string& id, int seconds) {
   return run;
 }
 
-ServeOutcome runServe(const std::vector<std::string>& args) {
+ServeOutcome serveUntilExit(const std::vector<std::string>& args) {
   ServeOutcome outcome;
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return outcome;

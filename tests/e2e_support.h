@@ -56,6 +56,6 @@ struct ServeOutcome {
 };
 // Runs `keel serve ARGS...` until it exits, or until it prints that it
 // serves (then it is stopped and `served` is true).
-ServeOutcome runServe(const std::vector<std::string>& args);
+ServeOutcome serveUntilExit(const std::vector<std::string>& args);
 
 }  // namespace keel::e2e
