@@ -1,5 +1,12 @@
 #include "e2e_support.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -8,9 +15,18 @@
 namespace keel::e2e {
 
 KeelUnderTest::KeelUnderTest(std::vector<std::string> extraArgs) {
+  child_ = std::make_unique<app::ChildServer>(KEEL_BINARY, serveArgs(extraArgs));
+}
+
+std::vector<std::string> KeelUnderTest::serveArgs(const std::vector<std::string>& extraArgs) const {
   std::vector<std::string> args{"--db", db(), "--listen", "127.0.0.1:0", "--log-level", "warn"};
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
-  child_ = std::make_unique<app::ChildServer>(KEEL_BINARY, args);
+  return args;
+}
+
+void KeelUnderTest::setExtraArgs(std::vector<std::string> extraArgs) {
+  ASSERT_FALSE(child_->running());
+  child_ = std::make_unique<app::ChildServer>(KEEL_BINARY, serveArgs(extraArgs));
 }
 
 KeelUnderTest::~KeelUnderTest() {
@@ -65,6 +81,51 @@ nlohmann::json KeelUnderTest::waitForRun(const std::string& id, int seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return run;
+}
+
+ServeOutcome serveUntilExit(const std::vector<std::string>& args) {
+  ServeOutcome outcome;
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return outcome;
+  std::vector<std::string> argv{KEEL_BINARY, "serve"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    execv(KEEL_BINARY, cargv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    if (outcome.output.find("keel serving http://") != std::string::npos) {
+      outcome.served = true;
+      kill(pid, SIGTERM);
+      break;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    pollfd p{out[0], POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) {
+      kill(pid, SIGKILL);  // hung: neither exited nor served
+      break;
+    }
+    char buf[512];
+    ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n <= 0) break;  // it exited
+    outcome.output.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!outcome.served && WIFEXITED(status)) outcome.exitCode = WEXITSTATUS(status);
+  return outcome;
 }
 
 }  // namespace keel::e2e

@@ -23,6 +23,9 @@ class KeelUnderTest {
   void start();  // asserts that it started
   void kill9();  // a crash
   void stop();   // SIGTERM
+  // Replaces the extra arguments for the next start() (not while running).
+  void setExtraArgs(std::vector<std::string> extraArgs);
+  pid_t pid() const { return child_->pid(); }
   const std::string& url() const { return url_; }
   std::string db() const { return dir_.file("keel.db"); }
   const testing::TempDir& dir() const { return dir_; }
@@ -37,11 +40,22 @@ class KeelUnderTest {
   nlohmann::json waitForRun(const std::string& id, int seconds = 60);
 
  private:
+  std::vector<std::string> serveArgs(const std::vector<std::string>& extraArgs) const;
   testing::TempDir dir_;
   std::unique_ptr<app::ChildServer> child_;
   std::string url_;
 };
 
 using app::queryText;
+
+// A `keel serve` that is expected to refuse to start.
+struct ServeOutcome {
+  bool served = false;  // it started serving (and was then stopped)
+  int exitCode = -1;    // when it exited by itself
+  std::string output;   // stdout and stderr
+};
+// Runs `keel serve ARGS...` until it exits, or until it prints that it
+// serves (then it is stopped and `served` is true).
+ServeOutcome serveUntilExit(const std::vector<std::string>& args);
 
 }  // namespace keel::e2e

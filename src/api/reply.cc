@@ -34,6 +34,7 @@ Reply jsonReply(int status, const nlohmann::json& body) {
   Reply r;
   r.status = status;
   r.body = dumpJson(body);
+  if (status == 503) r.headers.emplace_back("Retry-After", "5");
   return r;
 }
 

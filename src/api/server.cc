@@ -100,8 +100,10 @@ void Server::addRoutes() {
 Reply Server::healthz() const { return jsonReply(200, {{"status", "ok"}}); }
 
 Reply Server::readyz() const {
-  bool ready = !options_.ready || options_.ready();
-  return jsonReply(ready ? 200 : 503, {{"status", ready ? "ready" : "starting"}});
+  if (!options_.ready || options_.ready()) return jsonReply(200, {{"status", "ready"}});
+  std::string reason = options_.notReadyReason ? options_.notReadyReason() : std::string();
+  if (reason.empty()) return jsonReply(503, {{"status", "starting"}});
+  return jsonReply(503, {{"status", "unavailable"}, {"reason", reason}});
 }
 
 Reply Server::metrics() const {

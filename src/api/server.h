@@ -63,6 +63,8 @@ struct ServerOptions {
   const Clock* clock = nullptr;
   // /readyz answers 200 only while this returns true; empty = always ready.
   std::function<bool()> ready;
+  // While not ready: why, as /readyz's "reason" (empty or unset: starting).
+  std::function<std::string()> notReadyReason;
   // Appended to /metrics (the engine's own metrics, in Prometheus text).
   std::function<std::string()> extraMetrics;
   // How long a request waits for the engine before answering 503.

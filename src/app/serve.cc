@@ -116,6 +116,15 @@ int runServe(const cli::ServeOptions& options) {
     return 2;
   }
   installSignalHandlers();
+  // Opening creates a missing database: never silently where one existed.
+  auto traces = store::databaseTraces(options.db);
+  if (auto lost = store::checkNotLost(options.db, traces, options.init); !lost.ok()) {
+    std::cerr << "keel: refusing to start: " << lost.error().toString() << "\n";
+    if (!options.init)
+      std::cerr << "keel: restore the database, or start once with --init to create a new empty "
+                   "one\n";
+    return 1;
+  }
   auto store = store::openSqliteStore(options.db);
   if (!store.ok()) {
     std::cerr << "keel: cannot open database " << options.db << ": " << store.error().toString()
@@ -139,6 +148,10 @@ int runServe(const cli::ServeOptions& options) {
   }
   api::ServerOptions so;
   so.ready = [&engine] { return engine.ready(); };
+  so.notReadyReason = [&engine] {
+    auto r = engine.readiness();
+    return r.ok() ? std::string() : r.error().message();
+  };
   so.extraMetrics = [&engine] { return engine.metricsText(); };
   api::Server server(engine, **store, so);
   auto bound = server.start(host, port);

@@ -52,6 +52,9 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.serve = app.add_subcommand("serve", "Run the engine and the HTTP API in the foreground");
   s.serve->add_option("--db", p.serve.db, "SQLite database file (created if missing)")
       ->capture_default_str();
+  s.serve->add_flag("--init", p.serve.init,
+                    "Create the database even though files of an earlier one remain (it was "
+                    "deleted or moved)");
   s.serve->add_option("--listen", p.serve.listen, "HOST:PORT to serve on (port 0: any free port)")
       ->capture_default_str();
   s.serve->add_option("--workflows", p.serve.workflowsDir,

@@ -19,6 +19,9 @@ struct ServeOptions {
   std::string workflowsDir;               // applied at start-up when set
   int maxParallelSteps = 32;              // process steps running at once
   std::string logLevel = "info";
+  // Allows creating the database although traces of an earlier one remain
+  // (see docs/operations.md); an existing database is opened as usual.
+  bool init = false;
 };
 
 struct BenchOptions {

@@ -341,6 +341,18 @@ TEST_F(CliTest, ServeAndBenchAreHandedToTheCompositionRoot) {
   EXPECT_EQ(keel({"bench", "--workload", "W9"}, false), 2);
 }
 
+TEST_F(CliTest, ServeInitIsOffUnlessAsked) {
+  ServeOptions seen;
+  commands_.serve = [&seen](const ServeOptions& o) {
+    seen = o;
+    return 0;
+  };
+  ASSERT_EQ(keel({"serve", "--db", "/tmp/x.db"}, false), 0);
+  EXPECT_FALSE(seen.init);
+  ASSERT_EQ(keel({"serve", "--db", "/tmp/x.db", "--init"}, false), 0);
+  EXPECT_TRUE(seen.init);
+}
+
 constexpr char kValidWorkflow[] = R"(name: hello
 owner: { team: qa, contact: qa@example.com }
 runbook: https://wiki.example.com/rb

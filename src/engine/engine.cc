@@ -58,6 +58,20 @@ Status Engine::start() {
   return okStatus();
 }
 
+Status Engine::readiness() const {
+  if (!ready_.load()) return Error(ErrorCode::kUnavailable, "keel is starting");
+  return health();
+}
+
+Status Engine::health() const {
+  if (Status store = store_.health(); !store.ok()) return store;
+  std::lock_guard lock(commitHealthMu_);
+  if (!commitsFailingSince_) return okStatus();
+  return Error(ErrorCode::kUnavailable,
+               fmt::format("store commits failing since {}: {}",
+                           formatRfc3339(*commitsFailingSince_), lastCommitError_));
+}
+
 void Engine::stop() {
   if (!started_.exchange(false)) return;
   ready_ = false;
@@ -119,6 +133,10 @@ Result<json> Engine::effectiveParams(const LoadedWorkflow& wf, const json& given
 std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
   auto reply = std::make_shared<std::promise<Result<TriggerResult>>>();
   auto future = reply->get_future();
+  if (Status h = health(); !h.ok()) {
+    reply->set_value(h.error());
+    return future;
+  }
   auto wf = workflows_.latest(request.workflow);
   if (!wf.ok()) {
     reply->set_value(wf.error());
@@ -149,6 +167,10 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
 std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId) {
   auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
   auto future = reply->get_future();
+  if (Status h = health(); !h.ok()) {
+    reply->set_value(h.error());
+    return future;
+  }
   loop_.post([this, runId, reply] { onCancel(runId, reply); });
   return future;
 }
@@ -156,6 +178,10 @@ std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId) {
 std::future<Result<store::RunRow>> Engine::retry(const std::string& runId) {
   auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
   auto future = reply->get_future();
+  if (Status h = health(); !h.ok()) {
+    reply->set_value(h.error());
+    return future;
+  }
   auto detail = store_.getRun(runId);
   if (!detail.ok() || !detail->has_value()) {
     reply->set_value(detail.ok() ? Error(ErrorCode::kNotFound, "no run " + runId) : detail.error());
@@ -210,6 +236,10 @@ void refuseUnsupported(const spec::WorkflowSpec& spec, const std::string& file,
 std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::string sourceName) {
   std::promise<Result<ApplyResult>> reply;
   auto future = reply.get_future();
+  if (Status h = health(); !h.ok()) {
+    reply.set_value(h.error());
+    return future;
+  }
   spec::ParseOptions opts;
   opts.fileName = sourceName.empty() ? "api" : sourceName;
   opts.defaultWorkdir = options_.defaultWorkdir;
@@ -335,6 +365,11 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
   if (status.ok()) {
     if (commitBackoff_.count() > 0) spdlog::info("store writes succeed again");
     commitBackoff_ = Millis(0);
+    {
+      std::lock_guard lock(commitHealthMu_);
+      commitsFailingSince_.reset();
+      lastCommitError_.clear();
+    }
     for (auto& a : actions) a();
     return;
   }
@@ -348,6 +383,11 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
     std::abort();
   }
   ++commitFailures_;
+  {
+    std::lock_guard lock(commitHealthMu_);
+    if (!commitsFailingSince_) commitsFailingSince_ = now();
+    lastCommitError_ = status.error().message();
+  }
   commitBackoff_ = std::min(options_.commitRetryMax,
                             commitBackoff_.count() == 0 ? Millis(100) : commitBackoff_ * 2);
   spdlog::error("commit of {} change(s) failed, retrying in {} ms: {}", batch.mutations.size(),

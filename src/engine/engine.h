@@ -19,6 +19,8 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -67,7 +69,14 @@ class Engine final : public Control {
   // Stops the loop and the writer. Running processes are not waited for: a
   // restart finds their attempts `lost` and retries them.
   void stop();
-  bool ready() const { return ready_.load(); }
+  // ok while the engine takes new work. Otherwise kUnavailable saying why,
+  // for /readyz and operators: still starting; the store unhealthy (its
+  // file deleted or replaced); or commits failing since a given time.
+  // While the store is unhealthy or commits fail, trigger, cancel, retry
+  // and applyWorkflow answer that error at once instead of queueing work
+  // that cannot become durable. Any thread.
+  Status readiness() const;
+  bool ready() const { return readiness().ok(); }
 
   // Manual mode: runs everything ready now, commits included.
   int pump() { return loop_.runUntilIdle(); }
@@ -138,6 +147,8 @@ class Engine final : public Control {
   Result<nlohmann::json> effectiveParams(const LoadedWorkflow& wf, const nlohmann::json& given);
   void evictFinished();
   RunRt* findRun(const std::string& runId);
+  // readiness() without "starting": what refuses new work.
+  Status health() const;
   WallTime now() const { return clock_.wallNow(); }
 
   store::Store& store_;
@@ -151,6 +162,10 @@ class Engine final : public Control {
   std::thread loopThread_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> started_{false};
+  // The current run of failed commits, set on the loop, read by health().
+  mutable std::mutex commitHealthMu_;
+  std::optional<WallTime> commitsFailingSince_;  // guarded by commitHealthMu_
+  std::string lastCommitError_;                  // guarded by commitHealthMu_
 
   // Loop-thread state.
   std::unordered_map<std::string, std::unique_ptr<RunRt>> runs_;

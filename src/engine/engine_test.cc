@@ -2,6 +2,8 @@
 // SQLite store in a temporary directory and a scripted executor.
 #include "engine/engine.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "spec/template.h"
@@ -73,12 +75,14 @@ class ScriptedExecutor : public exec::StepExecutor {
 };
 
 // Passes everything to a real store, except that the next `failures`
-// commits fail as a full disk would.
+// commits fail as a full disk would, and that `unhealthy` (when set) is
+// what health() reports.
 class FlakyStore : public store::Store {
  public:
   explicit FlakyStore(store::Store& real) : real_(real) {}
   int failures = 0;
   int applies = 0;
+  std::optional<Error> unhealthy;
 
   Status apply(const store::Batch& b) override {
     ++applies;
@@ -129,6 +133,10 @@ class FlakyStore : public store::Store {
     return real_.stepLogs(id, step);
   }
   Result<std::string> integrityCheck() override { return real_.integrityCheck(); }
+  Status health() override {
+    if (unhealthy) return *unhealthy;
+    return real_.health();
+  }
 
  private:
   store::Store& real_;
@@ -622,6 +630,79 @@ TEST_F(EngineTest, FailedCommitIsRetriedAndNothingHappensBeforeItIsDurable) {
   exec_.succeed(0);
   engine_->pump();
   EXPECT_EQ(detail(r->run.id).run.state, RunState::kSucceeded);
+}
+
+// Every Control call answers kUnavailable with `message` at once, without
+// waiting for the loop.
+void expectEveryCallRefused(Engine& engine, const std::string& runId, const std::string& message) {
+  auto trig = engine.trigger({"w", nlohmann::json::object(), ""});
+  auto cancel = engine.cancel(runId);
+  auto retry = engine.retry(runId);
+  auto apply = engine.applyWorkflow(workflow("w2", "steps:\n  - { name: a, noop: true }\n"), "");
+  for (const Error& e :
+       {trig.get().error(), cancel.get().error(), retry.get().error(), apply.get().error()}) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(e.message(), message);
+  }
+}
+
+TEST_F(EngineTest, AnUnhealthyStoreMakesTheEngineUnreadyAndRefusesNewWork) {
+  apply(workflow("w", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
+  std::string id = trigger("w");
+  ASSERT_TRUE(engine_->ready());
+  const std::string why =
+      "database file /x/keel.db was deleted while keel had it open; restart keel";
+  flaky_->unhealthy = Error(ErrorCode::kUnavailable, why);
+  EXPECT_FALSE(engine_->ready());
+  Status r = engine_->readiness();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), why);
+  int appliesBefore = flaky_->applies;
+  expectEveryCallRefused(*engine_, id, why);
+  engine_->pump();
+  EXPECT_EQ(flaky_->applies, appliesBefore) << "refused work reached the store";
+  auto runs = store_->listRuns(store::RunFilter{});
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->size(), 1u);
+
+  flaky_->unhealthy.reset();
+  EXPECT_TRUE(engine_->ready());
+  EXPECT_FALSE(trigger("w").empty());
+}
+
+TEST_F(EngineTest, TheRealStoreFileDeletedMakesTheEngineUnready) {
+  ASSERT_TRUE(engine_->ready());
+  ASSERT_EQ(::unlink(dir_.file("keel.db").c_str()), 0);
+  Status r = engine_->readiness();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "database file " + dir_.file("keel.db") +
+                                     " was deleted while keel had it open; restart keel");
+}
+
+TEST_F(EngineTest, CommitsThatKeepFailingMakeTheEngineUnreadyUntilOneSucceeds) {
+  apply(workflow("w", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
+  flaky_->failures = 1000;
+  auto first = engine_->trigger({"w", nlohmann::json::object(), ""});
+  engine_->pump();
+  ASSERT_EQ(flaky_->applies, 1);
+  const std::string why =
+      "store commits failing since 2026-01-01T00:00:00.000Z: disk full (injected)";
+  Status r = engine_->readiness();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), why);
+  EXPECT_EQ(first.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  expectEveryCallRefused(*engine_, "no-such-run", why);
+  clock_.advance(100ms);
+  engine_->pump();  // still failing: the time of the first failure stays
+  ASSERT_EQ(flaky_->applies, 2);
+  EXPECT_EQ(engine_->readiness().error().message(), why);
+
+  flaky_->failures = 0;
+  clock_.advance(200ms);
+  engine_->pump();
+  EXPECT_TRUE(engine_->ready());
+  ASSERT_EQ(first.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_TRUE(first.get().ok());
 }
 
 TEST_F(EngineTest, ApplyRefusesStepKindsThisVersionCannotRun) {

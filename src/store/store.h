@@ -13,7 +13,8 @@
 // FOR UPDATE SKIP LOCKED) and renewLeases() keeps them.
 //
 // Threads: apply(), putWorkflow() and claimRuns() are called by one writer
-// at a time; every read may be called from any thread concurrently.
+// at a time; every read and health() may be called from any thread
+// concurrently.
 #pragma once
 
 #include <memory>
@@ -95,6 +96,14 @@ class Store {
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;
   // "ok", or what PRAGMA integrity_check (or the server's equivalent) reports.
   virtual Result<std::string> integrityCheck() = 0;
+
+  // --- health (any thread, cheap: a few system calls, no query) ---
+  // ok while what the store writes reaches its durable record; otherwise
+  // kUnavailable saying why, for operators (e.g. the SQLite file was
+  // deleted or replaced under the running store). While it is not ok, the
+  // writes fail with the same error. A store with nothing to check keeps
+  // this default.
+  virtual Status health() { return okStatus(); }
 };
 
 }  // namespace keel::store

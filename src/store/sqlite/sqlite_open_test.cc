@@ -1,10 +1,13 @@
 // What openSqliteStore accepts and refuses: locks, schema versions, files
 // that are not keel databases or are damaged.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -71,7 +74,12 @@ TEST(SqliteOpenTest, CreatesANewDatabaseInWalMode) {
   EXPECT_TRUE(std::filesystem::exists(path + ".lock"));
 }
 
-TEST(SqliteOpenTest, ASecondOpenWhileTheFirstIsHeldIsRefused) {
+// Within one process, a second open of a held file is refused by the
+// lock's own table of held files, before any flock: the descriptor of the
+// refused open must stay open until the holder lets go, since closing it
+// would drop SQLite's POSIX locks on the file (see file_lock.h). The flock
+// itself is what refuses other processes: the fork tests below.
+TEST(SqliteOpenTest, ASecondOpenInTheSameProcessIsRefused) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   auto first = openSqliteStore(path);
@@ -80,10 +88,63 @@ TEST(SqliteOpenTest, ASecondOpenWhileTheFirstIsHeldIsRefused) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code(), ErrorCode::kFailedPrecondition);
   EXPECT_EQ(second.error().message(),
-            fmt::format("database {} is in use by another keel process (pid {})", path, getpid()));
+            fmt::format("database {} is already open in this process (as {})", path, path));
   first->reset();
   auto third = openSqliteStore(path);
   EXPECT_TRUE(third.ok()) << third.error().toString();
+}
+
+// The lock is on the file, not on its name: another path to the same file
+// is refused too. `link` makes the other path.
+void expectRefusedThroughAnotherPath(
+    const std::function<void(const std::string&, const std::string&)>& link) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  std::string other = dir.file("other.db");
+  auto held = openSqliteStore(path);
+  ASSERT_TRUE(held.ok()) << held.error().toString();
+  link(path, other);
+  auto second = openSqliteStore(other);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(second.error().message(),
+            fmt::format("database {} is already open in this process (as {})", other, path));
+
+  // Another process: flock on a different open file description of the
+  // same file conflicts, and the message names the holder from /proc/locks.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto refused = openSqliteStore(other);
+    if (refused.ok()) _exit(1);
+    if (refused.error().code() != ErrorCode::kFailedPrecondition) _exit(2);
+    std::string expected =
+        fmt::format("database {} is in use by another process (pid {}: ", other, getppid());
+    if (!contains(refused.error().message(), expected)) _exit(3);
+    if (!contains(refused.error().message(), "whatever path names it")) _exit(4);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: not refused, 2: wrong code, 3/4: wrong message";
+
+  // Released, the file opens through the other path.
+  held->reset();
+  auto again = openSqliteStore(other);
+  EXPECT_TRUE(again.ok()) << again.error().toString();
+}
+
+TEST(SqliteOpenTest, ASymlinkToAHeldDatabaseIsRefused) {
+  expectRefusedThroughAnotherPath([](const std::string& target, const std::string& link) {
+    std::filesystem::create_symlink(target, link);
+  });
+}
+
+TEST(SqliteOpenTest, AHardLinkToAHeldDatabaseIsRefused) {
+  expectRefusedThroughAnotherPath([](const std::string& target, const std::string& link) {
+    std::filesystem::create_hard_link(target, link);
+  });
 }
 
 TEST(SqliteOpenTest, AnotherProcessIsRefusedWhileTheLockIsHeld) {
@@ -96,13 +157,34 @@ TEST(SqliteOpenTest, AnotherProcessIsRefusedWhileTheLockIsHeld) {
   if (child == 0) {
     auto other = openSqliteStore(path);
     bool refused = !other.ok() && other.error().code() == ErrorCode::kFailedPrecondition &&
-                   contains(other.error().message(), fmt::format("(pid {})", getppid()));
+                   contains(other.error().message(), fmt::format("(pid {}: ", getppid()));
     _exit(refused ? 0 : 1);
   }
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// A keel from before the lock on the file itself locks only PATH.lock; it
+// must still keep a newer keel out (during an upgrade, say).
+TEST(SqliteOpenTest, AHeldSideLockFileIsRefused) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  int fd = ::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  ASSERT_EQ(::pwrite(fd, "4242\n", 5, 0), 5);
+  auto store = openSqliteStore(path);
+  ::close(fd);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(store.error().message(),
+            fmt::format("database {} is in use by another keel process (pid 4242, which holds "
+                        "{}.lock)",
+                        path, path));
+  auto now = openSqliteStore(path);
+  EXPECT_TRUE(now.ok()) << now.error().toString();
 }
 
 TEST(SqliteOpenTest, ADatabaseFromANewerKeelIsRefusedAndLeftAlone) {

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/store.h"
 
@@ -16,7 +17,24 @@ namespace keel::store {
 
 inline constexpr int kSchemaVersion = 2;
 
+// open() creates the file when it is missing; it cannot tell a first start
+// from a database that was deleted. Callers that must tell (keel serve) ask
+// checkNotLost() first.
 Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
                                                const StoreOptions& options = {});
+
+// The files that exist beside a database that exists or existed at `path`:
+// SQLite's PATH-wal and PATH-shm, and keel's PATH.lock. Callers add their
+// own (a token file kept beside the database).
+std::vector<std::string> databaseTraces(const std::string& path);
+
+// Before opening `path`: ok when the database exists, or when nothing says
+// one ever did. When it is missing but one of `traces` exists, the
+// database was deleted or moved, and opening would silently start over
+// empty: kFailedPrecondition naming the trace, unless `createAllowed`.
+// Even then PATH-wal must not exist (SQLite would replay the journal of
+// the lost database into the new one): kFailedPrecondition.
+Status checkNotLost(const std::string& path, const std::vector<std::string>& traces,
+                    bool createAllowed);
 
 }  // namespace keel::store

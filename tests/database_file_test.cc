@@ -1,0 +1,142 @@
+// The database file against its operators: a second server through
+// another path to the same file, the file deleted under a running server,
+// and a restart after the file is gone. Each runs the real `keel serve`.
+// (A first start in an empty directory needing no --init is what every
+// other end-to-end test does.)
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "e2e_support.h"
+
+namespace keel::e2e {
+namespace {
+
+constexpr char kWorkflow[] = R"(name: hello
+owner: { team: qa, contact: qa@example.com }
+runbook: https://wiki.example.com/rb
+steps:
+  - { name: a, noop: true }
+)";
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// The lock is on the file, not on its name, so it holds through links; and
+// being a flock, it leaves SQLite's own (POSIX) locks alone: another
+// process reads the database while keel runs.
+void expectSecondServerRefused(
+    const std::function<void(const std::string&, const std::string&)>& link) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kWorkflow);
+  EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM workflows"), "1");
+  std::string other = keel.dir().file("other.db");
+  link(keel.db(), other);
+  auto second = serveUntilExit({"--db", other, "--listen", "127.0.0.1:0"});
+  EXPECT_FALSE(second.served) << "a second keel serves the same database file";
+  EXPECT_EQ(second.exitCode, 1) << second.output;
+  EXPECT_TRUE(contains(
+      second.output,
+      fmt::format("database {} is in use by another process (pid {}: ", other, keel.pid())))
+      << second.output;
+  EXPECT_TRUE(contains(second.output, "serve --db " + keel.db())) << second.output;
+  auto [status, body] = keel.trigger("hello", nlohmann::json::object());
+  EXPECT_EQ(status, 201) << body;
+}
+
+TEST(DatabaseFile, ASecondServerThroughASymlinkIsRefused) {
+  expectSecondServerRefused([](const std::string& target, const std::string& link) {
+    std::filesystem::create_symlink(target, link);
+  });
+}
+
+TEST(DatabaseFile, ASecondServerThroughAHardLinkIsRefused) {
+  expectSecondServerRefused([](const std::string& target, const std::string& link) {
+    std::filesystem::create_hard_link(target, link);
+  });
+}
+
+// What a refused `keel serve --db DB ARGS...` printed; fails the test when
+// it did not refuse.
+std::string expectRefusedToStart(const std::string& db, std::vector<std::string> args = {}) {
+  args.insert(args.begin(), {"--db", db, "--listen", "127.0.0.1:0"});
+  auto refused = serveUntilExit(args);
+  EXPECT_FALSE(refused.served) << "an empty database replaced a deleted one";
+  EXPECT_EQ(refused.exitCode, 1) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(db));
+  return refused.output;
+}
+
+TEST(DatabaseFile, DeletedUnderARunningServerItIsUnreadyAndRefusesWork) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kWorkflow);
+  auto [created, run] = keel.trigger("hello", nlohmann::json::object());
+  ASSERT_EQ(created, 201) << run;
+  ASSERT_EQ(::unlink(keel.db().c_str()), 0);
+
+  const std::string why =
+      fmt::format("database file {} was deleted while keel had it open; restart keel", keel.db());
+  auto ready = keel.client()->Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(ready->body),
+            nlohmann::json({{"status", "unavailable"}, {"reason", why}}));
+  EXPECT_EQ(ready->get_header_value("Retry-After"), "5");
+  auto [status, body] = keel.trigger("hello", nlohmann::json::object());
+  EXPECT_EQ(status, 503) << body;
+  EXPECT_EQ(body["error"]["code"], "unavailable") << body;
+  EXPECT_EQ(body["error"]["message"], why) << body;
+  keel.stop();
+
+  // SQLite leaves the journal of a deleted database behind: a restart is
+  // refused, and so is --init until the journal is moved away, since
+  // SQLite would replay it into the new database.
+  std::string out = expectRefusedToStart(keel.db());
+  EXPECT_TRUE(contains(
+      out, fmt::format("database {} does not exist, but {}-wal does", keel.db(), keel.db())))
+      << out;
+  EXPECT_TRUE(contains(out, "start once with --init")) << out;
+  out = expectRefusedToStart(keel.db(), {"--init"});
+  EXPECT_TRUE(contains(out, fmt::format("Move {}-wal and {}-shm away first", keel.db(), keel.db())))
+      << out;
+  std::filesystem::rename(keel.db() + "-wal", keel.dir().file("lost-wal"));
+  std::filesystem::remove(keel.db() + "-shm");
+
+  keel.setExtraArgs({"--init"});
+  keel.start();
+  auto readyAgain = keel.client()->Get("/readyz");
+  ASSERT_TRUE(readyAgain);
+  EXPECT_EQ(readyAgain->status, 200);
+  EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM runs"), "0");
+}
+
+TEST(DatabaseFile, DeletedWhileStoppedItIsNotRecreatedWithoutInit) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kWorkflow);
+  keel.stop();
+  ASSERT_TRUE(std::filesystem::remove(keel.db()));
+  ASSERT_TRUE(std::filesystem::exists(keel.db() + ".lock"));
+
+  std::string out = expectRefusedToStart(keel.db());
+  EXPECT_TRUE(contains(
+      out, fmt::format("database {} does not exist, but {}.lock does", keel.db(), keel.db())))
+      << out;
+  EXPECT_TRUE(contains(out, "start once with --init")) << out;
+
+  keel.setExtraArgs({"--init"});
+  keel.start();
+  auto ready = keel.client()->Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM workflows"), "0");
+}
+
+}  // namespace
+}  // namespace keel::e2e
