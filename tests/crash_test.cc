@@ -64,6 +64,7 @@ TEST(Crash, KillNineAtRandomInstantsLosesNothingAndNeverRerunsACompletedStep) {
       }
       httplib::Client c(url);
       c.set_connection_timeout(1);
+      c.set_bearer_token_auth(keel.token());
       auto res = c.Post("/api/v1/workflows/crash-chain/runs",
                         nlohmann::json{{"idempotency_key", "crash-" + std::to_string(i)}}.dump(),
                         "application/json");

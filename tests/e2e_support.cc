@@ -42,8 +42,15 @@ void KeelUnderTest::start() {
 void KeelUnderTest::kill9() { child_->kill(); }
 void KeelUnderTest::stop() { child_->terminate(); }
 
+std::string KeelUnderTest::token() const {
+  std::string t = testing::readFile(db() + ".token");
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
 std::unique_ptr<httplib::Client> KeelUnderTest::client() const {
   auto c = std::make_unique<httplib::Client>(url_);
+  c->set_bearer_token_auth(token());
   c->set_connection_timeout(5);
   c->set_read_timeout(60);
   return c;
@@ -102,7 +109,7 @@ ServeOutcome serveUntilExit(const std::vector<std::string>& args) {
   close(out[1]);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
-    if (outcome.output.find("keel serving http://") != std::string::npos) {
+    if (outcome.output.find("keel serving http") != std::string::npos) {
       outcome.served = true;
       kill(pid, SIGTERM);
       break;

@@ -30,6 +30,9 @@ class KeelUnderTest {
   std::string db() const { return dir_.file("keel.db"); }
   const testing::TempDir& dir() const { return dir_; }
 
+  // The admin token the server wrote beside its database on first start.
+  std::string token() const;
+  // A client that sends token().
   std::unique_ptr<httplib::Client> client() const;
   // POST a workflow's YAML; asserts 200/201.
   void apply(const std::string& yaml);

@@ -65,7 +65,8 @@ TEST_F(Examples, UnknownRegionIsBadInputAndNotRetried) {
 }
 
 TEST_F(Examples, HelloRunsThroughTheCli) {
-  std::string cli = std::string(KEEL_BINARY) + " --server " + keel_.url();
+  std::string cli = "KEEL_TOKEN_FILE=" + keel_.db() + ".token " + std::string(KEEL_BINARY) +
+                    " --server " + keel_.url();
   auto [code, out] = shell(cli + " run hello --param who=ops --wait");
   ASSERT_EQ(code, 0) << out;
   std::string runId = out.substr(0, out.find('\n'));

@@ -25,10 +25,12 @@ steps:
   std::vector<std::string> ids(kRequests);
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
+  const std::string token = keel.token();
   for (int i = 0; i < kRequests; ++i) {
     threads.emplace_back([&, i] {
       httplib::Client c(keel.url());
       c.set_read_timeout(60);
+      c.set_bearer_token_auth(token);
       httplib::Headers headers{{"Idempotency-Key", "nightly-2026-11-23"}};
       ++ready;
       while (ready < kRequests) std::this_thread::yield();

@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -59,7 +59,8 @@ steps:
 // Submits runs first, stride, ... with idempotency keys; a request that
 // fails because the server is down is sent again with the same key once it
 // is back, which must not start a second run.
-void submitLoop(std::atomic<std::string*>& url, size_t first, size_t stride, size_t runs) {
+void submitLoop(std::atomic<std::string*>& url, const std::string& token, size_t first,
+                size_t stride, size_t runs) {
   std::string base;
   std::unique_ptr<httplib::Client> client;
   for (size_t i = first; i < runs;) {
@@ -69,6 +70,7 @@ void submitLoop(std::atomic<std::string*>& url, size_t first, size_t stride, siz
       client->set_connection_timeout(2);
       client->set_read_timeout(30);
       client->set_keep_alive(true);
+      client->set_bearer_token_auth(token);
     }
     auto res = client->Post("/api/v1/workflows/bench-ledger/runs",
                             fmt::format(R"({{"idempotency_key":"w3-{}"}})", i), "application/json");
@@ -107,12 +109,15 @@ int runW3(const cli::BenchOptions& o) {
     return 1;
   }
   std::string urls[2] = {*url, ""};
+  // The admin token the server wrote beside its new database.
+  std::string token;
+  std::getline(std::ifstream(db + ".token"), token);
   std::atomic<std::string*> current{&urls[0]};
   auto t0 = SteadyClock::now();
   constexpr size_t kSubmitters = 16;
   std::vector<std::thread> submitters;
   for (size_t t = 0; t < kSubmitters; ++t)
-    submitters.emplace_back([&, t] { submitLoop(current, t, kSubmitters, runs); });
+    submitters.emplace_back([&, t] { submitLoop(current, token, t, kSubmitters, runs); });
   while (countLines(ledger) < killAt) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   child.kill();
   auto tKill = SteadyClock::now();

@@ -14,7 +14,9 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "api/access.h"
 #include "api/server.h"
+#include "auth/bootstrap.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "engine/engine.h"
@@ -107,6 +109,40 @@ void setupLogging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+namespace {
+
+// The listen address and security flags together: refuses what would expose
+// keel, and warns about what is allowed but unsafe.
+bool checkExposure(const cli::ServeOptions& options, const std::string& host) {
+  bool loopback = api::isLoopbackHost(host);
+  if (options.tlsCert.empty() != options.tlsKey.empty()) {
+    std::cerr << "keel: --tls-cert and --tls-key go together\n";
+    return false;
+  }
+  if (options.auth == "none" && !loopback) {
+    std::cerr << "keel: --auth none is allowed only on a loopback address (127.0.0.1, ::1): "
+                 "without tokens anyone who reaches the port runs commands as this user\n";
+    return false;
+  }
+  if (!loopback && options.tlsCert.empty() && !options.insecureListen) {
+    std::cerr << "keel: refusing to serve plain HTTP on " << host
+              << ": tokens and workflow commands would cross the network in clear text. Serve "
+                 "HTTPS with --tls-cert and --tls-key, or accept the risk with --insecure-listen "
+                 "(for example behind a TLS proxy on a private network)\n";
+    return false;
+  }
+  if (options.auth == "none") {
+    std::cerr << "keel: WARNING: --auth none: the API takes no token; any local user or program "
+                 "can run commands as this user\n";
+    spdlog::warn("authentication is off (--auth none): any local process may use the API");
+  }
+  if (!loopback && options.insecureListen && options.tlsCert.empty())
+    spdlog::warn("serving plain HTTP on a non-loopback address (--insecure-listen)");
+  return true;
+}
+
+}  // namespace
+
 int runServe(const cli::ServeOptions& options) {
   setupLogging(options.logLevel);
   std::string host;
@@ -115,9 +151,13 @@ int runServe(const cli::ServeOptions& options) {
     std::cerr << "keel: --listen must be HOST:PORT, got '" << options.listen << "'\n";
     return 2;
   }
+  if (!checkExposure(options, host)) return 2;
+  const std::string tokenFile =
+      options.tokenFile.empty() ? options.db + ".token" : options.tokenFile;
   installSignalHandlers();
   // Opening creates a missing database: never silently where one existed.
   auto traces = store::databaseTraces(options.db);
+  traces.push_back(tokenFile);
   if (auto lost = store::checkNotLost(options.db, traces, options.init); !lost.ok()) {
     std::cerr << "keel: refusing to start: " << lost.error().toString() << "\n";
     if (!options.init)
@@ -131,8 +171,20 @@ int runServe(const cli::ServeOptions& options) {
               << "\n";
     return 1;
   }
-  exec::ProcessExecutor executor(static_cast<size_t>(std::max(1, options.maxParallelSteps)));
   SystemClock clock;
+  auto created = auth::ensureAdminToken(**store, tokenFile, clock.wallNow());
+  if (!created.ok()) {
+    std::cerr << "keel: cannot create the first admin token: " << created.error().toString()
+              << "\n";
+    return 1;
+  }
+  if (*created) {
+    std::cerr << "keel: new database: admin token written to " << tokenFile
+              << " (mode 0600; the CLI reads ./keel.db.token, $KEEL_TOKEN_FILE or $KEEL_TOKEN)"
+              << "\n";
+    spdlog::info("admin token written to {}", tokenFile);
+  }
+  exec::ProcessExecutor executor(static_cast<size_t>(std::max(1, options.maxParallelSteps)));
   SystemRandom random;
   engine::EngineOptions eo;
   eo.defaultWorkdir = std::filesystem::current_path().string();
@@ -153,6 +205,9 @@ int runServe(const cli::ServeOptions& options) {
     return r.ok() ? std::string() : r.error().message();
   };
   so.extraMetrics = [&engine] { return engine.metricsText(); };
+  so.access.auth = options.auth == "none" ? api::AuthMode::kNone : api::AuthMode::kToken;
+  so.access.allowedOrigins = options.allowOrigins;
+  so.tls = {options.tlsCert, options.tlsKey};
   api::Server server(engine, **store, so);
   auto bound = server.start(host, port);
   if (!bound.ok()) {
@@ -162,8 +217,8 @@ int runServe(const cli::ServeOptions& options) {
     return 1;
   }
   std::string shownHost = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::cout << "keel serving http://" << shownHost << ":" << *bound << " (database " << options.db
-            << ")" << std::endl;
+  std::cout << "keel serving " << (options.tlsCert.empty() ? "http" : "https") << "://" << shownHost
+            << ":" << *bound << " (database " << options.db << ")" << std::endl;
   spdlog::info("serving on {}:{} with database {}", host, *bound, options.db);
   int sig = waitForStopSignal();
   spdlog::info("signal {} received, stopping", sig);

@@ -57,6 +57,20 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
                     "deleted or moved)");
   s.serve->add_option("--listen", p.serve.listen, "HOST:PORT to serve on (port 0: any free port)")
       ->capture_default_str();
+  s.serve->add_option("--token-file", p.serve.tokenFile,
+                      "Where a new database's admin token is written (default: DB.token)");
+  s.serve
+      ->add_option("--auth", p.serve.auth,
+                   "token: every API request needs a token; none: no token (loopback only)")
+      ->check(CLI::IsMember({"token", "none"}))
+      ->capture_default_str();
+  s.serve->add_flag("--insecure-listen", p.serve.insecureListen,
+                    "Allow plain HTTP on a non-loopback address (tokens cross the network in "
+                    "clear text)");
+  s.serve->add_option("--tls-cert", p.serve.tlsCert, "PEM certificate chain: serve HTTPS");
+  s.serve->add_option("--tls-key", p.serve.tlsKey, "PEM private key of --tls-cert");
+  s.serve->add_option("--allow-origin", p.serve.allowOrigins,
+                      "A browser origin allowed to call the API (repeatable)");
   s.serve->add_option("--workflows", p.serve.workflowsDir,
                       "Apply every *.yaml/*.yml of this directory at start-up");
   s.serve->add_option("--max-parallel", p.serve.maxParallelSteps, "Process steps run at once")

@@ -10,6 +10,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace keel::cli {
 
@@ -22,6 +23,11 @@ struct ServeOptions {
   // Allows creating the database although traces of an earlier one remain
   // (see docs/operations.md); an existing database is opened as usual.
   bool init = false;
+  std::string tokenFile;        // where the first admin token is written; "" = DB + ".token"
+  std::string auth = "token";   // "token" or "none" (loopback only)
+  bool insecureListen = false;  // allow plain HTTP on a non-loopback address
+  std::string tlsCert, tlsKey;  // both, or neither
+  std::vector<std::string> allowOrigins;
 };
 
 struct BenchOptions {
