@@ -21,9 +21,11 @@
 namespace {
 
 // An incomplete request gets no answer until the server's own read timeout
-// (seconds): the fuzzer waits this long for a first byte, then moves on.
-constexpr int kFirstByteMs = 50;
-constexpr int kQuietMs = 20;
+// (seconds): the fuzzer waits this long for a first byte, then moves on. An
+// answer that comes later is written to a closed connection, which the
+// server must survive as well.
+constexpr int kFirstByteMs = 15;
+constexpr int kQuietMs = 10;
 // /healthz must answer (and close) within this.
 constexpr int kHealthMs = 10'000;
 
