@@ -8,13 +8,16 @@
 // duplicate step names, template references a step cannot see, and the
 // go-live gate (G10): an owner with a team, a runbook, a timeout on every
 // run/http/task step (noop and sleep steps are exempt). Input over
-// kMaxWorkflowBytes is refused with kTooLarge before it is read. It never
-// throws and never crashes on any input. A step without `retry:` gets the
+// kMaxWorkflowBytes is refused with kTooLarge before it is read; a document
+// past the expansion or nesting limits below is refused (kInvalidArgument,
+// with the position where it passed) before it is loaded. It never throws
+// and never crashes on any input. A step without `retry:` gets the
 // RetryPolicy defaults with defaulted = true.
 //
 // Thread-safe: no shared state.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +28,13 @@
 namespace keel::spec {
 
 inline constexpr size_t kMaxWorkflowBytes = 1 << 20;  // 1 MiB
+// Limits on the document as the readers see it, every alias (*name) expanded
+// to a copy of its anchor (&name): values (scalars, lists, mappings, keys
+// included), bytes of scalar text, and levels of nested lists and mappings.
+// Passing one is reported (kInvalidArgument) before any node is built.
+inline constexpr uint64_t kMaxWorkflowNodes = 100'000;
+inline constexpr uint64_t kMaxWorkflowExpandedBytes = 4 << 20;  // 4 MiB
+inline constexpr int kMaxWorkflowDepth = 64;
 
 struct ParseOptions {
   std::string fileName = "<input>";  // used in error positions

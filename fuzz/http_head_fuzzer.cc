@@ -1,0 +1,102 @@
+// Fuzzes the HTTP server with raw bytes: one api::Server on 127.0.0.1 (port
+// 0) over the test fakes, started once; each input is written as is to a
+// fresh TCP connection (then half-closed), whatever comes back is read with
+// a short timeout, and the server must still answer GET /healthz with 200.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "api/fake_control.h"
+#include "api/fake_store.h"
+#include "api/server.h"
+#include "fuzz_support.h"
+
+namespace {
+
+// An incomplete request gets no answer until the server's own read timeout
+// (seconds): the fuzzer waits this long for a first byte, then moves on. An
+// answer that comes later is written to a closed connection, which the
+// server must survive as well.
+constexpr int kFirstByteMs = 15;
+constexpr int kQuietMs = 10;
+// /healthz must answer (and close) within this.
+constexpr int kHealthMs = 10'000;
+
+int startServer() {
+  using namespace keel;
+  // Never destroyed: the fuzzer exits with the server still serving.
+  static auto* control = new api::FakeControl;
+  static auto* store = new api::FakeStore;
+  fuzz::fillStore(*store);
+  fuzz::answerLikeTheEngine(*control);
+  api::ServerOptions options;
+  options.workerThreads = 4;
+  options.engineTimeout = std::chrono::milliseconds(2000);
+  static auto* server = new api::Server(*control, *store, options);
+  auto port = server->start("127.0.0.1", 0);
+  if (!port.ok()) keel::fuzz::fail("cannot start the server: " + port.error().toString());
+  return *port;
+}
+
+int port() {
+  static int p = startServer();
+  return p;
+}
+
+int connectToServer() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) keel::fuzz::fail("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    keel::fuzz::fail("cannot connect to the server");
+  return fd;
+}
+
+// Writes everything (stopping if the server closes), then reads until the
+// server closes, sends nothing for `firstMs` at first, or pauses for
+// `quietMs` after some of its answer. The connection is not half-closed:
+// httplib drops the answer to a client that has shut down its side.
+std::string exchange(const uint8_t* data, size_t size, int firstMs, int quietMs) {
+  int fd = connectToServer();
+  size_t sent = 0;
+  while (sent < size) {
+    ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, got.empty() ? firstMs : quietMs) <= 0) break;
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+    if (got.size() > (4u << 20)) break;
+  }
+  close(fd);
+  return got;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string reply = exchange(data, size, kFirstByteMs, kQuietMs);
+  if (!reply.empty() && !reply.starts_with("HTTP/1.")) keel::fuzz::fail("reply is not HTTP", reply);
+  static const std::string kHealth =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string health = exchange(reinterpret_cast<const uint8_t*>(kHealth.data()), kHealth.size(),
+                                kHealthMs, kHealthMs);
+  if (!health.starts_with("HTTP/1.1 200")) keel::fuzz::fail("the server stopped answering", health);
+  return 0;
+}
