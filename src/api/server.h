@@ -49,8 +49,8 @@ struct ConnectionLimits {
   // An idle keep-alive connection is closed after this.
   std::chrono::milliseconds keepAliveTimeout{5'000};
   // A connection that has waited this long for request bytes is slow.
-  std::chrono::milliseconds slowAfter{1'000};
-  int slowPerClient = 4;  // slow connections one address may hold; more are closed
+  std::chrono::milliseconds slowAfter{2'000};
+  int slowPerClient = 8;  // slow connections one address may hold; more are closed
   int slowTotal = 16;     // slow connections all clients together may hold
 };
 
