@@ -42,13 +42,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   api::FakeControl control;
   fuzz::answerLikeTheEngine(control);
   api::Router router;
-  api::RouteContext ctx{control, fakeStore(), std::chrono::milliseconds(5000)};
+  static SystemClock clock;
+  api::RouteContext ctx{control, fakeStore(), std::chrono::milliseconds(5000), clock};
   api::addWorkflowRoutes(router, ctx);
   api::addRunRoutes(router, ctx);
+  api::addTokenRoutes(router, ctx);
 
   httplib::Request req;
   std::string query;
-  switch (in.ConsumeIntegralInRange<int>(0, 8)) {
+  switch (in.ConsumeIntegralInRange<int>(0, 9)) {
     case 0:
       req.method = "POST";
       req.path = "/api/v1/workflows";
@@ -88,12 +90,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  (in.ConsumeBool() ? "/events" : "/steps/" + segment(in, "a") + "/logs");
       query = in.ConsumeRemainingBytesAsString();
       break;
+    case 8:
+      req.method = "POST";
+      req.path =
+          in.ConsumeBool() ? "/api/v1/tokens" : "/api/v1/tokens/" + segment(in, "ci") + "/revoke";
+      break;
     default:
       req.method = in.ConsumeBool() ? "GET" : in.ConsumeRandomLengthString(8);
       req.path = in.ConsumeRandomLengthString(256);
       break;
   }
   if (!query.empty()) httplib::detail::parse_query_text(query, req.params);
+  // The documented media type, so that bodies reach the routes (a wrong
+  // one is refused with 415 before any parsing).
+  if (req.method == "POST" && !req.has_header("Content-Type"))
+    req.headers.emplace("Content-Type",
+                        req.path == "/api/v1/workflows" ? "application/yaml" : "application/json");
   std::string body = in.ConsumeRemainingBytesAsString();
   api::Reply reply = router.dispatch(req, body);
   fuzz::checkReply(reply.status, reply.contentType, reply.body);

@@ -16,6 +16,7 @@
 #include "api/fake_control.h"
 #include "api/fake_store.h"
 #include "api/server.h"
+#include "auth/token.h"
 #include "fuzz_support.h"
 
 namespace {
@@ -35,6 +36,9 @@ int startServer() {
   static auto* control = new api::FakeControl;
   static auto* store = new api::FakeStore;
   fuzz::fillStore(*store);
+  // The token the seed requests carry, so that fuzzed heads reach the routes.
+  store->tokens.push_back(
+      {"fuzz", auth::tokenHash("keel_fuzz"), "admin", WallTime{}, "fuzz", std::nullopt});
   fuzz::answerLikeTheEngine(*control);
   api::ServerOptions options;
   options.workerThreads = 4;
@@ -94,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string reply = exchange(data, size, kFirstByteMs, kQuietMs);
   if (!reply.empty() && !reply.starts_with("HTTP/1.")) keel::fuzz::fail("reply is not HTTP", reply);
   static const std::string kHealth =
-      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   std::string health = exchange(reinterpret_cast<const uint8_t*>(kHealth.data()), kHealth.size(),
                                 kHealthMs, kHealthMs);
   if (!health.starts_with("HTTP/1.1 200")) keel::fuzz::fail("the server stopped answering", health);
