@@ -81,9 +81,9 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
       ->capture_default_str();
 
   s.bench = app.add_subcommand("bench", "Run a built-in benchmark workload");
-  s.bench->add_option("--workload", p.bench.workload, "W1, W2 or W3")
+  s.bench->add_option("--workload", p.bench.workload, "W1, W2, W3 or L1")
       ->required()
-      ->check(CLI::IsMember({"W1", "W2", "W3"}));
+      ->check(CLI::IsMember({"W1", "W2", "W3", "L1"}));
   s.bench->add_option("--db", p.bench.db, "Database file (default: a temporary file)");
   s.bench->add_option("--runs", p.bench.runs, "Runs to submit (default: the workload's)")
       ->check(CLI::NonNegativeNumber);

@@ -31,7 +31,7 @@ struct ServeOptions {
 };
 
 struct BenchOptions {
-  std::string workload;  // W1, W2 or W3
+  std::string workload;  // W1, W2, W3 or L1
   std::string db;        // empty = a temporary file
   int runs = 0;          // 0 = the workload's default
 };
