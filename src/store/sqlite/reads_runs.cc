@@ -68,9 +68,11 @@ Result<std::optional<RunDetail>> selectRunDetail(Connection& conn, const std::st
   return std::optional<RunDetail>(std::move(detail));
 }
 
-Result<std::vector<RunRow>> selectRuns(Connection& conn, const RunFilter& filter) {
+std::string runListSql(const RunFilter& filter) {
   // One SQL text per combination of filters (at most eight), each prepared
-  // once per connection.
+  // once per connection. Every combination is served by an index that
+  // holds its equalities and then id (schema.cc), so a page reads about
+  // `limit` index entries whatever the size of the table.
   std::string where;
   auto add = [&where](std::string_view cond) {
     where += where.empty() ? " WHERE " : " AND ";
@@ -79,8 +81,11 @@ Result<std::vector<RunRow>> selectRuns(Connection& conn, const RunFilter& filter
   if (!filter.workflow.empty()) add("workflow = ?1");
   if (filter.state) add("state = ?2");
   if (!filter.cursor.empty()) add("id < ?3");
-  std::string sql =
-      fmt::format("SELECT {} FROM runs{} ORDER BY id DESC LIMIT ?4", kRunColumns, where);
+  return fmt::format("SELECT {} FROM runs{} ORDER BY id DESC LIMIT ?4", kRunColumns, where);
+}
+
+Result<std::vector<RunRow>> selectRuns(Connection& conn, const RunFilter& filter) {
+  std::string sql = runListSql(filter);
   int limit = std::clamp(filter.limit, 1, kMaxListLimit);
   std::vector<RunRow> rows;
   KEEL_TRY(selectAll(conn, sql, readRun, rows, [&](Statement& s) {

@@ -117,9 +117,19 @@ CREATE TABLE tokens (
 ) WITHOUT ROWID;
 )sql";
 
+// Every listing of GET /api/v1/runs is one index search in id order:
+// no filter or a cursor alone use the primary key, a workflow alone
+// runs_by_workflow, a state alone runs_by_state, and both this one. With
+// only the first two, a workflow and a state read every run of the
+// workflow (or in the state) to find a page.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE INDEX runs_by_workflow_state ON runs (workflow, state, id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");
