@@ -106,13 +106,16 @@ Result<std::vector<EventRow>> selectEvents(Connection& conn, const std::string& 
 }
 
 Result<std::vector<LogRow>> selectLogs(Connection& conn, const std::string& runId,
-                                       const std::string& step) {
-  static const std::string sql = fmt::format(
+                                       const std::string& step, std::optional<int> attempt) {
+  static const std::string allSql = fmt::format(
       "SELECT {} FROM logs WHERE run_id = ?1 AND step = ?2 ORDER BY attempt", kLogColumns);
+  static const std::string oneSql = fmt::format(
+      "SELECT {} FROM logs WHERE run_id = ?1 AND step = ?2 AND attempt = ?3", kLogColumns);
   std::vector<LogRow> rows;
-  KEEL_TRY(selectAll(conn, sql, readLog, rows, [&](Statement& s) {
+  KEEL_TRY(selectAll(conn, attempt ? oneSql : allSql, readLog, rows, [&](Statement& s) {
     s.bind(1, runId);
     s.bind(2, step);
+    if (attempt) s.bind(3, *attempt);
   }));
   return rows;
 }

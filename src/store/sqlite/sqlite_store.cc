@@ -83,8 +83,9 @@ class SqliteStore final : public Store {
   Result<std::vector<EventRow>> runEvents(const std::string& runId) override {
     return read([&](Connection& c) { return sqlite::selectEvents(c, runId); });
   }
-  Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step) override {
-    return read([&](Connection& c) { return sqlite::selectLogs(c, runId, step); });
+  Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step,
+                                       std::optional<int> attempt) override {
+    return read([&](Connection& c) { return sqlite::selectLogs(c, runId, step, attempt); });
   }
   Result<std::vector<TokenRow>> listTokens() override {
     return read([&](Connection& c) { return sqlite::selectTokens(c); });
