@@ -21,6 +21,7 @@ struct Parsed {
   std::string tokenName;
   ServeOptions serve;
   BenchOptions bench;
+  CheckOptions check;
   ValidateArgs validate;
   std::vector<std::string> applyFiles;
   RunArgs run;
@@ -34,6 +35,7 @@ struct Parsed {
 struct Subcommands {
   CLI::App* serve;
   CLI::App* bench;
+  CLI::App* check;
   CLI::App* validate;
   CLI::App* apply;
   CLI::App* run;
@@ -87,6 +89,10 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.bench->add_option("--db", p.bench.db, "Database file (default: a temporary file)");
   s.bench->add_option("--runs", p.bench.runs, "Runs to submit (default: the workload's)")
       ->check(CLI::NonNegativeNumber);
+
+  s.check = app.add_subcommand(
+      "check", "Check every page, index and row of a database, offline (keel serve stopped)");
+  s.check->add_option("--db", p.check.db, "SQLite database file")->capture_default_str();
   return s;
 }
 
@@ -168,6 +174,13 @@ int dispatch(const Subcommands& s, const Parsed& p, const Commands& commands, st
       return kExitFailure;
     }
     return serve ? commands.serve(p.serve) : commands.bench(p.bench);
+  }
+  if (*s.check) {
+    if (!commands.check) {
+      err << "keel: this build cannot check a database\n";
+      return kExitFailure;
+    }
+    return commands.check(p.check);
   }
   if (*s.validate) return validateCommand(Context{out, err, nullptr}, p.validate);
   auto url = parseServerUrl(p.server);

@@ -1,6 +1,7 @@
 // The `keel` command line. runCli() parses argv with CLI11 and runs one
-// command. `serve` and `bench` are handed to the composition root through
-// Commands (they build the engine); every other command is an HTTP client
+// command. `serve`, `bench` and `check` are handed to the composition root
+// through Commands (they build the engine or open the database); every
+// other command is an HTTP client
 // of a running `keel serve` (--server / KEEL_SERVER, default
 // http://127.0.0.1:7070), except `validate`, which works offline.
 // Exit codes: 0 ok, 1 failure (run failed, server error), 2 usage or invalid
@@ -36,9 +37,15 @@ struct BenchOptions {
   int runs = 0;          // 0 = the workload's default
 };
 
+// `keel check`: the full check of a database, offline.
+struct CheckOptions {
+  std::string db = "./keel.db";
+};
+
 struct Commands {
   std::function<int(const ServeOptions&)> serve;
   std::function<int(const BenchOptions&)> bench;
+  std::function<int(const CheckOptions&)> check;
 };
 
 int runCli(int argc, char** argv, const Commands& commands);

@@ -154,7 +154,7 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
   if (!version.ok()) return version.error();
   KEEL_TRY(configureWriter(**conn, options));
   KEEL_TRY(sqlite::migrate(**conn, *version));
-  auto pos = (*conn)->queryInt64("SELECT COALESCE(MAX(pos), 0) FROM steps");
+  auto pos = sqlite::readStepPosCounter(**conn);
   if (!pos.ok()) return pos.error();
   return std::unique_ptr<Store>(
       std::make_unique<SqliteStore>(std::move(*lock), std::move(*conn), options, *pos));

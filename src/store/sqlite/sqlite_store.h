@@ -2,7 +2,9 @@
 //
 // open() creates or migrates the schema (a version table records it),
 // refuses a database written by a newer keel (kFailedPrecondition) and a
-// file that is not a keel database or is damaged (kCorrupt), and takes an
+// file that is not a keel database or whose header, schema or table roots
+// are damaged (kCorrupt; open reads a few pages per table, not the whole
+// file: checkSqliteDatabase does that), and takes an
 // exclusive lock so two keel processes never share one file. Writes go
 // through one connection; reads use a small pool of read connections.
 #pragma once
@@ -22,6 +24,16 @@ inline constexpr int kSchemaVersion = 3;
 // checkNotLost() first.
 Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
                                                const StoreOptions& options = {});
+
+// The full check of the database at `path`, offline (`keel check`): every
+// page and every index against its table (PRAGMA integrity_check), child
+// rows whose run is missing, and keel's own counters. Reads the whole file,
+// so it takes time in proportion to its size; opening does not do this.
+// Returns the problems found, empty when there are none. An error when the
+// file cannot be checked at all: kNotFound when it does not exist (it is
+// not created), kFailedPrecondition when a keel process holds it or it is
+// not a keel database.
+Result<std::vector<std::string>> checkSqliteDatabase(const std::string& path);
 
 // The files that exist beside a database that exists or existed at `path`:
 // SQLite's PATH-wal and PATH-shm, and keel's PATH.lock. Callers add their
