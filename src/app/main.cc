@@ -10,5 +10,6 @@ int main(int argc, char** argv) {
   commands.serve = keel::app::runServe;
   commands.bench = keel::app::runBench;
   commands.check = keel::app::runCheck;
+  commands.gc = keel::app::runGc;
   return keel::cli::runCli(argc, argv, commands);
 }

@@ -1,5 +1,5 @@
 // The `keel` command line. runCli() parses argv with CLI11 and runs one
-// command. `serve`, `bench` and `check` are handed to the composition root
+// command. `serve`, `bench`, `check` and `gc` are handed to the composition root
 // through Commands (they build the engine or open the database); every
 // other command is an HTTP client
 // of a running `keel serve` (--server / KEEL_SERVER, default
@@ -8,6 +8,7 @@
 // input, 3 server unreachable.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -42,10 +43,18 @@ struct CheckOptions {
   std::string db = "./keel.db";
 };
 
+// `keel gc`: deletes finished runs older than an age, offline.
+struct GcOptions {
+  std::string db;           // required
+  int64_t olderThanMs = 0;  // parsed from --older-than (e.g. 7d)
+  int runsPerTransaction = 500;
+};
+
 struct Commands {
   std::function<int(const ServeOptions&)> serve;
   std::function<int(const BenchOptions&)> bench;
   std::function<int(const CheckOptions&)> check;
+  std::function<int(const GcOptions&)> gc;
 };
 
 int runCli(int argc, char** argv, const Commands& commands);

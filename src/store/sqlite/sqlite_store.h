@@ -9,6 +9,7 @@
 // through one connection; reads use a small pool of read connections.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,24 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
 // not created), kFailedPrecondition when a keel process holds it or it is
 // not a keel database.
 Result<std::vector<std::string>> checkSqliteDatabase(const std::string& path);
+
+// Retention (`keel gc`), offline: deletes every finished run (succeeded,
+// failed or cancelled) whose finished_at is before `finishedBefore`, with
+// its steps, attempts, events and logs, `runsPerTransaction` runs per
+// transaction, so that no transaction holds the file long or grows the
+// WAL much; `progress` (may be empty) is told the total after each one.
+// Active runs and runs finished later are never touched. Takes the file's
+// lock like open (kFailedPrecondition while keel serve holds it), migrates
+// an older schema first, and does not create a missing file (kNotFound).
+// An interrupted gc leaves whole runs: each transaction is all or nothing.
+// The file does not shrink: freed pages are reused by later writes.
+struct GcResult {
+  int64_t runs = 0;          // deleted
+  int64_t transactions = 0;  // that deleted at least one run
+};
+using GcProgress = std::function<void(const GcResult&)>;
+Result<GcResult> deleteFinishedRuns(const std::string& path, WallTime finishedBefore,
+                                    int runsPerTransaction = 500, const GcProgress& progress = {});
 
 // The files that exist beside a database that exists or existed at `path`:
 // SQLite's PATH-wal and PATH-shm, and keel's PATH.lock. Callers add their
