@@ -1,10 +1,13 @@
 // The database file against its operators: a second server through
 // another path to the same file, the file deleted under a running server,
-// and a restart after the file is gone. Each runs the real `keel serve`.
-// (A first start in an empty directory needing no --init is what every
-// other end-to-end test does.)
+// a restart after the file is gone, and the offline commands (check, gc). Each runs the real `keel
+// serve`. (A first start in an empty directory needing no --init is what every other end-to-end
+// test does.)
+#include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -136,6 +139,79 @@ TEST(DatabaseFile, DeletedWhileStoppedItIsNotRecreatedWithoutInit) {
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200);
   EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM workflows"), "0");
+}
+
+// `keel ARGS...` to its end: exit code, stdout and stderr together.
+struct Finished {
+  int exitCode = -1;
+  std::string output;
+};
+Finished runKeel(const std::vector<std::string>& args) {
+  std::string command = std::string("'") + KEEL_BINARY + "'";
+  for (const auto& a : args) {
+    command += " '";
+    for (char c : a) command += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += "'";
+  }
+  command += " 2>&1";
+  Finished result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  int status = pclose(pipe);
+  if (WIFEXITED(status)) result.exitCode = WEXITSTATUS(status);
+  return result;
+}
+
+void sqliteExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK);
+}
+
+TEST(DatabaseFile, CheckAndGcRunOnlyWhileNoServerHoldsTheFile) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kWorkflow);
+  auto [status, body] = keel.trigger("hello", nlohmann::json::object());
+  ASSERT_EQ(status, 201) << body;
+  std::string id = body["id"];
+  EXPECT_EQ(keel.waitForRun(id).value("state", ""), "succeeded");
+
+  auto check = runKeel({"check", "--db", keel.db()});
+  EXPECT_EQ(check.exitCode, 1) << check.output;
+  EXPECT_TRUE(contains(check.output, "is in use by another process")) << check.output;
+  auto gc = runKeel({"gc", "--db", keel.db(), "--older-than", "1d"});
+  EXPECT_EQ(gc.exitCode, 1) << gc.output;
+  EXPECT_TRUE(contains(gc.output, "is in use by another process")) << gc.output;
+  keel.stop();
+
+  check = runKeel({"check", "--db", keel.db()});
+  EXPECT_EQ(check.exitCode, 0) << check.output;
+  EXPECT_EQ(check.output, "ok\n");
+  gc = runKeel({"gc", "--db", keel.db(), "--older-than", "1d"});
+  EXPECT_EQ(gc.exitCode, 0) << gc.output;
+  EXPECT_TRUE(contains(gc.output, "deleted 0 finished runs")) << gc.output;
+  EXPECT_EQ(runKeel({"gc", "--db", keel.db(), "--older-than", "soon"}).exitCode, 2);
+
+  // A month later, as far as the run is concerned.
+  sqliteExec(keel.db(), "UPDATE runs SET finished_at = finished_at - 31 * 86400000");
+  gc = runKeel({"gc", "--db", keel.db(), "--older-than", "30d"});
+  EXPECT_EQ(gc.exitCode, 0) << gc.output;
+  EXPECT_TRUE(contains(gc.output, "deleted 1 finished runs")) << gc.output;
+  for (const char* table : {"runs", "steps", "attempts", "events", "logs"}) {
+    EXPECT_EQ(queryText(keel.db(), fmt::format("SELECT count(*) FROM {}", table)), "0") << table;
+  }
+  EXPECT_EQ(runKeel({"check", "--db", keel.db()}).output, "ok\n");
+
+  keel.start();
+  auto gone = keel.client()->Get("/api/v1/runs/" + id);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
 }
 
 }  // namespace

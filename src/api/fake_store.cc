@@ -132,12 +132,22 @@ Result<std::vector<store::EventRow>> FakeStore::runEvents(const std::string& run
 }
 
 Result<std::vector<store::LogRow>> FakeStore::stepLogs(const std::string& runId,
-                                                       const std::string& step) {
+                                                       const std::string& step,
+                                                       std::optional<int> attempt) {
+  {
+    std::lock_guard lock(mu_);
+    lastLogsAttempt_ = attempt;
+  }
   if (readError) return *readError;
   std::vector<store::LogRow> out;
   for (const auto& l : logs)
-    if (l.runId == runId && l.step == step) out.push_back(l);
+    if (l.runId == runId && l.step == step && (!attempt || l.attempt == *attempt)) out.push_back(l);
   return out;
+}
+
+std::optional<int> FakeStore::lastLogsAttempt() const {
+  std::lock_guard lock(mu_);
+  return lastLogsAttempt_;
 }
 
 Result<std::string> FakeStore::integrityCheck() { return std::string("ok"); }

@@ -41,18 +41,21 @@ class FakeStore final : public store::Store {
   Result<std::optional<store::RunDetail>> getRun(const std::string& id) override;
   Result<std::vector<store::RunRow>> listRuns(const store::RunFilter& filter) override;
   Result<std::vector<store::EventRow>> runEvents(const std::string& runId) override;
-  Result<std::vector<store::LogRow>> stepLogs(const std::string& runId,
-                                              const std::string& step) override;
+  Result<std::vector<store::LogRow>> stepLogs(const std::string& runId, const std::string& step,
+                                              std::optional<int> attempt) override;
   Result<std::vector<store::TokenRow>> listTokens() override;
   Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& hash) override;
   Result<std::string> integrityCheck() override;
 
   // The filter of the last listRuns() call.
   store::RunFilter lastFilter() const;
+  // The attempt the last stepLogs() call asked for (nullopt: every one).
+  std::optional<int> lastLogsAttempt() const;
 
  private:
   mutable std::mutex mu_;
   store::RunFilter lastFilter_;
+  std::optional<int> lastLogsAttempt_;
 };
 
 }  // namespace keel::api

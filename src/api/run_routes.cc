@@ -120,11 +120,10 @@ Reply stepLogs(const RouteContext& ctx, const ApiRequest& request) {
   if (!known)
     return errorReply(
         Error(ErrorCode::kNotFound, fmt::format("run '{}' has no step '{}'", id, step)));
-  auto logs = ctx.store.stepLogs(id, step);
+  auto logs = ctx.store.stepLogs(id, step, attempt);  // only that attempt's when given
   if (!logs.ok()) return errorReply(logs.error());
   json list = json::array();
-  for (const auto& log : *logs)
-    if (!attempt || log.attempt == *attempt) list.push_back(logJson(log));
+  for (const auto& log : *logs) list.push_back(logJson(log));
   return jsonReply(200, {{field::kRun, id}, {field::kStep, step}, {field::kAttempts, list}});
 }
 

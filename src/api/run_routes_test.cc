@@ -121,9 +121,13 @@ TEST_F(ServerTest, StepLogs) {
                                       {"stderr", "err1\n"},
                                       {"stdout_bytes", 5},
                                       {"stderr_bytes", 5}}));
+  EXPECT_EQ(store_.lastLogsAttempt(), std::nullopt);
   auto second = body(get(base + "shout/logs?attempt=2"));
   ASSERT_EQ(second["attempts"].size(), 1u);
   EXPECT_EQ(second["attempts"][0]["stdout_bytes"], 3000000);
+  // The store is asked for that attempt alone, not for all of them.
+  EXPECT_EQ(store_.lastLogsAttempt(), 2);
+  EXPECT_EQ(body(get(base + "shout/logs?attempt=3"))["attempts"], json::array());
   EXPECT_EQ(body(get(base + "greet/logs"))["attempts"], json::array());
   expectError(get(base + "nope/logs"), 404, "not_found");
   expectError(get("/api/v1/runs/01KA0000000000000000000009/steps/shout/logs"), 404, "not_found");

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/bench_crash.h"
+#include "app/bench_list.h"
 #include "app/bench_util.h"
 #include "app/serve.h"
 #include "core/clock.h"
@@ -188,7 +189,8 @@ int runBench(const cli::BenchOptions& options) {
   if (options.workload == "W1") return runW1(options);
   if (options.workload == "W2") return runW2(options);
   if (options.workload == "W3") return runW3(options);
-  std::cerr << "keel bench: unknown workload '" << options.workload << "' (use W1, W2 or W3)\n";
+  if (options.workload == "L1") return runListBench(options);
+  std::cerr << "keel bench: unknown workload '" << options.workload << "' (use W1, W2, W3 or L1)\n";
   return 2;
 }
 

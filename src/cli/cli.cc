@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/credentials.h"
 #include "cli/server_url.h"
+#include "cli/text.h"
 
 namespace keel::cli {
 namespace {
@@ -21,6 +22,9 @@ struct Parsed {
   std::string tokenName;
   ServeOptions serve;
   BenchOptions bench;
+  CheckOptions check;
+  GcOptions gc;
+  std::string olderThan;
   ValidateArgs validate;
   std::vector<std::string> applyFiles;
   RunArgs run;
@@ -34,6 +38,8 @@ struct Parsed {
 struct Subcommands {
   CLI::App* serve;
   CLI::App* bench;
+  CLI::App* check;
+  CLI::App* gc;
   CLI::App* validate;
   CLI::App* apply;
   CLI::App* run;
@@ -81,12 +87,26 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
       ->capture_default_str();
 
   s.bench = app.add_subcommand("bench", "Run a built-in benchmark workload");
-  s.bench->add_option("--workload", p.bench.workload, "W1, W2 or W3")
+  s.bench->add_option("--workload", p.bench.workload, "W1, W2, W3 or L1")
       ->required()
-      ->check(CLI::IsMember({"W1", "W2", "W3"}));
+      ->check(CLI::IsMember({"W1", "W2", "W3", "L1"}));
   s.bench->add_option("--db", p.bench.db, "Database file (default: a temporary file)");
   s.bench->add_option("--runs", p.bench.runs, "Runs to submit (default: the workload's)")
       ->check(CLI::NonNegativeNumber);
+
+  s.check = app.add_subcommand(
+      "check", "Check every page, index and row of a database, offline (keel serve stopped)");
+  s.check->add_option("--db", p.check.db, "SQLite database file")->capture_default_str();
+
+  s.gc = app.add_subcommand(
+      "gc", "Delete finished runs older than an age, with their steps and logs (offline)");
+  s.gc->add_option("--db", p.gc.db, "SQLite database file")->required();
+  s.gc->add_option("--older-than", p.olderThan,
+                   "Delete runs that finished longer ago than this (e.g. 7d, 12h; units s m h d w)")
+      ->required();
+  s.gc->add_option("--batch", p.gc.runsPerTransaction, "Runs deleted per transaction")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   return s;
 }
 
@@ -168,6 +188,27 @@ int dispatch(const Subcommands& s, const Parsed& p, const Commands& commands, st
       return kExitFailure;
     }
     return serve ? commands.serve(p.serve) : commands.bench(p.bench);
+  }
+  if (*s.check) {
+    if (!commands.check) {
+      err << "keel: this build cannot check a database\n";
+      return kExitFailure;
+    }
+    return commands.check(p.check);
+  }
+  if (*s.gc) {
+    auto age = parseAge(p.olderThan);
+    if (!age.ok()) {
+      err << "keel gc: --older-than: " << age.error().message() << '\n';
+      return kExitUsage;
+    }
+    if (!commands.gc) {
+      err << "keel: this build cannot delete runs\n";
+      return kExitFailure;
+    }
+    GcOptions options = p.gc;
+    options.olderThanMs = *age;
+    return commands.gc(options);
   }
   if (*s.validate) return validateCommand(Context{out, err, nullptr}, p.validate);
   auto url = parseServerUrl(p.server);

@@ -1,12 +1,14 @@
 // The `keel` command line. runCli() parses argv with CLI11 and runs one
-// command. `serve` and `bench` are handed to the composition root through
-// Commands (they build the engine); every other command is an HTTP client
+// command. `serve`, `bench`, `check` and `gc` are handed to the composition root
+// through Commands (they build the engine or open the database); every
+// other command is an HTTP client
 // of a running `keel serve` (--server / KEEL_SERVER, default
 // http://127.0.0.1:7070), except `validate`, which works offline.
 // Exit codes: 0 ok, 1 failure (run failed, server error), 2 usage or invalid
 // input, 3 server unreachable.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -31,14 +33,28 @@ struct ServeOptions {
 };
 
 struct BenchOptions {
-  std::string workload;  // W1, W2 or W3
+  std::string workload;  // W1, W2, W3 or L1
   std::string db;        // empty = a temporary file
   int runs = 0;          // 0 = the workload's default
+};
+
+// `keel check`: the full check of a database, offline.
+struct CheckOptions {
+  std::string db = "./keel.db";
+};
+
+// `keel gc`: deletes finished runs older than an age, offline.
+struct GcOptions {
+  std::string db;           // required
+  int64_t olderThanMs = 0;  // parsed from --older-than (e.g. 7d)
+  int runsPerTransaction = 500;
 };
 
 struct Commands {
   std::function<int(const ServeOptions&)> serve;
   std::function<int(const BenchOptions&)> bench;
+  std::function<int(const CheckOptions&)> check;
+  std::function<int(const GcOptions&)> gc;
 };
 
 int runCli(int argc, char** argv, const Commands& commands);

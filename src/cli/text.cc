@@ -58,6 +58,44 @@ std::string durationBetween(const nlohmann::json& from, const nlohmann::json& to
   return formatMillis(*b - *a);
 }
 
+Result<int64_t> parseAge(std::string_view text) {
+  auto bad = [&] {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("'{}' is not an age: expected a whole number and a unit, s, m, h, d "
+                             "or w (e.g. 7d, 12h)",
+                             text));
+  };
+  if (text.size() < 2) return bad();
+  int64_t unitMs = 0;
+  switch (text.back()) {
+    case 's':
+      unitMs = 1000;
+      break;
+    case 'm':
+      unitMs = 60 * 1000;
+      break;
+    case 'h':
+      unitMs = 3600 * 1000;
+      break;
+    case 'd':
+      unitMs = 24 * 3600 * 1000;
+      break;
+    case 'w':
+      unitMs = 7 * 24 * 3600 * 1000;
+      break;
+    default:
+      return bad();
+  }
+  int64_t n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return bad();
+    n = n * 10 + (c - '0');
+    if (n > 1'000'000) return bad();  // over 19,000 years in weeks: a typo
+  }
+  if (n == 0) return bad();
+  return n * unitMs;
+}
+
 Result<std::pair<std::string, std::string>> parseParam(std::string_view text) {
   auto eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0)

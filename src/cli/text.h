@@ -29,6 +29,11 @@ std::string durationBetween(const nlohmann::json& from, const nlohmann::json& to
 // the key may not be empty. kInvalidArgument otherwise.
 Result<std::pair<std::string, std::string>> parseParam(std::string_view text);
 
+// An age such as "7d": a whole number > 0 followed by one unit, s, m, h,
+// d (24 h) or w (7 d); in milliseconds. kInvalidArgument otherwise, saying
+// what is expected.
+Result<int64_t> parseAge(std::string_view text);
+
 // Percent-encodes everything but RFC 3986 unreserved characters.
 std::string urlEncode(std::string_view text);
 

@@ -46,6 +46,22 @@ TEST(Text, ParseParam) {
   EXPECT_NE(parseParam("region").error().message().find("KEY=VALUE"), std::string::npos);
 }
 
+TEST(Text, ParseAge) {
+  EXPECT_EQ(*parseAge("7d"), 7 * 24 * 3600 * 1000LL);
+  EXPECT_EQ(*parseAge("12h"), 12 * 3600 * 1000LL);
+  EXPECT_EQ(*parseAge("30m"), 30 * 60 * 1000LL);
+  EXPECT_EQ(*parseAge("90s"), 90 * 1000LL);
+  EXPECT_EQ(*parseAge("2w"), 14 * 24 * 3600 * 1000LL);
+  for (const char* bad : {"", "d", "7", "0d", "-1d", "7 d", "7D", "1.5d", "7days", "99999999d"}) {
+    auto r = parseAge(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_EQ(parseAge("7x").error().message(),
+            "'7x' is not an age: expected a whole number and a unit, s, m, h, d or w (e.g. 7d, "
+            "12h)");
+}
+
 TEST(Text, TimesAndDurations) {
   EXPECT_EQ(shortTime("2026-11-23T07:03:00.123Z"), "2026-11-23T07:03:00Z");
   EXPECT_EQ(shortTime(nullptr), "-");
@@ -84,9 +100,8 @@ TEST(ServerUrlTest, Parses) {
 }
 
 TEST(ServerUrlTest, RefusesWhatItCannotUse) {
-  for (const char* bad :
-       {"https://", "ftp://keel", "http://", "http://:80", "keel:0", "keel:70000",
-        "keel:80x", "keel:", "http://u:p@keel", "keel/?q=1", "[::1"}) {
+  for (const char* bad : {"https://", "ftp://keel", "http://", "http://:80", "keel:0", "keel:70000",
+                          "keel:80x", "keel:", "http://u:p@keel", "keel/?q=1", "[::1"}) {
     EXPECT_FALSE(parseServerUrl(bad).ok()) << bad;
   }
   EXPECT_NE(parseServerUrl("ftp://keel").error().message().find("http or https"),

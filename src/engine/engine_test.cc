@@ -128,9 +128,9 @@ class FlakyStore : public store::Store {
   Result<std::vector<store::EventRow>> runEvents(const std::string& id) override {
     return real_.runEvents(id);
   }
-  Result<std::vector<store::LogRow>> stepLogs(const std::string& id,
-                                              const std::string& step) override {
-    return real_.stepLogs(id, step);
+  Result<std::vector<store::LogRow>> stepLogs(const std::string& id, const std::string& step,
+                                              std::optional<int> attempt) override {
+    return real_.stepLogs(id, step, attempt);
   }
   Result<std::string> integrityCheck() override { return real_.integrityCheck(); }
   Status health() override {

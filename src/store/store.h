@@ -90,8 +90,12 @@ class Store {
   virtual Result<std::optional<RunDetail>> getRun(const std::string& id) = 0;
   virtual Result<std::vector<RunRow>> listRuns(const RunFilter& filter) = 0;
   virtual Result<std::vector<EventRow>> runEvents(const std::string& runId) = 0;
-  virtual Result<std::vector<LogRow>> stepLogs(const std::string& runId,
-                                               const std::string& step) = 0;  // every attempt
+  // The logs of every attempt of a step, by attempt number; with `attempt`,
+  // only that attempt's (none if it has no logs), read without touching the
+  // others. (The default argument belongs to this declaration only:
+  // implementations do not repeat it, and callers go through Store.)
+  virtual Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step,
+                                               std::optional<int> attempt = std::nullopt) = 0;
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;
   // "ok", or what PRAGMA integrity_check (or the server's equivalent) reports.

@@ -24,10 +24,14 @@ Result<std::optional<RunRow>> selectRunByIdempotencyKey(Connection& conn,
                                                         const std::string& workflow,
                                                         const std::string& key);
 Result<std::optional<RunDetail>> selectRunDetail(Connection& conn, const std::string& id);
+// The text selectRuns() prepares for `filter` (its parameters: ?1
+// workflow, ?2 state, ?3 cursor, ?4 limit).
+std::string runListSql(const RunFilter& filter);
 Result<std::vector<RunRow>> selectRuns(Connection& conn, const RunFilter& filter);
 Result<std::vector<EventRow>> selectEvents(Connection& conn, const std::string& runId);
+// Every attempt's logs, or only `attempt`'s (a primary-key lookup).
 Result<std::vector<LogRow>> selectLogs(Connection& conn, const std::string& runId,
-                                       const std::string& step);
+                                       const std::string& step, std::optional<int> attempt);
 Result<std::string> selectIntegrityCheck(Connection& conn);
 
 }  // namespace keel::store::sqlite

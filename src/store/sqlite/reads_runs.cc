@@ -68,9 +68,11 @@ Result<std::optional<RunDetail>> selectRunDetail(Connection& conn, const std::st
   return std::optional<RunDetail>(std::move(detail));
 }
 
-Result<std::vector<RunRow>> selectRuns(Connection& conn, const RunFilter& filter) {
+std::string runListSql(const RunFilter& filter) {
   // One SQL text per combination of filters (at most eight), each prepared
-  // once per connection.
+  // once per connection. Every combination is served by an index that
+  // holds its equalities and then id (schema.cc), so a page reads about
+  // `limit` index entries whatever the size of the table.
   std::string where;
   auto add = [&where](std::string_view cond) {
     where += where.empty() ? " WHERE " : " AND ";
@@ -79,8 +81,11 @@ Result<std::vector<RunRow>> selectRuns(Connection& conn, const RunFilter& filter
   if (!filter.workflow.empty()) add("workflow = ?1");
   if (filter.state) add("state = ?2");
   if (!filter.cursor.empty()) add("id < ?3");
-  std::string sql =
-      fmt::format("SELECT {} FROM runs{} ORDER BY id DESC LIMIT ?4", kRunColumns, where);
+  return fmt::format("SELECT {} FROM runs{} ORDER BY id DESC LIMIT ?4", kRunColumns, where);
+}
+
+Result<std::vector<RunRow>> selectRuns(Connection& conn, const RunFilter& filter) {
+  std::string sql = runListSql(filter);
   int limit = std::clamp(filter.limit, 1, kMaxListLimit);
   std::vector<RunRow> rows;
   KEEL_TRY(selectAll(conn, sql, readRun, rows, [&](Statement& s) {
@@ -101,13 +106,16 @@ Result<std::vector<EventRow>> selectEvents(Connection& conn, const std::string& 
 }
 
 Result<std::vector<LogRow>> selectLogs(Connection& conn, const std::string& runId,
-                                       const std::string& step) {
-  static const std::string sql = fmt::format(
+                                       const std::string& step, std::optional<int> attempt) {
+  static const std::string allSql = fmt::format(
       "SELECT {} FROM logs WHERE run_id = ?1 AND step = ?2 ORDER BY attempt", kLogColumns);
+  static const std::string oneSql = fmt::format(
+      "SELECT {} FROM logs WHERE run_id = ?1 AND step = ?2 AND attempt = ?3", kLogColumns);
   std::vector<LogRow> rows;
-  KEEL_TRY(selectAll(conn, sql, readLog, rows, [&](Statement& s) {
+  KEEL_TRY(selectAll(conn, attempt ? oneSql : allSql, readLog, rows, [&](Statement& s) {
     s.bind(1, runId);
     s.bind(2, step);
+    if (attempt) s.bind(3, *attempt);
   }));
   return rows;
 }

@@ -202,6 +202,30 @@ TEST(SqliteOpenTest, ADatabaseFromANewerKeelIsRefusedAndLeftAlone) {
   EXPECT_EQ(sqliteQueryInt(path, "SELECT version FROM keel_schema"), 99);  // not downgraded
 }
 
+// A database of schema 2 (no listing index by workflow and state, no
+// step counter) is brought to the current schema on open, its rows kept.
+TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  createKeelDatabase(path);
+  sqliteExec(path,
+             "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
+             "UPDATE keel_schema SET version = 2");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
+  EXPECT_EQ(kSchemaVersion, 3);
+  // The step counter starts at the highest position already used.
+  EXPECT_EQ(sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
+  EXPECT_EQ(sqliteQueryInt(path,
+                           "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
+                           "name = 'runs_by_workflow_state'"),
+            1);
+  auto run = (*store)->getRun("r1");
+  ASSERT_TRUE(run.ok() && run->has_value());
+  EXPECT_EQ((*run)->steps.size(), 1u);
+}
+
 TEST(SqliteOpenTest, AGarbageFileIsCorruptAndUnchanged) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");

@@ -1,11 +1,13 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <filesystem>
 #include <mutex>
 
 #include <fmt/format.h>
 
 #include "store/sqlite/connection.h"
 #include "store/sqlite/file_lock.h"
+#include "store/sqlite/gc.h"
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/reads.h"
 #include "store/sqlite/schema.h"
@@ -83,8 +85,9 @@ class SqliteStore final : public Store {
   Result<std::vector<EventRow>> runEvents(const std::string& runId) override {
     return read([&](Connection& c) { return sqlite::selectEvents(c, runId); });
   }
-  Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step) override {
-    return read([&](Connection& c) { return sqlite::selectLogs(c, runId, step); });
+  Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step,
+                                       std::optional<int> attempt) override {
+    return read([&](Connection& c) { return sqlite::selectLogs(c, runId, step, attempt); });
   }
   Result<std::vector<TokenRow>> listTokens() override {
     return read([&](Connection& c) { return sqlite::selectTokens(c); });
@@ -140,10 +143,12 @@ Status configureWriter(Connection& conn, const StoreOptions& options) {
   return okStatus();
 }
 
-}  // namespace
+struct OpenedFile {
+  std::unique_ptr<sqlite::FileLock> lock;
+  std::unique_ptr<Connection> conn;  // the writer's, schema current
+};
 
-Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
-                                               const StoreOptions& options) {
+Result<OpenedFile> openWriter(const std::string& path, const StoreOptions& options) {
   auto lock = sqlite::FileLock::acquire(path);
   if (!lock.ok()) return lock.error();
   auto conn = Connection::open(path, Connection::Mode::kReadWrite, kBusyTimeoutMs);
@@ -153,10 +158,34 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
   if (!version.ok()) return version.error();
   KEEL_TRY(configureWriter(**conn, options));
   KEEL_TRY(sqlite::migrate(**conn, *version));
-  auto pos = (*conn)->queryInt64("SELECT COALESCE(MAX(pos), 0) FROM steps");
+  return OpenedFile{std::move(*lock), std::move(*conn)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
+                                               const StoreOptions& options) {
+  auto file = openWriter(path, options);
+  if (!file.ok()) return file.error();
+  auto pos = sqlite::readStepPosCounter(*file->conn);
   if (!pos.ok()) return pos.error();
   return std::unique_ptr<Store>(
-      std::make_unique<SqliteStore>(std::move(*lock), std::move(*conn), options, *pos));
+      std::make_unique<SqliteStore>(std::move(file->lock), std::move(file->conn), options, *pos));
+}
+
+Result<GcResult> deleteFinishedRuns(const std::string& path, WallTime finishedBefore,
+                                    int runsPerTransaction, const GcProgress& progress) {
+  if (runsPerTransaction < 1) {
+    return Error(ErrorCode::kInvalidArgument, "runs per transaction must be at least 1");
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Error(ErrorCode::kNotFound, fmt::format("database {} does not exist", path));
+  }
+  auto file = openWriter(path, StoreOptions{});
+  if (!file.ok()) return file.error();
+  return sqlite::deleteFinishedRunBatches(*file->conn, finishedBefore, runsPerTransaction,
+                                          progress);
 }
 
 }  // namespace keel::store

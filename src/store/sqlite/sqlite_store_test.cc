@@ -178,6 +178,14 @@ TEST_F(SqliteStoreTest, EventsAndLogsComeInOrder) {
   auto none = store_->stepLogs("r1", "b");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+  auto second = store_->stepLogs("r1", "a", 2);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].attempt, 2);
+  EXPECT_EQ((*second)[0].stdoutText, "two");
+  auto third = store_->stepLogs("r1", "a", 3);
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->empty());
 }
 
 TEST_F(SqliteStoreTest, MissingRowsReadAsNothing) {

@@ -43,6 +43,10 @@ constexpr const char* kInsertEvent = R"sql(
 INSERT INTO events (run_id, at, kind, step, attempt, message)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
 
+constexpr const char* kPutStepPos = R"sql(
+INSERT INTO keel_counters (name, value) VALUES ('step_pos', ?1)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value)sql";
+
 constexpr const char* kUpsertLog = R"sql(
 INSERT INTO logs (run_id, step, attempt, stdout, stderr, stdout_bytes, stderr_bytes)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -72,7 +76,23 @@ Status Writer::apply(const Batch& batch) {
       return s;
     }
   }
-  return commitOrRollback("commit failed, the batch is not durable");
+  if (lastStepPos_ != storedStepPos_) {
+    Status s = putStepPos();
+    if (!s.ok()) {
+      conn_.rollback();
+      return s;
+    }
+  }
+  KEEL_TRY(commitOrRollback("commit failed, the batch is not durable"));
+  storedStepPos_ = lastStepPos_;
+  return okStatus();
+}
+
+Status Writer::putStepPos() {
+  auto s = conn_.cached(kPutStepPos);
+  if (!s.ok()) return s.error();
+  (*s)->bind(1, lastStepPos_);
+  return runBound(*s, [] { return std::string("cannot store the step counter"); });
 }
 
 Status Writer::commitOrRollback(std::string_view what) {

@@ -24,7 +24,10 @@ class Writer {
  public:
   // lastStepPos: the highest steps.pos in the file (see putStep).
   Writer(Connection& conn, std::string nodeId, int64_t lastStepPos)
-      : conn_(conn), nodeId_(std::move(nodeId)), lastStepPos_(lastStepPos) {}
+      : conn_(conn),
+        nodeId_(std::move(nodeId)),
+        lastStepPos_(lastStepPos),
+        storedStepPos_(lastStepPos) {}
 
   Status apply(const Batch& batch);
   Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row);
@@ -36,6 +39,7 @@ class Writer {
   Status put(const PutAttempt& m);
   Status put(const AppendEvent& m);
   Status put(const PutLog& m);
+  Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");
   Result<std::vector<ActiveRun>> claimAndRead();
@@ -45,7 +49,10 @@ class Writer {
   // steps.pos orders a run's steps by first write. One counter for the
   // whole file is enough (only the order within a run matters) and, unlike
   // a per-run MAX(pos), costs nothing per upsert. Gaps are harmless.
+  // keel_counters keeps it, written in the batch that used it, so opening
+  // the file reads it instead of scanning steps.
   int64_t lastStepPos_;
+  int64_t storedStepPos_;  // the value in keel_counters as of the last commit
 };
 
 }  // namespace keel::store::sqlite

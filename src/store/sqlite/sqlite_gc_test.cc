@@ -1,0 +1,137 @@
+// Retention: deleteFinishedRuns() removes whole finished runs older than
+// the cutoff, batch by batch, and nothing else.
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/store_test_util.h"
+#include "testing/temp_dir.h"
+
+namespace keel::store {
+namespace {
+
+using testutil::at;
+using testutil::makeAttempt;
+using testutil::makeEvent;
+using testutil::makeRun;
+using testutil::makeStep;
+
+int64_t queryInt(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  int64_t value = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    value = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+// A run with a step, an attempt, an event and logs; finished at
+// `finishedMs` when given.
+void addRun(Batch& batch, const std::string& id, RunState state,
+            std::optional<int64_t> finishedMs) {
+  RunRow run = makeRun(id, "wf", state);
+  if (finishedMs) run.finishedAt = at(*finishedMs);
+  batch.mutations.push_back(PutRun{run});
+  batch.mutations.push_back(PutStep{makeStep(id, "a")});
+  batch.mutations.push_back(PutAttempt{makeAttempt(id, "a", 1)});
+  batch.mutations.push_back(AppendEvent{makeEvent(id, "run_created")});
+  batch.mutations.push_back(PutLog{{id, "a", 1, "out", "", 3, 0}});
+}
+
+int64_t rowsOf(const std::string& path, const std::string& table, const std::string& id) {
+  std::string column = table == "runs" ? "id" : "run_id";
+  return queryInt(path, fmt::format("SELECT COUNT(*) FROM {} WHERE {} = '{}'", table, column, id));
+}
+
+TEST(SqliteGcTest, DeletesOnlyFinishedRunsOlderThanTheCutoffWithEverythingTheyOwn) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  const int64_t cutoff = 100'000;
+  std::vector<std::string> old, kept;
+  {
+    auto store = testutil::openOrDie(path);
+    ASSERT_NE(store, nullptr);
+    Batch batch;
+    // Seven old finished runs, deleted two per transaction: four transactions.
+    for (int i = 0; i < 7; ++i) {
+      RunState state = i % 3 == 0   ? RunState::kSucceeded
+                       : i % 3 == 1 ? RunState::kFailed
+                                    : RunState::kCancelled;
+      old.push_back(fmt::format("old{}", i));
+      addRun(batch, old.back(), state, cutoff - 1000 * (i + 1));
+    }
+    addRun(batch, "recent", RunState::kSucceeded, cutoff);  // not before the cutoff
+    addRun(batch, "running", RunState::kRunning, std::nullopt);
+    addRun(batch, "waiting", RunState::kWaiting, std::nullopt);
+    // An active run with a finished_at left over (a retried run) stays.
+    addRun(batch, "retried", RunState::kPending, 0);
+    kept = {"recent", "running", "waiting", "retried"};
+    ASSERT_TRUE(store->apply(batch).ok());
+  }
+
+  std::vector<int64_t> seen;
+  auto result = deleteFinishedRuns(path, at(cutoff), 2,
+                                   [&](const GcResult& sofar) { seen.push_back(sofar.runs); });
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  EXPECT_EQ(result->runs, 7);
+  EXPECT_EQ(result->transactions, 4);
+  EXPECT_EQ(seen, (std::vector<int64_t>{2, 4, 6, 7}));
+
+  for (const char* table : {"runs", "steps", "attempts", "events", "logs"}) {
+    for (const auto& id : old) EXPECT_EQ(rowsOf(path, table, id), 0) << table << " " << id;
+    for (const auto& id : kept) EXPECT_EQ(rowsOf(path, table, id), 1) << table << " " << id;
+  }
+  auto problems = checkSqliteDatabase(path);
+  ASSERT_TRUE(problems.ok()) << problems.error().toString();
+  EXPECT_EQ(*problems, std::vector<std::string>{});
+
+  // Nothing left to delete: a second pass is a no-op.
+  auto again = deleteFinishedRuns(path, at(cutoff), 2);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->runs, 0);
+  EXPECT_EQ(again->transactions, 0);
+
+  // The store still works, and kept runs read back whole.
+  auto store = testutil::openOrDie(path);
+  ASSERT_NE(store, nullptr);
+  auto recent = store->getRun("recent");
+  ASSERT_TRUE(recent.ok() && recent->has_value());
+  EXPECT_EQ((*recent)->steps.size(), 1u);
+  auto gone = store->getRun("old0");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST(SqliteGcTest, RefusesADatabaseInUseMissingOrABadBatchSize) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  auto missing = deleteFinishedRuns(path, at(0));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(path));
+
+  auto store = testutil::openOrDie(path);
+  ASSERT_NE(store, nullptr);
+  auto held = deleteFinishedRuns(path, at(0));
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.error().code(), ErrorCode::kFailedPrecondition) << held.error().toString();
+  store.reset();
+
+  auto zero = deleteFinishedRuns(path, at(0), 0);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace keel::store
