@@ -21,6 +21,7 @@
 #include "core/random.h"
 #include "engine/engine.h"
 #include "exec/process_executor.h"
+#include "observe/json_log.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keel::app {
@@ -102,11 +103,7 @@ bool applyDirectory(engine::Engine& engine, const std::string& dir) {
 }  // namespace
 
 void setupLogging(const std::string& level) {
-  auto logger = spdlog::stderr_logger_mt("keel");
-  logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
-                      spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(level));
-  spdlog::set_default_logger(logger);
+  observe::installJsonLogger(level, std::make_shared<spdlog::sinks::stderr_sink_mt>());
 }
 
 namespace {
