@@ -22,10 +22,17 @@ Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& c
       workflows_(store),
       loop_(clock) {
   committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
-  loop_.setIdleHook([this] { flush(); });
+  loop_.setIdleHook([this] {
+    flush();
+    finishDrainIfIdle();
+  });
 }
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  // A manual-mode engine destroyed without stop() simulates a crash.
+  if (options_.manual) started_ = false;
+  stop();
+}
 
 Status Engine::start() {
   KEEL_TRY(workflows_.loadLatest());
@@ -75,12 +82,24 @@ Status Engine::health() const {
 void Engine::stop() {
   if (!started_.exchange(false)) return;
   ready_ = false;
-  if (loopThread_.joinable()) {
-    // Let the loop hand over what it has, then stop it.
-    loop_.stop();
+  if (options_.manual) {
+    draining_ = true;
+    loop_.runUntilIdle();
+  } else if (loopThread_.joinable()) {
+    // The loop writes what it holds, waits for the last commit, then stops.
+    loop_.post([this] { draining_ = true; });
     loopThread_.join();
   }
   committer_->stop();
+}
+
+bool Engine::nothingToWrite() const {
+  return pending_.empty() && dirtyRuns_.empty() && afterCommit_.empty() && failedBatch_.empty();
+}
+
+void Engine::finishDrainIfIdle() {
+  if (!draining_ || committer_->busy() || !nothingToWrite()) return;
+  if (!options_.manual) loop_.stop();
 }
 
 // ---------------------------------------------------------------- Control
@@ -326,9 +345,8 @@ void Engine::event(const RunRt& run, std::string kind, std::string step, int att
 
 void Engine::flush() {
   if (committer_->busy()) return;
-  if (pending_.empty() && dirtyRuns_.empty() && afterCommit_.empty() && failedBatch_.empty())
-    return;
-  if (clock_.monoNow() < flushNotBefore_) return;
+  if (nothingToWrite()) return;
+  if (clock_.monoNow() < flushNotBefore_ && !draining_) return;
   store::Batch batch = std::move(failedBatch_);
   failedBatch_ = {};
   std::vector<AfterCommit> actions = std::move(failedActions_);
@@ -383,6 +401,13 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
     std::abort();
   }
   ++commitFailures_;
+  if (draining_) {
+    spdlog::error(
+        "keel is stopping and could not write {} change(s): {}; the next start resumes from "
+        "the last durable state",
+        batch.mutations.size(), status.error().message());
+    return;
+  }
   {
     std::lock_guard lock(commitHealthMu_);
     if (!commitsFailingSince_) commitsFailingSince_ = now();

@@ -66,8 +66,15 @@ class Engine final : public Control {
 
   // Loads workflows, claims and resumes unfinished runs, starts the threads.
   Status start();
-  // Stops the loop and the writer. Running processes are not waited for: a
-  // restart finds their attempts `lost` and retries them.
+  // Stops taking work, writes everything the loop already holds (results
+  // already reported, transitions queued behind an in-flight commit) and
+  // waits for that last commit, then stops the loop and the writer. No
+  // process is started while stopping: a step that becomes ready stays
+  // `ready` for the next start. Running processes are not waited for: a
+  // restart finds their attempts `lost` and retries them. If a commit fails
+  // while stopping, what it held is dropped (logged) and the restart
+  // resumes from the last durable state. Destroying a manual-mode engine
+  // without stop() is a crash: nothing pending is written.
   void stop();
   // ok while the engine takes new work. Otherwise kUnavailable saying why,
   // for /readyz and operators: still starting; the store unhealthy (its
@@ -142,6 +149,9 @@ class Engine final : public Control {
              std::string message = {});
   void afterCommit(AfterCommit action) { afterCommit_.push_back(std::move(action)); }
   void flush();
+  // While stopping: stops the loop once nothing is pending or in flight.
+  void finishDrainIfIdle();
+  bool nothingToWrite() const;
   void onCommitted(Status status, std::vector<AfterCommit> actions, store::Batch batch);
   void replyWhenDurable(RunRt& run, std::function<void(const store::RunRow&)> reply);
   Result<nlohmann::json> effectiveParams(const LoadedWorkflow& wf, const nlohmann::json& given);
@@ -178,6 +188,7 @@ class Engine final : public Control {
   store::Batch failedBatch_;  // a batch whose commit failed, retried first
   std::vector<AfterCommit> failedActions_;
   MonoTime flushNotBefore_{};
+  bool draining_ = false;  // stop() is writing what is left; no new process
   std::chrono::milliseconds commitBackoff_{0};
   int runningProcs_ = 0;
   std::deque<std::pair<std::string, int>> readyQueue_;  // steps waiting for a slot

@@ -39,6 +39,13 @@ store::AttemptRow newAttempt(const RunRt& run, const StepRt& s, WallTime at) {
 void Engine::dispatchStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
+  if (spec.kind == spec::StepKind::kRun && draining_) {
+    // No process starts while keel stops; the next start dispatches it.
+    s.row.state = StepState::kReady;
+    s.row.reason = "queued: keel is stopping";
+    markStep(run, idx);
+    return;
+  }
   if (spec.kind == spec::StepKind::kRun && runningProcs_ >= options_.maxParallelSteps) {
     s.row.state = StepState::kReady;
     s.row.reason = fmt::format("queued: all {} step slots are busy", options_.maxParallelSteps);
@@ -174,6 +181,10 @@ void Engine::launchProcess(const std::string& runId, int idx, exec::StepRequest 
     failAttempt(*run, idx, FailureClass::kCancelled, std::nullopt, "run cancelled before start");
     return;
   }
+  // Stopping: its attempt is durable as running, so the next start closes
+  // it as `lost` and retries it by policy, as after a crash; a process
+  // started now would outlive keel unobserved.
+  if (draining_) return;
   s.handle = executor_.start(std::move(req), [this, runId, idx, n](exec::StepOutcome outcome) {
     loop_.post([this, runId, idx, n, outcome = std::move(outcome)]() mutable {
       onStepFinished(runId, idx, n, std::move(outcome));
@@ -328,6 +339,7 @@ void Engine::releaseProcSlot(StepRt& s) {
 }
 
 void Engine::startQueuedSteps() {
+  if (draining_) return;  // they stay `ready` for the next start
   while (!readyQueue_.empty() && runningProcs_ < options_.maxParallelSteps) {
     auto [runId, idx] = readyQueue_.front();
     readyQueue_.pop_front();

@@ -4,6 +4,9 @@
 
 #include <unistd.h>
 
+#include <future>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "spec/template.h"
@@ -83,8 +86,10 @@ class FlakyStore : public store::Store {
   int failures = 0;
   int applies = 0;
   std::optional<Error> unhealthy;
+  std::function<void()> beforeApply;  // runs on the writer before each commit
 
   Status apply(const store::Batch& b) override {
+    if (beforeApply) beforeApply();
     ++applies;
     if (failures > 0) {
       --failures;
@@ -146,13 +151,13 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override { openEngine(); }
 
-  void openEngine() {
+  void openEngine(bool manual = true) {
     auto s = store::openSqliteStore(dir_.file("keel.db"));
     ASSERT_TRUE(s.ok()) << s.error().toString();
     store_ = std::move(*s);
     flaky_ = std::make_unique<FlakyStore>(*store_);
     EngineOptions opts;
-    opts.manual = true;
+    opts.manual = manual;
     opts.defaultWorkdir = dir_.path();
     opts.maxParallelSteps = maxParallel_;
     engine_ = std::make_unique<Engine>(*flaky_, exec_, clock_, random_, opts);
@@ -168,6 +173,12 @@ class EngineTest : public ::testing::Test {
     exec_.started.clear();
     openEngine();
     engine_->pump();
+  }
+
+  // A clean stop, then a fresh engine on the same file.
+  void stopAndRestart() {
+    engine_->stop();
+    crashAndRestart();
   }
 
   void apply(const std::string& yaml) {
@@ -715,6 +726,55 @@ steps:
                .get();
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().toString().find("http steps are not available"), std::string::npos);
+}
+
+TEST_F(EngineTest, StopWritesAResultReportedJustBefore) {
+  apply(workflow("last", R"(
+steps:
+  - { name: a, run: "a", timeout: 1m, retry: { max_attempts: 3 } }
+)"));
+  auto id = trigger("last");
+  ASSERT_EQ(exec_.started.size(), 1u);
+  exec_.succeed(0);  // reported to the loop, not yet handled
+  stopAndRestart();
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kSucceeded);
+  EXPECT_EQ(step(d, "a").attempts, 1);
+  EXPECT_TRUE(exec_.started.empty()) << "a step that succeeded before the stop ran again";
+}
+
+TEST_F(EngineTest, StopWaitsForTheCommitInFlightAndWritesWhatQueuedBehindIt) {
+  apply(workflow("quick", "steps:\n  - { name: a, noop: true }\n"));
+  engine_.reset();
+  flaky_.reset();
+  store_.reset();
+  openEngine(/*manual=*/false);
+  // The first commit blocks on the writer until the test lets it go.
+  std::promise<void> release;
+  std::shared_future<void> gate = release.get_future().share();
+  std::promise<void> entered;
+  bool first = true;
+  flaky_->beforeApply = [&] {
+    if (!first) return;
+    first = false;
+    entered.set_value();
+    gate.wait();
+  };
+  auto one = engine_->trigger({"quick", nlohmann::json::object(), ""});
+  entered.get_future().wait();  // run one's commit is in flight
+  auto two = engine_->trigger({"quick", nlohmann::json::object(), ""});
+  auto stopped = std::async(std::launch::async, [&] { engine_->stop(); });
+  while (engine_->ready()) std::this_thread::yield();  // stop() has begun
+  release.set_value();
+  stopped.get();
+  ASSERT_EQ(one.wait_for(0s), std::future_status::ready);
+  ASSERT_EQ(two.wait_for(0s), std::future_status::ready) << "the queued trigger was dropped";
+  auto r1 = one.get();
+  auto r2 = two.get();
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  crashAndRestart();
+  EXPECT_EQ(detail(r1->run.id).run.state, RunState::kSucceeded);
+  EXPECT_EQ(detail(r2->run.id).run.state, RunState::kSucceeded);
 }
 
 }  // namespace
