@@ -201,19 +201,9 @@ std::future<Result<store::RunRow>> Engine::retry(const std::string& runId) {
     reply->set_value(h.error());
     return future;
   }
-  auto detail = store_.getRun(runId);
-  if (!detail.ok() || !detail->has_value()) {
-    reply->set_value(detail.ok() ? Error(ErrorCode::kNotFound, "no run " + runId) : detail.error());
-    return future;
-  }
-  auto wf = workflows_.version((*detail)->run.workflow, (*detail)->run.version);
-  if (!wf.ok()) {
-    reply->set_value(wf.error());
-    return future;
-  }
-  loop_.post([this, d = std::move(**detail), wf = *wf, reply]() mutable {
-    onRetry(std::move(d), std::move(wf), reply);
-  });
+  // Decided on the loop from the run's current state, never from a
+  // snapshot read here that another retry may have overtaken.
+  loop_.post([this, runId, reply] { onRetry(runId, reply); });
   return future;
 }
 
@@ -372,7 +362,9 @@ void Engine::flush() {
   pending_ = {};
   for (auto& a : afterCommit_) actions.push_back(std::move(a));
   afterCommit_.clear();
-  evictFinished();
+  if (!finished_.empty())
+    actions.push_back([this, ids = std::move(finished_)] { evictFinished(ids); });
+  finished_.clear();
   committer_->commit(std::move(batch),
                      [this, actions = std::move(actions)](Status status, store::Batch b) mutable {
                        onCommitted(status, std::move(actions), std::move(b));
@@ -423,12 +415,11 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
   loop_.runAt(flushNotBefore_, [] {});  // wakes the loop, whose idle hook flushes
 }
 
-void Engine::evictFinished() {
-  for (const auto& id : finished_) {
+void Engine::evictFinished(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
     auto it = runs_.find(id);
     if (it != runs_.end() && isTerminal(it->second->row.state)) runs_.erase(it);
   }
-  finished_.clear();
   activeRuns_ = runs_.size();
 }
 

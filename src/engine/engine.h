@@ -113,8 +113,11 @@ class Engine final : public Control {
   void startRun(RunRt& run);
   void onCancel(const std::string& runId,
                 std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
-  void onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkflow> wf,
+  void onRetry(const std::string& runId,
                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+  // Attempts a step had before its current retry budget began (a manual
+  // retry gives a fresh one); read from the run's events after a restart.
+  int budgetStart(RunRt& run, int idx);
   void maybeFinishRun(RunRt& run);
   // Cancel: every step that has not started (or waits for a retry or a
   // timer) becomes skipped; running steps and finished ones are left alone.
@@ -155,7 +158,7 @@ class Engine final : public Control {
   void onCommitted(Status status, std::vector<AfterCommit> actions, store::Batch batch);
   void replyWhenDurable(RunRt& run, std::function<void(const store::RunRow&)> reply);
   Result<nlohmann::json> effectiveParams(const LoadedWorkflow& wf, const nlohmann::json& given);
-  void evictFinished();
+  void evictFinished(const std::vector<std::string>& ids);
   RunRt* findRun(const std::string& runId);
   // readiness() without "starting": what refuses new work.
   Status health() const;
@@ -180,7 +183,9 @@ class Engine final : public Control {
   // Loop-thread state.
   std::unordered_map<std::string, std::unique_ptr<RunRt>> runs_;
   std::vector<RunRt*> dirtyRuns_;
-  std::vector<std::string> finished_;  // terminal runs to evict after the flush
+  // Terminal runs, evicted once the batch holding their end is durable:
+  // until then the store may still show an earlier state.
+  std::vector<std::string> finished_;
   std::map<std::string, SlotQueue> slots_;
   std::map<std::pair<std::string, std::string>, std::string> uncommittedKeys_;
   store::Batch pending_;

@@ -1,6 +1,9 @@
 // Run lifecycle on the engine loop: creation, admission by concurrency key,
 // completion, cancel and retry.
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/ids.h"
 #include "engine/engine.h"
@@ -159,7 +162,13 @@ void Engine::maybeFinishRun(RunRt& run) {
 void Engine::onCancel(const std::string& runId,
                       std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
   RunRt* run = findRun(runId);
-  if (!run || isTerminal(run->row.state)) {
+  if (run && isTerminal(run->row.state)) {
+    // Finished; the store may not show it yet.
+    reply->set_value(Error(ErrorCode::kConflict, fmt::format("run {} already finished ({})", runId,
+                                                             toString(run->row.state))));
+    return;
+  }
+  if (!run) {
     auto detail = store_.getRun(runId);
     if (!detail.ok())
       reply->set_value(detail.error());
@@ -198,18 +207,38 @@ void Engine::skipUnstartedSteps(RunRt& run) {
   }
 }
 
-void Engine::onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkflow> wf,
+void Engine::onRetry(const std::string& id,
                      std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
-  const auto& id = detail.run.id;
-  if (findRun(id) || !isTerminal(detail.run.state)) {
+  if (RunRt* live = findRun(id)) {
+    if (isTerminal(live->row.state)) {
+      // Its end is not durable yet: decide once it is.
+      afterCommit([this, id, reply] { onRetry(id, reply); });
+      return;
+    }
     reply->set_value(Error(ErrorCode::kConflict,
                            fmt::format("run {} is still {}; retry applies to finished runs", id,
-                                       toString(detail.run.state))));
+                                       toString(live->row.state))));
     return;
   }
+  // Not in memory: finished, and its end is durable.
+  auto found = store_.getRun(id);
+  if (!found.ok()) {
+    reply->set_value(found.error());
+    return;
+  }
+  if (!found->has_value()) {
+    reply->set_value(Error(ErrorCode::kNotFound, "no run " + id));
+    return;
+  }
+  store::RunDetail detail = std::move(**found);
   if (detail.run.state == RunState::kSucceeded) {
     reply->set_value(
         Error(ErrorCode::kConflict, fmt::format("run {} succeeded; nothing to retry", id)));
+    return;
+  }
+  auto wf = workflows_.version(detail.run.workflow, detail.run.version);
+  if (!wf.ok()) {
+    reply->set_value(wf.error());
     return;
   }
   store::ActiveRun active;
@@ -217,20 +246,51 @@ void Engine::onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkfl
   active.run.state = RunState::kPending;
   active.run.finishedAt.reset();
   active.run.reason.clear();
+  std::vector<std::string> rerun;
   for (auto& s : detail.steps) {
     if (s.state != StepState::kSucceeded) {
       s.state = StepState::kPending;
       s.reason.clear();
       s.dueAt.reset();
+      rerun.push_back(s.name);
     }
     active.steps.push_back(std::move(s));
   }
-  RunRt* run = rebuildRun(std::move(active), std::move(wf));
+  active.attempts = std::move(detail.attempts);
+  RunRt* run = rebuildRun(std::move(active), std::move(*wf));
   event(*run, "run_retried", {}, 0, "failed and dead steps re-run");
+  for (auto& s : run->steps) {
+    s.budgetStart = 0;
+    if (std::find(rerun.begin(), rerun.end(), s.row.name) == rerun.end()) continue;
+    // A fresh budget: max_attempts more attempts, numbered on from the last.
+    s.budgetStart = s.row.attempts;
+    s.lastDelay = Millis(0);
+    event(*run, kStepRerunEvent, s.row.name, s.row.attempts,
+          "re-run by a manual retry with a fresh retry budget");
+  }
   markRun(*run);
   for (size_t i = 0; i < run->steps.size(); ++i) markStep(*run, static_cast<int>(i));
   replyWhenDurable(*run, [reply](const store::RunRow& row) { reply->set_value(row); });
   admitOrQueue(*run);
+}
+
+int Engine::budgetStart(RunRt& run, int idx) {
+  auto& s = run.steps[idx];
+  if (s.budgetStart) return *s.budgetStart;
+  for (auto& other : run.steps) other.budgetStart = 0;
+  auto events = store_.runEvents(run.row.id);
+  if (!events.ok()) {
+    // Counting from the first attempt only ever retries less.
+    spdlog::warn("run {}: cannot read its events to find retry budgets: {}", run.row.id,
+                 events.error().message());
+    return 0;
+  }
+  for (const auto& e : *events) {
+    if (e.kind != kStepRerunEvent) continue;
+    for (auto& other : run.steps)
+      if (other.row.name == e.step) other.budgetStart = e.attempt;
+  }
+  return *s.budgetStart;
 }
 
 }  // namespace keel::engine

@@ -265,8 +265,9 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
     killStep(run, idx, "run cancelled while the step was running");
     return;
   }
-  auto decision = resilience::decideRetry(spec.retry, s.row.attempts, cls, exitCode, s.lastDelay,
-                                          random_.uniform01());
+  int made = s.row.attempts - budgetStart(run, idx);
+  auto decision =
+      resilience::decideRetry(spec.retry, made, cls, exitCode, s.lastDelay, random_.uniform01());
   if (decision.verdict != resilience::RetryVerdict::kRetry) {
     killStep(run, idx, fmt::format("{} ({}: {})", decision.reason, toString(cls), message));
     return;

@@ -777,5 +777,78 @@ TEST_F(EngineTest, StopWaitsForTheCommitInFlightAndWritesWhatQueuedBehindIt) {
   EXPECT_EQ(detail(r2->run.id).run.state, RunState::kSucceeded);
 }
 
+TEST_F(EngineTest, ASecondRetryDecidesFromTheCurrentStateNotAStaleSnapshot) {
+  apply(workflow("twice", R"(
+steps:
+  - { name: up, run: "up", timeout: 1m }
+  - { name: down, run: "echo {{ steps.up.output.v }}", needs: [up], timeout: 1m }
+)"));
+  auto id = trigger("twice");
+  exec_.succeed(0, R"({"v": "a\u0000b"})");  // down then fails as bad input, at once
+  engine_->pump();
+  ASSERT_EQ(detail(id).run.state, RunState::kFailed);
+  // The second retry arrives while the first one's commit is being written.
+  std::optional<std::future<Result<store::RunRow>>> second;
+  flaky_->beforeApply = [&] {
+    if (!second) second = engine_->retry(id);
+  };
+  auto first = engine_->retry(id);
+  engine_->pump();
+  flaky_->beforeApply = nullptr;
+  engine_->pump();
+  ASSERT_TRUE(second.has_value());
+  auto r1 = first.get();
+  auto r2 = second->get();
+  ASSERT_TRUE(r1.ok()) << r1.error().toString();
+  ASSERT_TRUE(r2.ok()) << r2.error().toString();
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kFailed);
+  std::vector<int> downAttempts;
+  for (const auto& a : d.attempts)
+    if (a.step == "down") downAttempts.push_back(a.n);
+  EXPECT_EQ(downAttempts, (std::vector<int>{1, 2, 3})) << "an attempt row was overwritten";
+  EXPECT_EQ(step(d, "down").attempts, 3);
+  EXPECT_EQ(step(d, "up").attempts, 1);
+  EXPECT_EQ(exec_.started.size(), 1u) << "the succeeded step ran again";
+}
+
+TEST_F(EngineTest, AManualRetryGivesEachRerunStepAFreshBudgetThatSurvivesARestart) {
+  apply(workflow("budget", R"(
+steps:
+  - name: b
+    run: "b"
+    timeout: 1m
+    retry: { max_attempts: 2, backoff: fixed, initial: 1s, jitter: none }
+)"));
+  auto id = trigger("budget");
+  exec_.fail(0, FailureClass::kError, 1);
+  engine_->pump();
+  clock_.advance(1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  exec_.fail(1, FailureClass::kError, 1);
+  engine_->pump();
+  ASSERT_EQ(detail(id).run.state, RunState::kFailed);
+
+  auto f = engine_->retry(id);
+  engine_->pump();
+  ASSERT_TRUE(f.get().ok());
+  ASSERT_EQ(exec_.started.size(), 3u);
+  EXPECT_EQ(exec_.started[2].request.attempt, 3);
+  crashAndRestart();  // attempt 3 is lost: the first of the fresh two
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "b").state, StepState::kRetrying) << step(d, "b").reason;
+  clock_.advance(1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 1u);
+  EXPECT_EQ(exec_.started[0].request.attempt, 4);
+  exec_.fail(0, FailureClass::kError, 1);
+  engine_->pump();
+  d = detail(id);
+  EXPECT_EQ(step(d, "b").state, StepState::kDead);
+  EXPECT_NE(step(d, "b").reason.find("2 of 2 attempts failed"), std::string::npos)
+      << step(d, "b").reason;
+}
+
 }  // namespace
 }  // namespace keel::engine

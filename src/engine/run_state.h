@@ -18,6 +18,9 @@ namespace keel::engine {
 // The reason a run carries between a cancel request and its end. It is
 // how a cancel survives a restart.
 inline constexpr const char* kCancelRequested = "cancel requested";
+// The event a manual retry writes for each step it re-runs; its attempt
+// field is the step's attempt count at that moment.
+inline constexpr const char* kStepRerunEvent = "step_rerun";
 
 struct StepRt {
   store::StepRow row;
@@ -27,6 +30,10 @@ struct StepRt {
   std::optional<nlohmann::json> output;      // parsed row.outputJson, on demand
   std::chrono::milliseconds lastDelay{0};    // for decorrelated jitter
   uint64_t timerToken = 0;                   // a timer applies only if it matches
+  // Attempts made before the current retry budget began: 0, or the count
+  // when a manual retry re-ran the step. Unknown after a restart until
+  // Engine::budgetStart reads it back from the run's events.
+  std::optional<int> budgetStart = 0;
   bool dirty = false;
   bool holdsProcSlot = false;  // counted in the engine's running processes
 };
