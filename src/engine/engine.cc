@@ -440,9 +440,10 @@ std::string Engine::metricsText() const {
       "# TYPE keel_attempts_started_total counter\nkeel_attempts_started_total {}\n"
       "# TYPE keel_attempts_failed_total counter\nkeel_attempts_failed_total {}\n"
       "# TYPE keel_store_commits_total counter\nkeel_store_commits_total {}\n"
-      "# TYPE keel_store_commit_failures_total counter\nkeel_store_commit_failures_total {}\n",
+      "# TYPE keel_store_commit_failures_total counter\nkeel_store_commit_failures_total {}\n"
+      "# TYPE keel_engine_timers_pending gauge\nkeel_engine_timers_pending {}\n",
       runsCreated_.load(), runsFinished_.load(), activeRuns_.load(), attemptsStarted_.load(),
-      attemptsFailed_.load(), committer_->commits(), commitFailures_.load());
+      attemptsFailed_.load(), committer_->commits(), commitFailures_.load(), loop_.pendingTimers());
 }
 
 }  // namespace keel::engine

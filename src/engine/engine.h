@@ -94,6 +94,9 @@ class Engine final : public Control {
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
 
   EngineStats stats() const;
+  // Timers waiting in the engine loop: a timeout per running attempt, one
+  // per step waiting on a backoff or a sleep, and a commit retry. Any thread.
+  size_t pendingTimers() const { return loop_.pendingTimers(); }
   // Prometheus text for /metrics.
   std::string metricsText() const;
 
@@ -138,6 +141,8 @@ class Engine final : public Control {
   void skipDependants(RunRt& run, int idx);
   void armStepTimer(RunRt& run, int idx, WallTime due);
   void releaseProcSlot(StepRt& s);
+  // Drops the step's timeout and backoff/sleep timers from the loop.
+  void cancelTimers(StepRt& s);
   void startQueuedSteps();
   Result<exec::StepRequest> buildRequest(RunRt& run, int idx);
 

@@ -203,6 +203,7 @@ void Engine::skipUnstartedSteps(RunRt& run) {
     s.row.reason = "run cancelled";
     s.row.dueAt.reset();
     ++s.timerToken;  // a pending retry or sleep no longer applies
+    cancelTimers(s);
     markStep(run, static_cast<int>(i));
   }
 }

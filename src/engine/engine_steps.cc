@@ -190,12 +190,15 @@ void Engine::launchProcess(const std::string& runId, int idx, exec::StepRequest 
       onStepFinished(runId, idx, n, std::move(outcome));
     });
   });
-  loop_.runAt(clock_.monoNow() + timeout, [this, runId, idx, n] {
+  // Cancelled when the attempt ends, so only running attempts hold one.
+  s.timeoutTimer = loop_.runAt(clock_.monoNow() + timeout, [this, runId, idx, n] {
     RunRt* r = findRun(runId);
     if (!r) return;
     auto& st = r->steps[idx];
-    if (st.row.state == StepState::kRunning && st.attempt && st.attempt->n == n && st.handle)
-      executor_.stop(*st.handle, FailureClass::kTimeout);
+    if (st.row.state == StepState::kRunning && st.attempt && st.attempt->n == n) {
+      st.timeoutTimer.reset();
+      if (st.handle) executor_.stop(*st.handle, FailureClass::kTimeout);
+    }
   });
 }
 
@@ -205,6 +208,7 @@ void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::Step
   auto& s = run->steps[idx];
   if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n) return;  // stale
   s.handle.reset();
+  cancelTimers(s);
   releaseProcSlot(s);
   store::LogRow log;
   log.runId = runId;
@@ -251,6 +255,7 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
   s.handle.reset();
+  cancelTimers(s);
   releaseProcSlot(s);
   s.attempt->state = AttemptState::kFailed;
   s.attempt->finishedAt = now();
@@ -310,10 +315,12 @@ void Engine::skipDependants(RunRt& run, int idx) {
 
 void Engine::armStepTimer(RunRt& run, int idx, WallTime due) {
   auto& s = run.steps[idx];
+  cancelTimers(s);
   uint64_t token = ++s.timerToken;
   auto wait = std::max(WallTime::duration(0), due - now());
-  loop_.runAt(clock_.monoNow() + std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
-              [this, runId = run.row.id, idx, token] { onTimer(runId, idx, token); });
+  s.stepTimer =
+      loop_.runAt(clock_.monoNow() + std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
+                  [this, runId = run.row.id, idx, token] { onTimer(runId, idx, token); });
 }
 
 void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
@@ -321,6 +328,7 @@ void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
   if (!run) return;
   auto& s = run->steps[idx];
   if (s.timerToken != token) return;
+  s.stepTimer.reset();
   if (s.row.state == StepState::kRetrying) {
     dispatchStep(*run, idx);
   } else if (s.row.state == StepState::kWaiting && s.attempt) {
@@ -329,6 +337,13 @@ void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
     pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
     succeedStep(*run, idx, {});
   }
+}
+
+void Engine::cancelTimers(StepRt& s) {
+  if (s.timeoutTimer) loop_.cancel(*s.timeoutTimer);
+  if (s.stepTimer) loop_.cancel(*s.stepTimer);
+  s.timeoutTimer.reset();
+  s.stepTimer.reset();
 }
 
 void Engine::releaseProcSlot(StepRt& s) {

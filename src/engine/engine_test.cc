@@ -850,5 +850,49 @@ steps:
       << step(d, "b").reason;
 }
 
+TEST_F(EngineTest, TimersOfFinishedAttemptsAreCancelled) {
+  maxParallel_ = 1000;
+  crashAndRestart();
+  apply(workflow("short", R"(
+steps:
+  - { name: a, run: "a", timeout: 1h }
+)"));
+  constexpr int kBatches = 10, kPerBatch = 1000;
+  for (int b = 0; b < kBatches; ++b) {
+    std::vector<std::future<Result<TriggerResult>>> fs;
+    for (int i = 0; i < kPerBatch; ++i)
+      fs.push_back(engine_->trigger({"short", nlohmann::json::object(), ""}));
+    engine_->pump();
+    for (auto& f : fs) ASSERT_TRUE(f.get().ok());
+    EXPECT_EQ(engine_->pendingTimers(), static_cast<size_t>(kPerBatch));
+    for (size_t i : exec_.running()) exec_.succeed(i);
+    engine_->pump();
+  }
+  EXPECT_EQ(exec_.started.size(), static_cast<size_t>(kBatches * kPerBatch));
+  EXPECT_EQ(engine_->pendingTimers(), 0u);
+  EXPECT_NE(engine_->metricsText().find("keel_engine_timers_pending 0\n"), std::string::npos);
+  EXPECT_EQ(engine_->stats().activeRuns, 0u);
+}
+
+TEST_F(EngineTest, CancellingARunDropsTheTimersOfItsWaitingSteps) {
+  apply(workflow("waits", R"(
+steps:
+  - { name: z, sleep: 24h }
+  - name: r
+    run: "r"
+    timeout: 1h
+    retry: { max_attempts: 3, backoff: fixed, initial: 1h, max: 1h, jitter: none }
+)"));
+  auto id = trigger("waits");
+  exec_.fail(0, FailureClass::kError, 1);
+  engine_->pump();
+  EXPECT_EQ(engine_->pendingTimers(), 2u);  // the sleep and the backoff
+  auto f = engine_->cancel(id);
+  engine_->pump();
+  ASSERT_TRUE(f.get().ok());
+  EXPECT_EQ(detail(id).run.state, RunState::kCancelled);
+  EXPECT_EQ(engine_->pendingTimers(), 0u);
+}
+
 }  // namespace
 }  // namespace keel::engine
