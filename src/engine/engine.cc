@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -156,6 +157,19 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
     reply->set_value(h.error());
     return future;
   }
+  // The key first: a replay gets its run even if the workflow has since
+  // changed in a way that would refuse these params now.
+  if (!request.idempotencyKey.empty()) {
+    auto found = store_.findRunByIdempotencyKey(request.workflow, request.idempotencyKey);
+    if (!found.ok()) {
+      reply->set_value(found.error());
+      return future;
+    }
+    if (found->has_value()) {
+      reply->set_value(replay(**found, request.params, request.idempotencyKey));
+      return future;
+    }
+  }
   auto wf = workflows_.latest(request.workflow);
   if (!wf.ok()) {
     reply->set_value(wf.error());
@@ -166,21 +180,61 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
     reply->set_value(params.error());
     return future;
   }
-  if (!request.idempotencyKey.empty()) {
-    auto found = store_.findRunByIdempotencyKey(request.workflow, request.idempotencyKey);
-    if (!found.ok()) {
-      reply->set_value(found.error());
-      return future;
+  loop_.post([this, wf = *wf, given = std::move(request.params), params = std::move(*params),
+              key = std::move(request.idempotencyKey), reply]() mutable {
+    onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), reply);
+  });
+  return future;
+}
+
+namespace {
+
+// A param value as runs store it: strings as they are, numbers and
+// booleans as their JSON text; nullopt for anything else.
+std::optional<std::string> storedForm(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<TriggerResult> Engine::replay(const store::RunRow& original, const json& given,
+                                     const std::string& key) {
+  json stored = json::parse(original.paramsJson, nullptr, false);
+  if (!stored.is_object()) stored = json::object();
+  const json& asked = given.is_null() ? kEmptyObject : given;
+  // The original request is the stored params less the defaults they were
+  // completed with; a param equal to its default may be given or left out.
+  std::map<std::string, std::string> defaults;
+  if (auto wf = workflows_.version(original.workflow, original.version); wf.ok())
+    for (const auto& p : (*wf)->spec->params)
+      if (p.defaultValue) defaults[p.name] = *p.defaultValue;
+  std::vector<std::string> differences;
+  if (!asked.is_object()) {
+    differences.push_back("params must be a JSON object");
+  } else {
+    for (const auto& [k, v] : asked.items()) {
+      auto value = storedForm(v);
+      if (!stored.contains(k))
+        differences.push_back(fmt::format("param '{}': not in the original request", k));
+      else if (!value || stored[k] != *value)
+        differences.push_back(fmt::format("param '{}': differs from the original request", k));
     }
-    if (found->has_value()) {
-      reply->set_value(TriggerResult{**found, false});
-      return future;
+    for (const auto& [k, v] : stored.items()) {
+      if (asked.contains(k)) continue;
+      auto d = defaults.find(k);
+      if (d == defaults.end() || v != d->second)
+        differences.push_back(
+            fmt::format("param '{}': in the original request, missing from this one", k));
     }
   }
-  loop_.post(
-      [this, wf = *wf, params = std::move(*params), key = std::move(request.idempotencyKey),
-       reply]() mutable { onTrigger(std::move(wf), std::move(params), std::move(key), reply); });
-  return future;
+  if (differences.empty()) return TriggerResult{original, false};
+  return Error(ErrorCode::kIdempotencyConflict,
+               fmt::format("idempotency key '{}' already belongs to run {} of workflow '{}', "
+                           "triggered with other params; use a new key for a different request",
+                           key, original.id, original.workflow),
+               differences);
 }
 
 std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId) {

@@ -108,8 +108,14 @@ class Engine final : public Control {
   using AfterCommit = std::function<void()>;
 
   // --- triggers and run lifecycle (engine_runs.cc) ---
-  void onTrigger(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params, std::string key,
+  void onTrigger(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json given,
+                 nlohmann::json params, std::string key,
                  std::shared_ptr<std::promise<Result<TriggerResult>>> reply);
+  // The answer to a trigger whose idempotency key belongs to `original`:
+  // that run if `given` are the params it was triggered with, else
+  // kIdempotencyConflict naming it.
+  Result<TriggerResult> replay(const store::RunRow& original, const nlohmann::json& given,
+                               const std::string& key);
   RunRt& createRun(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params,
                    std::string key);
   void admitOrQueue(RunRt& run);

@@ -13,13 +13,14 @@ namespace keel::engine {
 
 using nlohmann::json;
 
-void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json params, std::string key,
+void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, json params,
+                       std::string key,
                        std::shared_ptr<std::promise<Result<TriggerResult>>> reply) {
   if (!key.empty()) {
     if (uncommittedKeys_.count({wf->row.name, key})) {
       // The first run with this key is not durable yet: ask again once it is.
-      afterCommit([this, wf, params, key, reply]() mutable {
-        onTrigger(std::move(wf), std::move(params), std::move(key), reply);
+      afterCommit([this, wf, given, params, key, reply]() mutable {
+        onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), reply);
       });
       return;
     }
@@ -29,7 +30,7 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json params, st
       return;
     }
     if (found->has_value()) {
-      reply->set_value(TriggerResult{**found, false});
+      reply->set_value(replay(**found, given, key));
       return;
     }
   }

@@ -894,5 +894,69 @@ steps:
   EXPECT_EQ(engine_->pendingTimers(), 0u);
 }
 
+TEST_F(EngineTest, AKeyReplayedAfterANewVersionGetsItsRunAndOtherParamsConflict) {
+  apply(workflow("keyed", R"(
+params: { who: , tone: { default: calm } }
+steps:
+  - { name: a, noop: true }
+)"));
+  auto first = engine_->trigger({"keyed", {{"who", "ops"}}, "k1"});
+  engine_->pump();
+  auto r1 = first.get();
+  ASSERT_TRUE(r1.ok()) << r1.error().toString();
+  ASSERT_TRUE(r1->created);
+  // The new version requires a param the original request did not have.
+  apply(workflow("keyed", R"(
+params: { who: , date: , tone: { default: calm } }
+steps:
+  - { name: a, noop: true }
+)"));
+  for (nlohmann::json same :
+       {nlohmann::json{{"who", "ops"}}, nlohmann::json{{"who", "ops"}, {"tone", "calm"}}}) {
+    auto again = engine_->trigger({"keyed", same, "k1"}).get();
+    ASSERT_TRUE(again.ok()) << same.dump() << ": " << again.error().toString();
+    EXPECT_FALSE(again->created);
+    EXPECT_EQ(again->run.id, r1->run.id);
+  }
+  struct Case {
+    nlohmann::json params;
+    std::string difference;
+  } cases[] = {
+      {{{"who", "dev"}}, "param 'who': differs from the original request"},
+      {nlohmann::json::object(), "param 'who': in the original request, missing from this one"},
+      {{{"who", "ops"}, {"date", "2026-11-23"}}, "param 'date': not in the original request"},
+      {{{"who", "ops"}, {"tone", "loud"}}, "param 'tone': differs from the original request"},
+  };
+  for (const Case& c : cases) {
+    auto r = engine_->trigger({"keyed", c.params, "k1"}).get();
+    ASSERT_FALSE(r.ok()) << c.params.dump();
+    EXPECT_EQ(r.error().code(), ErrorCode::kIdempotencyConflict);
+    EXPECT_NE(r.error().message().find(r1->run.id), std::string::npos) << r.error().message();
+    EXPECT_EQ(r.error().details(), std::vector<std::string>{c.difference});
+  }
+}
+
+TEST_F(EngineTest, ConcurrentTriggersWithOneKeyAndOtherParamsConflict) {
+  apply(workflow("race", R"(
+params: { who: }
+steps:
+  - { name: a, noop: true }
+)"));
+  auto a = engine_->trigger({"race", {{"who", "ops"}}, "k"});
+  auto b = engine_->trigger({"race", {{"who", "dev"}}, "k"});
+  auto c = engine_->trigger({"race", {{"who", "ops"}}, "k"});
+  engine_->pump();
+  auto ra = a.get();
+  auto rb = b.get();
+  auto rc = c.get();
+  ASSERT_TRUE(ra.ok());
+  EXPECT_TRUE(ra->created);
+  ASSERT_FALSE(rb.ok()) << "another caller's run was returned for other params";
+  EXPECT_EQ(rb.error().code(), ErrorCode::kIdempotencyConflict);
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(rc->run.id, ra->run.id);
+  EXPECT_FALSE(rc->created);
+}
+
 }  // namespace
 }  // namespace keel::engine
