@@ -44,7 +44,12 @@ Status Engine::start() {
   std::vector<RunRt*> rebuilt;
   for (auto& active : *claimed) {
     auto wf = workflows_.version(active.run.workflow, active.run.version);
-    if (!wf.ok()) return wf.error();
+    if (!wf.ok()) {
+      if (wf.error().code() != ErrorCode::kCorrupt && wf.error().code() != ErrorCode::kNotFound)
+        return wf.error();  // the store cannot be read: try again later
+      failUnloadable(std::move(active), wf.error());
+      continue;
+    }
     RunRt* run = rebuildRun(std::move(active), *wf);
     if (run->row.state != RunState::kPending && !run->row.concurrencyKey.empty() &&
         run->wf->spec->concurrency) {

@@ -155,6 +155,9 @@ class Engine final : public Control {
   // --- recovery (engine_recovery.cc) ---
   RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
   void continueRun(RunRt& run);
+  // A run whose workflow version can no longer be loaded fails with the
+  // reason; the other runs recover as usual.
+  void failUnloadable(store::ActiveRun active, const Error& why);
 
   // --- durability (engine.cc) ---
   void markRun(RunRt& run);

@@ -200,6 +200,14 @@ void Engine::skipUnstartedSteps(RunRt& run) {
   for (size_t i = 0; i < run.steps.size(); ++i) {
     auto& s = run.steps[i];
     if (isTerminal(s.row.state) || s.row.state == StepState::kRunning) continue;
+    if (s.attempt && s.attempt->state == AttemptState::kRunning) {
+      // A sleep: its attempt ends with the run, not left `running`.
+      s.attempt->state = AttemptState::kFailed;
+      s.attempt->failureClass = FailureClass::kCancelled;
+      s.attempt->finishedAt = now();
+      s.attempt->message = "run cancelled";
+      pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
+    }
     s.row.state = StepState::kSkipped;
     s.row.reason = "run cancelled";
     s.row.dueAt.reset();

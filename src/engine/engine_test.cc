@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/ids.h"
 #include "spec/template.h"
 
 #include "store/sqlite/sqlite_store.h"
@@ -956,6 +957,74 @@ steps:
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ(rc->run.id, ra->run.id);
   EXPECT_FALSE(rc->created);
+}
+
+TEST_F(EngineTest, CancellingASleepingRunLeavesNoAttemptRunning) {
+  apply(workflow("dozing", R"(
+steps:
+  - { name: z, sleep: 1h }
+  - { name: after, noop: true, needs: [z] }
+)"));
+  auto id = trigger("dozing");
+  auto f = engine_->cancel(id);
+  engine_->pump();
+  ASSERT_TRUE(f.get().ok());
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kCancelled);
+  ASSERT_EQ(d.attempts.size(), 1u);
+  EXPECT_EQ(d.attempts[0].state, AttemptState::kFailed) << "the sleep's attempt stayed running";
+  EXPECT_EQ(d.attempts[0].failureClass, FailureClass::kCancelled);
+  EXPECT_TRUE(d.attempts[0].finishedAt.has_value());
+}
+
+TEST_F(EngineTest, ARunOfAStoredVersionThatNoLongerParsesFailsAndTheOthersRecover) {
+  apply(workflow("good", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
+  auto good = trigger("good");
+  // A version stored by another keel that this one cannot read, and a run of it.
+  store::WorkflowVersionRow bad;
+  bad.name = "broken";
+  bad.yaml = "name: broken\nsteps: [\n";
+  bad.createdAt = clock_.wallNow();
+  auto stored = store_->putWorkflow(bad);
+  ASSERT_TRUE(stored.ok()) << stored.error().toString();
+  store::RunRow run;
+  run.id = newRunId(clock_.wallNow(), random_);
+  run.workflow = "broken";
+  run.version = stored->version;
+  run.state = RunState::kRunning;
+  run.createdAt = run.startedAt.emplace(clock_.wallNow());
+  store::StepRow st;
+  st.runId = run.id;
+  st.name = "s";
+  st.state = StepState::kRunning;
+  st.attempts = 1;
+  store::AttemptRow at;
+  at.runId = run.id;
+  at.step = "s";
+  at.startedAt = clock_.wallNow();
+  store::Batch b;
+  b.mutations = {store::PutRun{run}, store::PutStep{st}, store::PutAttempt{at}};
+  ASSERT_TRUE(store_->apply(b).ok());
+
+  crashAndRestart();  // start() succeeds
+  ASSERT_TRUE(engine_->ready());
+  auto d = detail(run.id);
+  EXPECT_EQ(d.run.state, RunState::kFailed);
+  EXPECT_NE(d.run.reason.find("workflow 'broken' version 1 cannot be loaded"), std::string::npos)
+      << d.run.reason;
+  EXPECT_NE(d.run.reason.find("no longer parses"), std::string::npos) << d.run.reason;
+  EXPECT_EQ(step(d, "s").state, StepState::kDead);
+  ASSERT_EQ(d.attempts.size(), 1u);
+  EXPECT_EQ(d.attempts[0].state, AttemptState::kFailed);
+  EXPECT_EQ(d.attempts[0].failureClass, FailureClass::kLost);
+  // The other run went on: its lost attempt is retried.
+  EXPECT_EQ(detail(good).run.state, RunState::kRunning);
+  EXPECT_EQ(step(detail(good), "a").state, StepState::kRetrying);
+  auto r = engine_->trigger({"broken", nlohmann::json::object(), ""}).get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(r.error().message().find("no longer parses"), std::string::npos);
+  EXPECT_TRUE(trigger("good").size() > 0);
 }
 
 }  // namespace
