@@ -266,41 +266,6 @@ std::future<Result<store::RunRow>> Engine::retry(const std::string& runId) {
   return future;
 }
 
-namespace {
-
-// Steps whose kind this version of keel cannot execute are refused, so
-// nothing goes live that would fail at 2 AM.
-void refuseUnsupported(const spec::WorkflowSpec& spec, const std::string& file,
-                       std::vector<std::string>& problems, std::vector<std::string>& warnings) {
-  for (const auto& s : spec.steps) {
-    auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
-    if (s.kind == spec::StepKind::kHttp)
-      problems.push_back(at + ": step '" + s.name +
-                         "': http steps are not available in this version of keel; use `run:` "
-                         "with curl for now");
-    if (s.kind == spec::StepKind::kTask)
-      problems.push_back(at + ": step '" + s.name +
-                         "': task steps (external workers) are not available in this version of "
-                         "keel");
-    if (!s.compensate.empty())
-      warnings.push_back(at + ": step '" + s.name +
-                         "': compensate is stored but not run by this version of keel");
-    if (!s.emit.empty())
-      warnings.push_back(at + ": step '" + s.name +
-                         "': emit is stored but not delivered by this version of keel");
-    if (!s.uses.empty())
-      warnings.push_back(at + ": step '" + s.name + "': uses '" + s.uses +
-                         "': dependency breakers and limits are not enforced by this version");
-  }
-  if (!spec.triggers.empty())
-    warnings.push_back(file +
-                       ": triggers are stored but not fired by this version of keel; trigger "
-                       "runs through the API or `keel run`");
-  if (spec.slo.maxDuration) warnings.push_back(file + ": slo is stored but not yet tracked");
-}
-
-}  // namespace
-
 std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::string sourceName) {
   std::promise<Result<ApplyResult>> reply;
   auto future = reply.get_future();
@@ -319,8 +284,9 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
     return future;
   }
   ApplyResult result;
-  std::vector<std::string> problems;
-  refuseUnsupported(**parsed, opts.fileName, problems, result.warnings);
+  auto runnable = spec::checkRunnable(**parsed, opts.fileName);
+  result.warnings = std::move(runnable.warnings);
+  std::vector<std::string> problems = std::move(runnable.problems);
   if (!problems.empty()) {
     reply.set_value(Error(
         ErrorCode::kInvalidArgument,
