@@ -14,6 +14,7 @@ int httpStatusFor(ErrorCode code) {
       return 404;
     case ErrorCode::kAlreadyExists:
     case ErrorCode::kConflict:
+    case ErrorCode::kIdempotencyConflict:
       return 409;
     case ErrorCode::kTooLarge:
       return 413;

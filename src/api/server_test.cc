@@ -233,6 +233,8 @@ TEST_F(ServerTest, EngineErrorsMapToStatuses) {
   expectError(post("/api/v1/workflows/x/runs", ""), 409, "already_exists");
   code = ErrorCode::kConflict;
   expectError(post("/api/v1/workflows/x/runs", ""), 409, "conflict");
+  code = ErrorCode::kIdempotencyConflict;
+  expectError(post("/api/v1/workflows/x/runs", ""), 409, "idempotency_conflict");
   code = ErrorCode::kTooLarge;
   expectError(post("/api/v1/workflows/x/runs", ""), 413, "too_large");
   code = ErrorCode::kUnimplemented;

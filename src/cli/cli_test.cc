@@ -376,6 +376,26 @@ TEST_F(CliTest, ValidateChecksFilesOffline) {
   EXPECT_GT(out_.str().size(), (dir.file("good.yaml") + ": ok (workflow hello, 2 steps)\n").size());
 }
 
+TEST_F(CliTest, ValidateRefusesWhatApplyRefuses) {
+  testing::TempDir dir;
+  testing::writeFile(dir.file("web.yaml"), R"(name: web
+owner: { team: qa, contact: qa@example.com }
+runbook: https://wiki.example.com/rb
+steps:
+  - { name: call, http: { method: GET, url: "http://127.0.0.1:1/x" }, timeout: 1m }
+  - { name: work, task: reports, timeout: 1m }
+)");
+  EXPECT_EQ(keel({"validate", dir.file("web.yaml")}, false), 2) << out_.str();
+  EXPECT_EQ(out_.str().find(": ok"), std::string::npos) << out_.str();
+  EXPECT_EQ(out_.str().rfind(dir.file("web.yaml") + ":5:", 0), 0u) << out_.str();
+  EXPECT_NE(out_.str().find("step 'call': http steps are not available in this version"),
+            std::string::npos)
+      << out_.str();
+  EXPECT_NE(out_.str().find("step 'work': task steps (external workers) are not available"),
+            std::string::npos)
+      << out_.str();
+}
+
 TEST_F(CliTest, TokensAreCreatedListedAndRevoked) {
   ASSERT_EQ(keel({"token", "create", "ci-deploy"}), 0) << err_.str();
   std::string secret = out_.str();

@@ -51,6 +51,13 @@ int validateOne(const Context& ctx, const std::string& path, bool explain) {
     return kExitUsage;
   }
   const auto& spec = **parsed;
+  // Exactly what `keel apply` refuses and warns about.
+  auto runnable = spec::checkRunnable(spec, path);
+  for (const auto& w : runnable.warnings) ctx.err << "warning: " << w << '\n';
+  if (!runnable.problems.empty()) {
+    for (const auto& problem : runnable.problems) ctx.out << problem << '\n';
+    return kExitUsage;
+  }
   ctx.out << path << ": ok (workflow " << spec.name << ", " << spec.steps.size()
           << (spec.steps.size() == 1 ? " step)" : " steps)") << '\n';
   if (explain) ctx.out << spec::explainWorkflow(spec);

@@ -12,6 +12,8 @@ const char* errorCodeName(ErrorCode code) {
       return "already_exists";
     case ErrorCode::kConflict:
       return "conflict";
+    case ErrorCode::kIdempotencyConflict:
+      return "idempotency_conflict";
     case ErrorCode::kFailedPrecondition:
       return "failed_precondition";
     case ErrorCode::kTooLarge:

@@ -19,13 +19,16 @@ enum class ErrorCode {
   kInvalidArgument,  // bad input from a user: never retried
   kNotFound,
   kAlreadyExists,
-  kConflict,            // the state does not allow this now
+  kConflict,  // the state does not allow this now
+  // An idempotency key reused with a different request; the message names
+  // the run the key belongs to.
+  kIdempotencyConflict,
   kFailedPrecondition,  // e.g. database written by a newer keel
   kTooLarge,
   kUnavailable,  // transient: may succeed later
   kCorrupt,      // stored data is damaged
   kIo,
-  kUnimplemented,  // a feature this version of keel does not have
+  kUnimplemented,     // a feature this version of keel does not have
   kUnauthenticated,   // no credentials, or credentials keel does not know
   kPermissionDenied,  // known credentials that may not do this
   kInternal,

@@ -39,7 +39,9 @@ class Control {
   virtual std::future<Result<TriggerResult>> trigger(TriggerRequest request) = 0;
   // Errors: kNotFound, kConflict (already finished).
   virtual std::future<Result<store::RunRow>> cancel(const std::string& runId) = 0;
-  // Re-runs the failed and dead steps of a finished, unsuccessful run.
+  // Re-runs the failed and dead steps of a finished, unsuccessful run, each
+  // with a fresh retry budget. Decided from the run's state when the engine
+  // loop handles it, so two concurrent retries cannot both re-run a step.
   // Errors: kNotFound, kConflict (still active, or succeeded).
   virtual std::future<Result<store::RunRow>> retry(const std::string& runId) = 0;
   // Validates and stores a new version. Errors: kInvalidArgument with every

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -22,10 +23,17 @@ Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& c
       workflows_(store),
       loop_(clock) {
   committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
-  loop_.setIdleHook([this] { flush(); });
+  loop_.setIdleHook([this] {
+    flush();
+    finishDrainIfIdle();
+  });
 }
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  // A manual-mode engine destroyed without stop() simulates a crash.
+  if (options_.manual) started_ = false;
+  stop();
+}
 
 Status Engine::start() {
   KEEL_TRY(workflows_.loadLatest());
@@ -36,7 +44,12 @@ Status Engine::start() {
   std::vector<RunRt*> rebuilt;
   for (auto& active : *claimed) {
     auto wf = workflows_.version(active.run.workflow, active.run.version);
-    if (!wf.ok()) return wf.error();
+    if (!wf.ok()) {
+      if (wf.error().code() != ErrorCode::kCorrupt && wf.error().code() != ErrorCode::kNotFound)
+        return wf.error();  // the store cannot be read: try again later
+      failUnloadable(std::move(active), wf.error());
+      continue;
+    }
     RunRt* run = rebuildRun(std::move(active), *wf);
     if (run->row.state != RunState::kPending && !run->row.concurrencyKey.empty() &&
         run->wf->spec->concurrency) {
@@ -75,12 +88,24 @@ Status Engine::health() const {
 void Engine::stop() {
   if (!started_.exchange(false)) return;
   ready_ = false;
-  if (loopThread_.joinable()) {
-    // Let the loop hand over what it has, then stop it.
-    loop_.stop();
+  if (options_.manual) {
+    draining_ = true;
+    loop_.runUntilIdle();
+  } else if (loopThread_.joinable()) {
+    // The loop writes what it holds, waits for the last commit, then stops.
+    loop_.post([this] { draining_ = true; });
     loopThread_.join();
   }
   committer_->stop();
+}
+
+bool Engine::nothingToWrite() const {
+  return pending_.empty() && dirtyRuns_.empty() && afterCommit_.empty() && failedBatch_.empty();
+}
+
+void Engine::finishDrainIfIdle() {
+  if (!draining_ || committer_->busy() || !nothingToWrite()) return;
+  if (!options_.manual) loop_.stop();
 }
 
 // ---------------------------------------------------------------- Control
@@ -137,6 +162,19 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
     reply->set_value(h.error());
     return future;
   }
+  // The key first: a replay gets its run even if the workflow has since
+  // changed in a way that would refuse these params now.
+  if (!request.idempotencyKey.empty()) {
+    auto found = store_.findRunByIdempotencyKey(request.workflow, request.idempotencyKey);
+    if (!found.ok()) {
+      reply->set_value(found.error());
+      return future;
+    }
+    if (found->has_value()) {
+      reply->set_value(replay(**found, request.params, request.idempotencyKey));
+      return future;
+    }
+  }
   auto wf = workflows_.latest(request.workflow);
   if (!wf.ok()) {
     reply->set_value(wf.error());
@@ -147,21 +185,61 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
     reply->set_value(params.error());
     return future;
   }
-  if (!request.idempotencyKey.empty()) {
-    auto found = store_.findRunByIdempotencyKey(request.workflow, request.idempotencyKey);
-    if (!found.ok()) {
-      reply->set_value(found.error());
-      return future;
+  loop_.post([this, wf = *wf, given = std::move(request.params), params = std::move(*params),
+              key = std::move(request.idempotencyKey), reply]() mutable {
+    onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), reply);
+  });
+  return future;
+}
+
+namespace {
+
+// A param value as runs store it: strings as they are, numbers and
+// booleans as their JSON text; nullopt for anything else.
+std::optional<std::string> storedForm(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<TriggerResult> Engine::replay(const store::RunRow& original, const json& given,
+                                     const std::string& key) {
+  json stored = json::parse(original.paramsJson, nullptr, false);
+  if (!stored.is_object()) stored = json::object();
+  const json& asked = given.is_null() ? kEmptyObject : given;
+  // The original request is the stored params less the defaults they were
+  // completed with; a param equal to its default may be given or left out.
+  std::map<std::string, std::string> defaults;
+  if (auto wf = workflows_.version(original.workflow, original.version); wf.ok())
+    for (const auto& p : (*wf)->spec->params)
+      if (p.defaultValue) defaults[p.name] = *p.defaultValue;
+  std::vector<std::string> differences;
+  if (!asked.is_object()) {
+    differences.push_back("params must be a JSON object");
+  } else {
+    for (const auto& [k, v] : asked.items()) {
+      auto value = storedForm(v);
+      if (!stored.contains(k))
+        differences.push_back(fmt::format("param '{}': not in the original request", k));
+      else if (!value || stored[k] != *value)
+        differences.push_back(fmt::format("param '{}': differs from the original request", k));
     }
-    if (found->has_value()) {
-      reply->set_value(TriggerResult{**found, false});
-      return future;
+    for (const auto& [k, v] : stored.items()) {
+      if (asked.contains(k)) continue;
+      auto d = defaults.find(k);
+      if (d == defaults.end() || v != d->second)
+        differences.push_back(
+            fmt::format("param '{}': in the original request, missing from this one", k));
     }
   }
-  loop_.post(
-      [this, wf = *wf, params = std::move(*params), key = std::move(request.idempotencyKey),
-       reply]() mutable { onTrigger(std::move(wf), std::move(params), std::move(key), reply); });
-  return future;
+  if (differences.empty()) return TriggerResult{original, false};
+  return Error(ErrorCode::kIdempotencyConflict,
+               fmt::format("idempotency key '{}' already belongs to run {} of workflow '{}', "
+                           "triggered with other params; use a new key for a different request",
+                           key, original.id, original.workflow),
+               differences);
 }
 
 std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId) {
@@ -182,56 +260,11 @@ std::future<Result<store::RunRow>> Engine::retry(const std::string& runId) {
     reply->set_value(h.error());
     return future;
   }
-  auto detail = store_.getRun(runId);
-  if (!detail.ok() || !detail->has_value()) {
-    reply->set_value(detail.ok() ? Error(ErrorCode::kNotFound, "no run " + runId) : detail.error());
-    return future;
-  }
-  auto wf = workflows_.version((*detail)->run.workflow, (*detail)->run.version);
-  if (!wf.ok()) {
-    reply->set_value(wf.error());
-    return future;
-  }
-  loop_.post([this, d = std::move(**detail), wf = *wf, reply]() mutable {
-    onRetry(std::move(d), std::move(wf), reply);
-  });
+  // Decided on the loop from the run's current state, never from a
+  // snapshot read here that another retry may have overtaken.
+  loop_.post([this, runId, reply] { onRetry(runId, reply); });
   return future;
 }
-
-namespace {
-
-// Steps whose kind this version of keel cannot execute are refused, so
-// nothing goes live that would fail at 2 AM.
-void refuseUnsupported(const spec::WorkflowSpec& spec, const std::string& file,
-                       std::vector<std::string>& problems, std::vector<std::string>& warnings) {
-  for (const auto& s : spec.steps) {
-    auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
-    if (s.kind == spec::StepKind::kHttp)
-      problems.push_back(at + ": step '" + s.name +
-                         "': http steps are not available in this version of keel; use `run:` "
-                         "with curl for now");
-    if (s.kind == spec::StepKind::kTask)
-      problems.push_back(at + ": step '" + s.name +
-                         "': task steps (external workers) are not available in this version of "
-                         "keel");
-    if (!s.compensate.empty())
-      warnings.push_back(at + ": step '" + s.name +
-                         "': compensate is stored but not run by this version of keel");
-    if (!s.emit.empty())
-      warnings.push_back(at + ": step '" + s.name +
-                         "': emit is stored but not delivered by this version of keel");
-    if (!s.uses.empty())
-      warnings.push_back(at + ": step '" + s.name + "': uses '" + s.uses +
-                         "': dependency breakers and limits are not enforced by this version");
-  }
-  if (!spec.triggers.empty())
-    warnings.push_back(file +
-                       ": triggers are stored but not fired by this version of keel; trigger "
-                       "runs through the API or `keel run`");
-  if (spec.slo.maxDuration) warnings.push_back(file + ": slo is stored but not yet tracked");
-}
-
-}  // namespace
 
 std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::string sourceName) {
   std::promise<Result<ApplyResult>> reply;
@@ -251,8 +284,9 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
     return future;
   }
   ApplyResult result;
-  std::vector<std::string> problems;
-  refuseUnsupported(**parsed, opts.fileName, problems, result.warnings);
+  auto runnable = spec::checkRunnable(**parsed, opts.fileName);
+  result.warnings = std::move(runnable.warnings);
+  std::vector<std::string> problems = std::move(runnable.problems);
   if (!problems.empty()) {
     reply.set_value(Error(
         ErrorCode::kInvalidArgument,
@@ -326,9 +360,8 @@ void Engine::event(const RunRt& run, std::string kind, std::string step, int att
 
 void Engine::flush() {
   if (committer_->busy()) return;
-  if (pending_.empty() && dirtyRuns_.empty() && afterCommit_.empty() && failedBatch_.empty())
-    return;
-  if (clock_.monoNow() < flushNotBefore_) return;
+  if (nothingToWrite()) return;
+  if (clock_.monoNow() < flushNotBefore_ && !draining_) return;
   store::Batch batch = std::move(failedBatch_);
   failedBatch_ = {};
   std::vector<AfterCommit> actions = std::move(failedActions_);
@@ -354,7 +387,9 @@ void Engine::flush() {
   pending_ = {};
   for (auto& a : afterCommit_) actions.push_back(std::move(a));
   afterCommit_.clear();
-  evictFinished();
+  if (!finished_.empty())
+    actions.push_back([this, ids = std::move(finished_)] { evictFinished(ids); });
+  finished_.clear();
   committer_->commit(std::move(batch),
                      [this, actions = std::move(actions)](Status status, store::Batch b) mutable {
                        onCommitted(status, std::move(actions), std::move(b));
@@ -383,6 +418,13 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
     std::abort();
   }
   ++commitFailures_;
+  if (draining_) {
+    spdlog::error(
+        "keel is stopping and could not write {} change(s): {}; the next start resumes from "
+        "the last durable state",
+        batch.mutations.size(), status.error().message());
+    return;
+  }
   {
     std::lock_guard lock(commitHealthMu_);
     if (!commitsFailingSince_) commitsFailingSince_ = now();
@@ -398,12 +440,11 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
   loop_.runAt(flushNotBefore_, [] {});  // wakes the loop, whose idle hook flushes
 }
 
-void Engine::evictFinished() {
-  for (const auto& id : finished_) {
+void Engine::evictFinished(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
     auto it = runs_.find(id);
     if (it != runs_.end() && isTerminal(it->second->row.state)) runs_.erase(it);
   }
-  finished_.clear();
   activeRuns_ = runs_.size();
 }
 
@@ -424,9 +465,10 @@ std::string Engine::metricsText() const {
       "# TYPE keel_attempts_started_total counter\nkeel_attempts_started_total {}\n"
       "# TYPE keel_attempts_failed_total counter\nkeel_attempts_failed_total {}\n"
       "# TYPE keel_store_commits_total counter\nkeel_store_commits_total {}\n"
-      "# TYPE keel_store_commit_failures_total counter\nkeel_store_commit_failures_total {}\n",
+      "# TYPE keel_store_commit_failures_total counter\nkeel_store_commit_failures_total {}\n"
+      "# TYPE keel_engine_timers_pending gauge\nkeel_engine_timers_pending {}\n",
       runsCreated_.load(), runsFinished_.load(), activeRuns_.load(), attemptsStarted_.load(),
-      attemptsFailed_.load(), committer_->commits(), commitFailures_.load());
+      attemptsFailed_.load(), committer_->commits(), commitFailures_.load(), loop_.pendingTimers());
 }
 
 }  // namespace keel::engine

@@ -66,8 +66,15 @@ class Engine final : public Control {
 
   // Loads workflows, claims and resumes unfinished runs, starts the threads.
   Status start();
-  // Stops the loop and the writer. Running processes are not waited for: a
-  // restart finds their attempts `lost` and retries them.
+  // Stops taking work, writes everything the loop already holds (results
+  // already reported, transitions queued behind an in-flight commit) and
+  // waits for that last commit, then stops the loop and the writer. No
+  // process is started while stopping: a step that becomes ready stays
+  // `ready` for the next start. Running processes are not waited for: a
+  // restart finds their attempts `lost` and retries them. If a commit fails
+  // while stopping, what it held is dropped (logged) and the restart
+  // resumes from the last durable state. Destroying a manual-mode engine
+  // without stop() is a crash: nothing pending is written.
   void stop();
   // ok while the engine takes new work. Otherwise kUnavailable saying why,
   // for /readyz and operators: still starting; the store unhealthy (its
@@ -87,6 +94,9 @@ class Engine final : public Control {
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
 
   EngineStats stats() const;
+  // Timers waiting in the engine loop: a timeout per running attempt, one
+  // per step waiting on a backoff or a sleep, and a commit retry. Any thread.
+  size_t pendingTimers() const { return loop_.pendingTimers(); }
   // Prometheus text for /metrics.
   std::string metricsText() const;
 
@@ -98,16 +108,25 @@ class Engine final : public Control {
   using AfterCommit = std::function<void()>;
 
   // --- triggers and run lifecycle (engine_runs.cc) ---
-  void onTrigger(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params, std::string key,
+  void onTrigger(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json given,
+                 nlohmann::json params, std::string key,
                  std::shared_ptr<std::promise<Result<TriggerResult>>> reply);
+  // The answer to a trigger whose idempotency key belongs to `original`:
+  // that run if `given` are the params it was triggered with, else
+  // kIdempotencyConflict naming it.
+  Result<TriggerResult> replay(const store::RunRow& original, const nlohmann::json& given,
+                               const std::string& key);
   RunRt& createRun(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params,
                    std::string key);
   void admitOrQueue(RunRt& run);
   void startRun(RunRt& run);
   void onCancel(const std::string& runId,
                 std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
-  void onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkflow> wf,
+  void onRetry(const std::string& runId,
                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+  // Attempts a step had before its current retry budget began (a manual
+  // retry gives a fresh one); read from the run's events after a restart.
+  int budgetStart(RunRt& run, int idx);
   void maybeFinishRun(RunRt& run);
   // Cancel: every step that has not started (or waits for a retry or a
   // timer) becomes skipped; running steps and finished ones are left alone.
@@ -128,12 +147,17 @@ class Engine final : public Control {
   void skipDependants(RunRt& run, int idx);
   void armStepTimer(RunRt& run, int idx, WallTime due);
   void releaseProcSlot(StepRt& s);
+  // Drops the step's timeout and backoff/sleep timers from the loop.
+  void cancelTimers(StepRt& s);
   void startQueuedSteps();
   Result<exec::StepRequest> buildRequest(RunRt& run, int idx);
 
   // --- recovery (engine_recovery.cc) ---
   RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
   void continueRun(RunRt& run);
+  // A run whose workflow version can no longer be loaded fails with the
+  // reason; the other runs recover as usual.
+  void failUnloadable(store::ActiveRun active, const Error& why);
 
   // --- durability (engine.cc) ---
   void markRun(RunRt& run);
@@ -142,10 +166,13 @@ class Engine final : public Control {
              std::string message = {});
   void afterCommit(AfterCommit action) { afterCommit_.push_back(std::move(action)); }
   void flush();
+  // While stopping: stops the loop once nothing is pending or in flight.
+  void finishDrainIfIdle();
+  bool nothingToWrite() const;
   void onCommitted(Status status, std::vector<AfterCommit> actions, store::Batch batch);
   void replyWhenDurable(RunRt& run, std::function<void(const store::RunRow&)> reply);
   Result<nlohmann::json> effectiveParams(const LoadedWorkflow& wf, const nlohmann::json& given);
-  void evictFinished();
+  void evictFinished(const std::vector<std::string>& ids);
   RunRt* findRun(const std::string& runId);
   // readiness() without "starting": what refuses new work.
   Status health() const;
@@ -170,7 +197,9 @@ class Engine final : public Control {
   // Loop-thread state.
   std::unordered_map<std::string, std::unique_ptr<RunRt>> runs_;
   std::vector<RunRt*> dirtyRuns_;
-  std::vector<std::string> finished_;  // terminal runs to evict after the flush
+  // Terminal runs, evicted once the batch holding their end is durable:
+  // until then the store may still show an earlier state.
+  std::vector<std::string> finished_;
   std::map<std::string, SlotQueue> slots_;
   std::map<std::pair<std::string, std::string>, std::string> uncommittedKeys_;
   store::Batch pending_;
@@ -178,6 +207,7 @@ class Engine final : public Control {
   store::Batch failedBatch_;  // a batch whose commit failed, retried first
   std::vector<AfterCommit> failedActions_;
   MonoTime flushNotBefore_{};
+  bool draining_ = false;  // stop() is writing what is left; no new process
   std::chrono::milliseconds commitBackoff_{0};
   int runningProcs_ = 0;
   std::deque<std::pair<std::string, int>> readyQueue_;  // steps waiting for a slot

@@ -16,6 +16,7 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
   if (run.params.is_discarded()) run.params = nlohmann::json::object();
   run.cancelRequested = run.row.reason == kCancelRequested;
   initSteps(run);
+  for (auto& s : run.steps) s.budgetStart.reset();  // read back when first needed
   const auto& specSteps = run.wf->spec->steps;
   for (size_t i = 0; i < specSteps.size(); ++i) {
     auto& s = run.steps[i];  // dirty until a stored row is found for it
@@ -73,6 +74,44 @@ void Engine::continueRun(RunRt& run) {
     }
   }
   maybeFinishRun(run);
+}
+
+void Engine::failUnloadable(store::ActiveRun active, const Error& why) {
+  auto& run = active.run;
+  std::string cause = fmt::format("workflow '{}' version {} cannot be loaded: {}", run.workflow,
+                                  run.version, why.message());
+  spdlog::error("run {} fails: {}", run.id, cause);
+  WallTime at = now();
+  run.state = RunState::kFailed;
+  run.reason = cause;
+  run.finishedAt = at;
+  pending_.mutations.emplace_back(store::PutRun{run});
+  for (auto& s : active.steps) {
+    if (isTerminal(s.state)) continue;
+    bool started = s.state == StepState::kRunning || s.state == StepState::kWaiting ||
+                   s.state == StepState::kRetrying;
+    s.state = started ? StepState::kDead : StepState::kSkipped;
+    s.reason = started ? "its workflow version cannot be loaded" : "run failed before it started";
+    s.dueAt.reset();
+    pending_.mutations.emplace_back(store::PutStep{s});
+  }
+  for (auto& a : active.attempts) {
+    if (a.state != AttemptState::kRunning) continue;
+    a.state = AttemptState::kFailed;
+    a.failureClass = FailureClass::kLost;
+    a.finishedAt = at;
+    a.message =
+        "keel stopped while this attempt was running, and its workflow version can no "
+        "longer be loaded";
+    pending_.mutations.emplace_back(store::PutAttempt{a});
+  }
+  store::EventRow e;
+  e.runId = run.id;
+  e.at = at;
+  e.kind = "run_failed";
+  e.message = cause;
+  pending_.mutations.emplace_back(store::AppendEvent{std::move(e)});
+  ++runsFinished_;
 }
 
 }  // namespace keel::engine

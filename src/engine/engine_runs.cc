@@ -1,6 +1,9 @@
 // Run lifecycle on the engine loop: creation, admission by concurrency key,
 // completion, cancel and retry.
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/ids.h"
 #include "engine/engine.h"
@@ -10,13 +13,14 @@ namespace keel::engine {
 
 using nlohmann::json;
 
-void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json params, std::string key,
+void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, json params,
+                       std::string key,
                        std::shared_ptr<std::promise<Result<TriggerResult>>> reply) {
   if (!key.empty()) {
     if (uncommittedKeys_.count({wf->row.name, key})) {
       // The first run with this key is not durable yet: ask again once it is.
-      afterCommit([this, wf, params, key, reply]() mutable {
-        onTrigger(std::move(wf), std::move(params), std::move(key), reply);
+      afterCommit([this, wf, given, params, key, reply]() mutable {
+        onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), reply);
       });
       return;
     }
@@ -26,7 +30,7 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json params, st
       return;
     }
     if (found->has_value()) {
-      reply->set_value(TriggerResult{**found, false});
+      reply->set_value(replay(**found, given, key));
       return;
     }
   }
@@ -159,7 +163,13 @@ void Engine::maybeFinishRun(RunRt& run) {
 void Engine::onCancel(const std::string& runId,
                       std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
   RunRt* run = findRun(runId);
-  if (!run || isTerminal(run->row.state)) {
+  if (run && isTerminal(run->row.state)) {
+    // Finished; the store may not show it yet.
+    reply->set_value(Error(ErrorCode::kConflict, fmt::format("run {} already finished ({})", runId,
+                                                             toString(run->row.state))));
+    return;
+  }
+  if (!run) {
     auto detail = store_.getRun(runId);
     if (!detail.ok())
       reply->set_value(detail.error());
@@ -190,26 +200,55 @@ void Engine::skipUnstartedSteps(RunRt& run) {
   for (size_t i = 0; i < run.steps.size(); ++i) {
     auto& s = run.steps[i];
     if (isTerminal(s.row.state) || s.row.state == StepState::kRunning) continue;
+    if (s.attempt && s.attempt->state == AttemptState::kRunning) {
+      // A sleep: its attempt ends with the run, not left `running`.
+      s.attempt->state = AttemptState::kFailed;
+      s.attempt->failureClass = FailureClass::kCancelled;
+      s.attempt->finishedAt = now();
+      s.attempt->message = "run cancelled";
+      pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
+    }
     s.row.state = StepState::kSkipped;
     s.row.reason = "run cancelled";
     s.row.dueAt.reset();
     ++s.timerToken;  // a pending retry or sleep no longer applies
+    cancelTimers(s);
     markStep(run, static_cast<int>(i));
   }
 }
 
-void Engine::onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkflow> wf,
+void Engine::onRetry(const std::string& id,
                      std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
-  const auto& id = detail.run.id;
-  if (findRun(id) || !isTerminal(detail.run.state)) {
+  if (RunRt* live = findRun(id)) {
+    if (isTerminal(live->row.state)) {
+      // Its end is not durable yet: decide once it is.
+      afterCommit([this, id, reply] { onRetry(id, reply); });
+      return;
+    }
     reply->set_value(Error(ErrorCode::kConflict,
                            fmt::format("run {} is still {}; retry applies to finished runs", id,
-                                       toString(detail.run.state))));
+                                       toString(live->row.state))));
     return;
   }
+  // Not in memory: finished, and its end is durable.
+  auto found = store_.getRun(id);
+  if (!found.ok()) {
+    reply->set_value(found.error());
+    return;
+  }
+  if (!found->has_value()) {
+    reply->set_value(Error(ErrorCode::kNotFound, "no run " + id));
+    return;
+  }
+  store::RunDetail detail = std::move(**found);
   if (detail.run.state == RunState::kSucceeded) {
     reply->set_value(
         Error(ErrorCode::kConflict, fmt::format("run {} succeeded; nothing to retry", id)));
+    return;
+  }
+  auto wf = workflows_.version(detail.run.workflow, detail.run.version);
+  if (!wf.ok()) {
+    reply->set_value(wf.error());
     return;
   }
   store::ActiveRun active;
@@ -217,20 +256,51 @@ void Engine::onRetry(store::RunDetail detail, std::shared_ptr<const LoadedWorkfl
   active.run.state = RunState::kPending;
   active.run.finishedAt.reset();
   active.run.reason.clear();
+  std::vector<std::string> rerun;
   for (auto& s : detail.steps) {
     if (s.state != StepState::kSucceeded) {
       s.state = StepState::kPending;
       s.reason.clear();
       s.dueAt.reset();
+      rerun.push_back(s.name);
     }
     active.steps.push_back(std::move(s));
   }
-  RunRt* run = rebuildRun(std::move(active), std::move(wf));
+  active.attempts = std::move(detail.attempts);
+  RunRt* run = rebuildRun(std::move(active), std::move(*wf));
   event(*run, "run_retried", {}, 0, "failed and dead steps re-run");
+  for (auto& s : run->steps) {
+    s.budgetStart = 0;
+    if (std::find(rerun.begin(), rerun.end(), s.row.name) == rerun.end()) continue;
+    // A fresh budget: max_attempts more attempts, numbered on from the last.
+    s.budgetStart = s.row.attempts;
+    s.lastDelay = Millis(0);
+    event(*run, kStepRerunEvent, s.row.name, s.row.attempts,
+          "re-run by a manual retry with a fresh retry budget");
+  }
   markRun(*run);
   for (size_t i = 0; i < run->steps.size(); ++i) markStep(*run, static_cast<int>(i));
   replyWhenDurable(*run, [reply](const store::RunRow& row) { reply->set_value(row); });
   admitOrQueue(*run);
+}
+
+int Engine::budgetStart(RunRt& run, int idx) {
+  auto& s = run.steps[idx];
+  if (s.budgetStart) return *s.budgetStart;
+  for (auto& other : run.steps) other.budgetStart = 0;
+  auto events = store_.runEvents(run.row.id);
+  if (!events.ok()) {
+    // Counting from the first attempt only ever retries less.
+    spdlog::warn("run {}: cannot read its events to find retry budgets: {}", run.row.id,
+                 events.error().message());
+    return 0;
+  }
+  for (const auto& e : *events) {
+    if (e.kind != kStepRerunEvent) continue;
+    for (auto& other : run.steps)
+      if (other.row.name == e.step) other.budgetStart = e.attempt;
+  }
+  return *s.budgetStart;
 }
 
 }  // namespace keel::engine

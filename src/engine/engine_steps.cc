@@ -39,6 +39,13 @@ store::AttemptRow newAttempt(const RunRt& run, const StepRt& s, WallTime at) {
 void Engine::dispatchStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
+  if (spec.kind == spec::StepKind::kRun && draining_) {
+    // No process starts while keel stops; the next start dispatches it.
+    s.row.state = StepState::kReady;
+    s.row.reason = "queued: keel is stopping";
+    markStep(run, idx);
+    return;
+  }
   if (spec.kind == spec::StepKind::kRun && runningProcs_ >= options_.maxParallelSteps) {
     s.row.state = StepState::kReady;
     s.row.reason = fmt::format("queued: all {} step slots are busy", options_.maxParallelSteps);
@@ -174,17 +181,24 @@ void Engine::launchProcess(const std::string& runId, int idx, exec::StepRequest 
     failAttempt(*run, idx, FailureClass::kCancelled, std::nullopt, "run cancelled before start");
     return;
   }
+  // Stopping: its attempt is durable as running, so the next start closes
+  // it as `lost` and retries it by policy, as after a crash; a process
+  // started now would outlive keel unobserved.
+  if (draining_) return;
   s.handle = executor_.start(std::move(req), [this, runId, idx, n](exec::StepOutcome outcome) {
     loop_.post([this, runId, idx, n, outcome = std::move(outcome)]() mutable {
       onStepFinished(runId, idx, n, std::move(outcome));
     });
   });
-  loop_.runAt(clock_.monoNow() + timeout, [this, runId, idx, n] {
+  // Cancelled when the attempt ends, so only running attempts hold one.
+  s.timeoutTimer = loop_.runAt(clock_.monoNow() + timeout, [this, runId, idx, n] {
     RunRt* r = findRun(runId);
     if (!r) return;
     auto& st = r->steps[idx];
-    if (st.row.state == StepState::kRunning && st.attempt && st.attempt->n == n && st.handle)
-      executor_.stop(*st.handle, FailureClass::kTimeout);
+    if (st.row.state == StepState::kRunning && st.attempt && st.attempt->n == n) {
+      st.timeoutTimer.reset();
+      if (st.handle) executor_.stop(*st.handle, FailureClass::kTimeout);
+    }
   });
 }
 
@@ -194,6 +208,7 @@ void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::Step
   auto& s = run->steps[idx];
   if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n) return;  // stale
   s.handle.reset();
+  cancelTimers(s);
   releaseProcSlot(s);
   store::LogRow log;
   log.runId = runId;
@@ -240,6 +255,7 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
   s.handle.reset();
+  cancelTimers(s);
   releaseProcSlot(s);
   s.attempt->state = AttemptState::kFailed;
   s.attempt->finishedAt = now();
@@ -254,8 +270,9 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
     killStep(run, idx, "run cancelled while the step was running");
     return;
   }
-  auto decision = resilience::decideRetry(spec.retry, s.row.attempts, cls, exitCode, s.lastDelay,
-                                          random_.uniform01());
+  int made = s.row.attempts - budgetStart(run, idx);
+  auto decision =
+      resilience::decideRetry(spec.retry, made, cls, exitCode, s.lastDelay, random_.uniform01());
   if (decision.verdict != resilience::RetryVerdict::kRetry) {
     killStep(run, idx, fmt::format("{} ({}: {})", decision.reason, toString(cls), message));
     return;
@@ -298,10 +315,12 @@ void Engine::skipDependants(RunRt& run, int idx) {
 
 void Engine::armStepTimer(RunRt& run, int idx, WallTime due) {
   auto& s = run.steps[idx];
+  cancelTimers(s);
   uint64_t token = ++s.timerToken;
   auto wait = std::max(WallTime::duration(0), due - now());
-  loop_.runAt(clock_.monoNow() + std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
-              [this, runId = run.row.id, idx, token] { onTimer(runId, idx, token); });
+  s.stepTimer =
+      loop_.runAt(clock_.monoNow() + std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
+                  [this, runId = run.row.id, idx, token] { onTimer(runId, idx, token); });
 }
 
 void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
@@ -309,6 +328,7 @@ void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
   if (!run) return;
   auto& s = run->steps[idx];
   if (s.timerToken != token) return;
+  s.stepTimer.reset();
   if (s.row.state == StepState::kRetrying) {
     dispatchStep(*run, idx);
   } else if (s.row.state == StepState::kWaiting && s.attempt) {
@@ -317,6 +337,13 @@ void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
     pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
     succeedStep(*run, idx, {});
   }
+}
+
+void Engine::cancelTimers(StepRt& s) {
+  if (s.timeoutTimer) loop_.cancel(*s.timeoutTimer);
+  if (s.stepTimer) loop_.cancel(*s.stepTimer);
+  s.timeoutTimer.reset();
+  s.stepTimer.reset();
 }
 
 void Engine::releaseProcSlot(StepRt& s) {
@@ -328,6 +355,7 @@ void Engine::releaseProcSlot(StepRt& s) {
 }
 
 void Engine::startQueuedSteps() {
+  if (draining_) return;  // they stay `ready` for the next start
   while (!readyQueue_.empty() && runningProcs_ < options_.maxParallelSteps) {
     auto [runId, idx] = readyQueue_.front();
     readyQueue_.pop_front();

@@ -10,8 +10,16 @@ void EventLoop::post(Task task) {
   cv_.notify_one();
 }
 
-void EventLoop::runAt(MonoTime due, Task task) {
-  timers_.push(Timer{due, timerSeq_++, std::move(task)});
+EventLoop::TimerId EventLoop::runAt(MonoTime due, Task task) {
+  TimerId id{due, timerSeq_++};
+  timers_.emplace(std::make_pair(id.due, id.seq), std::move(task));
+  timerCount_ = timers_.size();
+  return id;
+}
+
+void EventLoop::cancel(TimerId id) {
+  timers_.erase({id.due, id.seq});
+  timerCount_ = timers_.size();
 }
 
 void EventLoop::stop() {
@@ -35,9 +43,10 @@ int EventLoop::drainPosted() {
 int EventLoop::fireDueTimers() {
   int fired = 0;
   MonoTime now = clock_.monoNow();
-  while (!timers_.empty() && timers_.top().due <= now) {
-    Task t = std::move(const_cast<Timer&>(timers_.top()).task);
-    timers_.pop();
+  while (!timers_.empty() && timers_.begin()->first.first <= now) {
+    Task t = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    timerCount_ = timers_.size();
     t();
     ++fired;
   }
@@ -72,7 +81,7 @@ void EventLoop::run() {
       cv_.wait(lock, [&] { return stopping_ || !posted_.empty(); });
     } else {
       // The real clock is steady_clock, so its time points can be waited on.
-      auto wait = timers_.top().due - clock_.monoNow();
+      auto wait = timers_.begin()->first.first - clock_.monoNow();
       if (wait > std::chrono::nanoseconds(0))
         cv_.wait_for(lock, wait, [&] { return stopping_ || !posted_.empty(); });
     }

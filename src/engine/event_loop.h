@@ -11,12 +11,13 @@
 // the loop thread only.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
-#include <queue>
 #include <vector>
 
 #include "core/clock.h"
@@ -29,10 +30,17 @@ class EventLoop {
 
   explicit EventLoop(const Clock& clock) : clock_(clock) {}
 
+  // Names a timer for cancel().
+  struct TimerId {
+    MonoTime due{};
+    uint64_t seq = 0;
+  };
+
   void post(Task task);
-  // Runs `task` on the loop once clock.monoNow() >= due. Timers are never
-  // cancelled: the task checks whether it still applies.
-  void runAt(MonoTime due, Task task);
+  // Runs `task` on the loop once clock.monoNow() >= due.
+  TimerId runAt(MonoTime due, Task task);
+  // Forgets a timer that has not fired; nothing if it fired or is gone.
+  void cancel(TimerId id);
   void setIdleHook(Task hook) { idle_ = std::move(hook); }
 
   // Threaded mode: loops until stop() is called.
@@ -43,16 +51,10 @@ class EventLoop {
   int runUntilIdle();
 
   const Clock& clock() const { return clock_; }
-  size_t pendingTimers() const { return timers_.size(); }
+  // Timers not yet fired nor cancelled. Any thread.
+  size_t pendingTimers() const { return timerCount_.load(); }
 
  private:
-  struct Timer {
-    MonoTime due;
-    uint64_t seq;
-    Task task;
-    bool operator>(const Timer& o) const { return due != o.due ? due > o.due : seq > o.seq; }
-  };
-
   // Takes all posted tasks; returns how many ran.
   int drainPosted();
   int fireDueTimers();
@@ -60,9 +62,10 @@ class EventLoop {
   const Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Task> posted_;  // guarded by mu_
-  bool stopping_ = false;    // guarded by mu_
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::deque<Task> posted_;                               // guarded by mu_
+  bool stopping_ = false;                                 // guarded by mu_
+  std::map<std::pair<MonoTime, uint64_t>, Task> timers_;  // by due time, then order
+  std::atomic<size_t> timerCount_{0};
   uint64_t timerSeq_ = 0;
   Task idle_;
 };

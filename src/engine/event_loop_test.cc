@@ -30,6 +30,22 @@ TEST(EventLoop, RunsPostedTasksInOrderThenDueTimersByTime) {
   EXPECT_EQ(loop.pendingTimers(), 0u);
 }
 
+TEST(EventLoop, ACancelledTimerNeverRunsAndLeavesNothingBehind) {
+  ManualClock clock;
+  EventLoop loop(clock);
+  int ran = 0;
+  auto a = loop.runAt(clock.monoNow() + std::chrono::hours(24), [&] { ran += 1; });
+  loop.runAt(clock.monoNow() + std::chrono::hours(24), [&] { ran += 10; });
+  EXPECT_EQ(loop.pendingTimers(), 2u);
+  loop.cancel(a);
+  EXPECT_EQ(loop.pendingTimers(), 1u);
+  loop.cancel(a);  // twice is harmless
+  clock.advance(std::chrono::hours(24));
+  loop.runUntilIdle();
+  EXPECT_EQ(ran, 10);
+  EXPECT_EQ(loop.pendingTimers(), 0u);
+}
+
 TEST(EventLoop, TasksPostedByTasksRunInTheSamePump) {
   ManualClock clock;
   EventLoop loop(clock);

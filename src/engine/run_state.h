@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/event_loop.h"
 #include "engine/workflow_cache.h"
 #include "exec/executor.h"
 #include "store/records.h"
@@ -18,15 +19,24 @@ namespace keel::engine {
 // The reason a run carries between a cancel request and its end. It is
 // how a cancel survives a restart.
 inline constexpr const char* kCancelRequested = "cancel requested";
+// The event a manual retry writes for each step it re-runs; its attempt
+// field is the step's attempt count at that moment.
+inline constexpr const char* kStepRerunEvent = "step_rerun";
 
 struct StepRt {
   store::StepRow row;
-  int pendingNeeds = 0;                      // needs not yet succeeded
-  std::optional<store::AttemptRow> attempt;  // the current or last attempt
-  std::optional<exec::ExecHandle> handle;    // while a process runs
-  std::optional<nlohmann::json> output;      // parsed row.outputJson, on demand
-  std::chrono::milliseconds lastDelay{0};    // for decorrelated jitter
-  uint64_t timerToken = 0;                   // a timer applies only if it matches
+  int pendingNeeds = 0;                            // needs not yet succeeded
+  std::optional<store::AttemptRow> attempt;        // the current or last attempt
+  std::optional<exec::ExecHandle> handle;          // while a process runs
+  std::optional<nlohmann::json> output;            // parsed row.outputJson, on demand
+  std::chrono::milliseconds lastDelay{0};          // for decorrelated jitter
+  uint64_t timerToken = 0;                         // a timer applies only if it matches
+  std::optional<EventLoop::TimerId> stepTimer;     // retry backoff or sleep
+  std::optional<EventLoop::TimerId> timeoutTimer;  // the running attempt's timeout
+  // Attempts made before the current retry budget began: 0, or the count
+  // when a manual retry re-ran the step. Unknown after a restart until
+  // Engine::budgetStart reads it back from the run's events.
+  std::optional<int> budgetStart = 0;
   bool dirty = false;
   bool holdsProcSlot = false;  // counted in the engine's running processes
 };

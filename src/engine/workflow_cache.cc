@@ -1,5 +1,7 @@
 #include "engine/workflow_cache.h"
 
+#include <spdlog/spdlog.h>
+
 #include "spec/parser.h"
 #include "spec/template.h"
 
@@ -51,7 +53,12 @@ Status WorkflowCache::loadLatest() {
   if (!rows.ok()) return rows.error();
   for (auto& row : *rows) {
     auto wf = loadWorkflow(row);
-    if (!wf.ok()) return wf.error();
+    if (!wf.ok()) {
+      spdlog::error("{}; apply a fixed version to trigger it again", wf.error().toString());
+      std::lock_guard lock(mu_);
+      brokenLatest_.insert_or_assign(row.name, wf.error());
+      continue;
+    }
     put(*wf);
   }
   return okStatus();
@@ -60,6 +67,8 @@ Status WorkflowCache::loadLatest() {
 Result<std::shared_ptr<const LoadedWorkflow>> WorkflowCache::latest(const std::string& name) {
   std::lock_guard lock(mu_);
   auto it = latest_.find(name);
+  if (auto broken = brokenLatest_.find(name); it == latest_.end() && broken != brokenLatest_.end())
+    return broken->second;
   if (it == latest_.end())
     return Error(ErrorCode::kNotFound, "no workflow named '" + name + "' (apply it first)");
   return it->second;
@@ -87,6 +96,7 @@ Result<std::shared_ptr<const LoadedWorkflow>> WorkflowCache::version(const std::
 void WorkflowCache::put(std::shared_ptr<const LoadedWorkflow> wf) {
   std::lock_guard lock(mu_);
   byVersion_[{wf->row.name, wf->row.version}] = wf;
+  brokenLatest_.erase(wf->row.name);
   auto& cur = latest_[wf->row.name];
   if (!cur || cur->row.version <= wf->row.version) cur = wf;
 }

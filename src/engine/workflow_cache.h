@@ -36,9 +36,11 @@ class WorkflowCache {
  public:
   explicit WorkflowCache(store::Store& store) : store_(store) {}
 
-  // Reads the latest version of every workflow.
+  // Reads the latest version of every workflow. One whose stored text no
+  // longer parses is logged and left out: latest() then answers its error.
   Status loadLatest();
-  // The latest version; kNotFound if there is no such workflow.
+  // The latest version; kNotFound if there is no such workflow, kCorrupt
+  // if its latest stored version no longer parses.
   Result<std::shared_ptr<const LoadedWorkflow>> latest(const std::string& name);
   // A given version, from the cache or the store.
   Result<std::shared_ptr<const LoadedWorkflow>> version(const std::string& name, int version);
@@ -49,6 +51,7 @@ class WorkflowCache {
   std::mutex mu_;
   std::map<std::pair<std::string, int>, std::shared_ptr<const LoadedWorkflow>> byVersion_;
   std::map<std::string, std::shared_ptr<const LoadedWorkflow>> latest_;
+  std::map<std::string, Error> brokenLatest_;  // cleared by put()
 };
 
 }  // namespace keel::engine

@@ -46,6 +46,17 @@ struct ParseOptions {
 Result<std::shared_ptr<const WorkflowSpec>> parseWorkflow(std::string_view yaml,
                                                           const ParseOptions& options = {});
 
+// Whether this version of keel can run a parsed workflow. `problems` (for
+// example an `http:` or `task:` step, which it cannot execute) make
+// `keel apply` refuse the workflow and `keel validate` fail;
+// `warnings` name what is stored but not acted on (compensate, emit, uses,
+// triggers, slo). Each starts with "FILE:LINE:COL: " or "FILE: ".
+struct Runnability {
+  std::vector<std::string> problems;
+  std::vector<std::string> warnings;
+};
+Runnability checkRunnable(const WorkflowSpec& spec, const std::string& fileName);
+
 // What `keel validate --explain` prints: every defaulted value made visible
 // (retry policies, kill grace, namespace), one line each, and what this
 // version of keel stores without acting on (triggers, dependencies).

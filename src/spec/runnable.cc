@@ -1,0 +1,43 @@
+// What this version of keel can run: the rule `keel apply` enforces and
+// `keel validate` reports, kept in one place so the two cannot disagree.
+#include <fmt/format.h>
+
+#include "spec/parser.h"
+
+namespace keel::spec {
+
+// Steps whose kind this version of keel cannot execute are refused, so
+// nothing goes live that would fail at 2 AM.
+Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
+  Runnability out;
+  auto& problems = out.problems;
+  auto& warnings = out.warnings;
+  for (const auto& s : spec.steps) {
+    auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
+    if (s.kind == StepKind::kHttp)
+      problems.push_back(at + ": step '" + s.name +
+                         "': http steps are not available in this version of keel; use `run:` "
+                         "with curl for now");
+    if (s.kind == StepKind::kTask)
+      problems.push_back(at + ": step '" + s.name +
+                         "': task steps (external workers) are not available in this version of "
+                         "keel");
+    if (!s.compensate.empty())
+      warnings.push_back(at + ": step '" + s.name +
+                         "': compensate is stored but not run by this version of keel");
+    if (!s.emit.empty())
+      warnings.push_back(at + ": step '" + s.name +
+                         "': emit is stored but not delivered by this version of keel");
+    if (!s.uses.empty())
+      warnings.push_back(at + ": step '" + s.name + "': uses '" + s.uses +
+                         "': dependency breakers and limits are not enforced by this version");
+  }
+  if (!spec.triggers.empty())
+    warnings.push_back(file +
+                       ": triggers are stored but not fired by this version of keel; trigger "
+                       "runs through the API or `keel run`");
+  if (spec.slo.maxDuration) warnings.push_back(file + ": slo is stored but not yet tracked");
+  return out;
+}
+
+}  // namespace keel::spec
