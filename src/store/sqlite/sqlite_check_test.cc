@@ -22,31 +22,6 @@ using testing::writeFile;
 using testutil::makeRun;
 using testutil::makeStep;
 
-void exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  std::string message = err != nullptr ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
-
-int64_t queryInt(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* stmt = nullptr;
-  int64_t value = -1;
-  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    value = sqlite3_column_int64(stmt, 0);
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -79,10 +54,11 @@ TEST(SqliteCheckTest, TheStepCounterIsKeptInTheFileAndReadAtOpen) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   fill(path, 3);  // steps at positions 1..6
-  EXPECT_EQ(queryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 6);
+  EXPECT_EQ(
+      testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 6);
   // Open takes the counter as it is (no MAX(pos) over the steps): a
   // counter moved ahead shows in the position of the next new step.
-  exec(path, "UPDATE keel_counters SET value = 1000 WHERE name = 'step_pos'");
+  testutil::sqliteExec(path, "UPDATE keel_counters SET value = 1000 WHERE name = 'step_pos'");
   {
     auto store = testutil::openOrDie(path);
     ASSERT_NE(store, nullptr);
@@ -94,10 +70,15 @@ TEST(SqliteCheckTest, TheStepCounterIsKeptInTheFileAndReadAtOpen) {
     ASSERT_EQ((*run)->steps.size(), 3u);
     EXPECT_EQ((*run)->steps[2].name, "report");
   }
-  EXPECT_EQ(queryInt(path, "SELECT pos FROM steps WHERE run_id = 'r00000' AND name = 'report'"),
+  EXPECT_EQ(testutil::sqliteQueryInt(
+                path, "SELECT pos FROM steps WHERE run_id = 'r00000' AND name = 'report'"),
             1001);
-  EXPECT_EQ(queryInt(path, "SELECT pos FROM steps WHERE run_id = 'r00000' AND name = 'fetch'"), 1);
-  EXPECT_GE(queryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1001);
+  EXPECT_EQ(testutil::sqliteQueryInt(
+                path, "SELECT pos FROM steps WHERE run_id = 'r00000' AND name = 'fetch'"),
+            1);
+  EXPECT_GE(
+      testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"),
+      1001);
   EXPECT_EQ(checkOk(path), std::vector<std::string>{});
 }
 
@@ -105,7 +86,7 @@ TEST(SqliteCheckTest, ACounterBehindTheStepsIsReported) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   fill(path, 2);
-  exec(path, "UPDATE keel_counters SET value = 1 WHERE name = 'step_pos'");
+  testutil::sqliteExec(path, "UPDATE keel_counters SET value = 1 WHERE name = 'step_pos'");
   auto problems = checkOk(path);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0],
@@ -120,14 +101,15 @@ TEST(SqliteCheckTest, ADamagedStepPageIsFoundByTheCheckNotAtOpen) {
   std::string path = dir.file("keel.db");
   fill(path, 400);
   ASSERT_FALSE(std::filesystem::exists(path + "-wal"));  // checkpointed at close
-  int64_t pageSize = queryInt(path, "PRAGMA page_size");
-  int64_t leaves = queryInt(path,
-                            "SELECT COUNT(*) FROM dbstat WHERE name = 'steps' AND "
-                            "pagetype = 'leaf'");
+  int64_t pageSize = testutil::sqliteQueryInt(path, "PRAGMA page_size");
+  int64_t leaves = testutil::sqliteQueryInt(path,
+                                            "SELECT COUNT(*) FROM dbstat WHERE name = 'steps' AND "
+                                            "pagetype = 'leaf'");
   ASSERT_GE(leaves, 10);
-  int64_t page = queryInt(path, fmt::format("SELECT pageno FROM dbstat WHERE name = 'steps' AND "
-                                            "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET {}",
-                                            leaves / 2));
+  int64_t page = testutil::sqliteQueryInt(
+      path, fmt::format("SELECT pageno FROM dbstat WHERE name = 'steps' AND "
+                        "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET {}",
+                        leaves / 2));
   ASSERT_GT(page, 1);
   std::string bytes = readFile(path);
   for (int64_t i = (page - 1) * pageSize; i < page * pageSize; ++i) {
@@ -150,12 +132,12 @@ TEST(SqliteCheckTest, OrphanRowsAreReportedPerTable) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   fill(path, 1);
-  exec(path,
-       "PRAGMA foreign_keys = OFF; "
-       "INSERT INTO logs VALUES ('gone', 'a', 1, X'', X'', 0, 0); "
-       "INSERT INTO logs VALUES ('gone', 'a', 2, X'', X'', 0, 0); "
-       "INSERT INTO events (run_id, at, kind, step, attempt, message) "
-       "  VALUES ('gone', 0, 'x', '', 0, '')");
+  testutil::sqliteExec(path,
+                       "PRAGMA foreign_keys = OFF; "
+                       "INSERT INTO logs VALUES ('gone', 'a', 1, X'', X'', 0, 0); "
+                       "INSERT INTO logs VALUES ('gone', 'a', 2, X'', X'', 0, 0); "
+                       "INSERT INTO events (run_id, at, kind, step, attempt, message) "
+                       "  VALUES ('gone', 0, 'x', '', 0, '')");
   EXPECT_EQ(checkOk(path), (std::vector<std::string>{"table events: 1 row(s) belong to no run",
                                                      "table logs: 2 row(s) belong to no run"}));
 }

@@ -22,20 +22,6 @@ using testutil::makeEvent;
 using testutil::makeRun;
 using testutil::makeStep;
 
-int64_t queryInt(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* stmt = nullptr;
-  int64_t value = -1;
-  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    value = sqlite3_column_int64(stmt, 0);
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
 // A run with a step, an attempt, an event and logs; finished at
 // `finishedMs` when given.
 void addRun(Batch& batch, const std::string& id, RunState state,
@@ -51,7 +37,8 @@ void addRun(Batch& batch, const std::string& id, RunState state,
 
 int64_t rowsOf(const std::string& path, const std::string& table, const std::string& id) {
   std::string column = table == "runs" ? "id" : "run_id";
-  return queryInt(path, fmt::format("SELECT COUNT(*) FROM {} WHERE {} = '{}'", table, column, id));
+  return testutil::sqliteQueryInt(
+      path, fmt::format("SELECT COUNT(*) FROM {} WHERE {} = '{}'", table, column, id));
 }
 
 TEST(SqliteGcTest, DeletesOnlyFinishedRunsOlderThanTheCutoffWithEverythingTheyOwn) {

@@ -28,33 +28,6 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// Runs SQL on a file with plain SQLite, as an operator (or an attacker)
-// might, outside keel.
-void sqliteExec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  std::string message = err != nullptr ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
-
-int64_t sqliteQueryInt(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* stmt = nullptr;
-  int64_t value = -1;
-  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    value = sqlite3_column_int64(stmt, 0);
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
 void createKeelDatabase(const std::string& path) {
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -191,7 +164,7 @@ TEST(SqliteOpenTest, ADatabaseFromANewerKeelIsRefusedAndLeftAlone) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  sqliteExec(path, "UPDATE keel_schema SET version = 99");
+  testutil::sqliteExec(path, "UPDATE keel_schema SET version = 99");
   auto store = openSqliteStore(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code(), ErrorCode::kFailedPrecondition);
@@ -199,7 +172,8 @@ TEST(SqliteOpenTest, ADatabaseFromANewerKeelIsRefusedAndLeftAlone) {
             fmt::format("database {} was written by a newer keel (schema 99, this keel knows up "
                         "to {}); upgrade keel",
                         path, kSchemaVersion));
-  EXPECT_EQ(sqliteQueryInt(path, "SELECT version FROM keel_schema"), 99);  // not downgraded
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"),
+            99);  // not downgraded
 }
 
 // A database of schema 2 (no listing index by workflow and state, no
@@ -208,18 +182,19 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  sqliteExec(path,
-             "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
-             "UPDATE keel_schema SET version = 2");
+  testutil::sqliteExec(path,
+                       "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
+                       "UPDATE keel_schema SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
-  EXPECT_EQ(sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
   EXPECT_EQ(kSchemaVersion, 3);
   // The step counter starts at the highest position already used.
-  EXPECT_EQ(sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
-  EXPECT_EQ(sqliteQueryInt(path,
-                           "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
-                           "name = 'runs_by_workflow_state'"),
+  EXPECT_EQ(
+      testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
+  EXPECT_EQ(testutil::sqliteQueryInt(path,
+                                     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
+                                     "name = 'runs_by_workflow_state'"),
             1);
   auto run = (*store)->getRun("r1");
   ASSERT_TRUE(run.ok() && run->has_value());
@@ -260,7 +235,7 @@ TEST(SqliteOpenTest, ADamagedDatabaseIsCorruptAndUnchanged) {
 TEST(SqliteOpenTest, ASqliteDatabaseWithoutKeelTablesIsRefused) {
   testing::TempDir dir;
   std::string path = dir.file("other.db");
-  sqliteExec(path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
+  testutil::sqliteExec(path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
   std::string before = readFile(path);
   auto store = openSqliteStore(path);
   ASSERT_FALSE(store.ok());

@@ -36,31 +36,6 @@ std::vector<std::string> queryPlan(const std::string& path, const std::string& s
   return lines;
 }
 
-int64_t queryInt(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* stmt = nullptr;
-  int64_t value = -1;
-  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    value = sqlite3_column_int64(stmt, 0);
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
-void exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  std::string message = err != nullptr ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
-
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -83,7 +58,7 @@ TEST(SqlitePlanTest, EveryRunListingIsOneIndexSearchInIdOrder) {
     }
     ASSERT_TRUE(store->apply(batch).ok());
   }
-  exec(path, "ANALYZE");
+  testutil::sqliteExec(path, "ANALYZE");
 
   for (int mask = 0; mask < 8; ++mask) {
     RunFilter filter;

@@ -5,12 +5,41 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "store/records.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
 namespace keel::store::testutil {
+
+// Runs SQL on a file with plain SQLite, as an operator (or an attacker)
+// might, outside keel; fails the test if SQLite refuses it.
+inline void sqliteExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string message = err != nullptr ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+// The first column of the first row of `sql` on the file, or -1.
+inline int64_t sqliteQueryInt(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  int64_t value = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    value = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
 
 // A fixed instant, whole milliseconds (the store keeps milliseconds).
 inline WallTime at(int64_t offsetMs) { return fromUnixMillis(1'767'225'600'000 + offsetMs); }
