@@ -59,15 +59,14 @@ Result<store::RunFilter> parseRunFilter(const ApiRequest& request) {
 Reply listRuns(const RouteContext& ctx, const ApiRequest& request) {
   auto filter = parseRunFilter(request);
   if (!filter.ok()) return errorReply(filter.error());
-  // One extra row tells whether another page exists; at the maximum page
-  // size a full page is taken to mean "maybe more" (the next page may be empty).
+  // One extra row tells whether another page exists, so a full last page
+  // has no next_cursor.
   const int limit = filter->limit;
   store::RunFilter query = *filter;
-  query.limit = limit < kMaxListLimit ? limit + 1 : limit;
+  query.limit = limit + 1;
   auto runs = ctx.store.listRuns(query);
   if (!runs.ok()) return errorReply(runs.error());
-  bool more = static_cast<int>(runs->size()) > limit ||
-              (limit == kMaxListLimit && static_cast<int>(runs->size()) == limit);
+  bool more = static_cast<int>(runs->size()) > limit;
   if (static_cast<int>(runs->size()) > limit) runs->resize(static_cast<size_t>(limit));
   json list = json::array();
   for (const auto& run : *runs) list.push_back(runSummaryJson(run));

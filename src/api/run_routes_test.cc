@@ -1,5 +1,7 @@
 // The run routes of the HTTP API: listing and pagination, a run's detail,
 // timeline and logs, cancel and retry.
+#include <fmt/format.h>
+
 #include "api/server_test_fixture.h"
 
 namespace keel::api::test {
@@ -153,6 +155,26 @@ TEST_F(ServerTest, CancelAndRetry) {
   expectError(post(std::string("/api/v1/runs/") + kRunIds[1] + "/retry", ""), 409, "conflict");
   control_.onRetry = nullptr;
   expectError(post("/api/v1/runs/nope/retry", ""), 404, "not_found");
+}
+
+TEST_F(ServerTest, AFullLastPageOfTheLargestSizeHasNoNextCursor) {
+  store_.runs.clear();
+  for (int i = 0; i < kMaxListLimit; ++i) {
+    store::RunDetail d;
+    d.run.id = fmt::format("01KB{:022d}", i);
+    d.run.workflow = "hello";
+    d.run.createdAt = at(kT0 + i);
+    store_.runs.push_back(d);
+  }
+  start();
+  auto res = get("/api/v1/runs?limit=1000");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  auto j = body(res);
+  EXPECT_EQ(j["runs"].size(), 1000u);
+  EXPECT_TRUE(j["next_cursor"].is_null()) << j["next_cursor"];
+  auto smaller = body(get("/api/v1/runs?limit=999"));
+  EXPECT_EQ(smaller["next_cursor"], fmt::format("01KB{:022d}", 1));
 }
 
 }  // namespace

@@ -231,6 +231,7 @@ TEST_F(CliTest, CancelAndRetryPrintTheNewState) {
     store::RunRow row;
     row.id = id;
     row.state = RunState::kCancelled;
+    row.reason = "cancelled";  // what the engine writes
     return Result<store::RunRow>(row);
   };
   ASSERT_EQ(keel({"cancel", kOk}), 0);

@@ -71,8 +71,10 @@ int postRunAction(const Context& ctx, const std::string& runId, const std::strin
     return code;
   ctx.out << "run " << text(answer.body, field::kId, runId) << ": "
           << text(answer.body, field::kState);
-  // A cancelled run with processes still stopping reads "running (cancel requested)".
-  if (auto reason = text(answer.body, field::kReason); !reason.empty())
+  // A cancelled run with processes still stopping reads "running (cancel
+  // requested)"; a reason that only repeats the state is not shown again.
+  auto state = text(answer.body, field::kState);
+  if (auto reason = text(answer.body, field::kReason); !reason.empty() && reason != state)
     ctx.out << " (" << reason << ")";
   ctx.out << '\n';
   return kExitOk;

@@ -125,7 +125,7 @@ struct TokenRow {
 struct RunFilter {
   std::string workflow;           // empty = all
   std::optional<RunState> state;  // none = all
-  int limit = 50;                 // 1..1000
+  int limit = 50;                 // 1..1001 (a page of up to 1000, plus one to see if more exist)
   std::string cursor;             // return runs with id < cursor (newest first)
 
   bool operator==(const RunFilter&) const = default;

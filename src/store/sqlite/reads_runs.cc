@@ -10,7 +10,9 @@ namespace keel::store::sqlite {
 
 namespace {
 
-constexpr int kMaxListLimit = 1000;
+// A page is at most 1,000 runs; the API asks for one row more to tell
+// whether another page exists.
+constexpr int kMaxListLimit = 1001;
 
 // Ends a read transaction however the read went.
 class ReadTransaction {
