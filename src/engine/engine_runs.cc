@@ -7,6 +7,7 @@
 
 #include "core/ids.h"
 #include "engine/engine.h"
+#include "observe/json_log.h"
 #include "spec/template.h"
 
 namespace keel::engine {
@@ -153,6 +154,19 @@ void Engine::maybeFinishRun(RunRt& run) {
   run.row.finishedAt = now();
   markRun(run);
   event(run, std::string("run_") + std::string(toString(run.row.state)), {}, 0, run.row.reason);
+  auto level = run.row.state == RunState::kFailed ? spdlog::level::warn : spdlog::level::info;
+  if (observe::logEnabled(level)) {
+    nlohmann::json fields{
+        {"run_id", run.row.id}, {"workflow", run.row.workflow}, {"state", toString(run.row.state)}};
+    if (firstDead) {
+      fields["step"] = firstDead->row.name;
+      if (firstDead->attempt) fields["class"] = toString(firstDead->attempt->failureClass);
+    }
+    observe::logFields(level,
+                       fmt::format("run {}{}{}", toString(run.row.state),
+                                   run.row.reason.empty() ? "" : ": ", run.row.reason),
+                       fields);
+  }
   ++runsFinished_;
   finished_.push_back(run.row.id);
   if (options_.onRunFinished)

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
+#include "observe/json_log.h"
 #include "resilience/retry.h"
 #include "spec/parser.h"
 #include "spec/template.h"
@@ -266,6 +267,13 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
   ++attemptsFailed_;
   event(run, "attempt_failed", s.row.name, s.attempt->n,
         fmt::format("{}: {}", toString(cls), message));
+  if (observe::logEnabled(spdlog::level::warn))
+    observe::logFields(spdlog::level::warn, "attempt failed: " + message,
+                       {{"run_id", run.row.id},
+                        {"workflow", run.row.workflow},
+                        {"step", s.row.name},
+                        {"attempt", s.attempt->n},
+                        {"class", toString(cls)}});
   if (run.cancelRequested) {
     killStep(run, idx, "run cancelled while the step was running");
     return;

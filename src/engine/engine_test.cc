@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "core/ids.h"
+#include "observe/json_log.h"
 #include "spec/template.h"
 
 #include "store/sqlite/sqlite_store.h"
@@ -333,6 +337,50 @@ steps:
   EXPECT_EQ(step(d, "side").state, StepState::kSucceeded);
   EXPECT_EQ(d.run.state, RunState::kFailed);
   EXPECT_NE(d.run.reason.find("step 'a' failed"), std::string::npos) << d.run.reason;
+}
+
+TEST_F(EngineTest, FailedAttemptsAndRunEndsAreLoggedWithTheirFields) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger =
+      observe::installJsonLogger("info", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  struct Restore {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Restore() { spdlog::set_default_logger(logger); }
+  } restore{previous};
+  apply(workflow("logged", R"(
+steps:
+  - { name: "load", run: "a", timeout: 1m, retry: { max_attempts: 1 } }
+)"));
+  auto id = trigger("logged");
+  exec_.fail(0, FailureClass::kBadInput, 65);
+  engine_->pump();
+  logger->flush();
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    lines.push_back(j);
+  }
+  auto find = [&](const std::string& prefix) -> nlohmann::json {
+    for (const auto& j : lines)
+      if (j["msg"].get<std::string>().rfind(prefix, 0) == 0) return j;
+    return {};
+  };
+  auto attempt = find("attempt failed");
+  ASSERT_FALSE(attempt.is_null()) << out.str();
+  EXPECT_EQ(attempt["run_id"], id);
+  EXPECT_EQ(attempt["workflow"], "logged");
+  EXPECT_EQ(attempt["step"], "load");
+  EXPECT_EQ(attempt["attempt"], 1);
+  EXPECT_EQ(attempt["class"], "bad_input");
+  auto end = find("run failed");
+  ASSERT_FALSE(end.is_null()) << out.str();
+  EXPECT_EQ(end["run_id"], id);
+  EXPECT_EQ(end["state"], "failed");
+  EXPECT_EQ(end["step"], "load");
+  EXPECT_EQ(end["class"], "bad_input");
 }
 
 TEST_F(EngineTest, TimeoutStopsTheAttemptAndClassifiesIt) {

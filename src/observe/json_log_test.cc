@@ -10,7 +10,15 @@
 namespace keel::observe {
 namespace {
 
+// Puts the logger of before the test back when the test ends (the test's
+// own writes into a stream that dies with it).
+struct RestoreLogger {
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  ~RestoreLogger() { spdlog::set_default_logger(previous); }
+};
+
 TEST(JsonLog, EveryLineIsOneJsonObjectWhateverTheMessageHolds) {
+  RestoreLogger restore;
   std::ostringstream out;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
   auto logger = installJsonLogger("debug", sink);
@@ -41,6 +49,31 @@ TEST(JsonLog, EveryLineIsOneJsonObjectWhateverTheMessageHolds) {
     ++n;
   }
   EXPECT_EQ(n, 6);
+}
+
+TEST(JsonLog, FieldsFollowTheMessageOnTheSameLine) {
+  RestoreLogger restore;
+  std::ostringstream out;
+  auto logger = installJsonLogger("info", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logFields(spdlog::level::warn, "attempt failed",
+            {{"run_id", "01KA"}, {"step", "load \"x\"\n"}, {"attempt", 2}, {"msg", "forged"}});
+  logFields(spdlog::level::debug, "not shown", {{"run_id", "01KB"}});
+  spdlog::info("no fields");
+  logger->flush();
+  std::istringstream lines(out.str());
+  std::string line;
+  std::getline(lines, line);
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["level"], "warning");
+  EXPECT_EQ(j["msg"], "attempt failed");
+  EXPECT_EQ(j["run_id"], "01KA");
+  EXPECT_EQ(j["step"], "load \"x\"\n");
+  EXPECT_EQ(j["attempt"], 2);
+  std::getline(lines, line);
+  j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["msg"], "no fields");
+  EXPECT_EQ(j.size(), 3u);
+  EXPECT_FALSE(std::getline(lines, line));
 }
 
 }  // namespace
