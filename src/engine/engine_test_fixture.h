@@ -1,0 +1,237 @@
+// The engine tests' fixture: a manual clock, a seeded random source, a real
+// SQLite store in a temporary directory and a scripted executor, plus a
+// store wrapper that fails commits on demand. Test only.
+#pragma once
+
+#include "engine/engine.h"
+
+#include <unistd.h>
+
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "core/ids.h"
+#include "observe/json_log.h"
+#include "spec/template.h"
+
+#include "store/sqlite/sqlite_store.h"
+#include "testing/temp_dir.h"
+
+namespace keel::engine::test {
+
+using namespace std::chrono_literals;
+
+// Records every attempt started; the test decides how each one ends.
+class ScriptedExecutor : public exec::StepExecutor {
+ public:
+  struct Started {
+    exec::StepRequest request;
+    std::function<void(exec::StepOutcome)> done;
+    exec::ExecHandle handle;
+    bool finished = false;
+  };
+  exec::ExecHandle start(exec::StepRequest request,
+                         std::function<void(exec::StepOutcome)> done) override {
+    started.push_back({std::move(request), std::move(done), ++next});
+    return next;
+  }
+  void stop(exec::ExecHandle handle, FailureClass why) override {
+    stops.emplace_back(handle, why);
+    for (auto& s : started)
+      if (s.handle == handle && !s.finished) {
+        exec::StepOutcome o;
+        o.failureClass = why;
+        o.message = "stopped";
+        finish(s, o);
+      }
+  }
+  void shutdown() override {}
+
+  void finish(Started& s, exec::StepOutcome o) {
+    s.finished = true;
+    s.done(std::move(o));
+  }
+  void succeed(size_t i, std::string output = {}) {
+    exec::StepOutcome o;
+    o.succeeded = true;
+    o.exitCode = 0;
+    o.outputJson = std::move(output);
+    o.stdoutText = "hello from " + started[i].request.step;
+    o.stdoutBytes = static_cast<int64_t>(o.stdoutText.size());
+    finish(started[i], o);
+  }
+  void fail(size_t i, FailureClass cls, int exitCode) {
+    exec::StepOutcome o;
+    o.failureClass = cls;
+    o.exitCode = exitCode;
+    o.message = "exit code " + std::to_string(exitCode);
+    finish(started[i], o);
+  }
+  std::vector<size_t> running() const {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < started.size(); ++i)
+      if (!started[i].finished) out.push_back(i);
+    return out;
+  }
+
+  std::vector<Started> started;
+  std::vector<std::pair<exec::ExecHandle, FailureClass>> stops;
+  exec::ExecHandle next = 0;
+};
+
+// Passes everything to a real store, except that the next `failures`
+// commits fail as a full disk would, and that `unhealthy` (when set) is
+// what health() reports.
+class FlakyStore : public store::Store {
+ public:
+  explicit FlakyStore(store::Store& real) : real_(real) {}
+  int failures = 0;
+  int applies = 0;
+  std::optional<Error> unhealthy;
+  std::function<void()> beforeApply;  // runs on the writer before each commit
+
+  Status apply(const store::Batch& b) override {
+    if (beforeApply) beforeApply();
+    ++applies;
+    if (failures > 0) {
+      --failures;
+      return Error(ErrorCode::kIo, "disk full (injected)");
+    }
+    return real_.apply(b);
+  }
+  Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& r) override {
+    return real_.putWorkflow(r);
+  }
+  Result<std::vector<store::ActiveRun>> claimRuns() override { return real_.claimRuns(); }
+  Status renewLeases() override { return real_.renewLeases(); }
+  Status putToken(const store::TokenRow& r) override { return real_.putToken(r); }
+  Result<store::TokenRow> revokeToken(const std::string& n, WallTime at) override {
+    return real_.revokeToken(n, at);
+  }
+  Result<std::vector<store::TokenRow>> listTokens() override { return real_.listTokens(); }
+  Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& h) override {
+    return real_.findTokenByHash(h);
+  }
+  Result<std::optional<store::WorkflowVersionRow>> getWorkflow(const std::string& n,
+                                                               int v) override {
+    return real_.getWorkflow(n, v);
+  }
+  Result<std::vector<store::WorkflowVersionRow>> listWorkflows() override {
+    return real_.listWorkflows();
+  }
+  Result<std::vector<store::WorkflowVersionRow>> workflowVersions(const std::string& n) override {
+    return real_.workflowVersions(n);
+  }
+  Result<std::optional<store::RunRow>> findRunByIdempotencyKey(const std::string& w,
+                                                               const std::string& k) override {
+    return real_.findRunByIdempotencyKey(w, k);
+  }
+  Result<std::optional<store::RunDetail>> getRun(const std::string& id) override {
+    return real_.getRun(id);
+  }
+  Result<std::vector<store::RunRow>> listRuns(const store::RunFilter& f) override {
+    return real_.listRuns(f);
+  }
+  Result<std::vector<store::EventRow>> runEvents(const std::string& id) override {
+    return real_.runEvents(id);
+  }
+  Result<std::vector<store::LogRow>> stepLogs(const std::string& id, const std::string& step,
+                                              std::optional<int> attempt) override {
+    return real_.stepLogs(id, step, attempt);
+  }
+  Result<std::string> integrityCheck() override { return real_.integrityCheck(); }
+  Status health() override {
+    if (unhealthy) return *unhealthy;
+    return real_.health();
+  }
+
+ private:
+  store::Store& real_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { openEngine(); }
+
+  void openEngine(bool manual = true) {
+    auto s = store::openSqliteStore(dir_.file("keel.db"));
+    ASSERT_TRUE(s.ok()) << s.error().toString();
+    store_ = std::move(*s);
+    flaky_ = std::make_unique<FlakyStore>(*store_);
+    EngineOptions opts;
+    opts.manual = manual;
+    opts.defaultWorkdir = dir_.path();
+    opts.maxParallelSteps = maxParallel_;
+    engine_ = std::make_unique<Engine>(*flaky_, exec_, clock_, random_, opts);
+    auto st = engine_->start();
+    ASSERT_TRUE(st.ok()) << st.error().toString();
+  }
+
+  // Simulates a crash: the engine and store go away without any goodbye.
+  void crashAndRestart() {
+    engine_.reset();
+    flaky_.reset();
+    store_.reset();
+    exec_.started.clear();
+    openEngine();
+    engine_->pump();
+  }
+
+  // A clean stop, then a fresh engine on the same file.
+  void stopAndRestart() {
+    engine_->stop();
+    crashAndRestart();
+  }
+
+  void apply(const std::string& yaml) {
+    auto f = engine_->applyWorkflow(yaml, "");
+    auto r = f.get();
+    ASSERT_TRUE(r.ok()) << r.error().toString();
+  }
+
+  std::string trigger(const std::string& wf, nlohmann::json params = nlohmann::json::object(),
+                      std::string key = {}) {
+    auto f = engine_->trigger({wf, params, key});
+    engine_->pump();
+    auto r = f.get();
+    EXPECT_TRUE(r.ok()) << r.error().toString();
+    return r.ok() ? r->run.id : "";
+  }
+
+  store::RunDetail detail(const std::string& id) {
+    auto d = store_->getRun(id);
+    EXPECT_TRUE(d.ok() && d->has_value());
+    return **d;
+  }
+  const store::StepRow& step(const store::RunDetail& d, const std::string& name) {
+    for (const auto& s : d.steps)
+      if (s.name == name) return s;
+    ADD_FAILURE() << "no step " << name;
+    return d.steps.front();
+  }
+
+  int maxParallel_ = 32;
+  testing::TempDir dir_;
+  ManualClock clock_;
+  SeededRandom random_{42};
+  ScriptedExecutor exec_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<FlakyStore> flaky_;
+  std::unique_ptr<Engine> engine_;
+};
+
+inline constexpr const char* kHeader = R"(
+owner: { team: data, contact: oncall@example.com }
+runbook: https://wiki.example.com/rb
+)";
+
+inline std::string workflow(const std::string& name, const std::string& rest) {
+  return "name: " + name + kHeader + rest;
+}
+
+}  // namespace keel::engine::test
