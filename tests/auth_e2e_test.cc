@@ -11,10 +11,6 @@
 namespace keel::e2e {
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST(Access, TheFirstStartWritesAPrivateTokenFileThatLaterStartsKeep) {
   KeelUnderTest keel;
   keel.start();

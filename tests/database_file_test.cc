@@ -25,10 +25,6 @@ steps:
   - { name: a, noop: true }
 )";
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // The lock is on the file, not on its name, so it holds through links; and
 // being a flock, it leaves SQLite's own (POSIX) locks alone: another
 // process reads the database while keel runs.

@@ -51,6 +51,10 @@ class KeelUnderTest {
 
 using app::queryText;
 
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 // A `keel serve` that is expected to refuse to start.
 struct ServeOutcome {
   bool served = false;  // it started serving (and was then stopped)

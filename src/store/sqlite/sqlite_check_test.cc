@@ -19,12 +19,9 @@ namespace {
 
 using testing::readFile;
 using testing::writeFile;
+using testutil::contains;
 using testutil::makeRun;
 using testutil::makeStep;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // `runs` runs of two steps each, with outputs large enough that the steps
 // table spans many pages.

@@ -21,12 +21,9 @@ namespace {
 
 using testing::readFile;
 using testing::writeFile;
+using testutil::contains;
 using testutil::makeRun;
 using testutil::makeStep;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 void createKeelDatabase(const std::string& path) {
   auto store = openSqliteStore(path);

@@ -17,6 +17,7 @@
 namespace keel::store {
 namespace {
 
+using testutil::contains;
 using testutil::makeRun;
 
 // The lines of EXPLAIN QUERY PLAN for `sql` (parameters left unbound).
@@ -34,10 +35,6 @@ std::vector<std::string> queryPlan(const std::string& path, const std::string& s
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return lines;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 // Every combination of the filters of GET /api/v1/runs is answered by one

@@ -13,6 +13,10 @@
 
 namespace keel::store::testutil {
 
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 // Runs SQL on a file with plain SQLite, as an operator (or an attacker)
 // might, outside keel; fails the test if SQLite refuses it.
 inline void sqliteExec(const std::string& path, const std::string& sql) {
