@@ -93,7 +93,10 @@ Result<std::unique_ptr<InProcess>> startInProcess(const std::string& db, const c
   auto s = store::openSqliteStore(db);
   if (!s.ok()) return s.error();
   p->store = std::move(*s);
-  p->executor = std::make_unique<exec::ProcessExecutor>(8);
+  exec::ProcessExecutorOptions xo;
+  xo.maxParallel = 8;
+  xo.attemptsDir = db + ".steps";  // noop steps only: no supervisor is ever started
+  p->executor = std::make_unique<exec::ProcessExecutor>(xo);
   engine::EngineOptions eo;
   eo.defaultWorkdir = std::filesystem::current_path().string();
   p->engine = std::make_unique<engine::Engine>(*p->store, *p->executor, p->clock, p->random, eo);

@@ -138,6 +138,44 @@ bool checkExposure(const cli::ServeOptions& options, const std::string& host) {
   return true;
 }
 
+// Stops the engine (writing everything it holds), then the executor:
+// detached, leaving the steps running for the next start, or, with
+// --stop-steps, after the engine has stopped them and recorded it. Once.
+class StopInOrder {
+ public:
+  StopInOrder(engine::Engine& engine, exec::ProcessExecutor& executor, bool stopSteps)
+      : engine_(engine), executor_(executor), stopSteps_(stopSteps) {}
+  ~StopInOrder() { stop(); }
+  StopInOrder(const StopInOrder&) = delete;
+  StopInOrder& operator=(const StopInOrder&) = delete;
+  void stop() {
+    if (done_) return;
+    done_ = true;
+    engine_.stop(stopSteps_);
+    executor_.detach();
+  }
+
+ private:
+  engine::Engine& engine_;
+  exec::ProcessExecutor& executor_;
+  bool stopSteps_;
+  bool done_ = false;
+};
+
+// keel-shim, the supervisor of every step, lives next to the keel binary.
+Result<std::string> findShim() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return Error(ErrorCode::kIo, "cannot find keel's own path: " + ec.message());
+  auto shim = (self.parent_path() / "keel-shim").string();
+  if (::access(shim.c_str(), X_OK) != 0)
+    return Error(ErrorCode::kNotFound,
+                 "cannot run " + shim +
+                     ": keel starts every step under keel-shim, which must be installed next to "
+                     "the keel binary");
+  return shim;
+}
+
 }  // namespace
 
 int runServe(const cli::ServeOptions& options) {
@@ -181,20 +219,30 @@ int runServe(const cli::ServeOptions& options) {
               << "\n";
     spdlog::info("admin token written to {}", tokenFile);
   }
-  exec::ProcessExecutor executor(static_cast<size_t>(std::max(1, options.maxParallelSteps)));
+  auto shim = findShim();
+  if (!shim.ok()) {
+    std::cerr << "keel: " << shim.error().message() << "\n";
+    return 1;
+  }
+  exec::ProcessExecutorOptions xo;
+  xo.maxParallel = static_cast<size_t>(std::max(1, options.maxParallelSteps));
+  xo.shimPath = *shim;
+  xo.attemptsDir = options.db + ".steps";
+  exec::ProcessExecutor executor(xo);
   SystemRandom random;
   engine::EngineOptions eo;
   eo.defaultWorkdir = std::filesystem::current_path().string();
   eo.maxParallelSteps = std::max(1, options.maxParallelSteps);
   engine::Engine engine(**store, executor, clock, random, eo);
+  // Every way out stops the engine and then lets go of the steps, in that
+  // order: the executor's last callbacks post to the engine's loop, which
+  // must still exist, and a step is stopped only when asked to.
+  StopInOrder stopper{engine, executor, options.stopSteps};
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";
     return 1;
   }
-  if (!options.workflowsDir.empty() && !applyDirectory(engine, options.workflowsDir)) {
-    engine.stop();
-    return 2;
-  }
+  if (!options.workflowsDir.empty() && !applyDirectory(engine, options.workflowsDir)) return 2;
   api::ServerOptions so;
   so.ready = [&engine] { return engine.ready(); };
   so.notReadyReason = [&engine] {
@@ -210,7 +258,6 @@ int runServe(const cli::ServeOptions& options) {
   if (!bound.ok()) {
     std::cerr << "keel: cannot listen on " << options.listen << ": " << bound.error().toString()
               << "\n";
-    engine.stop();
     return 1;
   }
   std::string shownHost = host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -218,10 +265,13 @@ int runServe(const cli::ServeOptions& options) {
             << ":" << *bound << " (database " << options.db << ")" << std::endl;
   spdlog::info("serving on {}:{} with database {}", host, *bound, options.db);
   int sig = waitForStopSignal();
-  spdlog::info("signal {} received, stopping", sig);
+  spdlog::info("signal {} received, stopping{}", sig,
+               options.stopSteps ? " and stopping the running steps (--stop-steps)"
+                                 : "; running steps go on and are re-attached at the next start");
+  // The API answers 503 with Retry-After while the engine writes what it
+  // holds; then it closes.
+  stopper.stop();
   server.stop();
-  engine.stop();
-  executor.shutdown();
   return 0;
 }
 

@@ -79,6 +79,9 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
                       "A browser origin allowed to call the API (repeatable)");
   s.serve->add_option("--workflows", p.serve.workflowsDir,
                       "Apply every *.yaml/*.yml of this directory at start-up");
+  s.serve->add_flag("--stop-steps", p.serve.stopSteps,
+                    "On SIGTERM/SIGINT also stop the running steps (default: leave them running "
+                    "for the next start to re-attach)");
   s.serve->add_option("--max-parallel", p.serve.maxParallelSteps, "Process steps run at once")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

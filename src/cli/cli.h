@@ -30,6 +30,10 @@ struct ServeOptions {
   bool insecureListen = false;  // allow plain HTTP on a non-loopback address
   std::string tlsCert, tlsKey;  // both, or neither
   std::vector<std::string> allowOrigins;
+  // On SIGTERM/SIGINT: stop the running steps too (their attempts are
+  // retried by policy at the next start) instead of leaving them running
+  // under their supervisors for the next start to re-attach.
+  bool stopSteps = false;
 };
 
 struct BenchOptions {

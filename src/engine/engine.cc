@@ -65,6 +65,12 @@ Status Engine::start() {
       continueRun(*run);
   }
   if (!rebuilt.empty()) spdlog::info("resumed {} unfinished run(s) from the store", rebuilt.size());
+  if (!reattached_.empty())
+    spdlog::info("re-attaching {} step attempt(s) that were running when keel stopped",
+                 reattached_.size());
+  // Before any new attempt can start: what belongs to no running attempt goes.
+  executor_.sweep(reattached_);
+  reattached_.clear();
   started_ = true;
   if (!options_.manual) loopThread_ = std::thread([this] { loop_.run(); });
   ready_ = true;
@@ -72,11 +78,14 @@ Status Engine::start() {
 }
 
 Status Engine::readiness() const {
-  if (!ready_.load()) return Error(ErrorCode::kUnavailable, "keel is starting");
+  if (!ready_.load() && !stopping_.load())
+    return Error(ErrorCode::kUnavailable, "keel is starting");
   return health();
 }
 
 Status Engine::health() const {
+  if (stopping_.load())
+    return Error(ErrorCode::kUnavailable, "keel is stopping; try again once it has restarted");
   if (Status store = store_.health(); !store.ok()) return store;
   std::lock_guard lock(commitHealthMu_);
   if (!commitsFailingSince_) return okStatus();
@@ -85,15 +94,25 @@ Status Engine::health() const {
                            formatRfc3339(*commitsFailingSince_), lastCommitError_));
 }
 
-void Engine::stop() {
+void Engine::stop(bool stopSteps) {
+  stopping_ = true;  // from now on new work is refused (503)
   if (!started_.exchange(false)) return;
   ready_ = false;
-  if (options_.manual) {
+  auto beginDrain = [this, stopSteps] {
     draining_ = true;
+    if (!stopSteps) return;
+    stopSteps_ = true;
+    for (auto& [id, run] : runs_)
+      for (auto& s : run->steps)
+        if (s.handle && s.row.state == StepState::kRunning)
+          executor_.stop(*s.handle, FailureClass::kLost);
+  };
+  if (options_.manual) {
+    beginDrain();
     loop_.runUntilIdle();
   } else if (loopThread_.joinable()) {
     // The loop writes what it holds, waits for the last commit, then stops.
-    loop_.post([this] { draining_ = true; });
+    loop_.post(beginDrain);
     loopThread_.join();
   }
   committer_->stop();
@@ -105,6 +124,7 @@ bool Engine::nothingToWrite() const {
 
 void Engine::finishDrainIfIdle() {
   if (!draining_ || committer_->busy() || !nothingToWrite()) return;
+  if (stopSteps_ && runningProcs_ > 0) return;  // their outcomes are still to come
   if (!options_.manual) loop_.stop();
 }
 

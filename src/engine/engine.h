@@ -38,9 +38,10 @@
 namespace keel::engine {
 
 struct EngineOptions {
-  bool manual = false;           // tests: no threads, drive with pump()
-  std::string defaultWorkdir;    // for workflows applied without a source path
-  size_t logCapBytes = 1 << 20;  // per stream per attempt
+  bool manual = false;              // tests: no threads, drive with pump()
+  std::string defaultWorkdir;       // for workflows applied without a source path
+  size_t logCapBytes = 1 << 20;     // per stream per attempt
+  size_t outputCapBytes = 1 << 20;  // the largest $KEEL_OUTPUT accepted
   // `run:` attempts executing at once. A ready step beyond it stays
   // `ready` (with the reason) until a slot frees, so an attempt is
   // recorded as running only while its process really runs.
@@ -66,16 +67,20 @@ class Engine final : public Control {
 
   // Loads workflows, claims and resumes unfinished runs, starts the threads.
   Status start();
-  // Stops taking work, writes everything the loop already holds (results
-  // already reported, transitions queued behind an in-flight commit) and
-  // waits for that last commit, then stops the loop and the writer. No
-  // process is started while stopping: a step that becomes ready stays
-  // `ready` for the next start. Running processes are not waited for: a
-  // restart finds their attempts `lost` and retries them. If a commit fails
-  // while stopping, what it held is dropped (logged) and the restart
-  // resumes from the last durable state. Destroying a manual-mode engine
-  // without stop() is a crash: nothing pending is written.
-  void stop();
+  // Stops taking work (trigger, cancel, retry and apply answer
+  // kUnavailable "keel is stopping" from the first instant), writes
+  // everything the loop already holds (results already reported,
+  // transitions queued behind an in-flight commit) and waits for that last
+  // commit, then stops the loop and the writer. No process is started while
+  // stopping: a step that becomes ready stays `ready` for the next start.
+  // Running steps are left running (under their supervisors): the next
+  // start re-attaches them. With `stopSteps`, every running step is stopped
+  // instead (class lost, so retried by policy at the next start) and the
+  // loop waits for their outcomes and writes them. If a commit fails while
+  // stopping, what it held is dropped (logged) and the restart resumes from
+  // the last durable state. Destroying a manual-mode engine without stop()
+  // is a crash: nothing pending is written.
+  void stop(bool stopSteps = false);
   // ok while the engine takes new work. Otherwise kUnavailable saying why,
   // for /readyz and operators: still starting; the store unhealthy (its
   // file deleted or replaced); or commits failing since a given time.
@@ -138,6 +143,12 @@ class Engine final : public Control {
   void dispatchStep(RunRt& run, int idx);
   void launchProcess(const std::string& runId, int idx, exec::StepRequest req,
                      std::chrono::milliseconds timeout);
+  // The running attempt's timeout timer: the executor is told to stop it
+  // (class timeout) when it fires.
+  void armTimeout(RunRt& run, int idx, std::chrono::milliseconds timeout);
+  // Recovery: watches again an attempt that was running when keel stopped
+  // (its supervisor may still run, or have left its result).
+  void reattachStep(RunRt& run, int idx);
   void onStepFinished(const std::string& runId, int idx, int attempt, exec::StepOutcome outcome);
   void onTimer(const std::string& runId, int idx, uint64_t token);
   void succeedStep(RunRt& run, int idx, std::string outputJson);
@@ -189,6 +200,7 @@ class Engine final : public Control {
   std::thread loopThread_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> started_{false};
+  std::atomic<bool> stopping_{false};
   // The current run of failed commits, set on the loop, read by health().
   mutable std::mutex commitHealthMu_;
   std::optional<WallTime> commitsFailingSince_;  // guarded by commitHealthMu_
@@ -210,6 +222,9 @@ class Engine final : public Control {
   bool draining_ = false;  // stop() is writing what is left; no new process
   std::chrono::milliseconds commitBackoff_{0};
   int runningProcs_ = 0;
+  // Attempts handed to executor_.attach() by recovery, kept by its sweep.
+  std::vector<exec::AttemptRef> reattached_;
+  bool stopSteps_ = false;  // stop(true): the loop ends once no step runs
   std::deque<std::pair<std::string, int>> readyQueue_;  // steps waiting for a slot
 
   std::atomic<uint64_t> runsCreated_{0};

@@ -46,6 +46,10 @@ void Engine::continueRun(RunRt& run) {
     auto& s = run.steps[i];
     switch (s.row.state) {
       case StepState::kRunning:
+        if (s.attempt && run.wf->spec->steps[i].kind == spec::StepKind::kRun) {
+          reattachStep(run, idx);
+          break;
+        }
         if (!s.attempt) {
           // The step row says running but its attempt never became durable.
           s.attempt.emplace();

@@ -90,7 +90,7 @@ void Engine::dispatchStep(RunRt& run, int idx) {
     failAttempt(run, idx, FailureClass::kBadInput, std::nullopt, request.error().message());
     return;
   }
-  auto timeout = spec.timeout.value_or(Millis(24 * 3600 * 1000));
+  auto timeout = spec.timeout.value_or(kNoTimeout);
   afterCommit([this, runId = run.row.id, idx, req = std::move(*request), timeout]() mutable {
     launchProcess(runId, idx, std::move(req), timeout);
   });
@@ -128,6 +128,8 @@ Result<exec::StepRequest> Engine::buildRequest(RunRt& run, int idx) {
   req.step = spec.name;
   req.attempt = run.steps[idx].row.attempts;
   req.killGrace = spec.killGrace;
+  req.timeout = spec.timeout.value_or(Millis(0));  // the supervisor's own deadline
+  req.outputCapBytes = options_.outputCapBytes;
   req.logCapBytes = options_.logCapBytes;
   // Every value in the command is one quoted shell word (G13); the working
   // directory and environment values are not shell text.
@@ -182,17 +184,23 @@ void Engine::launchProcess(const std::string& runId, int idx, exec::StepRequest 
     failAttempt(*run, idx, FailureClass::kCancelled, std::nullopt, "run cancelled before start");
     return;
   }
-  // Stopping: its attempt is durable as running, so the next start closes
-  // it as `lost` and retries it by policy, as after a crash; a process
-  // started now would outlive keel unobserved.
+  // Stopping: its attempt is durable as running with nothing started, so
+  // the next start finds no supervisor, closes it as `lost` and retries it
+  // by policy.
   if (draining_) return;
   s.handle = executor_.start(std::move(req), [this, runId, idx, n](exec::StepOutcome outcome) {
     loop_.post([this, runId, idx, n, outcome = std::move(outcome)]() mutable {
       onStepFinished(runId, idx, n, std::move(outcome));
     });
   });
+  armTimeout(*run, idx, timeout);
+}
+
+void Engine::armTimeout(RunRt& run, int idx, Millis timeout) {
+  auto& s = run.steps[idx];
+  const int n = s.attempt->n;
   // Cancelled when the attempt ends, so only running attempts hold one.
-  s.timeoutTimer = loop_.runAt(clock_.monoNow() + timeout, [this, runId, idx, n] {
+  s.timeoutTimer = loop_.runAt(clock_.monoNow() + timeout, [this, runId = run.row.id, idx, n] {
     RunRt* r = findRun(runId);
     if (!r) return;
     auto& st = r->steps[idx];
@@ -203,14 +211,43 @@ void Engine::launchProcess(const std::string& runId, int idx, exec::StepRequest 
   });
 }
 
+void Engine::reattachStep(RunRt& run, int idx) {
+  auto& s = run.steps[idx];
+  const auto& spec = run.wf->spec->steps[idx];
+  const int n = s.attempt->n;
+  s.holdsProcSlot = true;
+  ++runningProcs_;
+  exec::AttemptRef ref{run.row.id, s.row.name, n, options_.outputCapBytes};
+  reattached_.push_back(ref);
+  event(run, "attempt_reattached", s.row.name, n,
+        "keel restarted while this attempt was running; watching its supervisor again");
+  s.handle = executor_.attach(ref, [this, runId = run.row.id, idx, n](exec::StepOutcome o) {
+    loop_.post([this, runId, idx, n, o = std::move(o)]() mutable {
+      onStepFinished(runId, idx, n, std::move(o));
+    });
+  });
+  // What is left of its time limit, counted from the attempt's start.
+  auto limit = spec.timeout.value_or(kNoTimeout);
+  auto left = std::chrono::duration_cast<Millis>(s.attempt->startedAt + limit - now());
+  armTimeout(run, idx, std::max(Millis(0), left));
+  if (run.cancelRequested) executor_.stop(*s.handle, FailureClass::kCancelled);
+}
+
 void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::StepOutcome outcome) {
   RunRt* run = findRun(runId);
   if (!run) return;
   auto& s = run->steps[idx];
   if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n) return;  // stale
+  // keel is stopping and stopped watching: the step runs on, and the next
+  // start re-attaches it. Nothing about it changes here.
+  if (outcome.detached) return;
   s.handle.reset();
   cancelTimers(s);
   releaseProcSlot(s);
+  // The attempt's folder goes once its end is durable.
+  afterCommit([this, ref = exec::AttemptRef{runId, s.row.name, n, 0}] { executor_.discard(ref); });
+  if (outcome.failureClass == FailureClass::kLost)
+    event(*run, "attempt_lost", s.row.name, n, outcome.message);
   store::LogRow log;
   log.runId = runId;
   log.step = s.row.name;

@@ -23,6 +23,10 @@ inline constexpr const char* kCancelRequested = "cancel requested";
 // field is the step's attempt count at that moment.
 inline constexpr const char* kStepRerunEvent = "step_rerun";
 
+// The time limit of a `run:` step without `timeout:` (keel's own timer;
+// the supervisor enforces none).
+inline constexpr std::chrono::milliseconds kNoTimeout{24LL * 3600 * 1000};
+
 struct StepRt {
   store::StepRow row;
   int pendingNeeds = 0;                            // needs not yet succeeded

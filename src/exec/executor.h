@@ -33,6 +33,9 @@ struct StepRequest {
   // on top. Nothing else of the server's environment reaches a step.
   std::map<std::string, std::string> env;
   std::vector<std::string> passEnv;
+  // The attempt's time limit, enforced by its supervisor even while keel
+  // is down (SIGTERM, then SIGKILL after killGrace); 0 means none.
+  std::chrono::milliseconds timeout{0};
   std::chrono::milliseconds killGrace{10'000};
   size_t logCapBytes = 1 << 20;  // per stream; the head and the last 64 KiB are kept
   // The largest $KEEL_OUTPUT file accepted; a bigger one fails the attempt
@@ -53,6 +56,18 @@ struct StepOutcome {
   std::string stderrText;
   int64_t stdoutBytes = 0;  // before capping
   int64_t stderrBytes = 0;
+  // keel stopped watching (detach()); the attempt goes on under its
+  // supervisor and is re-attached by the next start. Nothing else is set.
+  bool detached = false;
+};
+
+// Names an attempt that a previous keel process started (re-attach) or
+// whose end is now committed (discard).
+struct AttemptRef {
+  std::string runId;
+  std::string step;
+  int attempt = 1;
+  size_t outputCapBytes = 1 << 20;
 };
 
 using ExecHandle = uint64_t;
@@ -65,6 +80,25 @@ class StepExecutor {
   virtual void stop(ExecHandle handle, FailureClass why) = 0;
   // Stops every running attempt (class cancelled) and waits for them to end.
   virtual void shutdown() = 0;
+
+  // Watches an attempt that was running when keel last stopped, as start()
+  // would have: `done` gets its outcome once it ends, at once if it has
+  // already ended, or class lost if nothing of it can be found (after
+  // killing whatever it left). stop() works on the handle. By default an
+  // executor keeps nothing across a restart: every attempt is lost.
+  virtual ExecHandle attach(AttemptRef ref, std::function<void(StepOutcome)> done);
+  // The attempt's end is durable: whatever the executor kept for it (its
+  // folder) may go. No effect by default.
+  virtual void discard(const AttemptRef& ref) { (void)ref; }
+  // Called once after recovery, before any new attempt starts: removes what
+  // belongs to no attempt in `keep` (attempts being re-attached), stopping a
+  // supervisor still running for one. No effect by default.
+  virtual void sweep(const std::vector<AttemptRef>& keep) { (void)keep; }
+  // Stops watching every attempt without stopping it: `done` is called with
+  // `detached` set; the attempts run on and the next start re-attaches them.
+  // Further start()s are refused as after shutdown(). By default the same
+  // as shutdown().
+  virtual void detach() { shutdown(); }
 };
 
 }  // namespace keel::exec

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <utility>
 
-#include "exec/process_attempt.h"
+#include "exec/attempt_files.h"
+#include "exec/classify.h"
 #include "exec/stop_latch.h"
 
 namespace keel::exec {
@@ -16,6 +18,7 @@ using SteadyClock = std::chrono::steady_clock;
 struct ProcessExecutor::Job {
   ExecHandle handle = 0;
   StepRequest request;
+  std::optional<AttemptRef> reattach;  // set for attach()
   std::function<void(StepOutcome)> done;
   SteadyClock::time_point acceptedAt;
   bool started = false;
@@ -40,10 +43,21 @@ void ignoreSigpipe() {
   }
 }
 
+StepOutcome stoppedBeforeStart(FailureClass why, std::chrono::milliseconds after) {
+  ExitFacts f;
+  f.stoppedAs = why;
+  f.stoppedAfter = after;
+  StepOutcome o;
+  o.failureClass = why;
+  o.message = describeExit(f);
+  return o;
+}
+
 }  // namespace
 
-ProcessExecutor::ProcessExecutor(size_t maxParallel)
-    : maxParallel_(std::max<size_t>(1, maxParallel)) {
+ProcessExecutor::ProcessExecutor(ProcessExecutorOptions options)
+    : maxParallel_(std::max<size_t>(1, options.maxParallel)),
+      shim_{std::move(options.shimPath), std::move(options.attemptsDir)} {
   ignoreSigpipe();
 }
 
@@ -116,7 +130,7 @@ void ProcessExecutor::workerLoop() {
     job->latch.emplace();
     lock.unlock();
 
-    StepOutcome outcome = runProcessAttempt(job->request, *job->latch, job->acceptedAt);
+    StepOutcome outcome = runUnderShim(job->request, *job->latch, job->acceptedAt, shim_);
     lock.lock();
     jobs_.erase(job->handle);
     lock.unlock();
@@ -128,7 +142,16 @@ void ProcessExecutor::workerLoop() {
 void ProcessExecutor::notifierLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    notifyCv_.wait(lock, [this] { return !unstarted_.empty() || shuttingDown_; });
+    notifyCv_.wait(lock,
+                   [this] { return !unstarted_.empty() || !discarded_.empty() || shuttingDown_; });
+    if (!discarded_.empty()) {
+      AttemptRef ref = std::move(discarded_.front());
+      discarded_.pop_front();
+      lock.unlock();
+      removeAttemptDir(shim_, ref);
+      lock.lock();
+      continue;
+    }
     if (unstarted_.empty()) return;
     std::shared_ptr<Job> job = std::move(unstarted_.front());
     unstarted_.pop_front();
@@ -140,8 +163,12 @@ void ProcessExecutor::notifierLoop() {
   }
 }
 
-void ProcessExecutor::shutdown() {
-  std::call_once(shutdownOnce_, [this] {
+void ProcessExecutor::shutdown() { stopAll(false); }
+
+void ProcessExecutor::detach() { stopAll(true); }
+
+void ProcessExecutor::stopAll(bool leaveRunning) {
+  std::call_once(shutdownOnce_, [this, leaveRunning] {
     {
       std::lock_guard<std::mutex> lock(mu_);
       shuttingDown_ = true;
@@ -151,14 +178,68 @@ void ProcessExecutor::shutdown() {
         jobs_.erase(job->handle);
         handOverUnstartedLocked(std::move(job), FailureClass::kCancelled);
       }
-      for (auto& [handle, job] : jobs_) job->latch->request(FailureClass::kCancelled);
+      for (auto& [handle, job] : jobs_) {
+        if (leaveRunning)
+          job->latch->requestDetach();
+        else
+          job->latch->request(FailureClass::kCancelled);
+      }
       workCv_.notify_all();
       notifyCv_.notify_all();
     }
     // No thread is added once shuttingDown_ is set, so these are stable.
     for (auto& w : workers_) w.join();
+    for (auto& t : attached_) t.join();
     if (notifier_.joinable()) notifier_.join();
+    // Folders whose removal was still queued: the next sweep removes them
+    // otherwise, but there is no reason to wait for it.
+    for (const auto& ref : discarded_) removeAttemptDir(shim_, ref);
+    discarded_.clear();
   });
+}
+
+ExecHandle ProcessExecutor::attach(AttemptRef ref, std::function<void(StepOutcome)> done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const ExecHandle handle = nextHandle_++;
+  if (shuttingDown_) {
+    lock.unlock();
+    StepOutcome o;
+    o.detached = true;
+    o.message = "keel is stopping; the attempt was not re-attached";
+    done(std::move(o));
+    return handle;
+  }
+  auto job = std::make_shared<Job>();
+  job->handle = handle;
+  job->reattach = std::move(ref);
+  job->done = std::move(done);
+  job->acceptedAt = SteadyClock::now();
+  job->started = true;
+  job->latch.emplace();
+  jobs_.emplace(handle, job);
+  attached_.emplace_back([this, job] {
+    StepOutcome outcome = reattachShim(*job->reattach, *job->latch, shim_);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      jobs_.erase(job->handle);
+    }
+    job->done(std::move(outcome));
+  });
+  return handle;
+}
+
+void ProcessExecutor::discard(const AttemptRef& ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  discarded_.push_back(ref);
+  if (!notifier_.joinable()) notifier_ = std::thread([this] { notifierLoop(); });
+  notifyCv_.notify_one();
+}
+
+void ProcessExecutor::sweep(const std::vector<AttemptRef>& keep) {
+  std::set<std::string> names;
+  for (const auto& r : keep)
+    names.insert(attempt_files::attemptDirName(r.runId, r.step, r.attempt));
+  sweepAttemptDirs(shim_, names);
 }
 
 size_t ProcessExecutor::inFlight() const {

@@ -35,6 +35,17 @@ using std::chrono::milliseconds;
 
 constexpr auto kGuard = std::chrono::seconds(60);
 
+// Every executor of this test binary keeps its attempt folders in one
+// temporary directory, removed at exit.
+ProcessExecutorOptions options(size_t maxParallel) {
+  static TempDir attempts;
+  ProcessExecutorOptions o;
+  o.maxParallel = maxParallel;
+  o.shimPath = KEEL_SHIM_PATH;
+  o.attemptsDir = attempts.path() + "/steps";
+  return o;
+}
+
 struct Launched {
   ExecHandle handle = 0;
   std::future<StepOutcome> future;
@@ -56,8 +67,9 @@ std::optional<StepOutcome> await(Launched& l) {
 }
 
 StepRequest shell(std::string command, std::string workdir = "") {
+  static std::atomic<int> runs{0};
   StepRequest r;
-  r.runId = "run-1";
+  r.runId = "run-" + std::to_string(++runs);  // each attempt its own folder
   r.step = "step";
   r.command = std::move(command);
   r.workdir = std::move(workdir);
@@ -65,7 +77,7 @@ StepRequest shell(std::string command, std::string workdir = "") {
 }
 
 StepOutcome runOne(StepRequest req, size_t maxParallel = 1) {
-  ProcessExecutor ex(maxParallel);
+  ProcessExecutor ex(options(maxParallel));
   Launched l = launch(ex, std::move(req));
   auto o = await(l);
   if (!o) {
@@ -107,8 +119,14 @@ void killIfSleep(pid_t pid) {
 }
 
 TEST(ProcessExecutorTest, ExitZeroWithJsonOutput) {
-  auto o = runOne(shell(R"(printf '{"rows": [1, 2], "ok": true}\n' > "$KEEL_OUTPUT"; )"
-                        R"(echo hello; echo oops >&2; echo "$KEEL_OUTPUT")"));
+  ProcessExecutor ex(options(1));
+  StepRequest req = shell(R"(printf '{"rows": [1, 2], "ok": true}\n' > "$KEEL_OUTPUT"; )"
+                          R"(echo hello; echo oops >&2; echo "$KEEL_OUTPUT")");
+  AttemptRef ref{req.runId, req.step, req.attempt};
+  Launched l = launch(ex, req);
+  auto got = await(l);
+  ASSERT_TRUE(got.has_value());
+  StepOutcome o = *got;
   EXPECT_TRUE(o.succeeded) << o.message;
   EXPECT_EQ(o.failureClass, FailureClass::kNone);
   EXPECT_EQ(o.exitCode, 0);
@@ -120,10 +138,13 @@ TEST(ProcessExecutorTest, ExitZeroWithJsonOutput) {
   EXPECT_EQ(o.stderrText, "oops\n");
   EXPECT_EQ(o.stdoutBytes, static_cast<int64_t>(o.stdoutText.size()));
   EXPECT_EQ(o.stderrBytes, 5);
-  // The attempt's private directory is gone once the outcome is delivered.
+  // The attempt's folder stays until its end is committed (discard), then goes.
   std::string outputPath = lines.substr(6, lines.size() - 7);
-  EXPECT_FALSE(exists(outputPath));
-  EXPECT_FALSE(exists(std::filesystem::path(outputPath).parent_path()));
+  auto folder = std::filesystem::path(outputPath).parent_path();
+  EXPECT_EQ(folder.filename(), req.runId + ".step.1");
+  EXPECT_TRUE(exists(folder / "status"));
+  ex.discard(ref);
+  EXPECT_TRUE(waitUntil([&] { return !exists(folder); }));
 }
 
 TEST(ProcessExecutorTest, NoOutputOrBlankOutputIsEmpty) {
@@ -161,7 +182,7 @@ TEST(ProcessExecutorTest, ExitStatusesAreClassified) {
 
 TEST(ProcessExecutorTest, TimeoutKillsTheWholeGroup) {
   TempDir dir;
-  ProcessExecutor ex(1);
+  ProcessExecutor ex(options(1));
   StepRequest req =
       shell("sleep 300 & echo $! > bg.tmp && mv bg.tmp bg.pid; sleep 300", dir.path());
   req.killGrace = milliseconds(100);
@@ -183,7 +204,7 @@ TEST(ProcessExecutorTest, TimeoutKillsTheWholeGroup) {
 
 TEST(ProcessExecutorTest, IgnoredSigtermIsFollowedBySigkill) {
   TempDir dir;
-  ProcessExecutor ex(1);
+  ProcessExecutor ex(options(1));
   StepRequest req = shell("trap '' TERM; touch ready; sleep 300", dir.path());
   req.killGrace = milliseconds(100);
   Launched l = launch(ex, req);
@@ -223,7 +244,7 @@ TEST(ProcessExecutorTest, EnvironmentReachesTheChild) {
   std::getline(in, path);
   EXPECT_EQ(greeting, "hello world");
   EXPECT_NE(output, "/should/not/win");
-  EXPECT_NE(output.find("/keel-attempt-"), std::string::npos) << output;
+  EXPECT_NE(output.find("/steps/" + req.runId + ".step.1/"), std::string::npos) << output;
   EXPECT_EQ(std::filesystem::path(output).filename(), "output.json");
   EXPECT_EQ(path, std::getenv("PATH"));  // inherited
 }
@@ -254,7 +275,8 @@ TEST(ProcessExecutorTest, StepsGetACleanEnvironmentPlusWhatTheyPassThrough) {
   std::istringstream in(o.stdoutText);
   for (std::string line; std::getline(in, line);) names.insert(line.substr(0, line.find('=')));
   for (const char* own : {"PWD", "OLDPWD", "SHLVL", "_"}) names.erase(own);  // the shell's own
-  std::set<std::string> expected = {"PATH", "REGION", "KEEL_OUTPUT", "KEEL_TEST_PASSED"};
+  std::set<std::string> expected = {"PATH",         "REGION",    "KEEL_OUTPUT", "KEEL_TEST_PASSED",
+                                    "KEEL_ATTEMPT", "KEEL_STEP", "KEEL_RUN_ID"};
   for (const char* base : {"HOME", "LANG", "LC_ALL", "TZ"})
     if (std::getenv(base)) expected.insert(base);
   EXPECT_EQ(names, expected) << o.stdoutText;
@@ -368,7 +390,7 @@ TEST(ProcessExecutorTest, NeverRunsMoreThanMaxParallel) {
   TempDir dir;
   std::filesystem::create_directory(dir.file("running"));
   std::filesystem::create_directory(dir.file("started"));
-  ProcessExecutor ex(2);
+  ProcessExecutor ex(options(2));
   std::vector<Launched> launched;
   for (int i = 0; i < 4; ++i) {
     StepRequest req = shell(
@@ -407,7 +429,7 @@ TEST(ProcessExecutorTest, NeverRunsMoreThanMaxParallel) {
 }
 
 TEST(ProcessExecutorTest, ManyQuickAttemptsAllComplete) {
-  ProcessExecutor ex(4);
+  ProcessExecutor ex(options(4));
   std::vector<Launched> launched;
   std::set<ExecHandle> handles;
   for (int i = 0; i < 50; ++i) {
@@ -427,7 +449,7 @@ TEST(ProcessExecutorTest, ManyQuickAttemptsAllComplete) {
 }
 
 TEST(ProcessExecutorTest, StopAfterCompletionIsANoOp) {
-  ProcessExecutor ex(1);
+  ProcessExecutor ex(options(1));
   std::atomic<int> calls{0};
   std::promise<void> done;
   ExecHandle h = ex.start(shell("true"), [&](StepOutcome) {
@@ -446,7 +468,7 @@ TEST(ProcessExecutorTest, StopAfterCompletionIsANoOp) {
 
 TEST(ProcessExecutorTest, StopWhileQueuedDoesNotWaitForASlot) {
   TempDir dir;
-  ProcessExecutor ex(1);
+  ProcessExecutor ex(options(1));
   Launched blocker = launch(ex, shell("while [ ! -e gate ]; do sleep 0.01; done", dir.path()));
   Launched queued = launch(ex, shell("echo never"));
   ex.stop(queued.handle, FailureClass::kCancelled);
@@ -463,7 +485,7 @@ TEST(ProcessExecutorTest, StopWhileQueuedDoesNotWaitForASlot) {
 
 TEST(ProcessExecutorTest, ShutdownCancelsRunningAndQueued) {
   TempDir dir;
-  ProcessExecutor ex(1);
+  ProcessExecutor ex(options(1));
   StepRequest running = shell("touch started; sleep 300", dir.path());
   running.killGrace = milliseconds(100);
   Launched a = launch(ex, running);
@@ -489,7 +511,7 @@ TEST(ProcessExecutorTest, ChildInheritsNoDescriptors) {
   int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
   ASSERT_GE(file, 0);
   ASSERT_GE(sock, 0);
-  ProcessExecutor ex(2);
+  ProcessExecutor ex(options(2));
   // A second attempt runs alongside, so its pipes and the executor's
   // eventfds and pidfds exist while the first one lists its descriptors.
   Launched other = launch(ex, shell("while [ ! -e gate ]; do sleep 0.01; done", dir.path()));
@@ -522,6 +544,188 @@ TEST(ProcessExecutorTest, ChildInheritsNoDescriptors) {
     EXPECT_EQ(target.find("pipe:"), std::string::npos) << fd << " -> " << target;
     EXPECT_EQ(target.find("anon_inode:"), std::string::npos) << fd << " -> " << target;
   }
+}
+
+// ---------------------------------------------------------------------------
+// The supervisor: steps that outlive keel's watch, and what they leave.
+
+std::string folderOf(const StepRequest& req) {
+  return options(1).attemptsDir + "/" + req.runId + "." + req.step + "." +
+         std::to_string(req.attempt);
+}
+
+AttemptRef refOf(const StepRequest& req) { return AttemptRef{req.runId, req.step, req.attempt}; }
+
+Launched reattach(StepExecutor& ex, AttemptRef ref) {
+  auto promise = std::make_shared<std::promise<StepOutcome>>();
+  Launched l;
+  l.future = promise->get_future();
+  l.handle =
+      ex.attach(std::move(ref), [promise](StepOutcome o) { promise->set_value(std::move(o)); });
+  return l;
+}
+
+// Starts `req` on a fresh executor, waits until the step has written
+// `marker` in its workdir, then detaches: the step runs on.
+void startAndDetach(const StepRequest& req, const std::string& marker) {
+  ProcessExecutor ex(options(1));
+  Launched l = launch(ex, req);
+  ASSERT_TRUE(waitUntil([&] { return exists(marker); }));
+  ex.detach();
+  auto o = await(l);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_TRUE(o->detached) << o->message;
+}
+
+int countLines(const std::string& path) {
+  std::istringstream in(readFile(path));
+  int n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+TEST(ProcessExecutorTest, ASetsidGrandchildIsKilledAtTheTimeout) {
+  TempDir dir;
+  StepRequest req =
+      shell("setsid sleep 300 & echo $! > gc.tmp && mv gc.tmp gc.pid; sleep 300", dir.path());
+  req.timeout = milliseconds(300);
+  req.killGrace = milliseconds(200);
+  ProcessExecutor ex(options(1));
+  Launched l = launch(ex, req);
+  auto o = await(l);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->failureClass, FailureClass::kTimeout) << o->message;
+  const pid_t grandchild = readPid(dir.file("gc.pid"));
+  // Left its group and session, but not its supervisor: dead before the outcome.
+  EXPECT_TRUE(processGone(grandchild)) << grandchild;
+  killIfSleep(grandchild);
+}
+
+TEST(ProcessExecutorTest, ASetsidDaemonLeftBehindIsKilledWhenTheStepEnds) {
+  TempDir dir;
+  auto o = runOne(
+      shell("setsid sleep 300 & echo $! > gc.tmp && mv gc.tmp gc.pid; echo done", dir.path()));
+  EXPECT_TRUE(o.succeeded) << o.message;
+  const pid_t daemon = readPid(dir.file("gc.pid"));
+  EXPECT_TRUE(processGone(daemon)) << daemon;
+  killIfSleep(daemon);
+}
+
+TEST(ProcessExecutorTest, ADetachedStepRunsOnAndIsReattached) {
+  TempDir dir;
+  StepRequest req = shell(
+      "echo run >> runs; touch started; while [ ! -e go ]; do sleep 0.02; done; "
+      "echo finished; printf '{\"n\": 1}' > \"$KEEL_OUTPUT\"",
+      dir.path());
+  startAndDetach(req, dir.file("started"));
+  // keel is "down": the step still runs, under its supervisor.
+  EXPECT_FALSE(exists(folderOf(req) + "/status"));
+  ProcessExecutor ex(options(1));
+  Launched l = reattach(ex, refOf(req));
+  writeFile(dir.file("go"), "");
+  auto o = await(l);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_TRUE(o->succeeded) << o->message;
+  EXPECT_EQ(o->stdoutText, "finished\n");
+  EXPECT_EQ(o->outputJson, R"({"n":1})");
+  EXPECT_EQ(countLines(dir.file("runs")), 1);  // one execution
+}
+
+TEST(ProcessExecutorTest, AStepThatEndedWhileNobodyWatchedIsCollected) {
+  TempDir dir;
+  StepRequest req =
+      shell("touch started; while [ ! -e go ]; do sleep 0.02; done; echo late; exit 3", dir.path());
+  startAndDetach(req, dir.file("started"));
+  writeFile(dir.file("go"), "");
+  ASSERT_TRUE(waitUntil([&] { return exists(folderOf(req) + "/status"); }));
+  ProcessExecutor ex(options(1));
+  Launched l = reattach(ex, refOf(req));
+  auto o = await(l);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->failureClass, FailureClass::kError);
+  EXPECT_EQ(o->exitCode, 3);
+  EXPECT_EQ(o->stdoutText, "late\n");
+}
+
+TEST(ProcessExecutorTest, TheSupervisorEnforcesTheTimeoutWhileNobodyWatches) {
+  TempDir dir;
+  StepRequest req = shell("touch started; sleep 300", dir.path());
+  req.timeout = milliseconds(500);
+  req.killGrace = milliseconds(200);
+  startAndDetach(req, dir.file("started"));
+  ASSERT_TRUE(waitUntil([&] { return exists(folderOf(req) + "/status"); }));
+  ProcessExecutor ex(options(1));
+  Launched l = reattach(ex, refOf(req));
+  auto o = await(l);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->failureClass, FailureClass::kTimeout) << o->message;
+}
+
+TEST(ProcessExecutorTest, AStepWhoseSupervisorWasKilledIsLostAndItsProcessesKilled) {
+  TempDir dir;
+  StepRequest req = shell(
+      "sleep 300 & echo $! > bg.tmp && mv bg.tmp bg.pid; "
+      "setsid sleep 300 & echo $! > gc.tmp && mv gc.tmp gc.pid; sleep 300",
+      dir.path());
+  startAndDetach(req, dir.file("gc.pid"));
+  // The supervisor dies with keel (kill -9 of both): its step is orphaned.
+  pid_t shim = readPid(folderOf(req) + "/shim");
+  ASSERT_EQ(::kill(shim, SIGKILL), 0);
+  ASSERT_TRUE(waitUntil([&] {
+    std::string stat = readFile("/proc/" + std::to_string(shim) + "/stat");
+    return stat.empty() || stat.find(") Z ") != std::string::npos;  // gone, or a zombie
+  }));
+  const pid_t background = readPid(dir.file("bg.pid"));
+  const pid_t grandchild = readPid(dir.file("gc.pid"));
+  EXPECT_FALSE(processGone(background));
+  ProcessExecutor ex(options(1));
+  Launched l = reattach(ex, refOf(req));
+  auto o = await(l);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->failureClass, FailureClass::kLost) << o->message;
+  EXPECT_NE(o->message.find("leftover process"), std::string::npos) << o->message;
+  // Nothing of the attempt is alive once it is reported lost: a retry
+  // never overlaps it.
+  EXPECT_TRUE(processGone(background));
+  EXPECT_TRUE(processGone(grandchild));
+  EXPECT_TRUE(exists(folderOf(req) + "/abandoned")) << o->message;
+  killIfSleep(background);
+  killIfSleep(grandchild);
+}
+
+TEST(ProcessExecutorTest, AnAttemptWithNoFolderIsLostWithNothingRun) {
+  ProcessExecutor ex(options(1));
+  Launched l = reattach(ex, AttemptRef{"never-started", "step", 1});
+  auto o = await(l);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->failureClass, FailureClass::kLost);
+  EXPECT_NE(o->message.find("nothing ran"), std::string::npos) << o->message;
+}
+
+TEST(ProcessExecutorTest, StoppingAReattachedStepStopsIt) {
+  TempDir dir;
+  StepRequest req = shell("touch started; sleep 300", dir.path());
+  startAndDetach(req, dir.file("started"));
+  ProcessExecutor ex(options(1));
+  Launched l = reattach(ex, refOf(req));
+  ex.stop(l.handle, FailureClass::kCancelled);
+  auto o = await(l);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->failureClass, FailureClass::kCancelled) << o->message;
+}
+
+TEST(ProcessExecutorTest, SweepRemovesFoldersOfNoRunningAttempt) {
+  const std::string root = options(1).attemptsDir;
+  StepRequest kept = shell("true");
+  StepRequest stale = shell("true");
+  runOne(kept);
+  runOne(stale);
+  ASSERT_TRUE(exists(folderOf(kept)));
+  ASSERT_TRUE(exists(folderOf(stale)));
+  ProcessExecutor ex(options(1));
+  ex.sweep({refOf(kept)});
+  EXPECT_TRUE(exists(folderOf(kept)));
+  EXPECT_FALSE(exists(folderOf(stale)));
 }
 
 }  // namespace

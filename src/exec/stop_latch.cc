@@ -8,16 +8,35 @@ namespace keel::exec {
 
 StopLatch::StopLatch() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
+namespace {
+
+void wake(const UniqueFd& fd) {
+  if (!fd.valid()) return;
+  const uint64_t one = 1;
+  // Cannot fail short of a counter overflow: at most two writes per latch.
+  [[maybe_unused]] ssize_t n = ::write(fd.get(), &one, sizeof one);
+}
+
+}  // namespace
+
 bool StopLatch::request(FailureClass why) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ended_ || request_) return false;
   request_ = Request{why, std::chrono::steady_clock::now()};
-  if (fd_.valid()) {
-    const uint64_t one = 1;
-    // Cannot fail short of a counter overflow: one write per latch.
-    [[maybe_unused]] ssize_t n = ::write(fd_.get(), &one, sizeof one);
-  }
+  wake(fd_);
   return true;
+}
+
+void StopLatch::requestDetach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ended_ || detach_) return;
+  detach_ = true;
+  wake(fd_);
+}
+
+bool StopLatch::detachRequested() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return detach_;
 }
 
 std::optional<StopLatch::Request> StopLatch::get() const {

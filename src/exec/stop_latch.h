@@ -33,6 +33,10 @@ class StopLatch {
   bool request(FailureClass why);
   std::optional<Request> get() const;
   void markEnded();
+  // Asks the watcher to stop watching and leave the process running (keel
+  // is stopping; the next start re-attaches it). Also makes fd() readable.
+  void requestDetach();
+  bool detachRequested() const;
   // Readable once a stop has been requested. Reading it is the caller's job
   // (drain() clears it).
   int fd() const { return fd_.get(); }
@@ -42,6 +46,7 @@ class StopLatch {
   mutable std::mutex mu_;
   std::optional<Request> request_;
   bool ended_ = false;
+  bool detach_ = false;
   UniqueFd fd_;
 };
 

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -42,12 +44,27 @@ std::map<InodeKey, Held>& registry() {
   return held;
 }
 
-int flockNow(int fd) {
+int flockOnce(int fd) {
   int rc;
   do {
     rc = ::flock(fd, LOCK_EX | LOCK_NB);
   } while (rc != 0 && errno == EINTR);
   return rc == 0 ? 0 : errno;
+}
+
+// A flock held by a keel that has just died can outlive it for a moment: a
+// child it was starting (between its fork and its exec, which closes the
+// copy) still holds the descriptor. So a held lock is tried again for a
+// short while before it counts as another keel's.
+constexpr auto kLockGrace = std::chrono::milliseconds(2000);
+
+int flockNow(int fd) {
+  const auto until = std::chrono::steady_clock::now() + kLockGrace;
+  for (;;) {
+    int err = flockOnce(fd);
+    if (err != EWOULDBLOCK || std::chrono::steady_clock::now() >= until) return err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 // Printable and short enough for one line of an error message.
