@@ -21,7 +21,8 @@ Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& c
       random_(random),
       options_(std::move(options)),
       workflows_(store),
-      loop_(clock) {
+      loop_(clock),
+      reader_(!options_.manual) {
   committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
   loop_.setIdleHook([this] {
     flush();
@@ -51,6 +52,7 @@ Status Engine::start() {
       continue;
     }
     RunRt* run = rebuildRun(std::move(active), *wf);
+    loadBudgets(*run);
     if (run->row.state != RunState::kPending && !run->row.concurrencyKey.empty() &&
         run->wf->spec->concurrency) {
       ++slots_[run->row.workflow + '\x1f' + run->row.concurrencyKey].held;
@@ -85,17 +87,29 @@ Status Engine::health() const {
                            formatRfc3339(*commitsFailingSince_), lastCommitError_));
 }
 
+int Engine::pump() {
+  int total = 0;
+  for (;;) {
+    total += loop_.runUntilIdle();
+    int reads = reader_.runPending();
+    if (reads == 0) return total;
+    total += reads;
+  }
+}
+
 void Engine::stop() {
   if (!started_.exchange(false)) return;
   ready_ = false;
   if (options_.manual) {
     draining_ = true;
-    loop_.runUntilIdle();
+    pump();
   } else if (loopThread_.joinable()) {
-    // The loop writes what it holds, waits for the last commit, then stops.
+    // The loop writes what it holds, waits for the last commit and the
+    // reads in flight, then stops.
     loop_.post([this] { draining_ = true; });
     loopThread_.join();
   }
+  reader_.stop();
   committer_->stop();
 }
 
@@ -104,7 +118,7 @@ bool Engine::nothingToWrite() const {
 }
 
 void Engine::finishDrainIfIdle() {
-  if (!draining_ || committer_->busy() || !nothingToWrite()) return;
+  if (!draining_ || committer_->busy() || !nothingToWrite() || readsInFlight_ > 0) return;
   if (!options_.manual) loop_.stop();
 }
 
@@ -163,33 +177,42 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
     return future;
   }
   // The key first: a replay gets its run even if the workflow has since
-  // changed in a way that would refuse these params now.
-  if (!request.idempotencyKey.empty()) {
+  // changed in a way that would refuse these params now. Read here, on the
+  // caller's thread: the loop only reconciles "not found" with the runs
+  // made durable since `seen` (onTrigger).
+  bool keyed = !request.idempotencyKey.empty();
+  uint64_t seen = 0;
+  auto answer = [&](Result<TriggerResult> result) {
+    if (keyed) endKeyLookup(seen);
+    reply->set_value(std::move(result));
+    return std::move(future);
+  };
+  if (keyed) {
+    seen = beginKeyLookup();
     auto found = store_.findRunByIdempotencyKey(request.workflow, request.idempotencyKey);
-    if (!found.ok()) {
-      reply->set_value(found.error());
-      return future;
-    }
-    if (found->has_value()) {
-      reply->set_value(replay(**found, request.params, request.idempotencyKey));
-      return future;
-    }
+    if (!found.ok()) return answer(found.error());
+    if (found->has_value()) return answer(replay(**found, request.params, request.idempotencyKey));
   }
   auto wf = workflows_.latest(request.workflow);
-  if (!wf.ok()) {
-    reply->set_value(wf.error());
-    return future;
-  }
+  if (!wf.ok()) return answer(wf.error());
   auto params = effectiveParams(**wf, request.params);
-  if (!params.ok()) {
-    reply->set_value(params.error());
-    return future;
-  }
+  if (!params.ok()) return answer(params.error());
   loop_.post([this, wf = *wf, given = std::move(request.params), params = std::move(*params),
-              key = std::move(request.idempotencyKey), reply]() mutable {
-    onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), reply);
+              key = std::move(request.idempotencyKey), seen, reply]() mutable {
+    onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), seen, reply);
   });
   return future;
+}
+
+uint64_t Engine::beginKeyLookup() {
+  std::lock_guard lock(keysMu_);
+  keyLookups_.insert(durableSeq_);
+  return durableSeq_;
+}
+
+void Engine::endKeyLookup(uint64_t seenSeq) {
+  std::lock_guard lock(keysMu_);
+  keyLookups_.erase(keyLookups_.find(seenSeq));
 }
 
 namespace {
@@ -405,7 +428,12 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
       commitsFailingSince_.reset();
       lastCommitError_.clear();
     }
+    {
+      std::lock_guard lock(keysMu_);
+      ++durableSeq_;
+    }
     for (auto& a : actions) a();
+    pruneDurableKeys();
     return;
   }
   if (status.error().code() == ErrorCode::kAlreadyExists) {

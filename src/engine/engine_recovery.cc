@@ -16,7 +16,7 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
   if (run.params.is_discarded()) run.params = nlohmann::json::object();
   run.cancelRequested = run.row.reason == kCancelRequested;
   initSteps(run);
-  for (auto& s : run.steps) s.budgetStart.reset();  // read back when first needed
+  for (auto& s : run.steps) s.budgetStart.reset();  // read back by start()
   const auto& specSteps = run.wf->spec->steps;
   for (size_t i = 0; i < specSteps.size(); ++i) {
     auto& s = run.steps[i];  // dirty until a stored row is found for it
