@@ -1,7 +1,9 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -60,6 +62,11 @@ Status Engine::start() {
     }
     rebuilt.push_back(run);
   }
+  // Runs waiting for a concurrency slot queue again oldest first, as they
+  // were queued before, whatever order the store returned them in.
+  std::stable_sort(rebuilt.begin(), rebuilt.end(), [](const RunRt* a, const RunRt* b) {
+    return std::tie(a->row.createdAt, a->row.id) < std::tie(b->row.createdAt, b->row.id);
+  });
   for (RunRt* run : rebuilt) {
     if (run->row.state == RunState::kPending)
       admitOrQueue(*run);

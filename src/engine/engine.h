@@ -233,6 +233,7 @@ class Engine final : public Control {
   // until then the store may still show an earlier state.
   std::vector<std::string> finished_;
   std::map<std::string, SlotQueue> slots_;
+  std::string lastRunId_;  // the last id createRun made
   // Keys whose first run is not durable yet (run id).
   std::map<KeyId, std::string> uncommittedKeys_;
   // Keys made durable while a keyed trigger was between its store lookup

@@ -79,7 +79,9 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   RunRt& run = *owned;
   run.wf = std::move(wf);
   run.params = std::move(params);
-  run.row.id = newRunId(now(), random_);
+  // Ids sort in creation order, which recovery queues waiting runs by.
+  run.row.id = nextRunId(now(), random_, lastRunId_);
+  lastRunId_ = run.row.id;
   run.row.workflow = run.wf->row.name;
   run.row.version = run.wf->row.version;
   run.row.state = RunState::kPending;
