@@ -19,6 +19,9 @@ struct Reply {
   std::string body;
   std::string contentType = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // Who asked (the token's name) once the access check knew; for the log
+  // line only, never sent.
+  std::string actor;
 };
 
 // kInvalidArgument 400, kUnauthenticated 401, kPermissionDenied 403, kNotFound 404,

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/request_log.h"
 #include "core/quote.h"
 
 namespace keel::api {
@@ -104,12 +105,26 @@ std::vector<Router::RouteInfo> Router::routes() const {
 Reply Router::run(const Route& route, const httplib::Request& request, std::string_view body,
                   std::vector<std::string> params) const {
   ApiRequest apiRequest{request, body, std::move(params), {}};
-  if (guard_) {
-    if (auto refused = guard_(request, route.options, apiRequest.context)) return *refused;
+  auto withActor = [&](Reply reply) {
+    reply.actor = apiRequest.context.actor;
+    return reply;
+  };
+  try {
+    if (guard_) {
+      if (auto refused = guard_(request, route.options, apiRequest.context))
+        return withActor(*refused);
+    }
+    if (auto refused = checkQuery(request, route.options)) return withActor(*refused);
+    if (auto refused = checkBodyType(request, body, route.options)) return withActor(*refused);
+    return withActor(route.handler(apiRequest));
+  } catch (const std::exception& e) {
+    logRequestError(request, std::string("unexpected exception: ") + e.what(),
+                    apiRequest.context.actor);
+    return withActor(errorReply(500, "internal", std::string("internal error: ") + e.what()));
+  } catch (...) {
+    logRequestError(request, "unexpected non-standard exception", apiRequest.context.actor);
+    return withActor(errorReply(500, "internal", "internal error"));
   }
-  if (auto refused = checkQuery(request, route.options)) return *refused;
-  if (auto refused = checkBodyType(request, body, route.options)) return *refused;
-  return route.handler(apiRequest);
 }
 
 bool Router::matches(const Route& route, const std::vector<std::string>& segments,
@@ -139,15 +154,7 @@ Reply Router::dispatch(const httplib::Request& request, std::string_view body) c
       allowed += (allowed.empty() ? "" : ", ") + route.method;
       continue;
     }
-    try {
-      return run(route, request, body, std::move(params));
-    } catch (const std::exception& e) {
-      spdlog::error("http {} {}: unexpected exception: {}", request.method, request.path, e.what());
-      return errorReply(500, "internal", std::string("internal error: ") + e.what());
-    } catch (...) {
-      spdlog::error("http {} {}: unexpected non-standard exception", request.method, request.path);
-      return errorReply(500, "internal", "internal error");
-    }
+    return run(route, request, body, std::move(params));
   }
   if (!allowed.empty()) {
     auto reply = errorReply(

@@ -9,12 +9,20 @@
 
 #include "api/framing.h"
 #include "api/guarded_server.h"
+#include "api/request_log.h"
 #include "api/routes.h"
 
 namespace keel::api {
 namespace {
 
+// Who asked, from the last reply this thread wrote, for httplib's logger
+// (which runs on the same thread once the reply is sent).
+thread_local const httplib::Response* actorOf = nullptr;
+thread_local std::string actor;
+
 void writeReply(const Reply& reply, httplib::Response& res) {
+  actorOf = &res;
+  actor = reply.actor;
   res.status = reply.status;
   for (const auto& [name, value] : reply.headers) res.set_header(name, value);
   res.set_content(reply.body, reply.contentType.c_str());
@@ -214,12 +222,14 @@ void Server::configureHttp() {
           what = e.what();
         } catch (...) {
         }
-        spdlog::error("http {} {}: {}", req.method, req.path, what);
+        logRequestError(req, what);
         writeReply(errorReply(500, "internal", "internal error: " + what), res);
       });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     httpMetrics_.record(req.method, router_.routeClass(req.path), res.status);
-    spdlog::debug("http {} {} {} from {}", req.method, req.path, res.status, req.remote_addr);
+    logRequest(req, res.status, actorOf == &res ? actor : std::string());
+    actorOf = nullptr;
+    actor.clear();
   });
 }
 

@@ -7,10 +7,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "api/server_test_fixture.h"
+#include "observe/json_log.h"
 
 namespace keel::api::test {
 namespace {
@@ -265,6 +270,61 @@ TEST_F(ServerTest, AThrowingHandlerGives500AndTheServerLivesOn) {
   expectError(res, 500, "internal");
   EXPECT_NE(res->body.find("boom"), std::string::npos);
   EXPECT_EQ(get("/healthz")->status, 200);
+}
+
+TEST_F(ServerTest, RequestLinesCarryMethodPathStatusAndActor) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger =
+      observe::installJsonLogger("debug", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  struct Restore {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Restore() { spdlog::set_default_logger(logger); }
+  } restore{previous};
+  start();
+  control_.onTrigger = [](const engine::TriggerRequest&) -> Result<engine::TriggerResult> {
+    throw std::runtime_error("boom");
+  };
+  ASSERT_EQ(anonymousClient().Get("/api/v1/runs")->status, 401);
+  ASSERT_EQ(get("/api/v1/runs")->status, 200);
+  ASSERT_EQ(post("/api/v1/workflows/hello/runs", "")->status, 500);
+  server_->stop();  // every line is written
+  server_.reset();
+  logger->flush();
+  std::vector<json> lines;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) {
+    auto j = json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    lines.push_back(j);
+  }
+  auto find = [&](const std::string& msg) -> json {
+    for (const auto& j : lines)
+      if (j["msg"] == msg) return j;
+    return {};
+  };
+  auto refused = find("http GET /api/v1/runs 401");
+  ASSERT_FALSE(refused.is_null()) << out.str();
+  EXPECT_EQ(refused["level"], "info");
+  EXPECT_EQ(refused["method"], "GET");
+  EXPECT_EQ(refused["path"], "/api/v1/runs");
+  EXPECT_EQ(refused["status"], 401);
+  EXPECT_FALSE(refused.contains("actor"));
+  auto ok = find("http GET /api/v1/runs 200");
+  ASSERT_FALSE(ok.is_null()) << out.str();
+  EXPECT_EQ(ok["level"], "debug");
+  EXPECT_EQ(ok["actor"], "tester");
+  auto failed = find("http POST /api/v1/workflows/hello/runs 500");
+  ASSERT_FALSE(failed.is_null()) << out.str();
+  EXPECT_EQ(failed["level"], "warning");
+  EXPECT_EQ(failed["actor"], "tester");
+  auto error = find("http POST /api/v1/workflows/hello/runs: unexpected exception: boom");
+  ASSERT_FALSE(error.is_null()) << out.str();
+  EXPECT_EQ(error["level"], "error");
+  EXPECT_EQ(error["method"], "POST");
+  EXPECT_EQ(error["path"], "/api/v1/workflows/hello/runs");
+  EXPECT_EQ(error["status"], 500);
+  EXPECT_EQ(error["actor"], "tester");
 }
 
 TEST_F(ServerTest, StoreFailuresAreServerErrors) {

@@ -67,5 +67,23 @@ TEST(Ids, AreTimeOrderedAndWellFormed) {
   EXPECT_FALSE(looksLikeRunId("not-an-id"));
 }
 
+TEST(Ids, NextRunIdSortsInCreationOrderWithinAMillisecond) {
+  SeededRandom random(1);
+  WallTime at = fromUnixMillis(1'767'225'600'000);
+  std::string prev = newRunId(at, random);
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = nextRunId(at, random, prev);
+    EXPECT_TRUE(looksLikeRunId(id)) << id;
+    EXPECT_GT(id, prev);
+    prev = id;
+  }
+  std::string top = prev.substr(0, 10) + std::string(16, 'Z');  // carries into the time
+  std::string next = nextRunId(at, random, top);
+  EXPECT_GT(next, top);
+  EXPECT_EQ(next.substr(10), std::string(16, '0'));
+  // A later millisecond starts afresh; an earlier one is the clock's order.
+  EXPECT_LT(nextRunId(at - std::chrono::milliseconds(1), random, prev), prev);
+}
+
 }  // namespace
 }  // namespace keel

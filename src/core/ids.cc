@@ -1,6 +1,7 @@
 #include "core/ids.h"
 
 #include <cstdint>
+#include <string>
 
 namespace keel {
 namespace {
@@ -24,6 +25,24 @@ std::string newRunId(WallTime now, Random& random) {
   for (int i = 0; i < 4; ++i) {
     id[22 + i] = kAlphabet[r2 & 31];
     r2 >>= 5;
+  }
+  return id;
+}
+
+std::string nextRunId(WallTime now, Random& random, const std::string& previous) {
+  std::string id = newRunId(now, random);
+  if (previous.size() != id.size() || id.compare(0, 10, previous, 0, 10) != 0 || id > previous)
+    return id;
+  // The successor of `previous` in base32, carrying from the last character.
+  id = previous;
+  for (size_t i = id.size(); i-- > 0;) {
+    const char* at = std::char_traits<char>::find(kAlphabet, 32, id[i]);
+    if (!at) break;  // not an id: leave it
+    if (at - kAlphabet < 31) {
+      id[i] = at[1];
+      break;
+    }
+    id[i] = kAlphabet[0];
   }
   return id;
 }

@@ -1,7 +1,9 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -21,7 +23,8 @@ Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& c
       random_(random),
       options_(std::move(options)),
       workflows_(store),
-      loop_(clock) {
+      loop_(clock),
+      reader_(!options_.manual) {
   committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
   loop_.setIdleHook([this] {
     flush();
@@ -51,6 +54,7 @@ Status Engine::start() {
       continue;
     }
     RunRt* run = rebuildRun(std::move(active), *wf);
+    loadBudgets(*run);
     if (run->row.state != RunState::kPending && !run->row.concurrencyKey.empty() &&
         run->wf->spec->concurrency) {
       ++slots_[run->row.workflow + '\x1f' + run->row.concurrencyKey].held;
@@ -58,6 +62,11 @@ Status Engine::start() {
     }
     rebuilt.push_back(run);
   }
+  // Runs waiting for a concurrency slot queue again oldest first, as they
+  // were queued before, whatever order the store returned them in.
+  std::stable_sort(rebuilt.begin(), rebuilt.end(), [](const RunRt* a, const RunRt* b) {
+    return std::tie(a->row.createdAt, a->row.id) < std::tie(b->row.createdAt, b->row.id);
+  });
   for (RunRt* run : rebuilt) {
     if (run->row.state == RunState::kPending)
       admitOrQueue(*run);
@@ -94,6 +103,16 @@ Status Engine::health() const {
                            formatRfc3339(*commitsFailingSince_), lastCommitError_));
 }
 
+int Engine::pump() {
+  int total = 0;
+  for (;;) {
+    total += loop_.runUntilIdle();
+    int reads = reader_.runPending();
+    if (reads == 0) return total;
+    total += reads;
+  }
+}
+
 void Engine::stop(bool stopSteps) {
   stopping_ = true;  // from now on new work is refused (503)
   if (!started_.exchange(false)) return;
@@ -109,12 +128,14 @@ void Engine::stop(bool stopSteps) {
   };
   if (options_.manual) {
     beginDrain();
-    loop_.runUntilIdle();
+    pump();
   } else if (loopThread_.joinable()) {
-    // The loop writes what it holds, waits for the last commit, then stops.
+    // The loop writes what it holds, waits for the last commit, the reads
+    // in flight and (with stopSteps) the stopped steps' outcomes, then stops.
     loop_.post(beginDrain);
     loopThread_.join();
   }
+  reader_.stop();
   committer_->stop();
 }
 
@@ -123,7 +144,7 @@ bool Engine::nothingToWrite() const {
 }
 
 void Engine::finishDrainIfIdle() {
-  if (!draining_ || committer_->busy() || !nothingToWrite()) return;
+  if (!draining_ || committer_->busy() || !nothingToWrite() || readsInFlight_ > 0) return;
   if (stopSteps_ && runningProcs_ > 0) return;  // their outcomes are still to come
   if (!options_.manual) loop_.stop();
 }
@@ -183,33 +204,42 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
     return future;
   }
   // The key first: a replay gets its run even if the workflow has since
-  // changed in a way that would refuse these params now.
-  if (!request.idempotencyKey.empty()) {
+  // changed in a way that would refuse these params now. Read here, on the
+  // caller's thread: the loop only reconciles "not found" with the runs
+  // made durable since `seen` (onTrigger).
+  bool keyed = !request.idempotencyKey.empty();
+  uint64_t seen = 0;
+  auto answer = [&](Result<TriggerResult> result) {
+    if (keyed) endKeyLookup(seen);
+    reply->set_value(std::move(result));
+    return std::move(future);
+  };
+  if (keyed) {
+    seen = beginKeyLookup();
     auto found = store_.findRunByIdempotencyKey(request.workflow, request.idempotencyKey);
-    if (!found.ok()) {
-      reply->set_value(found.error());
-      return future;
-    }
-    if (found->has_value()) {
-      reply->set_value(replay(**found, request.params, request.idempotencyKey));
-      return future;
-    }
+    if (!found.ok()) return answer(found.error());
+    if (found->has_value()) return answer(replay(**found, request.params, request.idempotencyKey));
   }
   auto wf = workflows_.latest(request.workflow);
-  if (!wf.ok()) {
-    reply->set_value(wf.error());
-    return future;
-  }
+  if (!wf.ok()) return answer(wf.error());
   auto params = effectiveParams(**wf, request.params);
-  if (!params.ok()) {
-    reply->set_value(params.error());
-    return future;
-  }
+  if (!params.ok()) return answer(params.error());
   loop_.post([this, wf = *wf, given = std::move(request.params), params = std::move(*params),
-              key = std::move(request.idempotencyKey), reply]() mutable {
-    onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), reply);
+              key = std::move(request.idempotencyKey), seen, reply]() mutable {
+    onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), seen, reply);
   });
   return future;
+}
+
+uint64_t Engine::beginKeyLookup() {
+  std::lock_guard lock(keysMu_);
+  keyLookups_.insert(durableSeq_);
+  return durableSeq_;
+}
+
+void Engine::endKeyLookup(uint64_t seenSeq) {
+  std::lock_guard lock(keysMu_);
+  keyLookups_.erase(keyLookups_.find(seenSeq));
 }
 
 namespace {
@@ -425,7 +455,12 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
       commitsFailingSince_.reset();
       lastCommitError_.clear();
     }
+    {
+      std::lock_guard lock(keysMu_);
+      ++durableSeq_;
+    }
     for (auto& a : actions) a();
+    pruneDurableKeys();
     return;
   }
   if (status.error().code() == ErrorCode::kAlreadyExists) {

@@ -11,6 +11,10 @@
 // run: attempts that were running when keel died are closed as `lost` and
 // retried by policy; completed steps never run again.
 //
+// The loop never reads the store: trigger() looks an idempotency key up on
+// the caller's thread, and the StoreReader reads a finished run for cancel
+// and retry; what they find is reconciled with memory on the loop.
+//
 // The Control methods are thread-safe. start() and stop() are called by the
 // owner. In manual mode (tests) no thread is started: the test drives
 // pump() after advancing its ManualClock or completing fake attempts.
@@ -21,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -31,6 +36,7 @@
 #include "engine/control.h"
 #include "engine/event_loop.h"
 #include "engine/run_state.h"
+#include "engine/store_reader.h"
 #include "engine/workflow_cache.h"
 #include "exec/executor.h"
 #include "store/store.h"
@@ -90,8 +96,9 @@ class Engine final : public Control {
   Status readiness() const;
   bool ready() const { return readiness().ok(); }
 
-  // Manual mode: runs everything ready now, commits included.
-  int pump() { return loop_.runUntilIdle(); }
+  // Manual mode: runs everything ready now, commits and store reads
+  // included.
+  int pump();
 
   std::future<Result<TriggerResult>> trigger(TriggerRequest request) override;
   std::future<Result<store::RunRow>> cancel(const std::string& runId) override;
@@ -111,11 +118,27 @@ class Engine final : public Control {
     std::deque<std::string> waiting;  // run ids, oldest first
   };
   using AfterCommit = std::function<void()>;
+  using KeyId = std::pair<std::string, std::string>;  // workflow, idempotency key
+  // A key whose first run became durable in commit number `seq`, and that
+  // run as it was written then.
+  struct DurableKey {
+    uint64_t seq = 0;
+    store::RunRow run;
+  };
 
   // --- triggers and run lifecycle (engine_runs.cc) ---
+  // `seenSeq`: the durable commit count observed before the caller looked
+  // the key up in the store and did not find it.
   void onTrigger(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json given,
-                 nlohmann::json params, std::string key,
+                 nlohmann::json params, std::string key, uint64_t seenSeq,
                  std::shared_ptr<std::promise<Result<TriggerResult>>> reply);
+  // Keyed triggers between their store lookup and their handling on the
+  // loop: keeps the keys made durable meanwhile (durableKeys_) until none
+  // of them can need one. Any thread.
+  uint64_t beginKeyLookup();
+  void endKeyLookup(uint64_t seenSeq);
+  // Loop: forgets the durable keys no keyed trigger in flight can need.
+  void pruneDurableKeys();
   // The answer to a trigger whose idempotency key belongs to `original`:
   // that run if `given` are the params it was triggered with, else
   // kIdempotencyConflict naming it.
@@ -129,9 +152,17 @@ class Engine final : public Control {
                 std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   void onRetry(const std::string& runId,
                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+  // The loop's half of a retry of a run that was not in memory, with what
+  // the StoreReader found; `retriesSeen` is retries_ when the read began.
+  void retryFromStore(const std::string& runId, uint64_t retriesSeen,
+                      Result<std::optional<store::RunDetail>> found,
+                      Result<std::shared_ptr<const LoadedWorkflow>> wf,
+                      std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   // Attempts a step had before its current retry budget began (a manual
-  // retry gives a fresh one); read from the run's events after a restart.
+  // retry gives a fresh one).
   int budgetStart(RunRt& run, int idx);
+  // After a restart: the budgets, from the run's events. Not on the loop.
+  void loadBudgets(RunRt& run);
   void maybeFinishRun(RunRt& run);
   // Cancel: every step that has not started (or waits for a retry or a
   // timer) becomes skipped; running steps and finished ones are left alone.
@@ -197,6 +228,7 @@ class Engine final : public Control {
   WorkflowCache workflows_;
   EventLoop loop_;
   std::unique_ptr<Committer> committer_;
+  StoreReader reader_;
   std::thread loopThread_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> started_{false};
@@ -213,7 +245,19 @@ class Engine final : public Control {
   // until then the store may still show an earlier state.
   std::vector<std::string> finished_;
   std::map<std::string, SlotQueue> slots_;
-  std::map<std::pair<std::string, std::string>, std::string> uncommittedKeys_;
+  std::string lastRunId_;  // the last id createRun made
+  // Keys whose first run is not durable yet (run id).
+  std::map<KeyId, std::string> uncommittedKeys_;
+  // Keys made durable while a keyed trigger was between its store lookup
+  // and the loop, by commit, so that its "not found" is corrected.
+  std::map<KeyId, DurableKey> durableKeys_;
+  std::deque<std::pair<uint64_t, KeyId>> durableKeyOrder_;
+  int readsInFlight_ = 0;  // StoreReader jobs not yet back on the loop
+  uint64_t retries_ = 0;   // runs rebuilt by a retry
+  // Successful commits, and the counts seen by keyed triggers in flight.
+  std::mutex keysMu_;
+  uint64_t durableSeq_ = 0;             // guarded by keysMu_
+  std::multiset<uint64_t> keyLookups_;  // guarded by keysMu_
   store::Batch pending_;
   std::vector<AfterCommit> afterCommit_;
   store::Batch failedBatch_;  // a batch whose commit failed, retried first

@@ -256,5 +256,75 @@ TEST_F(EngineTest, ARunOfAStoredVersionThatNoLongerParsesFailsAndTheOthersRecove
   EXPECT_TRUE(trigger("good").size() > 0);
 }
 
+TEST_F(EngineTest, RecoveryLogsLostAttemptsAndUnloadableRunsWithTheirFields) {
+  apply(workflow("good", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
+  auto good = trigger("good");
+  store::WorkflowVersionRow bad;
+  bad.name = "broken";
+  bad.yaml = "name: broken\nsteps: [\n";
+  bad.createdAt = clock_.wallNow();
+  auto stored = store_->putWorkflow(bad);
+  ASSERT_TRUE(stored.ok()) << stored.error().toString();
+  store::RunRow run;
+  run.id = newRunId(clock_.wallNow(), random_);
+  run.workflow = "broken";
+  run.version = stored->version;
+  run.state = RunState::kRunning;
+  run.createdAt = run.startedAt.emplace(clock_.wallNow());
+  store::StepRow st;
+  st.runId = run.id;
+  st.name = "s";
+  st.state = StepState::kRunning;
+  st.attempts = 1;
+  store::AttemptRow at;
+  at.runId = run.id;
+  at.step = "s";
+  at.n = 1;
+  at.startedAt = clock_.wallNow();
+  store::Batch b;
+  b.mutations = {store::PutRun{run}, store::PutStep{st}, store::PutAttempt{at}};
+  ASSERT_TRUE(store_->apply(b).ok());
+
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger =
+      observe::installJsonLogger("info", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  struct Restore {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Restore() { spdlog::set_default_logger(logger); }
+  } restore{previous};
+  crashAndRestart();
+  logger->flush();
+  auto find = [&](const std::string& prefix, const std::string& runId) -> nlohmann::json {
+    std::istringstream in(out.str());
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j["msg"].get<std::string>().rfind(prefix, 0) == 0 &&
+          j.value("run_id", "") == runId)
+        return j;
+    }
+    return {};
+  };
+  auto failed = find("run failed: workflow 'broken' version 1 cannot be loaded", run.id);
+  ASSERT_FALSE(failed.is_null()) << out.str();
+  EXPECT_EQ(failed["level"], "error");
+  EXPECT_EQ(failed["workflow"], "broken");
+  EXPECT_EQ(failed["version"], 1);
+  EXPECT_EQ(failed["state"], "failed");
+  auto lost = find("attempt lost", run.id);
+  ASSERT_FALSE(lost.is_null()) << out.str();
+  EXPECT_EQ(lost["workflow"], "broken");
+  EXPECT_EQ(lost["step"], "s");
+  EXPECT_EQ(lost["attempt"], 1);
+  EXPECT_EQ(lost["class"], "lost");
+  // The run that recovers: its running attempt is lost, then retried.
+  auto goodLost = find("attempt failed: keel stopped", good);
+  ASSERT_FALSE(goodLost.is_null()) << out.str();
+  EXPECT_EQ(goodLost["workflow"], "good");
+  EXPECT_EQ(goodLost["step"], "a");
+  EXPECT_EQ(goodLost["attempt"], 1);
+  EXPECT_EQ(goodLost["class"], "lost");
+}
+
 }  // namespace
 }  // namespace keel::engine::test

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
+#include "observe/json_log.h"
 
 namespace keel::engine {
 
@@ -16,7 +17,7 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
   if (run.params.is_discarded()) run.params = nlohmann::json::object();
   run.cancelRequested = run.row.reason == kCancelRequested;
   initSteps(run);
-  for (auto& s : run.steps) s.budgetStart.reset();  // read back when first needed
+  for (auto& s : run.steps) s.budgetStart.reset();  // read back by start()
   const auto& specSteps = run.wf->spec->steps;
   for (size_t i = 0; i < specSteps.size(); ++i) {
     auto& s = run.steps[i];  // dirty until a stored row is found for it
@@ -84,7 +85,12 @@ void Engine::failUnloadable(store::ActiveRun active, const Error& why) {
   auto& run = active.run;
   std::string cause = fmt::format("workflow '{}' version {} cannot be loaded: {}", run.workflow,
                                   run.version, why.message());
-  spdlog::error("run {} fails: {}", run.id, cause);
+  if (observe::logEnabled(spdlog::level::err))
+    observe::logFields(spdlog::level::err, "run failed: " + cause,
+                       {{"run_id", run.id},
+                        {"workflow", run.workflow},
+                        {"version", run.version},
+                        {"state", "failed"}});
   WallTime at = now();
   run.state = RunState::kFailed;
   run.reason = cause;
@@ -108,6 +114,13 @@ void Engine::failUnloadable(store::ActiveRun active, const Error& why) {
         "keel stopped while this attempt was running, and its workflow version can no "
         "longer be loaded";
     pending_.mutations.emplace_back(store::PutAttempt{a});
+    if (observe::logEnabled(spdlog::level::warn))
+      observe::logFields(spdlog::level::warn, "attempt lost: " + a.message,
+                         {{"run_id", run.id},
+                          {"workflow", run.workflow},
+                          {"step", a.step},
+                          {"attempt", a.n},
+                          {"class", toString(FailureClass::kLost)}});
   }
   store::EventRow e;
   e.runId = run.id;

@@ -14,32 +14,43 @@ namespace keel::engine {
 
 using nlohmann::json;
 
+// A keyed trigger arrives here only if the store did not have its key when
+// trigger() looked, after it had seen `seenSeq` commits. Since then another
+// trigger may have created a run with the key: either not durable yet
+// (uncommittedKeys_) or made durable by a later commit (durableKeys_).
 void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, json params,
-                       std::string key,
+                       std::string key, uint64_t seenSeq,
                        std::shared_ptr<std::promise<Result<TriggerResult>>> reply) {
+  KeyId keyId{wf->row.name, key};
   if (!key.empty()) {
-    if (uncommittedKeys_.count({wf->row.name, key})) {
+    if (uncommittedKeys_.count(keyId)) {
       // The first run with this key is not durable yet: ask again once it is.
-      afterCommit([this, wf, given, params, key, reply]() mutable {
-        onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), reply);
+      afterCommit([this, wf, given, params, key, seenSeq, reply]() mutable {
+        onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), seenSeq,
+                  reply);
       });
       return;
     }
-    auto found = store_.findRunByIdempotencyKey(wf->row.name, key);
-    if (!found.ok()) {
-      reply->set_value(found.error());
-      return;
-    }
-    if (found->has_value()) {
-      reply->set_value(replay(**found, given, key));
+    endKeyLookup(seenSeq);
+    auto durable = durableKeys_.find(keyId);
+    if (durable != durableKeys_.end() && durable->second.seq > seenSeq) {
+      reply->set_value(replay(durable->second.run, given, key));
       return;
     }
   }
-  std::pair<std::string, std::string> keyId{wf->row.name, key};
   RunRt& run = createRun(std::move(wf), std::move(params), std::move(key));
   if (!keyId.second.empty()) {
     uncommittedKeys_[keyId] = run.row.id;
-    afterCommit([this, keyId] { uncommittedKeys_.erase(keyId); });
+    replyWhenDurable(run, [this, keyId](const store::RunRow& row) {
+      uncommittedKeys_.erase(keyId);
+      uint64_t seq;
+      {
+        std::lock_guard lock(keysMu_);
+        seq = durableSeq_;
+      }
+      durableKeys_[keyId] = DurableKey{seq, row};
+      durableKeyOrder_.emplace_back(seq, keyId);
+    });
   }
   replyWhenDurable(run, [reply](const store::RunRow& row) {
     reply->set_value(TriggerResult{row, true});
@@ -47,12 +58,30 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, jso
   admitOrQueue(run);
 }
 
+void Engine::pruneDurableKeys() {
+  uint64_t oldestSeen;
+  {
+    std::lock_guard lock(keysMu_);
+    // A key made durable at or before every seen count was in the store
+    // when each trigger in flight looked.
+    oldestSeen = keyLookups_.empty() ? durableSeq_ : *keyLookups_.begin();
+  }
+  while (!durableKeyOrder_.empty() && durableKeyOrder_.front().first <= oldestSeen) {
+    auto it = durableKeys_.find(durableKeyOrder_.front().second);
+    if (it != durableKeys_.end() && it->second.seq == durableKeyOrder_.front().first)
+      durableKeys_.erase(it);
+    durableKeyOrder_.pop_front();
+  }
+}
+
 RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, std::string key) {
   auto owned = std::make_unique<RunRt>();
   RunRt& run = *owned;
   run.wf = std::move(wf);
   run.params = std::move(params);
-  run.row.id = newRunId(now(), random_);
+  // Ids sort in creation order, which recovery queues waiting runs by.
+  run.row.id = nextRunId(now(), random_, lastRunId_);
+  lastRunId_ = run.row.id;
   run.row.workflow = run.wf->row.name;
   run.row.version = run.wf->row.version;
   run.row.state = RunState::kPending;
@@ -184,15 +213,29 @@ void Engine::onCancel(const std::string& runId,
     return;
   }
   if (!run) {
-    auto detail = store_.getRun(runId);
-    if (!detail.ok())
-      reply->set_value(detail.error());
-    else if (!detail->has_value())
-      reply->set_value(Error(ErrorCode::kNotFound, "no run " + runId));
-    else
-      reply->set_value(Error(
-          ErrorCode::kConflict,
-          fmt::format("run {} already finished ({})", runId, toString((*detail)->run.state))));
+    // Finished and durable, or unknown: the StoreReader says which.
+    ++readsInFlight_;
+    reader_.post([this, runId, reply] {
+      auto detail = store_.getRun(runId);
+      loop_.post([this, runId, reply, detail = std::move(detail)] {
+        --readsInFlight_;
+        if (findRun(runId)) {
+          onCancel(runId, reply);  // retried meanwhile
+        } else if (!detail.ok()) {
+          reply->set_value(detail.error());
+        } else if (!detail->has_value()) {
+          reply->set_value(Error(ErrorCode::kNotFound, "no run " + runId));
+        } else if (!isTerminal((*detail)->run.state)) {
+          // Read while a retry of it was running: decide again once the
+          // store has moved on.
+          afterCommit([this, runId, reply] { onCancel(runId, reply); });
+        } else {
+          reply->set_value(Error(
+              ErrorCode::kConflict,
+              fmt::format("run {} already finished ({})", runId, toString((*detail)->run.state))));
+        }
+      });
+    });
     return;
   }
   replyWhenDurable(*run, [reply](const store::RunRow& row) { reply->set_value(row); });
@@ -244,8 +287,32 @@ void Engine::onRetry(const std::string& id,
                                        toString(live->row.state))));
     return;
   }
-  // Not in memory: finished, and its end is durable.
-  auto found = store_.getRun(id);
+  // Not in memory: finished, and its end is durable. The StoreReader reads
+  // it (and its workflow version) and hands it back to the loop.
+  ++readsInFlight_;
+  reader_.post([this, id, reply, retriesSeen = retries_] {
+    auto found = store_.getRun(id);
+    Result<std::shared_ptr<const LoadedWorkflow>> wf =
+        Error(ErrorCode::kNotFound, "no workflow version read");
+    if (found.ok() && found->has_value() && (*found)->run.state != RunState::kSucceeded)
+      wf = workflows_.version((*found)->run.workflow, (*found)->run.version);
+    loop_.post(
+        [this, id, reply, retriesSeen, found = std::move(found), wf = std::move(wf)]() mutable {
+          --readsInFlight_;
+          retryFromStore(id, retriesSeen, std::move(found), std::move(wf), reply);
+        });
+  });
+}
+
+void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
+                            Result<std::optional<store::RunDetail>> found,
+                            Result<std::shared_ptr<const LoadedWorkflow>> wf,
+                            std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
+  if (findRun(id) || retriesSeen != retries_) {
+    // A retry overtook this one while the store was read: decide again.
+    onRetry(id, reply);
+    return;
+  }
   if (!found.ok()) {
     reply->set_value(found.error());
     return;
@@ -260,7 +327,6 @@ void Engine::onRetry(const std::string& id,
         Error(ErrorCode::kConflict, fmt::format("run {} succeeded; nothing to retry", id)));
     return;
   }
-  auto wf = workflows_.version(detail.run.workflow, detail.run.version);
   if (!wf.ok()) {
     reply->set_value(wf.error());
     return;
@@ -282,6 +348,7 @@ void Engine::onRetry(const std::string& id,
   }
   active.attempts = std::move(detail.attempts);
   RunRt* run = rebuildRun(std::move(active), std::move(*wf));
+  ++retries_;
   event(*run, "run_retried", {}, 0, "failed and dead steps re-run");
   for (auto& s : run->steps) {
     s.budgetStart = 0;
@@ -298,23 +365,27 @@ void Engine::onRetry(const std::string& id,
   admitOrQueue(*run);
 }
 
-int Engine::budgetStart(RunRt& run, int idx) {
-  auto& s = run.steps[idx];
-  if (s.budgetStart) return *s.budgetStart;
-  for (auto& other : run.steps) other.budgetStart = 0;
+int Engine::budgetStart(RunRt& run, int idx) { return run.steps[idx].budgetStart.value_or(0); }
+
+void Engine::loadBudgets(RunRt& run) {
+  bool attempted = false;
+  for (auto& s : run.steps) {
+    s.budgetStart = 0;
+    attempted = attempted || s.row.attempts > 0;
+  }
+  if (!attempted) return;  // never retried by hand: no rerun events
   auto events = store_.runEvents(run.row.id);
   if (!events.ok()) {
     // Counting from the first attempt only ever retries less.
     spdlog::warn("run {}: cannot read its events to find retry budgets: {}", run.row.id,
                  events.error().message());
-    return 0;
+    return;
   }
   for (const auto& e : *events) {
     if (e.kind != kStepRerunEvent) continue;
     for (auto& other : run.steps)
       if (other.row.name == e.step) other.budgetStart = e.attempt;
   }
-  return *s.budgetStart;
 }
 
 }  // namespace keel::engine

@@ -218,6 +218,27 @@ steps:
   EXPECT_EQ(detail(r3).run.state, RunState::kRunning);
 }
 
+TEST_F(EngineTest, RunsWaitingForASlotAreAdmittedInTheirOriginalOrderAfterARestart) {
+  apply(workflow("queued", R"(
+concurrency: { key: "all", limit: 1 }
+steps:
+  - { name: a, run: "a", timeout: 1m, retry: { max_attempts: 1 } }
+)"));
+  auto holder = trigger("queued");
+  std::vector<std::string> waiting;  // created within one millisecond
+  for (int i = 0; i < 6; ++i) waiting.push_back(trigger("queued"));
+  ASSERT_EQ(exec_.started.size(), 1u);
+  stopAndRestart();  // the holder's attempt is lost, and it fails
+  EXPECT_EQ(detail(holder).run.state, RunState::kFailed);
+  std::vector<std::string> admitted;
+  while (exec_.started.size() > admitted.size()) {
+    admitted.push_back(exec_.started[admitted.size()].request.runId);
+    exec_.succeed(admitted.size() - 1);
+    engine_->pump();
+  }
+  EXPECT_EQ(admitted, waiting);
+}
+
 TEST_F(EngineTest, CrashRecoveryClosesRunningAttemptAsLostAndNeverRerunsCompletedSteps) {
   apply(workflow("durable", R"(
 steps:

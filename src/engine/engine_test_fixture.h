@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -85,8 +86,8 @@ class ScriptedExecutor : public exec::StepExecutor {
 };
 
 // Passes everything to a real store, except that the next `failures`
-// commits fail as a full disk would, and that `unhealthy` (when set) is
-// what health() reports.
+// commits fail as a full disk would, that `unhealthy` (when set) is
+// what health() reports, and that `onRead` (when set) sees each run read.
 class FlakyStore : public store::Store {
  public:
   explicit FlakyStore(store::Store& real) : real_(real) {}
@@ -94,6 +95,15 @@ class FlakyStore : public store::Store {
   int applies = 0;
   std::optional<Error> unhealthy;
   std::function<void()> beforeApply;  // runs on the writer before each commit
+  // Runs on the reading thread after each read of a run, its key or its
+  // events, with the store method's name.
+  std::function<void(const std::string&)> onRead;
+
+  template <typename R>
+  R read(const std::string& what, R r) {
+    if (onRead) onRead(what);
+    return r;
+  }
 
   Status apply(const store::Batch& b) override {
     if (beforeApply) beforeApply();
@@ -129,16 +139,16 @@ class FlakyStore : public store::Store {
   }
   Result<std::optional<store::RunRow>> findRunByIdempotencyKey(const std::string& w,
                                                                const std::string& k) override {
-    return real_.findRunByIdempotencyKey(w, k);
+    return read("findRunByIdempotencyKey", real_.findRunByIdempotencyKey(w, k));
   }
   Result<std::optional<store::RunDetail>> getRun(const std::string& id) override {
-    return real_.getRun(id);
+    return read("getRun", real_.getRun(id));
   }
   Result<std::vector<store::RunRow>> listRuns(const store::RunFilter& f) override {
     return real_.listRuns(f);
   }
   Result<std::vector<store::EventRow>> runEvents(const std::string& id) override {
-    return real_.runEvents(id);
+    return read("runEvents", real_.runEvents(id));
   }
   Result<std::vector<store::LogRow>> stepLogs(const std::string& id, const std::string& step,
                                               std::optional<int> attempt) override {

@@ -39,7 +39,7 @@ struct StepRt {
   std::optional<EventLoop::TimerId> timeoutTimer;  // the running attempt's timeout
   // Attempts made before the current retry budget began: 0, or the count
   // when a manual retry re-ran the step. Unknown after a restart until
-  // Engine::budgetStart reads it back from the run's events.
+  // Engine::start reads it back from the run's events (loadBudgets).
   std::optional<int> budgetStart = 0;
   bool dirty = false;
   bool holdsProcSlot = false;  // counted in the engine's running processes
