@@ -16,6 +16,7 @@
 
 #include "api/access.h"
 #include "api/server.h"
+#include "app/retention.h"
 #include "auth/bootstrap.h"
 #include "core/clock.h"
 #include "core/random.h"
@@ -201,7 +202,9 @@ int runServe(const cli::ServeOptions& options) {
     auto r = engine.readiness();
     return r.ok() ? std::string() : r.error().message();
   };
-  so.extraMetrics = [&engine] { return engine.metricsText(); };
+  Retainer retainer(**store, clock, retentionOptions(options));
+  retainer.start();
+  so.extraMetrics = [&engine, &retainer] { return engine.metricsText() + retainer.metricsText(); };
   so.access.auth = options.auth == "none" ? api::AuthMode::kNone : api::AuthMode::kToken;
   so.access.allowedOrigins = options.allowOrigins;
   so.tls = {options.tlsCert, options.tlsKey};
@@ -220,6 +223,7 @@ int runServe(const cli::ServeOptions& options) {
   int sig = waitForStopSignal();
   spdlog::info("signal {} received, stopping", sig);
   server.stop();
+  retainer.stop();
   engine.stop();
   executor.shutdown();
   return 0;

@@ -30,6 +30,9 @@ struct ServeOptions {
   bool insecureListen = false;  // allow plain HTTP on a non-loopback address
   std::string tlsCert, tlsKey;  // both, or neither
   std::vector<std::string> allowOrigins;
+  // Finished runs older than this are deleted while serving (--retain,
+  // e.g. 30d); 0 = off. A workflow's own `retention:` overrides it.
+  int64_t retainMs = 0;
 };
 
 struct BenchOptions {

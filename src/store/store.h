@@ -17,6 +17,7 @@
 // concurrently.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,8 @@ struct RetentionPolicy {
   std::optional<WallTime> defaultCutoff;
   std::map<std::string, WallTime> workflowCutoffs;
   int runsPerTransaction = 100;
+  // Asked before each transaction; true ends the pass there (shutdown).
+  std::function<bool()> stopRequested;
 };
 struct RetentionResult {
   int64_t runs = 0;          // deleted

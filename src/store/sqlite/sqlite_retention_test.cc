@@ -149,6 +149,26 @@ TEST(SqliteRetentionTest, WalksPastOneReadChunk) {
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT COUNT(*) FROM runs"), 1250);
 }
 
+TEST(SqliteRetentionTest, AStopRequestEndsThePassBeforeTheNextTransaction) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  auto store = testutil::openOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Batch batch;
+  for (int i = 0; i < 10; ++i) addRun(batch, fmt::format("r{}", i), "wf", RunState::kFailed, 1000);
+  ASSERT_TRUE(store->apply(batch).ok());
+  RetentionPolicy policy;
+  policy.defaultCutoff = at(5000);
+  policy.runsPerTransaction = 3;
+  int asked = 0;
+  policy.stopRequested = [&] { return ++asked > 2; };  // two transactions, then stop
+  auto result = store->deleteExpiredRuns(policy);
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  EXPECT_EQ(result->runs, 6);
+  EXPECT_EQ(result->transactions, 2);
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT COUNT(*) FROM runs"), 4);
+}
+
 TEST(SqliteRetentionTest, RefusesAnEmptyBatchSize) {
   testing::TempDir dir;
   auto store = testutil::openOrDie(dir.file("keel.db"));

@@ -73,6 +73,7 @@ class SqliteStore final : public Store {
     sqlite::ExpiredRunScan scan(policy);
     RetentionResult total;
     while (true) {
+      if (policy.stopRequested && policy.stopRequested()) return total;
       auto batch = read([&](Connection& c) {
         return scan.next(c, static_cast<size_t>(policy.runsPerTransaction));
       });
