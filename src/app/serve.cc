@@ -16,6 +16,7 @@
 
 #include "api/access.h"
 #include "api/server.h"
+#include "app/retention.h"
 #include "auth/bootstrap.h"
 #include "core/clock.h"
 #include "core/random.h"
@@ -249,7 +250,9 @@ int runServe(const cli::ServeOptions& options) {
     auto r = engine.readiness();
     return r.ok() ? std::string() : r.error().message();
   };
-  so.extraMetrics = [&engine] { return engine.metricsText(); };
+  Retainer retainer(**store, clock, retentionOptions(options));
+  retainer.start();
+  so.extraMetrics = [&engine, &retainer] { return engine.metricsText() + retainer.metricsText(); };
   so.access.auth = options.auth == "none" ? api::AuthMode::kNone : api::AuthMode::kToken;
   so.access.allowedOrigins = options.allowOrigins;
   so.tls = {options.tlsCert, options.tlsKey};
@@ -270,6 +273,7 @@ int runServe(const cli::ServeOptions& options) {
                                  : "; running steps go on and are re-attached at the next start");
   // The API answers 503 with Retry-After while the engine writes what it
   // holds; then it closes.
+  retainer.stop();
   stopper.stop();
   server.stop();
   return 0;

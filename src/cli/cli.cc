@@ -25,6 +25,7 @@ struct Parsed {
   CheckOptions check;
   GcOptions gc;
   std::string olderThan;
+  std::string retain;
   ValidateArgs validate;
   std::vector<std::string> applyFiles;
   RunArgs run;
@@ -85,6 +86,9 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.serve->add_option("--max-parallel", p.serve.maxParallelSteps, "Process steps run at once")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
+  s.serve->add_option("--retain", p.retain,
+                      "Delete finished runs older than this while serving (e.g. 30d; units s m h "
+                      "d w; default: keep them, except workflows with retention:)");
   s.serve->add_option("--log-level", p.serve.logLevel, "Log level of the JSON logs on stderr")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -190,7 +194,17 @@ int dispatch(const Subcommands& s, const Parsed& p, const Commands& commands, st
       err << "keel: this build cannot " << (serve ? "serve" : "bench") << "\n";
       return kExitFailure;
     }
-    return serve ? commands.serve(p.serve) : commands.bench(p.bench);
+    if (!serve) return commands.bench(p.bench);
+    ServeOptions options = p.serve;
+    if (!p.retain.empty()) {
+      auto age = parseAge(p.retain);
+      if (!age.ok()) {
+        err << "keel serve: --retain: " << age.error().message() << '\n';
+        return kExitUsage;
+      }
+      options.retainMs = *age;
+    }
+    return commands.serve(options);
   }
   if (*s.check) {
     if (!commands.check) {

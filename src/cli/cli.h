@@ -34,6 +34,9 @@ struct ServeOptions {
   // retried by policy at the next start) instead of leaving them running
   // under their supervisors for the next start to re-attach.
   bool stopSteps = false;
+  // Finished runs older than this are deleted while serving (--retain,
+  // e.g. 30d); 0 = off. A workflow's own `retention:` overrides it.
+  int64_t retainMs = 0;
 };
 
 struct BenchOptions {

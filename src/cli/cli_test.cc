@@ -354,6 +354,24 @@ TEST_F(CliTest, ServeInitIsOffUnlessAsked) {
   EXPECT_TRUE(seen.init);
 }
 
+TEST_F(CliTest, ServeRetainIsOffUnlessGivenAnAge) {
+  ServeOptions seen;
+  int calls = 0;
+  commands_.serve = [&](const ServeOptions& o) {
+    seen = o;
+    ++calls;
+    return 0;
+  };
+  ASSERT_EQ(keel({"serve", "--db", "/tmp/x.db"}, false), 0);
+  EXPECT_EQ(seen.retainMs, 0);
+  ASSERT_EQ(keel({"serve", "--db", "/tmp/x.db", "--retain", "30d"}, false), 0);
+  EXPECT_EQ(seen.retainMs, 30LL * 24 * 3600 * 1000);
+  EXPECT_EQ(keel({"serve", "--db", "/tmp/x.db", "--retain", "30 days"}, false), 2);
+  EXPECT_NE(err_.str().find("keel serve: --retain: '30 days' is not an age"), std::string::npos)
+      << err_.str();
+  EXPECT_EQ(calls, 2);
+}
+
 constexpr char kValidWorkflow[] = R"(name: hello
 owner: { team: qa, contact: qa@example.com }
 runbook: https://wiki.example.com/rb

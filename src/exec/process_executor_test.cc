@@ -69,7 +69,9 @@ std::optional<StepOutcome> await(Launched& l) {
 StepRequest shell(std::string command, std::string workdir = "") {
   static std::atomic<int> runs{0};
   StepRequest r;
-  r.runId = "run-" + std::to_string(++runs);  // each attempt its own folder
+  // Unique across the test processes that run at once, as run ids are: an
+  // attempt's leftovers are found by these names.
+  r.runId = "run-" + std::to_string(::getpid()) + "-" + std::to_string(++runs);
   r.step = "step";
   r.command = std::move(command);
   r.workdir = std::move(workdir);

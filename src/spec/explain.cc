@@ -187,6 +187,10 @@ std::string explainWorkflow(const WorkflowSpec& w) {
          (w.slo.maxDuration ? "max_duration=" + formatDuration(*w.slo.maxDuration)
                             : std::string("none")) +
          "\n";
+  out += "  retention: " +
+         (w.retention ? formatDuration(*w.retention) + " (finished runs deleted by keel serve)"
+                      : std::string("none (keel serve --retain applies, if set)")) +
+         "\n";
   out += "  steps:\n";
   for (const StepSpec& s : w.steps) explainStep(s, out);
   return out;

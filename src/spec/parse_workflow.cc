@@ -1,4 +1,5 @@
-// The top level of a workflow: identity, ownership, params, concurrency, slo.
+// The top level of a workflow: identity, ownership, params, concurrency, slo,
+// retention.
 #include <map>
 #include <set>
 
@@ -10,8 +11,8 @@ namespace keel::spec::detail {
 namespace {
 
 const std::vector<std::string> kTopKeys = {
-    "name",   "namespace", "description",  "owner",       "runbook", "workdir",
-    "params", "triggers",  "dependencies", "concurrency", "slo",     "steps",
+    "name",     "namespace",    "description", "owner", "runbook",   "workdir", "params",
+    "triggers", "dependencies", "concurrency", "slo",   "retention", "steps",
 };
 
 bool isParamName(std::string_view s) {
@@ -191,6 +192,7 @@ void readWorkflow(const YAML::Node& root, ParseState& st) {
   if (const YAML::Node* t = r.find("triggers")) readTriggers(*t, st);
   readConcurrency(r, st);
   readSlo(r, st);
+  spec.retention = r.duration("retention", false);
   readStepList(r, st);
 }
 

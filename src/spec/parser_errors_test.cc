@@ -67,6 +67,11 @@ TEST(ParserErrors, BadDurationsSayWhatIsWrong) {
                          "slo.max_duration: bad duration \"-5m\": negative"));
   EXPECT_TRUE(hasProblem(plus("  - name: b\n    run: x\n    timeout: 0s\n"), 10, 14,
                          "step 'b': timeout: must be greater than zero"));
+  EXPECT_TRUE(hasProblem(plus("retention: 7days\n"), 8, 12,
+                         "retention: bad duration \"7days\": unknown unit 'days' (use ms, "
+                         "s, m, h, d)"));
+  EXPECT_TRUE(hasProblem(plus("retention: 0\n"), 8, 12, "retention: must be greater than zero"));
+  EXPECT_TRUE(hasProblem(plus("retention: [7d]\n"), 8, 12, "retention: expected a duration"));
 }
 
 TEST(ParserErrors, InvalidNames) {

@@ -185,6 +185,20 @@ TEST(Parser, WorkdirDefaultsAndJoins) {
   EXPECT_EQ((*r)->steps[0].workdir, "/abs");
 }
 
+TEST(Parser, RetentionIsAnOptionalDuration) {
+  auto r = parse(kMinimal);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_FALSE((*r)->retention.has_value());
+
+  r = parse("retention: 7d\n" + std::string(kMinimal));
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ((*r)->retention.value_or(Millis(0)), Millis(7LL * 24 * 3600 * 1000));
+  std::string text = explainWorkflow(**r);
+  EXPECT_NE(text.find("  retention: 7d (finished runs deleted by keel serve)\n"), std::string::npos)
+      << text;
+  EXPECT_TRUE(checkRunnable(**r, "f.yaml").warnings.empty());
+}
+
 TEST(GoLiveGate, MissingOwnerRunbookAndTimeoutAreRefused) {
   auto yaml = R"(name: wf
 steps:
@@ -268,6 +282,7 @@ TEST(Explain, ShowsDefaultsAndWhatIsOnlyStored) {
       << text;
   EXPECT_TRUE(has("concurrency: key=\"{{ params.region }}\" limit=1")) << text;
   EXPECT_TRUE(has("slo: max_duration=45m")) << text;
+  EXPECT_TRUE(has("retention: none (keel serve --retain applies, if set)")) << text;
   EXPECT_TRUE(
       has("retry: max_attempts=5 backoff=exponential initial=2s max=5m jitter=full "
           "retry_on=[timeout,crash,lost,error,dependency_unavailable,rate_limited]\n"))

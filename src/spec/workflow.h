@@ -126,6 +126,9 @@ struct WorkflowSpec {
   std::vector<DependencySpec> dependencies;
   std::optional<ConcurrencySpec> concurrency;
   SloSpec slo;
+  // How long keel serve keeps this workflow's finished runs (`retention:`);
+  // overrides the server's --retain both ways. Unset: --retain, if given.
+  std::optional<Millis> retention;
   std::vector<StepSpec> steps;
 
   const StepSpec* findStep(const std::string& stepName) const;

@@ -17,6 +17,8 @@
 // concurrently.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +53,22 @@ struct Batch {
   bool empty() const { return mutations.empty(); }
 };
 
+// Retention while keel serves: which finished runs (succeeded, failed,
+// cancelled) are old enough to delete. A run of a workflow named in
+// `workflowCutoffs` goes once it finished before that cutoff; a run of any
+// other workflow once it finished before `defaultCutoff` (none: it stays).
+struct RetentionPolicy {
+  std::optional<WallTime> defaultCutoff;
+  std::map<std::string, WallTime> workflowCutoffs;
+  int runsPerTransaction = 100;
+  // Asked before each transaction; true ends the pass there (shutdown).
+  std::function<bool()> stopRequested;
+};
+struct RetentionResult {
+  int64_t runs = 0;          // deleted
+  int64_t transactions = 0;  // that deleted at least one run
+};
+
 struct StoreOptions {
   std::string nodeId = "local";
   // false only for benchmarks that measure the cost of durability itself.
@@ -79,6 +97,18 @@ class Store {
   // may be called from any thread (they take the writer's turn).
   virtual Status putToken(const TokenRow& row) = 0;
   virtual Result<TokenRow> revokeToken(const std::string& name, WallTime at) = 0;
+  // Deletes the finished runs `policy` says are expired, with their steps,
+  // attempts, events and logs, at most policy.runsPerTransaction runs per
+  // transaction. Each transaction takes the writer's turn on its own and
+  // gives it back before the next, so apply() waits for one small
+  // transaction at most; finding the runs happens outside the writer's
+  // turn. An active run is never deleted (each run's state is checked again
+  // in the transaction that deletes it). May be called from any thread.
+  // On error, what earlier transactions deleted stays deleted. A store
+  // without retention keeps this default (kUnimplemented).
+  virtual Result<RetentionResult> deleteExpiredRuns(const RetentionPolicy& /*policy*/) {
+    return Error(ErrorCode::kUnimplemented, "this store cannot delete expired runs");
+  }
 
   // --- reads (any thread) ---
   virtual Result<std::optional<WorkflowVersionRow>> getWorkflow(const std::string& name,

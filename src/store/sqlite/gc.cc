@@ -35,20 +35,29 @@ Result<int64_t> deleteOneBatch(Connection& conn, WallTime finishedBefore, int li
   auto n = conn.queryInt64("SELECT COUNT(*) FROM temp.gc_batch");
   if (!n.ok()) return n.error();
   if (*n == 0) return int64_t{0};
+  KEEL_TRY(deleteRunsOfBatchTable(conn));
+  return *n;
+}
+
+}  // namespace
+
+Status createBatchTable(Connection& conn) {
+  return conn.exec("CREATE TEMP TABLE IF NOT EXISTS gc_batch (id TEXT PRIMARY KEY)");
+}
+
+Status deleteRunsOfBatchTable(Connection& conn) {
   for (const char* sql : kDeletes) {
     auto s = conn.cached(sql);
     if (!s.ok()) return s.error();
     auto done = (*s)->next();
     if (!done.ok()) return done.error();
   }
-  return *n;
+  return okStatus();
 }
-
-}  // namespace
 
 Result<GcResult> deleteFinishedRunBatches(Connection& conn, WallTime finishedBefore,
                                           int runsPerTransaction, const GcProgress& progress) {
-  KEEL_TRY(conn.exec("CREATE TEMP TABLE IF NOT EXISTS gc_batch (id TEXT PRIMARY KEY)"));
+  KEEL_TRY(createBatchTable(conn));
   GcResult total;
   while (true) {
     KEEL_TRY(conn.beginImmediate());

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include "store/sqlite/gc.h"
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/reads.h"
+#include "store/sqlite/retention.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/tokens.h"
 #include "store/sqlite/writer.h"
@@ -60,6 +62,32 @@ class SqliteStore final : public Store {
   Result<TokenRow> revokeToken(const std::string& name, WallTime at) override {
     std::lock_guard lock(writeMu_);
     return sqlite::markTokenRevoked(*conn_, name, at);
+  }
+  // Finds a batch on a read connection, deletes it in the writer's turn,
+  // gives the turn back, and again until the walk is over: the engine's
+  // commits wait for one small transaction at most.
+  Result<RetentionResult> deleteExpiredRuns(const RetentionPolicy& policy) override {
+    if (policy.runsPerTransaction < 1) {
+      return Error(ErrorCode::kInvalidArgument, "runs per transaction must be at least 1");
+    }
+    sqlite::ExpiredRunScan scan(policy);
+    RetentionResult total;
+    while (true) {
+      if (policy.stopRequested && policy.stopRequested()) return total;
+      auto batch = read([&](Connection& c) {
+        return scan.next(c, static_cast<size_t>(policy.runsPerTransaction));
+      });
+      if (!batch.ok()) return batch.error();
+      if (batch->empty()) return total;
+      auto deleted = [&] {
+        std::lock_guard lock(writeMu_);
+        return checked([&] { return sqlite::deleteExpiredBatch(*conn_, *batch); });
+      }();
+      if (!deleted.ok()) return deleted.error();
+      if (*deleted > 0) ++total.transactions;
+      total.runs += *deleted;
+      std::this_thread::yield();  // let a waiting commit take the turn first
+    }
   }
 
   Result<std::optional<WorkflowVersionRow>> getWorkflow(const std::string& name,

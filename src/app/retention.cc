@@ -1,0 +1,128 @@
+#include "app/retention.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "observe/json_log.h"
+#include "spec/parser.h"
+
+namespace keel::app {
+
+RetentionOptions retentionOptions(const cli::ServeOptions& serve) {
+  RetentionOptions options;
+  if (serve.retainMs > 0) options.defaultAge = Millis(serve.retainMs);
+  return options;
+}
+
+Retainer::Retainer(store::Store& store, const Clock& clock, RetentionOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+Retainer::~Retainer() { stop(); }
+
+void Retainer::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Retainer::stop() {
+  stopRequested_ = true;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Retainer::loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    (void)runPass();  // logged and counted there
+    lock.lock();
+    wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
+  }
+}
+
+void Retainer::waitForPasses(int64_t n) {
+  std::unique_lock lock(mu_);
+  wake_.wait(lock, [&] { return passes_ >= n; });
+}
+
+std::optional<Millis> Retainer::ageOf(const store::WorkflowVersionRow& row) {
+  auto it = ageBySha_.find(row.sha256);
+  if (it != ageBySha_.end()) return it->second;
+  spec::ParseOptions po;
+  po.fileName = row.name;
+  po.defaultWorkdir = row.workdir;
+  auto parsed = spec::parseWorkflow(row.yaml, po);
+  std::optional<Millis> age;
+  if (parsed.ok()) {
+    age = (*parsed)->retention;
+  } else {
+    // Stored versions were valid when applied; one this keel cannot read
+    // falls back to --retain rather than stopping retention for all.
+    observe::logFields(
+        spdlog::level::warn,
+        "retention: cannot read the workflow's latest version; --retain applies",
+        {{"workflow", row.name}, {"version", row.version}, {"error", parsed.error().message()}});
+  }
+  ageBySha_.emplace(row.sha256, age);
+  return age;
+}
+
+Result<store::RetentionPolicy> Retainer::policyAt(WallTime now) {
+  store::RetentionPolicy policy;
+  policy.runsPerTransaction = options_.runsPerTransaction;
+  policy.stopRequested = [this] { return stopRequested_.load(); };
+  if (options_.defaultAge) policy.defaultCutoff = now - *options_.defaultAge;
+  auto workflows = store_.listWorkflows();
+  if (!workflows.ok()) return workflows.error();
+  for (const auto& row : *workflows) {
+    if (auto age = ageOf(row)) policy.workflowCutoffs[row.name] = now - *age;
+  }
+  return policy;
+}
+
+Result<store::RetentionResult> Retainer::runPass() {
+  auto result = [&]() -> Result<store::RetentionResult> {
+    std::lock_guard pass(passMu_);
+    auto policy = policyAt(clock_.wallNow());
+    if (!policy.ok()) return policy.error();
+    if (!policy->defaultCutoff && policy->workflowCutoffs.empty())
+      return store::RetentionResult{};  // nothing has an age: keep everything
+    return store_.deleteExpiredRuns(*policy);
+  }();
+  ++passesTotal_;
+  if (!result.ok()) {
+    ++failures_;
+    observe::logFields(spdlog::level::warn, "retention pass failed; the next pass tries again",
+                       {{"error", result.error().message()}});
+  } else {
+    runsDeleted_ += result->runs;
+    if (result->runs > 0) {
+      observe::logFields(
+          spdlog::level::info, "retention deleted finished runs",
+          {{"runs", result->runs},
+           {"transactions", result->transactions},
+           {"retain", options_.defaultAge ? spec::formatDuration(*options_.defaultAge) : "off"}});
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++passes_;
+  }
+  wake_.notify_all();
+  return result;
+}
+
+std::string Retainer::metricsText() const {
+  return fmt::format(
+      "# TYPE keel_retention_runs_deleted_total counter\nkeel_retention_runs_deleted_total {}\n"
+      "# TYPE keel_retention_passes_total counter\nkeel_retention_passes_total {}\n"
+      "# TYPE keel_retention_failures_total counter\nkeel_retention_failures_total {}\n",
+      runsDeleted_.load(), passesTotal_.load(), failures_.load());
+}
+
+}  // namespace keel::app
