@@ -183,8 +183,10 @@ class Engine final : public Control {
   void onStepFinished(const std::string& runId, int idx, int attempt, exec::StepOutcome outcome);
   void onTimer(const std::string& runId, int idx, uint64_t token);
   void succeedStep(RunRt& run, int idx, std::string outputJson);
+  // `endedAt`: when the attempt really ended, if earlier than now (one
+  // collected after a restart); otherwise now.
   void failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<int> exitCode,
-                   std::string message);
+                   std::string message, std::optional<WallTime> endedAt = std::nullopt);
   void killStep(RunRt& run, int idx, std::string reason);
   void skipDependants(RunRt& run, int idx);
   void armStepTimer(RunRt& run, int idx, WallTime due);

@@ -1,5 +1,6 @@
 // Steps on the engine loop: dispatch, completion, retries, timeouts and
 // skipping the dependants of a step that failed for good.
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -248,23 +249,32 @@ void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::Step
   afterCommit([this, ref = exec::AttemptRef{runId, s.row.name, n, 0}] { executor_.discard(ref); });
   if (outcome.failureClass == FailureClass::kLost)
     event(*run, "attempt_lost", s.row.name, n, outcome.message);
-  store::LogRow log;
-  log.runId = runId;
-  log.step = s.row.name;
-  log.attempt = n;
-  log.stdoutText = std::move(outcome.stdoutText);
-  log.stderrText = std::move(outcome.stderrText);
-  log.stdoutBytes = outcome.stdoutBytes;
-  log.stderrBytes = outcome.stderrBytes;
-  pending_.mutations.emplace_back(store::PutLog{std::move(log)});
+  const bool noLogs = outcome.stdoutBytes == 0 && outcome.stderrBytes == 0 &&
+                      outcome.stdoutText.empty() && outcome.stderrText.empty();
+  if (!(noLogs && outcome.failureClass == FailureClass::kLost)) {
+    store::LogRow log;
+    log.runId = runId;
+    log.step = s.row.name;
+    log.attempt = n;
+    log.stdoutText = std::move(outcome.stdoutText);
+    log.stderrText = std::move(outcome.stderrText);
+    log.stdoutBytes = outcome.stdoutBytes;
+    log.stderrBytes = outcome.stderrBytes;
+    pending_.mutations.emplace_back(store::PutLog{std::move(log)});
+  }
   s.attempt->exitCode = outcome.exitCode;
   s.attempt->signal = outcome.signal;
+  // Never before the attempt's start (a clock stepped back) nor after now.
+  std::optional<WallTime> endedAt;
+  if (outcome.endedAt)
+    endedAt =
+        std::clamp(*outcome.endedAt, s.attempt->startedAt, std::max(s.attempt->startedAt, now()));
   if (!outcome.succeeded) {
-    failAttempt(*run, idx, outcome.failureClass, outcome.exitCode, outcome.message);
+    failAttempt(*run, idx, outcome.failureClass, outcome.exitCode, outcome.message, endedAt);
     return;
   }
   s.attempt->state = AttemptState::kSucceeded;
-  s.attempt->finishedAt = now();
+  s.attempt->finishedAt = endedAt.value_or(now());
   s.attempt->message = outcome.message;
   pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
   event(*run, "attempt_succeeded", s.row.name, n, outcome.message);
@@ -289,14 +299,14 @@ void Engine::succeedStep(RunRt& run, int idx, std::string outputJson) {
 }
 
 void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<int> exitCode,
-                         std::string message) {
+                         std::string message, std::optional<WallTime> endedAt) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
   s.handle.reset();
   cancelTimers(s);
   releaseProcSlot(s);
   s.attempt->state = AttemptState::kFailed;
-  s.attempt->finishedAt = now();
+  s.attempt->finishedAt = endedAt.value_or(now());
   s.attempt->exitCode = exitCode;
   s.attempt->failureClass = cls;
   s.attempt->message = message;

@@ -35,6 +35,7 @@ class ScriptedExecutor : public exec::StepExecutor {
     std::function<void(exec::StepOutcome)> done;
     exec::ExecHandle handle;
     bool finished = false;
+    std::optional<exec::AttemptRef> reattached;  // set for attach()
   };
   exec::ExecHandle start(exec::StepRequest request,
                          std::function<void(exec::StepOutcome)> done) override {
@@ -52,6 +53,20 @@ class ScriptedExecutor : public exec::StepExecutor {
       }
   }
   void shutdown() override {}
+  // With keepAcrossRestart, attach() records the attempt like start() for
+  // the test to end; otherwise it is lost at once (the default executor's).
+  exec::ExecHandle attach(exec::AttemptRef ref,
+                          std::function<void(exec::StepOutcome)> done) override {
+    if (!keepAcrossRestart) return StepExecutor::attach(std::move(ref), std::move(done));
+    exec::StepRequest r;
+    r.runId = ref.runId;
+    r.step = ref.step;
+    r.attempt = ref.attempt;
+    started.push_back({std::move(r), std::move(done), ++next, false, std::move(ref)});
+    return next;
+  }
+  void discard(const exec::AttemptRef& ref) override { discarded.push_back(ref); }
+  void sweep(const std::vector<exec::AttemptRef>& keep) override { sweeps.push_back(keep); }
 
   void finish(Started& s, exec::StepOutcome o) {
     s.finished = true;
@@ -82,6 +97,9 @@ class ScriptedExecutor : public exec::StepExecutor {
 
   std::vector<Started> started;
   std::vector<std::pair<exec::ExecHandle, FailureClass>> stops;
+  std::vector<exec::AttemptRef> discarded;
+  std::vector<std::vector<exec::AttemptRef>> sweeps;
+  bool keepAcrossRestart = false;
   exec::ExecHandle next = 0;
 };
 

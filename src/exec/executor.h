@@ -56,6 +56,9 @@ struct StepOutcome {
   std::string stderrText;
   int64_t stdoutBytes = 0;  // before capping
   int64_t stderrBytes = 0;
+  // When the step's process ended, as its supervisor saw it: an attempt
+  // collected after a restart of keel ended earlier than keel learnt of it.
+  std::optional<std::chrono::system_clock::time_point> endedAt;
   // keel stopped watching (detach()); the attempt goes on under its
   // supervisor and is re-attached by the next start. Nothing else is set.
   bool detached = false;

@@ -110,6 +110,9 @@ std::optional<StepOutcome> collect(const std::string& dir, size_t outputCap) {
   StepOutcome o;
   o.stdoutText = readText(dir, files::kStdout);
   o.stderrText = readText(dir, files::kStderr);
+  if (s.contains("ended_at_ms") && s["ended_at_ms"].is_number_integer())
+    o.endedAt =
+        std::chrono::system_clock::time_point(milliseconds(s["ended_at_ms"].get<int64_t>()));
   o.stdoutBytes = s.value("stdout_bytes", int64_t{0});
   o.stderrBytes = s.value("stderr_bytes", int64_t{0});
   if (s.contains("error") && s["error"].is_string()) {

@@ -138,6 +138,7 @@ class Supervisor {
   std::optional<TimePoint> killAt_;
   std::optional<TimePoint> drainUntil_;
   size_t survivors_ = 0;
+  std::optional<std::chrono::system_clock::time_point> endedAt_;
   std::string failure_;
 };
 
@@ -210,6 +211,7 @@ void Supervisor::checkExit() {
     signal_ = info.si_status;
   }
   exited_ = true;
+  endedAt_ = std::chrono::system_clock::now();
   drainUntil_ = SteadyClock::now() + kDrainAfterExit;
 }
 
@@ -286,6 +288,9 @@ nlohmann::json Supervisor::status() const {
   s["stdout_bytes"] = out_.capture.totalBytes();
   s["stderr_bytes"] = err_.capture.totalBytes();
   s["survivors"] = survivors_;
+  // Milliseconds since the epoch: when the step's shell ended (or now).
+  auto ended = endedAt_.value_or(std::chrono::system_clock::now());
+  s["ended_at_ms"] = std::chrono::duration_cast<milliseconds>(ended.time_since_epoch()).count();
   if (!failure_.empty()) {
     s["error"] = failure_;
     s["error_class"] = "error";

@@ -1,0 +1,132 @@
+// Steps that outlive keel: recovery re-attaches an attempt that was running
+// when keel stopped instead of closing it as lost; stop() leaves running
+// steps alone unless asked to stop them; nothing new is taken while
+// stopping.
+#include "engine/engine_test_fixture.h"
+
+namespace keel::engine::test {
+namespace {
+
+constexpr const char* kOneStep = R"(
+steps:
+  - { name: a, run: "a", timeout: 10m, retry: { max_attempts: 3, backoff: fixed, initial: 1s, jitter: none } }
+  - { name: b, run: "b", needs: [a], timeout: 1m }
+)";
+
+int countEvents(const std::vector<store::EventRow>& events, const std::string& kind) {
+  int n = 0;
+  for (const auto& e : events) n += e.kind == kind;
+  return n;
+}
+
+TEST_F(EngineTest, ARunningAttemptIsReattachedAfterARestartAndItsResultKept) {
+  apply(workflow("long", kOneStep));
+  auto id = trigger("long");
+  ASSERT_EQ(exec_.started.size(), 1u);
+  exec_.keepAcrossRestart = true;
+  crashAndRestart();
+
+  // Watched again, not lost: no second attempt, nothing new started.
+  ASSERT_EQ(exec_.started.size(), 1u);
+  ASSERT_TRUE(exec_.started[0].reattached.has_value());
+  EXPECT_EQ(exec_.started[0].reattached->runId, id);
+  EXPECT_EQ(exec_.started[0].reattached->step, "a");
+  EXPECT_EQ(exec_.started[0].reattached->attempt, 1);
+  // The sweep after recovery keeps exactly the re-attached attempt.
+  ASSERT_EQ(exec_.sweeps.size(), 2u);  // one per start
+  ASSERT_EQ(exec_.sweeps[1].size(), 1u);
+  EXPECT_EQ(exec_.sweeps[1][0].step, "a");
+  EXPECT_EQ(step(detail(id), "a").state, StepState::kRunning);
+
+  exec_.succeed(0, R"({"rows":3})");
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "a").state, StepState::kSucceeded);
+  EXPECT_EQ(step(d, "a").attempts, 1);
+  EXPECT_EQ(step(d, "a").outputJson, R"({"rows":3})");
+  EXPECT_EQ(countEvents(*store_->runEvents(id), "attempt_reattached"), 1);
+  EXPECT_EQ(countEvents(*store_->runEvents(id), "attempt_lost"), 0);
+  // Its folder may go once that end is durable.
+  ASSERT_FALSE(exec_.discarded.empty());
+  EXPECT_EQ(exec_.discarded.back().step, "a");
+  // The run goes on as if keel had never stopped.
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(exec_.started[1].request.step, "b");
+}
+
+TEST_F(EngineTest, AReattachedAttemptKeepsWhatIsLeftOfItsTimeout) {
+  apply(workflow("long", kOneStep));
+  trigger("long");
+  clock_.advance(8min);
+  engine_->pump();
+  exec_.keepAcrossRestart = true;
+  crashAndRestart();
+  ASSERT_EQ(exec_.started.size(), 1u);
+  clock_.advance(1min);
+  engine_->pump();
+  EXPECT_TRUE(exec_.stops.empty()) << "stopped before its 10 minutes were up";
+  clock_.advance(1min + 1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.stops.size(), 1u);
+  EXPECT_EQ(exec_.stops[0].second, FailureClass::kTimeout);
+}
+
+TEST_F(EngineTest, AnAttemptWhoseSupervisorIsGoneIsLostAndRetriedByPolicy) {
+  apply(workflow("long", kOneStep));
+  auto id = trigger("long");
+  crashAndRestart();  // the default executor keeps nothing: every attempt is lost
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "a").state, StepState::kRetrying);
+  EXPECT_EQ(countEvents(*store_->runEvents(id), "attempt_lost"), 1);
+  clock_.advance(1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 1u);
+  EXPECT_EQ(exec_.started[0].request.attempt, 2);
+}
+
+TEST_F(EngineTest, ACancelledRunStopsItsReattachedAttempt) {
+  apply(workflow("long", kOneStep));
+  auto id = trigger("long");
+  exec_.keepAcrossRestart = true;
+  crashAndRestart();
+  auto f = engine_->cancel(id);
+  engine_->pump();
+  ASSERT_TRUE(f.get().ok());
+  ASSERT_EQ(exec_.stops.size(), 1u);
+  EXPECT_EQ(exec_.stops[0].second, FailureClass::kCancelled);
+  engine_->pump();
+  EXPECT_EQ(detail(id).run.state, RunState::kCancelled);
+}
+
+TEST_F(EngineTest, StopLeavesRunningStepsRunningAndRefusesNewWork) {
+  apply(workflow("long", kOneStep));
+  auto id = trigger("long");
+  engine_->stop();
+  EXPECT_TRUE(exec_.stops.empty()) << "stop() stopped a running step";
+  EXPECT_EQ(step(detail(id), "a").state, StepState::kRunning);
+  auto r = engine_->trigger({"long", nlohmann::json::object(), ""}).get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message().find("stopping"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(engine_->ready());
+}
+
+TEST_F(EngineTest, StopWithStopStepsStopsThemAndRecordsThemForARetry) {
+  apply(workflow("long", kOneStep));
+  auto id = trigger("long");
+  engine_->stop(/*stopSteps=*/true);
+  ASSERT_EQ(exec_.stops.size(), 1u);
+  EXPECT_EQ(exec_.stops[0].second, FailureClass::kLost);
+  // The outcome was written before the engine stopped: the step waits for
+  // its retry, and the restart does not treat it as running.
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "a").state, StepState::kRetrying);
+  crashAndRestart();
+  clock_.advance(1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 1u);
+  EXPECT_EQ(exec_.started[0].request.attempt, 2);
+}
+
+}  // namespace
+}  // namespace keel::engine::test
