@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -31,6 +32,13 @@ void KeelUnderTest::setExtraArgs(std::vector<std::string> extraArgs) {
 
 KeelUnderTest::~KeelUnderTest() {
   if (child_->running()) child_->terminate();
+  // keel leaves running steps to their supervisors when it stops; a test
+  // leaves nothing behind, so each supervisor is told to stop its step.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(db() + ".steps", ec)) {
+    pid_t shim = static_cast<pid_t>(std::atol(testing::readFile(e.path() / "shim").c_str()));
+    if (shim > 1) ::kill(shim, SIGTERM);
+  }
 }
 
 void KeelUnderTest::start() {

@@ -30,13 +30,15 @@ constexpr std::array<std::pair<int, const char*>, 20> kSignalNames = {{
 
 bool isSysexit(int code) { return code >= kFirstSysexit && code <= kLastSysexit; }
 
-// "timed out", "cancelled", "stopped (lost)": how a stop reads in a sentence.
+// "timed out", "cancelled", "stopped (error)": how a stop reads in a sentence.
 std::string stopVerb(FailureClass why) {
   switch (why) {
     case FailureClass::kTimeout:
       return "timed out";
     case FailureClass::kCancelled:
       return "cancelled";
+    case FailureClass::kLost:  // keel stopped its steps as it stopped (--stop-steps)
+      return "stopped by keel's shutdown";
     default:
       return fmt::format("stopped ({})", toString(why));
   }

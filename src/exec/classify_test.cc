@@ -107,7 +107,7 @@ TEST(ClassifyTest, DescribeExit) {
   f = ExitFacts{};
   f.stoppedAs = FC::kLost;
   f.stoppedAfter = milliseconds(250);
-  EXPECT_EQ(describeExit(f), "stopped (lost) after 250ms, before the process started");
+  EXPECT_EQ(describeExit(f), "stopped by keel's shutdown after 250ms, before the process started");
 }
 
 }  // namespace

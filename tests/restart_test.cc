@@ -1,0 +1,198 @@
+// Steps outlive keel: a step that runs across a kill -9 or a SIGTERM of
+// `keel serve` runs once and is re-attached by the next start; one whose
+// supervisor died too is lost, killed and retried without overlap; one that
+// ended while keel was down is collected; `--stop-steps` stops steps.
+//
+// The step waits for a `go` file the test creates, so it runs for as long
+// as the test needs and no longer (at most 60 s). It appends "START N" and
+// "END N" to a ledger, with N its attempt, and its pid to pid.N; at start
+// it records OVERLAP if the previous attempt's process is still alive.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "e2e_support.h"
+
+namespace keel::e2e {
+namespace {
+
+constexpr const char* kStepScript = R"(#!/bin/sh
+n=$KEEL_ATTEMPT
+prev=$((n - 1))
+if [ -e "pid.$prev" ]; then
+  state=$(cut -d' ' -f3 "/proc/$(cat pid.$prev)/stat" 2>/dev/null)
+  if [ -n "$state" ] && [ "$state" != Z ]; then echo "OVERLAP $n" >> ledger; fi
+fi
+echo $$ > pid.tmp && mv pid.tmp "pid.$n"
+echo "START $n" >> ledger
+i=0
+while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+echo "END $n" >> ledger
+echo "done after attempt $n"
+printf '{"attempt": %s}' "$n" > "$KEEL_OUTPUT"
+)";
+
+std::string workflowYaml(const std::string& dir) {
+  return "name: long\n"
+         "owner: { team: qa, contact: qa@example.com }\n"
+         "runbook: https://wiki.example.com/rb\n"
+         "workdir: " +
+         dir +
+         "\n"
+         "steps:\n"
+         "  - { name: wait, run: ./step.sh, timeout: 5m, kill_grace: 1s,\n"
+         "      retry: { max_attempts: 3, backoff: fixed, initial: 100ms, jitter: none } }\n";
+}
+
+bool waitFor(const std::function<bool()>& cond, int seconds = 60) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+bool exists(const std::string& p) { return std::filesystem::exists(p); }
+
+// Alive and not a zombie.
+bool alive(pid_t pid) {
+  std::string stat = testing::readFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+pid_t readPid(const std::string& path) {
+  return static_cast<pid_t>(std::atol(testing::readFile(path).c_str()));
+}
+
+class Restart : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keel_ = std::make_unique<KeelUnderTest>(std::vector<std::string>{});
+    dir_ = keel_->dir().path();
+    std::string script = dir_ + "/step.sh";
+    testing::writeFile(script, kStepScript);
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    keel_->start();
+    keel_->apply(workflowYaml(dir_));
+    auto [status, body] = keel_->trigger("long", nlohmann::json::object());
+    ASSERT_EQ(status, 201) << body.dump();
+    runId_ = body["id"].get<std::string>();
+    ASSERT_TRUE(waitFor([&] { return exists(dir_ + "/pid.1"); }));
+  }
+
+  std::string ledger() const { return testing::readFile(dir_ + "/ledger"); }
+  void go() const { testing::writeFile(dir_ + "/go", ""); }
+  // The attempt's folder beside the database.
+  std::string attemptDir(int n) const {
+    return keel_->db() + ".steps/" + runId_ + ".wait." + std::to_string(n);
+  }
+  std::vector<std::string> events() {
+    auto res = keel_->client()->Get("/api/v1/runs/" + runId_ + "/events");
+    std::vector<std::string> kinds;
+    if (!res || res->status != 200) return kinds;
+    auto body = nlohmann::json::parse(res->body, nullptr, false);
+    for (const auto& e : body.value("events", nlohmann::json::array()))
+      kinds.push_back(e.value("kind", ""));
+    return kinds;
+  }
+  static int count(const std::vector<std::string>& v, const std::string& x) {
+    return static_cast<int>(std::count(v.begin(), v.end(), x));
+  }
+
+  std::unique_ptr<KeelUnderTest> keel_;
+  std::string dir_;
+  std::string runId_;
+};
+
+TEST_F(Restart, AStepRunningAcrossKillNineRunsOnceAndIsReattached) {
+  const pid_t step = readPid(dir_ + "/pid.1");
+  keel_->kill9();
+  // keel is gone; its step is not.
+  EXPECT_TRUE(alive(step));
+  keel_->start();
+  go();
+  auto run = keel_->waitForRun(runId_);
+  ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
+  EXPECT_EQ(ledger(), "START 1\nEND 1\n");  // one execution, never two
+  auto kinds = events();
+  EXPECT_EQ(count(kinds, "attempt_reattached"), 1);
+  EXPECT_EQ(count(kinds, "attempt_lost"), 0);
+  EXPECT_EQ(count(kinds, "attempt_started"), 1);
+  EXPECT_EQ(run["steps"][0].value("output", nlohmann::json()), nlohmann::json({{"attempt", 1}}))
+      << run.dump();
+  // Its folder goes once the end is committed.
+  EXPECT_TRUE(waitFor([&] { return !exists(attemptDir(1)); }));
+}
+
+TEST_F(Restart, AStepRunningAcrossSigtermRunsOnceAndIsReattached) {
+  const pid_t step = readPid(dir_ + "/pid.1");
+  keel_->stop();  // SIGTERM: keel exits, the step goes on
+  EXPECT_TRUE(alive(step));
+  EXPECT_EQ(ledger(), "START 1\n");
+  keel_->start();
+  go();
+  auto run = keel_->waitForRun(runId_);
+  ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
+  EXPECT_EQ(ledger(), "START 1\nEND 1\n");
+  EXPECT_EQ(count(events(), "attempt_reattached"), 1);
+}
+
+TEST_F(Restart, AStepThatEndsWhileKeelIsDownIsCollected) {
+  keel_->kill9();
+  go();
+  ASSERT_TRUE(waitFor([&] { return exists(attemptDir(1) + "/status"); }));
+  EXPECT_EQ(ledger(), "START 1\nEND 1\n");
+  keel_->start();
+  auto run = keel_->waitForRun(runId_);
+  ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
+  EXPECT_EQ(ledger(), "START 1\nEND 1\n");
+  EXPECT_EQ(run["steps"][0].value("output", nlohmann::json()), nlohmann::json({{"attempt", 1}}));
+  auto res = keel_->client()->Get("/api/v1/runs/" + runId_ + "/steps/wait/logs?attempt=1");
+  ASSERT_TRUE(res);
+  EXPECT_NE(res->body.find("done after attempt 1"), std::string::npos) << res->body;
+}
+
+TEST_F(Restart, AStepWhoseSupervisorDiedTooIsLostKilledAndRetriedWithoutOverlap) {
+  const pid_t step = readPid(dir_ + "/pid.1");
+  const pid_t shim = readPid(attemptDir(1) + "/shim");
+  keel_->kill9();
+  ASSERT_EQ(::kill(shim, SIGKILL), 0);  // the machine-level crash took both
+  ASSERT_TRUE(waitFor([&] { return !alive(shim); }));
+  EXPECT_TRUE(alive(step));  // orphaned, still running
+  keel_->start();
+  // Attempt 1 is lost, its process killed before attempt 2 starts.
+  ASSERT_TRUE(waitFor([&] { return exists(dir_ + "/pid.2"); }));
+  EXPECT_FALSE(alive(step));
+  go();
+  auto run = keel_->waitForRun(runId_);
+  ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
+  EXPECT_EQ(ledger(), "START 1\nSTART 2\nEND 2\n");  // no OVERLAP line
+  EXPECT_EQ(count(events(), "attempt_lost"), 1);
+}
+
+TEST_F(Restart, StopStepsStopsRunningStepsAndTheyAreRetriedAtTheNextStart) {
+  keel_->stop();  // the step keeps running: this start used no --stop-steps
+  keel_->setExtraArgs({"--stop-steps"});
+  keel_->start();  // re-attaches attempt 1
+  const pid_t step = readPid(dir_ + "/pid.1");
+  ASSERT_TRUE(alive(step));
+  keel_->stop();  // now SIGTERM stops it
+  EXPECT_TRUE(waitFor([&] { return !alive(step); }));
+  keel_->start();
+  ASSERT_TRUE(waitFor([&] { return exists(dir_ + "/pid.2"); }));
+  go();
+  auto run = keel_->waitForRun(runId_);
+  ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
+  EXPECT_EQ(ledger(), "START 1\nSTART 2\nEND 2\n");
+}
+
+}  // namespace
+}  // namespace keel::e2e
