@@ -194,5 +194,26 @@ TEST_F(Restart, StopStepsStopsRunningStepsAndTheyAreRetriedAtTheNextStart) {
   EXPECT_EQ(ledger(), "START 1\nSTART 2\nEND 2\n");
 }
 
+TEST_F(Restart, AStartThatFailsAfterRecoveryLeavesReattachedStepsRunning) {
+  const pid_t step = readPid(dir_ + "/pid.1");
+  keel_->kill9();
+  // Recovery re-attaches the step, then the start fails on a bad workflow
+  // file: keel must exit cleanly (no crash on the way out) and leave the
+  // step to its supervisor.
+  std::string bad = dir_ + "/bad";
+  std::filesystem::create_directory(bad);
+  testing::writeFile(bad + "/broken.yaml", "name: [unclosed\n");
+  auto outcome = serveUntilExit(
+      {"--db", keel_->db(), "--listen", "127.0.0.1:0", "--workflows", bad, "--log-level", "warn"});
+  EXPECT_FALSE(outcome.served) << outcome.output;
+  EXPECT_EQ(outcome.exitCode, 2) << outcome.output;
+  EXPECT_TRUE(alive(step));
+  keel_->start();
+  go();
+  auto run = keel_->waitForRun(runId_);
+  ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
+  EXPECT_EQ(ledger(), "START 1\nEND 1\n");
+}
+
 }  // namespace
 }  // namespace keel::e2e
