@@ -16,6 +16,7 @@
 
 #include "api/server_test_fixture.h"
 #include "observe/json_log.h"
+#include "observe/log_capture.h"
 
 namespace keel::api::test {
 namespace {
@@ -273,14 +274,7 @@ TEST_F(ServerTest, AThrowingHandlerGives500AndTheServerLivesOn) {
 }
 
 TEST_F(ServerTest, RequestLinesCarryMethodPathStatusAndActor) {
-  std::ostringstream out;
-  auto previous = spdlog::default_logger();
-  auto logger =
-      observe::installJsonLogger("debug", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-  struct Restore {
-    std::shared_ptr<spdlog::logger> logger;
-    ~Restore() { spdlog::set_default_logger(logger); }
-  } restore{previous};
+  observe::LogCapture log("debug");
   start();
   control_.onTrigger = [](const engine::TriggerRequest&) -> Result<engine::TriggerResult> {
     throw std::runtime_error("boom");
@@ -290,9 +284,8 @@ TEST_F(ServerTest, RequestLinesCarryMethodPathStatusAndActor) {
   ASSERT_EQ(post("/api/v1/workflows/hello/runs", "")->status, 500);
   server_->stop();  // every line is written
   server_.reset();
-  logger->flush();
   std::vector<json> lines;
-  std::istringstream in(out.str());
+  std::istringstream in(log.text());
   for (std::string line; std::getline(in, line);) {
     auto j = json::parse(line, nullptr, false);
     ASSERT_TRUE(j.is_object()) << line;
@@ -304,22 +297,22 @@ TEST_F(ServerTest, RequestLinesCarryMethodPathStatusAndActor) {
     return {};
   };
   auto refused = find("http GET /api/v1/runs 401");
-  ASSERT_FALSE(refused.is_null()) << out.str();
+  ASSERT_FALSE(refused.is_null()) << log.text();
   EXPECT_EQ(refused["level"], "info");
   EXPECT_EQ(refused["method"], "GET");
   EXPECT_EQ(refused["path"], "/api/v1/runs");
   EXPECT_EQ(refused["status"], 401);
   EXPECT_FALSE(refused.contains("actor"));
   auto ok = find("http GET /api/v1/runs 200");
-  ASSERT_FALSE(ok.is_null()) << out.str();
+  ASSERT_FALSE(ok.is_null()) << log.text();
   EXPECT_EQ(ok["level"], "debug");
   EXPECT_EQ(ok["actor"], "tester");
   auto failed = find("http POST /api/v1/workflows/hello/runs 500");
-  ASSERT_FALSE(failed.is_null()) << out.str();
+  ASSERT_FALSE(failed.is_null()) << log.text();
   EXPECT_EQ(failed["level"], "warning");
   EXPECT_EQ(failed["actor"], "tester");
   auto error = find("http POST /api/v1/workflows/hello/runs: unexpected exception: boom");
-  ASSERT_FALSE(error.is_null()) << out.str();
+  ASSERT_FALSE(error.is_null()) << log.text();
   EXPECT_EQ(error["level"], "error");
   EXPECT_EQ(error["method"], "POST");
   EXPECT_EQ(error["path"], "/api/v1/workflows/hello/runs");

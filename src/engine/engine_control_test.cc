@@ -210,34 +210,11 @@ TEST_F(EngineTest, ARunOfAStoredVersionThatNoLongerParsesFailsAndTheOthersRecove
   apply(workflow("good", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
   auto good = trigger("good");
   // A version stored by another keel that this one cannot read, and a run of it.
-  store::WorkflowVersionRow bad;
-  bad.name = "broken";
-  bad.yaml = "name: broken\nsteps: [\n";
-  bad.createdAt = clock_.wallNow();
-  auto stored = store_->putWorkflow(bad);
-  ASSERT_TRUE(stored.ok()) << stored.error().toString();
-  store::RunRow run;
-  run.id = newRunId(clock_.wallNow(), random_);
-  run.workflow = "broken";
-  run.version = stored->version;
-  run.state = RunState::kRunning;
-  run.createdAt = run.startedAt.emplace(clock_.wallNow());
-  store::StepRow st;
-  st.runId = run.id;
-  st.name = "s";
-  st.state = StepState::kRunning;
-  st.attempts = 1;
-  store::AttemptRow at;
-  at.runId = run.id;
-  at.step = "s";
-  at.startedAt = clock_.wallNow();
-  store::Batch b;
-  b.mutations = {store::PutRun{run}, store::PutStep{st}, store::PutAttempt{at}};
-  ASSERT_TRUE(store_->apply(b).ok());
+  const std::string brokenRun = storeRunOfAnUnparseableVersion();
 
   crashAndRestart();  // start() succeeds
   ASSERT_TRUE(engine_->ready());
-  auto d = detail(run.id);
+  auto d = detail(brokenRun);
   EXPECT_EQ(d.run.state, RunState::kFailed);
   EXPECT_NE(d.run.reason.find("workflow 'broken' version 1 cannot be loaded"), std::string::npos)
       << d.run.reason;
@@ -259,44 +236,12 @@ TEST_F(EngineTest, ARunOfAStoredVersionThatNoLongerParsesFailsAndTheOthersRecove
 TEST_F(EngineTest, RecoveryLogsLostAttemptsAndUnloadableRunsWithTheirFields) {
   apply(workflow("good", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
   auto good = trigger("good");
-  store::WorkflowVersionRow bad;
-  bad.name = "broken";
-  bad.yaml = "name: broken\nsteps: [\n";
-  bad.createdAt = clock_.wallNow();
-  auto stored = store_->putWorkflow(bad);
-  ASSERT_TRUE(stored.ok()) << stored.error().toString();
-  store::RunRow run;
-  run.id = newRunId(clock_.wallNow(), random_);
-  run.workflow = "broken";
-  run.version = stored->version;
-  run.state = RunState::kRunning;
-  run.createdAt = run.startedAt.emplace(clock_.wallNow());
-  store::StepRow st;
-  st.runId = run.id;
-  st.name = "s";
-  st.state = StepState::kRunning;
-  st.attempts = 1;
-  store::AttemptRow at;
-  at.runId = run.id;
-  at.step = "s";
-  at.n = 1;
-  at.startedAt = clock_.wallNow();
-  store::Batch b;
-  b.mutations = {store::PutRun{run}, store::PutStep{st}, store::PutAttempt{at}};
-  ASSERT_TRUE(store_->apply(b).ok());
+  const std::string brokenRun = storeRunOfAnUnparseableVersion();
 
-  std::ostringstream out;
-  auto previous = spdlog::default_logger();
-  auto logger =
-      observe::installJsonLogger("info", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-  struct Restore {
-    std::shared_ptr<spdlog::logger> logger;
-    ~Restore() { spdlog::set_default_logger(logger); }
-  } restore{previous};
+  observe::LogCapture log("info");
   crashAndRestart();
-  logger->flush();
   auto find = [&](const std::string& prefix, const std::string& runId) -> nlohmann::json {
-    std::istringstream in(out.str());
+    std::istringstream in(log.text());
     for (std::string line; std::getline(in, line);) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_object() && j["msg"].get<std::string>().rfind(prefix, 0) == 0 &&
@@ -305,21 +250,21 @@ TEST_F(EngineTest, RecoveryLogsLostAttemptsAndUnloadableRunsWithTheirFields) {
     }
     return {};
   };
-  auto failed = find("run failed: workflow 'broken' version 1 cannot be loaded", run.id);
-  ASSERT_FALSE(failed.is_null()) << out.str();
+  auto failed = find("run failed: workflow 'broken' version 1 cannot be loaded", brokenRun);
+  ASSERT_FALSE(failed.is_null()) << log.text();
   EXPECT_EQ(failed["level"], "error");
   EXPECT_EQ(failed["workflow"], "broken");
   EXPECT_EQ(failed["version"], 1);
   EXPECT_EQ(failed["state"], "failed");
-  auto lost = find("attempt lost", run.id);
-  ASSERT_FALSE(lost.is_null()) << out.str();
+  auto lost = find("attempt lost", brokenRun);
+  ASSERT_FALSE(lost.is_null()) << log.text();
   EXPECT_EQ(lost["workflow"], "broken");
   EXPECT_EQ(lost["step"], "s");
   EXPECT_EQ(lost["attempt"], 1);
   EXPECT_EQ(lost["class"], "lost");
   // The run that recovers: its running attempt is lost, then retried.
   auto goodLost = find("attempt failed: keel stopped", good);
-  ASSERT_FALSE(goodLost.is_null()) << out.str();
+  ASSERT_FALSE(goodLost.is_null()) << log.text();
   EXPECT_EQ(goodLost["workflow"], "good");
   EXPECT_EQ(goodLost["step"], "a");
   EXPECT_EQ(goodLost["attempt"], 1);

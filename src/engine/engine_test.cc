@@ -114,14 +114,7 @@ steps:
 }
 
 TEST_F(EngineTest, FailedAttemptsAndRunEndsAreLoggedWithTheirFields) {
-  std::ostringstream out;
-  auto previous = spdlog::default_logger();
-  auto logger =
-      observe::installJsonLogger("info", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-  struct Restore {
-    std::shared_ptr<spdlog::logger> logger;
-    ~Restore() { spdlog::set_default_logger(logger); }
-  } restore{previous};
+  observe::LogCapture log("info");
   apply(workflow("logged", R"(
 steps:
   - { name: "load", run: "a", timeout: 1m, retry: { max_attempts: 1 } }
@@ -129,9 +122,8 @@ steps:
   auto id = trigger("logged");
   exec_.fail(0, FailureClass::kBadInput, 65);
   engine_->pump();
-  logger->flush();
   std::vector<nlohmann::json> lines;
-  std::istringstream in(out.str());
+  std::istringstream in(log.text());
   for (std::string line; std::getline(in, line);) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << line;
@@ -143,14 +135,14 @@ steps:
     return {};
   };
   auto attempt = find("attempt failed");
-  ASSERT_FALSE(attempt.is_null()) << out.str();
+  ASSERT_FALSE(attempt.is_null()) << log.text();
   EXPECT_EQ(attempt["run_id"], id);
   EXPECT_EQ(attempt["workflow"], "logged");
   EXPECT_EQ(attempt["step"], "load");
   EXPECT_EQ(attempt["attempt"], 1);
   EXPECT_EQ(attempt["class"], "bad_input");
   auto end = find("run failed");
-  ASSERT_FALSE(end.is_null()) << out.str();
+  ASSERT_FALSE(end.is_null()) << log.text();
   EXPECT_EQ(end["run_id"], id);
   EXPECT_EQ(end["state"], "failed");
   EXPECT_EQ(end["step"], "load");

@@ -18,6 +18,7 @@
 
 #include "core/ids.h"
 #include "observe/json_log.h"
+#include "observe/log_capture.h"
 #include "spec/template.h"
 
 #include "store/sqlite/sqlite_store.h"
@@ -39,7 +40,7 @@ class ScriptedExecutor : public exec::StepExecutor {
   };
   exec::ExecHandle start(exec::StepRequest request,
                          std::function<void(exec::StepOutcome)> done) override {
-    started.push_back({std::move(request), std::move(done), ++next});
+    started.push_back({std::move(request), std::move(done), ++next, false, std::nullopt});
     return next;
   }
   void stop(exec::ExecHandle handle, FailureClass why) override {
@@ -241,6 +242,37 @@ class EngineTest : public ::testing::Test {
       if (s.name == name) return s;
     ADD_FAILURE() << "no step " << name;
     return d.steps.front();
+  }
+
+  // A version stored by another keel that this one cannot parse, and a run
+  // of it with its one step running (attempt 1). Returns the run's id.
+  std::string storeRunOfAnUnparseableVersion() {
+    store::WorkflowVersionRow bad;
+    bad.name = "broken";
+    bad.yaml = "name: broken\nsteps: [\n";
+    bad.createdAt = clock_.wallNow();
+    auto stored = store_->putWorkflow(bad);
+    EXPECT_TRUE(stored.ok()) << stored.error().toString();
+    store::RunRow run;
+    run.id = newRunId(clock_.wallNow(), random_);
+    run.workflow = "broken";
+    run.version = stored.ok() ? stored->version : 1;
+    run.state = RunState::kRunning;
+    run.createdAt = run.startedAt.emplace(clock_.wallNow());
+    store::StepRow st;
+    st.runId = run.id;
+    st.name = "s";
+    st.state = StepState::kRunning;
+    st.attempts = 1;
+    store::AttemptRow at;
+    at.runId = run.id;
+    at.step = "s";
+    at.n = 1;
+    at.startedAt = clock_.wallNow();
+    store::Batch b;
+    b.mutations = {store::PutRun{run}, store::PutStep{st}, store::PutAttempt{at}};
+    EXPECT_TRUE(store_->apply(b).ok());
+    return run.id;
   }
 
   int maxParallel_ = 32;

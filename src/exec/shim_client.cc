@@ -229,34 +229,12 @@ StepOutcome finishAttempt(const std::string& dir, const AttemptRef& ref,
                   killed ? fmt::format(" ({} leftover process(es) killed)", killed) : ""));
 }
 
-struct SpawnSetup {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  SpawnSetup() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
-
 // Starts the supervisor in a session of its own (a signal to keel's
 // process group or terminal never reaches it), with a clean signal state,
 // no descriptor of keel's, and its stderr in the folder.
 Result<pid_t> spawnShim(const ShimConfig& config, const std::string& dir,
                         const StepRequest& request, const std::vector<std::string>& environment) {
-  SpawnSetup s;
-  posix_spawnattr_setflags(&s.attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&s.attr, &none);
-  posix_spawnattr_setsigdefault(&s.attr, &all);
+  SpawnSetup s(POSIX_SPAWN_SETSID);
   const std::string log = pathIn(dir, files::kShimLog);
   posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&s.actions, 1, "/dev/null", O_WRONLY, 0);

@@ -46,31 +46,8 @@ Result<Pipe> makePipe() {
   return Pipe{std::move(*r), std::move(*w)};
 }
 
-// posix_spawn's attribute and file-action objects, destroyed on every path.
-struct SpawnSetup {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  SpawnSetup() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
-
 void configure(SpawnSetup& s, const Pipe& out, const Pipe& err, const std::string& workdir) {
-  posix_spawnattr_setflags(&s.attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&s.attr, 0);  // its own group: stop() signals the whole of it
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&s.attr, &none);
-  posix_spawnattr_setsigdefault(&s.attr, &all);
+  posix_spawnattr_setpgroup(&s.attr, 0);  // its own group: a stop signals the whole of it
 
   posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&s.actions, out.write.get(), 1);
@@ -82,6 +59,22 @@ void configure(SpawnSetup& s, const Pipe& out, const Pipe& err, const std::strin
 }
 
 }  // namespace
+
+SpawnSetup::SpawnSetup(short flags) {
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_setflags(&attr, flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+}
+
+SpawnSetup::~SpawnSetup() {
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+}
 
 Result<std::vector<std::string>> buildEnvironment(
     const std::map<std::string, std::string>& overrides,
@@ -126,7 +119,7 @@ Result<SpawnedShell> spawnShell(const std::string& command, const std::string& w
   auto err = makePipe();
   if (!err.ok()) return err.error();
 
-  SpawnSetup setup;
+  SpawnSetup setup(POSIX_SPAWN_SETPGROUP);
   configure(setup, *out, *err, workdir);
   std::vector<char*> argv = {const_cast<char*>("sh"), const_cast<char*>("-c"),
                              const_cast<char*>(command.c_str()), nullptr};

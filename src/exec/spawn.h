@@ -8,6 +8,7 @@
 // (the server ignores SIGPIPE; a step must not inherit that).
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <map>
@@ -18,6 +19,20 @@
 #include "exec/unique_fd.h"
 
 namespace keel::exec {
+
+// posix_spawn's attribute and file-action objects, destroyed on every
+// path. The child starts with an empty signal mask and every signal at its
+// default action (the server ignores SIGPIPE, a supervisor blocks its stop
+// signals: a child must inherit neither), plus `flags`
+// (POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID).
+struct SpawnSetup {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  explicit SpawnSetup(short flags);
+  ~SpawnSetup();
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
 
 struct SpawnedShell {
   pid_t pid = -1;     // also the process group id
