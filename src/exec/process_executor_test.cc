@@ -145,6 +145,11 @@ TEST(ProcessExecutorTest, ExitZeroWithJsonOutput) {
   auto folder = std::filesystem::path(outputPath).parent_path();
   EXPECT_EQ(folder.filename(), req.runId + ".step.1");
   EXPECT_TRUE(exists(folder / "status"));
+  // Steps' outputs and logs are for the owner only.
+  using std::filesystem::perms;
+  EXPECT_EQ(std::filesystem::status(folder).permissions() & perms::all, perms::owner_all);
+  EXPECT_EQ(std::filesystem::status(folder.parent_path()).permissions() & perms::all,
+            perms::owner_all);
   ex.discard(ref);
   EXPECT_TRUE(waitUntil([&] { return !exists(folder); }));
 }

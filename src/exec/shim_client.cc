@@ -328,7 +328,12 @@ StepOutcome runUnderShim(const StepRequest& request, StopLatch& latch, TimePoint
     return failedOutcome(FailureClass::kError, *problem);
 
   std::error_code ec;
-  std::filesystem::create_directories(config.attemptsDir, ec);
+  // Owner only, like every attempt folder in it: logs and outputs are the steps'.
+  if (::mkdir(config.attemptsDir.c_str(), 0700) != 0 && errno == ENOENT) {
+    std::filesystem::create_directories(std::filesystem::path(config.attemptsDir).parent_path(),
+                                        ec);
+    ::mkdir(config.attemptsDir.c_str(), 0700);
+  }
   const std::string dir = dirOf(config, request.runId, request.step, request.attempt);
   if (std::filesystem::exists(dir, ec)) {
     UniqueFd lock;
