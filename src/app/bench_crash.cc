@@ -287,6 +287,10 @@ int runCrash(const cli::BenchOptions& o, bool killShims) {
   size_t orphansLeft = 0;
   for (const auto& p : orphans) orphansLeft += alive(p) ? 1 : 0;
   int64_t lostAttempts = countQuery(db, "SELECT count(*) FROM attempts WHERE failure_class='lost'");
+  // Attempts whose leftover processes the restarted keel killed (it says so
+  // in the attempt's message).
+  int64_t killedByKeel = countQuery(
+      db, "SELECT count(*) FROM attempts WHERE message LIKE '%leftover process(es) killed%'");
   for (auto& t : submitters) t.join();
   child.terminate();
   // Nothing of the benchmark may outlive it: every run has ended, so no
@@ -317,10 +321,12 @@ int runCrash(const cli::BenchOptions& o, bool killShims) {
   double remainingWork = stepsDone > 0 ? static_cast<double>(remainingSteps) * beforeKill /
                                              static_cast<double>(stepsDone)
                                        : 0;
-  std::string killed =
-      killShims ? fmt::format(" shims_killed={} orphans_at_kill={} orphans_left_after_recovery={}",
-                              shimsKilled, orphans.size(), orphansLeft)
-                : "";
+  std::string killed = killShims
+                           ? fmt::format(
+                                 " shims_killed={} orphans_at_kill={} "
+                                 "attempts_with_leftovers_killed={} orphans_left_after_recovery={}",
+                                 shimsKilled, orphans.size(), killedByKeel, orphansLeft)
+                           : "";
   printResult(workload, runs, total, {},
               fmt::format(" kill_at_lines={} in_flight_at_kill={}{} remaining_steps_at_kill={} "
                           "remaining_work_s={:.3f} restart_s={:.3f} recovery_s={:.3f} lost={} "
