@@ -15,6 +15,7 @@
 
 #include "app/bench_crash.h"
 #include "app/bench_list.h"
+#include "app/bench_shim.h"
 #include "app/bench_util.h"
 #include "app/serve.h"
 #include "core/clock.h"
@@ -192,8 +193,11 @@ int runBench(const cli::BenchOptions& options) {
   if (options.workload == "W1") return runW1(options);
   if (options.workload == "W2") return runW2(options);
   if (options.workload == "W3") return runW3(options);
+  if (options.workload == "W3K") return runW3K(options);
   if (options.workload == "L1") return runListBench(options);
-  std::cerr << "keel bench: unknown workload '" << options.workload << "' (use W1, W2, W3 or L1)\n";
+  if (options.workload == "S1") return runShimBench(options);
+  std::cerr << "keel bench: unknown workload '" << options.workload
+            << "' (use W1, W2, W3, W3K, L1 or S1)\n";
   return 2;
 }
 

@@ -17,6 +17,7 @@
 #include "api/access.h"
 #include "api/server.h"
 #include "app/retention.h"
+#include "app/shim_path.h"
 #include "auth/bootstrap.h"
 #include "core/clock.h"
 #include "core/random.h"
@@ -162,20 +163,6 @@ class StopInOrder {
   bool stopSteps_;
   bool done_ = false;
 };
-
-// keel-shim, the supervisor of every step, lives next to the keel binary.
-Result<std::string> findShim() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return Error(ErrorCode::kIo, "cannot find keel's own path: " + ec.message());
-  auto shim = (self.parent_path() / "keel-shim").string();
-  if (::access(shim.c_str(), X_OK) != 0)
-    return Error(ErrorCode::kNotFound,
-                 "cannot run " + shim +
-                     ": keel starts every step under keel-shim, which must be installed next to "
-                     "the keel binary");
-  return shim;
-}
 
 }  // namespace
 

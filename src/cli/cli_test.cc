@@ -339,6 +339,10 @@ TEST_F(CliTest, ServeAndBenchAreHandedToTheCompositionRoot) {
   EXPECT_EQ(keel({"bench", "--workload", "W2", "--runs", "10"}, false), 0);
   EXPECT_EQ(bench.workload, "W2");
   EXPECT_EQ(bench.runs, 10);
+  for (const char* w : {"W1", "W3", "W3K", "L1", "S1"}) {
+    EXPECT_EQ(keel({"bench", "--workload", w}, false), 0) << w;
+    EXPECT_EQ(bench.workload, w);
+  }
   EXPECT_EQ(keel({"bench", "--workload", "W9"}, false), 2);
 }
 
