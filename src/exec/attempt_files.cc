@@ -25,7 +25,8 @@ std::string attemptDirName(const std::string& runId, const std::string& step, in
   return fmt::format("{}.{}.{}", runId, step, attempt);
 }
 
-Status writeFileAtomic(const std::string& dir, const std::string& name, std::string_view content) {
+Status writeFileAtomic(const std::string& dir, const std::string& name, std::string_view content,
+                       Durability durability) {
   const std::string tmp = dir + "/." + name + ".tmp";
   const std::string path = dir + "/" + name;
   {
@@ -38,11 +39,10 @@ Status writeFileAtomic(const std::string& dir, const std::string& name, std::str
       if (n < 0) return ioError("cannot write " + tmp, errno);
       done += static_cast<size_t>(n);
     }
-    if (::fsync(fd.get()) != 0) return ioError("cannot sync " + tmp, errno);
+    if (durability == Durability::kSynced && ::fsync(fd.get()) != 0)
+      return ioError("cannot sync " + tmp, errno);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ioError("cannot rename " + tmp, errno);
-  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d.valid()) ::fsync(d.get());
   return okStatus();
 }
 

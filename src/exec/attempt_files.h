@@ -45,9 +45,21 @@ inline constexpr const char* kShimLog = "shim.log";
 // "RUN.STEP.N": run ids and step names hold letters, digits, '-' and '_'.
 std::string attemptDirName(const std::string& runId, const std::string& step, int attempt);
 
-// Writes `dir/name` so that a reader sees the old file or the whole new
-// one: a temporary file, fsync, rename, fsync of the folder.
-Status writeFileAtomic(const std::string& dir, const std::string& name, std::string_view content);
+// How far a write must get before writeFileAtomic returns.
+enum class Durability {
+  // Readers on this machine see the old file or the whole new one (a
+  // temporary file, then rename). Enough for everything that matters only
+  // while the processes that wrote it may still run: after a reboot no
+  // supervisor is alive and its attempt is lost whatever the files say.
+  kVisible,
+  // Also on disk before the rename (fsync of the file): after a power loss
+  // the file is whole or missing, never empty. For the status.
+  kSynced,
+};
+
+// Writes `dir/name` so that a reader sees the old file or the whole new one.
+Status writeFileAtomic(const std::string& dir, const std::string& name, std::string_view content,
+                       Durability durability = Durability::kVisible);
 
 // The file's bytes, at most `cap`; kNotFound when it does not exist.
 Result<std::string> readFileCapped(const std::string& path, size_t cap);

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <utility>
@@ -143,12 +144,12 @@ void ProcessExecutor::notifierLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     notifyCv_.wait(lock,
-                   [this] { return !unstarted_.empty() || !discarded_.empty() || shuttingDown_; });
-    if (!discarded_.empty()) {
-      AttemptRef ref = std::move(discarded_.front());
-      discarded_.pop_front();
+                   [this] { return !unstarted_.empty() || !toRemove_.empty() || shuttingDown_; });
+    if (!toRemove_.empty()) {
+      auto [dir, ended] = std::move(toRemove_.front());
+      toRemove_.pop_front();
       lock.unlock();
-      removeAttemptDir(shim_, ref);
+      removeDir(dir, ended);
       lock.lock();
       continue;
     }
@@ -191,10 +192,10 @@ void ProcessExecutor::stopAll(bool leaveRunning) {
     for (auto& w : workers_) w.join();
     for (auto& t : attached_) t.join();
     if (notifier_.joinable()) notifier_.join();
-    // Folders whose removal was still queued: the next sweep removes them
-    // otherwise, but there is no reason to wait for it.
-    for (const auto& ref : discarded_) removeAttemptDir(shim_, ref);
-    discarded_.clear();
+    // Folders still queued: the next start's sweep would find them too, but
+    // there is no reason to leave them.
+    for (const auto& [dir, ended] : toRemove_) removeDir(dir, ended);
+    toRemove_.clear();
   });
 }
 
@@ -228,18 +229,35 @@ ExecHandle ProcessExecutor::attach(AttemptRef ref, std::function<void(StepOutcom
   return handle;
 }
 
-void ProcessExecutor::discard(const AttemptRef& ref) {
+void ProcessExecutor::queueRemoval(std::string dir, bool ended) {
   std::lock_guard<std::mutex> lock(mu_);
-  discarded_.push_back(ref);
+  toRemove_.emplace_back(std::move(dir), ended);
   if (!notifier_.joinable()) notifier_ = std::thread([this] { notifierLoop(); });
   notifyCv_.notify_one();
 }
 
+void ProcessExecutor::removeDir(const std::string& dir, bool ended) {
+  if (!ended) {
+    clearStaleAttemptDir(dir);
+    return;
+  }
+  std::error_code ec;  // a folder left behind is swept at the next start
+  std::filesystem::remove_all(dir, ec);
+}
+
+void ProcessExecutor::discard(const AttemptRef& ref) {
+  queueRemoval(
+      shim_.attemptsDir + "/" + attempt_files::attemptDirName(ref.runId, ref.step, ref.attempt),
+      true);
+}
+
+// The listing is taken now, before any new attempt can make a folder; the
+// removals happen in the background, so a large backlog never delays a start.
 void ProcessExecutor::sweep(const std::vector<AttemptRef>& keep) {
   std::set<std::string> names;
   for (const auto& r : keep)
     names.insert(attempt_files::attemptDirName(r.runId, r.step, r.attempt));
-  sweepAttemptDirs(shim_, names);
+  for (auto& dir : staleAttemptDirs(shim_, names)) queueRemoval(std::move(dir), false);
 }
 
 size_t ProcessExecutor::inFlight() const {

@@ -35,8 +35,10 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "exec/executor.h"
@@ -78,6 +80,8 @@ class ProcessExecutor final : public StepExecutor {
   void addWorkerIfNeededLocked();
   void handOverUnstartedLocked(std::shared_ptr<Job> job, FailureClass why);
   void stopAll(bool leaveRunning);
+  void queueRemoval(std::string dir, bool ended);
+  void removeDir(const std::string& dir, bool ended);
 
   const size_t maxParallel_;
   const ShimConfig shim_;
@@ -85,8 +89,10 @@ class ProcessExecutor final : public StepExecutor {
   std::condition_variable workCv_;    // queue_ grew, or shutting down
   std::condition_variable notifyCv_;  // unstarted_ grew, or shutting down
   std::deque<std::shared_ptr<Job>> queue_;
-  std::deque<std::shared_ptr<Job>> unstarted_;                 // stopped before they started
-  std::deque<AttemptRef> discarded_;                           // folders to remove
+  std::deque<std::shared_ptr<Job>> unstarted_;  // stopped before they started
+  // Folders to remove on the notifier thread: discarded attempts' (true:
+  // their supervisor has ended) and those a sweep found (false: check first).
+  std::deque<std::pair<std::string, bool>> toRemove_;
   std::unordered_map<ExecHandle, std::shared_ptr<Job>> jobs_;  // queued or running
   std::vector<std::thread> workers_;
   std::vector<std::thread> attached_;  // one per re-attached attempt

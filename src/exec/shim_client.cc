@@ -392,6 +392,10 @@ StepOutcome reattachShim(const AttemptRef& ref, StopLatch& latch, const ShimConf
     if (auto o = collect(dir, ref.outputCapBytes)) return std::move(*o);
     [[maybe_unused]] auto st = files::writeFileAtomic(dir, files::kAbandoned, "");
     lock.reset();
+    // A supervisor writes `shim` before it starts anything.
+    if (!std::filesystem::exists(pathIn(dir, files::kShim), ec))
+      return failedOutcome(FailureClass::kLost,
+                           "keel stopped before this attempt's step was started; nothing ran");
     size_t killed = killAttemptLeftovers(dir, ref);
     return failedOutcome(
         FailureClass::kLost,
@@ -426,33 +430,30 @@ StepOutcome reattachShim(const AttemptRef& ref, StopLatch& latch, const ShimConf
   return finishAttempt(dir, ref, std::nullopt);
 }
 
-void removeAttemptDir(const ShimConfig& config, const AttemptRef& ref) {
-  std::error_code ec;  // a leftover folder is swept at the next start
-  std::filesystem::remove_all(dirOf(config, ref.runId, ref.step, ref.attempt), ec);
-}
-
-size_t sweepAttemptDirs(const ShimConfig& config, const std::set<std::string>& keep) {
+std::vector<std::string> staleAttemptDirs(const ShimConfig& config,
+                                          const std::set<std::string>& keep) {
   std::error_code ec;
   std::vector<std::string> stale;
   for (const auto& e : std::filesystem::directory_iterator(config.attemptsDir, ec)) {
     std::string name = e.path().filename().string();
     if (!keep.count(name)) stale.push_back(e.path().string());
   }
-  size_t removed = 0;
-  for (const auto& dir : stale) {
-    UniqueFd lock;
-    if (supervisorAlive(dir, lock)) {
-      if (auto pid = livePid(dir)) {
-        UniqueFd pidfd = openPidfd(*pid);
-        [[maybe_unused]] auto st = files::writeFileAtomic(dir, files::kStop, "lost");
-        sendSignal(pidfd, *pid, SIGTERM);
-      }
-      continue;
+  return stale;
+}
+
+bool clearStaleAttemptDir(const std::string& dir) {
+  UniqueFd lock;
+  if (supervisorAlive(dir, lock)) {
+    if (auto pid = livePid(dir)) {
+      UniqueFd pidfd = openPidfd(*pid);
+      [[maybe_unused]] auto st = files::writeFileAtomic(dir, files::kStop, "lost");
+      sendSignal(pidfd, *pid, SIGTERM);
     }
-    std::filesystem::remove_all(dir, ec);
-    ++removed;
+    return false;
   }
-  return removed;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return true;
 }
 
 size_t killAttemptLeftovers(const std::string& dir, const AttemptRef& ref) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "exec/executor.h"
 #include "exec/stop_latch.h"
@@ -31,13 +32,14 @@ StepOutcome runUnderShim(const StepRequest& request, StopLatch& latch,
 // left running and reports it lost.
 StepOutcome reattachShim(const AttemptRef& ref, StopLatch& latch, const ShimConfig& config);
 
-// Removes the attempt's folder (its end is committed).
-void removeAttemptDir(const ShimConfig& config, const AttemptRef& ref);
+// The folders whose name is not in `keep`, as the attempts folder holds
+// them now (a folder made later is not listed).
+std::vector<std::string> staleAttemptDirs(const ShimConfig& config,
+                                          const std::set<std::string>& keep);
 
-// Removes every folder whose name is not in `keep`. A folder whose
-// supervisor still runs is told to stop (class lost) and left for the next
-// sweep. Returns the number of folders removed.
-size_t sweepAttemptDirs(const ShimConfig& config, const std::set<std::string>& keep);
+// Removes a folder staleAttemptDirs() listed. One whose supervisor still
+// runs is told to stop (class lost) and left for the next start; false then.
+bool clearStaleAttemptDir(const std::string& dir);
 
 // Kills every process left by the attempt whose supervisor is gone: those
 // whose environment names the attempt (KEEL_RUN_ID, KEEL_STEP,

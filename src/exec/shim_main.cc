@@ -309,7 +309,10 @@ int fail(const std::string& message) {
 }
 
 int writeStatusAndExit(const std::string& dir, const nlohmann::json& status) {
-  auto st = files::writeFileAtomic(dir, files::kStatus, status.dump() + "\n");
+  // Last, and synced: a status on disk is whole, and means the step's
+  // output files before it are complete.
+  auto st =
+      files::writeFileAtomic(dir, files::kStatus, status.dump() + "\n", files::Durability::kSynced);
   if (!st.ok()) return fail(st.error().message());
   return 0;
 }
