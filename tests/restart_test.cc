@@ -162,7 +162,7 @@ TEST_F(Restart, AStepThatEndsWhileKeelIsDownIsCollected) {
 
 TEST_F(Restart, AStepWhoseSupervisorDiedTooIsLostKilledAndRetriedWithoutOverlap) {
   const pid_t step = readPid(dir_ + "/pid.1");
-  const pid_t shim = readPid(attemptDir(1) + "/shim");
+  const pid_t shim = readPid(attemptDir(1) + "/lock");
   keel_->kill9();
   ASSERT_EQ(::kill(shim, SIGKILL), 0);  // the machine-level crash took both
   ASSERT_TRUE(waitFor([&] { return !alive(shim); }));

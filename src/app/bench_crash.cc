@@ -116,13 +116,13 @@ std::vector<ProcId> attemptProcesses(const std::string& attemptsDir, bool shims)
   return found;
 }
 
-// The supervisors named by the attempt folders' `shim` files ("PID START")
+// The supervisors named by the attempt folders' `lock` files ("PID START" first)
 // that are still alive.
 std::vector<ProcId> shimsFromFiles(const std::string& attemptsDir) {
   std::vector<ProcId> found;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(attemptsDir, ec)) {
-    std::istringstream in(readWhole(e.path().string() + "/shim"));
+    std::istringstream in(readWhole(e.path().string() + "/lock"));
     ProcId p;
     long long pid = 0;
     if (in >> pid >> p.start && pid > 1) {

@@ -61,8 +61,20 @@ Result<std::string> readFileCapped(const std::string& path, size_t cap) {
   return text;
 }
 
-bool parsePair(const std::string& text, long long& a, unsigned long long& b) {
-  return std::sscanf(text.c_str(), "%lld %llu", &a, &b) == 2;
+std::string formatProcessId(long long pid, unsigned long long start) {
+  return fmt::format("{} {}\n", pid, start);
+}
+
+LockText readLock(const std::string& dir) {
+  LockText out;
+  auto text = readFileCapped(dir + "/" + kLock, 256);
+  if (!text.ok()) return out;
+  long long p1 = 0, p2 = 0;
+  unsigned long long s1 = 0, s2 = 0;
+  int n = std::sscanf(text->c_str(), "%lld %llu\n%lld %llu", &p1, &s1, &p2, &s2);
+  if (n >= 2 && p1 > 0) out.supervisor = ProcessId{p1, s1};
+  if (n >= 4 && p2 > 0) out.group = ProcessId{p2, s2};
+  return out;
 }
 
 }  // namespace keel::exec::attempt_files

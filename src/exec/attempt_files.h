@@ -10,6 +10,7 @@
 // restart, and removes the folder once the attempt's end is committed.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,29 +19,43 @@
 namespace keel::exec::attempt_files {
 
 // Held with flock(LOCK_EX) by the live supervisor, for its whole life. keel
-// takes it to learn that no supervisor is alive.
+// takes it to learn that no supervisor is alive. Its text says who: "PID
+// START" of the supervisor on the first line (written before the step
+// starts; START is /proc/PID/stat field 22, so the pair names one process),
+// and "PGID START" of the step's process group leader on the second, once
+// the step runs. See readLock().
 inline constexpr const char* kLock = "lock";
 // Written by keel, under the lock, when it gives the attempt up: a
 // supervisor that takes the lock later sees it and exits without running
 // anything.
 inline constexpr const char* kAbandoned = "abandoned";
-// "PID START\n": the supervisor's pid and start time (/proc/PID/stat field
-// 22), written before the step starts.
-inline constexpr const char* kShim = "shim";
-// "PGID START\n": the step's process group (its leader's pid) and the
-// leader's start time.
-inline constexpr const char* kGroup = "group";
 // The failure class keel stopped the attempt for ("timeout", "cancelled",
 // "lost"), written by keel before it signals the supervisor.
 inline constexpr const char* kStop = "stop";
-// The supervisor's report, JSON; its presence means the attempt has ended.
+// The supervisor's report, JSON; its presence means the attempt has ended
+// and `logs` is complete.
 inline constexpr const char* kStatus = "status";
-inline constexpr const char* kStdout = "stdout";
-inline constexpr const char* kStderr = "stderr";
-// $KEEL_OUTPUT.
+// The step's captured stdout, then its captured stderr; the status gives
+// the length of each part. Not made when both are empty.
+inline constexpr const char* kLogs = "logs";
+// $KEEL_OUTPUT (the step creates it, if it has an output).
 inline constexpr const char* kOutput = "output.json";
-// The supervisor's own stderr: why it could not run, if it could not.
+// Why a supervisor could not run, when it could not.
 inline constexpr const char* kShimLog = "shim.log";
+
+// A pid and the start time that makes it one process.
+struct ProcessId {
+  long long pid = 0;
+  unsigned long long start = 0;
+};
+struct LockText {
+  std::optional<ProcessId> supervisor;
+  std::optional<ProcessId> group;  // the leader's pid is the group id
+};
+// What the folder's lock file says; empty parts when not (yet) written.
+LockText readLock(const std::string& dir);
+// "PID START\n".
+std::string formatProcessId(long long pid, unsigned long long start);
 
 // "RUN.STEP.N": run ids and step names hold letters, digits, '-' and '_'.
 std::string attemptDirName(const std::string& runId, const std::string& step, int attempt);
@@ -63,8 +78,5 @@ Status writeFileAtomic(const std::string& dir, const std::string& name, std::str
 
 // The file's bytes, at most `cap`; kNotFound when it does not exist.
 Result<std::string> readFileCapped(const std::string& path, size_t cap);
-
-// "A B\n" as two numbers; false when the text is not that.
-bool parsePair(const std::string& text, long long& a, unsigned long long& b);
 
 }  // namespace keel::exec::attempt_files

@@ -676,7 +676,7 @@ TEST(ProcessExecutorTest, AStepWhoseSupervisorWasKilledIsLostAndItsProcessesKill
       dir.path());
   startAndDetach(req, dir.file("gc.pid"));
   // The supervisor dies with keel (kill -9 of both): its step is orphaned.
-  pid_t shim = readPid(folderOf(req) + "/shim");
+  pid_t shim = readPid(folderOf(req) + "/lock");
   ASSERT_EQ(::kill(shim, SIGKILL), 0);
   ASSERT_TRUE(waitUntil([&] {
     std::string stat = readFile("/proc/" + std::to_string(shim) + "/stat");

@@ -108,8 +108,10 @@ std::optional<StepOutcome> collect(const std::string& dir, size_t outputCap) {
   json s = json::parse(*statusText, nullptr, false);
   if (!s.is_object()) return std::nullopt;
   StepOutcome o;
-  o.stdoutText = readText(dir, files::kStdout);
-  o.stderrText = readText(dir, files::kStderr);
+  std::string logs = readText(dir, files::kLogs);
+  size_t outLen = std::min(logs.size(), s.value("stdout_kept", logs.size()));
+  o.stdoutText = logs.substr(0, outLen);
+  o.stderrText = logs.substr(outLen);
   if (s.contains("ended_at_ms") && s["ended_at_ms"].is_number_integer())
     o.endedAt =
         std::chrono::system_clock::time_point(milliseconds(s["ended_at_ms"].get<int64_t>()));
@@ -235,10 +237,10 @@ StepOutcome finishAttempt(const std::string& dir, const AttemptRef& ref,
 Result<pid_t> spawnShim(const ShimConfig& config, const std::string& dir,
                         const StepRequest& request, const std::vector<std::string>& environment) {
   SpawnSetup s(POSIX_SPAWN_SETSID);
-  const std::string log = pathIn(dir, files::kShimLog);
+  // It says what went wrong in the folder's shim.log, itself.
   posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&s.actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&s.actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_addopen(&s.actions, 2, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
 
   const std::string timeout = std::to_string(request.timeout.count());
@@ -294,12 +296,9 @@ bool supervisorAlive(const std::string& dir, UniqueFd& lock) {
 std::optional<pid_t> livePid(const std::string& dir) {
   const auto until = SteadyClock::now() + kShimFileWait;
   do {
-    auto text = files::readFileCapped(pathIn(dir, files::kShim), 256);
-    long long pid = 0;
-    unsigned long long start = 0;
-    if (text.ok() && files::parsePair(*text, pid, start)) {
-      auto st = readProcStat(static_cast<pid_t>(pid));
-      if (st && st->startTime == start) return static_cast<pid_t>(pid);
+    if (auto who = files::readLock(dir).supervisor) {
+      auto st = readProcStat(static_cast<pid_t>(who->pid));
+      if (st && st->startTime == who->start) return static_cast<pid_t>(who->pid);
       return std::nullopt;
     }
     std::this_thread::sleep_for(milliseconds(10));
@@ -346,13 +345,6 @@ StepOutcome runUnderShim(const StepRequest& request, StopLatch& latch, TimePoint
     return failedOutcome(
         FailureClass::kError,
         fmt::format("cannot create the attempt folder {}: {}", dir, std::strerror(errno)));
-  {
-    UniqueFd f(::open(pathIn(dir, files::kOutput).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    if (!f.valid())
-      return failedOutcome(
-          FailureClass::kError,
-          fmt::format("cannot create {}: {}", pathIn(dir, files::kOutput), std::strerror(errno)));
-  }
   std::map<std::string, std::string> env = request.env;
   // The executor's, whatever request.env says. The three names also mark
   // every process of the attempt, for killAttemptLeftovers().
@@ -393,7 +385,7 @@ StepOutcome reattachShim(const AttemptRef& ref, StopLatch& latch, const ShimConf
     [[maybe_unused]] auto st = files::writeFileAtomic(dir, files::kAbandoned, "");
     lock.reset();
     // A supervisor writes `shim` before it starts anything.
-    if (!std::filesystem::exists(pathIn(dir, files::kShim), ec))
+    if (!files::readLock(dir).supervisor)
       return failedOutcome(FailureClass::kLost,
                            "keel stopped before this attempt's step was started; nothing ran");
     size_t killed = killAttemptLeftovers(dir, ref);
@@ -408,12 +400,9 @@ StepOutcome reattachShim(const AttemptRef& ref, StopLatch& latch, const ShimConf
   UniqueFd pidfd = pid ? openPidfd(*pid) : UniqueFd();
   // Checked again once the pidfd pins the process: the pid may have been reused in between.
   if (pid && pidfd.valid()) {
-    auto text = files::readFileCapped(pathIn(dir, files::kShim), 256);
-    long long p = 0;
-    unsigned long long start = 0;
+    auto who = files::readLock(dir).supervisor;
     auto st = readProcStat(*pid);
-    if (!text.ok() || !files::parsePair(*text, p, start) || !st || st->startTime != start)
-      pid.reset();
+    if (!who || !st || who->pid != *pid || st->startTime != who->start) pid.reset();
   }
   if (!pid) {
     // The lock holder cannot be identified: wait for the lock itself.
@@ -464,13 +453,9 @@ size_t killAttemptLeftovers(const std::string& dir, const AttemptRef& ref) {
   // all (then the remaining members are the step's, since a group id is
   // never reused while a member lives).
   std::optional<pid_t> group;
-  if (auto text = files::readFileCapped(pathIn(dir, files::kGroup), 256); text.ok()) {
-    long long pgid = 0;
-    unsigned long long start = 0;
-    if (files::parsePair(*text, pgid, start) && pgid > 1) {
-      auto leader = readProcStat(static_cast<pid_t>(pgid));
-      if (!leader || leader->startTime == start) group = static_cast<pid_t>(pgid);
-    }
+  if (auto leaderId = files::readLock(dir).group; leaderId && leaderId->pid > 1) {
+    auto leader = readProcStat(static_cast<pid_t>(leaderId->pid));
+    if (!leader || leader->startTime == leaderId->start) group = static_cast<pid_t>(leaderId->pid);
   }
   const pid_t self = ::getpid();
   std::unordered_set<pid_t> killed;

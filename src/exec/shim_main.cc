@@ -300,17 +300,38 @@ nlohmann::json Supervisor::status() const {
 
 std::string procPair(pid_t pid) {
   auto st = readProcStat(pid);
-  return fmt::format("{} {}\n", pid, st ? st->startTime : 0);
+  return files::formatProcessId(pid, st ? st->startTime : 0);
 }
 
+// The attempt's folder, for fail(): keel gives this process no stderr.
+std::string gDir;
+
+// Says why into DIR/shim.log, made only when there is something to say.
 int fail(const std::string& message) {
-  std::fprintf(stderr, "keel-shim: %s\n", message.c_str());
+  UniqueFd log(::open((gDir + "/" + files::kShimLog).c_str(),
+                      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  std::string line = "keel-shim: " + message + "\n";
+  if (log.valid()) [[maybe_unused]]
+    auto n = ::write(log.get(), line.data(), line.size());
+  std::fputs(line.c_str(), stderr);
   return 1;
 }
 
+// Writes the whole of `text` at `offset`; false on failure.
+bool writeAt(int fd, const std::string& text, off_t offset) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::pwrite(fd, text.data() + done, text.size() - done, offset + done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 int writeStatusAndExit(const std::string& dir, const nlohmann::json& status) {
-  // Last, and synced: a status on disk is whole, and means the step's
-  // output files before it are complete.
+  // Last, and synced: a status on disk is whole, and means the logs
+  // written before it are complete.
   auto st =
       files::writeFileAtomic(dir, files::kStatus, status.dump() + "\n", files::Durability::kSynced);
   if (!st.ok()) return fail(st.error().message());
@@ -318,6 +339,7 @@ int writeStatusAndExit(const std::string& dir, const nlohmann::json& status) {
 }
 
 int supervise(const Args& args) {
+  gDir = args.dir;
   const std::string lockPath = args.dir + "/" + files::kLock;
   // Kept open (and locked) until exit; close-on-exec, so the step never holds it.
   int lock = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -337,8 +359,10 @@ int supervise(const Args& args) {
   UniqueFd signals(::signalfd(-1, &stopSignals, SFD_CLOEXEC | SFD_NONBLOCK));
   ::signal(SIGPIPE, SIG_IGN);
 
-  if (auto st = files::writeFileAtomic(args.dir, files::kShim, procPair(::getpid())); !st.ok())
-    return fail(st.error().message());
+  // Who holds the lock, before anything runs (attempt_files.h).
+  const std::string self = procPair(::getpid());
+  if (!writeAt(lock, self, 0))
+    return fail(fmt::format("cannot write {}: {}", lockPath, std::strerror(errno)));
   const TimePoint start = SteadyClock::now();
 
   std::vector<std::string> environment;
@@ -353,15 +377,24 @@ int supervise(const Args& args) {
     return writeStatusAndExit(args.dir, s);
   }
   // Not fatal: keel uses it only to find leftovers after this shim is gone.
-  [[maybe_unused]] auto grouped =
-      files::writeFileAtomic(args.dir, files::kGroup, procPair(shell->pid));
+  [[maybe_unused]] bool grouped = writeAt(lock, self + procPair(shell->pid), 0);
 
   Supervisor sup(args, std::move(*shell), std::move(signals), start);
   sup.run();
-  for (auto [name, stream] : {std::pair{files::kStdout, &sup.out()}, {files::kStderr, &sup.err()}})
-    if (auto st = files::writeFileAtomic(args.dir, name, stream->capture.text()); !st.ok())
-      return fail(st.error().message());
-  return writeStatusAndExit(args.dir, sup.status());
+  // stdout then stderr in one file; the status says where one ends. Read
+  // only once the status exists, so written in place.
+  const std::string out = sup.out().capture.text();
+  const std::string err = sup.err().capture.text();
+  const std::string logsPath = args.dir + "/" + files::kLogs;
+  if (!out.empty() || !err.empty()) {  // no file at all for a quiet step
+    UniqueFd logs(::open(logsPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!logs.valid() || !writeAt(logs.get(), out + err, 0))
+      return fail(fmt::format("cannot write {}: {}", logsPath, std::strerror(errno)));
+  }
+  nlohmann::json status = sup.status();
+  status["stdout_kept"] = out.size();
+  status["stderr_kept"] = err.size();
+  return writeStatusAndExit(args.dir, status);
 }
 
 }  // namespace
