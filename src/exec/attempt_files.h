@@ -2,12 +2,12 @@
 // supervisor (keel-shim) meet. Internal to exec.
 //
 // keel creates the folder (mode 0700) under its attempts directory, named
-// by attemptDirName(), with an empty output file, then starts keel-shim on
-// it. The supervisor takes the lock, writes `shim`, starts the step, writes
-// `group`, and when everything it started has ended writes `stdout`,
-// `stderr` and, last and atomically, `status`. The files outlive both
-// processes: keel reads them whenever it gets to, before or after a
-// restart, and removes the folder once the attempt's end is committed.
+// by attemptDirName(), then starts keel-shim on it. The supervisor takes
+// the lock and writes who it is into it, starts the step, adds the step's
+// process group, and when everything it started has ended writes `logs`
+// and, last and atomically, `status`. The files outlive both processes:
+// keel reads them whenever it gets to, before or after a restart, and
+// removes the folder once the attempt's end is committed.
 #pragma once
 
 #include <optional>
