@@ -18,13 +18,17 @@ using nlohmann::json;
 Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& clock,
                Random& random, EngineOptions options)
     : store_(store),
-      executor_(executor),
+
       clock_(clock),
       random_(random),
       options_(std::move(options)),
+      processRunner_(executor, ProcessRunner::Options{options_.defaultWorkdir, options_.logCapBytes,
+                                                      options_.outputCapBytes}),
       workflows_(store),
       loop_(clock),
       reader_(!options_.manual) {
+  runners_[spec::StepKind::kRun] = &processRunner_;
+  for (auto& [kind, runner] : options_.runners) runners_[kind] = runner;
   committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
   loop_.setIdleHook([this] {
     flush();
@@ -78,7 +82,12 @@ Status Engine::start() {
     spdlog::info("re-attaching {} step attempt(s) that were running when keel stopped",
                  reattached_.size());
   // Before any new attempt can start: what belongs to no running attempt goes.
-  executor_.sweep(reattached_);
+  for (auto& [kind, runner] : runners_) {
+    std::vector<exec::AttemptRef> keep;
+    for (const auto& [k, ref] : reattached_)
+      if (k == kind) keep.push_back(ref);
+    runner->sweep(keep);
+  }
   reattached_.clear();
   started_ = true;
   if (!options_.manual) loopThread_ = std::thread([this] { loop_.run(); });
@@ -123,8 +132,8 @@ void Engine::stop(bool stopSteps) {
     stopSteps_ = true;
     for (auto& [id, run] : runs_)
       for (auto& s : run->steps)
-        if (s.handle && s.row.state == StepState::kRunning)
-          executor_.stop(*s.handle, FailureClass::kLost);
+        if (s.handle && s.runner && s.row.state == StepState::kRunning)
+          s.runner->stop(*s.handle, FailureClass::kLost);
   };
   if (options_.manual) {
     beginDrain();

@@ -36,6 +36,7 @@
 #include "engine/control.h"
 #include "engine/event_loop.h"
 #include "engine/run_state.h"
+#include "engine/step_runner.h"
 #include "engine/store_reader.h"
 #include "engine/workflow_cache.h"
 #include "exec/executor.h"
@@ -53,6 +54,9 @@ struct EngineOptions {
   // recorded as running only while its process really runs.
   int maxParallelSteps = 32;
   std::chrono::milliseconds commitRetryMax{5000};
+  // Runners of further step kinds (http, task), by kind; `run:` steps use
+  // the executor given to the engine. Not owned; they outlive the engine.
+  std::map<spec::StepKind, StepRunner*> runners;
   // Called on the loop thread once a run's end is durable (benchmarks,
   // tests). Must not block.
   std::function<void(const store::RunRow&)> onRunFinished;
@@ -172,8 +176,9 @@ class Engine final : public Control {
   // --- steps (engine_steps.cc) ---
   void readyStep(RunRt& run, int idx);
   void dispatchStep(RunRt& run, int idx);
-  void launchProcess(const std::string& runId, int idx, exec::StepRequest req,
-                     std::chrono::milliseconds timeout);
+  // Starts a prepared attempt once its `running` record is durable.
+  void launchAttempt(const std::string& runId, int idx, int attempt,
+                     std::shared_ptr<const PreparedAttempt> prepared);
   // The running attempt's timeout timer: the executor is told to stop it
   // (class timeout) when it fires.
   void armTimeout(RunRt& run, int idx, std::chrono::milliseconds timeout);
@@ -194,7 +199,16 @@ class Engine final : public Control {
   // Drops the step's timeout and backoff/sleep timers from the loop.
   void cancelTimers(StepRt& s);
   void startQueuedSteps();
-  Result<exec::StepRequest> buildRequest(RunRt& run, int idx);
+  // The step's inputs (params, the outputs of the steps it needs) rendered
+  // by its runner into what the attempt will do.
+  Result<std::shared_ptr<const PreparedAttempt>> prepareAttempt(RunRt& run, int idx,
+                                                                StepRunner& runner);
+  // The runner of a kind; nullptr for noop and sleep (the engine's own) and
+  // for a kind this keel cannot run.
+  StepRunner* runnerFor(spec::StepKind kind) const {
+    auto it = runners_.find(kind);
+    return it == runners_.end() ? nullptr : it->second;
+  }
 
   // --- recovery (engine_recovery.cc) ---
   RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
@@ -223,10 +237,11 @@ class Engine final : public Control {
   WallTime now() const { return clock_.wallNow(); }
 
   store::Store& store_;
-  exec::StepExecutor& executor_;
   const Clock& clock_;
   Random& random_;
   EngineOptions options_;
+  ProcessRunner processRunner_;
+  std::map<spec::StepKind, StepRunner*> runners_;
   WorkflowCache workflows_;
   EventLoop loop_;
   std::unique_ptr<Committer> committer_;
@@ -268,8 +283,8 @@ class Engine final : public Control {
   bool draining_ = false;  // stop() is writing what is left; no new process
   std::chrono::milliseconds commitBackoff_{0};
   int runningProcs_ = 0;
-  // Attempts handed to executor_.attach() by recovery, kept by its sweep.
-  std::vector<exec::AttemptRef> reattached_;
+  // Attempts handed to a runner's attach() by recovery, kept by its sweep.
+  std::vector<std::pair<spec::StepKind, exec::AttemptRef>> reattached_;
   bool stopSteps_ = false;  // stop(true): the loop ends once no step runs
   std::deque<std::pair<std::string, int>> readyQueue_;  // steps waiting for a slot
 

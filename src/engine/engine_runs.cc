@@ -246,8 +246,10 @@ void Engine::onCancel(const std::string& runId,
   event(*run, "run_cancel_requested");
   skipUnstartedSteps(*run);
   for (auto& s : run->steps)
-    if (s.row.state == StepState::kRunning && s.handle)
-      afterCommit([this, handle = *s.handle] { executor_.stop(handle, FailureClass::kCancelled); });
+    if (s.row.state == StepState::kRunning && s.handle && s.runner)
+      afterCommit([runner = s.runner, handle = *s.handle] {
+        runner->stop(handle, FailureClass::kCancelled);
+      });
   // A run still waiting for its concurrency slot has nothing running.
   if (run->row.state == RunState::kPending) run->row.state = RunState::kRunning;
   maybeFinishRun(*run);

@@ -41,8 +41,9 @@ store::AttemptRow newAttempt(const RunRt& run, const StepRt& s, WallTime at) {
 void Engine::dispatchStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
-  if (spec.kind == spec::StepKind::kRun && draining_) {
-    // No process starts while keel stops; the next start dispatches it.
+  StepRunner* runner = runnerFor(spec.kind);
+  if (runner && draining_) {
+    // Nothing starts while keel stops; the next start dispatches it.
     s.row.state = StepState::kReady;
     s.row.reason = "queued: keel is stopping";
     markStep(run, idx);
@@ -86,18 +87,25 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   markStep(run, idx);
   pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
   event(run, "attempt_started", s.row.name, s.attempt->n);
-  auto request = buildRequest(run, idx);
-  if (!request.ok()) {
-    failAttempt(run, idx, FailureClass::kBadInput, std::nullopt, request.error().message());
+  if (!runner) {
+    // A stored workflow of a kind this keel cannot run (apply refuses it today).
+    failAttempt(run, idx, FailureClass::kBadInput, std::nullopt,
+                fmt::format("{} steps cannot run in this version of keel", toString(spec.kind)));
     return;
   }
-  auto timeout = spec.timeout.value_or(kNoTimeout);
-  afterCommit([this, runId = run.row.id, idx, req = std::move(*request), timeout]() mutable {
-    launchProcess(runId, idx, std::move(req), timeout);
+  s.runner = runner;
+  auto prepared = prepareAttempt(run, idx, *runner);
+  if (!prepared.ok()) {
+    failAttempt(run, idx, FailureClass::kBadInput, std::nullopt, prepared.error().message());
+    return;
+  }
+  afterCommit([this, runId = run.row.id, idx, n = s.attempt->n, p = std::move(*prepared)] {
+    launchAttempt(runId, idx, n, p);
   });
 }
 
-Result<exec::StepRequest> Engine::buildRequest(RunRt& run, int idx) {
+Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run, int idx,
+                                                                      StepRunner& runner) {
   const auto& spec = run.wf->spec->steps[idx];
   // Only the outputs of the steps this one needs (directly or further up):
   // which other steps happen to be done is a matter of timing.
@@ -118,83 +126,38 @@ Result<exec::StepRequest> Engine::buildRequest(RunRt& run, int idx) {
     }
     outputs[other.row.name] = *other.output;
   }
-  spec::TemplateContext ctx;
-  ctx.params = &run.params;
-  ctx.stepOutputs = &outputs;
-  ctx.runId = run.row.id;
-  ctx.workflow = run.row.workflow;
-
-  exec::StepRequest req;
-  req.runId = run.row.id;
-  req.step = spec.name;
-  req.attempt = run.steps[idx].row.attempts;
-  req.killGrace = spec.killGrace;
-  req.timeout = spec.timeout.value_or(Millis(0));  // the supervisor's own deadline
-  req.outputCapBytes = options_.outputCapBytes;
-  req.logCapBytes = options_.logCapBytes;
-  // Every value in the command is one quoted shell word (G13); the working
-  // directory and environment values are not shell text.
-  auto command = spec::renderTemplate(spec.run, ctx, spec::Escape::kShell);
-  if (!command.ok()) return Error(ErrorCode::kInvalidArgument, "run: " + command.error().message());
-  req.command = std::move(*command);
-  auto workdir = spec::renderTemplate(spec.workdir, ctx);
-  if (!workdir.ok())
-    return Error(ErrorCode::kInvalidArgument, "workdir: " + workdir.error().message());
-  std::filesystem::path dir(*workdir);
-  if (dir.is_relative()) {
-    std::filesystem::path base =
-        run.wf->spec->workdir.empty() ? options_.defaultWorkdir : run.wf->spec->workdir;
-    dir = base / dir;
-  }
-  req.workdir = dir.lexically_normal().string();
-  for (const auto& [k, v] : spec.env) {
-    auto value = spec::renderTemplate(v, ctx);
-    if (!value.ok())
-      return Error(ErrorCode::kInvalidArgument, "env " + k + ": " + value.error().message());
-    req.env[k] = std::move(*value);
-  }
-  req.passEnv = spec.passEnv;
-  for (const auto& [k, v] : run.params.items()) {
-    std::string value = v.is_string() ? v.get<std::string>() : v.dump();
-    // Checked at trigger time; a run stored by an older keel may predate that.
-    if (auto st = spec::checkParamValue(k, value); !st.ok()) return st.error();
-    req.env[spec::paramEnvName(k)] = std::move(value);
-  }
-  // As JSON: the dump escapes control characters, so no NUL reaches the environment.
-  for (const auto& [name, output] : outputs)
-    req.env[spec::stepOutputEnvName(name)] =
-        output.dump(-1, ' ', false, json::error_handler_t::replace);
-  req.env["KEEL_RUN_ID"] = run.row.id;
-  req.env["KEEL_WORKFLOW"] = run.row.workflow;
-  req.env["KEEL_STEP"] = spec.name;
-  req.env["KEEL_ATTEMPT"] = std::to_string(req.attempt);
-  // Stable across every attempt of the step, so an external effect keyed
-  // by it happens once however often the step is retried.
-  req.env["KEEL_IDEMPOTENCY_KEY"] = run.row.id + "/" + spec.name;
-  return req;
+  AttemptInput in;
+  in.runId = run.row.id;
+  in.workflow = run.row.workflow;
+  in.attempt = run.steps[idx].row.attempts;
+  in.workflowSpec = run.wf->spec.get();
+  in.step = &spec;
+  in.params = &run.params;
+  in.outputs = &outputs;
+  in.timeout = spec.timeout.value_or(Millis(0));
+  return runner.prepare(in);
 }
 
-void Engine::launchProcess(const std::string& runId, int idx, exec::StepRequest req,
-                           Millis timeout) {
+void Engine::launchAttempt(const std::string& runId, int idx, int n,
+                           std::shared_ptr<const PreparedAttempt> prepared) {
   RunRt* run = findRun(runId);
   if (!run) return;
   auto& s = run->steps[idx];
-  int n = req.attempt;
-  if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n) return;
+  if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n || !s.runner) return;
   if (run->cancelRequested) {
     failAttempt(*run, idx, FailureClass::kCancelled, std::nullopt, "run cancelled before start");
     return;
   }
   // Stopping: its attempt is durable as running with nothing started, so
-  // the next start finds no supervisor, closes it as `lost` and retries it
+  // the next start finds nothing of it, closes it as `lost` and retries it
   // by policy.
   if (draining_) return;
-  s.handle = executor_.start(std::move(req), [this, runId, idx, n](exec::StepOutcome outcome) {
-    loop_.post([this, runId, idx, n, outcome = std::move(outcome)]() mutable {
-      onStepFinished(runId, idx, n, std::move(outcome));
+  s.handle = s.runner->start(std::move(prepared), [this, runId, idx, n](exec::StepOutcome o) {
+    loop_.post([this, runId, idx, n, o = std::move(o)]() mutable {
+      onStepFinished(runId, idx, n, std::move(o));
     });
   });
-  armTimeout(*run, idx, timeout);
+  armTimeout(*run, idx, run->wf->spec->steps[idx].timeout.value_or(kNoTimeout));
 }
 
 void Engine::armTimeout(RunRt& run, int idx, Millis timeout) {
@@ -207,7 +170,7 @@ void Engine::armTimeout(RunRt& run, int idx, Millis timeout) {
     auto& st = r->steps[idx];
     if (st.row.state == StepState::kRunning && st.attempt && st.attempt->n == n) {
       st.timeoutTimer.reset();
-      if (st.handle) executor_.stop(*st.handle, FailureClass::kTimeout);
+      if (st.handle && st.runner) st.runner->stop(*st.handle, FailureClass::kTimeout);
     }
   });
 }
@@ -219,10 +182,11 @@ void Engine::reattachStep(RunRt& run, int idx) {
   s.holdsProcSlot = true;
   ++runningProcs_;
   exec::AttemptRef ref{run.row.id, s.row.name, n, options_.outputCapBytes};
-  reattached_.push_back(ref);
+  reattached_.emplace_back(spec.kind, ref);
   event(run, "attempt_reattached", s.row.name, n,
         "keel restarted while this attempt was running; watching its supervisor again");
-  s.handle = executor_.attach(ref, [this, runId = run.row.id, idx, n](exec::StepOutcome o) {
+  s.runner = runnerFor(spec.kind);
+  s.handle = s.runner->attach(ref, [this, runId = run.row.id, idx, n](exec::StepOutcome o) {
     loop_.post([this, runId, idx, n, o = std::move(o)]() mutable {
       onStepFinished(runId, idx, n, std::move(o));
     });
@@ -231,7 +195,7 @@ void Engine::reattachStep(RunRt& run, int idx) {
   auto limit = spec.timeout.value_or(kNoTimeout);
   auto left = std::chrono::duration_cast<Millis>(s.attempt->startedAt + limit - now());
   armTimeout(run, idx, std::max(Millis(0), left));
-  if (run.cancelRequested) executor_.stop(*s.handle, FailureClass::kCancelled);
+  if (run.cancelRequested) s.runner->stop(*s.handle, FailureClass::kCancelled);
 }
 
 void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::StepOutcome outcome) {
@@ -246,7 +210,10 @@ void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::Step
   cancelTimers(s);
   releaseProcSlot(s);
   // The attempt's folder goes once its end is durable.
-  afterCommit([this, ref = exec::AttemptRef{runId, s.row.name, n, 0}] { executor_.discard(ref); });
+  if (s.runner)
+    afterCommit([runner = s.runner, ref = exec::AttemptRef{runId, s.row.name, n, 0}] {
+      runner->discard(ref);
+    });
   if (outcome.failureClass == FailureClass::kLost)
     event(*run, "attempt_lost", s.row.name, n, outcome.message);
   const bool noLogs = outcome.stdoutBytes == 0 && outcome.stderrBytes == 0 &&

@@ -27,11 +27,14 @@ inline constexpr const char* kStepRerunEvent = "step_rerun";
 // the supervisor enforces none).
 inline constexpr std::chrono::milliseconds kNoTimeout{24LL * 3600 * 1000};
 
+class StepRunner;
+
 struct StepRt {
   store::StepRow row;
   int pendingNeeds = 0;                            // needs not yet succeeded
   std::optional<store::AttemptRow> attempt;        // the current or last attempt
-  std::optional<exec::ExecHandle> handle;          // while a process runs
+  std::optional<exec::ExecHandle> handle;          // while an attempt runs
+  StepRunner* runner = nullptr;                    // the runner of that attempt
   std::optional<nlohmann::json> output;            // parsed row.outputJson, on demand
   std::chrono::milliseconds lastDelay{0};          // for decorrelated jitter
   uint64_t timerToken = 0;                         // a timer applies only if it matches
