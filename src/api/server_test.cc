@@ -338,11 +338,14 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
   get("/api/v1/runs/01KA0000000000000000000009");
   get("/nowhere");
   // Requests are counted by httplib's logger, which runs after the answer
-  // has been sent: ask again (bounded) until the last of them is counted.
+  // has been sent, on each connection's thread, so in no set order: ask
+  // again (bounded) until both 404s are counted.
+  auto counted = [](const std::string& body) {
+    return body.find(R"(route="unmatched",status="404"} 1)") != std::string::npos &&
+           body.find(R"(route="/api/v1/runs/{id}",status="404"} 1)") != std::string::npos;
+  };
   auto res = get("/metrics");
-  for (int i = 0; i < 200 && res &&
-                  res->body.find(R"(route="unmatched",status="404"} 1)") == std::string::npos;
-       ++i) {
+  for (int i = 0; i < 500 && res && !counted(res->body); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     res = get("/metrics");
   }
