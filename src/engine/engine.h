@@ -190,8 +190,11 @@ class Engine final : public Control {
   void succeedStep(RunRt& run, int idx, std::string outputJson);
   // `endedAt`: when the attempt really ended, if earlier than now (one
   // collected after a restart); otherwise now.
+  // `notBefore`: the earliest next attempt the step's target asked for
+  // (Retry-After); the retry waits at least until then (at most a day).
   void failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<int> exitCode,
-                   std::string message, std::optional<WallTime> endedAt = std::nullopt);
+                   std::string message, std::optional<WallTime> endedAt = std::nullopt,
+                   std::optional<WallTime> notBefore = std::nullopt);
   void killStep(RunRt& run, int idx, std::string reason);
   void skipDependants(RunRt& run, int idx);
   void armStepTimer(RunRt& run, int idx, WallTime due);

@@ -128,5 +128,36 @@ TEST_F(EngineTest, StopWithStopStepsStopsThemAndRecordsThemForARetry) {
   EXPECT_EQ(exec_.started[0].request.attempt, 2);
 }
 
+TEST_F(EngineTest, ARetryWaitsForTheTimeTheTargetAskedFor) {
+  apply(workflow("limited", R"(
+steps:
+  - { name: call, run: "c", timeout: 1m, retry: { max_attempts: 3, backoff: fixed, initial: 1s, jitter: none, retry_on: [rate_limited] } }
+)"));
+  auto id = trigger("limited");
+  exec::StepOutcome o;
+  o.failureClass = FailureClass::kRateLimited;
+  o.message = "429 Too Many Requests";
+  o.retryNotBefore = clock_.wallNow() + 30s;
+  exec_.finish(exec_.started[0], o);
+  engine_->pump();
+  auto s = step(detail(id), "call");
+  EXPECT_EQ(s.state, StepState::kRetrying);
+  EXPECT_NE(s.reason.find("Retry-After"), std::string::npos) << s.reason;
+  clock_.advance(29s);
+  engine_->pump();
+  EXPECT_EQ(exec_.started.size(), 1u) << "retried before the time the target asked for";
+  clock_.advance(1s);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+
+  // A hostile Retry-After a year away waits a day at most.
+  o.retryNotBefore = clock_.wallNow() + std::chrono::hours(24 * 365);
+  exec_.finish(exec_.started[1], o);
+  engine_->pump();
+  clock_.advance(std::chrono::hours(24));
+  engine_->pump();
+  EXPECT_EQ(exec_.started.size(), 3u);
+}
+
 }  // namespace
 }  // namespace keel::engine::test

@@ -237,7 +237,8 @@ void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::Step
     endedAt =
         std::clamp(*outcome.endedAt, s.attempt->startedAt, std::max(s.attempt->startedAt, now()));
   if (!outcome.succeeded) {
-    failAttempt(*run, idx, outcome.failureClass, outcome.exitCode, outcome.message, endedAt);
+    failAttempt(*run, idx, outcome.failureClass, outcome.exitCode, outcome.message, endedAt,
+                outcome.retryNotBefore);
     return;
   }
   s.attempt->state = AttemptState::kSucceeded;
@@ -266,7 +267,8 @@ void Engine::succeedStep(RunRt& run, int idx, std::string outputJson) {
 }
 
 void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<int> exitCode,
-                         std::string message, std::optional<WallTime> endedAt) {
+                         std::string message, std::optional<WallTime> endedAt,
+                         std::optional<WallTime> notBefore) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
   s.handle.reset();
@@ -303,6 +305,12 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
   s.row.state = StepState::kRetrying;
   s.row.dueAt = now() + decision.delay;
   s.row.reason = decision.reason;
+  if (notBefore && *notBefore > *s.row.dueAt) {
+    // The target said when to come back; a day at most, whatever it said.
+    constexpr auto kLongestWait = std::chrono::hours(24);
+    s.row.dueAt = std::min(*notBefore, now() + kLongestWait);
+    s.row.reason += ", not before " + formatRfc3339(*s.row.dueAt) + " (Retry-After)";
+  }
   markStep(run, idx);
   event(run, "step_retrying", s.row.name, s.attempt->n, decision.reason);
   armStepTimer(run, idx, *s.row.dueAt);

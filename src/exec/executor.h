@@ -59,6 +59,9 @@ struct StepOutcome {
   // When the step's process ended, as its supervisor saw it: an attempt
   // collected after a restart of keel ended earlier than keel learnt of it.
   std::optional<std::chrono::system_clock::time_point> endedAt;
+  // The earliest time for the next attempt, when the step's target said so
+  // (an HTTP 429 or 503 with Retry-After): a retry never comes sooner.
+  std::optional<std::chrono::system_clock::time_point> retryNotBefore;
   // keel stopped watching (detach()); the attempt goes on under its
   // supervisor and is re-attached by the next start. Nothing else is set.
   bool detached = false;
