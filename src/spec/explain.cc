@@ -1,4 +1,6 @@
 // explainWorkflow(): the spec as keel will run it, every default made visible.
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "spec/http_step.h"
@@ -117,13 +119,27 @@ std::string expectList(const std::vector<HttpStatusRange>& expect) {
   return out + "]";
 }
 
+// Headers whose value is likely a credential: explain shows that they are
+// set, not what to (G12: secrets never appear in output).
+bool isSensitiveHeader(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word :
+       {"authorization", "cookie", "token", "secret", "password", "api-key", "apikey"})
+    if (name.find(word) != std::string::npos) return true;
+  return false;
+}
+
 void explainHttp(const StepSpec& s, std::string& out) {
   const HttpSpec& h = s.http;
   out +=
       "      request (checked; not sent by this version of keel; each {{ ... }} is filled in "
       "per run, percent-encoded in the URL):\n";
   out += "        " + h.method + " " + h.url + "\n";
-  for (const auto& [name, value] : h.headers) out += "        " + name + ": " + value + "\n";
+  for (const auto& [name, value] : h.headers)
+    out += "        " + name + ": " +
+           (isSensitiveHeader(name) ? "<hidden: " + std::to_string(value.size()) + " characters>"
+                                    : value) +
+           "\n";
   out += "        " + std::string(kIdempotencyKeyHeader) + ": <run id>/" + s.name +
          "   (added by keel: the same for every attempt)\n";
   out += "        " + std::string(kRunIdHeader) + ": <run id>   (added by keel)\n";

@@ -459,16 +459,13 @@ TEST(HttpParse, PayloadAndOtherProblems) {
 }
 
 TEST(HttpParse, StillRefusedToRunButExplained) {
-  auto r = testing::parse(withHttp(
-      "      method: POST\n      url: \"https://h/o/{{ run.id }}\"\n      headers: {X-T: a}\n"
-      "      json: {id: \"{{ run.id }}\", rows: \"{{ steps.a.output.rows }}\"}\n"));
-  // step 'call' does not need 'a': add it.
-  auto yaml = withHttp(
-                  "      method: POST\n      url: \"https://h/o/{{ run.id }}\"\n"
-                  "      headers: {X-T: a}\n"
-                  "      json: {id: \"{{ run.id }}\", rows: \"{{ steps.a.output.rows }}\"}\n") +
-              "    needs: [a]\n";
-  r = testing::parse(yaml);
+  std::string yaml =
+      withHttp(
+          "      method: POST\n      url: \"https://h/o/{{ run.id }}\"\n"
+          "      headers: {X-T: a, Authorization: Bearer s3cr3t}\n"
+          "      json: {id: \"{{ run.id }}\", rows: \"{{ steps.a.output.rows }}\"}\n") +
+      "    needs: [a]\n";
+  auto r = testing::parse(yaml);
   ASSERT_TRUE(r.ok()) << r.error().toString();
   Runnability run = checkRunnable(**r, "f.yaml");
   ASSERT_EQ(run.problems.size(), 1u);
@@ -481,6 +478,7 @@ TEST(HttpParse, StillRefusedToRunButExplained) {
            "      http: POST https://h/o/{{ run.id }}\n",
            "        POST https://h/o/{{ run.id }}\n",
            "        X-T: a\n",
+           "        Authorization: <hidden: 13 characters>\n",
            "        Idempotency-Key: <run id>/call   (added by keel",
            "        X-Keel-Run-Id: <run id>   (added by keel)\n",
            "        traceparent: <the attempt's W3C trace context>",
@@ -494,6 +492,7 @@ TEST(HttpParse, StillRefusedToRunButExplained) {
            "not sent by this version of keel",
        })
     EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
+  EXPECT_EQ(text.find("s3cr3t"), std::string::npos);
 }
 
 }  // namespace
