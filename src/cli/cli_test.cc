@@ -417,6 +417,11 @@ steps:
   EXPECT_NE(out_.str().find("step 'work': task steps (external workers) are not available"),
             std::string::npos)
       << out_.str();
+  EXPECT_EQ(out_.str().find("request (checked"), std::string::npos) << out_.str();
+  // --explain still shows a valid file it refuses, with the http request.
+  EXPECT_EQ(keel({"validate", "--explain", dir.file("web.yaml")}, false), 2) << out_.str();
+  EXPECT_NE(out_.str().find("        GET http://127.0.0.1:1/x\n"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("429 -> rate_limited"), std::string::npos) << out_.str();
 }
 
 TEST_F(CliTest, TokensAreCreatedListedAndRevoked) {

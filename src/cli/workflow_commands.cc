@@ -56,6 +56,9 @@ int validateOne(const Context& ctx, const std::string& path, bool explain) {
   for (const auto& w : runnable.warnings) ctx.err << "warning: " << w << '\n';
   if (!runnable.problems.empty()) {
     for (const auto& problem : runnable.problems) ctx.out << problem << '\n';
+    // The file itself is valid: show what it says, so that a step this
+    // version cannot run (an http step) can be reviewed before it can go live.
+    if (explain) ctx.out << spec::explainWorkflow(spec);
     return kExitUsage;
   }
   ctx.out << path << ": ok (workflow " << spec.name << ", " << spec.steps.size()

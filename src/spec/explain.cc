@@ -1,6 +1,9 @@
 // explainWorkflow(): the spec as keel will run it, every default made visible.
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
+#include "spec/http_step.h"
 #include "spec/parser.h"
 
 namespace keel::spec {
@@ -67,25 +70,108 @@ std::string kindLine(const StepSpec& s) {
       return "noop: does nothing";
     case StepKind::kSleep:
       return "sleep: " + formatDuration(s.sleep);
-    case StepKind::kHttp: {
-      auto j = nlohmann::json::parse(s.httpJson, nullptr, false);
-      std::string method = j.is_object() && j.contains("method") && j["method"].is_string()
-                               ? j["method"].get<std::string>()
-                               : "GET";
-      std::string url = j.is_object() && j.contains("url") && j["url"].is_string()
-                            ? j["url"].get<std::string>()
-                            : "?";
-      return "http: " + method + " " + url;
-    }
+    case StepKind::kHttp:
+      return "http: " + s.http.method + " " + s.http.url;
     case StepKind::kTask:
       return "task: queue " + s.task + " (done by an external worker)";
   }
   return "unknown";
 }
 
+// A `json:` value as it will be sent: a string that is one whole template
+// is shown bare ({{ steps.x.output.rows }}: the value with its JSON type),
+// unless it is a param or run.* (always a JSON string); other strings as
+// JSON strings with their templates inside.
+std::string dumpText(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string jsonShape(const nlohmann::json& j) {
+  if (j.is_string()) {
+    const auto& text = j.get_ref<const std::string&>();
+    auto refs = templateRefs(text);
+    bool whole = refs.ok() && refs->size() == 1 && text.starts_with("{{") &&
+                 text.find("}}") + 2 == text.size();
+    if (whole && refs->front().root == "steps") return text;
+    return dumpText(j);
+  }
+  if (j.is_object()) {
+    std::string out = "{";
+    for (const auto& [k, v] : j.items())
+      out += (out.size() > 1 ? "," : "") + dumpText(nlohmann::json(k)) + ":" + jsonShape(v);
+    return out + "}";
+  }
+  if (j.is_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < j.size(); ++i) out += (i ? "," : "") + jsonShape(j[i]);
+    return out + "]";
+  }
+  return dumpText(j);
+}
+
+std::string expectList(const std::vector<HttpStatusRange>& expect) {
+  std::string out = "[";
+  for (size_t i = 0; i < expect.size(); ++i) {
+    const auto& r = expect[i];
+    out += (i ? ", " : "") + std::to_string(r.from);
+    if (r.to != r.from) out += "-" + std::to_string(r.to);
+  }
+  return out + "]";
+}
+
+// Headers whose value is likely a credential: explain shows that they are
+// set, not what to (G12: secrets never appear in output).
+bool isSensitiveHeader(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word :
+       {"authorization", "cookie", "token", "secret", "password", "api-key", "apikey"})
+    if (name.find(word) != std::string::npos) return true;
+  return false;
+}
+
+void explainHttp(const StepSpec& s, std::string& out) {
+  const HttpSpec& h = s.http;
+  out +=
+      "      request (checked; not sent by this version of keel; each {{ ... }} is filled in "
+      "per run, percent-encoded in the URL):\n";
+  out += "        " + h.method + " " + h.url + "\n";
+  for (const auto& [name, value] : h.headers)
+    out += "        " + name + ": " +
+           (isSensitiveHeader(name) ? "<hidden: " + std::to_string(value.size()) + " characters>"
+                                    : value) +
+           "\n";
+  out += "        " + std::string(kIdempotencyKeyHeader) + ": <run id>/" + s.name +
+         "   (added by keel: the same for every attempt)\n";
+  out += "        " + std::string(kRunIdHeader) + ": <run id>   (added by keel)\n";
+  out += "        " + std::string(kTraceparentHeader) +
+         ": <the attempt's W3C trace context>   (added by keel)\n";
+  if (h.json) {
+    out += "        Content-Type: " + std::string(kJsonContentType) + "\n";
+    out += "        body (json): " + jsonShape(*h.json) + "\n";
+  } else if (h.body) {
+    out += "        Content-Type: " + h.contentType + "\n";
+    out += "        body (as rendered, not escaped): " + dumpText(nlohmann::json(*h.body)) + "\n";
+  }
+  out += "      tls: " +
+         (h.caFile.empty() ? std::string("the system's CA certificates")
+                           : "CA certificates from " + h.caFile) +
+         "; follow_redirects: " + (h.followRedirects ? "true" : "false (default)") + "\n";
+  bool defaulted = h.expect == std::vector<HttpStatusRange>{HttpStatusRange{200, 299}};
+  out += "      expect: " + expectList(h.expect) + (defaulted ? " (default)" : "") + "\n";
+  out += "      outcomes: a status in expect -> success\n";
+  out +=
+      "                connection refused, DNS or TLS failure, 502, 503, 504 -> "
+      "dependency_unavailable\n";
+  out += "                429 -> rate_limited (Retry-After honoured)\n";
+  out += "                no response within the timeout -> timeout\n";
+  out += "                other 4xx -> bad_input (not retried by default)\n";
+  out += "                other 5xx, and any other status -> error\n";
+}
+
 void explainStep(const StepSpec& s, std::string& out) {
   out += "    " + s.name + "\n";
   out += "      " + kindLine(s) + "\n";
+  if (s.kind == StepKind::kHttp) explainHttp(s, out);
   std::string needs;
   for (const auto& n : s.needs) needs += (needs.empty() ? "" : ", ") + n;
   out += "      needs: " + (needs.empty() ? "nothing (starts with the run)" : needs) + "\n";

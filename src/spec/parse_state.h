@@ -74,6 +74,12 @@ std::optional<std::string> cronProblem(std::string_view expr);
 // position in the file. `node` is the command's scalar. parse_step.cc
 void checkShellQuoting(const YAML::Node& node, const std::string& command,
                        const std::string& subject, ParseState& st);
+// An `http:` block, into step.http. parse_http.cc
+void readHttp(const YAML::Node& node, StepSpec& step, int index, const std::string& where,
+              ParseState& st);
+// Where the k-th template ("{{") of the scalar `node` is in `source`; the
+// node's own position when it cannot tell. parse_step.cc
+SourcePos templatePos(const YAML::Node& node, size_t k, std::string_view source);
 // Checks across steps: duplicate names, needs, uses, cycles, templates.
 // check_graph.cc
 void checkGraph(ParseState& st);

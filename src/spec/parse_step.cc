@@ -17,64 +17,12 @@ const std::vector<std::string> kStepKeys = {
     "workdir", "uses",    "compensate", "emit",      "pass_env",
 };
 const std::vector<std::string> kKinds = {"run", "noop", "sleep", "http", "task"};
-const std::vector<std::string> kHttpMethods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
 
 bool isEnvName(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   for (char c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
   return true;
-}
-
-// Every string leaf of an http block's `json:` may be a template.
-void addJsonTemplates(const nlohmann::json& j, const std::string& field, SourcePos pos, int index,
-                      const std::string& where, ParseState& st) {
-  if (j.is_string()) {
-    st.addTemplate(index, where, field, j.get<std::string>(), pos);
-  } else if (j.is_object()) {
-    for (const auto& [k, v] : j.items())
-      addJsonTemplates(v, field + "." + k, pos, index, where, st);
-  } else if (j.is_array()) {
-    for (size_t i = 0; i < j.size(); ++i)
-      addJsonTemplates(j[i], field + "." + std::to_string(i), pos, index, where, st);
-  }
-}
-
-void readHttp(const YAML::Node& node, StepSpec& step, int index, const std::string& where,
-              ParseState& st) {
-  if (!node.IsMap()) {
-    st.diag.add(posOf(node), where +
-                                 ": http: expected a mapping {method, url, headers, json, "
-                                 "body}, got " +
-                                 describe(node));
-    return;
-  }
-  MapReader h(node, where, "http.", st.diag);
-  h.checkKeys({"method", "url", "headers", "json", "body"});
-  if (!h.has("url")) st.diag.add(h.pos(), where + ": http: missing 'url'");
-  if (auto url = h.string("url")) {
-    if (!url->starts_with("http://") && !url->starts_with("https://") && !url->starts_with("{{"))
-      st.diag.add(posOf(*h.find("url")),
-                  h.subject("url") + ": \"" + *url + "\" must start with http:// or https://");
-    st.addTemplate(index, where, "http.url", *url, posOf(*h.find("url")));
-  }
-  h.choice("method", kHttpMethods);
-  if (auto headers = h.mapping("headers")) {
-    for (auto it = headers->begin(); it != headers->end(); ++it) {
-      std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
-      auto value = readString(it->second, h.subject("headers." + name), st.diag, true);
-      if (value) st.addTemplate(index, where, "http.headers." + name, *value, posOf(it->second));
-    }
-  }
-  if (h.has("json") && h.has("body"))
-    st.diag.add(h.keyPos("body"), where + ": http: give either json or body, not both");
-  if (auto body = h.string("body", true))
-    st.addTemplate(index, where, "http.body", *body, posOf(*h.find("body")));
-  if (const YAML::Node* json = h.find("json")) {
-    if (auto j = readJson(*json, h.subject("json"), st.diag))
-      addJsonTemplates(*j, "http.json", posOf(*json), index, where, st);
-  }
-  if (auto all = readJson(node, where + ": http", st.diag)) step.httpJson = all->dump();
 }
 
 // Reads the kind keys present; more than one, or none, is a problem.
@@ -230,6 +178,8 @@ void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index,
   }
 }
 
+}  // namespace
+
 // Where the k-th template of a scalar is in the file: the scalar's text in
 // the file holds the same "{{" ... "}}" pairs as its value (YAML escapes,
 // folding and indentation never make or remove braces), so the k-th pair
@@ -251,8 +201,6 @@ SourcePos templatePos(const YAML::Node& node, size_t k, std::string_view source)
   int line = 1 + static_cast<int>(std::count(source.begin(), source.begin() + open, '\n'));
   return SourcePos{line, static_cast<int>(open - lineStart) + 1};
 }
-
-}  // namespace
 
 void checkShellQuoting(const YAML::Node& node, const std::string& command,
                        const std::string& subject, ParseState& st) {

@@ -63,10 +63,13 @@ TEST(Parser, PlanningFeedParsesIntoTypedSpec) {
   const StepSpec& load = w.steps[1];
   EXPECT_EQ(load.kind, StepKind::kHttp);
   EXPECT_EQ(load.needs, std::vector<std::string>{"retrieve-files"});
-  auto http = nlohmann::json::parse(load.httpJson);
-  EXPECT_EQ(http["method"], "POST");
-  EXPECT_EQ(http["url"], "http://127.0.0.1:8081/jobs");
-  EXPECT_EQ(http["json"]["date"], "{{ params.date }}");
+  EXPECT_EQ(load.http.method, "POST");
+  EXPECT_EQ(load.http.url, "http://127.0.0.1:8081/jobs");
+  ASSERT_TRUE(load.http.json.has_value());
+  EXPECT_EQ((*load.http.json)["date"], "{{ params.date }}");
+  EXPECT_FALSE(load.http.body.has_value());
+  EXPECT_EQ(load.http.expect, (std::vector<HttpStatusRange>{{200, 299}}));
+  EXPECT_FALSE(load.http.followRedirects);
 
   const StepSpec& feed = w.steps[2];
   EXPECT_EQ(feed.kind, StepKind::kTask);

@@ -171,6 +171,27 @@ Result<const nlohmann::json*> lookup(const TemplateRef& ref, const TemplateConte
                  "run.id or run.workflow)");
 }
 
+// Where a string inside `v` holds a NUL byte (" at offset N", or " in KEY"
+// for one nested in an object or array), or nullopt.
+std::optional<std::string> nulInside(const nlohmann::json& v) {
+  if (v.is_string()) {
+    size_t nul = v.get_ref<const std::string&>().find('\0');
+    if (nul == std::string::npos) return std::nullopt;
+    return " at offset " + std::to_string(nul);
+  }
+  if (v.is_object()) {
+    for (const auto& [k, item] : v.items())
+      if (k.find('\0') != std::string::npos)
+        return std::string(" in a key");
+      else if (nulInside(item))
+        return " in key '" + k + "'";
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i)
+      if (nulInside(v[i])) return " in item " + std::to_string(i);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<std::vector<TemplateRef>> templateRefs(std::string_view tmpl) {
@@ -202,11 +223,64 @@ Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext&
           return Error(ErrorCode::kInvalidArgument,
                        "{{ " + ref.text + " }}: the value contains a NUL byte at offset " +
                            std::to_string(nul));
-        out += escape == Escape::kShell ? shellQuote(text) : text;
+        switch (escape) {
+          case Escape::kNone:
+            out += text;
+            break;
+          case Escape::kShell:
+            out += shellQuote(text);
+            break;
+          case Escape::kUrlPathSegment:
+            if (text == "." || text == "..")
+              return Error(ErrorCode::kInvalidArgument,
+                           "{{ " + ref.text + " }}: the value \"" + text +
+                               "\" cannot be a URL path segment (it would move in the path)");
+            out += percentEncode(text);
+            break;
+          case Escape::kUrlQuery:
+            out += percentEncode(text);
+            break;
+        }
         return okStatus();
       });
   if (!st.ok()) return st.error();
   return out;
+}
+
+std::string percentEncode(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    }
+  }
+  return out;
+}
+
+Result<nlohmann::json> renderTemplateValue(std::string_view tmpl, const TemplateContext& ctx) {
+  auto refs = templateRefs(tmpl);
+  if (!refs.ok()) return refs.error();
+  bool whole = refs->size() == 1 && tmpl.starts_with("{{") && tmpl.find("}}") + 2 == tmpl.size();
+  if (!whole) {
+    auto text = renderTemplate(tmpl, ctx, Escape::kNone);
+    if (!text.ok()) return text.error();
+    return nlohmann::json(std::move(*text));
+  }
+  const TemplateRef& ref = refs->front();
+  nlohmann::json scratch;
+  auto v = lookup(ref, ctx, scratch);
+  if (!v.ok()) return v.error();
+  if (auto at = nulInside(**v))
+    return Error(ErrorCode::kInvalidArgument,
+                 "{{ " + ref.text + " }}: the value contains a NUL byte" + *at);
+  return **v;
 }
 
 Status checkParamValue(std::string_view name, std::string_view value) {

@@ -46,10 +46,20 @@ struct TemplateContext {
 };
 
 // How a value is written where it lands. kNone: as is (environment values,
-// working directories, the concurrency key: none of them is shell text).
+// working directories, the concurrency key, http headers and `body:`: none
+// of them is shell text or a URL).
 // kShell: as one single-quoted shell word (shellQuote() in shell.h), for
 // `run:` commands, so that a value is data, never code (G13).
-enum class Escape { kNone, kShell };
+// kUrlPathSegment: percentEncode()d, so a value stays inside one path
+// segment of an http step's URL ('/' is %2F); a value that is "." or ".."
+// is refused, as it would move up or stay in the path.
+// kUrlQuery: percentEncode()d, so a value stays one query component ('&',
+// '=', '#', '+' and spaces encoded).
+enum class Escape { kNone, kShell, kUrlPathSegment, kUrlQuery };
+
+// Every byte except the unreserved characters of RFC 3986 (A-Z a-z 0-9 - . _ ~)
+// as %XX (upper-case hex): UTF-8 text becomes one %XX per byte.
+std::string percentEncode(std::string_view value);
 
 // Renders the template. Strings are inserted as is (then escaped); numbers,
 // booleans and null as JSON; objects and arrays as compact JSON. Errors
@@ -58,6 +68,14 @@ enum class Escape { kNone, kShell };
 // variable, can carry one: it would be cut short there).
 Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext& ctx,
                                    Escape escape = Escape::kNone);
+
+// A template as a JSON value, for an http step's `json:`: a template that is
+// exactly one expression ("{{ steps.load.output.rows }}", spaces inside the
+// braces allowed, nothing around them) is that value with its JSON type
+// (params and run.* are strings, step outputs keep theirs); any other text
+// is renderTemplate(kNone) as a JSON string. A value holding a NUL byte,
+// at any depth, is an error (kInvalidArgument), as in renderTemplate().
+Result<nlohmann::json> renderTemplateValue(std::string_view tmpl, const TemplateContext& ctx);
 
 // The largest param value a trigger may pass, in bytes.
 inline constexpr size_t kMaxParamBytes = 64 * 1024;

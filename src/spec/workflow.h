@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/retry_policy.h"
 #include "core/states.h"
 
@@ -35,14 +37,39 @@ enum class StepKind { kRun, kNoop, kSleep, kHttp, kTask };
 // "run", "noop", "sleep", "http", "task": the key that gives a step its kind.
 std::string_view toString(StepKind kind);
 
+// A range of HTTP status codes, both ends included ("200-299", or 404 as
+// {404, 404}).
+struct HttpStatusRange {
+  int from = 200;
+  int to = 299;
+  bool operator==(const HttpStatusRange&) const = default;
+};
+
+// An `http:` step, validated: the URL's scheme, host and port are literal
+// text (templates only in its path and query), header names are HTTP tokens
+// and none is one keel sets, at most one of json and body. Rendered for a
+// run by renderHttpRequest() (http.h).
+struct HttpSpec {
+  std::string method = "GET";  // GET, HEAD, POST, PUT, PATCH or DELETE
+  std::string url;             // a template
+  // Name as written -> value (a template); names are unique ignoring case.
+  std::map<std::string, std::string> headers;
+  std::optional<nlohmann::json> json;  // string leaves are templates
+  std::optional<std::string> body;     // a template, sent as rendered
+  std::string contentType;             // with body: from `content_type:`, or text/plain
+  std::vector<HttpStatusRange> expect{HttpStatusRange{200, 299}};
+  std::string caFile;  // an absolute path; empty: the system's CAs
+  bool followRedirects = false;
+};
+
 struct StepSpec {
   std::string name;
   SourcePos pos;
   StepKind kind = StepKind::kRun;
-  std::string run;       // kRun: the command, a template, run by /bin/sh -c
-  Millis sleep{0};       // kSleep
-  std::string task;      // kTask: the queue name (executed by a later keel)
-  std::string httpJson;  // kHttp: the `http:` block as JSON (executed by a later keel)
+  std::string run;   // kRun: the command, a template, run by /bin/sh -c
+  Millis sleep{0};   // kSleep
+  std::string task;  // kTask: the queue name (executed by a later keel)
+  HttpSpec http;     // kHttp (executed by a later keel)
   std::vector<std::string> needs;
   std::optional<Millis> timeout;
   Millis killGrace = Millis(10'000);  // SIGTERM -> SIGKILL
