@@ -3,7 +3,7 @@
 // send() starts one request and returns at once; the answer (a response, or a
 // transport failure when no response came) is handed to `done` exactly once,
 // on the client's own thread, never while the client holds a lock, so `done`
-// may call send() or cancel() again. cancel() makes a request in flight end
+// may call send() or cancel() again; it must not throw. cancel() makes a request in flight end
 // promptly with the failure kind kCancelled; cancelling a finished or unknown
 // handle does nothing. shutdown() ends every request still in flight (each
 // `done` is called once, with kCancelled) and stops the thread; a send() after

@@ -176,6 +176,15 @@ TEST_F(CurlHttpClientTest, ConnectionRefusedIsADependencyFailure) {
   EXPECT_EQ(classify(r, {}, kNow).failureClass, FailureClass::kDependencyUnavailable);
 }
 
+TEST_F(CurlHttpClientTest, AnUnknownHostIsADnsFailure) {
+  HttpRequest req;
+  req.url = "http://nothing.invalid/";  // RFC 6761: never resolves
+  HttpResult r = call(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.failure->kind, K::kDns) << r.failure->message;
+  EXPECT_EQ(classify(r, {}, kNow).failureClass, FailureClass::kDependencyUnavailable);
+}
+
 TEST_F(CurlHttpClientTest, AHangingCallBlocksNoOtherAndEndsByCancel) {
   HttpRequest hang = get("/hang");
   hang.totalTimeout = 10min;
