@@ -41,8 +41,9 @@ struct HttpRequest {
   std::string body;  // empty: no body
   Millis connectTimeout{10'000};
   Millis totalTimeout{30'000};  // the whole exchange, connect included
-  // An extra CA bundle (PEM) trusted for this request, instead of the
-  // system's. TLS is always verified (peer and host name).
+  // A CA bundle (PEM) to trust for this request. It replaces libcurl's CA
+  // file; its CA directory (Debian: /etc/ssl/certs) stays trusted, so public
+  // CAs still are. TLS is always verified (peer and host name).
   std::string caFile;
   bool followRedirects = false;  // when true, at most 10 redirects
   // The body kept in HttpResponse::body; bytes past it are counted and dropped.
