@@ -23,7 +23,9 @@
 #include "core/random.h"
 #include "engine/engine.h"
 #include "exec/process_executor.h"
+#include "http/curl_client.h"
 #include "observe/json_log.h"
+#include "runners/http_runner.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keel::app {
@@ -145,8 +147,9 @@ bool checkExposure(const cli::ServeOptions& options, const std::string& host) {
 // --stop-steps, after the engine has stopped them and recorded it. Once.
 class StopInOrder {
  public:
-  StopInOrder(engine::Engine& engine, exec::ProcessExecutor& executor, bool stopSteps)
-      : engine_(engine), executor_(executor), stopSteps_(stopSteps) {}
+  StopInOrder(engine::Engine& engine, exec::ProcessExecutor& executor, http::HttpClient& http,
+              bool stopSteps)
+      : engine_(engine), executor_(executor), http_(http), stopSteps_(stopSteps) {}
   ~StopInOrder() { stop(); }
   StopInOrder(const StopInOrder&) = delete;
   StopInOrder& operator=(const StopInOrder&) = delete;
@@ -155,11 +158,15 @@ class StopInOrder {
     done_ = true;
     engine_.stop(stopSteps_);
     executor_.detach();
+    // Calls in flight end here; their attempts stay running in the
+    // database and the next start retries them (same Idempotency-Key).
+    http_.shutdown();
   }
 
  private:
   engine::Engine& engine_;
   exec::ProcessExecutor& executor_;
+  http::HttpClient& http_;
   bool stopSteps_;
   bool done_ = false;
 };
@@ -221,11 +228,14 @@ int runServe(const cli::ServeOptions& options) {
   engine::EngineOptions eo;
   eo.defaultWorkdir = std::filesystem::current_path().string();
   eo.maxParallelSteps = std::max(1, options.maxParallelSteps);
+  http::CurlHttpClient httpClient;
+  runners::HttpRunner httpRunner(httpClient, clock);
+  eo.runners[spec::StepKind::kHttp] = &httpRunner;
   engine::Engine engine(**store, executor, clock, random, eo);
   // Every way out stops the engine and then lets go of the steps, in that
   // order: the executor's last callbacks post to the engine's loop, which
   // must still exist, and a step is stopped only when asked to.
-  StopInOrder stopper{engine, executor, options.stopSteps};
+  StopInOrder stopper{engine, executor, httpClient, options.stopSteps};
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";
     return 1;

@@ -14,10 +14,6 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
   auto& warnings = out.warnings;
   for (const auto& s : spec.steps) {
     auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
-    if (s.kind == StepKind::kHttp)
-      problems.push_back(at + ": step '" + s.name +
-                         "': http steps are not available in this version of keel: they are "
-                         "checked but not run yet; use `run:` with curl for now");
     if (s.kind == StepKind::kTask)
       problems.push_back(at + ": step '" + s.name +
                          "': task steps (external workers) are not available in this version of "
