@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/bench_crash.h"
+#include "app/bench_http.h"
 #include "app/bench_list.h"
 #include "app/bench_shim.h"
 #include "app/bench_util.h"
@@ -196,8 +197,9 @@ int runBench(const cli::BenchOptions& options) {
   if (options.workload == "W3K") return runW3K(options);
   if (options.workload == "L1") return runListBench(options);
   if (options.workload == "S1") return runShimBench(options);
+  if (options.workload == "W5") return runHttpBench(options);
   std::cerr << "keel bench: unknown workload '" << options.workload
-            << "' (use W1, W2, W3, W3K, L1 or S1)\n";
+            << "' (use W1, W2, W3, W3K, W5, L1 or S1)\n";
   return 2;
 }
 
