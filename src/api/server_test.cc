@@ -385,8 +385,8 @@ TEST_F(ServerTest, APostWithoutContentLengthHasAnEmptyBody) {
 
 TEST_F(ServerTest, ABusyPortIsAnError) {
   start();
-  FakeControl control;
-  FakeStore store;
+  testing::FakeControl control;
+  testing::FakeStore store;
   Server second(control, store, {});
   auto port = second.start("127.0.0.1", port_);
   ASSERT_FALSE(port.ok());

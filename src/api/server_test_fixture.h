@@ -14,11 +14,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include "api/fake_control.h"
-#include "api/fake_store.h"
 #include "api/routes.h"
 #include "api/server.h"
 #include "auth/token.h"
+#include "testing/fake_control.h"
+#include "testing/fake_store.h"
 
 namespace keel::api::test {
 
@@ -136,8 +136,8 @@ class ServerTest : public ::testing::Test {
     return client().Post(path.c_str(), headers, text, "application/json");
   }
 
-  FakeControl control_;
-  FakeStore store_;
+  testing::FakeControl control_;
+  testing::FakeStore store_;
   std::unique_ptr<Server> server_;
   int port_ = 0;
 };

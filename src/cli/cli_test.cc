@@ -7,12 +7,12 @@
 
 #include <gtest/gtest.h>
 
-#include "api/fake_control.h"
-#include "api/fake_store.h"
 #include "api/server.h"
 #include "auth/token.h"
 #include "cli/credentials.h"
 #include "cli/server_url.h"
+#include "testing/fake_control.h"
+#include "testing/fake_store.h"
 #include "testing/temp_dir.h"
 
 namespace keel::cli {
@@ -99,8 +99,8 @@ class CliTest : public ::testing::Test {
     return runCli(static_cast<int>(argv.size()), argv.data(), commands_, out_, err_);
   }
 
-  api::FakeControl control_;
-  api::FakeStore store_;
+  testing::FakeControl control_;
+  testing::FakeStore store_;
   std::unique_ptr<api::Server> server_;
   std::string url_;
   Commands commands_;

@@ -1,9 +1,9 @@
-#include "api/fake_store.h"
+#include "testing/fake_store.h"
 
 #include <algorithm>
 #include <map>
 
-namespace keel::api {
+namespace keel::testing {
 
 Status FakeStore::apply(const store::Batch&) { return okStatus(); }
 
@@ -157,4 +157,4 @@ store::RunFilter FakeStore::lastFilter() const {
   return lastFilter_;
 }
 
-}  // namespace keel::api
+}  // namespace keel::testing

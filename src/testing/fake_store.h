@@ -14,7 +14,7 @@
 
 #include "store/store.h"
 
-namespace keel::api {
+namespace keel::testing {
 
 class FakeStore final : public store::Store {
  public:
@@ -58,4 +58,4 @@ class FakeStore final : public store::Store {
   std::optional<int> lastLogsAttempt_;
 };
 
-}  // namespace keel::api
+}  // namespace keel::testing

@@ -14,7 +14,7 @@
 
 #include "engine/control.h"
 
-namespace keel::api {
+namespace keel::testing {
 
 class FakeControl final : public engine::Control {
  public:
@@ -48,4 +48,4 @@ class FakeControl final : public engine::Control {
   std::vector<std::shared_ptr<void>> hanging_;  // promises kept unresolved
 };
 
-}  // namespace keel::api
+}  // namespace keel::testing

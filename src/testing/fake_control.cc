@@ -1,8 +1,8 @@
-#include "api/fake_control.h"
+#include "testing/fake_control.h"
 
 #include <memory>
 
-namespace keel::api {
+namespace keel::testing {
 
 template <typename T>
 std::future<Result<T>> FakeControl::answer(std::function<Result<T>()> make) {
@@ -93,4 +93,4 @@ std::vector<std::string> FakeControl::retries() const {
   return retries_;
 }
 
-}  // namespace keel::api
+}  // namespace keel::testing
