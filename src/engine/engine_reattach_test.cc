@@ -159,5 +159,60 @@ steps:
   EXPECT_EQ(exec_.started.size(), 3u);
 }
 
+// A runner for http: steps that records what it was asked and ends
+// attempts when the test says.
+class RecordingRunner final : public StepRunner {
+ public:
+  struct Prepared final : PreparedAttempt {
+    std::string step;
+  };
+  Result<std::shared_ptr<const PreparedAttempt>> prepare(const AttemptInput& in) override {
+    auto p = std::make_shared<Prepared>();
+    p->step = in.step->name;
+    return std::shared_ptr<const PreparedAttempt>(p);
+  }
+  Handle start(std::shared_ptr<const PreparedAttempt> attempt, Done done) override {
+    started.push_back(static_cast<const Prepared&>(*attempt).step);
+    dones.push_back(std::move(done));
+    return dones.size();
+  }
+  void stop(Handle, FailureClass) override {}
+  Handle attach(const exec::AttemptRef&, Done done) override {
+    exec::StepOutcome o;
+    o.failureClass = FailureClass::kLost;
+    done(o);
+    return 0;
+  }
+  void discard(const exec::AttemptRef&) override {}
+  void sweep(const std::vector<exec::AttemptRef>&) override {}
+  std::vector<std::string> started;
+  std::vector<Done> dones;
+};
+
+TEST_F(EngineTest, AnHttpStepTakesNoProcessSlotAndItsOutcomeIsRecorded) {
+  RecordingRunner http;
+  runners_[spec::StepKind::kHttp] = &http;
+  maxParallel_ = 1;
+  crashAndRestart();  // an engine with the runner and one process slot
+  apply(workflow("mixed", R"(
+steps:
+  - { name: call, http: { url: "http://127.0.0.1:1/x" }, timeout: 1m }
+  - { name: work, run: "w", timeout: 1m }
+)"));
+  auto id = trigger("mixed");
+  // Both start: the only process slot is the run: step's.
+  ASSERT_EQ(http.started, std::vector<std::string>{"call"});
+  ASSERT_EQ(exec_.started.size(), 1u);
+  exec::StepOutcome ok;
+  ok.succeeded = true;
+  ok.outputJson = R"({"status":200})";
+  http.dones[0](ok);
+  exec_.succeed(0);
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kSucceeded);
+  EXPECT_EQ(step(d, "call").outputJson, R"({"status":200})");
+}
+
 }  // namespace
 }  // namespace keel::engine::test

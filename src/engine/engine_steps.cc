@@ -82,8 +82,11 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   s.row.state = StepState::kRunning;
   s.row.dueAt.reset();
   s.row.reason.clear();
-  s.holdsProcSlot = true;
-  ++runningProcs_;
+  // --max-parallel bounds processes; an http call costs no process.
+  if (spec.kind == spec::StepKind::kRun) {
+    s.holdsProcSlot = true;
+    ++runningProcs_;
+  }
   markStep(run, idx);
   pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
   event(run, "attempt_started", s.row.name, s.attempt->n);
@@ -179,8 +182,10 @@ void Engine::reattachStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
   const int n = s.attempt->n;
-  s.holdsProcSlot = true;
-  ++runningProcs_;
+  if (spec.kind == spec::StepKind::kRun) {
+    s.holdsProcSlot = true;
+    ++runningProcs_;
+  }
   exec::AttemptRef ref{run.row.id, s.row.name, n, options_.outputCapBytes};
   reattached_.emplace_back(spec.kind, ref);
   event(run, "attempt_reattached", s.row.name, n,

@@ -196,6 +196,7 @@ class EngineTest : public ::testing::Test {
     opts.manual = manual;
     opts.defaultWorkdir = dir_.path();
     opts.maxParallelSteps = maxParallel_;
+    opts.runners = runners_;
     engine_ = std::make_unique<Engine>(*flaky_, exec_, clock_, random_, opts);
     auto st = engine_->start();
     ASSERT_TRUE(st.ok()) << st.error().toString();
@@ -276,6 +277,7 @@ class EngineTest : public ::testing::Test {
   }
 
   int maxParallel_ = 32;
+  std::map<spec::StepKind, StepRunner*> runners_;  // beyond run: steps, by kind
   testing::TempDir dir_;
   ManualClock clock_;
   SeededRandom random_{42};
