@@ -47,7 +47,7 @@ void Engine::continueRun(RunRt& run) {
     auto& s = run.steps[i];
     switch (s.row.state) {
       case StepState::kRunning:
-        if (s.attempt && run.wf->spec->steps[i].kind == spec::StepKind::kRun) {
+        if (s.attempt && runnerFor(run.wf->spec->steps[i].kind)) {
           reattachStep(run, idx);
           break;
         }

@@ -189,7 +189,7 @@ void Engine::reattachStep(RunRt& run, int idx) {
   exec::AttemptRef ref{run.row.id, s.row.name, n, options_.outputCapBytes};
   reattached_.emplace_back(spec.kind, ref);
   event(run, "attempt_reattached", s.row.name, n,
-        "keel restarted while this attempt was running; watching its supervisor again");
+        "keel restarted while this attempt was running; looking for it");
   s.runner = runnerFor(spec.kind);
   s.handle = s.runner->attach(ref, [this, runId = run.row.id, idx, n](exec::StepOutcome o) {
     loop_.post([this, runId, idx, n, o = std::move(o)]() mutable {
