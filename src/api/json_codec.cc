@@ -24,6 +24,11 @@ json storedJson(const std::string& text) {
   return parsed;
 }
 
+json waitJson(const std::string& kind, const std::string& reason) {
+  if (kind.empty()) return nullptr;
+  return {{field::kKind, kind}, {field::kReason, reason}};
+}
+
 namespace {
 
 json stringOrNull(const std::string& s) {
@@ -40,9 +45,13 @@ json optionalJson(const std::optional<T>& v) {
 json stepJson(const store::StepRow& step, const std::vector<const store::AttemptRow*>& attempts) {
   json list = json::array();
   for (const auto* a : attempts) list.push_back(attemptJson(*a));
-  return {{field::kName, step.name},           {field::kState, toString(step.state)},
-          {field::kReason, step.reason},       {field::kDueAt, timeJson(step.dueAt)},
-          {field::kAttempts, std::move(list)}, {field::kOutput, storedJson(step.outputJson)}};
+  return {{field::kName, step.name},
+          {field::kState, toString(step.state)},
+          {field::kReason, step.reason},
+          {field::kDueAt, timeJson(step.dueAt)},
+          {field::kWait, waitJson(step.waitKind, step.waitReason)},
+          {field::kAttempts, std::move(list)},
+          {field::kOutput, storedJson(step.outputJson)}};
 }
 
 }  // namespace
@@ -83,6 +92,8 @@ json runJson(const store::RunRow& run) {
   out[field::kIdempotencyKey] = stringOrNull(run.idempotencyKey);
   out[field::kConcurrencyKey] = stringOrNull(run.concurrencyKey);
   out[field::kDurationMs] = durationJson(run.startedAt, run.finishedAt);
+  out[field::kWait] = waitJson(run.waitKind, run.waitReason);
+  out[field::kCancelReason] = stringOrNull(run.cancelReason);
   return out;
 }
 

@@ -24,6 +24,7 @@ inline constexpr char kAt[] = "at";
 inline constexpr char kAttempt[] = "attempt";
 inline constexpr char kAttempts[] = "attempts";
 inline constexpr char kChanged[] = "changed";
+inline constexpr char kCancelReason[] = "cancel_reason";
 inline constexpr char kCode[] = "code";
 inline constexpr char kConcurrencyKey[] = "concurrency_key";
 inline constexpr char kCreatedAt[] = "created_at";
@@ -66,6 +67,7 @@ inline constexpr char kToken[] = "token";
 inline constexpr char kTokens[] = "tokens";
 inline constexpr char kVersion[] = "version";
 inline constexpr char kVersions[] = "versions";
+inline constexpr char kWait[] = "wait";
 inline constexpr char kWarnings[] = "warnings";
 inline constexpr char kWorkflow[] = "workflow";
 inline constexpr char kWorkflows[] = "workflows";
@@ -77,6 +79,8 @@ nlohmann::json timeJson(std::optional<WallTime> t);
 nlohmann::json durationJson(std::optional<WallTime> from, std::optional<WallTime> to);
 // Stored JSON text parsed; null when empty; the raw text when unparseable.
 nlohmann::json storedJson(const std::string& text);
+// What holds a run or step back: {kind, reason}, or null when nothing does.
+nlohmann::json waitJson(const std::string& kind, const std::string& reason);
 
 // {name, version, namespace, created_at}
 nlohmann::json workflowSummaryJson(const store::WorkflowVersionRow& row);
@@ -86,9 +90,10 @@ nlohmann::json workflowDetailJson(const store::WorkflowVersionRow& latest,
 
 // RunSummary: {id, workflow, version, state, reason, created_at, started_at, finished_at}.
 nlohmann::json runSummaryJson(const store::RunRow& run);
-// The summary plus params, idempotency_key, concurrency_key and duration_ms.
+// The summary plus params, idempotency_key, concurrency_key, duration_ms,
+// wait and cancel_reason.
 nlohmann::json runJson(const store::RunRow& run);
-// runJson plus steps: [{name, state, reason, due_at, attempts: [...], output}].
+// runJson plus steps: [{name, state, reason, due_at, wait, attempts: [...], output}].
 nlohmann::json runDetailJson(const store::RunDetail& detail);
 
 // {n, state, started_at, finished_at, duration_ms, exit_code, signal, failure_class, message}

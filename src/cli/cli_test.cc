@@ -44,7 +44,9 @@ store::RunDetail runDetail(const std::string& id, RunState state, const std::str
       1,
       "",
       "",
-      {}};
+      {},
+      "",
+      ""};
   d.steps = {step};
   store::AttemptRow attempt{id,
                             "shout",
@@ -201,6 +203,21 @@ TEST_F(CliTest, ShowPrintsHeaderStepsAttemptsAndTimeline) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find("+1.5s   attempt_failed  shout#1  exit code 3"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, ShowSaysWhatAWaitingStepWaitsFor) {
+  store::RunDetail held = runDetail(kOk, RunState::kRunning, "");
+  held.run.finishedAt.reset();
+  held.steps[0].state = StepState::kReady;
+  held.steps[0].reason = "queued: all 2 step slots are busy";
+  held.steps[0].waitKind = "max_parallel";
+  held.steps[0].waitReason = "queued: all 2 step slots are busy";
+  held.attempts.clear();
+  store_.runs = {held};
+  ASSERT_EQ(keel({"show", kOk}), 0) << err_.str();
+  auto out = out_.str();
+  EXPECT_NE(out.find("shout waiting: queued: all 2 step slots are busy\n"), std::string::npos)
+      << out;
 }
 
 TEST_F(CliTest, ShowJsonHoldsRunAndEvents) {

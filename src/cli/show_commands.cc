@@ -79,6 +79,16 @@ void printTimeline(std::ostream& out, const json& run, const json& events) {
   table.print(out);
 }
 
+// One line per step a gate holds back: "build waiting: queued: all 4
+// step slots are busy".
+void printWaits(std::ostream& out, const json& run) {
+  for (const auto& step : arrayOf(run, field::kSteps)) {
+    const auto& wait = member(step, field::kWait);
+    if (!wait.is_object()) continue;
+    out << text(step, field::kName) << " waiting: " << text(wait, field::kReason) << '\n';
+  }
+}
+
 // "==> attempt 2 stdout (3000000 bytes, truncated: head and tail kept) <=="
 void printStream(std::ostream& out, const json& attempt, const char* stream, const char* bytesKey) {
   std::string body = text(attempt, stream);
@@ -122,6 +132,7 @@ int showCommand(const Context& ctx, const std::string& runId, bool asJson) {
   printHeader(ctx.out, run.body);
   ctx.out << '\n';
   printStepTable(ctx.out, run.body);
+  printWaits(ctx.out, run.body);
   ctx.out << '\n';
   printAttempts(ctx.out, run.body);
   ctx.out << '\n';

@@ -429,6 +429,11 @@ void Engine::flush() {
   for (RunRt* run : dirtyRuns_) {
     run->queuedForFlush = false;
     if (run->dirty) {
+      // Only a pending run waits for admission, only a ready step at a gate.
+      if (run->row.state != RunState::kPending) {
+        run->row.waitKind.clear();
+        run->row.waitReason.clear();
+      }
       batch.mutations.emplace_back(store::PutRun{run->row});
       run->dirty = false;
       for (auto& reply : run->onDurable)
@@ -437,6 +442,10 @@ void Engine::flush() {
     }
     for (auto& s : run->steps) {
       if (!s.dirty) continue;
+      if (s.row.state != StepState::kReady) {
+        s.row.waitKind.clear();
+        s.row.waitReason.clear();
+      }
       batch.mutations.emplace_back(store::PutStep{s.row});
       s.dirty = false;
     }

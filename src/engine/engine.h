@@ -35,6 +35,7 @@
 #include "engine/committer.h"
 #include "engine/control.h"
 #include "engine/event_loop.h"
+#include "engine/gates.h"
 #include "engine/run_state.h"
 #include "engine/step_runner.h"
 #include "engine/store_reader.h"
@@ -176,6 +177,8 @@ class Engine final : public Control {
   // --- steps (engine_steps.cc) ---
   void readyStep(RunRt& run, int idx);
   void dispatchStep(RunRt& run, int idx);
+  // Keeps a step `ready` with the wait a gate gave it.
+  void holdStep(RunRt& run, int idx, const GateDecision& why);
   // Starts a prepared attempt once its `running` record is durable.
   void launchAttempt(const std::string& runId, int idx, int attempt,
                      std::shared_ptr<const PreparedAttempt> prepared);
@@ -290,6 +293,7 @@ class Engine final : public Control {
   std::vector<std::pair<spec::StepKind, exec::AttemptRef>> reattached_;
   bool stopSteps_ = false;  // stop(true): the loop ends once no step runs
   std::deque<std::pair<std::string, int>> readyQueue_;  // steps waiting for a slot
+  GateChain stepGates_ = defaultStepGates();            // consulted by dispatchStep
 
   std::atomic<uint64_t> runsCreated_{0};
   std::atomic<uint64_t> runsFinished_{0};

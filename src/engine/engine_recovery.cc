@@ -15,7 +15,7 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
   run.wf = std::move(wf);
   run.params = nlohmann::json::parse(run.row.paramsJson, nullptr, false);
   if (run.params.is_discarded()) run.params = nlohmann::json::object();
-  run.cancelRequested = run.row.reason == kCancelRequested;
+  run.cancelRequested = !run.row.cancelReason.empty();
   initSteps(run);
   for (auto& s : run.steps) s.budgetStart.reset();  // read back by start()
   const auto& specSteps = run.wf->spec->steps;
@@ -94,6 +94,8 @@ void Engine::failUnloadable(store::ActiveRun active, const Error& why) {
   WallTime at = now();
   run.state = RunState::kFailed;
   run.reason = cause;
+  run.waitKind.clear();
+  run.waitReason.clear();
   run.finishedAt = at;
   pending_.mutations.emplace_back(store::PutRun{run});
   for (auto& s : active.steps) {
@@ -103,6 +105,8 @@ void Engine::failUnloadable(store::ActiveRun active, const Error& why) {
     s.state = started ? StepState::kDead : StepState::kSkipped;
     s.reason = started ? "its workflow version cannot be loaded" : "run failed before it started";
     s.dueAt.reset();
+    s.waitKind.clear();
+    s.waitReason.clear();
     pending_.mutations.emplace_back(store::PutStep{s});
   }
   for (auto& a : active.attempts) {

@@ -121,8 +121,13 @@ void Engine::admitOrQueue(RunRt& run) {
     return;
   }
   q.waiting.push_back(run.row.id);
-  run.row.reason = fmt::format("waiting for a concurrency slot: key '{}' is at its limit of {}",
-                               run.row.concurrencyKey, limit);
+  GateDecision wait = GateDecision::hold(
+      kWaitConcurrency,
+      fmt::format("waiting for a concurrency slot: key '{}' is at its limit of {}",
+                  run.row.concurrencyKey, limit));
+  run.row.reason = wait.reason;
+  run.row.waitKind = wait.kind;
+  run.row.waitReason = wait.reason;
   markRun(run);
   event(run, "run_queued", {}, 0, run.row.reason);
 }
@@ -242,6 +247,7 @@ void Engine::onCancel(const std::string& runId,
   if (run->cancelRequested) return;
   run->cancelRequested = true;
   run->row.reason = kCancelRequested;
+  run->row.cancelReason = kCancelRequested;
   markRun(*run);
   event(*run, "run_cancel_requested");
   skipUnstartedSteps(*run);
@@ -338,12 +344,15 @@ void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
   active.run.state = RunState::kPending;
   active.run.finishedAt.reset();
   active.run.reason.clear();
+  active.run.cancelReason.clear();  // a retried run is no longer cancelled
   std::vector<std::string> rerun;
   for (auto& s : detail.steps) {
     if (s.state != StepState::kSucceeded) {
       s.state = StepState::kPending;
       s.reason.clear();
       s.dueAt.reset();
+      s.waitKind.clear();
+      s.waitReason.clear();
       rerun.push_back(s.name);
     }
     active.steps.push_back(std::move(s));

@@ -42,20 +42,14 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
   StepRunner* runner = runnerFor(spec.kind);
-  if (runner && draining_) {
-    // Nothing starts while keel stops; the next start dispatches it.
-    s.row.state = StepState::kReady;
-    s.row.reason = "queued: keel is stopping";
-    markStep(run, idx);
+  GateDecision gate = stepGates_.check(
+      GateInput{spec, runner != nullptr, draining_, runningProcs_, options_.maxParallelSteps});
+  if (!gate.admit) {
+    holdStep(run, idx, gate);
     return;
   }
-  if (spec.kind == spec::StepKind::kRun && runningProcs_ >= options_.maxParallelSteps) {
-    s.row.state = StepState::kReady;
-    s.row.reason = fmt::format("queued: all {} step slots are busy", options_.maxParallelSteps);
-    markStep(run, idx);
-    readyQueue_.emplace_back(run.row.id, idx);
-    return;
-  }
+  s.row.waitKind.clear();
+  s.row.waitReason.clear();
   ++s.row.attempts;
   s.attempt = newAttempt(run, s, now());
   ++attemptsStarted_;
@@ -105,6 +99,18 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   afterCommit([this, runId = run.row.id, idx, n = s.attempt->n, p = std::move(*prepared)] {
     launchAttempt(runId, idx, n, p);
   });
+}
+
+void Engine::holdStep(RunRt& run, int idx, const GateDecision& why) {
+  auto& s = run.steps[idx];
+  s.row.state = StepState::kReady;
+  s.row.reason = why.reason;
+  s.row.waitKind = why.kind;
+  s.row.waitReason = why.reason;
+  markStep(run, idx);
+  // A step held for a slot goes when one frees (startQueuedSteps); one
+  // held because keel stops goes at the next start.
+  if (why.kind == kWaitMaxParallel) readyQueue_.emplace_back(run.row.id, idx);
 }
 
 Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run, int idx,

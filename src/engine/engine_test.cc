@@ -202,10 +202,15 @@ steps:
   auto d2 = detail(r2);
   EXPECT_EQ(d2.run.state, RunState::kPending);
   EXPECT_NE(d2.run.reason.find("concurrency"), std::string::npos);
+  EXPECT_EQ(d2.run.waitKind, "concurrency");
+  EXPECT_EQ(d2.run.waitReason, d2.run.reason);
+  EXPECT_EQ(detail(r1).run.waitKind, "");
   exec_.succeed(0);
   engine_->pump();
   ASSERT_EQ(exec_.started.size(), 3u);
   EXPECT_EQ(exec_.started[2].request.runId, r2);
+  EXPECT_EQ(detail(r2).run.waitKind, "") << "an admitted run still says it waits";
+  EXPECT_EQ(detail(r2).run.waitReason, "");
   EXPECT_EQ(detail(r1).run.state, RunState::kSucceeded);
   EXPECT_EQ(detail(r3).run.state, RunState::kRunning);
 }
@@ -451,6 +456,106 @@ TEST_F(EngineTest, StepsBeyondTheParallelLimitWaitReadyWithoutAnAttempt) {
   engine_->pump();
   EXPECT_EQ(detail(r1).run.state, RunState::kSucceeded);
   EXPECT_EQ(detail(r2).run.state, RunState::kSucceeded);
+}
+
+// The --max-parallel gate: a held step says why in the store, the wait
+// is durable, it is held again after a restart while no slot is free,
+// and it goes (its wait cleared) once a slot frees.
+TEST_F(EngineTest, AStepHeldByMaxParallelKeepsItsWaitAcrossARestartAndGoesWhenASlotFrees) {
+  maxParallel_ = 1;
+  crashAndRestart();
+  apply(workflow("busy", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
+  auto r1 = trigger("busy");
+  auto r2 = trigger("busy");
+  auto r3 = trigger("busy");
+  ASSERT_EQ(exec_.started.size(), 1u);
+  EXPECT_EQ(step(detail(r1), "a").waitKind, "");
+  for (const auto& id : {r2, r3}) {
+    auto d = detail(id);
+    EXPECT_EQ(step(d, "a").state, StepState::kReady);
+    EXPECT_EQ(step(d, "a").waitKind, "max_parallel");
+    EXPECT_EQ(step(d, "a").waitReason, "queued: all 1 step slots are busy");
+  }
+  // What the file holds with no engine running.
+  engine_.reset();
+  flaky_.reset();
+  store_.reset();
+  exec_.started.clear();
+  {
+    auto file = store::openSqliteStore(dir_.file("keel.db"));
+    ASSERT_TRUE(file.ok()) << file.error().toString();
+    auto d = (*file)->getRun(r2);
+    ASSERT_TRUE(d.ok() && d->has_value());
+    EXPECT_EQ((*d)->steps[0].waitKind, "max_parallel");
+    EXPECT_EQ((*d)->steps[0].waitReason, "queued: all 1 step slots are busy");
+  }
+  openEngine();
+  engine_->pump();
+  // r1's attempt was lost and waits for its retry; one of r2 and r3 took
+  // the slot, the other is held again.
+  ASSERT_EQ(exec_.started.size(), 1u);
+  std::string first = exec_.started[0].request.runId;
+  ASSERT_TRUE(first == r2 || first == r3) << first;
+  std::string held = first == r2 ? r3 : r2;
+  EXPECT_EQ(step(detail(first), "a").state, StepState::kRunning);
+  EXPECT_EQ(step(detail(first), "a").waitKind, "");
+  EXPECT_EQ(step(detail(first), "a").waitReason, "");
+  EXPECT_EQ(step(detail(held), "a").state, StepState::kReady);
+  EXPECT_EQ(step(detail(held), "a").waitKind, "max_parallel");
+  exec_.succeed(0);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(exec_.started[1].request.runId, held);
+  auto d = detail(held);
+  EXPECT_EQ(step(d, "a").state, StepState::kRunning);
+  EXPECT_EQ(step(d, "a").waitKind, "");
+  EXPECT_EQ(step(d, "a").waitReason, "");
+}
+
+// A cancel is kept in its own column, and that column (not the run's
+// reason text) is what a restart reads.
+TEST_F(EngineTest, ACancelSurvivesARestartThroughItsOwnColumn) {
+  apply(workflow("long", R"(
+steps:
+  - name: a
+    run: "a"
+    timeout: 1h
+    retry: { max_attempts: 3, backoff: fixed, initial: 1s, jitter: none }
+)"));
+  auto id = trigger("long");
+  ASSERT_EQ(exec_.started.size(), 1u);
+  engine_.reset();  // a crash while the step runs
+  {
+    auto d = detail(id);
+    d.run.cancelReason = "cancel requested";
+    d.run.reason = "something else entirely";
+    store::Batch b;
+    b.mutations = {store::PutRun{d.run}};
+    ASSERT_TRUE(store_->apply(b).ok());
+  }
+  crashAndRestart();
+  clock_.advance(std::chrono::minutes(1));
+  engine_->pump();
+  EXPECT_TRUE(exec_.started.empty()) << "a cancelled run's lost attempt was retried";
+  EXPECT_EQ(detail(id).run.state, RunState::kCancelled);
+}
+
+TEST_F(EngineTest, ACancelIsStoredInItsOwnColumnAndARetryClearsIt) {
+  apply(workflow("long", "steps:\n  - { name: a, run: \"a\", timeout: 1h }\n"));
+  auto id = trigger("long");
+  auto f = engine_->cancel(id);
+  engine_->pump();
+  ASSERT_TRUE(f.get().ok());
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kCancelled);
+  EXPECT_EQ(d.run.cancelReason, "cancel requested");
+  auto r = engine_->retry(id);
+  engine_->pump();
+  ASSERT_TRUE(r.get().ok());
+  engine_->pump();
+  EXPECT_EQ(detail(id).run.cancelReason, "");
+  EXPECT_EQ(detail(id).run.state, RunState::kRunning);
 }
 
 }  // namespace

@@ -16,8 +16,9 @@
 
 namespace keel::engine {
 
-// The reason a run carries between a cancel request and its end. It is
-// how a cancel survives a restart.
+// The reason a run carries between a cancel request and its end, and the
+// cancel_reason kept with it (store::RunRow::cancelReason): that column,
+// not the reason text, is how a cancel survives a restart.
 inline constexpr const char* kCancelRequested = "cancel requested";
 // The event a manual retry writes for each step it re-runs; its attempt
 // field is the step's attempt count at that moment.

@@ -32,6 +32,9 @@ struct RunRow {
   std::string idempotencyKey;     // empty = none
   std::string concurrencyKey;     // rendered; empty = none
   std::string reason;             // why pending/waiting/failed, shown to users
+  std::string waitKind;           // the gate holding a pending run ("concurrency"); empty = none
+  std::string waitReason;         // what that gate says, for people; empty = none
+  std::string cancelReason;       // set once a cancel is requested; empty = none
   WallTime createdAt;
   std::optional<WallTime> startedAt;
   std::optional<WallTime> finishedAt;
@@ -47,6 +50,10 @@ struct StepRow {
   std::string outputJson;  // empty = no output
   std::string reason;
   std::optional<WallTime> dueAt;  // retrying: when the next attempt starts; sleep: when it wakes
+  // The gate holding a `ready` step back ("max_parallel", "stopping") and
+  // what it says; both empty when nothing holds it.
+  std::string waitKind;
+  std::string waitReason;
 
   bool operator==(const StepRow&) const = default;
 };

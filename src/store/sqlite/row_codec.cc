@@ -41,6 +41,9 @@ Result<RunRow> readRun(const Statement& s) {
   row.createdAt = s.timeAt(8);
   row.startedAt = s.optionalTimeAt(9);
   row.finishedAt = s.optionalTimeAt(10);
+  row.waitKind = s.textAt(11);
+  row.waitReason = s.textAt(12);
+  row.cancelReason = s.textAt(13);
   return row;
 }
 
@@ -56,6 +59,8 @@ Result<StepRow> readStep(const Statement& s) {
   row.outputJson = s.textAt(4);
   row.reason = s.textAt(5);
   row.dueAt = s.optionalTimeAt(6);
+  row.waitKind = s.textAt(7);
+  row.waitReason = s.textAt(8);
   return row;
 }
 

@@ -20,9 +20,9 @@ inline constexpr const char* kWorkflowColumns =
     "name, version, ns, yaml, workdir, sha256, created_at";
 inline constexpr const char* kRunColumns =
     "id, workflow, version, state, params_json, idempotency_key, concurrency_key, reason, "
-    "created_at, started_at, finished_at";
+    "created_at, started_at, finished_at, wait_kind, wait_reason, cancel_reason";
 inline constexpr const char* kStepColumns =
-    "run_id, name, state, attempts, output_json, reason, due_at";
+    "run_id, name, state, attempts, output_json, reason, due_at, wait_kind, wait_reason";
 inline constexpr const char* kAttemptColumns =
     "run_id, step, n, state, started_at, finished_at, exit_code, signal, failure_class, message";
 inline constexpr const char* kEventColumns = "seq, run_id, at, kind, step, attempt, message";

@@ -136,10 +136,26 @@ CREATE TABLE keel_counters (
 INSERT INTO keel_counters (name, value) SELECT 'step_pos', COALESCE(MAX(pos), 0) FROM steps;
 )sql";
 
+// Why a step (or a run) that could go on is held back, and by which gate:
+// wait_kind names the gate ('max_parallel', 'stopping', 'concurrency'),
+// wait_reason says it for people. Both NULL when nothing holds it.
+//
+// A cancel is kept in its own column instead of the run's reason text;
+// runs whose reason said 'cancel requested' carry that over.
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE steps ADD COLUMN wait_kind TEXT;
+ALTER TABLE steps ADD COLUMN wait_reason TEXT;
+ALTER TABLE runs ADD COLUMN wait_kind TEXT;
+ALTER TABLE runs ADD COLUMN wait_reason TEXT;
+ALTER TABLE runs ADD COLUMN cancel_reason TEXT;
+UPDATE runs SET cancel_reason = reason WHERE reason = 'cancel requested';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

@@ -181,11 +181,16 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   createKeelDatabase(path);
   testutil::sqliteExec(path,
                        "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
+                       "ALTER TABLE steps DROP COLUMN wait_kind; "
+                       "ALTER TABLE steps DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN wait_kind; "
+                       "ALTER TABLE runs DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
                        "UPDATE keel_schema SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 3);
+  EXPECT_EQ(kSchemaVersion, 4);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -196,6 +201,59 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   auto run = (*store)->getRun("r1");
   ASSERT_TRUE(run.ok() && run->has_value());
   EXPECT_EQ((*run)->steps.size(), 1u);
+}
+
+// A database of schema 3 (no wait or cancel columns; a cancel kept only
+// as the run's reason) gains the columns on open, its rows kept and a
+// pending cancel carried over into cancel_reason.
+TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  {
+    auto store = openSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.error().toString();
+    RunRow cancelled = makeRun("r2");
+    cancelled.reason = "cancel requested";
+    Status s =
+        (*store)->apply({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "a")}, PutRun{cancelled}}});
+    ASSERT_TRUE(s.ok()) << s.error().toString();
+  }
+  testutil::sqliteExec(path,
+                       "ALTER TABLE steps DROP COLUMN wait_kind; "
+                       "ALTER TABLE steps DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN wait_kind; "
+                       "ALTER TABLE runs DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
+                       "UPDATE keel_schema SET version = 3");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), 4);
+  EXPECT_EQ(testutil::sqliteQueryInt(
+                path, "SELECT COUNT(*) FROM steps WHERE wait_kind IS NULL AND wait_reason IS NULL"),
+            1);
+  auto r1 = (*store)->getRun("r1");
+  ASSERT_TRUE(r1.ok() && r1->has_value());
+  ASSERT_EQ((*r1)->steps.size(), 1u);
+  EXPECT_EQ((*r1)->steps[0].waitKind, "");
+  EXPECT_EQ((*r1)->run.cancelReason, "");
+  auto r2 = (*store)->getRun("r2");
+  ASSERT_TRUE(r2.ok() && r2->has_value());
+  EXPECT_EQ((*r2)->run.cancelReason, "cancel requested");
+  // The new columns are written and read back.
+  StepRow held = makeStep("r1", "a");
+  held.state = StepState::kReady;
+  held.waitKind = "max_parallel";
+  held.waitReason = "queued: all 1 step slots are busy";
+  RunRow queued = makeRun("r1");
+  queued.waitKind = "concurrency";
+  queued.waitReason = "waiting for a concurrency slot";
+  Status s = (*store)->apply({{PutRun{queued}, PutStep{held}}});
+  ASSERT_TRUE(s.ok()) << s.error().toString();
+  r1 = (*store)->getRun("r1");
+  ASSERT_TRUE(r1.ok() && r1->has_value());
+  EXPECT_EQ((*r1)->steps[0], held);
+  EXPECT_EQ((*r1)->run.waitKind, "concurrency");
+  EXPECT_EQ((*r1)->run.waitReason, "waiting for a concurrency slot");
 }
 
 TEST(SqliteOpenTest, AGarbageFileIsCorruptAndUnchanged) {

@@ -14,21 +14,25 @@ namespace {
 // a step and the ownership of a run, which belong to the store.
 constexpr const char* kUpsertRun = R"sql(
 INSERT INTO runs (id, workflow, version, state, params_json, idempotency_key, concurrency_key,
-                  reason, created_at, started_at, finished_at, owner_node)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                  reason, created_at, started_at, finished_at, owner_node, wait_kind,
+                  wait_reason, cancel_reason)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 ON CONFLICT (id) DO UPDATE SET
   workflow = excluded.workflow, version = excluded.version, state = excluded.state,
   params_json = excluded.params_json, idempotency_key = excluded.idempotency_key,
   concurrency_key = excluded.concurrency_key, reason = excluded.reason,
   created_at = excluded.created_at, started_at = excluded.started_at,
-  finished_at = excluded.finished_at)sql";
+  finished_at = excluded.finished_at, wait_kind = excluded.wait_kind,
+  wait_reason = excluded.wait_reason, cancel_reason = excluded.cancel_reason)sql";
 
 constexpr const char* kUpsertStep = R"sql(
-INSERT INTO steps (run_id, name, pos, state, attempts, output_json, reason, due_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+INSERT INTO steps (run_id, name, pos, state, attempts, output_json, reason, due_at, wait_kind,
+                   wait_reason)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 ON CONFLICT (run_id, name) DO UPDATE SET
   state = excluded.state, attempts = excluded.attempts, output_json = excluded.output_json,
-  reason = excluded.reason, due_at = excluded.due_at)sql";
+  reason = excluded.reason, due_at = excluded.due_at, wait_kind = excluded.wait_kind,
+  wait_reason = excluded.wait_reason)sql";
 
 constexpr const char* kUpsertAttempt = R"sql(
 INSERT INTO attempts (run_id, step, n, state, started_at, finished_at, exit_code, signal,
@@ -120,6 +124,9 @@ Status Writer::put(const PutRun& m) {
   (*s)->bind(10, r.startedAt);
   (*s)->bind(11, r.finishedAt);
   (*s)->bind(12, nodeId_);
+  (*s)->bindTextOrNull(13, r.waitKind);
+  (*s)->bindTextOrNull(14, r.waitReason);
+  (*s)->bindTextOrNull(15, r.cancelReason);
   auto more = (*s)->next();
   if (more.ok()) return okStatus();
   if ((*s)->lastErrorCode() == SQLITE_CONSTRAINT_UNIQUE) {
@@ -143,6 +150,8 @@ Status Writer::put(const PutStep& m) {
   (*s)->bind(6, r.outputJson);
   (*s)->bind(7, r.reason);
   (*s)->bind(8, r.dueAt);
+  (*s)->bindTextOrNull(9, r.waitKind);
+  (*s)->bindTextOrNull(10, r.waitReason);
   return runBound(*s, [&] { return fmt::format("cannot store step {}/{}", r.runId, r.name); });
 }
 
