@@ -312,11 +312,36 @@ TEST_F(CurlHttpClientTest, TwoHundredConcurrentCallsComplete) {
   EXPECT_EQ(ok, kCalls);
 }
 
+// A port that takes connections (the kernel completes them into its
+// backlog) and never answers: nothing in this process serves it.
+class SilentPort {
+ public:
+  SilentPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(fd_, 128);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentPort() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 TEST_F(CurlHttpClientTest, ShutdownEndsEveryCallInFlightExactlyOnce) {
   constexpr int kCalls = 20;
   std::vector<std::atomic<int>> seen(kCalls);
   std::atomic<int> cancelled{0};
-  HttpRequest hang = get("/hang");
+  SilentPort silent;
+  HttpRequest hang;
+  hang.url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/never";
   hang.totalTimeout = 10min;
   for (int i = 0; i < kCalls; ++i)
     client_.send(hang, [&, i](HttpResult r) {
