@@ -13,16 +13,16 @@
 
 #include <httplib.h>
 
-#include "api/fake_control.h"
-#include "api/fake_store.h"
 #include "api/routes.h"
 #include "fuzz_support.h"
+#include "testing/fake_control.h"
+#include "testing/fake_store.h"
 
 namespace {
 
-keel::api::FakeStore& fakeStore() {
-  static keel::api::FakeStore* s = [] {
-    auto* made = new keel::api::FakeStore;
+keel::testing::FakeStore& fakeStore() {
+  static keel::testing::FakeStore* s = [] {
+    auto* made = new keel::testing::FakeStore;
     keel::fuzz::fillStore(*made);
     return made;
   }();
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace keel;
   FuzzedDataProvider in(data, size);
   // A FakeControl records every call: a fresh one per input keeps memory flat.
-  api::FakeControl control;
+  keel::testing::FakeControl control;
   fuzz::answerLikeTheEngine(control);
   api::Router router;
   static SystemClock clock;

@@ -10,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/fake_control.h"
-#include "api/fake_store.h"
 #include "spec/parser.h"
+#include "testing/fake_control.h"
+#include "testing/fake_store.h"
 
 namespace keel::fuzz {
 
@@ -26,7 +26,7 @@ namespace keel::fuzz {
 inline constexpr const char* kRunId = "01KA0000000000000000000003";
 
 // Two workflows, one run with a step, an event and a log.
-inline void fillStore(api::FakeStore& store) {
+inline void fillStore(testing::FakeStore& store) {
   WallTime t0 = fromUnixMillis(1'767'225'600'000);
   store.workflows = {
       {"hello", 1, "default", "name: hello\n", "/w", "aaa", t0},
@@ -48,7 +48,7 @@ inline void fillStore(api::FakeStore& store) {
 
 // Applies go through the real parser (what the engine does first), so a
 // hostile workflow body exercises the parser's error details in the reply.
-inline void answerLikeTheEngine(api::FakeControl& control) {
+inline void answerLikeTheEngine(testing::FakeControl& control) {
   control.onApply = [](const std::string& yaml,
                        const std::string& source) -> Result<engine::ApplyResult> {
     spec::ParseOptions options;

@@ -13,11 +13,11 @@
 #include <cstdint>
 #include <string>
 
-#include "api/fake_control.h"
-#include "api/fake_store.h"
 #include "api/server.h"
 #include "auth/token.h"
 #include "fuzz_support.h"
+#include "testing/fake_control.h"
+#include "testing/fake_store.h"
 
 namespace {
 
@@ -33,8 +33,8 @@ constexpr int kHealthMs = 10'000;
 int startServer() {
   using namespace keel;
   // Never destroyed: the fuzzer exits with the server still serving.
-  static auto* control = new api::FakeControl;
-  static auto* store = new api::FakeStore;
+  static auto* control = new keel::testing::FakeControl;
+  static auto* store = new keel::testing::FakeStore;
   fuzz::fillStore(*store);
   // The token the seed requests carry, so that fuzzed heads reach the routes.
   store->tokens.push_back(
