@@ -49,6 +49,13 @@ class HttpSteps : public ::testing::Test {
       }
       res.set_content("fine", "text/plain");
     });
+    server_.Get("/held", [this](const httplib::Request& req, httplib::Response& res) {
+      // The first call is held until the test lets it go; later ones answer.
+      if (record(req) == 1)
+        for (int i = 0; i < 600 && !stopping_ && !release_; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      res.set_content(R"({"done":true})", "application/json");
+    });
     server_.Get("/slow", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
       for (int i = 0; i < 100 && !stopping_; ++i)
@@ -105,6 +112,7 @@ class HttpSteps : public ::testing::Test {
   std::mutex mu_;
   std::vector<Seen> seen_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> release_{false};
 };
 
 TEST_F(HttpSteps, ACallIsRetriedWithOneIdempotencyKeyAndItsAnswerIsTheOutput) {
@@ -158,6 +166,37 @@ TEST_F(HttpSteps, RetryAfterIsHonoured) {
   EXPECT_GE(calls[1].at - calls[0].at, std::chrono::milliseconds(900))
       << "retried before the Retry-After of 1 s";
   EXPECT_EQ(run["steps"][0]["attempts"][0].value("failure_class", ""), "rate_limited");
+}
+
+TEST_F(HttpSteps, ACallInFlightWhenKeelIsKilledIsRetriedWithTheSameKey) {
+  keel_.apply(workflow("held",
+                       "  - name: call\n"
+                       "    http: { url: \"" +
+                           base() +
+                           "/held\" }\n"
+                           "    timeout: 30s\n"
+                           "    retry: { max_attempts: 3, backoff: fixed, initial: "
+                           "10ms, jitter: none }\n"));
+  auto [status, body] = keel_.trigger("held", json::object());
+  ASSERT_EQ(status, 201) << body.dump();
+  const std::string id = body.value("id", "");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (seen().empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(seen().size(), 1u);
+  keel_.kill9();  // the call is in flight
+  release_ = true;
+  keel_.start();
+  auto run = keel_.waitForRun(id);
+  ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
+  auto calls = seen();
+  ASSERT_EQ(calls.size(), 2u);
+  // The service can tell the retry from a new call.
+  EXPECT_EQ(calls[0].idempotencyKey, calls[1].idempotencyKey);
+  auto attempts = run["steps"][0]["attempts"];
+  ASSERT_EQ(attempts.size(), 2u) << run.dump();
+  EXPECT_EQ(attempts[0].value("failure_class", ""), "lost");
+  EXPECT_EQ(run["steps"][0]["output"]["body"]["done"], true);
 }
 
 TEST_F(HttpSteps, ACallPastItsTimeoutIsATimeout) {
