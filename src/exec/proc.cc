@@ -1,33 +1,21 @@
 #include "exec/proc.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
 #include <string_view>
 #include <unordered_map>
 
-#include "exec/unique_fd.h"
+#include "exec/attempt_files.h"
 
 namespace keel::exec {
 namespace {
 
 // The whole of a small /proc file; empty when it cannot be read.
 std::string readSmallFile(const std::string& path, size_t cap) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return {};
-  std::string text;
-  char buf[4096];
-  while (text.size() < cap) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  return text;
+  auto text = attempt_files::readFileCapped(path, cap);
+  return text.ok() ? std::move(*text) : std::string();
 }
 
 }  // namespace

@@ -44,16 +44,6 @@ void ignoreSigpipe() {
   }
 }
 
-StepOutcome stoppedBeforeStart(FailureClass why, std::chrono::milliseconds after) {
-  ExitFacts f;
-  f.stoppedAs = why;
-  f.stoppedAfter = after;
-  StepOutcome o;
-  o.failureClass = why;
-  o.message = describeExit(f);
-  return o;
-}
-
 }  // namespace
 
 ProcessExecutor::ProcessExecutor(ProcessExecutorOptions options)

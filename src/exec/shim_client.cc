@@ -292,13 +292,21 @@ bool supervisorAlive(const std::string& dir, UniqueFd& lock) {
   return errno == EWOULDBLOCK;
 }
 
+// Whether `pid` is the supervisor the folder's lock names (same pid and
+// start time): a pid alone may have been reused.
+bool isRecordedSupervisor(const std::string& dir, pid_t pid) {
+  auto who = files::readLock(dir).supervisor;
+  auto st = readProcStat(pid);
+  return who && st && who->pid == pid && st->startTime == who->start;
+}
+
 // The live supervisor's pid, checked against its recorded start time.
 std::optional<pid_t> livePid(const std::string& dir) {
   const auto until = SteadyClock::now() + kShimFileWait;
   do {
     if (auto who = files::readLock(dir).supervisor) {
-      auto st = readProcStat(static_cast<pid_t>(who->pid));
-      if (st && st->startTime == who->start) return static_cast<pid_t>(who->pid);
+      auto pid = static_cast<pid_t>(who->pid);
+      if (isRecordedSupervisor(dir, pid)) return pid;
       return std::nullopt;
     }
     std::this_thread::sleep_for(milliseconds(10));
@@ -308,14 +316,18 @@ std::optional<pid_t> livePid(const std::string& dir) {
 
 }  // namespace
 
+StepOutcome stoppedBeforeStart(FailureClass why, milliseconds after) {
+  ExitFacts f;
+  f.stoppedAs = why;
+  f.stoppedAfter = after;
+  return failedOutcome(why, describeExit(f));
+}
+
 StepOutcome runUnderShim(const StepRequest& request, StopLatch& latch, TimePoint acceptedAt,
                          const ShimConfig& config) {
-  if (auto stop = latch.get()) {
-    ExitFacts f;
-    f.stoppedAs = stop->why;
-    f.stoppedAfter = std::chrono::duration_cast<milliseconds>(stop->at - acceptedAt);
-    return failedOutcome(stop->why, describeExit(f));
-  }
+  if (auto stop = latch.get())
+    return stoppedBeforeStart(stop->why,
+                              std::chrono::duration_cast<milliseconds>(stop->at - acceptedAt));
   if (!latch.valid())
     return failedOutcome(FailureClass::kError,
                          "cannot create an eventfd for the attempt (out of file descriptors?)");
@@ -399,11 +411,7 @@ StepOutcome reattachShim(const AttemptRef& ref, StopLatch& latch, const ShimConf
   auto pid = livePid(dir);
   UniqueFd pidfd = pid ? openPidfd(*pid) : UniqueFd();
   // Checked again once the pidfd pins the process: the pid may have been reused in between.
-  if (pid && pidfd.valid()) {
-    auto who = files::readLock(dir).supervisor;
-    auto st = readProcStat(*pid);
-    if (!who || !st || who->pid != *pid || st->startTime != who->start) pid.reset();
-  }
+  if (pid && pidfd.valid() && !isRecordedSupervisor(dir, *pid)) pid.reset();
   if (!pid) {
     // The lock holder cannot be identified: wait for the lock itself.
     lock.reset(::open(pathIn(dir, files::kLock).c_str(), O_RDWR | O_CLOEXEC));

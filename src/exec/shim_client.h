@@ -18,6 +18,10 @@ struct ShimConfig {
   std::string attemptsDir;  // holds one folder per attempt; created if missing
 };
 
+// The outcome of an attempt stopped (`why`) `after` it was accepted, before
+// anything was started.
+StepOutcome stoppedBeforeStart(FailureClass why, std::chrono::milliseconds after);
+
 // Creates the attempt's folder, starts its supervisor and watches it until
 // the attempt has ended (or the latch asks to detach). A stop request is
 // written to the folder (its class) and passed on as SIGTERM to the
