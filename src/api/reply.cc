@@ -15,6 +15,7 @@ int httpStatusFor(ErrorCode code) {
     case ErrorCode::kAlreadyExists:
     case ErrorCode::kConflict:
     case ErrorCode::kIdempotencyConflict:
+    case ErrorCode::kLeaseLost:
       return 409;
     case ErrorCode::kTooLarge:
       return 413;

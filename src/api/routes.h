@@ -10,6 +10,7 @@
 #include "api/router.h"
 #include "core/clock.h"
 #include "engine/control.h"
+#include "engine/task_broker.h"
 #include "store/store.h"
 
 namespace keel::api {
@@ -24,6 +25,7 @@ struct RouteContext {
   store::Store& store;
   std::chrono::milliseconds engineTimeout;
   const Clock& clock;
+  engine::TaskBroker* tasks = nullptr;  // null: this keel hands out no tasks
 };
 
 // POST/GET /api/v1/workflows, GET /api/v1/workflows/{name},
@@ -32,6 +34,9 @@ void addWorkflowRoutes(Router& router, const RouteContext& context);
 // GET /api/v1/runs, GET /api/v1/runs/{id}, .../events, .../steps/{step}/logs,
 // POST .../cancel and .../retry.
 void addRunRoutes(Router& router, const RouteContext& context);
+// GET /api/v1/tasks, POST /api/v1/tasks/poll, .../results,
+// .../{id}/heartbeat, .../{id}/complete, .../{id}/fail.
+void addTaskRoutes(Router& router, const RouteContext& context);
 // POST/GET /api/v1/tokens, POST /api/v1/tokens/{name}/revoke.
 void addTokenRoutes(Router& router, const RouteContext& context);
 

@@ -99,9 +99,10 @@ void Server::addRoutes() {
   router_.add(
       "GET", "/metrics", [this](const ApiRequest&) { return metrics(); }, open);
   const Clock& clock = options_.clock ? *options_.clock : systemClock_;
-  RouteContext context{control_, store_, options_.engineTimeout, clock};
+  RouteContext context{control_, store_, options_.engineTimeout, clock, options_.tasks};
   addWorkflowRoutes(router_, context);
   addRunRoutes(router_, context);
+  addTaskRoutes(router_, context);
   addTokenRoutes(router_, context);
 }
 

@@ -27,6 +27,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "engine/control.h"
+#include "engine/task_broker.h"
 #include "store/store.h"
 
 namespace httplib {
@@ -70,6 +71,9 @@ struct ServerOptions {
   // How long a request waits for the engine before answering 503.
   std::chrono::milliseconds engineTimeout{60'000};
   int workerThreads = 32;
+  // The queues of `task:` steps, for external workers; null: no task routes
+  // answer (503).
+  engine::TaskBroker* tasks = nullptr;
 };
 
 class Server {

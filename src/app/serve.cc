@@ -26,6 +26,7 @@
 #include "http/curl_client.h"
 #include "observe/json_log.h"
 #include "runners/http_runner.h"
+#include "runners/task_runner.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keel::app {
@@ -148,15 +149,19 @@ bool checkExposure(const cli::ServeOptions& options, const std::string& host) {
 class StopInOrder {
  public:
   StopInOrder(engine::Engine& engine, exec::ProcessExecutor& executor, http::HttpClient& http,
-              bool stopSteps)
-      : engine_(engine), executor_(executor), http_(http), stopSteps_(stopSteps) {}
+              runners::TaskRunner& tasks, bool stopSteps)
+      : engine_(engine), executor_(executor), http_(http), tasks_(tasks), stopSteps_(stopSteps) {}
   ~StopInOrder() { stop(); }
   StopInOrder(const StopInOrder&) = delete;
   StopInOrder& operator=(const StopInOrder&) = delete;
   void stop() {
     if (done_) return;
     done_ = true;
+    // Workers get 503 from here on and report again after the restart,
+    // when each leased task is re-found.
+    tasks_.close();
     engine_.stop(stopSteps_);
+    tasks_.release();
     executor_.detach();
     // Calls in flight end here; their attempts stay running in the
     // database and the next start retries them (same Idempotency-Key).
@@ -167,6 +172,7 @@ class StopInOrder {
   engine::Engine& engine_;
   exec::ProcessExecutor& executor_;
   http::HttpClient& http_;
+  runners::TaskRunner& tasks_;
   bool stopSteps_;
   bool done_ = false;
 };
@@ -231,11 +237,13 @@ int runServe(const cli::ServeOptions& options) {
   http::CurlHttpClient httpClient;
   runners::HttpRunner httpRunner(httpClient, clock);
   eo.runners[spec::StepKind::kHttp] = &httpRunner;
+  runners::TaskRunner taskRunner(clock, {});
+  eo.runners[spec::StepKind::kTask] = &taskRunner;
   engine::Engine engine(**store, executor, clock, random, eo);
   // Every way out stops the engine and then lets go of the steps, in that
   // order: the executor's last callbacks post to the engine's loop, which
   // must still exist, and a step is stopped only when asked to.
-  StopInOrder stopper{engine, executor, httpClient, options.stopSteps};
+  StopInOrder stopper{engine, executor, httpClient, taskRunner, options.stopSteps};
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";
     return 1;
@@ -253,6 +261,7 @@ int runServe(const cli::ServeOptions& options) {
   so.access.auth = options.auth == "none" ? api::AuthMode::kNone : api::AuthMode::kToken;
   so.access.allowedOrigins = options.allowOrigins;
   so.tls = {options.tlsCert, options.tlsKey};
+  so.tasks = &taskRunner;
   api::Server server(engine, **store, so);
   auto bound = server.start(host, port);
   if (!bound.ok()) {

@@ -416,28 +416,39 @@ TEST_F(CliTest, ValidateChecksFilesOffline) {
   EXPECT_GT(out_.str().size(), (dir.file("good.yaml") + ": ok (workflow hello, 2 steps)\n").size());
 }
 
-TEST_F(CliTest, ValidateRefusesWhatApplyRefuses) {
+TEST_F(CliTest, ValidateExplainsHttpAndTaskSteps) {
   testing::TempDir dir;
   testing::writeFile(dir.file("web.yaml"), R"(name: web
 owner: { team: qa, contact: qa@example.com }
 runbook: https://wiki.example.com/rb
 steps:
   - { name: call, http: { method: GET, url: "http://127.0.0.1:1/x" }, timeout: 1m }
-  - { name: work, task: reports, timeout: 1m }
+  - name: work
+    needs: [call]
+    task: { queue: reports, input: { day: "{{ params.day }}" } }
+    timeout: 1m
+    heartbeat: 10s
+params:
+  day: { default: "2026-01-01" }
 )");
-  EXPECT_EQ(keel({"validate", dir.file("web.yaml")}, false), 2) << out_.str();
-  EXPECT_EQ(out_.str().find(": ok"), std::string::npos) << out_.str();
-  // The http step runs; the task step cannot, and that is the only problem.
-  EXPECT_EQ(out_.str().rfind(dir.file("web.yaml") + ":6:", 0), 0u) << out_.str();
-  EXPECT_EQ(out_.str().find("step 'call'"), std::string::npos) << out_.str();
-  EXPECT_NE(out_.str().find("step 'work': task steps (external workers) are not available"),
-            std::string::npos)
-      << out_.str();
-  EXPECT_EQ(out_.str().find("request (checked"), std::string::npos) << out_.str();
-  // --explain still shows a valid file it refuses, with the http request.
-  EXPECT_EQ(keel({"validate", "--explain", dir.file("web.yaml")}, false), 2) << out_.str();
+  ASSERT_EQ(keel({"validate", dir.file("web.yaml")}, false), 0) << out_.str() << err_.str();
+  ASSERT_EQ(keel({"validate", "--explain", dir.file("web.yaml")}, false), 0) << out_.str();
   EXPECT_NE(out_.str().find("        GET http://127.0.0.1:1/x\n"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("429 -> rate_limited"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("task: queue reports"), std::string::npos) << out_.str();
+}
+
+TEST_F(CliTest, ValidateRefusesATaskWithoutAQueue) {
+  testing::TempDir dir;
+  testing::writeFile(dir.file("t.yaml"), R"(name: t
+owner: { team: qa, contact: qa@example.com }
+runbook: https://wiki.example.com/rb
+steps:
+  - { name: work, task: { input: { a: 1 } }, timeout: 1m }
+)");
+  EXPECT_EQ(keel({"validate", dir.file("t.yaml")}, false), 2) << out_.str();
+  EXPECT_NE(out_.str().find(dir.file("t.yaml") + ":5:"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("task: `queue` is required"), std::string::npos) << out_.str();
 }
 
 TEST_F(CliTest, TokensAreCreatedListedAndRevoked) {

@@ -14,6 +14,8 @@ const char* errorCodeName(ErrorCode code) {
       return "conflict";
     case ErrorCode::kIdempotencyConflict:
       return "idempotency_conflict";
+    case ErrorCode::kLeaseLost:
+      return "lease_lost";
     case ErrorCode::kFailedPrecondition:
       return "failed_precondition";
     case ErrorCode::kTooLarge:

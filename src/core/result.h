@@ -23,6 +23,9 @@ enum class ErrorCode {
   // An idempotency key reused with a different request; the message names
   // the run the key belongs to.
   kIdempotencyConflict,
+  // A task worker reported on an attempt it no longer holds (its lease
+  // lapsed, the attempt ended, or another worker holds it): nothing changed.
+  kLeaseLost,
   kFailedPrecondition,  // e.g. database written by a newer keel
   kTooLarge,
   kUnavailable,  // transient: may succeed later

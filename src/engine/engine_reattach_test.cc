@@ -177,7 +177,8 @@ class RecordingRunner final : public StepRunner {
     return dones.size();
   }
   void stop(Handle, FailureClass) override {}
-  Handle attach(const exec::AttemptRef&, Done done) override {
+  Handle attach(const exec::AttemptRef&, std::shared_ptr<const PreparedAttempt>,
+                Done done) override {
     exec::StepOutcome o;
     o.failureClass = FailureClass::kLost;
     done(o);

@@ -197,11 +197,15 @@ void Engine::reattachStep(RunRt& run, int idx) {
   event(run, "attempt_reattached", s.row.name, n,
         "keel restarted while this attempt was running; looking for it");
   s.runner = runnerFor(spec.kind);
-  s.handle = s.runner->attach(ref, [this, runId = run.row.id, idx, n](exec::StepOutcome o) {
-    loop_.post([this, runId, idx, n, o = std::move(o)]() mutable {
-      onStepFinished(runId, idx, n, std::move(o));
-    });
-  });
+  auto prepared = prepareAttempt(run, idx, *s.runner);
+  std::shared_ptr<const PreparedAttempt> input;
+  if (prepared.ok()) input = std::move(*prepared);
+  s.handle = s.runner->attach(ref, std::move(input),
+                              [this, runId = run.row.id, idx, n](exec::StepOutcome o) {
+                                loop_.post([this, runId, idx, n, o = std::move(o)]() mutable {
+                                  onStepFinished(runId, idx, n, std::move(o));
+                                });
+                              });
   // What is left of its time limit, counted from the attempt's start.
   auto limit = spec.timeout.value_or(kNoTimeout);
   auto left = std::chrono::duration_cast<Millis>(s.attempt->startedAt + limit - now());

@@ -106,19 +106,6 @@ TEST_F(EngineTest, CommitsThatKeepFailingMakeTheEngineUnreadyUntilOneSucceeds) {
   EXPECT_TRUE(first.get().ok());
 }
 
-TEST_F(EngineTest, ApplyRefusesStepKindsThisVersionCannotRun) {
-  auto r = engine_
-               ->applyWorkflow(workflow("web", R"(
-steps:
-  - { name: work, task: reports, timeout: 1m }
-)"),
-                               "")
-               .get();
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().toString().find("task steps (external workers) are not available"),
-            std::string::npos);
-}
-
 TEST_F(EngineTest, StopWritesAResultReportedJustBefore) {
   apply(workflow("last", R"(
 steps:

@@ -5,7 +5,8 @@
 // gets back one outcome type (exec::StepOutcome: succeeded with an output,
 // or failed with a class, a message and an optional earliest next attempt).
 // One implementation per kind: ProcessRunner for `run:` (a process under
-// its supervisor); `http:` and `task:` runners come next. `noop` and
+// its supervisor); HttpRunner and TaskRunner (src/runners/) for `http:` and
+// `task:`. `noop` and
 // `sleep` need no runner: the engine completes a noop at once and a sleep
 // on its own durable timer.
 //
@@ -64,8 +65,11 @@ class StepRunner {
   // Ends a started attempt early (timeout, cancel, keel stopping its steps);
   // its outcome carries `why`. No effect once it has ended.
   virtual void stop(Handle handle, FailureClass why) = 0;
-  // Recovery: an attempt recorded as running when keel stopped.
-  virtual Handle attach(const exec::AttemptRef& ref, Done done) = 0;
+  // Recovery: an attempt recorded as running when keel stopped. `prepared`
+  // is what prepare() makes of it now (null when that fails): a runner that
+  // must hand the attempt out again has its input.
+  virtual Handle attach(const exec::AttemptRef& ref,
+                        std::shared_ptr<const PreparedAttempt> prepared, Done done) = 0;
   // The attempt's end is durable: what the runner kept for it may go.
   virtual void discard(const exec::AttemptRef& ref) = 0;
   // Once after recovery, before new attempts: `keep` are being re-attached.
@@ -88,7 +92,8 @@ class ProcessRunner final : public StepRunner {
   Result<std::shared_ptr<const PreparedAttempt>> prepare(const AttemptInput& in) override;
   Handle start(std::shared_ptr<const PreparedAttempt> attempt, Done done) override;
   void stop(Handle handle, FailureClass why) override { executor_.stop(handle, why); }
-  Handle attach(const exec::AttemptRef& ref, Done done) override {
+  Handle attach(const exec::AttemptRef& ref, std::shared_ptr<const PreparedAttempt>,
+                Done done) override {
     return executor_.attach(ref, std::move(done));
   }
   void discard(const exec::AttemptRef& ref) override { executor_.discard(ref); }

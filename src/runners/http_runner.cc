@@ -216,7 +216,8 @@ void HttpRunner::stop(Handle handle, FailureClass why) {
   if (h != 0) client_.cancel(h);
 }
 
-HttpRunner::Handle HttpRunner::attach(const exec::AttemptRef& ref, Done done) {
+HttpRunner::Handle HttpRunner::attach(const exec::AttemptRef& ref,
+                                      std::shared_ptr<const engine::PreparedAttempt>, Done done) {
   (void)ref;
   exec::StepOutcome o;
   o.failureClass = FailureClass::kLost;

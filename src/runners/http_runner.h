@@ -33,7 +33,8 @@ class HttpRunner final : public engine::StepRunner {
       const engine::AttemptInput& in) override;
   Handle start(std::shared_ptr<const engine::PreparedAttempt> attempt, Done done) override;
   void stop(Handle handle, FailureClass why) override;
-  Handle attach(const exec::AttemptRef& ref, Done done) override;
+  Handle attach(const exec::AttemptRef& ref, std::shared_ptr<const engine::PreparedAttempt>,
+                Done done) override;
   void discard(const exec::AttemptRef&) override {}
   void sweep(const std::vector<exec::AttemptRef>&) override {}
 

@@ -145,7 +145,8 @@ TEST_F(HttpRunnerTest, StopEndsTheCallWithTheClassItWasGiven) {
 
 TEST_F(HttpRunnerTest, ACallInFlightWhenKeelStoppedIsLost) {
   std::optional<exec::StepOutcome> got;
-  runner_.attach(exec::AttemptRef{kRunId, "send", 1}, [&](exec::StepOutcome o) { got = o; });
+  runner_.attach(exec::AttemptRef{kRunId, "send", 1}, nullptr,
+                 [&](exec::StepOutcome o) { got = o; });
   ASSERT_TRUE(got);
   EXPECT_EQ(got->failureClass, FailureClass::kLost);
   EXPECT_NE(got->message.find("Idempotency-Key"), std::string::npos);

@@ -73,7 +73,7 @@ std::string kindLine(const StepSpec& s) {
     case StepKind::kHttp:
       return "http: " + s.http.method + " " + s.http.url;
     case StepKind::kTask:
-      return "task: queue " + s.task + " (done by an external worker)";
+      return "task: queue " + s.task.queue + " (done by an external worker)";
   }
   return "unknown";
 }

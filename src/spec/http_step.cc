@@ -117,35 +117,6 @@ Error badInput(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-// Renders each string leaf of a `json:` value (renderTemplateValue).
-Result<nlohmann::json> renderJson(const nlohmann::json& j, const TemplateContext& ctx,
-                                  const std::string& field) {
-  if (j.is_string()) {
-    auto v = renderTemplateValue(j.get_ref<const std::string&>(), ctx);
-    if (!v.ok()) return badInput(field + ": " + v.error().message());
-    return std::move(*v);
-  }
-  if (j.is_object()) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& [k, v] : j.items()) {
-      auto r = renderJson(v, ctx, field + "." + k);
-      if (!r.ok()) return r.error();
-      out[k] = std::move(*r);
-    }
-    return out;
-  }
-  if (j.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (size_t i = 0; i < j.size(); ++i) {
-      auto r = renderJson(j[i], ctx, field + "." + std::to_string(i));
-      if (!r.ok()) return r.error();
-      out.push_back(std::move(*r));
-    }
-    return out;
-  }
-  return j;
-}
-
 }  // namespace
 
 bool isHttpToken(std::string_view name) {
@@ -248,7 +219,7 @@ Result<RenderedHttpRequest> renderHttpRequest(const HttpSpec& spec, const Templa
     out.headers.emplace_back(name, std::move(*value));
   }
   if (spec.json) {
-    auto j = renderJson(*spec.json, ctx, "http.json");
+    auto j = renderJsonTemplate(*spec.json, ctx, "http.json");
     if (!j.ok()) return j.error();
     try {
       out.body = j->dump();

@@ -79,24 +79,6 @@ void readHeaders(const MapReader& h, HttpSpec& http, bool hasPayload, int index,
   }
 }
 
-// Every string leaf of `json:` may be a template; keys are literal.
-void addJsonTemplates(const nlohmann::json& j, const std::string& field, SourcePos pos, int index,
-                      const std::string& where, ParseState& st) {
-  if (j.is_string()) {
-    st.addTemplate(index, where, field, j.get<std::string>(), pos);
-  } else if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) {
-      if (k.find("{{") != std::string::npos)
-        st.diag.add(pos, where + ": " + field + ": key \"" + k +
-                             "\": templates are allowed in values, not in keys");
-      addJsonTemplates(v, field + "." + k, pos, index, where, st);
-    }
-  } else if (j.is_array()) {
-    for (size_t i = 0; i < j.size(); ++i)
-      addJsonTemplates(j[i], field + "." + std::to_string(i), pos, index, where, st);
-  }
-}
-
 void readPayload(const MapReader& h, HttpSpec& http, int index, ParseState& st) {
   bool hasJson = h.has("json"), hasBody = h.has("body");
   if (hasJson && hasBody)
@@ -187,6 +169,24 @@ void readTls(const MapReader& h, HttpSpec& http, ParseState& st) {
 }
 
 }  // namespace
+
+// Every string leaf of `json:` may be a template; keys are literal.
+void addJsonTemplates(const nlohmann::json& j, const std::string& field, SourcePos pos, int index,
+                      const std::string& where, ParseState& st) {
+  if (j.is_string()) {
+    st.addTemplate(index, where, field, j.get<std::string>(), pos);
+  } else if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k.find("{{") != std::string::npos)
+        st.diag.add(pos, where + ": " + field + ": key \"" + k +
+                             "\": templates are allowed in values, not in keys");
+      addJsonTemplates(v, field + "." + k, pos, index, where, st);
+    }
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i)
+      addJsonTemplates(j[i], field + "." + std::to_string(i), pos, index, where, st);
+  }
+}
 
 void readHttp(const YAML::Node& node, StepSpec& step, int index, const std::string& where,
               ParseState& st) {

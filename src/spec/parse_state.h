@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "spec/diagnostics.h"
 #include "spec/parser.h"
@@ -57,6 +58,12 @@ struct ParseState {
 // "base/rel", or rel when it is absolute (or base is empty), or base when rel
 // is empty.
 std::string joinWorkdir(const std::string& base, const std::string& rel);
+
+// Registers every string leaf of a JSON value (an http step's `json:`, a
+// task's `input:`) as a template of step `index`; keys must be literal.
+// parse_http.cc
+void addJsonTemplates(const nlohmann::json& j, const std::string& field, SourcePos pos, int index,
+                      const std::string& where, ParseState& st);
 
 // The top level; `root` is a mapping. parse_workflow.cc
 void readWorkflow(const YAML::Node& root, ParseState& st);

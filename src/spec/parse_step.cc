@@ -18,6 +18,41 @@ const std::vector<std::string> kStepKeys = {
 };
 const std::vector<std::string> kKinds = {"run", "noop", "sleep", "http", "task"};
 
+// `task: QUEUE` or `task: {queue: QUEUE, input: {...}}`; the input's string
+// leaves are templates, rendered as JSON values for each attempt.
+void readTask(const YAML::Node& node, StepSpec& step, int index, const std::string& where,
+              ParseState& st) {
+  auto checkQueue = [&](const std::string& queue, SourcePos pos, const std::string& subject) {
+    if (!isValidName(queue))
+      st.diag.add(pos,
+                  subject + ": queue name \"" + queue + "\" is invalid: " + std::string(kNameRule));
+    step.task.queue = queue;
+  };
+  if (node.IsScalar()) {
+    checkQueue(node.Scalar(), posOf(node), where + ": task");
+    return;
+  }
+  if (!node.IsMap()) {
+    st.diag.add(posOf(node), where +
+                                 ": task: expected a queue name or a mapping {queue, input}, "
+                                 "got " +
+                                 describe(node));
+    return;
+  }
+  MapReader t(node, where, "task.", st.diag);
+  t.checkKeys({"queue", "input"});
+  if (!t.has("queue"))
+    st.diag.add(posOf(node), where + ": task: `queue` is required (the queue workers poll)");
+  else if (auto queue = t.string("queue"))
+    checkQueue(*queue, posOf(*t.find("queue")), t.subject("queue"));
+  if (const YAML::Node* input = t.find("input")) {
+    if (auto j = readJson(*input, t.subject("input"), st.diag)) {
+      addJsonTemplates(*j, "task.input", posOf(*input), index, where, st);
+      step.task.input = std::move(*j);
+    }
+  }
+}
+
 bool isEnvName(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   for (char c : s)
@@ -57,12 +92,7 @@ void readKind(const MapReader& r, StepSpec& step, int index, ParseState& st) {
     readHttp(*r.find("http"), step, index, r.where(), st);
   } else {
     step.kind = StepKind::kTask;
-    if (auto task = r.string("task")) {
-      if (!isValidName(*task))
-        st.diag.add(posOf(*r.find("task")), r.subject("task") + ": queue name \"" + *task +
-                                                "\" is invalid: " + std::string(kNameRule));
-      step.task = *task;
-    }
+    readTask(*r.find("task"), step, index, r.where(), st);
   }
 }
 

@@ -73,7 +73,8 @@ TEST(Parser, PlanningFeedParsesIntoTypedSpec) {
 
   const StepSpec& feed = w.steps[2];
   EXPECT_EQ(feed.kind, StepKind::kTask);
-  EXPECT_EQ(feed.task, "planning.feed");
+  EXPECT_EQ(feed.task.queue, "planning.feed");
+  EXPECT_FALSE(feed.task.input.has_value());
   EXPECT_EQ(feed.heartbeat.value_or(Millis(0)), Millis(60'000));
   EXPECT_EQ(feed.compensate, "./scripts/undo-feed.sh");
   EXPECT_EQ(w.findStep("feed-planning"), &feed);

@@ -6,18 +6,14 @@
 
 namespace keel::spec {
 
-// Steps whose kind this version of keel cannot execute are refused, so
-// nothing goes live that would fail at 2 AM.
+// What this keel stores but does not act on yet is a warning, so nobody
+// believes it is in force.
 Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
   Runnability out;
   auto& problems = out.problems;
   auto& warnings = out.warnings;
   for (const auto& s : spec.steps) {
     auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
-    if (s.kind == StepKind::kTask)
-      problems.push_back(at + ": step '" + s.name +
-                         "': task steps (external workers) are not available in this version of "
-                         "keel");
     if (!s.compensate.empty())
       warnings.push_back(at + ": step '" + s.name +
                          "': compensate is stored but not run by this version of keel");

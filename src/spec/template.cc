@@ -301,4 +301,32 @@ std::string paramEnvName(const std::string& param) { return "KEEL_PARAM_" + envS
 
 std::string stepOutputEnvName(const std::string& step) { return "KEEL_OUTPUT_" + envSuffix(step); }
 
+Result<nlohmann::json> renderJsonTemplate(const nlohmann::json& j, const TemplateContext& ctx,
+                                          const std::string& field) {
+  if (j.is_string()) {
+    auto v = renderTemplateValue(j.get_ref<const std::string&>(), ctx);
+    if (!v.ok()) return Error(ErrorCode::kInvalidArgument, field + ": " + v.error().message());
+    return std::move(*v);
+  }
+  if (j.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [k, v] : j.items()) {
+      auto r = renderJsonTemplate(v, ctx, field + "." + k);
+      if (!r.ok()) return r.error();
+      out[k] = std::move(*r);
+    }
+    return out;
+  }
+  if (j.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = 0; i < j.size(); ++i) {
+      auto r = renderJsonTemplate(j[i], ctx, field + "." + std::to_string(i));
+      if (!r.ok()) return r.error();
+      out.push_back(std::move(*r));
+    }
+    return out;
+  }
+  return j;
+}
+
 }  // namespace keel::spec

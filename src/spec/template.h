@@ -77,6 +77,12 @@ Result<std::string> renderTemplate(std::string_view tmpl, const TemplateContext&
 // at any depth, is an error (kInvalidArgument), as in renderTemplate().
 Result<nlohmann::json> renderTemplateValue(std::string_view tmpl, const TemplateContext& ctx);
 
+// A JSON value whose string leaves are templates (an http step's `json:`, a
+// task step's `input:`), each rendered by renderTemplateValue(); keys are
+// literal. Errors name the leaf: "FIELD.rows.0: no step output ...".
+Result<nlohmann::json> renderJsonTemplate(const nlohmann::json& value, const TemplateContext& ctx,
+                                          const std::string& field);
+
 // The largest param value a trigger may pass, in bytes.
 inline constexpr size_t kMaxParamBytes = 64 * 1024;
 

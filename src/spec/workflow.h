@@ -62,14 +62,20 @@ struct HttpSpec {
   bool followRedirects = false;
 };
 
+// A `task:` step: the queue its tasks go to and the input a worker gets.
+struct TaskSpec {
+  std::string queue;                    // a name (kNameRule)
+  std::optional<nlohmann::json> input;  // string leaves are templates; none: {}
+};
+
 struct StepSpec {
   std::string name;
   SourcePos pos;
   StepKind kind = StepKind::kRun;
-  std::string run;   // kRun: the command, a template, run by /bin/sh -c
-  Millis sleep{0};   // kSleep
-  std::string task;  // kTask: the queue name (executed by a later keel)
-  HttpSpec http;     // kHttp (executed by a later keel)
+  std::string run;  // kRun: the command, a template, run by /bin/sh -c
+  Millis sleep{0};  // kSleep
+  TaskSpec task;    // kTask: done by an external worker
+  HttpSpec http;    // kHttp
   std::vector<std::string> needs;
   std::optional<Millis> timeout;
   Millis killGrace = Millis(10'000);  // SIGTERM -> SIGKILL

@@ -1,0 +1,518 @@
+#include "runners/task_runner.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "core/ids.h"
+#include "spec/parser.h"
+#include "spec/template.h"
+
+namespace keel::runners {
+namespace {
+
+using nlohmann::json;
+using Millis = std::chrono::milliseconds;
+
+struct TaskAttempt final : engine::PreparedAttempt {
+  std::string queue;
+  std::string runId;
+  std::string workflow;
+  std::string step;
+  int attempt = 1;
+  json input;
+  Millis lease{0};
+};
+
+Error leaseLost(const std::string& id, const std::string& why) {
+  return Error(ErrorCode::kLeaseLost, fmt::format("task '{}' is not yours to report on: {}; "
+                                                  "nothing was changed",
+                                                  id, why));
+}
+
+Error stopping() {
+  return Error(ErrorCode::kUnavailable,
+               "keel is stopping; report again once it has restarted (the lease is kept)");
+}
+
+std::string capLog(std::string log, size_t cap, int64_t& bytes) {
+  bytes = static_cast<int64_t>(log.size());
+  if (log.size() > cap) {
+    log.resize(cap);
+    log += fmt::format("\n[keel: log cut at {} of {} bytes]\n", cap, bytes);
+  }
+  return log;
+}
+
+}  // namespace
+
+struct TaskRunner::Task {
+  std::string id;
+  std::string queue;
+  std::string runId;
+  std::string workflow;
+  std::string step;
+  int attempt = 1;
+  json input = json::object();
+  Millis lease{0};
+  WallTime queuedAt;
+  bool leased = false;
+  bool refound = false;  // re-found after a restart of keel: its holder is unknown
+  std::string worker;
+  std::multimap<WallTime, std::string>::iterator leaseIt;  // valid while leased
+  Handle handle = 0;
+  Done done;
+};
+
+TaskRunner::TaskRunner(const Clock& clock, Options options)
+    : clock_(clock), options_(std::move(options)) {
+  if (options_.reaper) reaper_ = std::thread([this] { reaperLoop(); });
+}
+
+TaskRunner::~TaskRunner() {
+  {
+    std::lock_guard lock(mu_);
+    stopReaper_ = true;
+    closed_ = true;
+  }
+  reaper_cv_.notify_all();
+  queued_.notify_all();
+  durable_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+}
+
+std::string TaskRunner::taskId(const std::string& runId, const std::string& step, int attempt) {
+  return fmt::format("{}.{}.{}", runId, step, attempt);
+}
+
+std::optional<exec::AttemptRef> TaskRunner::taskRef(const std::string& id) {
+  // RUN_ID (26 characters) '.' STEP '.' N; a step name may hold dots.
+  if (id.size() < 30 || id[26] != '.') return std::nullopt;
+  auto runId = id.substr(0, 26);
+  if (!looksLikeRunId(runId)) return std::nullopt;
+  auto lastDot = id.rfind('.');
+  if (lastDot <= 27 || lastDot + 1 >= id.size()) return std::nullopt;
+  int n = 0;
+  const char* b = id.data() + lastDot + 1;
+  const char* e = id.data() + id.size();
+  auto [end, ec] = std::from_chars(b, e, n);
+  if (ec != std::errc() || end != e || n < 1) return std::nullopt;
+  exec::AttemptRef ref;
+  ref.runId = std::move(runId);
+  ref.step = id.substr(27, lastDot - 27);
+  ref.attempt = n;
+  return ref;
+}
+
+Result<std::shared_ptr<const engine::PreparedAttempt>> TaskRunner::prepare(
+    const engine::AttemptInput& in) {
+  const auto& spec = *in.step;
+  auto attempt = std::make_shared<TaskAttempt>();
+  attempt->queue = spec.task.queue;
+  attempt->runId = in.runId;
+  attempt->workflow = in.workflow;
+  attempt->step = spec.name;
+  attempt->attempt = in.attempt;
+  attempt->input = json::object();
+  if (spec.task.input) {
+    spec::TemplateContext ctx;
+    ctx.params = in.params;
+    ctx.stepOutputs = in.outputs;
+    ctx.runId = in.runId;
+    ctx.workflow = in.workflow;
+    auto input = spec::renderJsonTemplate(*spec.task.input, ctx, "task.input");
+    if (!input.ok()) return Error(ErrorCode::kInvalidArgument, input.error().message());
+    attempt->input = std::move(*input);
+  }
+  if (spec.heartbeat)
+    attempt->lease = *spec.heartbeat;
+  else if (in.timeout.count() > 0)
+    attempt->lease = in.timeout;
+  else
+    attempt->lease = options_.defaultLease;
+  return std::shared_ptr<const engine::PreparedAttempt>(std::move(attempt));
+}
+
+TaskRunner::Handle TaskRunner::start(std::shared_ptr<const engine::PreparedAttempt> prepared,
+                                     Done done) {
+  const auto& a = static_cast<const TaskAttempt&>(*prepared);
+  auto t = std::make_shared<Task>();
+  t->id = taskId(a.runId, a.step, a.attempt);
+  t->queue = a.queue;
+  t->runId = a.runId;
+  t->workflow = a.workflow;
+  t->step = a.step;
+  t->attempt = a.attempt;
+  t->input = a.input;
+  t->lease = a.lease;
+  t->queuedAt = clock_.wallNow();
+  t->done = std::move(done);
+  Handle h;
+  {
+    std::lock_guard lock(mu_);
+    h = t->handle = next_++;
+    byHandle_[h] = t->id;
+    queues_[t->queue].push_back(t->id);
+    tasks_[t->id] = std::move(t);
+  }
+  queued_.notify_all();
+  return h;
+}
+
+TaskRunner::Handle TaskRunner::attach(const exec::AttemptRef& ref,
+                                      std::shared_ptr<const engine::PreparedAttempt> prepared,
+                                      Done done) {
+  auto t = std::make_shared<Task>();
+  t->id = taskId(ref.runId, ref.step, ref.attempt);
+  t->runId = ref.runId;
+  t->step = ref.step;
+  t->attempt = ref.attempt;
+  t->lease = options_.defaultLease;
+  if (prepared) {
+    const auto& a = static_cast<const TaskAttempt&>(*prepared);
+    t->queue = a.queue;
+    t->workflow = a.workflow;
+    t->input = a.input;
+    t->lease = a.lease;
+  }
+  t->queuedAt = clock_.wallNow();
+  t->leased = true;
+  t->refound = true;
+  t->done = std::move(done);
+  Handle h;
+  {
+    std::lock_guard lock(mu_);
+    h = t->handle = next_++;
+    byHandle_[h] = t->id;
+    t->leaseIt = leases_.emplace(t->queuedAt + t->lease, t->id);
+    tasks_[t->id] = std::move(t);
+  }
+  reaper_cv_.notify_all();
+  return h;
+}
+
+std::shared_ptr<TaskRunner::Task> TaskRunner::take(const std::string& id) {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) return nullptr;
+  auto t = std::move(it->second);
+  tasks_.erase(it);
+  byHandle_.erase(t->handle);
+  if (t->leased) {
+    leases_.erase(t->leaseIt);
+  } else {
+    auto& q = queues_[t->queue];
+    q.erase(std::remove(q.begin(), q.end(), id), q.end());
+    if (q.empty()) queues_.erase(t->queue);
+  }
+  return t;
+}
+
+void TaskRunner::remember(const std::string& id, Finished f) {
+  finished_[id] = std::move(f);
+  finishedOrder_.push_back(id);
+  while (finishedOrder_.size() > options_.rememberFinished) {
+    finished_.erase(finishedOrder_.front());
+    finishedOrder_.pop_front();
+  }
+}
+
+void TaskRunner::stop(Handle handle, FailureClass why) {
+  std::shared_ptr<Task> t;
+  {
+    std::lock_guard lock(mu_);
+    auto h = byHandle_.find(handle);
+    if (h == byHandle_.end()) return;  // it has ended already
+    t = take(h->second);
+    remember(t->id, Finished{t->worker, Finished::kEnded, false});
+  }
+  exec::StepOutcome o;
+  o.failureClass = why;
+  std::string where = !t->leased          ? "while queued, before any worker took it"
+                      : t->worker.empty() ? "while its holder was unknown after a restart"
+                                          : "while leased to worker '" + t->worker + "'";
+  switch (why) {
+    case FailureClass::kTimeout:
+      o.message = "timed out " + where;
+      break;
+    case FailureClass::kCancelled:
+      o.message = "cancelled " + where;
+      break;
+    default:
+      o.message = fmt::format("stopped ({}) {}", toString(why), where);
+  }
+  t->done(std::move(o));
+}
+
+void TaskRunner::discard(const exec::AttemptRef& ref) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = finished_.find(taskId(ref.runId, ref.step, ref.attempt));
+    if (it == finished_.end()) return;
+    it->second.durable = true;
+  }
+  durable_.notify_all();
+}
+
+engine::TaskView TaskRunner::view(const Task& t) const {
+  engine::TaskView v;
+  v.id = t.id;
+  v.queue = t.queue;
+  v.runId = t.runId;
+  v.workflow = t.workflow;
+  v.step = t.step;
+  v.attempt = t.attempt;
+  v.input = t.input;
+  v.idempotencyKey = t.runId + "/" + t.step;
+  v.leased = t.leased;
+  v.worker = t.worker;
+  if (t.leased) v.leaseExpiresAt = t.leaseIt->first;
+  v.queuedAt = t.queuedAt;
+  return v;
+}
+
+void TaskRunner::leaseQueued(const engine::PollRequest& request,
+                             std::vector<engine::TaskView>& out) {
+  const WallTime now = clock_.wallNow();
+  for (const auto& name : request.queues) {
+    auto q = queues_.find(name);
+    if (q == queues_.end()) continue;
+    while (static_cast<int>(out.size()) < request.max && !q->second.empty()) {
+      Task& t = *tasks_.at(q->second.front());
+      q->second.pop_front();
+      t.leased = true;
+      t.worker = request.worker;
+      t.leaseIt = leases_.emplace(now + t.lease, t.id);
+      out.push_back(view(t));
+    }
+    if (q->second.empty()) queues_.erase(q);
+  }
+  counts_.handedOut += out.size();
+}
+
+Result<std::vector<engine::TaskView>> TaskRunner::poll(const engine::PollRequest& request) {
+  std::vector<engine::TaskView> out;
+  {
+    Lock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + request.wait;
+    for (;;) {
+      if (closed_) return stopping();
+      leaseQueued(request, out);
+      if (!out.empty() || std::chrono::steady_clock::now() >= deadline) break;
+      queued_.wait_until(lock, deadline);
+    }
+  }
+  if (!out.empty()) reaper_cv_.notify_all();
+  return out;
+}
+
+Result<engine::TaskView> TaskRunner::heartbeat(const std::string& id, const std::string& worker) {
+  if (!taskRef(id))
+    return Error(ErrorCode::kNotFound, fmt::format("'{}' is not a task id (RUN_ID.STEP.N)", id));
+  engine::TaskView v;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return stopping();
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) return leaseLost(id, "its attempt has ended");
+    Task& t = *it->second;
+    if (!t.leased) return leaseLost(id, "it is queued, not leased to anyone");
+    if (!t.worker.empty() && t.worker != worker)
+      return leaseLost(id, fmt::format("it is leased to worker '{}'", t.worker));
+    t.worker = worker;  // a task re-found after a restart is claimed by its first report
+    leases_.erase(t.leaseIt);
+    t.leaseIt = leases_.emplace(clock_.wallNow() + t.lease, t.id);
+    v = view(t);
+  }
+  reaper_cv_.notify_all();
+  return v;
+}
+
+exec::StepOutcome TaskRunner::outcomeOf(engine::TaskReport& r) const {
+  exec::StepOutcome o;
+  if (r.completed) {
+    o.succeeded = true;
+    if (!r.output.is_null())
+      o.outputJson = r.output.dump(-1, ' ', false, json::error_handler_t::replace);
+    o.stdoutText = capLog(std::move(r.log), options_.logCapBytes, o.stdoutBytes);
+  } else {
+    o.failureClass = r.failure.failureClass;
+    o.message = r.failure.message.empty() ? "the worker reported a failure" : r.failure.message;
+    if (r.failure.retryAfter.count() > 0)
+      o.retryNotBefore = clock_.wallNow() + r.failure.retryAfter;
+    o.stderrText = capLog(std::move(r.log), options_.logCapBytes, o.stderrBytes);
+  }
+  return o;
+}
+
+Result<std::shared_ptr<TaskRunner::Task>> TaskRunner::takeReported(const engine::TaskReport& r,
+                                                                   const std::string& worker,
+                                                                   bool& repeat) {
+  repeat = false;
+  const auto how = r.completed ? Finished::kCompleted : Finished::kFailed;
+  auto it = tasks_.find(r.id);
+  if (it == tasks_.end()) {
+    auto f = finished_.find(r.id);
+    // The same report again (its answer was lost): the same answer.
+    if (f != finished_.end() && f->second.how == how && f->second.worker == worker) {
+      repeat = true;
+      return std::shared_ptr<Task>();
+    }
+    if (f == finished_.end()) return leaseLost(r.id, "its attempt has ended");
+    if (f->second.how == Finished::kEnded)
+      return leaseLost(r.id, "its attempt has ended (lease lapsed, timed out or cancelled)");
+    return leaseLost(r.id, fmt::format("worker '{}' already reported it", f->second.worker));
+  }
+  Task& t = *it->second;
+  if (!t.leased) return leaseLost(r.id, "it is queued, not leased to anyone");
+  if (!t.worker.empty() && t.worker != worker)
+    return leaseLost(r.id, fmt::format("it is leased to worker '{}'", t.worker));
+  auto taken = take(r.id);
+  remember(r.id, Finished{worker, how, false});
+  if (how == Finished::kCompleted)
+    ++counts_.completed;
+  else
+    ++counts_.failed;
+  return taken;
+}
+
+std::vector<Status> TaskRunner::report(const std::string& worker,
+                                       std::vector<engine::TaskReport> reports, Millis wait) {
+  std::vector<Status> out(reports.size());
+  std::vector<char> waiting(reports.size(), 0);
+  std::vector<std::pair<std::shared_ptr<Task>, exec::StepOutcome>> ends;
+  Lock lock(mu_);
+  for (size_t i = 0; i < reports.size(); ++i) {
+    auto& r = reports[i];
+    if (!taskRef(r.id)) {
+      out[i] =
+          Error(ErrorCode::kNotFound, fmt::format("'{}' is not a task id (RUN_ID.STEP.N)", r.id));
+      continue;
+    }
+    if (closed_) {
+      out[i] = stopping();
+      continue;
+    }
+    exec::StepOutcome o = outcomeOf(r);
+    if (o.outputJson.size() > options_.outputCapBytes) {
+      out[i] = Error(ErrorCode::kTooLarge,
+                     fmt::format("task '{}': output is {} bytes, more than the {} a step may "
+                                 "keep; the task is still yours",
+                                 r.id, o.outputJson.size(), options_.outputCapBytes));
+      continue;
+    }
+    bool repeat = false;
+    auto taken = takeReported(r, worker, repeat);
+    if (!taken.ok()) {
+      out[i] = taken.error();
+      continue;
+    }
+    waiting[i] = 1;
+    if (!repeat) ends.emplace_back(std::move(*taken), std::move(o));
+  }
+  lock.unlock();
+  for (auto& [t, o] : ends) t->done(std::move(o));
+  lock.lock();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (!waiting[i]) continue;
+    const auto& id = reports[i].id;
+    if (!durable_.wait_until(lock, deadline, [&] { return isDurable(id) || released_; }) ||
+        !isDurable(id))
+      out[i] = Error(ErrorCode::kUnavailable,
+                     fmt::format("task '{}': the report was taken but is not yet recorded; "
+                                 "send the same report again",
+                                 id));
+  }
+  return out;
+}
+
+bool TaskRunner::isDurable(const std::string& id) const {
+  auto f = finished_.find(id);
+  return f != finished_.end() && f->second.durable;
+}
+
+std::vector<engine::TaskView> TaskRunner::list(const std::string& queue) const {
+  std::vector<engine::TaskView> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [name, ids] : queues_)
+    if (queue.empty() || name == queue)
+      for (const auto& id : ids) out.push_back(view(*tasks_.at(id)));
+  for (const auto& [at, id] : leases_) {
+    const Task& t = *tasks_.at(id);
+    if (queue.empty() || t.queue == queue) out.push_back(view(t));
+  }
+  return out;
+}
+
+int TaskRunner::expireLeases() {
+  std::vector<std::shared_ptr<Task>> lapsed;
+  {
+    std::lock_guard lock(mu_);
+    const WallTime now = clock_.wallNow();
+    while (!leases_.empty() && leases_.begin()->first <= now) {
+      auto t = take(leases_.begin()->second);
+      remember(t->id, Finished{t->worker, Finished::kEnded, false});
+      ++counts_.leasesLapsed;
+      lapsed.push_back(std::move(t));
+    }
+  }
+  for (auto& t : lapsed) {
+    exec::StepOutcome o;
+    o.failureClass = FailureClass::kLost;
+    const std::string lease = spec::formatDuration(t->lease);
+    if (t->worker.empty())
+      o.message = fmt::format(
+          "lease lapsed: keel restarted and no worker reported on this task within {}", lease);
+    else
+      o.message = fmt::format("lease lapsed: worker '{}' sent no heartbeat or result for {}",
+                              t->worker, lease);
+    t->done(std::move(o));
+  }
+  return static_cast<int>(lapsed.size());
+}
+
+void TaskRunner::reaperLoop() {
+  Lock lock(mu_);
+  while (!stopReaper_) {
+    Millis wait(250);
+    if (!leases_.empty()) {
+      auto due = std::chrono::duration_cast<Millis>(leases_.begin()->first - clock_.wallNow());
+      wait = std::clamp(due, Millis(0), Millis(250));
+    }
+    if (wait.count() > 0) reaper_cv_.wait_for(lock, wait);
+    if (stopReaper_) break;
+    lock.unlock();
+    expireLeases();
+    lock.lock();
+  }
+}
+
+void TaskRunner::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  queued_.notify_all();
+}
+
+void TaskRunner::release() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    released_ = true;
+  }
+  queued_.notify_all();
+  durable_.notify_all();
+}
+
+TaskRunner::Counts TaskRunner::counts() const {
+  std::lock_guard lock(mu_);
+  Counts c = counts_;
+  c.queued = 0;
+  for (const auto& [name, ids] : queues_) c.queued += ids.size();
+  c.leased = leases_.size();
+  return c;
+}
+
+}  // namespace keel::runners

@@ -1,0 +1,138 @@
+// TaskRunner: `task:` steps, done by external workers (engine/step_runner.h
+// for the engine's side, engine/task_broker.h for the workers').
+//
+// prepare() renders the step's input (string leaves are templates, rendered
+// as JSON values) and its lease: the step's `heartbeat:` if it has one, else
+// its `timeout:`, else Options::defaultLease. start() queues the task (the
+// engine calls it once the `running` attempt is durable, so no worker ever
+// sees an attempt keel could forget). poll() leases queued tasks, oldest
+// first; heartbeat() extends a lease by the same length; complete() and
+// fail() end the attempt and answer once the engine has made that end
+// durable (discard() is the signal). A lease that lapses ends the attempt
+// as `lost`, which the retry policy retries; the worker that held it gets
+// kLeaseLost from then on.
+//
+// Nothing here is written to disk. After a restart of keel, attach() puts
+// each attempt that was running back as leased to an unknown worker for one
+// lease length: the worker that held it may heartbeat, complete or fail it
+// (the first to do so holds it), and if none does, the lease lapses and the
+// attempt is lost and retried. A task that was queued but not yet handed out
+// when keel stopped waits that one lease length too: never lost, never
+// handed to two workers.
+//
+// Time comes from the Clock; expireLeases() ends lapsed leases. With
+// Options::reaper a thread calls it as leases fall due; tests call it
+// themselves with a manual clock. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "core/clock.h"
+#include "engine/step_runner.h"
+#include "engine/task_broker.h"
+
+namespace keel::runners {
+
+class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
+ public:
+  struct Options {
+    // A task's lease when its step has neither heartbeat nor timeout.
+    std::chrono::milliseconds defaultLease{5 * 60 * 1000};
+    size_t outputCapBytes = 1 << 20;  // a larger output is refused (kTooLarge)
+    size_t logCapBytes = 1 << 20;     // a longer log is cut, head kept
+    // Finished attempts remembered for repeated reports, at most.
+    size_t rememberFinished = 100'000;
+    bool reaper = true;  // a thread ends lapsed leases
+  };
+  TaskRunner(const Clock& clock, Options options);
+  ~TaskRunner() override;
+
+  // StepRunner
+  Result<std::shared_ptr<const engine::PreparedAttempt>> prepare(
+      const engine::AttemptInput& in) override;
+  Handle start(std::shared_ptr<const engine::PreparedAttempt> attempt, Done done) override;
+  void stop(Handle handle, FailureClass why) override;
+  Handle attach(const exec::AttemptRef& ref,
+                std::shared_ptr<const engine::PreparedAttempt> prepared, Done done) override;
+  void discard(const exec::AttemptRef& ref) override;
+  void sweep(const std::vector<exec::AttemptRef>&) override {}
+
+  // TaskBroker
+  Result<std::vector<engine::TaskView>> poll(const engine::PollRequest& request) override;
+  Result<engine::TaskView> heartbeat(const std::string& id, const std::string& worker) override;
+  std::vector<Status> report(const std::string& worker, std::vector<engine::TaskReport> reports,
+                             std::chrono::milliseconds waitDurable) override;
+  std::vector<engine::TaskView> list(const std::string& queue) const override;
+
+  // Ends every lease that has lapsed by now. Returns how many.
+  int expireLeases();
+  // keel is stopping: poll and the reports answer kUnavailable (a worker
+  // reports again once keel is back), waiting polls return at once.
+  void close();
+  // The engine has stopped: reports still waiting for their end to become
+  // durable answer kUnavailable now (the worker reports again after the
+  // restart, when the attempt is re-found).
+  void release();
+
+  // "RUN_ID.STEP.N"; taskRef() parses one back (nullopt: not a task id).
+  static std::string taskId(const std::string& runId, const std::string& step, int attempt);
+  static std::optional<exec::AttemptRef> taskRef(const std::string& id);
+
+  struct Counts {
+    uint64_t queued = 0, leased = 0;                                      // now
+    uint64_t handedOut = 0, completed = 0, failed = 0, leasesLapsed = 0;  // since start
+  };
+  Counts counts() const;
+
+ private:
+  struct Task;
+  // An attempt that ended, kept to answer a repeated report the same way.
+  struct Finished {
+    enum How { kEnded, kCompleted, kFailed };  // kEnded: lapsed, stopped
+    std::string worker;
+    How how = kEnded;
+    bool durable = false;  // the engine has recorded the end
+  };
+  using Lock = std::unique_lock<std::mutex>;
+
+  // Checks one report against its task (lock held): takes the task, or
+  // says why not. `repeat`: the same report as one already taken.
+  Result<std::shared_ptr<Task>> takeReported(const engine::TaskReport& r, const std::string& worker,
+                                             bool& repeat);
+  exec::StepOutcome outcomeOf(engine::TaskReport& r) const;
+  void leaseQueued(const engine::PollRequest& request, std::vector<engine::TaskView>& out);
+  bool isDurable(const std::string& id) const;
+  // Removes a live task (lock held); its `done` is the caller's to call.
+  std::shared_ptr<Task> take(const std::string& id);
+  void remember(const std::string& id, Finished f);
+  engine::TaskView view(const Task& t) const;
+  void reaperLoop();
+
+  const Clock& clock_;
+  const Options options_;
+  mutable std::mutex mu_;
+  std::condition_variable queued_;     // a task was queued, or closing
+  std::condition_variable durable_;    // an end became durable, or closing
+  std::condition_variable reaper_cv_;  // a lease was taken or extended, or closing
+  std::unordered_map<std::string, std::shared_ptr<Task>> tasks_;  // live, by id
+  std::multimap<WallTime, std::string> leases_;                   // leased ids by expiry
+  std::map<Handle, std::string> byHandle_;
+  std::map<std::string, std::deque<std::string>> queues_;  // queued ids, oldest first
+  std::unordered_map<std::string, Finished> finished_;
+  std::deque<std::string> finishedOrder_;
+  Handle next_ = 1;
+  bool closed_ = false;
+  bool released_ = false;
+  bool stopReaper_ = false;
+  Counts counts_;
+  std::thread reaper_;
+};
+
+}  // namespace keel::runners
