@@ -215,5 +215,90 @@ TEST_F(Restart, AStartThatFailsAfterRecoveryLeavesReattachedStepsRunning) {
   EXPECT_EQ(ledger(), "START 1\nEND 1\n");
 }
 
+// A run whose concurrency key is at its limit starts, but its step waits
+// for the key; the wait is stored, so it is the same after a kill -9, and
+// the step goes once the run holding the key ends.
+class ConcurrencyRestart : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keel_ = std::make_unique<KeelUnderTest>(std::vector<std::string>{});
+    dir_ = keel_->dir().path();
+    keel_->start();
+    keel_->apply(
+        "name: regional\n"
+        "owner: { team: qa, contact: qa@example.com }\n"
+        "runbook: https://wiki.example.com/rb\n"
+        "workdir: " +
+        dir_ +
+        "\n"
+        "concurrency: { key: \"{{ params.region }}\", limit: 1 }\n"
+        "params: { region: }\n"
+        "steps:\n"
+        "  - { name: wait, timeout: 5m, run: 'echo \"$KEEL_RUN_ID\" >> started; "
+        "i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done' }\n"
+        "  - { name: after, noop: true, needs: [wait] }\n");
+  }
+
+  std::string trigger() {
+    auto [status, body] = keel_->trigger("regional", {{"params", {{"region", "eu"}}}});
+    EXPECT_EQ(status, 201) << body.dump();
+    return body.value("id", "");
+  }
+  std::string started() const { return testing::readFile(dir_ + "/started"); }
+  // The run's first step's wait, as the API shows it.
+  nlohmann::json waitOf(const std::string& id) {
+    auto run = keel_->getRun(id);
+    if (!run.is_object() || !run["steps"].is_array() || run["steps"].empty()) return nullptr;
+    return run["steps"][0]["wait"];
+  }
+  nlohmann::json summaryOf(const std::string& id) {
+    auto res = keel_->client()->Get("/api/v1/runs?workflow=regional");
+    if (!res || res->status != 200) return nullptr;
+    auto body = nlohmann::json::parse(res->body, nullptr, false);
+    for (const auto& r : body.value("runs", nlohmann::json::array()))
+      if (r.value("id", "") == id) return r;
+    return nullptr;
+  }
+
+  std::unique_ptr<KeelUnderTest> keel_;
+  std::string dir_;
+};
+
+TEST_F(ConcurrencyRestart, AStepWaitingForItsKeyStillWaitsAfterKillNineAndGoesWhenTheKeyFrees) {
+  const std::string a = trigger();
+  ASSERT_TRUE(waitFor([&] { return contains(started(), a); }));
+  const std::string b = trigger();
+  const std::string reason = "concurrency key 'eu' is at its limit of 1, held by run " + a;
+  ASSERT_TRUE(waitFor([&] { return waitOf(b).is_object(); })) << keel_->getRun(b).dump();
+  auto run = keel_->getRun(b);
+  EXPECT_EQ(run.value("state", ""), "running") << run.dump();
+  EXPECT_EQ(run["steps"][0].value("state", ""), "ready") << run.dump();
+  EXPECT_EQ(run["steps"][0]["wait"].value("kind", ""), "concurrency") << run.dump();
+  EXPECT_EQ(run["steps"][0]["wait"].value("reason", ""), reason) << run.dump();
+  EXPECT_EQ(run["steps"][1]["needs"], nlohmann::json::array({"wait"})) << run.dump();
+  EXPECT_EQ(run["steps"][0]["needs"], nlohmann::json::array()) << run.dump();
+  auto summary = summaryOf(b);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["wait"].value("kind", ""), "concurrency") << summary.dump();
+  EXPECT_EQ(summary["wait"].value("reason", ""), reason) << summary.dump();
+
+  keel_->kill9();
+  keel_->start();
+  auto after = waitOf(b);
+  ASSERT_TRUE(after.is_object()) << keel_->getRun(b).dump();
+  EXPECT_EQ(after.value("kind", ""), "concurrency");
+  EXPECT_EQ(after.value("reason", ""), reason);
+  EXPECT_FALSE(contains(started(), b)) << "the waiting run's step started before its key freed";
+
+  testing::writeFile(dir_ + "/go", "");
+  auto endA = keel_->waitForRun(a);
+  EXPECT_EQ(endA.value("state", ""), "succeeded") << endA.dump();
+  auto endB = keel_->waitForRun(b);
+  ASSERT_EQ(endB.value("state", ""), "succeeded") << endB.dump();
+  EXPECT_TRUE(endB["steps"][0]["wait"].is_null()) << endB.dump();
+  EXPECT_TRUE(endB["wait"].is_null()) << endB.dump();
+  EXPECT_EQ(started(), a + "\n" + b + "\n") << "each run's step ran once, A's before B's";
+}
+
 }  // namespace
 }  // namespace keel::e2e

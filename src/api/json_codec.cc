@@ -42,14 +42,22 @@ json optionalJson(const std::optional<T>& v) {
   return *v;
 }
 
-json stepJson(const store::StepRow& step, const std::vector<const store::AttemptRow*>& attempts) {
+json stepJson(const store::StepRow& step, const std::vector<const store::AttemptRow*>& attempts,
+              const StepNeeds* needs) {
   json list = json::array();
   for (const auto* a : attempts) list.push_back(attemptJson(*a));
+  json needed = nullptr;
+  if (needs) {
+    needed = json::array();
+    if (auto it = needs->find(step.name); it != needs->end())
+      for (const auto& n : it->second) needed.push_back(n);
+  }
   return {{field::kName, step.name},
           {field::kState, toString(step.state)},
           {field::kReason, step.reason},
           {field::kDueAt, timeJson(step.dueAt)},
           {field::kWait, waitJson(step.waitKind, step.waitReason)},
+          {field::kNeeds, std::move(needed)},
           {field::kAttempts, std::move(list)},
           {field::kOutput, storedJson(step.outputJson)}};
 }
@@ -80,6 +88,7 @@ json runSummaryJson(const store::RunRow& run) {
           {field::kVersion, run.version},
           {field::kState, toString(run.state)},
           {field::kReason, run.reason},
+          {field::kWait, waitJson(run.waitKind, run.waitReason)},
           {field::kCreatedAt, timeJson(run.createdAt)},
           {field::kStartedAt, timeJson(run.startedAt)},
           {field::kFinishedAt, timeJson(run.finishedAt)}};
@@ -92,16 +101,15 @@ json runJson(const store::RunRow& run) {
   out[field::kIdempotencyKey] = stringOrNull(run.idempotencyKey);
   out[field::kConcurrencyKey] = stringOrNull(run.concurrencyKey);
   out[field::kDurationMs] = durationJson(run.startedAt, run.finishedAt);
-  out[field::kWait] = waitJson(run.waitKind, run.waitReason);
   out[field::kCancelReason] = stringOrNull(run.cancelReason);
   return out;
 }
 
-json runDetailJson(const store::RunDetail& detail) {
+json runDetailJson(const store::RunDetail& detail, const StepNeeds* needs) {
   std::map<std::string, std::vector<const store::AttemptRow*>> byStep;
   for (const auto& a : detail.attempts) byStep[a.step].push_back(&a);
   json steps = json::array();
-  for (const auto& s : detail.steps) steps.push_back(stepJson(s, byStep[s.name]));
+  for (const auto& s : detail.steps) steps.push_back(stepJson(s, byStep[s.name], needs));
   json out = runJson(detail.run);
   out[field::kSteps] = std::move(steps);
   return out;

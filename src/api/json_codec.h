@@ -9,7 +9,9 @@
 // sentinel. Pure functions; any thread.
 #pragma once
 
+#include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -68,6 +70,7 @@ inline constexpr char kTokens[] = "tokens";
 inline constexpr char kVersion[] = "version";
 inline constexpr char kVersions[] = "versions";
 inline constexpr char kWait[] = "wait";
+inline constexpr char kNeeds[] = "needs";
 inline constexpr char kWarnings[] = "warnings";
 inline constexpr char kWorkflow[] = "workflow";
 inline constexpr char kWorkflows[] = "workflows";
@@ -88,13 +91,18 @@ nlohmann::json workflowSummaryJson(const store::WorkflowVersionRow& row);
 nlohmann::json workflowDetailJson(const store::WorkflowVersionRow& latest,
                                   const std::vector<store::WorkflowVersionRow>& versions);
 
-// RunSummary: {id, workflow, version, state, reason, created_at, started_at, finished_at}.
+// RunSummary: {id, workflow, version, state, reason, wait, created_at,
+// started_at, finished_at}; wait is {kind, reason} or null.
 nlohmann::json runSummaryJson(const store::RunRow& run);
-// The summary plus params, idempotency_key, concurrency_key, duration_ms,
-// wait and cancel_reason.
+// The summary plus params, idempotency_key, concurrency_key, duration_ms
+// and cancel_reason.
 nlohmann::json runJson(const store::RunRow& run);
-// runJson plus steps: [{name, state, reason, due_at, wait, attempts: [...], output}].
-nlohmann::json runDetailJson(const store::RunDetail& detail);
+// The steps each step needs, by step name, from the run's workflow version.
+using StepNeeds = std::map<std::string, std::vector<std::string>>;
+// runJson plus steps: [{name, state, reason, due_at, wait, needs, attempts:
+// [...], output}]. `needs` is null for every step when `needs` is null
+// (the run's workflow version could not be read).
+nlohmann::json runDetailJson(const store::RunDetail& detail, const StepNeeds* needs = nullptr);
 
 // {n, state, started_at, finished_at, duration_ms, exit_code, signal, failure_class, message}
 nlohmann::json attemptJson(const store::AttemptRow& attempt);

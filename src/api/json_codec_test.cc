@@ -39,18 +39,29 @@ TEST(JsonCodecTest, AHeldStepShowsItsWaitAndAFreeOneNull) {
   EXPECT_TRUE(out["cancel_reason"].is_null());
 }
 
-TEST(JsonCodecTest, ARunWaitingForItsConcurrencyKeyShowsItsWaitAndACancelItsReason) {
+TEST(JsonCodecTest, ARunWaitingForItsConcurrencyKeyShowsItsWaitInItsSummaryAndACancelItsReason) {
   store::RunRow run;
   run.id = "r2";
-  run.state = RunState::kPending;
+  run.state = RunState::kRunning;
   run.waitKind = "concurrency";
-  run.waitReason = "waiting for a concurrency slot: key 'eu' is at its limit of 1";
+  run.waitReason = "concurrency key 'eu' is at its limit of 1, held by run r1";
   run.cancelReason = "cancel requested";
+  const json wait = {{"kind", "concurrency"},
+                     {"reason", "concurrency key 'eu' is at its limit of 1, held by run r1"}};
+  EXPECT_EQ(runSummaryJson(run)["wait"], wait) << "run listings show the wait";
   json out = runJson(run);
-  EXPECT_EQ(out["wait"],
-            json({{"kind", "concurrency"},
-                  {"reason", "waiting for a concurrency slot: key 'eu' is at its limit of 1"}}));
+  EXPECT_EQ(out["wait"], wait);
   EXPECT_EQ(out["cancel_reason"], "cancel requested");
+}
+
+TEST(JsonCodecTest, EachStepSaysWhatItNeedsOrNullWhenUnknown) {
+  StepNeeds needs{{"a", {}}, {"b", {"a"}}};
+  json out = runDetailJson(waitingDetail(), &needs);
+  EXPECT_EQ(out["steps"][0]["needs"], json::array());
+  EXPECT_EQ(out["steps"][1]["needs"], json::array({"a"}));
+  json unknown = runDetailJson(waitingDetail());
+  ASSERT_TRUE(unknown["steps"][1].contains("needs"));
+  EXPECT_TRUE(unknown["steps"][1]["needs"].is_null());
 }
 
 }  // namespace

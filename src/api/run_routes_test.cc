@@ -41,6 +41,7 @@ TEST_F(ServerTest, ListRunsSummaryShapeAndFilters) {
                                   {"version", 2},
                                   {"state", "failed"},
                                   {"reason", "step shout is dead"},
+                                  {"wait", nullptr},
                                   {"created_at", "2026-01-01T00:00:00.000Z"},
                                   {"started_at", "2026-01-01T00:00:00.010Z"},
                                   {"finished_at", "2026-01-01T00:00:01.510Z"}}));
@@ -91,6 +92,31 @@ TEST_F(ServerTest, RunDetailShape) {
   EXPECT_EQ(shout["attempts"][0]["failure_class"], "crash");
   EXPECT_EQ(shout["attempts"][1]["exit_code"], 3);
   expectError(get("/api/v1/runs/01KA0000000000000000000009"), 404, "not_found");
+}
+
+TEST_F(ServerTest, EachStepOfARunSaysWhatItNeedsFromTheRunsWorkflowVersion) {
+  store_.workflows[1].yaml =
+      "name: hello\n"
+      "owner: { team: qa, contact: qa@example.com }\n"
+      "runbook: https://wiki.example.com/rb\n"
+      "steps:\n"
+      "  - { name: greet, run: 'echo hi', timeout: 1m }\n"
+      "  - { name: shout, run: 'echo HI', timeout: 1m, needs: [greet] }\n";
+  start();
+  auto j = body(get(std::string("/api/v1/runs/") + kRunIds[2]));
+  ASSERT_EQ(j["steps"].size(), 2u);
+  EXPECT_EQ(j["steps"][0]["needs"], json::array());
+  EXPECT_EQ(j["steps"][1]["needs"], json::array({"greet"}));
+}
+
+TEST_F(ServerTest, StepNeedsAreNullWhenTheRunsWorkflowVersionNoLongerParses) {
+  start();  // hello@v2 is stored as a bare name
+  auto res = get(std::string("/api/v1/runs/") + kRunIds[2]);
+  ASSERT_EQ(res->status, 200);
+  auto j = body(res);
+  ASSERT_EQ(j["steps"].size(), 2u);
+  ASSERT_TRUE(j["steps"][1].contains("needs"));
+  EXPECT_TRUE(j["steps"][1]["needs"].is_null());
 }
 
 TEST_F(ServerTest, RunEvents) {

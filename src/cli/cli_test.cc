@@ -220,6 +220,27 @@ TEST_F(CliTest, ShowSaysWhatAWaitingStepWaitsFor) {
       << out;
 }
 
+TEST_F(CliTest, ShowAndRunsSayWhatARunWaitingForItsConcurrencyKeyWaitsFor) {
+  const std::string why = "concurrency key 'eu' is at its limit of 1, held by run 01X";
+  store::RunDetail held = runDetail(kOk, RunState::kRunning, "");
+  held.run.finishedAt.reset();
+  held.run.waitKind = "concurrency";
+  held.run.waitReason = why;
+  held.steps[0].state = StepState::kReady;
+  held.steps[0].reason = why;
+  held.steps[0].waitKind = "concurrency";
+  held.steps[0].waitReason = why;
+  held.attempts.clear();
+  store_.runs = {held};
+  ASSERT_EQ(keel({"show", kOk}), 0) << err_.str();
+  auto out = out_.str();
+  EXPECT_NE(out.find("waiting   " + why + "\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("shout waiting: " + why + "\n"), std::string::npos) << out;
+  out_.str("");
+  ASSERT_EQ(keel({"runs"}), 0) << err_.str();
+  EXPECT_NE(out_.str().find("waiting: " + why), std::string::npos) << out_.str();
+}
+
 TEST_F(CliTest, ShowJsonHoldsRunAndEvents) {
   ASSERT_EQ(keel({"show", kFailed, "--json"}), 0);
   auto j = json::parse(out_.str());

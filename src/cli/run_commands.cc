@@ -80,6 +80,15 @@ int postRunAction(const Context& ctx, const std::string& runId, const std::strin
   return kExitOk;
 }
 
+// The run's reason, or what it waits for (its concurrency key) when it
+// has none.
+std::string reasonText(const json& run) {
+  std::string reason = text(run, field::kReason);
+  const auto& wait = member(run, field::kWait);
+  if (reason.empty() && wait.is_object()) reason = "waiting: " + text(wait, field::kReason);
+  return reason;
+}
+
 }  // namespace
 
 int runCommand(const Context& ctx, const RunArgs& args) {
@@ -128,7 +137,7 @@ int runsCommand(const Context& ctx, const RunsArgs& args) {
     table.addRow({text(run, field::kId), text(run, field::kWorkflow), text(run, field::kVersion),
                   text(run, field::kState), shortTime(member(run, field::kCreatedAt)),
                   durationBetween(member(run, field::kStartedAt), member(run, field::kFinishedAt)),
-                  text(run, field::kReason)});
+                  reasonText(run)});
   }
   table.print(ctx.out);
   if (table.rows() == 1) ctx.err << "(no runs)\n";

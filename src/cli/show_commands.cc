@@ -43,6 +43,8 @@ void printHeader(std::ostream& out, const json& run) {
   std::string state = text(run, field::kState);
   if (auto reason = text(run, field::kReason); !reason.empty()) state += " (" + reason + ")";
   header.addRow({"state", state});
+  if (const auto& wait = member(run, field::kWait); wait.is_object())
+    header.addRow({"waiting", text(wait, field::kReason)});
   header.addRow({"params", paramsText(member(run, field::kParams))});
   if (auto key = text(run, field::kIdempotencyKey); !key.empty())
     header.addRow({"idempotency key", key});

@@ -59,11 +59,6 @@ Status Engine::start() {
     }
     RunRt* run = rebuildRun(std::move(active), *wf);
     loadBudgets(*run);
-    if (run->row.state != RunState::kPending && !run->row.concurrencyKey.empty() &&
-        run->wf->spec->concurrency) {
-      ++slots_[run->row.workflow + '\x1f' + run->row.concurrencyKey].held;
-      run->holdsSlot = true;
-    }
     rebuilt.push_back(run);
   }
   // Runs waiting for a concurrency slot queue again oldest first, as they
@@ -71,9 +66,18 @@ Status Engine::start() {
   std::stable_sort(rebuilt.begin(), rebuilt.end(), [](const RunRt* a, const RunRt* b) {
     return std::tie(a->row.createdAt, a->row.id) < std::tie(b->row.createdAt, b->row.id);
   });
+  // The slots held when keel stopped are counted before any step passes
+  // the concurrency gate again.
+  for (RunRt* run : rebuilt)
+    if (heldSlotWhenStopped(*run)) {
+      slots_[slotKey(*run)].holders.push_back(run->row.id);
+      run->holdsSlot = true;
+    }
   for (RunRt* run : rebuilt) {
+    // A run `pending` was queued whole by an older keel: it starts, and
+    // its steps wait at the gate.
     if (run->row.state == RunState::kPending)
-      admitOrQueue(*run);
+      startRun(*run);
     else
       continueRun(*run);
   }
@@ -429,8 +433,9 @@ void Engine::flush() {
   for (RunRt* run : dirtyRuns_) {
     run->queuedForFlush = false;
     if (run->dirty) {
-      // Only a pending run waits for admission, only a ready step at a gate.
-      if (run->row.state != RunState::kPending) {
+      // Only an unfinished run waits (for its concurrency key), only a
+      // ready step at a gate.
+      if (isTerminal(run->row.state)) {
         run->row.waitKind.clear();
         run->row.waitReason.clear();
       }

@@ -118,9 +118,10 @@ class Engine final : public Control {
   std::string metricsText() const;
 
  private:
+  // The slots of one concurrency key (of one workflow).
   struct SlotQueue {
-    int held = 0;
-    std::deque<std::string> waiting;  // run ids, oldest first
+    std::vector<std::string> holders;  // run ids, in the order they took a slot
+    std::deque<std::string> waiting;   // run ids, in the order they first waited
   };
   using AfterCommit = std::function<void()>;
   using KeyId = std::pair<std::string, std::string>;  // workflow, idempotency key
@@ -151,8 +152,19 @@ class Engine final : public Control {
                                const std::string& key);
   RunRt& createRun(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params,
                    std::string key);
-  void admitOrQueue(RunRt& run);
   void startRun(RunRt& run);
+  // The run's concurrency key as the gate sees it; nullopt without one.
+  std::optional<ConcurrencySlots> concurrencyOf(const RunRt& run) const;
+  // The slots_ entry of a run's key.
+  static std::string slotKey(const RunRt& run);
+  // The run takes a slot of its key (a step of it passed the gate).
+  void takeSlot(RunRt& run);
+  // A step of the run waits for its key: the run queues for it (once) and
+  // says the wait.
+  void waitForSlot(RunRt& run, const GateDecision& why);
+  // The runs waiting for a key whose slot freed: their held steps are
+  // dispatched again, oldest run first, while slots are free.
+  void admitWaiting(const std::string& key);
   void onCancel(const std::string& runId,
                 std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   void onRetry(const std::string& runId,
@@ -172,6 +184,7 @@ class Engine final : public Control {
   // Cancel: every step that has not started (or waits for a retry or a
   // timer) becomes skipped; running steps and finished ones are left alone.
   void skipUnstartedSteps(RunRt& run);
+  // A run that ended gives its slot back (or leaves the key's queue).
   void releaseSlot(RunRt& run);
 
   // --- steps (engine_steps.cc) ---
@@ -218,6 +231,10 @@ class Engine final : public Control {
 
   // --- recovery (engine_recovery.cc) ---
   RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
+  // Whether a rebuilt run held a slot of its concurrency key when keel
+  // stopped: it had passed the concurrency gate (a step of it started or
+  // waits at a later gate) and none of its steps waits for the key.
+  static bool heldSlotWhenStopped(const RunRt& run);
   void continueRun(RunRt& run);
   // A run whose workflow version can no longer be loaded fails with the
   // reason; the other runs recover as usual.

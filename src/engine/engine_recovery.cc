@@ -39,12 +39,42 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
   return ptr;
 }
 
+bool Engine::heldSlotWhenStopped(const RunRt& run) {
+  if (run.row.concurrencyKey.empty() || !run.wf->spec->concurrency) return false;
+  if (isTerminal(run.row.state) || run.row.state == RunState::kPending) return false;
+  bool passed = false;
+  for (const auto& s : run.steps) {
+    if (s.row.state == StepState::kReady && s.row.waitKind == kWaitConcurrency) return false;
+    switch (s.row.state) {
+      case StepState::kRunning:
+      case StepState::kWaiting:
+      case StepState::kRetrying:
+      case StepState::kSucceeded:
+      case StepState::kDead:
+        passed = true;
+        break;
+      case StepState::kReady:
+        passed = passed || s.row.waitKind == kWaitMaxParallel;
+        break;
+      default:
+        break;
+    }
+  }
+  return passed;
+}
+
 // Continues a run that was running when keel stopped.
 void Engine::continueRun(RunRt& run) {
   if (run.cancelRequested) skipUnstartedSteps(run);
+  // What each step was when keel stopped: a step that a transition below
+  // moves on (a dependant of a step that succeeds at once) is not resumed
+  // a second time.
+  std::vector<StepState> stored;
+  for (const auto& s : run.steps) stored.push_back(s.row.state);
   for (size_t i = 0; i < run.steps.size(); ++i) {
     int idx = static_cast<int>(i);
     auto& s = run.steps[i];
+    if (s.row.state != stored[i]) continue;
     switch (s.row.state) {
       case StepState::kRunning:
         if (s.attempt && runnerFor(run.wf->spec->steps[i].kind)) {

@@ -1,4 +1,4 @@
-// Run lifecycle on the engine loop: creation, admission by concurrency key,
+// Run lifecycle on the engine loop: creation, the slots of concurrency keys,
 // completion, cancel and retry.
 #include <algorithm>
 
@@ -55,7 +55,7 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, jso
   replyWhenDurable(run, [reply](const store::RunRow& row) {
     reply->set_value(TriggerResult{row, true});
   });
-  admitOrQueue(run);
+  startRun(run);
 }
 
 void Engine::pruneDurableKeys() {
@@ -107,34 +107,12 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   return run;
 }
 
-void Engine::admitOrQueue(RunRt& run) {
-  if (run.row.concurrencyKey.empty() || !run.wf->spec->concurrency) {
-    startRun(run);
-    return;
-  }
-  auto& q = slots_[run.row.workflow + '\x1f' + run.row.concurrencyKey];
-  int limit = run.wf->spec->concurrency->limit;
-  if (q.held < limit && q.waiting.empty()) {
-    ++q.held;
-    run.holdsSlot = true;
-    startRun(run);
-    return;
-  }
-  q.waiting.push_back(run.row.id);
-  GateDecision wait = GateDecision::hold(
-      kWaitConcurrency,
-      fmt::format("waiting for a concurrency slot: key '{}' is at its limit of {}",
-                  run.row.concurrencyKey, limit));
-  run.row.reason = wait.reason;
-  run.row.waitKind = wait.kind;
-  run.row.waitReason = wait.reason;
-  markRun(run);
-  event(run, "run_queued", {}, 0, run.row.reason);
-}
-
 void Engine::startRun(RunRt& run) {
   run.row.state = RunState::kRunning;
   run.row.reason.clear();
+  // Its steps say again what they wait for, if anything.
+  run.row.waitKind.clear();
+  run.row.waitReason.clear();
   if (!run.row.startedAt) run.row.startedAt = now();
   markRun(run);
   for (size_t i = 0; i < run.steps.size(); ++i) {
@@ -145,23 +123,117 @@ void Engine::startRun(RunRt& run) {
   maybeFinishRun(run);
 }
 
+std::string Engine::slotKey(const RunRt& run) {
+  return run.row.workflow + '\x1f' + run.row.concurrencyKey;
+}
+
+std::optional<ConcurrencySlots> Engine::concurrencyOf(const RunRt& run) const {
+  if (run.row.concurrencyKey.empty() || !run.wf->spec->concurrency) return std::nullopt;
+  ConcurrencySlots c;
+  c.key = run.row.concurrencyKey;
+  c.limit = run.wf->spec->concurrency->limit;
+  c.runHolds = run.holdsSlot;
+  if (c.runHolds) return c;
+  auto it = slots_.find(slotKey(run));
+  if (it == slots_.end()) return c;
+  c.holders = it->second.holders;
+  const auto& waiting = it->second.waiting;
+  c.ahead =
+      static_cast<int>(std::find(waiting.begin(), waiting.end(), run.row.id) - waiting.begin());
+  return c;
+}
+
+void Engine::takeSlot(RunRt& run) {
+  auto& q = slots_[slotKey(run)];
+  q.holders.push_back(run.row.id);
+  auto w = std::find(q.waiting.begin(), q.waiting.end(), run.row.id);
+  if (w != q.waiting.end()) q.waiting.erase(w);
+  run.holdsSlot = true;
+  if (run.row.waitKind == kWaitConcurrency) {
+    run.row.waitKind.clear();
+    run.row.waitReason.clear();
+    markRun(run);
+    event(run, "run_admitted", {}, 0,
+          fmt::format("took a slot of concurrency key '{}'", run.row.concurrencyKey));
+  }
+}
+
+void Engine::waitForSlot(RunRt& run, const GateDecision& why) {
+  auto& q = slots_[slotKey(run)];
+  if (std::find(q.waiting.begin(), q.waiting.end(), run.row.id) == q.waiting.end())
+    q.waiting.push_back(run.row.id);
+  if (run.row.waitKind == why.kind && run.row.waitReason == why.reason) return;
+  const bool first = run.row.waitKind != kWaitConcurrency;
+  run.row.waitKind = why.kind;
+  run.row.waitReason = why.reason;
+  markRun(run);
+  if (first) event(run, "run_queued", {}, 0, why.reason);
+}
+
 void Engine::releaseSlot(RunRt& run) {
-  if (!run.holdsSlot) return;
-  run.holdsSlot = false;
-  auto it = slots_.find(run.row.workflow + '\x1f' + run.row.concurrencyKey);
+  auto it = slots_.find(slotKey(run));
   if (it == slots_.end()) return;
   auto& q = it->second;
-  --q.held;
-  while (!q.waiting.empty() && q.held < run.wf->spec->concurrency->limit) {
-    RunRt* next = findRun(q.waiting.front());
-    q.waiting.pop_front();
-    if (!next || next->row.state != RunState::kPending) continue;
-    ++q.held;
-    next->holdsSlot = true;
-    event(*next, "run_admitted", {}, 0, "a concurrency slot freed");
-    startRun(*next);
+  if (run.holdsSlot) {
+    run.holdsSlot = false;
+    auto h = std::find(q.holders.begin(), q.holders.end(), run.row.id);
+    if (h != q.holders.end()) q.holders.erase(h);
   }
-  if (q.held == 0 && q.waiting.empty()) slots_.erase(it);
+  // A cancelled run leaves the queue: the runs behind it move up.
+  auto w = std::find(q.waiting.begin(), q.waiting.end(), run.row.id);
+  if (w != q.waiting.end()) q.waiting.erase(w);
+  if (q.holders.empty() && q.waiting.empty()) {
+    slots_.erase(it);
+    return;
+  }
+  // Dispatched from the loop's next turn, not from inside this transition.
+  if (!q.waiting.empty()) loop_.post([this, key = it->first] { admitWaiting(key); });
+}
+
+namespace {
+
+bool waitsForKey(const StepRt& s) {
+  return s.row.state == StepState::kReady && s.row.waitKind == kWaitConcurrency;
+}
+
+}  // namespace
+
+void Engine::admitWaiting(const std::string& key) {
+  if (draining_) return;  // they wait for the next start
+  while (true) {
+    // Looked up each time: a run finishing below may have erased it.
+    auto it = slots_.find(key);
+    if (it == slots_.end() || it->second.waiting.empty()) return;
+    std::string id = it->second.waiting.front();
+    RunRt* run = findRun(id);
+    if (!run || isTerminal(run->row.state) || !run->wf->spec->concurrency) {
+      it->second.waiting.pop_front();
+      continue;
+    }
+    if (static_cast<int>(it->second.holders.size()) >= run->wf->spec->concurrency->limit) break;
+    for (size_t i = 0; i < run->steps.size(); ++i)
+      if (waitsForKey(run->steps[i]) && !run->cancelRequested)
+        dispatchStep(*run, static_cast<int>(i));
+    if (run->holdsSlot) continue;
+    // Nothing of it passed and nothing of it waits for the key any more:
+    // it leaves the queue rather than block the runs behind it.
+    bool stillWaits = std::any_of(run->steps.begin(), run->steps.end(), waitsForKey);
+    if (stillWaits) break;
+    it = slots_.find(key);
+    if (it == slots_.end()) return;
+    auto w = std::find(it->second.waiting.begin(), it->second.waiting.end(), id);
+    if (w != it->second.waiting.end()) it->second.waiting.erase(w);
+  }
+  // The runs still waiting say the key's new holders.
+  auto it = slots_.find(key);
+  if (it == slots_.end()) return;
+  std::vector<std::string> waiting(it->second.waiting.begin(), it->second.waiting.end());
+  for (const auto& id : waiting) {
+    RunRt* run = findRun(id);
+    if (!run || run->cancelRequested || isTerminal(run->row.state)) continue;
+    for (size_t i = 0; i < run->steps.size(); ++i)
+      if (waitsForKey(run->steps[i])) dispatchStep(*run, static_cast<int>(i));
+  }
 }
 
 void Engine::maybeFinishRun(RunRt& run) {
@@ -256,7 +328,7 @@ void Engine::onCancel(const std::string& runId,
       afterCommit([runner = s.runner, handle = *s.handle] {
         runner->stop(handle, FailureClass::kCancelled);
       });
-  // A run still waiting for its concurrency slot has nothing running.
+  // A run left `pending` by an older keel has nothing running.
   if (run->row.state == RunState::kPending) run->row.state = RunState::kRunning;
   maybeFinishRun(*run);
 }
@@ -373,7 +445,7 @@ void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
   markRun(*run);
   for (size_t i = 0; i < run->steps.size(); ++i) markStep(*run, static_cast<int>(i));
   replyWhenDurable(*run, [reply](const store::RunRow& row) { reply->set_value(row); });
-  admitOrQueue(*run);
+  startRun(*run);
 }
 
 int Engine::budgetStart(RunRt& run, int idx) { return run.steps[idx].budgetStart.value_or(0); }

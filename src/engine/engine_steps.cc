@@ -42,8 +42,17 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
   const auto& spec = run.wf->spec->steps[idx];
   StepRunner* runner = runnerFor(spec.kind);
-  GateDecision gate = stepGates_.check(
-      GateInput{spec, runner != nullptr, draining_, runningProcs_, options_.maxParallelSteps});
+  std::optional<ConcurrencySlots> slots = concurrencyOf(run);
+  std::vector<std::string> passed;
+  GateDecision gate =
+      stepGates_.check(GateInput{spec, runner != nullptr, draining_, runningProcs_,
+                                 options_.maxParallelSteps, slots ? &*slots : nullptr},
+                       &passed);
+  // Past the concurrency gate the run holds its slot, even if a later gate
+  // holds this step: its key's limit bounds runs, not attempts.
+  if (slots && !run.holdsSlot &&
+      std::find(passed.begin(), passed.end(), kWaitConcurrency) != passed.end())
+    takeSlot(run);
   if (!gate.admit) {
     holdStep(run, idx, gate);
     return;
@@ -103,14 +112,19 @@ void Engine::dispatchStep(RunRt& run, int idx) {
 
 void Engine::holdStep(RunRt& run, int idx, const GateDecision& why) {
   auto& s = run.steps[idx];
+  // Held again for the same reason: nothing to write.
+  const bool same = s.row.state == StepState::kReady && s.row.waitKind == why.kind &&
+                    s.row.waitReason == why.reason && s.row.reason == why.reason;
   s.row.state = StepState::kReady;
   s.row.reason = why.reason;
   s.row.waitKind = why.kind;
   s.row.waitReason = why.reason;
-  markStep(run, idx);
+  if (!same) markStep(run, idx);
   // A step held for a slot goes when one frees (startQueuedSteps); one
-  // held because keel stops goes at the next start.
+  // held for its run's concurrency key when a run holding the key ends
+  // (admitWaiting); one held because keel stops at the next start.
   if (why.kind == kWaitMaxParallel) readyQueue_.emplace_back(run.row.id, idx);
+  if (why.kind == kWaitConcurrency) waitForSlot(run, why);
 }
 
 Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run, int idx,

@@ -189,7 +189,7 @@ TEST_F(EngineTest, SameIdempotencyKeyGivesOneRun) {
   EXPECT_EQ(again->run.id, *ids.begin());
 }
 
-TEST_F(EngineTest, ConcurrencyKeyHoldsExtraRunsPending) {
+TEST_F(EngineTest, ConcurrencyKeyHoldsTheStepsOfExtraRunsUntilASlotFrees) {
   apply(workflow("regional", R"(
 concurrency: { key: "{{ params.region }}", limit: 1 }
 steps:
@@ -200,19 +200,149 @@ steps:
   auto r3 = trigger("regional", {{"region", "us"}});
   EXPECT_EQ(exec_.started.size(), 2u);
   auto d2 = detail(r2);
-  EXPECT_EQ(d2.run.state, RunState::kPending);
-  EXPECT_NE(d2.run.reason.find("concurrency"), std::string::npos);
-  EXPECT_EQ(d2.run.waitKind, "concurrency");
-  EXPECT_EQ(d2.run.waitReason, d2.run.reason);
+  const std::string why = "concurrency key 'eu' is at its limit of 1, held by run " + r1;
+  EXPECT_EQ(d2.run.state, RunState::kRunning) << "a run waiting for its key starts";
+  EXPECT_EQ(step(d2, "a").state, StepState::kReady);
+  EXPECT_EQ(step(d2, "a").waitKind, "concurrency");
+  EXPECT_EQ(step(d2, "a").waitReason, why);
+  EXPECT_EQ(step(d2, "a").reason, why);
+  EXPECT_TRUE(d2.attempts.empty()) << "a held step was recorded as an attempt";
+  EXPECT_EQ(d2.run.waitKind, "concurrency") << "the run says what its steps wait for";
+  EXPECT_EQ(d2.run.waitReason, why);
   EXPECT_EQ(detail(r1).run.waitKind, "");
+  EXPECT_EQ(step(detail(r1), "a").waitKind, "");
   exec_.succeed(0);
   engine_->pump();
   ASSERT_EQ(exec_.started.size(), 3u);
   EXPECT_EQ(exec_.started[2].request.runId, r2);
-  EXPECT_EQ(detail(r2).run.waitKind, "") << "an admitted run still says it waits";
-  EXPECT_EQ(detail(r2).run.waitReason, "");
+  d2 = detail(r2);
+  EXPECT_EQ(step(d2, "a").state, StepState::kRunning);
+  EXPECT_EQ(step(d2, "a").waitKind, "") << "a dispatched step still says it waits";
+  EXPECT_EQ(step(d2, "a").waitReason, "");
+  EXPECT_EQ(d2.run.waitKind, "") << "a run holding its slot still says it waits";
+  EXPECT_EQ(d2.run.waitReason, "");
   EXPECT_EQ(detail(r1).run.state, RunState::kSucceeded);
   EXPECT_EQ(detail(r3).run.state, RunState::kRunning);
+  auto events = store_->runEvents(r2);
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> kinds;
+  for (const auto& e : *events) kinds.push_back(e.kind);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "run_queued"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "run_admitted"), kinds.end());
+}
+
+TEST_F(EngineTest, ARunKeepsItsSlotFromItsFirstStepToItsEnd) {
+  apply(workflow("chain", R"(
+concurrency: { key: "all", limit: 1 }
+steps:
+  - { name: a, run: "a", timeout: 1m }
+  - { name: b, run: "b", needs: [a], timeout: 1m }
+)"));
+  auto holder = trigger("chain");
+  auto waiter = trigger("chain");
+  ASSERT_EQ(exec_.started.size(), 1u);
+  exec_.succeed(0);  // between a and b the holder keeps its slot
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(exec_.started[1].request.runId, holder);
+  EXPECT_EQ(exec_.started[1].request.step, "b");
+  EXPECT_EQ(step(detail(waiter), "a").waitKind, "concurrency");
+  exec_.succeed(1);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 3u);
+  EXPECT_EQ(exec_.started[2].request.runId, waiter);
+  EXPECT_EQ(exec_.started[2].request.step, "a");
+}
+
+TEST_F(EngineTest, RunsWaitingForAKeyTakeItInOrderAndACancelledOneLeavesTheQueue) {
+  apply(workflow("fifo", R"(
+concurrency: { key: "all", limit: 2 }
+steps:
+  - { name: a, run: "a", timeout: 1m, retry: { max_attempts: 1 } }
+)"));
+  auto h1 = trigger("fifo");
+  auto h2 = trigger("fifo");
+  std::vector<std::string> waiting;
+  for (int i = 0; i < 4; ++i) waiting.push_back(trigger("fifo"));
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(step(detail(waiting[3]), "a").waitReason,
+            "concurrency key 'all' is at its limit of 2, held by runs " + h1 + ", " + h2);
+  auto cancelled = engine_->cancel(waiting[1]);
+  engine_->pump();
+  ASSERT_TRUE(cancelled.get().ok());
+  EXPECT_EQ(detail(waiting[1]).run.state, RunState::kCancelled);
+  EXPECT_EQ(step(detail(waiting[1]), "a").state, StepState::kSkipped);
+  exec_.fail(1, FailureClass::kError, 1);  // a failed run frees its slot too
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 3u);
+  EXPECT_EQ(exec_.started[2].request.runId, waiting[0]);
+  EXPECT_EQ(step(detail(waiting[2]), "a").waitReason,
+            "concurrency key 'all' is at its limit of 2, held by runs " + h1 + ", " + waiting[0]);
+  exec_.succeed(0);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 4u);
+  EXPECT_EQ(exec_.started[3].request.runId, waiting[2]);
+  exec_.succeed(2);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 5u);
+  EXPECT_EQ(exec_.started[4].request.runId, waiting[3]);
+  EXPECT_EQ(exec_.started.size(), 5u) << "the cancelled run started";
+}
+
+TEST_F(EngineTest, AHeldStepStillWaitsAfterACrashAndGoesWhenTheSlotFrees) {
+  exec_.keepAcrossRestart = true;
+  apply(workflow("kept", R"(
+concurrency: { key: "all", limit: 1 }
+steps:
+  - { name: a, run: "a", timeout: 1m }
+)"));
+  auto holder = trigger("kept");
+  auto waiter = trigger("kept");
+  ASSERT_EQ(exec_.started.size(), 1u);
+  crashAndRestart();
+  ASSERT_EQ(exec_.started.size(), 1u) << "the held step started after the restart";
+  ASSERT_TRUE(exec_.started[0].reattached.has_value());
+  EXPECT_EQ(exec_.started[0].request.runId, holder);
+  auto d = detail(waiter);
+  EXPECT_EQ(d.run.state, RunState::kRunning);
+  EXPECT_EQ(step(d, "a").state, StepState::kReady);
+  EXPECT_EQ(step(d, "a").waitKind, "concurrency");
+  EXPECT_EQ(step(d, "a").waitReason,
+            "concurrency key 'all' is at its limit of 1, held by run " + holder);
+  exec_.succeed(0);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(exec_.started[1].request.runId, waiter);
+  exec_.succeed(1);
+  engine_->pump();
+  EXPECT_EQ(detail(waiter).run.state, RunState::kSucceeded);
+}
+
+TEST_F(EngineTest, ARunHalfwayThroughKeepsItsSlotAcrossARestart) {
+  apply(workflow("halfway", R"(
+concurrency: { key: "all", limit: 1 }
+steps:
+  - { name: a, run: "a", timeout: 1m }
+  - { name: b, sleep: 1m, needs: [a] }
+  - { name: c, run: "c", needs: [b], timeout: 1m }
+)"));
+  auto holder = trigger("halfway");
+  auto waiter = trigger("halfway");
+  exec_.succeed(0);
+  engine_->pump();  // the holder sleeps, nothing of it runs
+  ASSERT_EQ(exec_.started.size(), 1u);
+  stopAndRestart();
+  EXPECT_TRUE(exec_.started.empty()) << "the waiting run took the slot of a sleeping one";
+  EXPECT_EQ(step(detail(waiter), "a").waitKind, "concurrency");
+  clock_.advance(1min);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 1u);
+  EXPECT_EQ(exec_.started[0].request.runId, holder);
+  EXPECT_EQ(exec_.started[0].request.step, "c");
+  exec_.succeed(0);
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  EXPECT_EQ(exec_.started[1].request.runId, waiter);
 }
 
 TEST_F(EngineTest, RunsWaitingForASlotAreAdmittedInTheirOriginalOrderAfterARestart) {
@@ -330,7 +460,7 @@ steps:
   auto retried = engine_->retry(first);
   engine_->pump();
   ASSERT_TRUE(retried.get().ok());
-  ASSERT_EQ(detail(first).run.state, RunState::kPending);
+  ASSERT_EQ(step(detail(first), "b").waitKind, "concurrency");
   auto cancelled = engine_->cancel(first);
   engine_->pump();
   ASSERT_TRUE(cancelled.get().ok());

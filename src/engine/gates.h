@@ -6,11 +6,14 @@
 // step's wait (steps.wait_kind, steps.wait_reason) so that the API and
 // `keel show` say what it waits for, across a restart too. A held step is
 // dispatched again by the event that frees its gate (a step slot freeing,
-// the next start of keel).
+// a run holding a concurrency slot ending, the next start of keel).
 //
-// The concurrency key admits runs, not steps; it stays in
-// Engine::admitOrQueue, but says its wait with the same GateDecision, kept
-// on the run (runs.wait_kind, runs.wait_reason).
+// The concurrency key holds steps, and through them bounds runs: a run
+// whose key is at its limit starts, but its ready steps wait at the
+// `concurrency` gate. The first of its steps that passes that gate takes a
+// slot of the key for the run, which keeps it until the run ends; its
+// further steps pass. Runs waiting for one key take its slots in the order
+// they first waited (oldest first after a restart).
 //
 // Pure; loop thread only.
 #pragma once
@@ -44,6 +47,15 @@ struct GateDecision {
   }
 };
 
+// The slots of the step's run's concurrency key, as the engine counts them.
+struct ConcurrencySlots {
+  std::string key;                   // rendered
+  int limit = 1;                     // from the run's workflow version
+  bool runHolds = false;             // the step's run holds one of them
+  std::vector<std::string> holders;  // the runs holding one, in the order they took it
+  int ahead = 0;                     // runs waiting for the key before the step's run
+};
+
 // What a gate may look at: the step and the engine's counters.
 struct GateInput {
   const spec::StepSpec& spec;
@@ -51,6 +63,8 @@ struct GateInput {
   bool draining = false;   // keel is stopping
   int runningProcs = 0;    // `run:` steps running now
   int maxParallelSteps = 0;
+  // The run's concurrency key; null when its workflow has none.
+  const ConcurrencySlots* concurrency = nullptr;
 };
 
 struct Gate {
@@ -63,11 +77,14 @@ class GateChain {
   GateChain() = default;
   explicit GateChain(std::vector<Gate> gates) : gates_(std::move(gates)) {}
 
-  // The first hold in order, or pass when every gate admits.
-  GateDecision check(const GateInput& in) const {
+  // The first hold in order, or pass when every gate admits. `passed`, if
+  // given, gets the kinds of the gates that admitted the step before the
+  // one that decided.
+  GateDecision check(const GateInput& in, std::vector<std::string>* passed = nullptr) const {
     for (const Gate& g : gates_) {
       GateDecision d = g.check(in);
       if (!d.admit) return d;
+      if (passed) passed->push_back(g.kind);
     }
     return GateDecision::pass();
   }
@@ -76,7 +93,8 @@ class GateChain {
   std::vector<Gate> gates_;
 };
 
-// The gates of every step, in order: keel stopping, then --max-parallel.
+// The gates of every step, in order: keel stopping, the run's concurrency
+// key, then --max-parallel.
 GateChain defaultStepGates();
 
 }  // namespace keel::engine

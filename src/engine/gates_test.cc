@@ -50,5 +50,47 @@ TEST(GatesTest, TheFirstGateThatHoldsDecides) {
   EXPECT_TRUE(GateChain().check(GateInput{run, true, false, 0, 1}).admit);
 }
 
+TEST(GatesTest, AConcurrencyKeyAtItsLimitHoldsAndNamesItsHolders) {
+  GateChain gates = defaultStepGates();
+  auto run = stepOf(spec::StepKind::kRun);
+  ConcurrencySlots full{"eu", 1, false, {"01A"}, 0};
+  GateDecision held = gates.check(GateInput{run, true, false, 0, 4, &full});
+  EXPECT_FALSE(held.admit);
+  EXPECT_EQ(held.kind, "concurrency");
+  EXPECT_EQ(held.reason, "concurrency key 'eu' is at its limit of 1, held by run 01A");
+  ConcurrencySlots many{"eu", 4, false, {"01A", "01B", "01C", "01D"}, 0};
+  EXPECT_EQ(gates.check(GateInput{run, true, false, 0, 4, &many}).reason,
+            "concurrency key 'eu' is at its limit of 4, held by runs 01A, 01B, 01C and 1 more");
+  ConcurrencySlots mine{"eu", 1, true, {"01A"}, 0};
+  EXPECT_TRUE(gates.check(GateInput{run, true, false, 0, 4, &mine}).admit)
+      << "the run holding the slot is held by its own key";
+  ConcurrencySlots free{"eu", 2, false, {"01A"}, 0};
+  EXPECT_TRUE(gates.check(GateInput{run, true, false, 0, 4, &free}).admit);
+}
+
+TEST(GatesTest, ARunWaitingBehindOthersDoesNotTakeTheirFreeSlot) {
+  GateChain gates = defaultStepGates();
+  auto run = stepOf(spec::StepKind::kRun);
+  ConcurrencySlots behind{"eu", 2, false, {"01A"}, 1};
+  GateDecision held = gates.check(GateInput{run, true, false, 0, 4, &behind});
+  EXPECT_FALSE(held.admit);
+  EXPECT_EQ(held.kind, "concurrency");
+  ConcurrencySlots first{"eu", 2, false, {"01A"}, 0};
+  EXPECT_TRUE(gates.check(GateInput{run, true, false, 0, 4, &first}).admit);
+}
+
+TEST(GatesTest, TheKeyIsCheckedAfterStoppingAndBeforeTheStepSlots) {
+  GateChain gates = defaultStepGates();
+  auto run = stepOf(spec::StepKind::kRun);
+  ConcurrencySlots full{"eu", 1, false, {"01A"}, 0};
+  EXPECT_EQ(gates.check(GateInput{run, true, true, 4, 4, &full}).kind, "stopping");
+  EXPECT_EQ(gates.check(GateInput{run, true, false, 4, 4, &full}).kind, "concurrency");
+  ConcurrencySlots open{"eu", 1, false, {}, 0};
+  std::vector<std::string> passed;
+  GateDecision d = gates.check(GateInput{run, true, false, 4, 4, &open}, &passed);
+  EXPECT_EQ(d.kind, "max_parallel");
+  EXPECT_EQ(passed, (std::vector<std::string>{"stopping", "concurrency"}));
+}
+
 }  // namespace
 }  // namespace keel::engine

@@ -32,7 +32,7 @@ struct RunRow {
   std::string idempotencyKey;     // empty = none
   std::string concurrencyKey;     // rendered; empty = none
   std::string reason;             // why pending/waiting/failed, shown to users
-  std::string waitKind;           // the gate holding a pending run ("concurrency"); empty = none
+  std::string waitKind;           // "concurrency" while its steps wait for its key; empty = none
   std::string waitReason;         // what that gate says, for people; empty = none
   std::string cancelReason;       // set once a cancel is requested; empty = none
   WallTime createdAt;
