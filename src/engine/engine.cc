@@ -544,7 +544,8 @@ void Engine::registerMetrics(observe::MetricsRegistry& metrics) {
   counter("keel_attempts_started_total", "Step attempts started since keel started.",
           attemptsStarted_);
   counter("keel_attempts_failed_total",
-          "Step attempts that failed (any class: exit, timeout, lost, ...) since keel started.",
+          "Step attempts that failed (any class: error, timeout, lost, bad_input, ...) since keel "
+          "started.",
           attemptsFailed_);
   counter("keel_store_commit_failures_total",
           "Store commits that failed since keel started (the engine retries them with backoff).",
@@ -554,8 +555,8 @@ void Engine::registerMetrics(observe::MetricsRegistry& metrics) {
       [this] { return static_cast<double>(committer_->commits()); }));
   metricCallbacks_.push_back(metrics.gaugeCallback(
       "keel_runs_active",
-      "Runs the engine holds in memory (unfinished ones, and finished ones until their end "
-      "is durable), as counted when finished runs last left memory.",
+      "Runs the engine holds in memory: unfinished ones, and finished ones until their end is "
+      "durable; refreshed when finished runs leave memory.",
       [this] { return static_cast<double>(activeRuns_.load()); }));
   metricCallbacks_.push_back(
       metrics.gaugeCallback("keel_engine_timers_pending",
