@@ -3,8 +3,6 @@
 #include <array>
 #include <string_view>
 
-#include <fmt/format.h>
-
 namespace keel::api {
 namespace {
 
@@ -18,25 +16,16 @@ std::string boundedMethod(const std::string& method) {
 
 }  // namespace
 
-void HttpMetrics::record(const std::string& method, const std::string& route, int status) {
-  std::lock_guard lock(mu_);
-  ++requests_[{boundedMethod(method), route, status}];
+HttpMetrics::HttpMetrics(observe::MetricsRegistry& registry) : registry_(registry) {
+  registry_.gauge("keel_up", "1 while this keel server answers.").set(1);
 }
 
-std::string HttpMetrics::text() const {
-  std::string out =
-      "# HELP keel_up 1 while this keel server answers.\n"
-      "# TYPE keel_up gauge\n"
-      "keel_up 1\n"
-      "# HELP keel_http_requests_total HTTP requests answered, by method, route and status.\n"
-      "# TYPE keel_http_requests_total counter\n";
-  std::lock_guard lock(mu_);
-  for (const auto& [key, count] : requests_) {
-    const auto& [method, route, status] = key;
-    out += fmt::format("keel_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
-                       method, route, status, count);
-  }
-  return out;
+void HttpMetrics::record(const std::string& method, const std::string& route, int status) {
+  registry_
+      .counter(
+          "keel_http_requests_total", "HTTP requests answered, by method, route and status.",
+          {{"method", boundedMethod(method)}, {"route", route}, {"status", std::to_string(status)}})
+      .inc();
 }
 
 }  // namespace keel::api

@@ -1,28 +1,25 @@
-// HttpMetrics: counts answered HTTP requests by method, route class and
-// status, and renders them (with keel_up) in the Prometheus text format.
+// HttpMetrics: the API's metrics in the registry keel serves on /metrics:
+// keel_up (1 while this server answers) and keel_http_requests_total (the
+// answered HTTP requests, by method, route class and status).
 //
 // Labels are bounded: the route is a Router pattern or "unmatched", the
-// method one of the standard ones or "other". record() and text() may be
-// called from any thread.
+// method one of the standard ones or "other". record() may be called from
+// any thread. The registry must outlive this.
 #pragma once
 
-#include <cstdint>
-#include <map>
-#include <mutex>
 #include <string>
-#include <tuple>
+
+#include "observe/metrics.h"
 
 namespace keel::api {
 
 class HttpMetrics {
  public:
+  explicit HttpMetrics(observe::MetricsRegistry& registry);
   void record(const std::string& method, const std::string& route, int status);
-  std::string text() const;
 
  private:
-  using Key = std::tuple<std::string, std::string, int>;  // method, route, status
-  mutable std::mutex mu_;
-  std::map<Key, uint64_t> requests_;
+  observe::MetricsRegistry& registry_;
 };
 
 }  // namespace keel::api

@@ -80,7 +80,10 @@ Server::Server(engine::Control& control, store::Store& store, ServerOptions opti
     : control_(control),
       store_(store),
       options_(std::move(options)),
-      access_(store, options_.access) {
+      access_(store, options_.access),
+      ownMetrics_(options_.metrics ? nullptr : std::make_unique<observe::MetricsRegistry>()),
+      metrics_(options_.metrics ? *options_.metrics : *ownMetrics_),
+      httpMetrics_(metrics_) {
   addRoutes();
   router_.setGuard(
       [this](const httplib::Request& request, const RouteOptions& route, RequestContext& context) {
@@ -118,8 +121,7 @@ Reply Server::readyz() const {
 Reply Server::metrics() const {
   Reply reply;
   reply.contentType = "text/plain; version=0.0.4";
-  reply.body = httpMetrics_.text();
-  if (options_.extraMetrics) reply.body += options_.extraMetrics();
+  reply.body = metrics_.render();
   return reply;
 }
 

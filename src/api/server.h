@@ -28,6 +28,7 @@
 #include "core/result.h"
 #include "engine/control.h"
 #include "engine/task_broker.h"
+#include "observe/metrics.h"
 #include "store/store.h"
 
 namespace httplib {
@@ -66,8 +67,10 @@ struct ServerOptions {
   std::function<bool()> ready;
   // While not ready: why, as /readyz's "reason" (empty or unset: starting).
   std::function<std::string()> notReadyReason;
-  // Appended to /metrics (the engine's own metrics, in Prometheus text).
-  std::function<std::string()> extraMetrics;
+  // The registry /metrics renders, where the server registers its own
+  // metrics (http_metrics.h) beside the engine's and the others'; not
+  // owned, outlives the Server. Null: a registry of the server's own.
+  observe::MetricsRegistry* metrics = nullptr;
   // How long a request waits for the engine before answering 503.
   std::chrono::milliseconds engineTimeout{60'000};
   int workerThreads = 32;
@@ -102,6 +105,8 @@ class Server {
   SystemClock systemClock_;
   AccessPolicy access_;
   Router router_;
+  std::unique_ptr<observe::MetricsRegistry> ownMetrics_;  // when options_.metrics is null
+  observe::MetricsRegistry& metrics_;
   HttpMetrics httpMetrics_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;

@@ -332,7 +332,9 @@ TEST_F(ServerTest, StoreFailuresAreServerErrors) {
 
 TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
   ServerOptions options;
-  options.extraMetrics = [] { return std::string("keel_engine_runs_active 7\n"); };
+  // Another module's metric in the registry the server is handed.
+  metrics_.gauge("keel_runs_active", "Runs.").set(7);
+  options.metrics = &metrics_;
   start(options);
   get("/healthz");
   get("/api/v1/runs/01KA0000000000000000000009");
@@ -363,7 +365,15 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
       std::string::npos)
       << text;
   EXPECT_NE(text.find(R"(route="unmatched",status="404"} 1)"), std::string::npos) << text;
-  EXPECT_NE(text.find("keel_engine_runs_active 7\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE keel_runs_active gauge\nkeel_runs_active 7\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# HELP keel_up 1 while this keel server answers.\n# TYPE keel_up gauge\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# HELP keel_http_requests_total HTTP requests answered, by method, route "
+                      "and status.\n# TYPE keel_http_requests_total counter\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(ServerTest, APostWithoutContentLengthHasAnEmptyBody) {

@@ -138,6 +138,7 @@ class ServerTest : public ::testing::Test {
 
   testing::FakeControl control_;
   testing::FakeStore store_;
+  observe::MetricsRegistry metrics_;  // outlives server_
   std::unique_ptr<Server> server_;
   int port_ = 0;
 };

@@ -1,6 +1,5 @@
 #include "app/retention.h"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "observe/json_log.h"
@@ -14,8 +13,18 @@ RetentionOptions retentionOptions(const cli::ServeOptions& serve) {
   return options;
 }
 
-Retainer::Retainer(store::Store& store, const Clock& clock, RetentionOptions options)
-    : store_(store), clock_(clock), options_(std::move(options)) {}
+Retainer::Retainer(store::Store& store, const Clock& clock, RetentionOptions options,
+                   observe::MetricsRegistry& metrics)
+    : store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      runsDeleted_(metrics.counter("keel_retention_runs_deleted_total",
+                                   "Finished runs deleted by retention (--retain, retention:).")),
+      passesTotal_(metrics.counter("keel_retention_passes_total",
+                                   "Retention passes ended, successful or not.")),
+      failures_(metrics.counter("keel_retention_failures_total",
+                                "Retention passes that failed (logged as a warning; the next "
+                                "pass tries again).")) {}
 
 Retainer::~Retainer() { stop(); }
 
@@ -94,13 +103,13 @@ Result<store::RetentionResult> Retainer::runPass() {
       return store::RetentionResult{};  // nothing has an age: keep everything
     return store_.deleteExpiredRuns(*policy);
   }();
-  ++passesTotal_;
+  passesTotal_.inc();
   if (!result.ok()) {
-    ++failures_;
+    failures_.inc();
     observe::logFields(spdlog::level::warn, "retention pass failed; the next pass tries again",
                        {{"error", result.error().message()}});
   } else {
-    runsDeleted_ += result->runs;
+    runsDeleted_.inc(static_cast<uint64_t>(result->runs));
     if (result->runs > 0) {
       observe::logFields(
           spdlog::level::info, "retention deleted finished runs",
@@ -115,14 +124,6 @@ Result<store::RetentionResult> Retainer::runPass() {
   }
   wake_.notify_all();
   return result;
-}
-
-std::string Retainer::metricsText() const {
-  return fmt::format(
-      "# TYPE keel_retention_runs_deleted_total counter\nkeel_retention_runs_deleted_total {}\n"
-      "# TYPE keel_retention_passes_total counter\nkeel_retention_passes_total {}\n"
-      "# TYPE keel_retention_failures_total counter\nkeel_retention_failures_total {}\n",
-      runsDeleted_.load(), passesTotal_.load(), failures_.load());
 }
 
 }  // namespace keel::app

@@ -6,12 +6,15 @@
 // none: kept), and asks the store to delete the finished runs that
 // finished longer ago than that, a small batch per transaction
 // (Store::deleteExpiredRuns). A pass that deleted something logs one info
-// line with the counts; the counts also go to /metrics (metricsText()).
+// line with the counts; the counts also go to /metrics, through the
+// registry given to the constructor (keel_retention_runs_deleted_total,
+// keel_retention_passes_total, keel_retention_failures_total).
 //
 // Threads: start() runs a pass at once and then every `interval` on a
 // thread of its own; stop() (also called by the destructor) ends the pass
 // under way after its current transaction and joins the thread, so the
-// store must outlive the Retainer only until stop() returns. runPass() and
+// store must outlive the Retainer only until stop() returns; the registry
+// must outlive the Retainer. runPass() and
 // the accessors may be called from any thread.
 #pragma once
 
@@ -26,6 +29,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "observe/metrics.h"
 #include "store/store.h"
 
 namespace keel::app {
@@ -41,7 +45,8 @@ RetentionOptions retentionOptions(const cli::ServeOptions& serve);
 
 class Retainer {
  public:
-  Retainer(store::Store& store, const Clock& clock, RetentionOptions options);
+  Retainer(store::Store& store, const Clock& clock, RetentionOptions options,
+           observe::MetricsRegistry& metrics);
   ~Retainer();
   Retainer(const Retainer&) = delete;
   Retainer& operator=(const Retainer&) = delete;
@@ -53,10 +58,7 @@ class Retainer {
   // passes never overlap).
   Result<store::RetentionResult> runPass();
 
-  // Prometheus text: keel_retention_runs_deleted_total,
-  // keel_retention_passes_total, keel_retention_failures_total.
-  std::string metricsText() const;
-  int64_t runsDeleted() const { return runsDeleted_.load(); }
+  int64_t runsDeleted() const { return static_cast<int64_t>(runsDeleted_.value()); }
   // Blocks until at least `n` passes have ended since construction.
   void waitForPasses(int64_t n);
 
@@ -81,9 +83,9 @@ class Retainer {
   std::thread thread_;
 
   std::atomic<bool> stopRequested_{false};
-  std::atomic<int64_t> runsDeleted_{0};
-  std::atomic<int64_t> passesTotal_{0};
-  std::atomic<int64_t> failures_{0};
+  observe::Counter& runsDeleted_;
+  observe::Counter& passesTotal_;
+  observe::Counter& failures_;
 };
 
 }  // namespace keel::app

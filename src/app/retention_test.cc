@@ -64,6 +64,7 @@ class RetainerTest : public ::testing::Test {
 
   testing::TempDir dir_;
   ManualClock clock_;
+  observe::MetricsRegistry metrics_;
   std::unique_ptr<store::Store> store_;
 };
 
@@ -81,7 +82,7 @@ TEST_F(RetainerTest, AWorkflowsLatestRetentionOverridesRetainBothWays) {
   RetentionOptions options;
   options.defaultAge = hours(24 * 30);  // --retain 30d
   options.runsPerTransaction = 2;
-  Retainer retainer(*store_, clock_, options);
+  Retainer retainer(*store_, clock_, options, metrics_);
   auto pass = retainer.runPass();
   ASSERT_TRUE(pass.ok()) << pass.error().toString();
 
@@ -97,8 +98,8 @@ TEST_F(RetainerTest, AWorkflowsLatestRetentionOverridesRetainBothWays) {
     EXPECT_TRUE(exists(std::string(wf) + "-active"));
   EXPECT_EQ(pass->runs, 6);
   EXPECT_EQ(retainer.runsDeleted(), 6);
-  EXPECT_NE(retainer.metricsText().find("keel_retention_runs_deleted_total 6\n"), std::string::npos)
-      << retainer.metricsText();
+  EXPECT_NE(metrics_.render().find("\nkeel_retention_runs_deleted_total 6\n"), std::string::npos)
+      << metrics_.render();
 
   // Time passes: the next pass deletes what has aged since.
   clock_.advance(hours(24 * 31));
@@ -113,7 +114,7 @@ TEST_F(RetainerTest, WithoutRetainOnlyWorkflowsWithRetentionAreCleaned) {
   putWorkflow("brief", "1d");
   putRun("plain-old", "plain", hours(24 * 1000));
   putRun("brief-old", "brief", hours(48));
-  Retainer retainer(*store_, clock_, RetentionOptions{});
+  Retainer retainer(*store_, clock_, RetentionOptions{}, metrics_);
   auto pass = retainer.runPass();
   ASSERT_TRUE(pass.ok()) << pass.error().toString();
   EXPECT_EQ(pass->runs, 1);
@@ -127,13 +128,15 @@ TEST_F(RetainerTest, TheThreadRunsAPassAtStartAndStopsWithoutWaitingForTheNext) 
   RetentionOptions options;
   options.defaultAge = hours(24 * 30);
   options.interval = hours(24);  // stop() must not wait for it
-  Retainer retainer(*store_, clock_, options);
+  Retainer retainer(*store_, clock_, options, metrics_);
   retainer.start();
   retainer.waitForPasses(1);
   EXPECT_FALSE(exists("old"));
   retainer.stop();
-  EXPECT_NE(retainer.metricsText().find("keel_retention_passes_total 1\n"), std::string::npos)
-      << retainer.metricsText();
+  std::string text = metrics_.render();
+  EXPECT_NE(text.find("\nkeel_retention_passes_total 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nkeel_retention_failures_total 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# HELP keel_retention_failures_total "), std::string::npos) << text;
 }
 
 TEST(RetentionOptionsTest, RetainZeroIsOff) {

@@ -25,6 +25,7 @@
 #include "exec/process_executor.h"
 #include "http/curl_client.h"
 #include "observe/json_log.h"
+#include "observe/metrics.h"
 #include "runners/http_runner.h"
 #include "runners/task_runner.h"
 #include "store/sqlite/sqlite_store.h"
@@ -237,6 +238,9 @@ int runServe(const cli::ServeOptions& options) {
   http::CurlHttpClient httpClient;
   runners::HttpRunner httpRunner(httpClient, clock);
   eo.runners[spec::StepKind::kHttp] = &httpRunner;
+  // Every module's metrics, served on /metrics; outlives all of them.
+  observe::MetricsRegistry metrics;
+  eo.metrics = &metrics;
   runners::TaskRunner taskRunner(clock, {});
   eo.runners[spec::StepKind::kTask] = &taskRunner;
   engine::Engine engine(**store, executor, clock, random, eo);
@@ -255,9 +259,9 @@ int runServe(const cli::ServeOptions& options) {
     auto r = engine.readiness();
     return r.ok() ? std::string() : r.error().message();
   };
-  Retainer retainer(**store, clock, retentionOptions(options));
+  Retainer retainer(**store, clock, retentionOptions(options), metrics);
   retainer.start();
-  so.extraMetrics = [&engine, &retainer] { return engine.metricsText() + retainer.metricsText(); };
+  so.metrics = &metrics;
   so.access.auth = options.auth == "none" ? api::AuthMode::kNone : api::AuthMode::kToken;
   so.access.allowedOrigins = options.allowOrigins;
   so.tls = {options.tlsCert, options.tlsKey};

@@ -30,6 +30,8 @@ Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& c
   runners_[spec::StepKind::kRun] = &processRunner_;
   for (auto& [kind, runner] : options_.runners) runners_[kind] = runner;
   committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
+  if (!options_.metrics) ownMetrics_ = std::make_unique<observe::MetricsRegistry>();
+  registerMetrics(options_.metrics ? *options_.metrics : *ownMetrics_);
   loop_.setIdleHook([this] {
     flush();
     finishDrainIfIdle();
@@ -535,18 +537,37 @@ EngineStats Engine::stats() const {
   return s;
 }
 
-std::string Engine::metricsText() const {
-  return fmt::format(
-      "# TYPE keel_runs_created_total counter\nkeel_runs_created_total {}\n"
-      "# TYPE keel_runs_finished_total counter\nkeel_runs_finished_total {}\n"
-      "# TYPE keel_runs_active gauge\nkeel_runs_active {}\n"
-      "# TYPE keel_attempts_started_total counter\nkeel_attempts_started_total {}\n"
-      "# TYPE keel_attempts_failed_total counter\nkeel_attempts_failed_total {}\n"
-      "# TYPE keel_store_commits_total counter\nkeel_store_commits_total {}\n"
-      "# TYPE keel_store_commit_failures_total counter\nkeel_store_commit_failures_total {}\n"
-      "# TYPE keel_engine_timers_pending gauge\nkeel_engine_timers_pending {}\n",
-      runsCreated_.load(), runsFinished_.load(), activeRuns_.load(), attemptsStarted_.load(),
-      attemptsFailed_.load(), committer_->commits(), commitFailures_.load(), loop_.pendingTimers());
+void Engine::registerMetrics(observe::MetricsRegistry& metrics) {
+  auto counter = [&](const char* name, const char* help, const std::atomic<uint64_t>& value) {
+    metricCallbacks_.push_back(metrics.counterCallback(
+        name, help, [&value] { return static_cast<double>(value.load()); }));
+  };
+  counter("keel_runs_created_total", "Runs created (triggered) since keel started.", runsCreated_);
+  counter("keel_runs_finished_total",
+          "Runs that reached an end (succeeded, failed or cancelled) since keel started.",
+          runsFinished_);
+  counter("keel_attempts_started_total", "Step attempts started since keel started.",
+          attemptsStarted_);
+  counter("keel_attempts_failed_total",
+          "Step attempts that failed (any class: error, timeout, lost, bad_input, ...) since keel "
+          "started.",
+          attemptsFailed_);
+  counter("keel_store_commit_failures_total",
+          "Store commits that failed since keel started (the engine retries them with backoff).",
+          commitFailures_);
+  metricCallbacks_.push_back(metrics.counterCallback(
+      "keel_store_commits_total", "Store transactions committed by the engine since keel started.",
+      [this] { return static_cast<double>(committer_->commits()); }));
+  metricCallbacks_.push_back(metrics.gaugeCallback(
+      "keel_runs_active",
+      "Runs the engine holds in memory: unfinished ones, and finished ones until their end is "
+      "durable; refreshed when finished runs leave memory.",
+      [this] { return static_cast<double>(activeRuns_.load()); }));
+  metricCallbacks_.push_back(
+      metrics.gaugeCallback("keel_engine_timers_pending",
+                            "Timers waiting in the engine loop: attempt timeouts, retry backoffs, "
+                            "sleeps, a commit retry.",
+                            [this] { return static_cast<double>(loop_.pendingTimers()); }));
 }
 
 }  // namespace keel::engine

@@ -41,6 +41,7 @@
 #include "engine/store_reader.h"
 #include "engine/workflow_cache.h"
 #include "exec/executor.h"
+#include "observe/metrics.h"
 #include "store/store.h"
 
 namespace keel::engine {
@@ -61,6 +62,10 @@ struct EngineOptions {
   // Called on the loop thread once a run's end is durable (benchmarks,
   // tests). Must not block.
   std::function<void(const store::RunRow&)> onRunFinished;
+  // Where the engine registers its metrics (keel_runs_*, keel_attempts_*,
+  // keel_store_commit*, keel_engine_timers_pending); not owned, outlives
+  // the engine. Null: a registry of the engine's own, which nobody reads.
+  observe::MetricsRegistry* metrics = nullptr;
 };
 
 struct EngineStats {
@@ -114,8 +119,6 @@ class Engine final : public Control {
   // Timers waiting in the engine loop: a timeout per running attempt, one
   // per step waiting on a backoff or a sleep, and a commit retry. Any thread.
   size_t pendingTimers() const { return loop_.pendingTimers(); }
-  // Prometheus text for /metrics.
-  std::string metricsText() const;
 
  private:
   // The slots of one concurrency key (of one workflow).
@@ -258,6 +261,8 @@ class Engine final : public Control {
   // readiness() without "starting": what refuses new work.
   Status health() const;
   WallTime now() const { return clock_.wallNow(); }
+  // Registers the engine's metrics, read from the counters below.
+  void registerMetrics(observe::MetricsRegistry& metrics);
 
   store::Store& store_;
   const Clock& clock_;
@@ -318,6 +323,9 @@ class Engine final : public Control {
   std::atomic<uint64_t> attemptsStarted_{0};
   std::atomic<uint64_t> attemptsFailed_{0};
   std::atomic<uint64_t> commitFailures_{0};
+  // Last, so the callbacks reading the members above go first.
+  std::unique_ptr<observe::MetricsRegistry> ownMetrics_;  // when options_.metrics is null
+  std::vector<observe::MetricsCallback> metricCallbacks_;
 };
 
 }  // namespace keel::engine

@@ -100,7 +100,7 @@ steps:
   }
   EXPECT_EQ(exec_.started.size(), static_cast<size_t>(kBatches * kPerBatch));
   EXPECT_EQ(engine_->pendingTimers(), 0u);
-  EXPECT_NE(engine_->metricsText().find("keel_engine_timers_pending 0\n"), std::string::npos);
+  EXPECT_NE(metrics_.render().find("\nkeel_engine_timers_pending 0\n"), std::string::npos);
   EXPECT_EQ(engine_->stats().activeRuns, 0u);
 }
 
@@ -269,6 +269,29 @@ TEST_F(EngineTest, RecoveryLogsLostAttemptsAndUnloadableRunsWithTheirFields) {
   EXPECT_EQ(goodLost["step"], "a");
   EXPECT_EQ(goodLost["attempt"], 1);
   EXPECT_EQ(goodLost["class"], "lost");
+}
+
+TEST_F(EngineTest, CountsReachTheRegistryAndARestartedEngineReplacesThem) {
+  apply(workflow("once", R"(
+steps:
+  - { name: a, run: "a", timeout: 1m }
+)"));
+  trigger("once");
+  trigger("once");
+  exec_.fail(0, FailureClass::kBadInput, 65);  // not retried: the run fails
+  exec_.succeed(1);
+  engine_->pump();
+  std::string text = metrics_.render();
+  for (const char* line : {"keel_runs_created_total 2\n", "keel_runs_finished_total 2\n",
+                           "keel_attempts_started_total 2\n", "keel_attempts_failed_total 1\n",
+                           "keel_store_commit_failures_total 0\n", "keel_engine_timers_pending 0\n",
+                           "# TYPE keel_runs_created_total counter\n",
+                           "# TYPE keel_runs_active gauge\n", "# HELP keel_store_commits_total "})
+    EXPECT_NE(text.find(line), std::string::npos) << line << " in\n" << text;
+  // The engine that replaces this one registers its series again, from 0.
+  crashAndRestart();
+  text = metrics_.render();
+  EXPECT_NE(text.find("keel_runs_created_total 0\n"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -197,6 +197,7 @@ class EngineTest : public ::testing::Test {
     opts.defaultWorkdir = dir_.path();
     opts.maxParallelSteps = maxParallel_;
     opts.runners = runners_;
+    opts.metrics = &metrics_;
     engine_ = std::make_unique<Engine>(*flaky_, exec_, clock_, random_, opts);
     auto st = engine_->start();
     ASSERT_TRUE(st.ok()) << st.error().toString();
@@ -282,6 +283,7 @@ class EngineTest : public ::testing::Test {
   ManualClock clock_;
   SeededRandom random_{42};
   ScriptedExecutor exec_;
+  observe::MetricsRegistry metrics_;  // the engines' metrics; outlives each of them
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<FlakyStore> flaky_;
   std::unique_ptr<Engine> engine_;
