@@ -192,7 +192,7 @@ TaskRunner::Handle TaskRunner::attach(const exec::AttemptRef& ref,
   return h;
 }
 
-std::shared_ptr<TaskRunner::Task> TaskRunner::take(const std::string& id) {
+std::shared_ptr<TaskRunner::Task> TaskRunner::take(std::string id) {
   auto it = tasks_.find(id);
   if (it == tasks_.end()) return nullptr;
   auto t = std::move(it->second);

@@ -110,7 +110,7 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
   void leaseQueued(const engine::PollRequest& request, std::vector<engine::TaskView>& out);
   bool isDurable(const std::string& id) const;
   // Removes a live task (lock held); its `done` is the caller's to call.
-  std::shared_ptr<Task> take(const std::string& id);
+  std::shared_ptr<Task> take(std::string id);  // by value: callers pass ids of entries it erases
   void remember(const std::string& id, Finished f);
   engine::TaskView view(const Task& t) const;
   void reaperLoop();
