@@ -244,6 +244,7 @@ int runServe(const cli::ServeOptions& options) {
   runners::TaskRunner taskRunner(clock, {});
   eo.runners[spec::StepKind::kTask] = &taskRunner;
   engine::Engine engine(**store, executor, clock, random, eo);
+  taskRunner.setLeaseLog(&engine);
   // Every way out stops the engine and then lets go of the steps, in that
   // order: the executor's last callbacks post to the engine's loop, which
   // must still exist, and a step is stopped only when asked to.

@@ -39,6 +39,7 @@
 #include "engine/run_state.h"
 #include "engine/step_runner.h"
 #include "engine/store_reader.h"
+#include "engine/task_broker.h"
 #include "engine/workflow_cache.h"
 #include "exec/executor.h"
 #include "observe/metrics.h"
@@ -75,7 +76,7 @@ struct EngineStats {
   uint64_t activeRuns = 0;
 };
 
-class Engine final : public Control {
+class Engine final : public Control, public TaskLeaseLog {
  public:
   Engine(store::Store& store, exec::StepExecutor& executor, const Clock& clock, Random& random,
          EngineOptions options);
@@ -113,6 +114,8 @@ class Engine final : public Control {
   std::future<Result<TriggerResult>> trigger(TriggerRequest request) override;
   std::future<Result<store::RunRow>> cancel(const std::string& runId) override;
   std::future<Result<store::RunRow>> retry(const std::string& runId) override;
+  // TaskLeaseLog: an event `task_leased` per lease whose attempt still runs.
+  std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) override;
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
 
   EngineStats stats() const;
@@ -224,7 +227,11 @@ class Engine final : public Control {
   // The step's inputs (params, the outputs of the steps it needs) rendered
   // by its runner into what the attempt will do.
   Result<std::shared_ptr<const PreparedAttempt>> prepareAttempt(RunRt& run, int idx,
-                                                                StepRunner& runner);
+                                                                StepRunner& runner,
+                                                                std::string leasedTo = {});
+  // Recovery: the worker the running attempt's task was handed to, from the
+  // run's timeline; empty when it was not handed out.
+  std::string leasedWorker(const RunRt& run, int idx);
   // The runner of a kind; nullptr for noop and sleep (the engine's own) and
   // for a kind this keel cannot run.
   StepRunner* runnerFor(spec::StepKind kind) const {

@@ -128,7 +128,8 @@ void Engine::holdStep(RunRt& run, int idx, const GateDecision& why) {
 }
 
 Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run, int idx,
-                                                                      StepRunner& runner) {
+                                                                      StepRunner& runner,
+                                                                      std::string leasedTo) {
   const auto& spec = run.wf->spec->steps[idx];
   // Only the outputs of the steps this one needs (directly or further up):
   // which other steps happen to be done is a matter of timing.
@@ -158,6 +159,7 @@ Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run
   in.params = &run.params;
   in.outputs = &outputs;
   in.timeout = spec.timeout.value_or(Millis(0));
+  in.leasedTo = std::move(leasedTo);
   return runner.prepare(in);
 }
 
@@ -211,7 +213,8 @@ void Engine::reattachStep(RunRt& run, int idx) {
   event(run, "attempt_reattached", s.row.name, n,
         "keel restarted while this attempt was running; looking for it");
   s.runner = runnerFor(spec.kind);
-  auto prepared = prepareAttempt(run, idx, *s.runner);
+  auto prepared = prepareAttempt(run, idx, *s.runner,
+                                 spec.kind == spec::StepKind::kTask ? leasedWorker(run, idx) : "");
   std::shared_ptr<const PreparedAttempt> input;
   if (prepared.ok()) input = std::move(*prepared);
   s.handle = s.runner->attach(ref, std::move(input),
@@ -422,6 +425,46 @@ void Engine::startQueuedSteps() {
     if (!run || run->cancelRequested || run->steps[idx].row.state != StepState::kReady) continue;
     dispatchStep(*run, idx);
   }
+}
+
+}  // namespace keel::engine
+
+namespace keel::engine {
+
+std::string Engine::leasedWorker(const RunRt& run, int idx) {
+  const auto& s = run.steps[idx];
+  auto events = store_.runEvents(run.row.id);
+  if (!events.ok()) {
+    spdlog::warn("cannot read the timeline of run {} to find who holds task {}.{}: {}", run.row.id,
+                 s.row.name, s.attempt->n, events.error().toString());
+    return {};
+  }
+  std::string worker;
+  for (const auto& e : *events)
+    if (e.kind == kTaskLeasedEvent && e.step == s.row.name && e.attempt == s.attempt->n)
+      if (auto w = leasedWorkerOf(e.message)) worker = *w;
+  return worker;
+}
+
+std::future<Status> Engine::recordTaskLeases(std::vector<TaskLease> leases) {
+  auto reply = std::make_shared<std::promise<Status>>();
+  auto future = reply->get_future();
+  if (Status h = health(); !h.ok()) {
+    reply->set_value(h.error());
+    return future;
+  }
+  loop_.post([this, leases = std::move(leases), reply] {
+    for (const auto& l : leases) {
+      RunRt* run = findRun(l.runId);
+      if (!run) continue;
+      for (auto& s : run->steps)
+        if (s.row.name == l.step && s.row.state == StepState::kRunning && s.attempt &&
+            s.attempt->n == l.attempt)
+          event(*run, kTaskLeasedEvent, s.row.name, l.attempt, leasedMessage(l.worker));
+    }
+    afterCommit([reply] { reply->set_value(okStatus()); });
+  });
+  return future;
 }
 
 }  // namespace keel::engine

@@ -42,6 +42,9 @@ struct AttemptInput {
   // The outputs of the steps this one needs (directly or further up).
   const std::map<std::string, nlohmann::json>* outputs = nullptr;
   std::chrono::milliseconds timeout{0};  // 0 = none
+  // Re-attach of a `task:` attempt only: the worker its task was handed to,
+  // from the run's timeline (empty: it was never handed out).
+  std::string leasedTo;
 };
 
 // What prepare() made of an AttemptInput, handed back to start().

@@ -3,7 +3,8 @@
 // runners::TaskRunner, so the API links no engine.
 //
 // A task is one attempt of a `task:` step. It is queued once its `running`
-// attempt is durable, handed to one worker at a time under a lease, and ends
+// attempt is durable, handed to one worker at a time under a lease (handed
+// out only once the lease is durable: TaskLeaseLog), and ends
 // when its worker completes or fails it (answered once that end is durable),
 // when its lease lapses (the attempt is `lost` and retried by policy), or
 // when the engine stops it (timeout, cancel). A worker that reports on an
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +66,38 @@ struct TaskReport {
   TaskFailure failure;    // not completed
   std::string log;        // kept as the attempt's log (capped)
 };
+
+// One task handed to a worker.
+struct TaskLease {
+  std::string runId;
+  std::string step;
+  int attempt = 1;
+  std::string worker;
+};
+
+// Where the leases handed out are made durable (the engine: an event
+// `task_leased` in the attempt's timeline), so that after a restart keel
+// knows which tasks were handed out, and to whom, and which were not.
+class TaskLeaseLog {
+ public:
+  virtual ~TaskLeaseLog() = default;
+  // Resolves once every lease whose attempt is still running is durable.
+  virtual std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) = 0;
+};
+
+// The event kind of a lease in a run's timeline; its message is
+// "leased to worker 'NAME'".
+inline constexpr const char* kTaskLeasedEvent = "task_leased";
+inline std::string leasedMessage(const std::string& worker) {
+  return "leased to worker '" + worker + "'";
+}
+inline std::optional<std::string> leasedWorkerOf(const std::string& message) {
+  static const std::string kPrefix = "leased to worker '";
+  if (message.rfind(kPrefix, 0) != 0 || message.size() <= kPrefix.size() + 1 ||
+      message.back() != '\'')
+    return std::nullopt;
+  return message.substr(kPrefix.size(), message.size() - kPrefix.size() - 1);
+}
 
 class TaskBroker {
  public:

@@ -23,6 +23,7 @@ struct TaskAttempt final : engine::PreparedAttempt {
   int attempt = 1;
   json input;
   Millis lease{0};
+  std::string leasedTo;  // re-attach: the worker it was handed to
 };
 
 Error leaseLost(const std::string& id, const std::string& why) {
@@ -58,7 +59,7 @@ struct TaskRunner::Task {
   Millis lease{0};
   WallTime queuedAt;
   bool leased = false;
-  bool refound = false;  // re-found after a restart of keel: its holder is unknown
+  bool refound = false;  // re-found after a restart of keel, not reported on since
   std::string worker;
   std::multimap<WallTime, std::string>::iterator leaseIt;  // valid while leased
   Handle handle = 0;
@@ -115,6 +116,7 @@ Result<std::shared_ptr<const engine::PreparedAttempt>> TaskRunner::prepare(
   attempt->step = spec.name;
   attempt->attempt = in.attempt;
   attempt->input = json::object();
+  attempt->leasedTo = in.leasedTo;
   if (spec.task.input) {
     spec::TemplateContext ctx;
     ctx.params = in.params;
@@ -175,20 +177,30 @@ TaskRunner::Handle TaskRunner::attach(const exec::AttemptRef& ref,
     t->workflow = a.workflow;
     t->input = a.input;
     t->lease = a.lease;
+    t->worker = a.leasedTo;
   }
   t->queuedAt = clock_.wallNow();
-  t->leased = true;
-  t->refound = true;
   t->done = std::move(done);
+  // Handed out before the restart (or unknown: nothing could be prepared):
+  // leased for one lease length to its worker. Never handed out: queued.
+  const bool handedOut = !prepared || !t->worker.empty();
+  t->leased = handedOut;
+  t->refound = true;
   Handle h;
   {
     std::lock_guard lock(mu_);
     h = t->handle = next_++;
     byHandle_[h] = t->id;
-    t->leaseIt = leases_.emplace(t->queuedAt + t->lease, t->id);
+    if (handedOut)
+      t->leaseIt = leases_.emplace(t->queuedAt + t->lease, t->id);
+    else
+      queues_[t->queue].push_back(t->id);
     tasks_[t->id] = std::move(t);
   }
-  reaper_cv_.notify_all();
+  if (handedOut)
+    reaper_cv_.notify_all();
+  else
+    queued_.notify_all();
   return h;
 }
 
@@ -302,8 +314,47 @@ Result<std::vector<engine::TaskView>> TaskRunner::poll(const engine::PollRequest
       queued_.wait_until(lock, deadline);
     }
   }
-  if (!out.empty()) reaper_cv_.notify_all();
+  if (out.empty()) return out;
+  reaper_cv_.notify_all();
+  if (leaseLog_) {
+    std::vector<engine::TaskLease> leases;
+    for (const auto& t : out) leases.push_back({t.runId, t.step, t.attempt, t.worker});
+    auto recorded = leaseLog_->recordTaskLeases(std::move(leases));
+    Status st = Error(ErrorCode::kUnavailable, "the leases were not recorded in time");
+    if (recorded.wait_for(options_.recordTimeout) == std::future_status::ready) {
+      try {
+        st = recorded.get();
+      } catch (const std::future_error&) {
+        st = Error(ErrorCode::kUnavailable, "keel is stopping");
+      }
+    }
+    if (!st.ok()) {
+      unlease(out, request.worker);
+      return Error(
+          ErrorCode::kUnavailable,
+          fmt::format("tasks could not be handed out: {}; poll again", st.error().message()));
+    }
+  }
   return out;
+}
+
+void TaskRunner::unlease(const std::vector<engine::TaskView>& tasks, const std::string& worker) {
+  {
+    std::lock_guard lock(mu_);
+    // Back to the front of their queues, in their order, unless already
+    // ended or reported on.
+    for (auto v = tasks.rbegin(); v != tasks.rend(); ++v) {
+      auto it = tasks_.find(v->id);
+      if (it == tasks_.end()) continue;
+      Task& t = *it->second;
+      if (!t.leased || t.worker != worker) continue;
+      leases_.erase(t.leaseIt);
+      t.leased = false;
+      t.worker.clear();
+      queues_[t.queue].push_front(t.id);
+    }
+  }
+  queued_.notify_all();
 }
 
 Result<engine::TaskView> TaskRunner::heartbeat(const std::string& id, const std::string& worker) {
@@ -320,6 +371,7 @@ Result<engine::TaskView> TaskRunner::heartbeat(const std::string& id, const std:
     if (!t.worker.empty() && t.worker != worker)
       return leaseLost(id, fmt::format("it is leased to worker '{}'", t.worker));
     t.worker = worker;  // a task re-found after a restart is claimed by its first report
+    t.refound = false;
     leases_.erase(t.leaseIt);
     t.leaseIt = leases_.emplace(clock_.wallNow() + t.lease, t.id);
     v = view(t);
@@ -464,6 +516,10 @@ int TaskRunner::expireLeases() {
     if (t->worker.empty())
       o.message = fmt::format(
           "lease lapsed: keel restarted and no worker reported on this task within {}", lease);
+    else if (t->refound)
+      o.message = fmt::format(
+          "lease lapsed: keel restarted and worker '{}' did not report on this task within {}",
+          t->worker, lease);
     else
       o.message = fmt::format("lease lapsed: worker '{}' sent no heartbeat or result for {}",
                               t->worker, lease);

@@ -12,13 +12,15 @@
 // as `lost`, which the retry policy retries; the worker that held it gets
 // kLeaseLost from then on.
 //
-// Nothing here is written to disk. After a restart of keel, attach() puts
-// each attempt that was running back as leased to an unknown worker for one
-// lease length: the worker that held it may heartbeat, complete or fail it
-// (the first to do so holds it), and if none does, the lease lapses and the
-// attempt is lost and retried. A task that was queued but not yet handed out
-// when keel stopped waits that one lease length too: never lost, never
-// handed to two workers.
+// A poll answers only once the leases it hands out are durable (the
+// TaskLeaseLog: a `task_leased` event in each attempt's timeline), so after
+// a restart of keel attach() knows which tasks were handed out and to whom.
+// One that was is leased again to the same worker for one lease length from
+// the restart: that worker may heartbeat, complete or fail it, and if it
+// does not, the lease lapses and the attempt is lost and retried. One that
+// was not is queued again at once. Heartbeats are not written: a lease
+// after a restart counts from the restart. Never lost, never handed to two
+// workers.
 //
 // Time comes from the Clock; expireLeases() ends lapsed leases. With
 // Options::reaper a thread calls it as leases fall due; tests call it
@@ -50,9 +52,15 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
     // Finished attempts remembered for repeated reports, at most.
     size_t rememberFinished = 100'000;
     bool reaper = true;  // a thread ends lapsed leases
+    // How long a poll waits for its leases to become durable.
+    std::chrono::milliseconds recordTimeout{30'000};
   };
   TaskRunner(const Clock& clock, Options options);
   ~TaskRunner() override;
+
+  // Where leases are made durable before a poll answers; without one (unit
+  // tests) they are not recorded.
+  void setLeaseLog(engine::TaskLeaseLog* log) { leaseLog_ = log; }
 
   // StepRunner
   Result<std::shared_ptr<const engine::PreparedAttempt>> prepare(
@@ -108,6 +116,8 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
                                              bool& repeat);
   exec::StepOutcome outcomeOf(engine::TaskReport& r) const;
   void leaseQueued(const engine::PollRequest& request, std::vector<engine::TaskView>& out);
+  // A poll whose leases could not be recorded: its tasks go back.
+  void unlease(const std::vector<engine::TaskView>& tasks, const std::string& worker);
   bool isDurable(const std::string& id) const;
   // Removes a live task (lock held); its `done` is the caller's to call.
   std::shared_ptr<Task> take(std::string id);  // by value: callers pass ids of entries it erases
@@ -133,6 +143,7 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
   bool stopReaper_ = false;
   Counts counts_;
   std::thread reaper_;
+  engine::TaskLeaseLog* leaseLog_ = nullptr;
 };
 
 }  // namespace keel::runners

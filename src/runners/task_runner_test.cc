@@ -49,7 +49,8 @@ class TaskRunnerTest : public ::testing::Test {
     outputs_["fetch"] = {{"path", "/data/in/a \"b\".csv"}, {"rows", 42}};
   }
 
-  Result<std::shared_ptr<const engine::PreparedAttempt>> prepare(int step = 1, int attempt = 1) {
+  Result<std::shared_ptr<const engine::PreparedAttempt>> prepare(int step = 1, int attempt = 1,
+                                                                 std::string leasedTo = {}) {
     engine::AttemptInput in;
     in.runId = kRunId;
     in.workflow = "score";
@@ -59,6 +60,7 @@ class TaskRunnerTest : public ::testing::Test {
     in.params = &params_;
     in.outputs = &outputs_;
     in.timeout = wf_->steps[step].timeout.value_or(0ms);
+    in.leasedTo = std::move(leasedTo);
     return runner_.prepare(in);
   }
 
@@ -296,24 +298,24 @@ TEST_F(TaskRunnerTest, StoppingEndsTheTaskWithTheEnginesClass) {
   EXPECT_EQ(complete(timedId, "w1").error().code(), ErrorCode::kLeaseLost);
 }
 
-TEST_F(TaskRunnerTest, ATaskRefoundAfterARestartIsClaimedByItsFirstReport) {
-  auto p = prepare();
+TEST_F(TaskRunnerTest, ATaskHandedOutBeforeARestartIsLeasedAgainToItsWorker) {
+  auto p = prepare(1, 1, "w1");
   std::vector<exec::StepOutcome> got;
   std::atomic<bool> ended{false};
   runner_.attach(exec::AttemptRef{kRunId, "score.v2", 1}, *p, [&](exec::StepOutcome o) {
     got.push_back(o);
     ended = true;
   });
-  // Not handed out again: its worker may still hold it.
+  // Not handed out again: its worker may still be working on it.
   EXPECT_TRUE(poll("w2").empty());
   auto list = runner_.list("scoring");
   ASSERT_EQ(list.size(), 1u);
   EXPECT_TRUE(list[0].leased);
-  EXPECT_EQ(list[0].worker, "");
+  EXPECT_EQ(list[0].worker, "w1");
+  EXPECT_EQ(*list[0].leaseExpiresAt, clock_.wallNow() + 30s);  // one lease from the restart
   EXPECT_EQ(list[0].input["rows"], 42);
-  ASSERT_TRUE(runner_.heartbeat(id1_, "w1").ok());
   EXPECT_EQ(runner_.heartbeat(id1_, "w2").error().code(), ErrorCode::kLeaseLost);
-  runner_.discard(exec::AttemptRef{kRunId, "score.v2", 1});  // nothing to discard yet
+  ASSERT_TRUE(runner_.heartbeat(id1_, "w1").ok());
   auto answer = std::async(std::launch::async, [&] {
     return runner_.complete(id1_, "w1", {{"score", 7}}, "", 30s);
   });
@@ -323,16 +325,74 @@ TEST_F(TaskRunnerTest, ATaskRefoundAfterARestartIsClaimedByItsFirstReport) {
   EXPECT_TRUE(got[0].succeeded);
 }
 
-TEST_F(TaskRunnerTest, ATaskRefoundThatNobodyClaimsLapsesAfterOneLease) {
-  std::vector<exec::StepOutcome> got;
+TEST_F(TaskRunnerTest, ATaskNeverHandedOutIsQueuedAgainAtOnce) {
   runner_.attach(exec::AttemptRef{kRunId, "score.v2", 1}, *prepare(),
-                 [&](exec::StepOutcome o) { got.push_back(o); });
-  clock_.advance(30s);
-  EXPECT_EQ(runner_.expireLeases(), 1);
+                 [&](exec::StepOutcome o) { outcomes_.push_back(o); });
+  auto got = poll("w2");
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].failureClass, FailureClass::kLost);
-  EXPECT_EQ(got[0].message,
-            "lease lapsed: keel restarted and no worker reported on this task within 30s");
+  EXPECT_EQ(got[0].id, id1_);
+  EXPECT_EQ(got[0].input["day"], "2026-11-28");
+}
+
+TEST_F(TaskRunnerTest, ATaskRefoundThatItsWorkerDoesNotReportOnLapsesAfterOneLease) {
+  runner_.attach(exec::AttemptRef{kRunId, "score.v2", 1}, *prepare(1, 1, "w1"),
+                 [&](exec::StepOutcome o) { outcomes_.push_back(o); });
+  clock_.advance(29s);
+  EXPECT_EQ(runner_.expireLeases(), 0);
+  clock_.advance(1s);
+  EXPECT_EQ(runner_.expireLeases(), 1);
+  ASSERT_EQ(outcomes_.size(), 1u);
+  EXPECT_EQ(outcomes_[0].failureClass, FailureClass::kLost);
+  EXPECT_EQ(outcomes_[0].message,
+            "lease lapsed: keel restarted and worker 'w1' did not report on this task within 30s");
+}
+
+TEST_F(TaskRunnerTest, ATaskThatCouldNotBePreparedAgainIsClaimedByItsFirstReport) {
+  runner_.attach(exec::AttemptRef{kRunId, "score.v2", 1}, nullptr,
+                 [&](exec::StepOutcome o) { outcomes_.push_back(o); });
+  EXPECT_TRUE(poll("w2").empty());
+  ASSERT_TRUE(runner_.heartbeat(id1_, "w1").ok());
+  EXPECT_EQ(runner_.heartbeat(id1_, "w2").error().code(), ErrorCode::kLeaseLost);
+  clock_.advance(5min);  // the default lease
+  EXPECT_EQ(runner_.expireLeases(), 1);
+}
+
+// A lease log that records what it is given and answers as told.
+class FakeLeaseLog final : public engine::TaskLeaseLog {
+ public:
+  std::future<Status> recordTaskLeases(std::vector<engine::TaskLease> leases) override {
+    for (auto& l : leases) recorded.push_back(std::move(l));
+    std::promise<Status> p;
+    p.set_value(fail ? Status(Error(ErrorCode::kIo, "disk full")) : okStatus());
+    return p.get_future();
+  }
+  std::vector<engine::TaskLease> recorded;
+  bool fail = false;
+};
+
+TEST_F(TaskRunnerTest, APollAnswersOnceItsLeasesAreRecordedAndGivesThemBackIfTheyCannotBe) {
+  FakeLeaseLog log;
+  runner_.setLeaseLog(&log);
+  start();
+  log.fail = true;
+  auto refused = runner_.poll({{"scoring"}, "w1", 5, 0ms});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(refused.error().message().find("disk full"), std::string::npos);
+  log.fail = false;
+  auto got = poll("w2");
+  ASSERT_EQ(got.size(), 1u) << "the task went back to its queue";
+  ASSERT_EQ(log.recorded.size(), 2u);
+  EXPECT_EQ(log.recorded[1].runId, kRunId);
+  EXPECT_EQ(log.recorded[1].step, "score.v2");
+  EXPECT_EQ(log.recorded[1].attempt, 1);
+  EXPECT_EQ(log.recorded[1].worker, "w2");
+}
+
+TEST(TaskLeasedEvent, TheWorkerIsReadBackFromTheMessage) {
+  EXPECT_EQ(engine::leasedWorkerOf(engine::leasedMessage("host-1:42")), "host-1:42");
+  EXPECT_FALSE(engine::leasedWorkerOf("leased to worker '"));
+  EXPECT_FALSE(engine::leasedWorkerOf("something else"));
 }
 
 TEST_F(TaskRunnerTest, ALongPollReturnsTheTaskQueuedWhileItWaits) {
