@@ -41,8 +41,8 @@ import urllib.request
 
 DEFAULT_SERVER = "http://127.0.0.1:7070"  # as the keel CLI
 DEFAULT_TOKEN_FILE = "keel.db.token"  # written by `keel serve --db ./keel.db`
-TAIL = 4000  # bytes of stderr kept as a failure's message
-LOG_CAP = 256 * 1024  # bytes of stderr sent as the log
+TAIL = 4000  # characters of stderr kept as a failure's message
+LOG_CAP = 256 * 1024  # characters of stderr sent as the log
 
 
 def log(line):
@@ -120,8 +120,11 @@ class Held:
                 if e.status in (404, 409):  # lease_lost, or no such task any more
                     log(f"{self.task['id']}: lease lost ({e.message}); abandoning the task")
                     self.lost.set()
-                    if self.child and self.child.poll() is None:
-                        os.killpg(self.child.pid, signal.SIGTERM)
+                    try:
+                        if self.child and self.child.poll() is None:
+                            os.killpg(self.child.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass  # it has just ended
                     return
                 log(f"{self.task['id']}: heartbeat refused: {e}")  # 503: keel is stopping
             except OSError as e:
