@@ -30,6 +30,7 @@ struct Parsed {
   std::vector<std::string> applyFiles;
   RunArgs run;
   RunsArgs runs;
+  TasksArgs tasks;
   std::string runId;
   std::string step;
   int attempt = 0;
@@ -49,6 +50,7 @@ struct Subcommands {
   CLI::App* logs;
   CLI::App* cancel;
   CLI::App* retry;
+  CLI::App* tasks;
   CLI::App* token;
   CLI::App* tokenCreate;
   CLI::App* tokenList;
@@ -162,6 +164,11 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.cancel->add_option("run", p.runId, "Run id")->required();
   s.retry = app.add_subcommand("retry", "Re-run the failed steps of a finished run");
   s.retry->add_option("run", p.runId, "Run id")->required();
+
+  s.tasks = app.add_subcommand(
+      "tasks", "List the queued and leased tasks of task: steps (what workers are doing)");
+  s.tasks->add_option("--queue", p.tasks.queue, "Only tasks of this queue");
+  s.tasks->add_flag("--json", p.tasks.json, "Print the API's JSON");
   return s;
 }
 
@@ -183,6 +190,7 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.show) return showCommand(ctx, p.runId, p.json);
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
   if (*s.cancel) return cancelCommand(ctx, p.runId);
+  if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName);
   if (*s.tokenList) return tokenListCommand(ctx);
   if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName);

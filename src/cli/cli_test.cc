@@ -11,6 +11,7 @@
 #include "auth/token.h"
 #include "cli/credentials.h"
 #include "cli/server_url.h"
+#include "engine/task_broker.h"
 #include "testing/fake_control.h"
 #include "testing/fake_store.h"
 #include "testing/temp_dir.h"
@@ -68,6 +69,31 @@ store::RunDetail runDetail(const std::string& id, RunState state, const std::str
   return d;
 }
 
+// The task queues as the API sees them: list() answers `tasks` (filtered
+// by queue) and remembers the queue it was asked for.
+class ListedTasks : public engine::TaskBroker {
+ public:
+  Result<std::vector<engine::TaskView>> poll(const engine::PollRequest&) override {
+    return Error(ErrorCode::kUnavailable, "not in this test");
+  }
+  Result<engine::TaskView> heartbeat(const std::string&, const std::string&) override {
+    return Error(ErrorCode::kUnavailable, "not in this test");
+  }
+  std::vector<Status> report(const std::string&, std::vector<engine::TaskReport> reports,
+                             std::chrono::milliseconds) override {
+    return std::vector<Status>(reports.size(), Error(ErrorCode::kUnavailable, "not in this test"));
+  }
+  std::vector<engine::TaskView> list(const std::string& queue) const override {
+    askedFor = queue;
+    std::vector<engine::TaskView> out;
+    for (const auto& t : tasks)
+      if (queue.empty() || t.queue == queue) out.push_back(t);
+    return out;
+  }
+  std::vector<engine::TaskView> tasks;
+  mutable std::string askedFor = "(not asked)";
+};
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -81,7 +107,9 @@ class CliTest : public ::testing::Test {
         {"tester", auth::tokenHash(kToken), "admin", at(kT0), "keel serve", std::nullopt}};
     ::setenv("KEEL_TOKEN", kToken, 1);
     ::unsetenv("KEEL_TOKEN_FILE");
-    server_ = std::make_unique<api::Server>(control_, store_, api::ServerOptions{});
+    api::ServerOptions options;
+    options.tasks = &tasks_;
+    server_ = std::make_unique<api::Server>(control_, store_, options);
     auto port = server_->start("127.0.0.1", 0);
     ASSERT_TRUE(port.ok());
     url_ = "http://127.0.0.1:" + std::to_string(*port);
@@ -103,6 +131,7 @@ class CliTest : public ::testing::Test {
 
   testing::FakeControl control_;
   testing::FakeStore store_;
+  ListedTasks tasks_;
   std::unique_ptr<api::Server> server_;
   std::string url_;
   Commands commands_;
@@ -470,6 +499,59 @@ steps:
   EXPECT_EQ(keel({"validate", dir.file("t.yaml")}, false), 2) << out_.str();
   EXPECT_NE(out_.str().find(dir.file("t.yaml") + ":5:"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("task: `queue` is required"), std::string::npos) << out_.str();
+}
+
+TEST_F(CliTest, TasksListsQueuedAndLeasedTasksWithTheirLease) {
+  engine::TaskView queued;
+  queued.id = std::string(kOk) + ".feed.1";
+  queued.queue = "planning.feed";
+  queued.runId = kOk;
+  queued.workflow = "hello";
+  queued.step = "feed";
+  queued.queuedAt = at(kT0);
+  engine::TaskView leased = queued;
+  leased.id = std::string(kFailed) + ".feed.2";
+  leased.runId = kFailed;
+  leased.attempt = 2;
+  leased.leased = true;
+  leased.worker = "host-1:4242";
+  // An hour from now, whatever the clock of the machine running the test.
+  leased.leaseExpiresAt = std::chrono::system_clock::now() + std::chrono::hours(1);
+  engine::TaskView other = queued;
+  other.id = std::string(kOk) + ".mail.1";
+  other.queue = "mail";
+  other.step = "mail";
+  tasks_.tasks = {queued, leased, other};
+
+  ASSERT_EQ(keel({"tasks", "--queue", "planning.feed"}), 0) << err_.str();
+  EXPECT_EQ(tasks_.askedFor, "planning.feed");
+  const std::string out = out_.str();
+  EXPECT_EQ(out.substr(0, out.find('\n') + 1),
+            "ID                                 QUEUE          WORKFLOW  STEP  ATTEMPT  STATE   "
+            "WORKER       LEASE\n");
+  EXPECT_NE(out.find("01KA0000000000000000000001.feed.1  planning.feed  hello     feed  1        "
+                     "queued  -            -\n"),
+            std::string::npos)
+      << out;
+  const std::string leasedRow =
+      "01KA0000000000000000000002.feed.2  planning.feed  hello     feed  2        leased  "
+      "host-1:4242  expires in ";
+  ASSERT_NE(out.find(leasedRow), std::string::npos) << out;
+  // 3600s, or a second less if the clock ticked over between the two reads.
+  const std::string lease = out.substr(out.find(leasedRow) + leasedRow.size());
+  EXPECT_TRUE(lease == "3600s\n" || lease == "3599s\n") << lease;
+  EXPECT_EQ(out.find("mail"), std::string::npos) << out;
+
+  ASSERT_EQ(keel({"tasks", "--json"}), 0) << err_.str();
+  EXPECT_EQ(tasks_.askedFor, "");
+  auto j = json::parse(out_.str());
+  ASSERT_EQ(j["tasks"].size(), 3u);
+  EXPECT_EQ(j["tasks"][1]["worker"], "host-1:4242");
+
+  tasks_.tasks.clear();
+  ASSERT_EQ(keel({"tasks", "--queue", "mail"}), 0) << err_.str();
+  EXPECT_EQ(err_.str(), "(no tasks in queue mail)\n");
+  EXPECT_EQ(keel({"tasks", "--queue", "bad queue"}), 2);  // the server refuses the name
 }
 
 TEST_F(CliTest, TokensAreCreatedListedAndRevoked) {

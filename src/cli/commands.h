@@ -65,6 +65,13 @@ int logsCommand(const Context& ctx, const std::string& runId, const std::string&
 int cancelCommand(const Context& ctx, const std::string& runId);
 int retryCommand(const Context& ctx, const std::string& runId);
 
+struct TasksArgs {
+  std::string queue;  // empty: every queue
+  bool json = false;
+};
+// Queued and leased tasks: ID QUEUE WORKFLOW STEP ATTEMPT STATE WORKER LEASE.
+int tasksCommand(const Context& ctx, const TasksArgs& args);
+
 // Prints the new secret alone on stdout.
 int tokenCreateCommand(const Context& ctx, const std::string& name);
 int tokenListCommand(const Context& ctx);

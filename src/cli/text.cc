@@ -58,6 +58,15 @@ std::string durationBetween(const nlohmann::json& from, const nlohmann::json& to
   return formatMillis(*b - *a);
 }
 
+std::string leaseText(const nlohmann::json& expiresAt, int64_t nowMs) {
+  if (!expiresAt.is_string()) return "-";
+  auto at = parseRfc3339(expiresAt.get<std::string>());
+  if (!at) return "-";
+  int64_t left = *at - nowMs;
+  if (left <= 0) return "lapsed";
+  return fmt::format("expires in {}s", (left + 999) / 1000);
+}
+
 Result<int64_t> parseAge(std::string_view text) {
   auto bad = [&] {
     return Error(ErrorCode::kInvalidArgument,

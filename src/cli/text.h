@@ -24,6 +24,10 @@ std::optional<int64_t> parseRfc3339(std::string_view text);
 std::string formatMillis(int64_t ms);
 // The duration from `from` to `to` (RFC 3339 JSON strings), or "-".
 std::string durationBetween(const nlohmann::json& from, const nlohmann::json& to);
+// A task's lease as seen at `nowMs` (ms since the epoch): "expires in 42s"
+// (whole seconds, rounded up), "lapsed" once the time has passed, "-" when
+// `expiresAt` is null (the task is queued) or not a time.
+std::string leaseText(const nlohmann::json& expiresAt, int64_t nowMs);
 
 // "region=eu" -> ("region", "eu"); the value may contain '=' and be empty,
 // the key may not be empty. kInvalidArgument otherwise.

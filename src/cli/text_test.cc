@@ -79,6 +79,17 @@ TEST(Text, TimesAndDurations) {
   EXPECT_EQ(urlEncode("a b/c~d"), "a%20b%2Fc~d");
 }
 
+TEST(Text, LeaseText) {
+  const int64_t now = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
+  EXPECT_EQ(leaseText("2026-01-01T00:00:42.000Z", now), "expires in 42s");
+  EXPECT_EQ(leaseText("2026-01-01T00:00:41.001Z", now), "expires in 42s");  // rounded up
+  EXPECT_EQ(leaseText("2026-01-01T00:00:00.001Z", now), "expires in 1s");
+  EXPECT_EQ(leaseText("2026-01-01T00:00:00.000Z", now), "lapsed");
+  EXPECT_EQ(leaseText("2025-12-31T23:59:00.000Z", now), "lapsed");
+  EXPECT_EQ(leaseText(nullptr, now), "-");
+  EXPECT_EQ(leaseText("soon", now), "-");
+}
+
 TEST(ServerUrlTest, Parses) {
   auto full = parseServerUrl("http://keel.example.com:8080/base/");
   ASSERT_TRUE(full.ok());
