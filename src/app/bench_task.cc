@@ -28,7 +28,7 @@ namespace {
 using nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr size_t kTriggerClients = 3;
+constexpr size_t kTriggerClients = 8;
 constexpr size_t kWorkers = 4;
 constexpr int kPollMax = 100;
 constexpr int kPollWaitMs = 200;
@@ -219,6 +219,15 @@ int64_t count(const std::string& db, const std::string& sql) {
   return text == "<error>" ? -1 : std::atoll(text.c_str());
 }
 
+// A counter of keel's /metrics; -1 if it cannot be read.
+int64_t metricValue(const std::string& url, const std::string& token, const std::string& name) {
+  auto res = apiClient(url, token)->Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  const std::string line = "\n" + name + " ";
+  auto at = res->body.find(line);
+  return at == std::string::npos ? -1 : std::atoll(res->body.c_str() + at + line.size());
+}
+
 long childRssKb(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/status", pid));
   std::string line;
@@ -276,6 +285,7 @@ int runTaskBench(const cli::BenchOptions& o) {
   s.stop = true;
   for (auto& t : threads) t.join();
   const long serverRss = childRssKb(child.pid());
+  const int64_t commits = metricValue(*url, token, "keel_store_commits_total");
   child.terminate();
 
   // Every run succeeded, with exactly three attempts, and every step kept
@@ -311,10 +321,10 @@ int runTaskBench(const cli::BenchOptions& o) {
   printResult(
       "W4", runs, secs, latencies,
       fmt::format(
-          " server_rss_kb={} succeeded={} attempts={} steps_ok={} "
+          " server_rss_kb={} commits={} succeeded={} attempts={} steps_ok={} "
           "tasks_per_poll={:.1f} tasks_per_report={:.1f} empty_polls={} "
           "input_mismatches={} report_errors={} poll_errors={} failures={}",
-          serverRss, succeeded, attempts, goodSteps, static_cast<double>(s.tasks) / polls,
+          serverRss, commits, succeeded, attempts, goodSteps, static_cast<double>(s.tasks) / polls,
           static_cast<double>(s.tasks) / static_cast<double>(std::max<size_t>(1, s.reportCalls)),
           s.emptyPolls.load(), s.inputMismatches.load(), s.reportErrors.load(), s.pollErrors.load(),
           failures));
