@@ -1,6 +1,7 @@
 // `keel bench` workloads that start steps, run small: W3K (keel and every
-// step supervisor in flight killed together) and S1 (a step under its
-// supervisor against a bare shell). Only what must hold is checked, never
+// step supervisor in flight killed together), S1 (a step under its
+// supervisor against a bare shell) and W4 (task steps done by workers over
+// HTTP). Only what must hold is checked, never
 // a timing.
 #include <stdio.h>
 #include <sys/wait.h>
@@ -62,6 +63,19 @@ TEST(BenchE2E, S1RunsEveryAttemptUnderTheSupervisor) {
   EXPECT_EQ(r.exitCode, 0);
   ASSERT_EQ(r.fields["workload"], "S1");
   EXPECT_EQ(r.fields["runs"], "5");
+  EXPECT_EQ(r.fields["failures"], "0");
+}
+
+TEST(BenchE2E, W4EndsEveryRunWithTheOutputsItsWorkersReturned) {
+  testing::TempDir dir;
+  BenchRun r = bench(dir.path(), "--workload W4 --runs 200");
+  EXPECT_EQ(r.exitCode, 0);
+  ASSERT_EQ(r.fields["workload"], "W4");
+  EXPECT_EQ(r.fields["runs"], "200");
+  EXPECT_EQ(r.fields["succeeded"], "200");
+  EXPECT_EQ(r.fields["attempts"], "600");
+  EXPECT_EQ(r.fields["steps_ok"], "600");
+  EXPECT_EQ(r.fields["input_mismatches"], "0");
   EXPECT_EQ(r.fields["failures"], "0");
 }
 

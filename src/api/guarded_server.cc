@@ -11,8 +11,10 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 
 namespace keel::api {
 namespace {
@@ -113,7 +115,7 @@ class GuardedStream final : public httplib::Stream {
   // false when the client closed, stayed idle too long or was too slow.
   bool waitForRequest() {
     auto idleUntil = Clock::now() + server_.limits_.keepAliveTimeout;
-    if (!waitFor(POLLIN, idleUntil)) return false;
+    if (bufferedBytes() == 0 && !waitFor(POLLIN, idleUntil)) return false;
     deadline_ = Clock::now() + server_.limits_.requestReadTimeout;
     return true;
   }
@@ -135,6 +137,7 @@ class GuardedStream final : public httplib::Stream {
   }
 
   bool is_readable() const override {
+    if (bufferedBytes() > 0) return true;
     return const_cast<GuardedStream*>(this)->waitFor(POLLIN, readUntil());
   }
 
@@ -142,22 +145,18 @@ class GuardedStream final : public httplib::Stream {
     return const_cast<GuardedStream*>(this)->waitFor(POLLOUT, Clock::now() + kWriteTimeout);
   }
 
+  // httplib reads a request head one byte at a time: bytes come from a
+  // buffer refilled with one recv (or SSL_read) of up to kReadBuffer bytes,
+  // not from a poll and a recv per byte.
   ssize_t read(char* ptr, size_t size) override {
-    while (true) {
-      if (!waitFor(POLLIN, readUntil())) return -1;
-      if (ssl_) {
-        ERR_clear_error();
-        int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<size_t>(size, 1 << 30)));
-        if (n > 0) return recordHead(ptr, n);
-        int err = SSL_get_error(ssl_, n);
-        if (err == SSL_ERROR_WANT_READ) continue;
-        if (err == SSL_ERROR_WANT_WRITE && waitFor(POLLOUT, Clock::now() + kWriteTimeout)) continue;
-        return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
-      }
-      ssize_t n = ::recv(fd_, ptr, size, 0);
-      if (n >= 0) return recordHead(ptr, n);
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+    if (bufferedBytes() == 0) {
+      ssize_t n = fill();
+      if (n <= 0) return n;
     }
+    size_t n = std::min(size, bufferedBytes());
+    std::memcpy(ptr, buffer_.data() + bufferAt_, n);
+    bufferAt_ += n;
+    return recordHead(ptr, static_cast<ssize_t>(n));
   }
 
   ssize_t write(const char* ptr, size_t size) override {
@@ -194,6 +193,46 @@ class GuardedStream final : public httplib::Stream {
 
  private:
   static constexpr size_t kHeadCap = 64 << 10;
+  static constexpr size_t kReadBuffer = 16 << 10;
+
+  size_t bufferedBytes() const { return bufferEnd_ - bufferAt_; }
+
+  // Refills the empty buffer: what the socket holds now, else waits for
+  // it under the same deadlines as before (readUntil(), slow clients, a
+  // stopping server). The bytes of a next request that came with this one
+  // stay buffered for it.
+  ssize_t fill() {
+    bufferAt_ = bufferEnd_ = 0;
+    while (true) {
+      if (Clock::now() >= readUntil() || stopping()) return -1;
+      ssize_t n;
+      if (ssl_) {
+        ERR_clear_error();
+        int got = SSL_read(ssl_, buffer_.data(), static_cast<int>(buffer_.size()));
+        if (got <= 0) {
+          int err = SSL_get_error(ssl_, got);
+          if (err == SSL_ERROR_WANT_READ) {
+            if (!waitFor(POLLIN, readUntil())) return -1;
+            continue;
+          }
+          if (err == SSL_ERROR_WANT_WRITE && waitFor(POLLOUT, Clock::now() + kWriteTimeout))
+            continue;
+          return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+        }
+        n = got;
+      } else {
+        n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+          if (!waitFor(POLLIN, readUntil())) return -1;
+          continue;
+        }
+      }
+      bufferEnd_ = static_cast<size_t>(n);
+      return n;
+    }
+  }
 
   // Keeps the bytes of the request head (up to its blank line) as read.
   ssize_t recordHead(const char* data, ssize_t n) {
@@ -256,6 +295,8 @@ class GuardedStream final : public httplib::Stream {
   bool slow_ = false;
   std::string head_;
   bool headDone_ = false;
+  std::array<char, kReadBuffer> buffer_;
+  size_t bufferAt_ = 0, bufferEnd_ = 0;  // unread bytes: [bufferAt_, bufferEnd_)
   Clock::time_point waitingSince_{};
   Clock::time_point deadline_{};
 };

@@ -186,11 +186,18 @@ bool alreadyRecorded(const RouteContext& ctx, const engine::TaskReport& r) {
 
 std::vector<Status> sendReports(const RouteContext& ctx, const std::string& worker,
                                 std::vector<engine::TaskReport> reports) {
-  auto copy = reports;
+  // What alreadyRecorded() reads of each report, kept without the outputs
+  // and logs, which move into the broker.
+  std::vector<engine::TaskReport> keys(reports.size());
+  for (size_t i = 0; i < reports.size(); ++i) {
+    keys[i].id = reports[i].id;
+    keys[i].completed = reports[i].completed;
+    keys[i].failure.failureClass = reports[i].failure.failureClass;
+  }
   auto results = ctx.tasks->report(worker, std::move(reports), ctx.engineTimeout);
   for (size_t i = 0; i < results.size(); ++i)
     if (!results[i].ok() && results[i].error().code() == ErrorCode::kLeaseLost &&
-        alreadyRecorded(ctx, copy[i]))
+        alreadyRecorded(ctx, keys[i]))
       results[i] = okStatus();
   return results;
 }

@@ -17,6 +17,7 @@
 #include "app/bench_http.h"
 #include "app/bench_list.h"
 #include "app/bench_shim.h"
+#include "app/bench_task.h"
 #include "app/bench_util.h"
 #include "app/serve.h"
 #include "core/clock.h"
@@ -197,9 +198,10 @@ int runBench(const cli::BenchOptions& options) {
   if (options.workload == "W3K") return runW3K(options);
   if (options.workload == "L1") return runListBench(options);
   if (options.workload == "S1") return runShimBench(options);
+  if (options.workload == "W4") return runTaskBench(options);
   if (options.workload == "W5") return runHttpBench(options);
   std::cerr << "keel bench: unknown workload '" << options.workload
-            << "' (use W1, W2, W3, W3K, W5, L1 or S1)\n";
+            << "' (use W1, W2, W3, W3K, W4, W5, L1 or S1)\n";
   return 2;
 }
 

@@ -40,7 +40,7 @@ struct ServeOptions {
 };
 
 struct BenchOptions {
-  std::string workload;  // W1, W2, W3, W3K, L1 or S1
+  std::string workload;  // W1, W2, W3, W3K, W4, W5, L1 or S1
   std::string db;        // empty = a temporary file
   int runs = 0;          // 0 = the workload's default
 };

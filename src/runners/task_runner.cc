@@ -257,13 +257,21 @@ void TaskRunner::stop(Handle handle, FailureClass why) {
 }
 
 void TaskRunner::discard(const exec::AttemptRef& ref) {
+  bool wakeRepeats;
   {
     std::lock_guard lock(mu_);
     auto it = finished_.find(taskId(ref.runId, ref.step, ref.attempt));
     if (it == finished_.end()) return;
-    it->second.durable = true;
+    Finished& f = it->second;
+    f.durable = true;
+    // The report that took this end waits on its own condition, woken
+    // with its last end; notified under the lock, as it lives on that
+    // call's stack.
+    if (f.waiter && --f.waiter->remaining == 0) f.waiter->cv.notify_one();
+    f.waiter = nullptr;
+    wakeRepeats = repeatWaiters_ > 0;
   }
-  durable_.notify_all();
+  if (wakeRepeats) durable_.notify_all();
 }
 
 engine::TaskView TaskRunner::view(const Task& t) const {
@@ -433,6 +441,8 @@ std::vector<Status> TaskRunner::report(const std::string& worker,
   std::vector<Status> out(reports.size());
   std::vector<char> waiting(reports.size(), 0);
   std::vector<std::pair<std::shared_ptr<Task>, exec::StepOutcome>> ends;
+  Waiter mine;  // the ends taken here; a repeated report waits on durable_
+  bool repeats = false;
   Lock lock(mu_);
   for (size_t i = 0; i < reports.size(); ++i) {
     auto& r = reports[i];
@@ -460,17 +470,35 @@ std::vector<Status> TaskRunner::report(const std::string& worker,
       continue;
     }
     waiting[i] = 1;
-    if (!repeat) ends.emplace_back(std::move(*taken), std::move(o));
+    if (repeat) {
+      repeats = true;
+    } else {
+      finished_[r.id].waiter = &mine;
+      ++mine.remaining;
+      ends.emplace_back(std::move(*taken), std::move(o));
+    }
   }
+  if (mine.remaining > 0) waiters_.insert(&mine);
   lock.unlock();
   for (auto& [t, o] : ends) t->done(std::move(o));
   lock.lock();
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  mine.cv.wait_until(lock, deadline, [&] { return mine.remaining == 0 || released_; });
+  if (repeats) {
+    ++repeatWaiters_;
+    for (size_t i = 0; i < reports.size(); ++i)
+      if (waiting[i])
+        durable_.wait_until(lock, deadline, [&] { return isDurable(reports[i].id) || released_; });
+    --repeatWaiters_;
+  }
+  waiters_.erase(&mine);
   for (size_t i = 0; i < reports.size(); ++i) {
     if (!waiting[i]) continue;
     const auto& id = reports[i].id;
-    if (!durable_.wait_until(lock, deadline, [&] { return isDurable(id) || released_; }) ||
-        !isDurable(id))
+    // No end may point at this call once it returns.
+    if (auto f = finished_.find(id); f != finished_.end() && f->second.waiter == &mine)
+      f->second.waiter = nullptr;
+    if (!isDurable(id))
       out[i] = Error(ErrorCode::kUnavailable,
                      fmt::format("task '{}': the report was taken but is not yet recorded; "
                                  "send the same report again",
@@ -560,6 +588,8 @@ void TaskRunner::release() {
   }
   queued_.notify_all();
   durable_.notify_all();
+  std::lock_guard lock(mu_);
+  for (Waiter* w : waiters_) w->cv.notify_one();
 }
 
 TaskRunner::Counts TaskRunner::counts() const {

@@ -101,12 +101,19 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
 
  private:
   struct Task;
+  // A report() call waiting for the ends it took to become durable: woken
+  // once, when the last of them is, not at every end the engine records.
+  struct Waiter {
+    size_t remaining = 0;  // ends taken by this call and not yet durable
+    std::condition_variable cv;
+  };
   // An attempt that ended, kept to answer a repeated report the same way.
   struct Finished {
     enum How { kEnded, kCompleted, kFailed };  // kEnded: lapsed, stopped
     std::string worker;
     How how = kEnded;
-    bool durable = false;  // the engine has recorded the end
+    bool durable = false;      // the engine has recorded the end
+    Waiter* waiter = nullptr;  // the report() call that took it, while it waits
   };
   using Lock = std::unique_lock<std::mutex>;
 
@@ -129,7 +136,9 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
   const Options options_;
   mutable std::mutex mu_;
   std::condition_variable queued_;     // a task was queued, or closing
-  std::condition_variable durable_;    // an end became durable, or closing
+  std::condition_variable durable_;    // an end became durable, or closing (repeated reports)
+  size_t repeatWaiters_ = 0;           // report() calls waiting on durable_
+  std::set<Waiter*> waiters_;          // report() calls waiting for their own ends
   std::condition_variable reaper_cv_;  // a lease was taken or extended, or closing
   std::unordered_map<std::string, std::shared_ptr<Task>> tasks_;  // live, by id
   std::multimap<WallTime, std::string> leases_;                   // leased ids by expiry
