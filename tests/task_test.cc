@@ -269,12 +269,16 @@ TEST_F(Tasks, KillNineWhileTasksAreLeasedLosesNone) {
   keel_->kill9();
   keel_->start();
 
-  // A's holder reports: taken (the re-found lease is claimed by it).
+  // A's holder reports: taken (its lease was recorded, and is kept for it).
   auto [as, ab] = complete(ta["id"], ta["worker"], {{"score", 1}});
   EXPECT_EQ(as, 200) << ab.dump();
   // C's holder repeats its report: already recorded, 200.
   auto [cs, cb] = complete(tc["id"], tc["worker"], {{"score", 3}});
   EXPECT_EQ(cs, 200) << cb.dump();
+  // Anyone else claiming that result is told it was not theirs.
+  auto [xs, xb] = complete(tc["id"], "w-other", {{"score", 3}});
+  EXPECT_EQ(xs, 409) << xb.dump();
+  EXPECT_EQ(xb["error"]["code"], "lease_lost") << xb.dump();
   // B: nobody reports; after one lease (2 s) attempt 2 is handed out.
   auto retry = pollOne("scoring", "w-new");
   ASSERT_TRUE(retry.is_object());

@@ -26,6 +26,9 @@ struct RouteContext {
   std::chrono::milliseconds engineTimeout;
   const Clock& clock;
   engine::TaskBroker* tasks = nullptr;  // null: this keel hands out no tasks
+  // Task polls that may wait at the same time (each holds a server thread);
+  // one more is answered 429 at once.
+  int maxWaitingPolls = 16;
 };
 
 // POST/GET /api/v1/workflows, GET /api/v1/workflows/{name},

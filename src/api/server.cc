@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -102,7 +103,8 @@ void Server::addRoutes() {
   router_.add(
       "GET", "/metrics", [this](const ApiRequest&) { return metrics(); }, open);
   const Clock& clock = options_.clock ? *options_.clock : systemClock_;
-  RouteContext context{control_, store_, options_.engineTimeout, clock, options_.tasks};
+  RouteContext context{control_, store_,         options_.engineTimeout,
+                       clock,    options_.tasks, std::max(1, options_.workerThreads / 2)};
   addWorkflowRoutes(router_, context);
   addRunRoutes(router_, context);
   addTaskRoutes(router_, context);

@@ -1,6 +1,10 @@
 // Task routes: external workers poll for `task:` steps, heartbeat their
 // leases and report results (engine/task_broker.h). Every request names its
 // worker; a report on a task the worker no longer holds is 409 lease_lost.
+#include <algorithm>
+#include <atomic>
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "api/body_json.h"
@@ -80,7 +84,13 @@ Reply unavailable(const RouteContext&) {
   return errorReply(Error(ErrorCode::kUnavailable, "this keel hands out no tasks"));
 }
 
-Reply poll(const RouteContext& ctx, const ApiRequest& request) {
+// Polls that may wait at once: each holds one of the server's threads.
+struct PollSlots {
+  std::atomic<int> waiting{0};
+  int max = 16;
+};
+
+Reply poll(const RouteContext& ctx, PollSlots& slots, const ApiRequest& request) {
   if (!ctx.tasks) return unavailable(ctx);
   auto body = objectBody(request);
   if (!body.ok()) return errorReply(body.error());
@@ -104,7 +114,22 @@ Reply poll(const RouteContext& ctx, const ApiRequest& request) {
   auto wait = intField(*body, kWaitMs, 0, kMaxWaitMs, 0);
   if (!wait.ok()) return errorReply(wait.error());
   poll.wait = std::chrono::milliseconds(*wait);
+  // A poll that would wait while every slot for waiting polls is taken is
+  // told to come back: the other requests (heartbeats, reports) keep their
+  // threads.
+  bool waits = poll.wait.count() > 0;
+  if (waits && slots.waiting.fetch_add(1) >= slots.max) {
+    slots.waiting.fetch_sub(1);
+    Reply busy = errorReply(
+        429, "too_many_polls",
+        fmt::format("{} polls are already waiting, the most this keel serves at once; poll "
+                    "again after Retry-After, or use fewer, longer-lived workers",
+                    slots.max));
+    busy.headers.emplace_back("Retry-After", "1");
+    return busy;
+  }
   auto tasks = ctx.tasks->poll(poll);
+  if (waits) slots.waiting.fetch_sub(1);
   if (!tasks.ok()) return errorReply(tasks.error());
   json list = json::array();
   for (const auto& t : *tasks) list.push_back(taskJson(t));
@@ -165,10 +190,12 @@ Result<engine::TaskReport> readReport(const json& j, bool completed, const std::
 }
 
 // After a restart of keel a repeated report finds no task; the attempt's
-// stored end says whether it was this report that ended it.
-bool alreadyRecorded(const RouteContext& ctx, const engine::TaskReport& r) {
+// stored end, and the worker its task was handed to (its `task_leased`
+// event), say whether it was this worker's report that ended it.
+bool alreadyRecorded(const RouteContext& ctx, const engine::TaskReport& r,
+                     const std::string& worker) {
   // "RUN_ID.STEP.N"
-  if (r.id.size() < 30) return false;
+  if (r.id.size() < 30 || r.id[26] != '.') return false;
   const std::string runId = r.id.substr(0, 26);
   const auto lastDot = r.id.rfind('.');
   if (lastDot <= 27) return false;
@@ -176,12 +203,21 @@ bool alreadyRecorded(const RouteContext& ctx, const engine::TaskReport& r) {
   const std::string n = r.id.substr(lastDot + 1);
   auto detail = ctx.store.getRun(runId);
   if (!detail.ok() || !detail->has_value()) return false;
+  bool ended = false;
   for (const auto& a : (**detail).attempts) {
     if (a.step != step || std::to_string(a.n) != n) continue;
-    if (r.completed) return a.state == AttemptState::kSucceeded;
-    return a.state == AttemptState::kFailed && a.failureClass == r.failure.failureClass;
+    ended = r.completed
+                ? a.state == AttemptState::kSucceeded
+                : a.state == AttemptState::kFailed && a.failureClass == r.failure.failureClass;
   }
-  return false;
+  if (!ended) return false;
+  auto events = ctx.store.runEvents(runId);
+  if (!events.ok()) return false;
+  std::optional<std::string> holder;
+  for (const auto& e : *events)
+    if (e.kind == engine::kTaskLeasedEvent && e.step == step && std::to_string(e.attempt) == n)
+      holder = engine::leasedWorkerOf(e.message);
+  return holder && *holder == worker;
 }
 
 std::vector<Status> sendReports(const RouteContext& ctx, const std::string& worker,
@@ -197,7 +233,7 @@ std::vector<Status> sendReports(const RouteContext& ctx, const std::string& work
   auto results = ctx.tasks->report(worker, std::move(reports), ctx.engineTimeout);
   for (size_t i = 0; i < results.size(); ++i)
     if (!results[i].ok() && results[i].error().code() == ErrorCode::kLeaseLost &&
-        alreadyRecorded(ctx, keys[i]))
+        alreadyRecorded(ctx, keys[i], worker))
       results[i] = okStatus();
   return results;
 }
@@ -298,7 +334,11 @@ void addTaskRoutes(Router& router, const RouteContext& context) {
     return [context, fn](const ApiRequest& request) { return fn(context, request); };
   };
   router.add("GET", "/api/v1/tasks", bind(listTasks), {.query = {"queue"}});
-  router.add("POST", "/api/v1/tasks/poll", bind(poll));
+  auto slots = std::make_shared<PollSlots>();
+  slots->max = std::max(1, context.maxWaitingPolls);
+  router.add("POST", "/api/v1/tasks/poll", [context, slots](const ApiRequest& request) {
+    return poll(context, *slots, request);
+  });
   router.add("POST", "/api/v1/tasks/results", bind(reportMany));
   router.add("POST", "/api/v1/tasks/{id}/heartbeat", bind(heartbeat));
   router.add("POST", "/api/v1/tasks/{id}/complete", bind(complete));
