@@ -6,6 +6,7 @@ packages=(
   libsqlite3-dev libpq-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libsodium-dev libcctz-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  prometheus  # promtool lints /metrics in the tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -241,7 +241,7 @@ int runServe(const cli::ServeOptions& options) {
   // Every module's metrics, served on /metrics; outlives all of them.
   observe::MetricsRegistry metrics;
   eo.metrics = &metrics;
-  runners::TaskRunner taskRunner(clock, {});
+  runners::TaskRunner taskRunner(clock, {.metrics = &metrics});
   eo.runners[spec::StepKind::kTask] = &taskRunner;
   engine::Engine engine(**store, executor, clock, random, eo);
   taskRunner.setLeaseLog(&engine);

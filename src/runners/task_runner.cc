@@ -69,9 +69,30 @@ struct TaskRunner::Task {
 TaskRunner::TaskRunner(const Clock& clock, Options options)
     : clock_(clock), options_(std::move(options)) {
   if (options_.reaper) reaper_ = std::thread([this] { reaperLoop(); });
+  if (!options_.metrics) return;
+  auto& m = *options_.metrics;
+  auto series = [&](bool counter, const char* name, const char* help, uint64_t Counts::*field) {
+    auto read = [this, field] { return static_cast<double>(counts().*field); };
+    metricCallbacks_.push_back(counter ? m.counterCallback(name, help, read)
+                                       : m.gaugeCallback(name, help, read));
+  };
+  series(false, "keel_tasks_queued", "Tasks of task: steps waiting for a worker.", &Counts::queued);
+  series(false, "keel_tasks_leased", "Tasks of task: steps leased to a worker now.",
+         &Counts::leased);
+  series(true, "keel_tasks_handed_out_total", "Tasks handed to workers since keel started.",
+         &Counts::handedOut);
+  series(true, "keel_tasks_completed_total", "Tasks completed by their worker since keel started.",
+         &Counts::completed);
+  series(true, "keel_tasks_failed_total",
+         "Tasks failed by their worker (a class they chose) since keel started.", &Counts::failed);
+  series(true, "keel_task_leases_lapsed_total",
+         "Task leases that lapsed (no heartbeat or result in time; the attempt is lost and "
+         "retried) since keel started.",
+         &Counts::leasesLapsed);
 }
 
 TaskRunner::~TaskRunner() {
+  metricCallbacks_.clear();
   {
     std::lock_guard lock(mu_);
     stopReaper_ = true;

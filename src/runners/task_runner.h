@@ -39,6 +39,7 @@
 #include "core/clock.h"
 #include "engine/step_runner.h"
 #include "engine/task_broker.h"
+#include "observe/metrics.h"
 
 namespace keel::runners {
 
@@ -54,6 +55,8 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
     bool reaper = true;  // a thread ends lapsed leases
     // How long a poll waits for its leases to become durable.
     std::chrono::milliseconds recordTimeout{30'000};
+    // Where keel_tasks_* are registered; none: not registered.
+    observe::MetricsRegistry* metrics = nullptr;
   };
   TaskRunner(const Clock& clock, Options options);
   ~TaskRunner() override;
@@ -153,6 +156,7 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
   Counts counts_;
   std::thread reaper_;
   engine::TaskLeaseLog* leaseLog_ = nullptr;
+  std::vector<observe::MetricsCallback> metricCallbacks_;  // last: removed first
 };
 
 }  // namespace keel::runners

@@ -444,3 +444,27 @@ TEST_F(TaskRunnerTest, ABatchOfReportsIsAnsweredPerReport) {
 
 }  // namespace
 }  // namespace keel::runners
+
+namespace keel::runners {
+namespace {
+
+TEST_F(TaskRunnerTest, TheCountsReachTheMetricsRegistry) {
+  observe::MetricsRegistry metrics;
+  TaskRunner counted(clock_, {.reaper = false, .metrics = &metrics});
+  auto p = prepare();
+  counted.start(*p, [](exec::StepOutcome) {});
+  counted.start(*prepare(1, 2), [](exec::StepOutcome) {});
+  EXPECT_NE(metrics.render().find("keel_tasks_queued 2\n"), std::string::npos) << metrics.render();
+  ASSERT_EQ(counted.poll({{"scoring"}, "w1", 1, 0ms})->size(), 1u);
+  clock_.advance(30s);
+  ASSERT_EQ(counted.expireLeases(), 1);
+  const std::string text = metrics.render();
+  EXPECT_NE(text.find("keel_tasks_queued 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("keel_tasks_leased 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("keel_tasks_handed_out_total 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("keel_task_leases_lapsed_total 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# HELP keel_tasks_completed_total"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace keel::runners
