@@ -3,7 +3,7 @@
 //
 // prepare() renders the step's input (string leaves are templates, rendered
 // as JSON values) and its lease: the step's `heartbeat:` if it has one, else
-// its `timeout:`, else Options::defaultLease. start() queues the task (the
+// its `timeout:` (which every task step has). start() queues the task (the
 // engine calls it once the `running` attempt is durable, so no worker ever
 // sees an attempt keel could forget). poll() leases queued tasks, oldest
 // first; heartbeat() extends a lease by the same length; complete() and
@@ -18,9 +18,10 @@
 // One that was is leased again to the same worker for one lease length from
 // the restart: that worker may heartbeat, complete or fail it, and if it
 // does not, the lease lapses and the attempt is lost and retried. One that
-// was not is queued again at once. Heartbeats are not written: a lease
-// after a restart counts from the restart. Never lost, never handed to two
-// workers.
+// was not is queued again at once. (An attempt that cannot be prepared
+// again is held for Options::defaultLease for whichever worker reports on
+// it first.) Heartbeats are not written: a lease after a restart counts
+// from the restart. Never lost, never handed to two workers.
 //
 // Time comes from the Clock; expireLeases() ends lapsed leases. With
 // Options::reaper a thread calls it as leases fall due; tests call it
@@ -46,7 +47,7 @@ namespace keel::runners {
 class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
  public:
   struct Options {
-    // A task's lease when its step has neither heartbeat nor timeout.
+    // The lease of a re-attached attempt that cannot be prepared again.
     std::chrono::milliseconds defaultLease{5 * 60 * 1000};
     size_t outputCapBytes = 1 << 20;  // a larger output is refused (kTooLarge)
     size_t logCapBytes = 1 << 20;     // a longer log is cut, head kept
