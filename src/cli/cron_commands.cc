@@ -7,8 +7,8 @@
 #include <cctz/time_zone.h>
 
 #include "cli/commands.h"
-#include "schedule/cron_schedule.h"
-#include "schedule/fire_times.h"
+#include "spec/cron_schedule.h"
+#include "spec/fire_times.h"
 
 namespace keel::cli {
 namespace {
@@ -39,7 +39,7 @@ std::string formatInstant(WallTime t) {
 int cronNextCommand(const Context& ctx, const CronNextArgs& args) {
   std::string expr;
   for (const auto& word : args.expression) expr += (expr.empty() ? "" : " ") + word;
-  auto schedule = schedule::parseCron(expr);
+  auto schedule = spec::parseCron(expr);
   if (!schedule.ok()) {
     ctx.err << "keel cron next: \"" << expr << "\": " << schedule.error().message() << '\n';
     return kExitUsage;
@@ -54,7 +54,7 @@ int cronNextCommand(const Context& ctx, const CronNextArgs& args) {
     }
     from = *parsed;
   }
-  auto times = schedule::nextFireTimes(*schedule, args.zone, from, args.count);
+  auto times = spec::nextFireTimes(*schedule, args.zone, from, args.count);
   if (!times.ok()) {
     ctx.err << "keel cron next: --tz: " << times.error().message() << '\n';
     return kExitUsage;
@@ -62,7 +62,7 @@ int cronNextCommand(const Context& ctx, const CronNextArgs& args) {
   for (WallTime t : *times) ctx.out << formatInstant(t) << '\n';
   if (times->size() < static_cast<size_t>(args.count))
     ctx.err << "keel cron next: \"" << expr << "\" fires " << times->size()
-            << (times->size() == 1 ? " time" : " times") << " in the " << schedule::kSearchYears
+            << (times->size() == 1 ? " time" : " times") << " in the " << spec::kSearchYears
             << " years after " << formatInstant(from) << " (the search stops there)\n";
   return kExitOk;
 }

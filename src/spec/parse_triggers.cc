@@ -3,8 +3,8 @@
 // accepted now must not be refused by the keel that fires them.
 #include <map>
 
-#include "schedule/cron_schedule.h"
-#include "schedule/fire_times.h"
+#include "spec/cron_schedule.h"
+#include "spec/fire_times.h"
 #include "spec/parse_state.h"
 #include "spec/yaml_read.h"
 
@@ -19,13 +19,13 @@ bool hasSpace(const std::string& s) { return s.find_first_of(" \t\n") != std::st
 void readCron(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   t.kind = TriggerSpec::Kind::kCron;
   if (auto expr = r.string("cron")) {
-    if (auto schedule = schedule::parseCron(*expr); !schedule.ok())
+    if (auto schedule = spec::parseCron(*expr); !schedule.ok())
       diag.add(posOf(*r.find("cron")),
                "trigger: cron \"" + *expr + "\": " + schedule.error().message());
     t.cron = *expr;
   }
   if (auto tz = r.string("timezone")) {
-    if (!schedule::checkTimeZone(*tz).ok())
+    if (!spec::checkTimeZone(*tz).ok())
       diag.add(posOf(*r.find("timezone")),
                "trigger: unknown timezone \"" + *tz + "\" (use an IANA name such as Europe/Paris)");
     t.timezone = *tz;

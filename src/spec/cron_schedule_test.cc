@@ -1,9 +1,9 @@
 // parseCron(): which bits each syntax sets, and the error for each mistake.
-#include "schedule/cron_schedule.h"
+#include "spec/cron_schedule.h"
 
 #include <gtest/gtest.h>
 
-namespace keel::schedule {
+namespace keel::spec {
 namespace {
 
 CronSchedule parsed(std::string_view expr) {
@@ -154,4 +154,4 @@ TEST(CronSchedule, DayOfMonthAndDayOfWeekCombine) {
 }
 
 }  // namespace
-}  // namespace keel::schedule
+}  // namespace keel::spec

@@ -22,9 +22,9 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-#include "schedule/cron_schedule.h"
+#include "spec/cron_schedule.h"
 
-namespace keel::schedule {
+namespace keel::spec {
 
 // How far ahead nextFireTimes() looks before deciding a schedule never fires
 // (`0 0 30 2 *`): long enough for a February 29 on a given weekday.
@@ -42,4 +42,4 @@ Status checkTimeZone(const std::string& zone);
 Result<std::vector<WallTime>> nextFireTimes(const CronSchedule& schedule, const std::string& zone,
                                             WallTime after, int count);
 
-}  // namespace keel::schedule
+}  // namespace keel::spec

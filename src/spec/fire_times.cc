@@ -2,14 +2,14 @@
 // months the schedule excludes), turns each matching local time of a
 // matching day into instants by cctz's lookup, then sorts: a repeated hour
 // makes instants of one day come out of order.
-#include "schedule/fire_times.h"
+#include "spec/fire_times.h"
 
 #include <algorithm>
 
 #include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
 
-namespace keel::schedule {
+namespace keel::spec {
 namespace {
 
 using Seconds = cctz::time_point<cctz::seconds>;
@@ -130,4 +130,4 @@ Result<std::vector<WallTime>> nextFireTimes(const CronSchedule& schedule, const 
   return result;
 }
 
-}  // namespace keel::schedule
+}  // namespace keel::spec

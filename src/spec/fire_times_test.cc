@@ -1,12 +1,12 @@
 // nextFireTimes(): exact UTC instants, worked out by hand from each zone's
 // rules (the offsets and transition times are in the comments), around
 // daylight-saving changes, rare days and never-firing expressions.
-#include "schedule/fire_times.h"
+#include "spec/fire_times.h"
 
 #include <cctz/time_zone.h>
 #include <gtest/gtest.h>
 
-namespace keel::schedule {
+namespace keel::spec {
 namespace {
 
 WallTime utc(const std::string& rfc3339) {
@@ -194,4 +194,4 @@ TEST(FireTimes, LordHoweHalfHourShift) {
 }
 
 }  // namespace
-}  // namespace keel::schedule
+}  // namespace keel::spec

@@ -21,7 +21,7 @@
 
 #include "core/result.h"
 
-namespace keel::schedule {
+namespace keel::spec {
 
 struct CronSchedule {
   std::bitset<60> minutes;
@@ -52,4 +52,4 @@ struct CronSchedule {
 // the expression are ignored.
 Result<CronSchedule> parseCron(std::string_view expr);
 
-}  // namespace keel::schedule
+}  // namespace keel::spec

@@ -1,6 +1,6 @@
 // The cron parser: each field's items become bits; a field's first
 // character decides whether it restricts (see cron_schedule.h).
-#include "schedule/cron_schedule.h"
+#include "spec/cron_schedule.h"
 
 #include <array>
 #include <cctype>
@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-namespace keel::schedule {
+namespace keel::spec {
 namespace {
 
 struct Field {
@@ -184,4 +184,4 @@ Result<CronSchedule> parseCron(std::string_view expr) {
   return s;
 }
 
-}  // namespace keel::schedule
+}  // namespace keel::spec
