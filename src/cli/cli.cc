@@ -28,6 +28,7 @@ struct Parsed {
   std::string retain;
   ValidateArgs validate;
   std::vector<std::string> applyFiles;
+  CronNextArgs cronNext;
   RunArgs run;
   RunsArgs runs;
   TasksArgs tasks;
@@ -44,6 +45,8 @@ struct Subcommands {
   CLI::App* gc;
   CLI::App* validate;
   CLI::App* apply;
+  CLI::App* cron;
+  CLI::App* cronNext;
   CLI::App* run;
   CLI::App* runs;
   CLI::App* show;
@@ -131,6 +134,23 @@ Subcommands defineWorkflowCommands(CLI::App& app, Parsed& p, Subcommands s) {
 
   s.apply = app.add_subcommand("apply", "Store new versions of workflows on the server");
   s.apply->add_option("files", p.applyFiles, "Workflow YAML files")->required();
+
+  s.cron = app.add_subcommand("cron", "Check cron expressions offline (no server needed)");
+  s.cron->require_subcommand(1);
+  s.cronNext = s.cron->add_subcommand(
+      "next", "Print the next times a cron expression fires, in UTC (RFC 3339), one a line");
+  s.cronNext
+      ->add_option("expression", p.cronNext.expression,
+                   "Five fields (minute hour day-of-month month day-of-week) or a macro such as "
+                   "@daily; quote it")
+      ->required();
+  s.cronNext->add_option("--tz", p.cronNext.zone, "IANA time zone the expression is read in")
+      ->capture_default_str();
+  s.cronNext->add_option("--from", p.cronNext.from,
+                         "Times strictly after this RFC 3339 time (default: now)");
+  s.cronNext->add_option("--count", p.cronNext.count, "How many times to print")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
 
   s.run = app.add_subcommand("run", "Trigger a run; prints its id first");
   s.run->add_option("workflow", p.run.workflow, "Workflow name")->required();
@@ -240,6 +260,11 @@ int dispatch(const Subcommands& s, const Parsed& p, const Commands& commands, st
     return commands.gc(options);
   }
   if (*s.validate) return validateCommand(Context{out, err, nullptr}, p.validate);
+  if (*s.cronNext) {
+    CronNextArgs args = p.cronNext;
+    args.now = std::chrono::system_clock::now();
+    return cronNextCommand(Context{out, err, nullptr}, args);
+  }
   auto url = parseServerUrl(p.server);
   if (!url.ok()) {
     err << "keel: " << url.error().message() << '\n';

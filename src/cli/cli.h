@@ -3,7 +3,8 @@
 // through Commands (they build the engine or open the database); every
 // other command is an HTTP client
 // of a running `keel serve` (--server / KEEL_SERVER, default
-// http://127.0.0.1:7070), except `validate`, which works offline.
+// http://127.0.0.1:7070), except `validate` and `cron next`, which work
+// offline.
 // Exit codes: 0 ok, 1 failure (run failed, server error), 2 usage or invalid
 // input, 3 server unreachable.
 #pragma once

@@ -2,6 +2,7 @@
 // scripted engine and canned rows, with the output captured.
 #include "cli/cli.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -464,6 +465,57 @@ TEST_F(CliTest, ValidateChecksFilesOffline) {
       << out_.str();
   ASSERT_EQ(keel({"validate", "--explain", dir.file("good.yaml")}, false), 0);
   EXPECT_GT(out_.str().size(), (dir.file("good.yaml") + ": ok (workflow hello, 2 steps)\n").size());
+}
+
+TEST_F(CliTest, CronNextPrintsFireTimesOffline) {
+  // 30 2 in Paris on 2026-03-29 falls in the spring-forward gap: 03:00 CEST.
+  ASSERT_EQ(keel({"cron", "next", "30 2 * * *", "--tz", "Europe/Paris", "--from",
+                  "2026-03-27T12:00:00Z", "--count", "3"},
+                 false),
+            0)
+      << err_.str();
+  EXPECT_EQ(out_.str(), "2026-03-28T01:30:00Z\n2026-03-29T01:00:00Z\n2026-03-30T00:30:00Z\n");
+  EXPECT_EQ(err_.str(), "");
+  // UTC and five times by default; the fields may come unquoted; --from with
+  // an offset and a fraction.
+  ASSERT_EQ(keel({"cron", "next", "0", "5", "*", "*", "*", "--from", "2026-01-01T06:30:00.5+01:00"},
+                 false),
+            0)
+      << err_.str();
+  EXPECT_EQ(out_.str(),
+            "2026-01-02T05:00:00Z\n2026-01-03T05:00:00Z\n2026-01-04T05:00:00Z\n"
+            "2026-01-05T05:00:00Z\n2026-01-06T05:00:00Z\n");
+  ASSERT_EQ(
+      keel({"cron", "next", "@weekly", "--from", "2026-01-01t00:00:00z", "--count", "1"}, false),
+      0);
+  EXPECT_EQ(out_.str(), "2026-01-04T00:00:00Z\n");
+  // Without --from: from now, five lines.
+  ASSERT_EQ(keel({"cron", "next", "*/10 * * * *"}, false), 0);
+  const std::string printed = out_.str();
+  EXPECT_EQ(std::count(printed.begin(), printed.end(), '\n'), 5) << printed;
+}
+
+TEST_F(CliTest, CronNextRefusesBadInputWithExitTwo) {
+  EXPECT_EQ(keel({"cron", "next", "0 25 * * *"}, false), 2);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(), "keel cron next: \"0 25 * * *\": hour: 25 is out of range 0-23\n");
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--tz", "Mars/Olympus"}, false), 2);
+  EXPECT_EQ(err_.str(),
+            "keel cron next: --tz: unknown time zone \"Mars/Olympus\" (use an IANA name such "
+            "as Europe/Paris)\n");
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--from", "yesterday"}, false), 2);
+  EXPECT_EQ(err_.str(),
+            "keel cron next: --from: 'yesterday' is not an RFC 3339 time such as "
+            "2026-03-29T00:00:00Z\n");
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--from", "9999-01-01T00:00:00Z"}, false), 2);
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--count", "0"}, false), 2);
+  EXPECT_EQ(keel({"cron", "next"}, false), 2);
+  // Valid but never firing: nothing printed, and why on stderr.
+  ASSERT_EQ(keel({"cron", "next", "0 0 30 2 *", "--from", "2026-01-01T00:00:00Z"}, false), 0);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(),
+            "keel cron next: \"0 0 30 2 *\" fires 0 times in the 100 years after "
+            "2026-01-01T00:00:00Z (the search stops there)\n");
 }
 
 TEST_F(CliTest, ValidateExplainsHttpAndTaskSteps) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/api_client.h"
+#include "core/clock.h"
 
 namespace keel::cli {
 
@@ -41,6 +42,16 @@ struct ValidateArgs {
 int validateCommand(const Context& ctx, const ValidateArgs& args);
 
 int applyCommand(const Context& ctx, const std::vector<std::string>& files);
+
+struct CronNextArgs {
+  std::vector<std::string> expression;  // joined with spaces: quoted or not
+  std::string zone = "UTC";
+  std::string from;  // RFC 3339; empty: `now`
+  int count = 5;
+  WallTime now;
+};
+// Offline: the next fire times of a cron expression, UTC RFC 3339, one a line.
+int cronNextCommand(const Context& ctx, const CronNextArgs& args);
 
 struct RunArgs {
   std::string workflow;

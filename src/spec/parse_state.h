@@ -74,8 +74,6 @@ RetryPolicy readRetry(const YAML::Node& node, const std::string& where, Diagnost
 // `triggers:` and `dependencies:`. parse_triggers.cc
 void readTriggers(const YAML::Node& node, ParseState& st);
 void readDependencies(const YAML::Node& node, ParseState& st);
-// Why a cron expression is invalid, or nullopt if it is fine. cron.cc
-std::optional<std::string> cronProblem(std::string_view expr);
 // Refuses every template of a shell command (`run:`, `compensate:`) that is
 // not where a quoted word is read as a word (shell.h), each at its own
 // position in the file. `node` is the command's scalar. parse_step.cc

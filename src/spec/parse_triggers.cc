@@ -3,8 +3,8 @@
 // accepted now must not be refused by the keel that fires them.
 #include <map>
 
-#include <cctz/time_zone.h>
-
+#include "spec/cron_schedule.h"
+#include "spec/fire_times.h"
 #include "spec/parse_state.h"
 #include "spec/yaml_read.h"
 
@@ -16,28 +16,16 @@ const std::vector<std::string> kCronKeys = {"cron", "timezone", "misfire", "over
 
 bool hasSpace(const std::string& s) { return s.find_first_of(" \t\n") != std::string::npos; }
 
-// IANA names only: cctz would also read a file at any path it is given.
-bool plausibleZoneName(const std::string& tz) {
-  if (tz.empty() || tz.size() > 64 || tz[0] == '/' || tz.find("..") != std::string::npos)
-    return false;
-  for (char c : tz) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '/' || c == '_' || c == '-' || c == '+';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 void readCron(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   t.kind = TriggerSpec::Kind::kCron;
   if (auto expr = r.string("cron")) {
-    if (auto why = cronProblem(*expr))
-      diag.add(posOf(*r.find("cron")), "trigger: cron \"" + *expr + "\": " + *why);
+    if (auto schedule = spec::parseCron(*expr); !schedule.ok())
+      diag.add(posOf(*r.find("cron")),
+               "trigger: cron \"" + *expr + "\": " + schedule.error().message());
     t.cron = *expr;
   }
   if (auto tz = r.string("timezone")) {
-    cctz::time_zone zone;
-    if (!plausibleZoneName(*tz) || !cctz::load_time_zone(*tz, &zone))
+    if (!spec::checkTimeZone(*tz).ok())
       diag.add(posOf(*r.find("timezone")),
                "trigger: unknown timezone \"" + *tz + "\" (use an IANA name such as Europe/Paris)");
     t.timezone = *tz;

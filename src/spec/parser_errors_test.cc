@@ -183,6 +183,9 @@ TEST(ParserErrors, TriggersAreValidated) {
                          "minute: a step must be 1 or more"));
   EXPECT_TRUE(problemsOf(plus("triggers:\n  - cron: \"0 5 1,15 jan-mar MON-FRI\"\n")).empty());
   EXPECT_TRUE(hasProblem(plus("triggers:\n  - cron: \"@fortnightly\"\n"), 9, 11, "unknown macro"));
+  EXPECT_TRUE(hasProblem(plus("triggers:\n  - cron: \"@daily 5\"\n"), 9, 11,
+                         "trigger: cron \"@daily 5\": a macro such as @daily stands alone"));
+  EXPECT_TRUE(problemsOf(plus("triggers:\n  - cron: \" 50/5 */2 */3 * sun,7 \"\n")).empty());
   EXPECT_TRUE(hasProblem(plus("triggers:\n  - cron: \"0 5 * * *\"\n    timezone: Mars/Olympus\n"),
                          10, 15, "trigger: unknown timezone \"Mars/Olympus\""));
   EXPECT_TRUE(
