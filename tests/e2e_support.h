@@ -2,8 +2,11 @@
 // directory, and small HTTP calls against it.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -50,6 +53,16 @@ class KeelUnderTest {
 };
 
 using app::queryText;
+
+// Polls `cond` every 20 ms until it holds (true) or `seconds` pass (false).
+inline bool waitFor(const std::function<bool()>& cond, int seconds = 60) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
 
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

@@ -50,15 +50,6 @@ std::string workflowYaml(const std::string& dir) {
          "      retry: { max_attempts: 3, backoff: fixed, initial: 100ms, jitter: none } }\n";
 }
 
-bool waitFor(const std::function<bool()>& cond, int seconds = 60) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
 bool exists(const std::string& p) { return std::filesystem::exists(p); }
 
 // Alive and not a zombie.

@@ -34,15 +34,6 @@ steps:
     heartbeat: 30s
 )";
 
-bool waitFor(const std::function<bool()>& cond, int seconds = 60) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
 class Tasks : public ::testing::Test {
  protected:
   void SetUp() override {

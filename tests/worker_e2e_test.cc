@@ -42,16 +42,6 @@ std::string findPython() {
   return "";
 }
 
-// Polls `done` until it is true or `seconds` pass.
-bool waitFor(const std::function<bool()>& done, int seconds = 60) {
-  auto deadline = Clock::now() + std::chrono::seconds(seconds);
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
 // A child process started with posix_spawn, its stderr to a file; killed
 // (SIGKILL) and reaped when dropped if it is still running.
 class Child {

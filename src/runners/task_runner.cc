@@ -157,35 +157,9 @@ Result<std::shared_ptr<const engine::PreparedAttempt>> TaskRunner::prepare(
   return std::shared_ptr<const engine::PreparedAttempt>(std::move(attempt));
 }
 
-TaskRunner::Handle TaskRunner::start(std::shared_ptr<const engine::PreparedAttempt> prepared,
-                                     Done done) {
-  const auto& a = static_cast<const TaskAttempt&>(*prepared);
-  auto t = std::make_shared<Task>();
-  t->id = taskId(a.runId, a.step, a.attempt);
-  t->queue = a.queue;
-  t->runId = a.runId;
-  t->workflow = a.workflow;
-  t->step = a.step;
-  t->attempt = a.attempt;
-  t->input = a.input;
-  t->lease = a.lease;
-  t->queuedAt = clock_.wallNow();
-  t->done = std::move(done);
-  Handle h;
-  {
-    std::lock_guard lock(mu_);
-    h = t->handle = next_++;
-    byHandle_[h] = t->id;
-    queues_[t->queue].push_back(t->id);
-    tasks_[t->id] = std::move(t);
-  }
-  queued_.notify_all();
-  return h;
-}
-
-TaskRunner::Handle TaskRunner::attach(const exec::AttemptRef& ref,
-                                      std::shared_ptr<const engine::PreparedAttempt> prepared,
-                                      Done done) {
+std::shared_ptr<TaskRunner::Task> TaskRunner::newTask(const exec::AttemptRef& ref,
+                                                      const engine::PreparedAttempt* prepared,
+                                                      Done done) const {
   auto t = std::make_shared<Task>();
   t->id = taskId(ref.runId, ref.step, ref.attempt);
   t->runId = ref.runId;
@@ -202,27 +176,45 @@ TaskRunner::Handle TaskRunner::attach(const exec::AttemptRef& ref,
   }
   t->queuedAt = clock_.wallNow();
   t->done = std::move(done);
-  // Handed out before the restart (or unknown: nothing could be prepared):
-  // leased for one lease length to its worker. Never handed out: queued.
-  const bool handedOut = !prepared || !t->worker.empty();
-  t->leased = handedOut;
-  t->refound = true;
+  return t;
+}
+
+TaskRunner::Handle TaskRunner::add(std::shared_ptr<Task> t) {
+  const bool leased = t->leased;
   Handle h;
   {
     std::lock_guard lock(mu_);
     h = t->handle = next_++;
     byHandle_[h] = t->id;
-    if (handedOut)
+    if (leased)
       t->leaseIt = leases_.emplace(t->queuedAt + t->lease, t->id);
     else
       queues_[t->queue].push_back(t->id);
     tasks_[t->id] = std::move(t);
   }
-  if (handedOut)
+  if (leased)
     reaper_cv_.notify_all();
   else
     queued_.notify_all();
   return h;
+}
+
+TaskRunner::Handle TaskRunner::start(std::shared_ptr<const engine::PreparedAttempt> prepared,
+                                     Done done) {
+  const auto& a = static_cast<const TaskAttempt&>(*prepared);
+  return add(
+      newTask(exec::AttemptRef{a.runId, a.step, a.attempt}, prepared.get(), std::move(done)));
+}
+
+TaskRunner::Handle TaskRunner::attach(const exec::AttemptRef& ref,
+                                      std::shared_ptr<const engine::PreparedAttempt> prepared,
+                                      Done done) {
+  auto t = newTask(ref, prepared.get(), std::move(done));
+  // Handed out before the restart (or unknown: nothing could be prepared):
+  // leased for one lease length to its worker. Never handed out: queued.
+  t->leased = !prepared || !t->worker.empty();
+  t->refound = true;
+  return add(std::move(t));
 }
 
 std::shared_ptr<TaskRunner::Task> TaskRunner::take(std::string id) {

@@ -127,6 +127,10 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
                                              bool& repeat);
   exec::StepOutcome outcomeOf(engine::TaskReport& r) const;
   void leaseQueued(const engine::PollRequest& request, std::vector<engine::TaskView>& out);
+  std::shared_ptr<Task> newTask(const exec::AttemptRef& ref,
+                                const engine::PreparedAttempt* prepared, Done done) const;
+  // Registers a task: leased (its lease from queuedAt) or queued.
+  Handle add(std::shared_ptr<Task> task);
   // A poll whose leases could not be recorded: its tasks go back.
   void unlease(const std::vector<engine::TaskView>& tasks, const std::string& worker);
   bool isDurable(const std::string& id) const;
