@@ -11,7 +11,7 @@ namespace {
 std::string concrete(const std::string& pattern) {
   std::string out = pattern;
   for (auto [from, to] : {std::pair{"{id}", kRunIds[2]}, std::pair{"{step}", "greet"},
-                          std::pair{"{name}", "hello"}}) {
+                          std::pair{"{name}", "hello"}, std::pair{"{topic}", "files.arrived"}}) {
     auto at = out.find(from);
     if (at != std::string::npos) out.replace(at, std::string(from).size(), to);
   }
@@ -31,6 +31,7 @@ TEST_F(ServerTest, EveryApiRouteNeedsAToken) {
   addWorkflowRoutes(probe, context);
   addRunRoutes(probe, context);
   addTokenRoutes(probe, context);
+  addEventRoutes(probe, context);
   auto routes = probe.routes();
   ASSERT_GE(routes.size(), 13u);
   auto anonymous = anonymousClient();
@@ -49,6 +50,7 @@ TEST_F(ServerTest, EveryApiRouteNeedsAToken) {
     }
   }
   EXPECT_EQ(control_.triggers().size(), 0u);
+  EXPECT_EQ(control_.emits().size(), 0u);
   for (const char* open : {"/healthz", "/readyz", "/metrics"}) {
     auto res = anonymous.Get(open);
     ASSERT_TRUE(res);

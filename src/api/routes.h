@@ -40,6 +40,8 @@ void addRunRoutes(Router& router, const RouteContext& context);
 // GET /api/v1/tasks, POST /api/v1/tasks/poll, .../results,
 // .../{id}/heartbeat, .../{id}/complete, .../{id}/fail.
 void addTaskRoutes(Router& router, const RouteContext& context);
+// POST /api/v1/events/{topic}.
+void addEventRoutes(Router& router, const RouteContext& context);
 // POST/GET /api/v1/tokens, POST /api/v1/tokens/{name}/revoke.
 void addTokenRoutes(Router& router, const RouteContext& context);
 

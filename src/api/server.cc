@@ -109,6 +109,7 @@ void Server::addRoutes() {
   addRunRoutes(router_, context);
   addTaskRoutes(router_, context);
   addTokenRoutes(router_, context);
+  addEventRoutes(router_, context);
 }
 
 Reply Server::healthz() const { return jsonReply(200, {{"status", "ok"}}); }

@@ -110,10 +110,11 @@ Result<store::RetentionResult> Retainer::runPass() {
                        {{"error", result.error().message()}});
   } else {
     runsDeleted_.inc(static_cast<uint64_t>(result->runs));
-    if (result->runs > 0) {
+    if (result->runs > 0 || result->events > 0) {
       observe::logFields(
           spdlog::level::info, "retention deleted finished runs",
           {{"runs", result->runs},
+           {"events", result->events},
            {"transactions", result->transactions},
            {"retain", options_.defaultAge ? spec::formatDuration(*options_.defaultAge) : "off"}});
     }

@@ -30,6 +30,7 @@ struct Parsed {
   std::vector<std::string> applyFiles;
   CronNextArgs cronNext;
   RunArgs run;
+  EmitArgs emit;
   RunsArgs runs;
   TasksArgs tasks;
   std::string runId;
@@ -48,6 +49,7 @@ struct Subcommands {
   CLI::App* cron;
   CLI::App* cronNext;
   CLI::App* run;
+  CLI::App* emit;
   CLI::App* runs;
   CLI::App* show;
   CLI::App* logs;
@@ -160,6 +162,16 @@ Subcommands defineWorkflowCommands(CLI::App& app, Parsed& p, Subcommands s) {
                     "Start at most one run for this key; repeating returns the same run");
   s.run->add_flag("--wait", p.run.wait, "Wait for the end; exit 0 only if it succeeded");
   s.run->add_flag("--json", p.run.json, "Print the API's JSON");
+
+  s.emit = app.add_subcommand(
+      "emit", "Send an event on a topic; prints the ids of the runs its triggers started");
+  s.emit->add_option("topic", p.emit.topic, "Topic: letters, digits, '.', '_', '-'")->required();
+  s.emit
+      ->add_option("--id", p.emit.id,
+                   "The event's id, unique within the topic; sending it again starts nothing")
+      ->required();
+  s.emit->add_option("--data", p.emit.data, "The payload, a JSON object (default {})");
+  s.emit->add_flag("--json", p.emit.json, "Print the API's JSON");
   return s;
 }
 
@@ -207,6 +219,7 @@ Subcommands defineTokenCommands(CLI::App& app, Parsed& p, Subcommands s) {
 int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.apply) return applyCommand(ctx, p.applyFiles);
   if (*s.run) return runCommand(ctx, p.run);
+  if (*s.emit) return emitCommand(ctx, p.emit);
   if (*s.runs) return runsCommand(ctx, p.runs);
   if (*s.show) return showCommand(ctx, p.runId, p.json);
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);

@@ -62,6 +62,16 @@ struct RunArgs {
 };
 int runCommand(const Context& ctx, const RunArgs& args);
 
+struct EmitArgs {
+  std::string topic;
+  std::string id;
+  std::string data = "{}";  // the payload, a JSON object
+  bool json = false;
+};
+// POST /api/v1/events/TOPIC; prints the ids of the runs it started (or,
+// for a repeated id, had started), one per line. run_commands.cc
+int emitCommand(const Context& ctx, const EmitArgs& args);
+
 struct RunsArgs {
   std::string workflow;
   std::string state;

@@ -116,6 +116,37 @@ int runCommand(const Context& ctx, const RunArgs& args) {
   return kExitOk;
 }
 
+int emitCommand(const Context& ctx, const EmitArgs& args) {
+  json payload = json::parse(args.data, nullptr, false);
+  if (payload.is_discarded() || !payload.is_object()) {
+    ctx.err << "keel emit: --data must be a JSON object, e.g. '{\"region\":\"eu\"}'\n";
+    return kExitUsage;
+  }
+  json body{{"id", args.id}, {"payload", std::move(payload)}};
+  ApiResponse answer;
+  if (int code = checkAnswer(
+          ctx,
+          ctx.api->post("/api/v1/events/" + urlEncode(args.topic), body.dump(), "application/json"),
+          &answer))
+    return code;
+  if (answer.status == 200)
+    ctx.err << "note: event '" << args.id << "' on topic '" << args.topic
+            << "' was received before; no new run was started\n";
+  if (args.json) {
+    printJson(ctx.out, answer.body);
+    return kExitOk;
+  }
+  if (answer.body.contains("runs") && answer.body["runs"].is_array())
+    for (const auto& id : answer.body["runs"])
+      if (id.is_string()) ctx.out << id.get<std::string>() << '\n';
+  if (answer.body.contains("errors") && answer.body["errors"].is_array())
+    for (const auto& e : answer.body["errors"])
+      if (e.is_object())
+        ctx.err << "error: workflow '" << e.value("workflow", "") << "': " << e.value("message", "")
+                << '\n';
+  return kExitOk;
+}
+
 int runsCommand(const Context& ctx, const RunsArgs& args) {
   std::string query;
   auto addQuery = [&query](const char* name, const std::string& value) {

@@ -31,6 +31,29 @@ struct ApplyResult {
   std::vector<std::string> warnings;
 };
 
+// An event received on a topic (POST /api/v1/events/TOPIC).
+struct EventRequest {
+  std::string topic;
+  std::string id;
+  nlohmann::json payload = nlohmann::json::object();
+};
+
+// A workflow whose trigger matched but whose run could not be made (its
+// params did not render or were refused).
+struct EventError {
+  std::string workflow;
+  std::string message;
+  bool operator==(const EventError&) const = default;
+};
+
+struct EventResult {
+  std::string topic;
+  std::string id;
+  std::vector<std::string> runIds;  // the runs the event started
+  std::vector<EventError> errors;
+  bool created = false;  // false: an earlier delivery of the same (topic, id)
+};
+
 class Control {
  public:
   virtual ~Control() = default;
@@ -44,6 +67,12 @@ class Control {
   // loop handles it, so two concurrent retries cannot both re-run a step.
   // Errors: kNotFound, kConflict (still active, or succeeded).
   virtual std::future<Result<store::RunRow>> retry(const std::string& runId) = 0;
+  // Starts one run per matching event trigger (of each workflow's latest
+  // version), durable together with the event before the future resolves.
+  // A second delivery of the same (topic, id) answers the first one's runs
+  // (created = false). Errors: kInvalidArgument (topic, id or payload),
+  // kTooLarge (payload), kIdempotencyConflict (same id, other payload).
+  virtual std::future<Result<EventResult>> emitEvent(EventRequest request) = 0;
   // Validates and stores a new version. Errors: kInvalidArgument with every
   // problem in details, kTooLarge.
   virtual std::future<Result<ApplyResult>> applyWorkflow(std::string yaml,

@@ -222,6 +222,12 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
   // changed in a way that would refuse these params now. Read here, on the
   // caller's thread: the loop only reconciles "not found" with the runs
   // made durable since `seen` (onTrigger).
+  if (request.idempotencyKey.starts_with("event:")) {
+    reply->set_value(Error(ErrorCode::kInvalidArgument,
+                           "idempotency keys starting with 'event:' belong to runs started by "
+                           "events; choose another key"));
+    return future;
+  }
   bool keyed = !request.idempotencyKey.empty();
   uint64_t seen = 0;
   auto answer = [&](Result<TriggerResult> result) {

@@ -117,6 +117,7 @@ class Engine final : public Control, public TaskLeaseLog {
   // TaskLeaseLog: an event `task_leased` per lease whose attempt still runs.
   std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) override;
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
+  std::future<Result<EventResult>> emitEvent(EventRequest request) override;
 
   EngineStats stats() const;
   // Timers waiting in the engine loop: a timeout per running attempt, one
@@ -192,6 +193,33 @@ class Engine final : public Control, public TaskLeaseLog {
   void skipUnstartedSteps(RunRt& run);
   // A run that ended gives its slot back (or leaves the key's queue).
   void releaseSlot(RunRt& run);
+
+  // --- events in (engine_events.cc) ---
+  // A run an event will start, planned on the caller's thread.
+  struct PlannedRun {
+    std::shared_ptr<const LoadedWorkflow> wf;
+    nlohmann::json params;
+    std::string key;                        // event:TOPIC:ID:INDEX
+    size_t trigger = 0;                     // its index in the workflow's triggers
+    std::optional<store::RunRow> existing;  // already in the store under `key`
+  };
+  using EventKey = std::pair<std::string, std::string>;  // topic, id
+  struct DurableEvent {
+    uint64_t seq = 0;
+    store::InboundEventRow row;
+  };
+  // The loop's half of emitEvent(): reconciles the caller's "not found"
+  // with the events being created and made durable since `seenSeq`, then
+  // creates the runs and the event in one batch.
+  void onEvent(EventRequest request, std::vector<PlannedRun> plan, std::vector<EventError> errors,
+               uint64_t seenSeq, std::shared_ptr<std::promise<Result<EventResult>>> reply);
+  // The answer to a repeated delivery: its runs, or kIdempotencyConflict
+  // when the payload differs.
+  static Result<EventResult> replayEvent(const store::InboundEventRow& row,
+                                         const nlohmann::json& payload);
+  // The key of a run created on the loop becomes durable: kept in
+  // durableKeys_ for the lookups in flight.
+  void keyMadeDurable(const KeyId& keyId, const store::RunRow& row);
 
   // --- steps (engine_steps.cc) ---
   void readyStep(RunRt& run, int idx);
@@ -304,6 +332,11 @@ class Engine final : public Control, public TaskLeaseLog {
   // and the loop, by commit, so that its "not found" is corrected.
   std::map<KeyId, DurableKey> durableKeys_;
   std::deque<std::pair<uint64_t, KeyId>> durableKeyOrder_;
+  // Events whose batch is not durable yet, and those made durable while an
+  // emitEvent() was between its store lookup and the loop (as keys above).
+  std::set<EventKey> uncommittedEvents_;
+  std::map<EventKey, DurableEvent> durableEvents_;
+  std::deque<std::pair<uint64_t, EventKey>> durableEventOrder_;
   int readsInFlight_ = 0;  // StoreReader jobs not yet back on the loop
   uint64_t retries_ = 0;   // runs rebuilt by a retry
   // Successful commits, and the counts seen by keyed triggers in flight.

@@ -41,21 +41,23 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, jso
   RunRt& run = createRun(std::move(wf), std::move(params), std::move(key));
   if (!keyId.second.empty()) {
     uncommittedKeys_[keyId] = run.row.id;
-    replyWhenDurable(run, [this, keyId](const store::RunRow& row) {
-      uncommittedKeys_.erase(keyId);
-      uint64_t seq;
-      {
-        std::lock_guard lock(keysMu_);
-        seq = durableSeq_;
-      }
-      durableKeys_[keyId] = DurableKey{seq, row};
-      durableKeyOrder_.emplace_back(seq, keyId);
-    });
+    replyWhenDurable(run, [this, keyId](const store::RunRow& row) { keyMadeDurable(keyId, row); });
   }
   replyWhenDurable(run, [reply](const store::RunRow& row) {
     reply->set_value(TriggerResult{row, true});
   });
   startRun(run);
+}
+
+void Engine::keyMadeDurable(const KeyId& keyId, const store::RunRow& row) {
+  uncommittedKeys_.erase(keyId);
+  uint64_t seq;
+  {
+    std::lock_guard lock(keysMu_);
+    seq = durableSeq_;
+  }
+  durableKeys_[keyId] = DurableKey{seq, row};
+  durableKeyOrder_.emplace_back(seq, keyId);
 }
 
 void Engine::pruneDurableKeys() {
@@ -71,6 +73,12 @@ void Engine::pruneDurableKeys() {
     if (it != durableKeys_.end() && it->second.seq == durableKeyOrder_.front().first)
       durableKeys_.erase(it);
     durableKeyOrder_.pop_front();
+  }
+  while (!durableEventOrder_.empty() && durableEventOrder_.front().first <= oldestSeen) {
+    auto it = durableEvents_.find(durableEventOrder_.front().second);
+    if (it != durableEvents_.end() && it->second.seq == durableEventOrder_.front().first)
+      durableEvents_.erase(it);
+    durableEventOrder_.pop_front();
   }
 }
 

@@ -174,6 +174,10 @@ class FlakyStore : public store::Store {
     return real_.stepLogs(id, step, attempt);
   }
   Result<std::string> integrityCheck() override { return real_.integrityCheck(); }
+  Result<std::optional<store::InboundEventRow>> findInboundEvent(const std::string& t,
+                                                                 const std::string& id) override {
+    return read("findInboundEvent", real_.findInboundEvent(t, id));
+  }
   Status health() override {
     if (unhealthy) return *unhealthy;
     return real_.health();

@@ -64,6 +64,14 @@ Status WorkflowCache::loadLatest() {
   return okStatus();
 }
 
+std::vector<std::shared_ptr<const LoadedWorkflow>> WorkflowCache::allLatest() {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<const LoadedWorkflow>> out;
+  out.reserve(latest_.size());
+  for (const auto& [name, wf] : latest_) out.push_back(wf);
+  return out;
+}
+
 Result<std::shared_ptr<const LoadedWorkflow>> WorkflowCache::latest(const std::string& name) {
   std::lock_guard lock(mu_);
   auto it = latest_.find(name);

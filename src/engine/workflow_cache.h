@@ -42,6 +42,8 @@ class WorkflowCache {
   // The latest version; kNotFound if there is no such workflow, kCorrupt
   // if its latest stored version no longer parses.
   Result<std::shared_ptr<const LoadedWorkflow>> latest(const std::string& name);
+  // The latest version of every workflow that parses, by name.
+  std::vector<std::shared_ptr<const LoadedWorkflow>> allLatest();
   // A given version, from the cache or the store.
   Result<std::shared_ptr<const LoadedWorkflow>> version(const std::string& name, int version);
   void put(std::shared_ptr<const LoadedWorkflow> wf);  // also becomes the latest

@@ -189,6 +189,17 @@ std::string refProblem(const TemplateRef& ref, const TemplateSite& site, ParseSt
                        const Names& names, const Graph& g) {
   const auto& byName = names.byName;
   std::string expr = "{{ " + ref.text + " }}";
+  if (site.eventOnly) {
+    if (ref.root != "event")
+      return expr +
+             ": a trigger's params can use only event.id, event.topic and "
+             "event.payload.X (the event that starts the run)";
+    if (ref.path.size() == 1 && (ref.path[0] == "id" || ref.path[0] == "topic")) return "";
+    if (!ref.path.empty() && ref.path[0] == "payload") return "";
+    return expr + ": use event.id, event.topic, event.payload or event.payload.X";
+  }
+  if (ref.root == "event")
+    return expr + ": event.* can be used only in the params: of an event trigger";
   if (ref.root == "params") {
     if (ref.path.size() != 1) return expr + ": write params.NAME";
     if (!st.paramsDeclared) return "";
@@ -215,6 +226,19 @@ std::string refProblem(const TemplateRef& ref, const TemplateSite& site, ParseSt
   if (!isUpstream(g, site.step, it->second))
     return "step '" + self + "' uses steps." + name + ".output but does not need '" + name + "'";
   return "";
+}
+
+// An event trigger's params must be params the workflow declares, when it
+// declares any.
+void checkTriggerParams(ParseState& st) {
+  if (!st.paramsDeclared) return;
+  std::vector<std::string> declared;
+  for (const auto& p : st.spec.params) declared.push_back(p.name);
+  for (const auto& t : st.spec.triggers)
+    for (const auto& [name, text] : t.params)
+      if (std::find(declared.begin(), declared.end(), name) == declared.end())
+        st.diag.add(t.pos, "trigger: params." + name + ": no param '" + name +
+                               "' is declared under params:" + st.diag.didYouMean(name, declared));
 }
 
 void checkTemplates(ParseState& st, const std::map<std::string, int>& byName, const Graph& g) {
@@ -249,6 +273,7 @@ void checkGraph(ParseState& st) {
   checkUses(st);
   checkCycles(st, g);
   checkTemplates(st, byName, g);
+  checkTriggerParams(st);
 }
 
 }  // namespace keel::spec::detail

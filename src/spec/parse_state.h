@@ -27,6 +27,8 @@ struct TemplateSite {
   std::string text;
   SourcePos pos;
   bool allowSteps = true;  // false: only params and run may be used
+  // true: an event trigger's params, where only event.* may be used.
+  bool eventOnly = false;
 };
 
 // What the checks across steps need to know about one step.

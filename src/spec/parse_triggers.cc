@@ -1,6 +1,7 @@
-// `triggers:` and `dependencies:`. This version of keel stores them without
-// acting on them, so they are validated as strictly as the rest: a spec
-// accepted now must not be refused by the keel that fires them.
+// `triggers:` and `dependencies:`. Event triggers are fired by this keel;
+// the others are stored without being acted on, so they are validated as
+// strictly as the rest: a spec accepted now must not be refused by the
+// keel that fires them.
 #include <map>
 
 #include "spec/cron_schedule.h"
@@ -13,8 +14,6 @@ namespace {
 
 const std::vector<std::string> kTriggerKinds = {"cron", "event", "after", "file"};
 const std::vector<std::string> kCronKeys = {"cron", "timezone", "misfire", "overlap"};
-
-bool hasSpace(const std::string& s) { return s.find_first_of(" \t\n") != std::string::npos; }
 
 void readCron(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   t.kind = TriggerSpec::Kind::kCron;
@@ -62,6 +61,54 @@ void readFile(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   t.fileStableFor = f.duration("stable_for", true);
 }
 
+// `event: TOPIC` with its optional `match:` (payload path -> scalar) and
+// `params:` (param name -> template of event.*).
+void readEvent(const MapReader& r, TriggerSpec& t, ParseState& st) {
+  t.kind = TriggerSpec::Kind::kEvent;
+  if (auto e = r.string("event")) {
+    if (!isValidTopic(*e))
+      st.diag.add(posOf(*r.find("event")), "trigger: event: \"" + *e + "\" is not a valid topic: " +
+                                               std::string(kTopicRule));
+    t.event = *e;
+  }
+  if (auto m = r.mapping("match")) {
+    for (auto it = m->begin(); it != m->end(); ++it) {
+      std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      bool ok = !key.empty() && key.front() != '.' && key.back() != '.' &&
+                key.find("..") == std::string::npos;
+      if (!ok) {
+        st.diag.add(posOf(it->first), "trigger: match: " + describe(it->first) +
+                                          " is not a payload field (write a key, or a dotted "
+                                          "path such as file.kind)");
+        continue;
+      }
+      if (!it->second.IsScalar()) {
+        st.diag.add(posOf(it->second), "trigger: match." + key +
+                                           ": expected a value (text, a number, true, false or "
+                                           "null), got " +
+                                           describe(it->second));
+        continue;
+      }
+      t.match[key] = it->second.Scalar();
+    }
+  }
+  if (auto p = r.mapping("params")) {
+    for (auto it = p->begin(); it != p->end(); ++it) {
+      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+        st.diag.add(posOf(it->first),
+                    "trigger: params: " + describe(it->first) + " is not a param name");
+        continue;
+      }
+      const std::string& name = it->first.Scalar();
+      auto value = readString(it->second, "trigger: params." + name, st.diag, true);
+      if (!value) continue;
+      t.params[name] = *value;
+      st.addTemplate(-1, "trigger", "params." + name, *value, posOf(it->second), false);
+      st.templates.back().eventOnly = true;
+    }
+  }
+}
+
 void readTrigger(const YAML::Node& node, ParseState& st) {
   if (!node.IsMap()) {
     st.diag.add(posOf(node),
@@ -88,13 +135,8 @@ void readTrigger(const YAML::Node& node, ParseState& st) {
     r.checkKeys(kCronKeys);
     readCron(r, t, st.diag);
   } else if (kinds[0] == "event") {
-    r.checkKeys({"event"});
-    t.kind = TriggerSpec::Kind::kEvent;
-    if (auto e = r.string("event")) {
-      if (hasSpace(*e))
-        st.diag.add(posOf(*r.find("event")), "trigger: event: a topic has no spaces");
-      t.event = *e;
-    }
+    r.checkKeys({"event", "match", "params"});
+    readEvent(r, t, st);
   } else if (kinds[0] == "after") {
     r.checkKeys({"after"});
     readAfter(r, t, st.diag);

@@ -24,10 +24,16 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
       warnings.push_back(at + ": step '" + s.name + "': uses '" + s.uses +
                          "': dependency breakers and limits are not enforced by this version");
   }
-  if (!spec.triggers.empty())
-    warnings.push_back(file +
-                       ": triggers are stored but not fired by this version of keel; trigger "
-                       "runs through the API or `keel run`");
+  for (const auto& t : spec.triggers) {
+    if (t.kind == TriggerSpec::Kind::kEvent) continue;  // fired by POST /api/v1/events/TOPIC
+    const char* kind = t.kind == TriggerSpec::Kind::kCron    ? "cron"
+                       : t.kind == TriggerSpec::Kind::kAfter ? "after"
+                                                             : "file";
+    warnings.push_back(
+        fmt::format("{}:{}:{}: {} trigger is stored but not fired by this version "
+                    "of keel; trigger runs through the API or `keel run`",
+                    file, t.pos.line, t.pos.column, kind));
+  }
   if (spec.slo.maxDuration) warnings.push_back(file + ": slo is stored but not yet tracked");
   return out;
 }

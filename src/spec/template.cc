@@ -159,6 +159,15 @@ Result<const nlohmann::json*> lookup(const TemplateRef& ref, const TemplateConte
       return missing("{{ " + ref.text + " }}: no output from step '" + step + "'");
     return descend(&ctx.stepOutputs->at(step), ref, 2, "the output of step '" + step + "'");
   }
+  if (ref.root == "event") {
+    if (!ctx.event || !ctx.event->is_object())
+      return missing("{{ " + ref.text +
+                     " }}: there is no event here (event.* is set only in "
+                     "an event trigger's params)");
+    if (ref.path.empty())
+      return missing("{{ event }}: write event.id, event.topic or event.payload");
+    return descend(ctx.event, ref, 0, "the event");
+  }
   if (ref.root == "run" && ref.path.size() == 1 && ref.path[0] == "id") {
     scratch = ctx.runId;
     return &scratch;

@@ -3,7 +3,8 @@
 // A template is plain text with expressions between "{{" and "}}" (spaces
 // inside the braces are optional). An expression is a dotted path of
 // identifiers made of [A-Za-z0-9_-]; its first part is the root: "params",
-// "steps" or "run" ("event" is reserved for a later keel). There is no escape
+// "steps", "run", or "event" (only in an event trigger's params: the event
+// that starts the run: event.id, event.topic, event.payload.X). There is no escape
 // syntax and no filters: keel templates only substitute values.
 //
 // A template is checked once (syntax with templateRefs(), references by the
@@ -25,7 +26,7 @@
 namespace keel::spec {
 
 struct TemplateRef {
-  // "params", "steps", "run" (or "event", reserved for a later keel)
+  // "params", "steps", "run" or "event"
   std::string root;
   // the dotted path after the root, e.g. {"fetch", "output", "path"}
   std::vector<std::string> path;
@@ -43,6 +44,9 @@ struct TemplateContext {
   const std::map<std::string, nlohmann::json>* stepOutputs = nullptr;  // step name -> output
   std::string runId;
   std::string workflow;
+  // An event trigger's params: {"id", "topic", "payload"} of the event.
+  // Null elsewhere: event.* is then a missing value.
+  const nlohmann::json* event = nullptr;
 };
 
 // How a value is written where it lands. kNone: as is (environment values,

@@ -97,7 +97,7 @@ TEST_F(RenderTest, MissingValuesAreErrorsNotEmptyStrings) {
             std::string::npos);
   EXPECT_NE(render("{{ steps.fetch }}").find("write steps.NAME.output"), std::string::npos);
   EXPECT_NE(render("{{ run.nope }}").find("unknown reference"), std::string::npos);
-  EXPECT_NE(render("{{ event.x }}").find("unknown reference"), std::string::npos);
+  EXPECT_NE(render("{{ event.x }}").find("there is no event here"), std::string::npos);
   EXPECT_NE(render("{{ params.x").find("has no closing"), std::string::npos);
 
   TemplateContext empty;

@@ -25,3 +25,17 @@ const StepSpec* WorkflowSpec::findStep(const std::string& stepName) const {
 }
 
 }  // namespace keel::spec
+
+namespace keel::spec {
+
+bool isValidTopic(std::string_view topic) {
+  if (topic.empty() || topic.size() > 200) return false;
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace keel::spec

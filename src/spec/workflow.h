@@ -106,13 +106,26 @@ struct TriggerSpec {
   std::string timezone = "UTC";  // an IANA zone, checked with cctz
   std::string misfire = "skip";  // skip | run_once | catch_up
   std::string overlap = "skip";  // allow | skip | queue
-  std::string event;             // a topic
+  std::string event;             // a topic (isValidTopic)
+  // event: payload field (dotted path) -> the value it must have, as
+  // written (compared as text with a scalar at that path). Empty: every
+  // event of the topic.
+  std::map<std::string, std::string> match;
+  // event: the params of the run it starts, each a template that may use
+  // event.id, event.topic and event.payload.X only.
+  std::map<std::string, std::string> params;
   std::string afterWorkflow;
   std::string afterState = "succeeded";  // succeeded | failed | finished
   std::string filePath;
   std::string filePattern;
   std::optional<Millis> fileStableFor;
 };
+
+// Whether `topic` can name an event topic: 1-200 characters from letters,
+// digits, '.', '_' and '-'.
+bool isValidTopic(std::string_view topic);
+inline constexpr std::string_view kTopicRule =
+    "use 1-200 characters from letters, digits, '.', '_' and '-'";
 
 struct BreakerSpec {
   std::optional<double> failureRate;

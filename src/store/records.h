@@ -129,6 +129,22 @@ struct TokenRow {
   bool operator==(const TokenRow&) const = default;
 };
 
+// An event received on a topic (POST /api/v1/events/TOPIC), kept so that
+// a second delivery of the same (topic, id) answers the runs the first one
+// started instead of starting more. Written in the same batch as those runs.
+struct InboundEventRow {
+  std::string topic;
+  std::string id;
+  std::string payloadJson;  // a JSON object, compact
+  WallTime receivedAt;
+  std::vector<std::string> runIds;  // the runs it started, in trigger order
+  // Workflows whose params could not be made from the event: a JSON array
+  // of {"workflow", "message"}, "[]" when none.
+  std::string errorsJson = "[]";
+
+  bool operator==(const InboundEventRow&) const = default;
+};
+
 struct RunFilter {
   std::string workflow;           // empty = all
   std::optional<RunState> state;  // none = all

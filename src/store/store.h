@@ -46,7 +46,12 @@ struct AppendEvent {
 struct PutLog {
   LogRow row;
 };
-using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog>;
+// Inserts an event received on a topic; a second row with the same
+// (topic, id) fails the batch with kAlreadyExists.
+struct PutInboundEvent {
+  InboundEventRow row;
+};
+using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -66,6 +71,7 @@ struct RetentionPolicy {
 };
 struct RetentionResult {
   int64_t runs = 0;          // deleted
+  int64_t events = 0;        // inbound events deleted
   int64_t transactions = 0;  // that deleted at least one run
 };
 
@@ -104,6 +110,9 @@ class Store {
   // transaction at most; finding the runs happens outside the writer's
   // turn. An active run is never deleted (each run's state is checked again
   // in the transaction that deletes it). May be called from any thread.
+  // Inbound events go too, in a last transaction: an event whose runs have
+  // all been deleted, and an event that started no run once it was
+  // received before policy.defaultCutoff. An event with a run left stays.
   // On error, what earlier transactions deleted stays deleted. A store
   // without retention keeps this default (kUnimplemented).
   virtual Result<RetentionResult> deleteExpiredRuns(const RetentionPolicy& /*policy*/) {
@@ -126,6 +135,12 @@ class Store {
   // implementations do not repeat it, and callers go through Store.)
   virtual Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step,
                                                std::optional<int> attempt = std::nullopt) = 0;
+  // The event received on `topic` with `id`, if it is still kept. A store
+  // without inbound events keeps this default (kUnimplemented).
+  virtual Result<std::optional<InboundEventRow>> findInboundEvent(const std::string& /*topic*/,
+                                                                  const std::string& /*id*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no inbound events");
+  }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;
   // "ok", or what PRAGMA integrity_check (or the server's equivalent) reports.

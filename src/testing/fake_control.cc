@@ -35,6 +35,26 @@ std::future<Result<engine::TriggerResult>> FakeControl::trigger(engine::TriggerR
   });
 }
 
+std::future<Result<engine::EventResult>> FakeControl::emitEvent(engine::EventRequest request) {
+  {
+    std::lock_guard lock(mu_);
+    emits_.push_back(request);
+  }
+  return answer<engine::EventResult>([this, request]() -> Result<engine::EventResult> {
+    if (onEmit) return onEmit(request);
+    engine::EventResult result;
+    result.topic = request.topic;
+    result.id = request.id;
+    result.created = true;
+    return result;
+  });
+}
+
+std::vector<engine::EventRequest> FakeControl::emits() const {
+  std::lock_guard lock(mu_);
+  return emits_;
+}
+
 std::future<Result<store::RunRow>> FakeControl::cancel(const std::string& runId) {
   {
     std::lock_guard lock(mu_);

@@ -23,6 +23,7 @@ class FakeControl final : public engine::Control {
   std::function<Result<store::RunRow>(const std::string&)> onRetry;
   std::function<Result<engine::ApplyResult>(const std::string& yaml, const std::string& source)>
       onApply;
+  std::function<Result<engine::EventResult>(const engine::EventRequest&)> onEmit;
   bool hang = false;
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
@@ -30,6 +31,8 @@ class FakeControl final : public engine::Control {
   std::future<Result<store::RunRow>> retry(const std::string& runId) override;
   std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) override;
+  std::future<Result<engine::EventResult>> emitEvent(engine::EventRequest request) override;
+  std::vector<engine::EventRequest> emits() const;
 
   std::vector<engine::TriggerRequest> triggers() const;
   std::vector<std::pair<std::string, std::string>> applies() const;  // (yaml, source)
@@ -45,6 +48,7 @@ class FakeControl final : public engine::Control {
   std::vector<std::pair<std::string, std::string>> applies_;
   std::vector<std::string> cancels_;
   std::vector<std::string> retries_;
+  std::vector<engine::EventRequest> emits_;
   std::vector<std::shared_ptr<void>> hanging_;  // promises kept unresolved
 };
 

@@ -151,11 +151,25 @@ ALTER TABLE runs ADD COLUMN cancel_reason TEXT;
 UPDATE runs SET cancel_reason = reason WHERE reason = 'cancel requested';
 )sql";
 
+// Events received on a topic (POST /api/v1/events/TOPIC): one row per
+// (topic, id), written in the same transaction as the runs it started,
+// whose ids run_ids holds as a JSON array. Retention deletes a row once
+// none of those runs remains (events_by_received finds the old ones).
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE inbound_events (
+  topic TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload_json TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  run_ids TEXT NOT NULL,
+  errors_json TEXT NOT NULL,
+  PRIMARY KEY (topic, id)
+) WITHOUT ROWID;
+CREATE INDEX inbound_events_by_received ON inbound_events (received_at);
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kSchemaV1},
-    {2, kSchemaV2},
-    {3, kSchemaV3},
-    {4, kSchemaV4},
+    {1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

@@ -180,6 +180,7 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
   testutil::sqliteExec(path,
+                       "DROP TABLE inbound_events; "
                        "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
                        "ALTER TABLE steps DROP COLUMN wait_kind; "
                        "ALTER TABLE steps DROP COLUMN wait_reason; "
@@ -190,7 +191,7 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 4);
+  EXPECT_EQ(kSchemaVersion, 5);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -219,6 +220,7 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
     ASSERT_TRUE(s.ok()) << s.error().toString();
   }
   testutil::sqliteExec(path,
+                       "DROP TABLE inbound_events; "
                        "ALTER TABLE steps DROP COLUMN wait_kind; "
                        "ALTER TABLE steps DROP COLUMN wait_reason; "
                        "ALTER TABLE runs DROP COLUMN wait_kind; "
@@ -227,7 +229,7 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
                        "UPDATE keel_schema SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
-  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), 4);
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
   EXPECT_EQ(testutil::sqliteQueryInt(
                 path, "SELECT COUNT(*) FROM steps WHERE wait_kind IS NULL AND wait_reason IS NULL"),
             1);
@@ -254,6 +256,26 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
   EXPECT_EQ((*r1)->steps[0], held);
   EXPECT_EQ((*r1)->run.waitKind, "concurrency");
   EXPECT_EQ((*r1)->run.waitReason, "waiting for a concurrency slot");
+}
+
+// A database of schema 4 (no inbound events) gains the table on open, its
+// runs kept, and events can then be stored and read.
+TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  createKeelDatabase(path);
+  testutil::sqliteExec(path, "DROP TABLE inbound_events; UPDATE keel_schema SET version = 4");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), 5);
+  auto run = (*store)->getRun("r1");
+  ASSERT_TRUE(run.ok() && run->has_value());
+  InboundEventRow e{"files.arrived", "e1", R"({"a":1})", WallTime(Millis(5)), {"r1"}, "[]"};
+  Status s = (*store)->apply({{PutInboundEvent{e}}});
+  ASSERT_TRUE(s.ok()) << s.error().toString();
+  auto found = (*store)->findInboundEvent("files.arrived", "e1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ(**found, e);
 }
 
 TEST(SqliteOpenTest, AGarbageFileIsCorruptAndUnchanged) {

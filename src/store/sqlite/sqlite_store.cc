@@ -9,6 +9,7 @@
 #include "store/sqlite/connection.h"
 #include "store/sqlite/file_lock.h"
 #include "store/sqlite/gc.h"
+#include "store/sqlite/inbound_events.h"
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/reads.h"
 #include "store/sqlite/retention.h"
@@ -78,7 +79,7 @@ class SqliteStore final : public Store {
         return scan.next(c, static_cast<size_t>(policy.runsPerTransaction));
       });
       if (!batch.ok()) return batch.error();
-      if (batch->empty()) return total;
+      if (batch->empty()) break;
       auto deleted = [&] {
         std::lock_guard lock(writeMu_);
         return checked([&] { return sqlite::deleteExpiredBatch(*conn_, *batch); });
@@ -88,6 +89,16 @@ class SqliteStore final : public Store {
       total.runs += *deleted;
       std::this_thread::yield();  // let a waiting commit take the turn first
     }
+    // The events whose runs are all gone now, in one small transaction.
+    auto events = [&] {
+      std::lock_guard lock(writeMu_);
+      return checked(
+          [&] { return sqlite::deleteExpiredInboundEvents(*conn_, policy.defaultCutoff); });
+    }();
+    if (!events.ok()) return events.error();
+    total.events = *events;
+    if (*events > 0) ++total.transactions;
+    return total;
   }
 
   Result<std::optional<WorkflowVersionRow>> getWorkflow(const std::string& name,
@@ -116,6 +127,10 @@ class SqliteStore final : public Store {
   Result<std::vector<LogRow>> stepLogs(const std::string& runId, const std::string& step,
                                        std::optional<int> attempt) override {
     return read([&](Connection& c) { return sqlite::selectLogs(c, runId, step, attempt); });
+  }
+  Result<std::optional<InboundEventRow>> findInboundEvent(const std::string& topic,
+                                                          const std::string& id) override {
+    return read([&](Connection& c) { return sqlite::selectInboundEvent(c, topic, id); });
   }
   Result<std::vector<TokenRow>> listTokens() override {
     return read([&](Connection& c) { return sqlite::selectTokens(c); });

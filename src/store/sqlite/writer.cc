@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "store/sqlite/inbound_events.h"
+
 namespace keel::store::sqlite {
 
 namespace {
@@ -201,5 +203,7 @@ Status Writer::put(const PutLog& m) {
   return runBound(
       *s, [&] { return fmt::format("cannot store logs of {}/{}/{}", r.runId, r.step, r.attempt); });
 }
+
+Status Writer::put(const PutInboundEvent& m) { return insertInboundEvent(conn_, m.row); }
 
 }  // namespace keel::store::sqlite

@@ -39,6 +39,7 @@ class Writer {
   Status put(const PutAttempt& m);
   Status put(const AppendEvent& m);
   Status put(const PutLog& m);
+  Status put(const PutInboundEvent& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");
