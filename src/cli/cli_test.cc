@@ -538,6 +538,14 @@ params:
   EXPECT_NE(out_.str().find("        GET http://127.0.0.1:1/x\n"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("429 -> rate_limited"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("task: queue reports"), std::string::npos) << out_.str();
+  EXPECT_NE(
+      out_.str().find(
+          R"(input (each {{ ... }} is filled in per run as a JSON value): {"day":"{{ params.day }}"})"),
+      std::string::npos)
+      << out_.str();
+  EXPECT_NE(out_.str().find("lease: 10s (heartbeat); idempotency_key: <run id>/work"),
+            std::string::npos)
+      << out_.str();
 }
 
 TEST_F(CliTest, ValidateRefusesATaskWithoutAQueue) {
