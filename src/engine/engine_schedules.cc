@@ -131,6 +131,7 @@ void Engine::fireDue(ScheduleRt& s, bool atStart) {
     return;
   }
   if (!plan->latest) return;
+  const WallTime since = s.after;
   s.after = *plan->latest;
   if (plan->fire.empty()) {
     recordSkip(s, *plan->latest, plan->skipReason);
@@ -159,9 +160,13 @@ void Engine::fireDue(ScheduleRt& s, bool atStart) {
     }
     RunRt& run = createRun(s.wf, std::move(*params),
                            triggers::scheduleRunKey(s.wf->row.name, s.index, instant));
+    std::string passedOver;
+    if (plan->skipped > 0 && instant == plan->fire.front())
+      passedOver = fmt::format("; {} earlier instant(s) since {} start no run (misfire: {})",
+                               plan->skipped, triggers::formatInstant(since), t.misfire);
     event(run, "started_by_schedule", {}, 0,
-          fmt::format("started by schedule ({}) for {}", describeTrigger(t, s.index),
-                      triggers::formatInstant(instant)));
+          fmt::format("started by schedule ({}) for {}{}", describeTrigger(t, s.index),
+                      triggers::formatInstant(instant), passedOver));
     s.lastRunId = run.row.id;
     // In the same batch as the run: flush() writes every dirty run and
     // everything pending together.

@@ -129,6 +129,15 @@ TEST_F(EngineSchedulesTest, MisfireCatchUpStartsTheNewestUpToItsLimitOldestFirst
   EXPECT_EQ(r[0].idempotencyKey, keyAt(kT0 + 3 * 3600));
   EXPECT_EQ(r[1].idempotencyKey, keyAt(kT0 + 4 * 3600));
   EXPECT_EQ(r[2].idempotencyKey, keyAt(kT0 + 5 * 3600));
+  // The two older missed instants are said in the first run's timeline.
+  auto events = store_->runEvents(r[0].id);
+  ASSERT_TRUE(events.ok());
+  bool said = false;
+  for (const auto& e : *events)
+    said = said || (e.kind == "started_by_schedule" &&
+                    e.message.find("; 2 earlier instant(s) since 2026-01-01T00:00:00Z start no "
+                                   "run (misfire: catch_up)") != std::string::npos);
+  EXPECT_TRUE(said);
   downFor(1min);
   EXPECT_EQ(runs().size(), 3u);
 }
