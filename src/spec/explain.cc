@@ -10,7 +10,8 @@ namespace keel::spec {
 namespace {
 
 constexpr const char* kNotFired =
-    "stored; cron/event/chain/file triggers are not fired by this version of keel";
+    "cron and event triggers fire; chain/file triggers are stored but not fired by this "
+    "version of keel";
 constexpr const char* kNotEnforced =
     "stored; breakers, max_concurrent and rate are not enforced by this version of keel";
 
@@ -220,6 +221,7 @@ std::string triggerLine(const TriggerSpec& t) {
   switch (t.kind) {
     case TriggerSpec::Kind::kCron:
       return "cron \"" + t.cron + "\" timezone=" + t.timezone + " misfire=" + t.misfire +
+             (t.misfire == "catch_up" ? " catch_up_limit=" + std::to_string(t.catchUpLimit) : "") +
              " overlap=" + t.overlap;
     case TriggerSpec::Kind::kEvent:
       return "event " + t.event;

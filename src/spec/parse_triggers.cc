@@ -1,4 +1,4 @@
-// `triggers:` and `dependencies:`. Event triggers are fired by this keel;
+// `triggers:` and `dependencies:`. Event and cron triggers are fired by this keel;
 // the others are stored without being acted on, so they are validated as
 // strictly as the rest: a spec accepted now must not be refused by the
 // keel that fires them.
@@ -13,9 +13,32 @@ namespace keel::spec::detail {
 namespace {
 
 const std::vector<std::string> kTriggerKinds = {"cron", "event", "after", "file"};
-const std::vector<std::string> kCronKeys = {"cron", "timezone", "misfire", "overlap"};
+const std::vector<std::string> kCronKeys = {"cron",    "timezone",       "misfire",
+                                            "overlap", "catch_up_limit", "params"};
 
-void readCron(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
+// A trigger's `params:` (param name -> template); `scheduleOnly`: a cron
+// trigger's (schedule.*), else an event trigger's (event.*).
+void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, bool scheduleOnly) {
+  auto p = r.mapping("params");
+  if (!p) return;
+  for (auto it = p->begin(); it != p->end(); ++it) {
+    if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+      st.diag.add(posOf(it->first),
+                  "trigger: params: " + describe(it->first) + " is not a param name");
+      continue;
+    }
+    const std::string& name = it->first.Scalar();
+    auto value = readString(it->second, "trigger: params." + name, st.diag, true);
+    if (!value) continue;
+    t.params[name] = *value;
+    st.addTemplate(-1, "trigger", "params." + name, *value, posOf(it->second), false);
+    st.templates.back().eventOnly = !scheduleOnly;
+    st.templates.back().scheduleOnly = scheduleOnly;
+  }
+}
+
+void readCron(const MapReader& r, TriggerSpec& t, ParseState& st) {
+  Diagnostics& diag = st.diag;
   t.kind = TriggerSpec::Kind::kCron;
   if (auto expr = r.string("cron")) {
     if (auto schedule = spec::parseCron(*expr); !schedule.ok())
@@ -31,6 +54,8 @@ void readCron(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   }
   if (auto m = r.choice("misfire", {"skip", "run_once", "catch_up"})) t.misfire = *m;
   if (auto o = r.choice("overlap", {"allow", "skip", "queue"})) t.overlap = *o;
+  if (auto n = r.integer("catch_up_limit", 1, 1000)) t.catchUpLimit = static_cast<int>(*n);
+  readTriggerParams(r, t, st, true);
 }
 
 void readAfter(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
@@ -92,21 +117,7 @@ void readEvent(const MapReader& r, TriggerSpec& t, ParseState& st) {
       t.match[key] = it->second.Scalar();
     }
   }
-  if (auto p = r.mapping("params")) {
-    for (auto it = p->begin(); it != p->end(); ++it) {
-      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
-        st.diag.add(posOf(it->first),
-                    "trigger: params: " + describe(it->first) + " is not a param name");
-        continue;
-      }
-      const std::string& name = it->first.Scalar();
-      auto value = readString(it->second, "trigger: params." + name, st.diag, true);
-      if (!value) continue;
-      t.params[name] = *value;
-      st.addTemplate(-1, "trigger", "params." + name, *value, posOf(it->second), false);
-      st.templates.back().eventOnly = true;
-    }
-  }
+  readTriggerParams(r, t, st, false);
 }
 
 void readTrigger(const YAML::Node& node, ParseState& st) {
@@ -124,7 +135,8 @@ void readTrigger(const YAML::Node& node, ParseState& st) {
   TriggerSpec t;
   t.pos = r.pos();
   if (kinds.size() != 1) {
-    r.checkKeys({"cron", "timezone", "misfire", "overlap", "event", "after", "file"});
+    r.checkKeys(
+        {"cron", "timezone", "misfire", "overlap", "catch_up_limit", "event", "after", "file"});
     st.diag.add(r.pos(), kinds.empty()
                              ? "trigger: give one of cron, event, after, file"
                              : "trigger: give exactly one of cron, event, after, file (found " +
@@ -133,7 +145,7 @@ void readTrigger(const YAML::Node& node, ParseState& st) {
   }
   if (kinds[0] == "cron") {
     r.checkKeys(kCronKeys);
-    readCron(r, t, st.diag);
+    readCron(r, t, st);
   } else if (kinds[0] == "event") {
     r.checkKeys({"event", "match", "params"});
     readEvent(r, t, st);

@@ -4,7 +4,10 @@
 // inside the braces are optional). An expression is a dotted path of
 // identifiers made of [A-Za-z0-9_-]; its first part is the root: "params",
 // "steps", "run", or "event" (only in an event trigger's params: the event
-// that starts the run: event.id, event.topic, event.payload.X). There is no escape
+// that starts the run: event.id, event.topic, event.payload.X), or
+// "schedule" (only in a cron trigger's params: schedule.time, the instant
+// fired for in RFC 3339 with the zone's offset, schedule.date, its local
+// date YYYY-MM-DD). There is no escape
 // syntax and no filters: keel templates only substitute values.
 //
 // A template is checked once (syntax with templateRefs(), references by the
@@ -26,7 +29,7 @@
 namespace keel::spec {
 
 struct TemplateRef {
-  // "params", "steps", "run" or "event"
+  // "params", "steps", "run", "event" or "schedule"
   std::string root;
   // the dotted path after the root, e.g. {"fetch", "output", "path"}
   std::vector<std::string> path;
@@ -47,6 +50,9 @@ struct TemplateContext {
   // An event trigger's params: {"id", "topic", "payload"} of the event.
   // Null elsewhere: event.* is then a missing value.
   const nlohmann::json* event = nullptr;
+  // A cron trigger's params: {"time", "date"} of the instant fired for.
+  // Null elsewhere: schedule.* is then a missing value.
+  const nlohmann::json* schedule = nullptr;
 };
 
 // How a value is written where it lands. kNone: as is (environment values,
