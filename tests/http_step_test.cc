@@ -65,6 +65,8 @@ class HttpSteps : public ::testing::Test {
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // Until the loop runs, stop() would not end it (and the join would hang).
+    while (!server_.is_running()) std::this_thread::yield();
     keel_.start();
   }
   void TearDown() override {

@@ -57,6 +57,8 @@ int runHttpBench(const cli::BenchOptions& o) {
     return 1;
   }
   std::thread serving([&] { server.listen_after_bind(); });
+  // Until the loop runs, stop() would not end it (and the join would hang).
+  while (!server.is_running()) std::this_thread::yield();
 
   auto db = benchDbPath(o, "w5");
   if (o.db.empty()) removeDb(db);

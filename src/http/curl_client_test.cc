@@ -96,7 +96,13 @@ class ServerThread {
     server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
     port_ = server_->bind_to_any_port("127.0.0.1");
     widenBacklog(port_);
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    thread_ = std::thread([this] {
+      server_->listen_after_bind();
+      listenReturned_ = true;
+    });
+    // stop() is a no-op until the loop runs: a test that ends at once would
+    // otherwise leave the server listening and the join waiting forever.
+    while (!server_->is_running() && !listenReturned_) std::this_thread::yield();
   }
   ~ServerThread() {
     release_.set_value();
@@ -109,6 +115,7 @@ class ServerThread {
   std::unique_ptr<httplib::Server> server_;
   std::promise<void> release_;
   int port_ = 0;
+  std::atomic<bool> listenReturned_{false};
   std::thread thread_;
 };
 
