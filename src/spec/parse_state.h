@@ -29,6 +29,8 @@ struct TemplateSite {
   bool allowSteps = true;  // false: only params and run may be used
   // true: an event trigger's params, where only event.* may be used.
   bool eventOnly = false;
+  // true: an after trigger's params, where only upstream.* may be used.
+  bool upstreamOnly = false;
 };
 
 // What the checks across steps need to know about one step.

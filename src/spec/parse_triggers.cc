@@ -1,4 +1,4 @@
-// `triggers:` and `dependencies:`. Event triggers are fired by this keel;
+// `triggers:` and `dependencies:`. Event and after triggers are fired by this keel;
 // the others are stored without being acted on, so they are validated as
 // strictly as the rest: a spec accepted now must not be refused by the
 // keel that fires them.
@@ -61,6 +61,27 @@ void readFile(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   t.fileStableFor = f.duration("stable_for", true);
 }
 
+// A trigger's `params:` (param name -> template): of event.* in an event
+// trigger (`forEvent`), of upstream.* in an after trigger.
+void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, bool forEvent) {
+  auto p = r.mapping("params");
+  if (!p) return;
+  for (auto it = p->begin(); it != p->end(); ++it) {
+    if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+      st.diag.add(posOf(it->first),
+                  "trigger: params: " + describe(it->first) + " is not a param name");
+      continue;
+    }
+    const std::string& name = it->first.Scalar();
+    auto value = readString(it->second, "trigger: params." + name, st.diag, true);
+    if (!value) continue;
+    t.params[name] = *value;
+    st.addTemplate(-1, "trigger", "params." + name, *value, posOf(it->second), false);
+    st.templates.back().eventOnly = forEvent;
+    st.templates.back().upstreamOnly = !forEvent;
+  }
+}
+
 // `event: TOPIC` with its optional `match:` (payload path -> scalar) and
 // `params:` (param name -> template of event.*).
 void readEvent(const MapReader& r, TriggerSpec& t, ParseState& st) {
@@ -92,21 +113,7 @@ void readEvent(const MapReader& r, TriggerSpec& t, ParseState& st) {
       t.match[key] = it->second.Scalar();
     }
   }
-  if (auto p = r.mapping("params")) {
-    for (auto it = p->begin(); it != p->end(); ++it) {
-      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
-        st.diag.add(posOf(it->first),
-                    "trigger: params: " + describe(it->first) + " is not a param name");
-        continue;
-      }
-      const std::string& name = it->first.Scalar();
-      auto value = readString(it->second, "trigger: params." + name, st.diag, true);
-      if (!value) continue;
-      t.params[name] = *value;
-      st.addTemplate(-1, "trigger", "params." + name, *value, posOf(it->second), false);
-      st.templates.back().eventOnly = true;
-    }
-  }
+  readTriggerParams(r, t, st, true);
 }
 
 void readTrigger(const YAML::Node& node, ParseState& st) {
@@ -138,8 +145,9 @@ void readTrigger(const YAML::Node& node, ParseState& st) {
     r.checkKeys({"event", "match", "params"});
     readEvent(r, t, st);
   } else if (kinds[0] == "after") {
-    r.checkKeys({"after"});
+    r.checkKeys({"after", "params"});
     readAfter(r, t, st.diag);
+    readTriggerParams(r, t, st, false);
   } else {
     r.checkKeys({"file"});
     readFile(r, t, st.diag);

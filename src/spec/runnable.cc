@@ -26,6 +26,7 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
   }
   for (const auto& t : spec.triggers) {
     if (t.kind == TriggerSpec::Kind::kEvent) continue;  // fired by POST /api/v1/events/TOPIC
+    if (t.kind == TriggerSpec::Kind::kAfter) continue;  // fired when the upstream run ends
     const char* kind = t.kind == TriggerSpec::Kind::kCron    ? "cron"
                        : t.kind == TriggerSpec::Kind::kAfter ? "after"
                                                              : "file";
