@@ -27,7 +27,9 @@ using nlohmann::json;
 void Engine::startAfterTriggers(RunRt& upstream) {
   const std::string ended(toString(upstream.row.state));
   std::optional<triggers::UpstreamEnd> end;  // built once, for the first match
-  for (const auto& wf : workflows_.allLatest()) {
+  auto latest = workflows_.allLatest();
+  std::vector<const spec::WorkflowSpec*> specs;  // filled for the first match
+  for (const auto& wf : latest) {
     const auto& list = wf->spec->triggers;
     for (size_t i = 0; i < list.size(); ++i) {
       const spec::TriggerSpec& t = list[i];
@@ -40,6 +42,19 @@ void Engine::startAfterTriggers(RunRt& upstream) {
               fmt::format("after-trigger {} of workflow {} not fired: the run's timeline could "
                           "not be read when it was loaded, so an earlier end may have fired it",
                           i + 1, wf->row.name));
+        continue;
+      }
+      // Apply refuses cycles; versions stored by a keel that did not check
+      // them (before after triggers fired) are not started in a loop.
+      if (specs.empty())
+        for (const auto& other : latest) specs.push_back(other->spec.get());
+      if (auto cycle = triggers::findAfterCycle(*wf->spec, specs)) {
+        std::string text;
+        for (const auto& n : *cycle) text += (text.empty() ? "" : " -> ") + n;
+        event(upstream, kAfterFailedEvent, {}, 0,
+              fmt::format("after-trigger {} of workflow {} did not start a run: after-trigger "
+                          "cycle: {}; apply a version that breaks it",
+                          i + 1, wf->row.name, text));
         continue;
       }
       if (!end) {

@@ -234,6 +234,27 @@ steps:
   EXPECT_TRUE(hasEvent(up, "after_trigger_failed", "has no key 'missing'"));
 }
 
+TEST_F(EngineChainsTest, ACycleStoredWithoutTheApplyCheckStartsNothing) {
+  // As a keel that did not check cycles may have stored it.
+  store::WorkflowVersionRow loop;
+  loop.name = "loop";
+  loop.yaml = workflow("loop", R"(
+triggers:
+  - after: { workflow: loop, state: finished }
+steps:
+  - { name: a, run: "a", timeout: 1m }
+)");
+  loop.createdAt = clock_.wallNow();
+  ASSERT_TRUE(store_->putWorkflow(loop).ok());
+  crashAndRestart();  // reads the latest versions again
+  auto id = trigger("loop");
+  exec_.succeed(started(id, "a"));
+  engine_->pump();
+  ASSERT_EQ(detail(id).run.state, RunState::kSucceeded);
+  EXPECT_EQ(runsOf("loop").size(), 1u);
+  EXPECT_TRUE(hasEvent(id, "after_trigger_failed", "after-trigger cycle: loop -> loop"));
+}
+
 TEST_F(EngineChainsTest, ManualTriggersCannotTakeAfterKeys) {
   auto f = engine_->trigger({"paged", json::object(), "after:x:paged:0"});
   engine_->pump();
