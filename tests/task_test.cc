@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <thread>
+#include <tuple>
 
 #include "e2e_support.h"
 
@@ -101,16 +102,34 @@ TEST_F(Tasks, AWorkerCompletesAChainAndTheInputCarriesValuesAsJson) {
   ASSERT_EQ(listed["tasks"].size(), 1u) << list->body;
   EXPECT_EQ(listed["tasks"][0]["worker"], "w1");
 
-  auto [status, body] = complete(task["id"], "w1", {{"score", 0.93}});
+  // The result, and the next task in the same call: publish is queued once
+  // score's end is written, and the call waits for it.
+  auto [status, body] = post("/api/v1/tasks/results",
+                             {{"worker", "w2"},
+                              {"results", json::array()},
+                              {"poll", {{"queues", {"publish"}}, {"max", 5}, {"wait_ms", 10}}}});
+  EXPECT_EQ(status, 400) << "an empty results list is refused: " << body.dump();
+  std::tie(status, body) = post(
+      "/api/v1/tasks/results",
+      {{"worker", "w1"},
+       {"results", {{{"id", task["id"]}, {"output", {{"score", 0.93}}}, {"log", "done by w1"}}}},
+       {"poll", {{"queues", {"publish"}}, {"max", 5}, {"wait_ms", 20000}}}});
   ASSERT_EQ(status, 200) << body.dump();
-  EXPECT_EQ(body["ok"], true);
-  auto next = pollOne("publish", "w2");
-  ASSERT_TRUE(next.is_object());
+  EXPECT_EQ(body["results"][0]["ok"], true) << body.dump();
+  ASSERT_EQ(body["tasks"].size(), 1u) << body.dump();
+  json next = body["tasks"][0];
+  EXPECT_EQ(next["worker"], "w1");
+  {  // It is w1's: another worker cannot end it.
+    auto [ws, wb] = post("/api/v1/tasks/results",
+                         {{"worker", "w2"}, {"results", {{{"id", next["id"]}, {"output", 1}}}}});
+    ASSERT_EQ(ws, 200);
+    EXPECT_EQ(wb["results"][0]["error"]["code"], "lease_lost") << wb.dump();
+  }
   EXPECT_EQ(next["input"], (json{{"score", 0.93}}));
   // The batch form ends it.
   auto [bs, batch] =
       post("/api/v1/tasks/results",
-           {{"worker", "w2"}, {"results", {{{"id", next["id"]}, {"output", {{"sent", true}}}}}}});
+           {{"worker", "w1"}, {"results", {{{"id", next["id"]}, {"output", {{"sent", true}}}}}}});
   ASSERT_EQ(bs, 200) << batch.dump();
   EXPECT_EQ(batch["results"][0]["ok"], true) << batch.dump();
   auto run = keel_->waitForRun(id);

@@ -42,6 +42,8 @@ void addRunRoutes(Router& router, const RouteContext& context);
 void addTaskRoutes(Router& router, const RouteContext& context);
 // POST /api/v1/events/{topic}.
 void addEventRoutes(Router& router, const RouteContext& context);
+// GET /api/v1/schedules.
+void addScheduleRoutes(Router& router, const RouteContext& context);
 // POST/GET /api/v1/tokens, POST /api/v1/tokens/{name}/revoke.
 void addTokenRoutes(Router& router, const RouteContext& context);
 

@@ -110,6 +110,7 @@ void Server::addRoutes() {
   addTaskRoutes(router_, context);
   addTokenRoutes(router_, context);
   addEventRoutes(router_, context);
+  addScheduleRoutes(router_, context);
 }
 
 Reply Server::healthz() const { return jsonReply(200, {{"status", "ok"}}); }

@@ -27,6 +27,7 @@ inline constexpr char kMax[] = "max";
 inline constexpr char kMessage[] = "message";
 inline constexpr char kOk[] = "ok";
 inline constexpr char kOutput[] = "output";
+inline constexpr char kPoll[] = "poll";
 inline constexpr char kQueue[] = "queue";
 inline constexpr char kQueuedAt[] = "queued_at";
 inline constexpr char kQueues[] = "queues";

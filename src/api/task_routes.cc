@@ -90,50 +90,83 @@ struct PollSlots {
   int max = 16;
 };
 
+// {queues, max, wait_ms} (`where` names the object in messages).
+Result<engine::PollRequest> readPoll(const json& j, const std::string& worker,
+                                     const std::string& where) {
+  engine::PollRequest poll;
+  poll.worker = worker;
+  const json& queues = j.contains(kQueues) ? j[kQueues] : json();
+  if (!queues.is_array() || queues.empty() || queues.size() > 100)
+    return bad(fmt::format("'queues'{} must be a list of 1 to 100 queue names", where));
+  for (size_t i = 0; i < queues.size(); ++i) {
+    if (auto ok = checkName(queues[i], fmt::format("queues[{}]{}", i, where)); !ok.ok())
+      return ok.error();
+    poll.queues.push_back(queues[i].get<std::string>());
+  }
+  auto max = intField(j, kMax, 1, kMaxTasksPerPoll, 1, where);
+  if (!max.ok()) return max.error();
+  poll.max = static_cast<int>(*max);
+  auto wait = intField(j, kWaitMs, 0, kMaxWaitMs, 0, where);
+  if (!wait.ok()) return wait.error();
+  poll.wait = std::chrono::milliseconds(*wait);
+  return poll;
+}
+
+// A poll that would wait while every slot for waiting polls is taken is
+// told to come back (429): the other requests (heartbeats, reports) keep
+// their threads. Holds a slot while it lives when it took one.
+class PollSlot {
+ public:
+  PollSlot(PollSlots& slots, bool waits) : slots_(slots), taken_(waits) {
+    if (taken_ && slots_.waiting.fetch_add(1) >= slots_.max) {
+      slots_.waiting.fetch_sub(1);
+      taken_ = false;
+      refused_ = true;
+    }
+  }
+  ~PollSlot() {
+    if (taken_) slots_.waiting.fetch_sub(1);
+  }
+  PollSlot(const PollSlot&) = delete;
+  PollSlot& operator=(const PollSlot&) = delete;
+  std::optional<Reply> refusal() const {
+    if (!refused_) return std::nullopt;
+    Reply busy = errorReply(
+        429, "too_many_polls",
+        fmt::format("{} polls are already waiting, the most this keel serves at once; poll "
+                    "again after Retry-After, or use fewer, longer-lived workers",
+                    slots_.max));
+    busy.headers.emplace_back("Retry-After", "1");
+    return busy;
+  }
+
+ private:
+  PollSlots& slots_;
+  bool taken_;
+  bool refused_ = false;
+};
+
+json taskList(const std::vector<engine::TaskView>& tasks) {
+  json list = json::array();
+  for (const auto& t : tasks) list.push_back(taskJson(t));
+  return list;
+}
+
 Reply poll(const RouteContext& ctx, PollSlots& slots, const ApiRequest& request) {
   if (!ctx.tasks) return unavailable(ctx);
   auto body = objectBody(request);
   if (!body.ok()) return errorReply(body.error());
   if (auto ok = checkFields(*body, {kQueues, kWorker, kMax, kWaitMs}); !ok.ok())
     return errorReply(ok.error());
-  engine::PollRequest poll;
   auto worker = workerOf(*body);
   if (!worker.ok()) return errorReply(worker.error());
-  poll.worker = *worker;
-  const json& queues = (*body)[kQueues];
-  if (!body->contains(kQueues) || !queues.is_array() || queues.empty() || queues.size() > 100)
-    return errorReply(bad("'queues' must be a list of 1 to 100 queue names"));
-  for (size_t i = 0; i < queues.size(); ++i) {
-    if (auto ok = checkName(queues[i], fmt::format("queues[{}]", i)); !ok.ok())
-      return errorReply(ok.error());
-    poll.queues.push_back(queues[i].get<std::string>());
-  }
-  auto max = intField(*body, kMax, 1, kMaxTasksPerPoll, 1);
-  if (!max.ok()) return errorReply(max.error());
-  poll.max = static_cast<int>(*max);
-  auto wait = intField(*body, kWaitMs, 0, kMaxWaitMs, 0);
-  if (!wait.ok()) return errorReply(wait.error());
-  poll.wait = std::chrono::milliseconds(*wait);
-  // A poll that would wait while every slot for waiting polls is taken is
-  // told to come back: the other requests (heartbeats, reports) keep their
-  // threads.
-  bool waits = poll.wait.count() > 0;
-  if (waits && slots.waiting.fetch_add(1) >= slots.max) {
-    slots.waiting.fetch_sub(1);
-    Reply busy = errorReply(
-        429, "too_many_polls",
-        fmt::format("{} polls are already waiting, the most this keel serves at once; poll "
-                    "again after Retry-After, or use fewer, longer-lived workers",
-                    slots.max));
-    busy.headers.emplace_back("Retry-After", "1");
-    return busy;
-  }
-  auto tasks = ctx.tasks->poll(poll);
-  if (waits) slots.waiting.fetch_sub(1);
+  auto poll = readPoll(*body, *worker, "");
+  if (!poll.ok()) return errorReply(poll.error());
+  PollSlot slot(slots, poll->wait.count() > 0);
+  if (auto busy = slot.refusal()) return *busy;
+  auto tasks = ctx.tasks->poll(*poll);
   if (!tasks.ok()) return errorReply(tasks.error());
-  json list = json::array();
-  for (const auto& t : *tasks) list.push_back(taskJson(t));
-  return jsonReply(200, {{kTasks, std::move(list)}});
+  return jsonReply(200, {{kTasks, taskList(*tasks)}});
 }
 
 Reply heartbeat(const RouteContext& ctx, const ApiRequest& request) {
@@ -220,8 +253,10 @@ bool alreadyRecorded(const RouteContext& ctx, const engine::TaskReport& r,
   return holder && *holder == worker;
 }
 
-std::vector<Status> sendReports(const RouteContext& ctx, const std::string& worker,
-                                std::vector<engine::TaskReport> reports) {
+// The reports (and, with `poll`, the next tasks in the same call).
+engine::TaskBroker::ReportsAndTasks sendReports(const RouteContext& ctx, const std::string& worker,
+                                                std::vector<engine::TaskReport> reports,
+                                                const engine::PollRequest* poll = nullptr) {
   // What alreadyRecorded() reads of each report, kept without the outputs
   // and logs, which move into the broker.
   std::vector<engine::TaskReport> keys(reports.size());
@@ -230,12 +265,17 @@ std::vector<Status> sendReports(const RouteContext& ctx, const std::string& work
     keys[i].completed = reports[i].completed;
     keys[i].failure.failureClass = reports[i].failure.failureClass;
   }
-  auto results = ctx.tasks->report(worker, std::move(reports), ctx.engineTimeout);
+  engine::TaskBroker::ReportsAndTasks answer;
+  if (poll)
+    answer = ctx.tasks->reportAndPoll(worker, std::move(reports), *poll, ctx.engineTimeout);
+  else
+    answer.reports = ctx.tasks->report(worker, std::move(reports), ctx.engineTimeout);
+  auto& results = answer.reports;
   for (size_t i = 0; i < results.size(); ++i)
     if (!results[i].ok() && results[i].error().code() == ErrorCode::kLeaseLost &&
         alreadyRecorded(ctx, keys[i], worker))
       results[i] = okStatus();
-  return results;
+  return answer;
 }
 
 Reply reportOne(const RouteContext& ctx, const ApiRequest& request, bool completed) {
@@ -250,7 +290,7 @@ Reply reportOne(const RouteContext& ctx, const ApiRequest& request, bool complet
   report->id = request.pathParams[0];
   std::vector<engine::TaskReport> one;
   one.push_back(std::move(*report));
-  auto result = sendReports(ctx, *worker, std::move(one)).at(0);
+  auto result = sendReports(ctx, *worker, std::move(one)).reports.at(0);
   if (!result.ok()) return errorReply(result.error());
   return jsonReply(200, {{kId, request.pathParams[0]}, {kOk, true}});
 }
@@ -265,11 +305,12 @@ Reply fail(const RouteContext& ctx, const ApiRequest& request) {
 
 // {"worker", "results": [{"id", "output", "log"} | {"id", "fail": {...}}]}
 // -> {"results": [{"id", "ok": true} | {"id", "ok": false, "error": {...}}]}
-Reply reportMany(const RouteContext& ctx, const ApiRequest& request) {
+Reply reportMany(const RouteContext& ctx, PollSlots& slots, const ApiRequest& request) {
   if (!ctx.tasks) return unavailable(ctx);
   auto body = objectBody(request);
   if (!body.ok()) return errorReply(body.error());
-  if (auto ok = checkFields(*body, {kWorker, kResults}); !ok.ok()) return errorReply(ok.error());
+  if (auto ok = checkFields(*body, {kWorker, kResults, kPoll}); !ok.ok())
+    return errorReply(ok.error());
   auto worker = workerOf(*body);
   if (!worker.ok()) return errorReply(worker.error());
   const json& results = (*body)[kResults];
@@ -303,9 +344,22 @@ Reply reportMany(const RouteContext& ctx, const ApiRequest& request) {
     r->id = item[kId].get<std::string>();
     reports.push_back(std::move(*r));
   }
+  std::optional<engine::PollRequest> poll;
+  if (body->contains(kPoll)) {
+    const json& p = (*body)[kPoll];
+    if (!p.is_object()) return errorReply(bad("'poll' must be an object {queues, max, wait_ms}"));
+    if (auto ok = checkFields(p, {kQueues, kMax, kWaitMs}, " in poll"); !ok.ok())
+      return errorReply(ok.error());
+    auto read = readPoll(p, *worker, " in poll");
+    if (!read.ok()) return errorReply(read.error());
+    poll = std::move(*read);
+  }
+  PollSlot slot(slots, poll && poll->wait.count() > 0);
+  if (auto busy = slot.refusal()) return *busy;
   std::vector<std::string> ids;
   for (const auto& r : reports) ids.push_back(r.id);
-  auto statuses = sendReports(ctx, *worker, std::move(reports));
+  auto answer = sendReports(ctx, *worker, std::move(reports), poll ? &*poll : nullptr);
+  const auto& statuses = answer.reports;
   json out = json::array();
   for (size_t i = 0; i < statuses.size(); ++i) {
     json item = {{kId, ids[i]}, {kOk, statuses[i].ok()}};
@@ -314,7 +368,19 @@ Reply reportMany(const RouteContext& ctx, const ApiRequest& request) {
                       {"message", statuses[i].error().message()}};
     out.push_back(std::move(item));
   }
-  return jsonReply(200, {{kResults, std::move(out)}});
+  json reply = {{kResults, std::move(out)}};
+  if (poll) {
+    // The reports stand whatever the poll says; a poll that failed leaves
+    // no task leased, and says why.
+    if (answer.tasks.ok()) {
+      reply[kTasks] = taskList(*answer.tasks);
+    } else {
+      reply[kTasks] = json::array();
+      reply["poll_error"] = {{"code", errorCodeName(answer.tasks.error().code())},
+                             {"message", answer.tasks.error().message()}};
+    }
+  }
+  return jsonReply(200, reply);
 }
 
 Reply listTasks(const RouteContext& ctx, const ApiRequest& request) {
@@ -339,7 +405,9 @@ void addTaskRoutes(Router& router, const RouteContext& context) {
   router.add("POST", "/api/v1/tasks/poll", [context, slots](const ApiRequest& request) {
     return poll(context, *slots, request);
   });
-  router.add("POST", "/api/v1/tasks/results", bind(reportMany));
+  router.add("POST", "/api/v1/tasks/results", [context, slots](const ApiRequest& request) {
+    return reportMany(context, *slots, request);
+  });
   router.add("POST", "/api/v1/tasks/{id}/heartbeat", bind(heartbeat));
   router.add("POST", "/api/v1/tasks/{id}/complete", bind(complete));
   router.add("POST", "/api/v1/tasks/{id}/fail", bind(fail));

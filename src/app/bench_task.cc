@@ -134,27 +134,31 @@ void workerLoop(Shared& s, const std::string& url, const std::string& token, siz
       {"worker", worker},
       {"max", kPollMax},
       {"wait_ms", kPollWaitMs}}.dump();
-  std::vector<std::string> lastRuns;  // run ids of the step-c tasks of the batch
+  const json nextPoll = {{"queues", json::array({"w4"})}, {"max", kPollMax}, {"wait_ms", 0}};
+  json tasks;  // {"tasks": [...]}: what the last poll, or the last results call, handed out
   while (!s.stop) {
-    auto res = client->Post("/api/v1/tasks/poll", pollBody, "application/json");
-    ++s.polls;
-    if (!res || res->status != 200) {
-      ++s.pollErrors;
-      s.note(res ? fmt::format("poll answered {}: {}", res->status, res->body)
-                 : fmt::format("poll failed: {}", httplib::to_string(res.error())));
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      client = apiClient(url, token);
-      continue;
-    }
-    json tasks = json::parse(res->body, nullptr, false);
-    if (!tasks.is_object() || !tasks["tasks"].is_array()) {
-      ++s.pollErrors;
-      s.note("poll answer is not {\"tasks\": [...]}: " + res->body);
-      continue;
-    }
-    if (tasks["tasks"].empty()) {
-      ++s.emptyPolls;
-      continue;
+    if (!tasks.is_object() || !tasks["tasks"].is_array() || tasks["tasks"].empty()) {
+      auto res = client->Post("/api/v1/tasks/poll", pollBody, "application/json");
+      ++s.polls;
+      if (!res || res->status != 200) {
+        ++s.pollErrors;
+        s.note(res ? fmt::format("poll answered {}: {}", res->status, res->body)
+                   : fmt::format("poll failed: {}", httplib::to_string(res.error())));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        client = apiClient(url, token);
+        continue;
+      }
+      tasks = json::parse(res->body, nullptr, false);
+      if (!tasks.is_object() || !tasks["tasks"].is_array()) {
+        ++s.pollErrors;
+        s.note("poll answer is not {\"tasks\": [...]}: " + res->body);
+        tasks = json();
+        continue;
+      }
+      if (tasks["tasks"].empty()) {
+        ++s.emptyPolls;
+        continue;
+      }
     }
     json results = json::array();
     std::vector<bool> isLast;
@@ -176,7 +180,9 @@ void workerLoop(Shared& s, const std::string& url, const std::string& token, siz
       isLast.push_back(step == "c");
     }
     s.tasks += results.size();
-    const std::string reportBody = json{{"worker", worker}, {"results", results}}.dump();
+    // The results, and the next batch in the same call.
+    const std::string reportBody =
+        json{{"worker", worker}, {"results", results}, {"poll", nextPoll}}.dump();
     auto answer = client->Post("/api/v1/tasks/results", reportBody, "application/json");
     ++s.reportCalls;
     const auto now = SteadyClock::now();
@@ -189,11 +195,16 @@ void workerLoop(Shared& s, const std::string& url, const std::string& token, siz
     }
     json acks = json::parse(answer->body, nullptr, false);
     if (!acks.is_object() || !acks["results"].is_array() ||
-        acks["results"].size() != results.size()) {
+        acks["results"].size() != results.size() || !acks["tasks"].is_array()) {
       s.reportErrors += results.size();
       s.note("results answer does not match the reports: " + answer->body);
+      tasks = json();
       continue;
     }
+    if (acks.contains("poll_error")) s.note("the poll of a results call failed: " + answer->body);
+    ++s.polls;
+    if (acks["tasks"].empty()) ++s.emptyPolls;
+    tasks = {{"tasks", std::move(acks["tasks"])}};
     size_t done = 0;
     for (size_t i = 0; i < results.size(); ++i) {
       const json& ack = acks["results"][i];

@@ -56,6 +56,7 @@ struct Subcommands {
   CLI::App* cancel;
   CLI::App* retry;
   CLI::App* tasks;
+  CLI::App* schedules;
   CLI::App* token;
   CLI::App* tokenCreate;
   CLI::App* tokenList;
@@ -202,6 +203,10 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
       "tasks", "List the queued and leased tasks of task: steps (what workers are doing)");
   s.tasks->add_option("--queue", p.tasks.queue, "Only tasks of this queue");
   s.tasks->add_flag("--json", p.tasks.json, "Print the API's JSON");
+
+  s.schedules = app.add_subcommand(
+      "schedules", "List the cron triggers of the workflows: next fire, last instant and outcome");
+  s.schedules->add_flag("--json", p.json, "Print the API's JSON");
   return s;
 }
 
@@ -225,6 +230,7 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
   if (*s.cancel) return cancelCommand(ctx, p.runId);
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
+  if (*s.schedules) return schedulesCommand(ctx, p.json);
   if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName);
   if (*s.tokenList) return tokenListCommand(ctx);
   if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName);

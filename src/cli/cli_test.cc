@@ -538,6 +538,14 @@ params:
   EXPECT_NE(out_.str().find("        GET http://127.0.0.1:1/x\n"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("429 -> rate_limited"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("task: queue reports"), std::string::npos) << out_.str();
+  EXPECT_NE(
+      out_.str().find(
+          R"(input (each {{ ... }} is filled in per run as a JSON value): {"day":"{{ params.day }}"})"),
+      std::string::npos)
+      << out_.str();
+  EXPECT_NE(out_.str().find("lease: 10s (heartbeat); idempotency_key: <run id>/work"),
+            std::string::npos)
+      << out_.str();
 }
 
 TEST_F(CliTest, ValidateRefusesATaskWithoutAQueue) {
@@ -551,6 +559,31 @@ steps:
   EXPECT_EQ(keel({"validate", dir.file("t.yaml")}, false), 2) << out_.str();
   EXPECT_NE(out_.str().find(dir.file("t.yaml") + ":5:"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("task: `queue` is required"), std::string::npos) << out_.str();
+}
+
+TEST_F(CliTest, SchedulesListsCronTriggersAsATable) {
+  store_.workflows.push_back(
+      {"nightly", 1, "default",
+       "name: nightly\nowner: { team: t }\nrunbook: https://wiki.example.com/rb\n"
+       "triggers:\n"
+       "  - { cron: \"30 2 * * *\", timezone: Europe/Paris }\n"
+       "steps:\n  - { name: a, noop: true }\n",
+       "/w", "ddd", at(kT0)});
+  store_.scheduleStates = {{"nightly", 0, WallTime(std::chrono::seconds(1'795'829'400)), kOk,
+                            "skipped: previous run " + std::string(kFailed) + " still running"}};
+  ASSERT_EQ(keel({"schedules"}), 0) << err_.str();
+  const std::string out = out_.str();
+  EXPECT_EQ(out.substr(0, out.find("NEXT")), "WORKFLOW  TRIGGER  CRON        TIMEZONE      ")
+      << out;
+  EXPECT_NE(out.find("nightly   1        30 2 * * *  Europe/Paris  "), std::string::npos) << out;
+  EXPECT_NE(out.find("2026-11-28T01:30:00Z  " + std::string(kOk) + "  skipped: previous run " +
+                     kFailed + " still running\n"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(keel({"schedules", "--json"}), 0) << err_.str();
+  auto j = json::parse(out_.str());
+  ASSERT_EQ(j["schedules"].size(), 1u);
+  EXPECT_EQ(j["schedules"][0]["next"].size(), 5u);
 }
 
 TEST_F(CliTest, TasksListsQueuedAndLeasedTasksWithTheirLease) {

@@ -96,6 +96,8 @@ int tasksCommand(const Context& ctx, const TasksArgs& args);
 // Prints the new secret alone on stdout.
 int tokenCreateCommand(const Context& ctx, const std::string& name);
 int tokenListCommand(const Context& ctx);
+// The cron triggers (GET /api/v1/schedules) as a table, or its JSON.
+int schedulesCommand(const Context& ctx, bool json);
 int tokenRevokeCommand(const Context& ctx, const std::string& name);
 
 }  // namespace keel::cli

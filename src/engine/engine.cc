@@ -95,6 +95,7 @@ Status Engine::start() {
     runner->sweep(keep);
   }
   reattached_.clear();
+  KEEL_TRY(loadSchedules());
   started_ = true;
   if (!options_.manual) loopThread_ = std::thread([this] { loop_.run(); });
   ready_ = true;
@@ -226,6 +227,12 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
     reply->set_value(Error(ErrorCode::kInvalidArgument,
                            "idempotency keys starting with 'event:' belong to runs started by "
                            "events; choose another key"));
+    return future;
+  }
+  if (request.idempotencyKey.starts_with("cron:")) {
+    reply->set_value(Error(ErrorCode::kInvalidArgument,
+                           "idempotency keys starting with 'cron:' belong to runs started by "
+                           "schedules; choose another key"));
     return future;
   }
   if (request.idempotencyKey.starts_with("after:")) {
@@ -397,6 +404,7 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
   workflows_.put(*loaded);
   result.workflow = *stored;
   result.changed = !previous.ok() || (*previous)->row.version != stored->version;
+  if (result.changed) loop_.post([this, wf = *loaded] { rearmSchedules(wf); });
   reply.set_value(std::move(result));
   return future;
 }

@@ -224,6 +224,32 @@ class Engine final : public Control, public TaskLeaseLog {
   // durableKeys_ for the lookups in flight.
   void keyMadeDurable(const KeyId& keyId, const store::RunRow& row);
 
+  // --- schedules (engine_schedules.cc) ---
+  // Where one cron trigger of a workflow's latest version stands, on the
+  // loop: the last instant handled (fired or skipped; durable or in the
+  // pending batch), the last run it started, and its timer.
+  struct ScheduleRt {
+    std::shared_ptr<const LoadedWorkflow> wf;
+    size_t index = 0;
+    WallTime after;
+    std::string lastRunId;
+    std::optional<EventLoop::TimerId> timer;
+    uint64_t generation = 0;
+  };
+  using ScheduleKey = std::pair<std::string, size_t>;  // workflow, trigger index
+  // start(): every latest version's cron triggers from the durable schedule
+  // state; the instants missed while keel was down follow their misfire.
+  Status loadSchedules();
+  // A workflow applied (loop): its triggers replace the previous version's.
+  void rearmSchedules(std::shared_ptr<const LoadedWorkflow> wf);
+  // Starts the runs of the instants due now, in one batch with the state.
+  void fireDue(ScheduleRt& s, bool atStart);
+  // Records a fire that starts no run.
+  void recordSkip(ScheduleRt& s, WallTime instant, const std::string& reason);
+  // A timer for the next instant (at most a minute away, so that a wall
+  // clock stepped either way is seen within a minute).
+  void armSchedule(ScheduleRt& s);
+  void onScheduleTimer(const ScheduleKey& key, uint64_t generation);
   // --- after triggers (engine_chains.cc) ---
   // A run ended: the matching after triggers of the latest workflow
   // versions it has not fired yet start their runs, in the same batch.
@@ -355,6 +381,8 @@ class Engine final : public Control, public TaskLeaseLog {
   std::set<EventKey> uncommittedEvents_;
   std::map<EventKey, DurableEvent> durableEvents_;
   std::deque<std::pair<uint64_t, EventKey>> durableEventOrder_;
+  std::map<ScheduleKey, ScheduleRt> schedules_;
+  uint64_t scheduleGeneration_ = 0;
   int readsInFlight_ = 0;  // StoreReader jobs not yet back on the loop
   uint64_t retries_ = 0;   // runs rebuilt by a retry
   // Successful commits, and the counts seen by keyed triggers in flight.

@@ -178,6 +178,9 @@ class FlakyStore : public store::Store {
                                                                  const std::string& id) override {
     return read("findInboundEvent", real_.findInboundEvent(t, id));
   }
+  Result<std::vector<store::ScheduleStateRow>> listScheduleStates() override {
+    return read("listScheduleStates", real_.listScheduleStates());
+  }
   Status health() override {
     if (unhealthy) return *unhealthy;
     return real_.health();

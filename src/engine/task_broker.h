@@ -134,6 +134,22 @@ class TaskBroker {
     one[0].log = std::move(log);
     return std::move(report(worker, std::move(one), waitDurable).at(0));
   }
+  // report(), then poll() for the same worker, as one call: the ends and
+  // the new leases are made durable together, so a worker that reports a
+  // batch and asks for the next one waits for one write instead of two.
+  // Answers the reports' statuses and the poll's tasks (or its error).
+  struct ReportsAndTasks {
+    std::vector<Status> reports;
+    Result<std::vector<TaskView>> tasks = std::vector<TaskView>{};
+  };
+  virtual ReportsAndTasks reportAndPoll(const std::string& worker, std::vector<TaskReport> reports,
+                                        const PollRequest& poll,
+                                        std::chrono::milliseconds waitDurable) {
+    ReportsAndTasks out;
+    out.reports = report(worker, std::move(reports), waitDurable);
+    out.tasks = this->poll(poll);
+    return out;
+  }
   // Queued and leased tasks, in queue order; every queue when `queue` is empty.
   virtual std::vector<TaskView> list(const std::string& queue) const = 0;
 };

@@ -323,7 +323,7 @@ void TaskRunner::leaseQueued(const engine::PollRequest& request,
   counts_.handedOut += out.size();
 }
 
-Result<std::vector<engine::TaskView>> TaskRunner::poll(const engine::PollRequest& request) {
+Result<std::vector<engine::TaskView>> TaskRunner::lease(const engine::PollRequest& request) {
   std::vector<engine::TaskView> out;
   {
     Lock lock(mu_);
@@ -335,27 +335,69 @@ Result<std::vector<engine::TaskView>> TaskRunner::poll(const engine::PollRequest
       queued_.wait_until(lock, deadline);
     }
   }
-  if (out.empty()) return out;
-  reaper_cv_.notify_all();
-  if (leaseLog_) {
-    std::vector<engine::TaskLease> leases;
-    for (const auto& t : out) leases.push_back({t.runId, t.step, t.attempt, t.worker});
-    auto recorded = leaseLog_->recordTaskLeases(std::move(leases));
-    Status st = Error(ErrorCode::kUnavailable, "the leases were not recorded in time");
-    if (recorded.wait_for(options_.recordTimeout) == std::future_status::ready) {
-      try {
-        st = recorded.get();
-      } catch (const std::future_error&) {
-        st = Error(ErrorCode::kUnavailable, "keel is stopping");
-      }
-    }
-    if (!st.ok()) {
-      unlease(out, request.worker);
-      return Error(
-          ErrorCode::kUnavailable,
-          fmt::format("tasks could not be handed out: {}; poll again", st.error().message()));
+  if (!out.empty()) reaper_cv_.notify_all();
+  return out;
+}
+
+std::future<Status> TaskRunner::recordLeases(const std::vector<engine::TaskView>& tasks) {
+  if (tasks.empty() || !leaseLog_) {
+    std::promise<Status> none;
+    none.set_value(okStatus());
+    return none.get_future();
+  }
+  std::vector<engine::TaskLease> leases;
+  leases.reserve(tasks.size());
+  for (const auto& t : tasks) leases.push_back({t.runId, t.step, t.attempt, t.worker});
+  return leaseLog_->recordTaskLeases(std::move(leases));
+}
+
+Result<std::vector<engine::TaskView>> TaskRunner::awaitLeases(std::vector<engine::TaskView> tasks,
+                                                              const std::string& worker,
+                                                              std::future<Status> recorded) {
+  if (tasks.empty()) return tasks;
+  Status st = Error(ErrorCode::kUnavailable, "the leases were not recorded in time");
+  if (recorded.wait_for(options_.recordTimeout) == std::future_status::ready) {
+    try {
+      st = recorded.get();
+    } catch (const std::future_error&) {
+      st = Error(ErrorCode::kUnavailable, "keel is stopping");
     }
   }
+  if (!st.ok()) {
+    unlease(tasks, worker);
+    return Error(
+        ErrorCode::kUnavailable,
+        fmt::format("tasks could not be handed out: {}; poll again", st.error().message()));
+  }
+  return tasks;
+}
+
+Result<std::vector<engine::TaskView>> TaskRunner::poll(const engine::PollRequest& request) {
+  auto leased = lease(request);
+  if (!leased.ok()) return leased;
+  auto recorded = recordLeases(*leased);
+  return awaitLeases(std::move(*leased), request.worker, std::move(recorded));
+}
+
+TaskRunner::ReportsAndTasks TaskRunner::reportAndPoll(const std::string& worker,
+                                                      std::vector<engine::TaskReport> reports,
+                                                      const engine::PollRequest& poll,
+                                                      Millis waitDurable) {
+  ReportsAndTasks out;
+  std::vector<engine::TaskView> leased;
+  std::future<Status> recorded;
+  // The new leases go to the engine right behind the ends, so that one
+  // commit usually makes both durable.
+  out.reports = reportThen(worker, std::move(reports), waitDurable, [&] {
+    auto got = lease(poll);
+    if (!got.ok()) {
+      out.tasks = got.error();
+      return;
+    }
+    leased = std::move(*got);
+    recorded = recordLeases(leased);
+  });
+  if (out.tasks.ok()) out.tasks = awaitLeases(std::move(leased), poll.worker, std::move(recorded));
   return out;
 }
 
@@ -451,6 +493,12 @@ Result<std::shared_ptr<TaskRunner::Task>> TaskRunner::takeReported(const engine:
 
 std::vector<Status> TaskRunner::report(const std::string& worker,
                                        std::vector<engine::TaskReport> reports, Millis wait) {
+  return reportThen(worker, std::move(reports), wait, {});
+}
+
+std::vector<Status> TaskRunner::reportThen(const std::string& worker,
+                                           std::vector<engine::TaskReport> reports, Millis wait,
+                                           const std::function<void()>& whileEnding) {
   std::vector<Status> out(reports.size());
   std::vector<char> waiting(reports.size(), 0);
   std::vector<std::pair<std::shared_ptr<Task>, exec::StepOutcome>> ends;
@@ -494,6 +542,7 @@ std::vector<Status> TaskRunner::report(const std::string& worker,
   if (mine.remaining > 0) waiters_.insert(&mine);
   lock.unlock();
   for (auto& [t, o] : ends) t->done(std::move(o));
+  if (whileEnding) whileEnding();
   lock.lock();
   const auto deadline = std::chrono::steady_clock::now() + wait;
   mine.cv.wait_until(lock, deadline, [&] { return mine.remaining == 0 || released_; });

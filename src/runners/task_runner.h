@@ -81,6 +81,9 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
   Result<engine::TaskView> heartbeat(const std::string& id, const std::string& worker) override;
   std::vector<Status> report(const std::string& worker, std::vector<engine::TaskReport> reports,
                              std::chrono::milliseconds waitDurable) override;
+  ReportsAndTasks reportAndPoll(const std::string& worker, std::vector<engine::TaskReport> reports,
+                                const engine::PollRequest& poll,
+                                std::chrono::milliseconds waitDurable) override;
   std::vector<engine::TaskView> list(const std::string& queue) const override;
 
   // Ends every lease that has lapsed by now. Returns how many.
@@ -127,6 +130,19 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
                                              bool& repeat);
   exec::StepOutcome outcomeOf(engine::TaskReport& r) const;
   void leaseQueued(const engine::PollRequest& request, std::vector<engine::TaskView>& out);
+  // poll() in three parts: lease (waiting up to request.wait for a task),
+  // send the leases to be recorded, and wait for that (giving the tasks back
+  // when they cannot be recorded).
+  Result<std::vector<engine::TaskView>> lease(const engine::PollRequest& request);
+  std::future<Status> recordLeases(const std::vector<engine::TaskView>& tasks);
+  Result<std::vector<engine::TaskView>> awaitLeases(std::vector<engine::TaskView> tasks,
+                                                    const std::string& worker,
+                                                    std::future<Status> recorded);
+  // report(); `whileEnding` runs once the ends are handed to the engine and
+  // before their durability is waited for.
+  std::vector<Status> reportThen(const std::string& worker, std::vector<engine::TaskReport> reports,
+                                 std::chrono::milliseconds wait,
+                                 const std::function<void()>& whileEnding);
   std::shared_ptr<Task> newTask(const exec::AttemptRef& ref,
                                 const engine::PreparedAttempt* prepared, Done done) const;
   // Registers a task: leased (its lease from queuedAt) or queued.

@@ -468,3 +468,41 @@ TEST_F(TaskRunnerTest, TheCountsReachTheMetricsRegistry) {
 
 }  // namespace
 }  // namespace keel::runners
+
+namespace keel::runners {
+namespace {
+
+TEST_F(TaskRunnerTest, AReportCanAskForTheNextTasksInTheSameCall) {
+  FakeLeaseLog log;
+  runner_.setLeaseLog(&log);
+  start(1, 1);
+  start(3, 1);
+  auto first = poll("w1");
+  ASSERT_EQ(first.size(), 1u);
+  std::vector<engine::TaskReport> reports(1);
+  reports[0].id = first[0].id;
+  reports[0].completed = true;
+  reports[0].output = {{"score", 1}};
+  auto answer = runner_.reportAndPoll("w1", reports, {{"other"}, "w1", 10, 0ms}, 0ms);
+  ASSERT_EQ(answer.reports.size(), 1u);
+  EXPECT_TRUE(answer.reports[0].ok()) << answer.reports[0].error().toString();
+  ASSERT_TRUE(answer.tasks.ok());
+  ASSERT_EQ(answer.tasks->size(), 1u);
+  EXPECT_EQ((*answer.tasks)[0].step, "timed");
+  EXPECT_EQ((*answer.tasks)[0].worker, "w1");
+  ASSERT_EQ(log.recorded.size(), 2u) << "the new lease is recorded too";
+  EXPECT_EQ(log.recorded[1].step, "timed");
+  ASSERT_EQ(outcomes_.size(), 1u);
+  EXPECT_TRUE(outcomes_[0].succeeded);
+  // A poll that cannot be recorded gives its tasks back; the report stands.
+  start(2, 1);
+  log.fail = true;
+  std::vector<engine::TaskReport> none;
+  auto refused = runner_.reportAndPoll("w1", none, {{"other"}, "w1", 10, 0ms}, 0ms);
+  EXPECT_FALSE(refused.tasks.ok());
+  log.fail = false;
+  EXPECT_EQ(poll("w2", 10, "other").size(), 1u);
+}
+
+}  // namespace
+}  // namespace keel::runners

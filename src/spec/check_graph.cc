@@ -198,6 +198,14 @@ std::string refProblem(const TemplateRef& ref, const TemplateSite& site, ParseSt
     if (!ref.path.empty() && ref.path[0] == "payload") return "";
     return expr + ": use event.id, event.topic, event.payload or event.payload.X";
   }
+  if (site.scheduleOnly) {
+    if (ref.root == "schedule" && ref.path.size() == 1 &&
+        (ref.path[0] == "time" || ref.path[0] == "date"))
+      return "";
+    return expr +
+           ": a cron trigger's params can use only schedule.time and schedule.date (the "
+           "instant the schedule fires for)";
+  }
   if (ref.root == "event")
     return expr + ": event.* can be used only in the params: of an event trigger";
   if (site.upstreamOnly) {
@@ -215,6 +223,8 @@ std::string refProblem(const TemplateRef& ref, const TemplateSite& site, ParseSt
   }
   if (ref.root == "upstream")
     return expr + ": upstream.* can be used only in the params: of an after trigger";
+  if (ref.root == "schedule")
+    return expr + ": schedule.* can be used only in the params: of a cron trigger";
   if (ref.root == "params") {
     if (ref.path.size() != 1) return expr + ": write params.NAME";
     if (!st.paramsDeclared) return "";

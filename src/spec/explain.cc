@@ -10,7 +10,8 @@ namespace keel::spec {
 namespace {
 
 constexpr const char* kNotFired =
-    "stored; cron/event/chain/file triggers are not fired by this version of keel";
+    "cron, event and after triggers fire; file triggers are stored but not fired by this "
+    "version of keel";
 constexpr const char* kNotEnforced =
     "stored; breakers, max_concurrent and rate are not enforced by this version of keel";
 
@@ -131,9 +132,7 @@ bool isSensitiveHeader(std::string name) {
 
 void explainHttp(const StepSpec& s, std::string& out) {
   const HttpSpec& h = s.http;
-  out +=
-      "      request (checked; not sent by this version of keel; each {{ ... }} is filled in "
-      "per run, percent-encoded in the URL):\n";
+  out += "      request (each {{ ... }} is filled in per run, percent-encoded in the URL):\n";
   out += "        " + h.method + " " + h.url + "\n";
   for (const auto& [name, value] : h.headers)
     out += "        " + name + ": " +
@@ -168,10 +167,25 @@ void explainHttp(const StepSpec& s, std::string& out) {
   out += "                other 5xx, and any other status -> error\n";
 }
 
+void explainTask(const StepSpec& s, std::string& out) {
+  out += "      input (each {{ ... }} is filled in per run as a JSON value): " +
+         (s.task.input ? jsonShape(*s.task.input) : std::string("{} (none given)")) + "\n";
+  out += "      lease: " +
+         (s.heartbeat ? formatDuration(*s.heartbeat) + " (heartbeat)"
+                      : (s.timeout ? formatDuration(*s.timeout) : std::string("none")) +
+                            " (the timeout: no heartbeat given)") +
+         "; idempotency_key: <run id>/" + s.name + " (the same for every attempt)\n";
+  out += "      outcomes: completed -> success with the worker's output\n";
+  out += "                failed -> the class the worker gives\n";
+  out += "                no heartbeat or result within the lease -> lost (retried)\n";
+  out += "                not done within the timeout, queued time included -> timeout\n";
+}
+
 void explainStep(const StepSpec& s, std::string& out) {
   out += "    " + s.name + "\n";
   out += "      " + kindLine(s) + "\n";
   if (s.kind == StepKind::kHttp) explainHttp(s, out);
+  if (s.kind == StepKind::kTask) explainTask(s, out);
   std::string needs;
   for (const auto& n : s.needs) needs += (needs.empty() ? "" : ", ") + n;
   out += "      needs: " + (needs.empty() ? "nothing (starts with the run)" : needs) + "\n";
@@ -207,6 +221,7 @@ std::string triggerLine(const TriggerSpec& t) {
   switch (t.kind) {
     case TriggerSpec::Kind::kCron:
       return "cron \"" + t.cron + "\" timezone=" + t.timezone + " misfire=" + t.misfire +
+             (t.misfire == "catch_up" ? " catch_up_limit=" + std::to_string(t.catchUpLimit) : "") +
              " overlap=" + t.overlap;
     case TriggerSpec::Kind::kEvent:
       return "event " + t.event;

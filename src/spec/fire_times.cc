@@ -130,4 +130,12 @@ Result<std::vector<WallTime>> nextFireTimes(const CronSchedule& schedule, const 
   return result;
 }
 
+Result<ZonedTime> inZone(WallTime t, const std::string& zone) {
+  auto tz = loadZone(zone);
+  if (!tz.ok()) return tz.error();
+  auto secs = std::chrono::time_point_cast<cctz::seconds>(t);
+  return ZonedTime{cctz::format("%Y-%m-%dT%H:%M:%S%Ez", secs, *tz),
+                   cctz::format("%Y-%m-%d", secs, *tz)};
+}
+
 }  // namespace keel::spec

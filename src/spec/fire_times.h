@@ -42,4 +42,13 @@ Status checkTimeZone(const std::string& zone);
 Result<std::vector<WallTime>> nextFireTimes(const CronSchedule& schedule, const std::string& zone,
                                             WallTime after, int count);
 
+// An instant as the clock of `zone` shows it: `rfc3339` with the zone's
+// offset ("2026-03-29T03:00:00+02:00", whole seconds), `date` the local
+// date ("2026-03-29"). An unknown zone is kInvalidArgument naming it.
+struct ZonedTime {
+  std::string rfc3339;
+  std::string date;
+};
+Result<ZonedTime> inZone(WallTime t, const std::string& zone);
+
 }  // namespace keel::spec

@@ -485,7 +485,7 @@ TEST(HttpParse, RunnableAndExplained) {
            "connection refused, DNS or TLS failure, 502, 503, 504 -> dependency_unavailable",
            "other 4xx -> bad_input (not retried by default)",
            "no response within the timeout -> timeout",
-           "not sent by this version of keel",
+           "      request (each {{ ... }} is filled in per run",
        })
     EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
   EXPECT_EQ(text.find("s3cr3t"), std::string::npos);

@@ -55,14 +55,59 @@ TEST(EventTriggers, EventReferencesAreRefusedOutsideTriggerParams) {
 }
 
 TEST(EventTriggers, OtherTriggerKindsStillWarn) {
-  auto spec = testing::parse(plus("triggers:\n  - cron: \"0 5 * * *\"\n"));
+  auto spec = testing::parse(plus("triggers:\n  - file: { path: /in }\n"));
   ASSERT_TRUE(spec.ok()) << spec.error().toString();
   auto runnable = checkRunnable(**spec, "f.yaml");
   bool warned = false;
   for (const auto& w : runnable.warnings)
     warned = warned ||
-             w.find("cron trigger is stored but not fired by this version") != std::string::npos;
+             w.find("file trigger is stored but not fired by this version") != std::string::npos;
   EXPECT_TRUE(warned);
+}
+
+// Cron triggers: misfire defaults to run_once, catch_up_limit and params
+// (schedule.* only) are parsed; they fire, so no warning; overlap: queue
+// is refused at apply.
+TEST(CronTriggers, DefaultsLimitAndScheduleParams) {
+  auto spec = testing::parse(plus(R"(triggers:
+  - cron: "0 5 * * *"
+  - cron: "0 6 * * *"
+    misfire: catch_up
+    catch_up_limit: 3
+    params: { day: "{{ schedule.date }}", at: "{{ schedule.time }}" }
+)"));
+  ASSERT_TRUE(spec.ok()) << spec.error().toString();
+  const auto& t = (*spec)->triggers;
+  EXPECT_EQ(t.at(0).misfire, "run_once");
+  EXPECT_EQ(t.at(0).overlap, "skip");
+  EXPECT_EQ(t.at(0).catchUpLimit, 10);
+  EXPECT_EQ(t.at(1).catchUpLimit, 3);
+  EXPECT_EQ(t.at(1).params.at("day"), "{{ schedule.date }}");
+  auto runnable = checkRunnable(**spec, "f.yaml");
+  EXPECT_TRUE(runnable.problems.empty());
+  for (const auto& w : runnable.warnings)
+    EXPECT_EQ(w.find("trigger is stored but not fired"), std::string::npos) << w;
+  auto queued = testing::parse(plus("triggers:\n  - { cron: \"0 5 * * *\", overlap: queue }\n"));
+  ASSERT_TRUE(queued.ok());
+  auto refused = checkRunnable(**queued, "f.yaml");
+  ASSERT_EQ(refused.problems.size(), 1u);
+  EXPECT_NE(refused.problems[0].find("overlap: queue is not supported"), std::string::npos);
+}
+
+TEST(CronTriggers, ScheduleReferencesOnlyInCronParams) {
+  EXPECT_TRUE(anyProblemHas(plus("triggers:\n  - cron: \"0 5 * * *\"\n"
+                                 "    params: { x: \"{{ event.id }}\" }\n"),
+                            "can use only schedule.time and schedule.date"));
+  EXPECT_TRUE(anyProblemHas(plus("triggers:\n  - cron: \"0 5 * * *\"\n"
+                                 "    params: { x: \"{{ schedule.hour }}\" }\n"),
+                            "can use only schedule.time and schedule.date"));
+  EXPECT_TRUE(anyProblemHas(plus("triggers:\n  - event: t\n"
+                                 "    params: { x: \"{{ schedule.date }}\" }\n"),
+                            "a trigger's params can use only event.id"));
+  EXPECT_TRUE(anyProblemHas(plus("    env: { X: \"{{ schedule.date }}\" }\n"),
+                            "schedule.* can be used only in the params: of a cron trigger"));
+  EXPECT_TRUE(anyProblemHas(plus("triggers:\n  - { cron: \"0 5 * * *\", catch_up_limit: 0 }\n"),
+                            "catch_up_limit"));
 }
 
 }  // namespace

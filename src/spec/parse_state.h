@@ -29,6 +29,8 @@ struct TemplateSite {
   bool allowSteps = true;  // false: only params and run may be used
   // true: an event trigger's params, where only event.* may be used.
   bool eventOnly = false;
+  // true: a cron trigger's params, where only schedule.* may be used.
+  bool scheduleOnly = false;
   // true: an after trigger's params, where only upstream.* may be used.
   bool upstreamOnly = false;
 };

@@ -1,4 +1,4 @@
-// `triggers:` and `dependencies:`. Event and after triggers are fired by this keel;
+// `triggers:` and `dependencies:`. Event, cron and after triggers are fired by this keel;
 // the others are stored without being acted on, so they are validated as
 // strictly as the rest: a spec accepted now must not be refused by the
 // keel that fires them.
@@ -13,9 +13,36 @@ namespace keel::spec::detail {
 namespace {
 
 const std::vector<std::string> kTriggerKinds = {"cron", "event", "after", "file"};
-const std::vector<std::string> kCronKeys = {"cron", "timezone", "misfire", "overlap"};
+const std::vector<std::string> kCronKeys = {"cron",    "timezone",       "misfire",
+                                            "overlap", "catch_up_limit", "params"};
 
-void readCron(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
+// Which context a trigger's params are rendered with.
+enum class ParamsOf { kEvent, kSchedule, kUpstream };
+
+// A trigger's `params:` (param name -> template): a cron trigger's may use
+// schedule.*, an event trigger's event.*, an after trigger's upstream.*.
+void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, ParamsOf of) {
+  auto p = r.mapping("params");
+  if (!p) return;
+  for (auto it = p->begin(); it != p->end(); ++it) {
+    if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+      st.diag.add(posOf(it->first),
+                  "trigger: params: " + describe(it->first) + " is not a param name");
+      continue;
+    }
+    const std::string& name = it->first.Scalar();
+    auto value = readString(it->second, "trigger: params." + name, st.diag, true);
+    if (!value) continue;
+    t.params[name] = *value;
+    st.addTemplate(-1, "trigger", "params." + name, *value, posOf(it->second), false);
+    st.templates.back().eventOnly = of == ParamsOf::kEvent;
+    st.templates.back().scheduleOnly = of == ParamsOf::kSchedule;
+    st.templates.back().upstreamOnly = of == ParamsOf::kUpstream;
+  }
+}
+
+void readCron(const MapReader& r, TriggerSpec& t, ParseState& st) {
+  Diagnostics& diag = st.diag;
   t.kind = TriggerSpec::Kind::kCron;
   if (auto expr = r.string("cron")) {
     if (auto schedule = spec::parseCron(*expr); !schedule.ok())
@@ -31,6 +58,8 @@ void readCron(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   }
   if (auto m = r.choice("misfire", {"skip", "run_once", "catch_up"})) t.misfire = *m;
   if (auto o = r.choice("overlap", {"allow", "skip", "queue"})) t.overlap = *o;
+  if (auto n = r.integer("catch_up_limit", 1, 1000)) t.catchUpLimit = static_cast<int>(*n);
+  readTriggerParams(r, t, st, ParamsOf::kSchedule);
 }
 
 void readAfter(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
@@ -59,27 +88,6 @@ void readFile(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   t.filePath = f.string("path").value_or("");
   t.filePattern = f.string("pattern").value_or("");
   t.fileStableFor = f.duration("stable_for", true);
-}
-
-// A trigger's `params:` (param name -> template): of event.* in an event
-// trigger (`forEvent`), of upstream.* in an after trigger.
-void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, bool forEvent) {
-  auto p = r.mapping("params");
-  if (!p) return;
-  for (auto it = p->begin(); it != p->end(); ++it) {
-    if (!it->first.IsScalar() || it->first.Scalar().empty()) {
-      st.diag.add(posOf(it->first),
-                  "trigger: params: " + describe(it->first) + " is not a param name");
-      continue;
-    }
-    const std::string& name = it->first.Scalar();
-    auto value = readString(it->second, "trigger: params." + name, st.diag, true);
-    if (!value) continue;
-    t.params[name] = *value;
-    st.addTemplate(-1, "trigger", "params." + name, *value, posOf(it->second), false);
-    st.templates.back().eventOnly = forEvent;
-    st.templates.back().upstreamOnly = !forEvent;
-  }
 }
 
 // `event: TOPIC` with its optional `match:` (payload path -> scalar) and
@@ -113,7 +121,7 @@ void readEvent(const MapReader& r, TriggerSpec& t, ParseState& st) {
       t.match[key] = it->second.Scalar();
     }
   }
-  readTriggerParams(r, t, st, true);
+  readTriggerParams(r, t, st, ParamsOf::kEvent);
 }
 
 void readTrigger(const YAML::Node& node, ParseState& st) {
@@ -131,7 +139,8 @@ void readTrigger(const YAML::Node& node, ParseState& st) {
   TriggerSpec t;
   t.pos = r.pos();
   if (kinds.size() != 1) {
-    r.checkKeys({"cron", "timezone", "misfire", "overlap", "event", "after", "file"});
+    r.checkKeys(
+        {"cron", "timezone", "misfire", "overlap", "catch_up_limit", "event", "after", "file"});
     st.diag.add(r.pos(), kinds.empty()
                              ? "trigger: give one of cron, event, after, file"
                              : "trigger: give exactly one of cron, event, after, file (found " +
@@ -140,14 +149,14 @@ void readTrigger(const YAML::Node& node, ParseState& st) {
   }
   if (kinds[0] == "cron") {
     r.checkKeys(kCronKeys);
-    readCron(r, t, st.diag);
+    readCron(r, t, st);
   } else if (kinds[0] == "event") {
     r.checkKeys({"event", "match", "params"});
     readEvent(r, t, st);
   } else if (kinds[0] == "after") {
     r.checkKeys({"after", "params"});
     readAfter(r, t, st.diag);
-    readTriggerParams(r, t, st, false);
+    readTriggerParams(r, t, st, ParamsOf::kUpstream);
   } else {
     r.checkKeys({"file"});
     readFile(r, t, st.diag);

@@ -26,6 +26,14 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
   }
   for (const auto& t : spec.triggers) {
     if (t.kind == TriggerSpec::Kind::kEvent) continue;  // fired by POST /api/v1/events/TOPIC
+    if (t.kind == TriggerSpec::Kind::kCron) {           // fired by the engine's schedules
+      if (t.overlap == "queue")
+        problems.push_back(fmt::format(
+            "{}:{}:{}: cron trigger: overlap: queue is not supported by this version of keel; "
+            "use skip (the default) or allow",
+            file, t.pos.line, t.pos.column));
+      continue;
+    }
     if (t.kind == TriggerSpec::Kind::kAfter) continue;  // fired when the upstream run ends
     const char* kind = t.kind == TriggerSpec::Kind::kCron    ? "cron"
                        : t.kind == TriggerSpec::Kind::kAfter ? "after"

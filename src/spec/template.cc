@@ -168,6 +168,14 @@ Result<const nlohmann::json*> lookup(const TemplateRef& ref, const TemplateConte
       return missing("{{ event }}: write event.id, event.topic or event.payload");
     return descend(ctx.event, ref, 0, "the event");
   }
+  if (ref.root == "schedule") {
+    if (!ctx.schedule || !ctx.schedule->is_object())
+      return missing("{{ " + ref.text +
+                     " }}: there is no schedule here (schedule.* is set only in a cron "
+                     "trigger's params)");
+    if (ref.path.empty()) return missing("{{ schedule }}: write schedule.time or schedule.date");
+    return descend(ctx.schedule, ref, 0, "the schedule");
+  }
   if (ref.root == "upstream") {
     if (!ctx.upstream || !ctx.upstream->is_object())
       return missing("{{ " + ref.text +

@@ -104,15 +104,18 @@ struct TriggerSpec {
   SourcePos pos;
   std::string cron;              // 5 fields or @hourly/@daily/@weekly/@monthly/@yearly
   std::string timezone = "UTC";  // an IANA zone, checked with cctz
-  std::string misfire = "skip";  // skip | run_once | catch_up
-  std::string overlap = "skip";  // allow | skip | queue
+  // cron: fires missed while keel was down: skip | run_once | catch_up.
+  std::string misfire = "run_once";
+  int catchUpLimit = 10;         // cron, misfire catch_up: runs started at most per start
+  std::string overlap = "skip";  // allow | skip | queue (refused by checkRunnable)
   std::string event;             // a topic (isValidTopic)
   // event: payload field (dotted path) -> the value it must have, as
   // written (compared as text with a scalar at that path). Empty: every
   // event of the topic.
   std::map<std::string, std::string> match;
   // event: the params of the run it starts, each a template that may use
-  // event.id, event.topic and event.payload.X only. after: likewise, of
+  // event.id, event.topic and event.payload.X only. cron: likewise, with
+  // schedule.time and schedule.date only. after: likewise, of
   // upstream.run_id, upstream.workflow, upstream.state and
   // upstream.steps.X.output only.
   std::map<std::string, std::string> params;

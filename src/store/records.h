@@ -145,6 +145,20 @@ struct InboundEventRow {
   bool operator==(const InboundEventRow&) const = default;
 };
 
+// Where a workflow's cron trigger stands: the last instant it fired for
+// (a run started, or the fire skipped), written in the same batch as the
+// run it started, so no instant at or before it ever fires again.
+struct ScheduleStateRow {
+  std::string workflow;
+  int trigger = 0;  // its index in the workflow's `triggers:` list
+  WallTime lastInstant;
+  std::string lastRunId;  // the last run it started; empty if none yet
+  // "started", or "skipped: REASON" for the fire at lastInstant.
+  std::string outcome;
+
+  bool operator==(const ScheduleStateRow&) const = default;
+};
+
 struct RunFilter {
   std::string workflow;           // empty = all
   std::optional<RunState> state;  // none = all

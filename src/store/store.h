@@ -51,7 +51,12 @@ struct PutLog {
 struct PutInboundEvent {
   InboundEventRow row;
 };
-using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent>;
+// Upserts where a cron trigger stands, keyed by (workflow, trigger).
+struct PutScheduleState {
+  ScheduleStateRow row;
+};
+using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
+                              PutScheduleState>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -140,6 +145,11 @@ class Store {
   virtual Result<std::optional<InboundEventRow>> findInboundEvent(const std::string& /*topic*/,
                                                                   const std::string& /*id*/) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no inbound events");
+  }
+  // Where every cron trigger stands, by workflow then trigger. A store
+  // without schedules keeps this default (kUnimplemented).
+  virtual Result<std::vector<ScheduleStateRow>> listScheduleStates() {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no schedule state");
   }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;

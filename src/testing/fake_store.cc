@@ -44,6 +44,11 @@ Result<store::TokenRow> FakeStore::revokeToken(const std::string& name, WallTime
 
 // Token reads ignore readError, so that requests still authenticate
 // while the run and workflow reads are made to fail.
+Result<std::vector<store::ScheduleStateRow>> FakeStore::listScheduleStates() {
+  if (readError) return *readError;
+  return scheduleStates;
+}
+
 Result<std::vector<store::TokenRow>> FakeStore::listTokens() {
   std::lock_guard lock(mu_);
   return tokens;

@@ -23,6 +23,7 @@ class FakeStore final : public store::Store {
   std::vector<store::EventRow> events;
   std::vector<store::LogRow> logs;
   std::vector<store::TokenRow> tokens;  // putToken/revokeToken change these
+  std::vector<store::ScheduleStateRow> scheduleStates;
   std::optional<Error> readError;
 
   Status apply(const store::Batch& batch) override;
@@ -43,6 +44,7 @@ class FakeStore final : public store::Store {
   Result<std::vector<store::EventRow>> runEvents(const std::string& runId) override;
   Result<std::vector<store::LogRow>> stepLogs(const std::string& runId, const std::string& step,
                                               std::optional<int> attempt) override;
+  Result<std::vector<store::ScheduleStateRow>> listScheduleStates() override;
   Result<std::vector<store::TokenRow>> listTokens() override;
   Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& hash) override;
   Result<std::string> integrityCheck() override;

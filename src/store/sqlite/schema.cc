@@ -168,8 +168,23 @@ CREATE TABLE inbound_events (
 CREATE INDEX inbound_events_by_received ON inbound_events (received_at);
 )sql";
 
+// Where each cron trigger stands (keel schedules): the last instant it
+// fired for, the last run it started and what happened at that instant
+// ('started' or 'skipped: REASON'). Written in the same transaction as the
+// run it starts; read once at start and by the API.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE schedule_state (
+  workflow TEXT NOT NULL,
+  trigger_index INTEGER NOT NULL,
+  last_instant INTEGER NOT NULL,
+  last_run_id TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  PRIMARY KEY (workflow, trigger_index)
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5},
+    {1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

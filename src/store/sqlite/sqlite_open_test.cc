@@ -180,7 +180,7 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
   testutil::sqliteExec(path,
-                       "DROP TABLE inbound_events; "
+                       "DROP TABLE schedule_state; DROP TABLE inbound_events; "
                        "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
                        "ALTER TABLE steps DROP COLUMN wait_kind; "
                        "ALTER TABLE steps DROP COLUMN wait_reason; "
@@ -191,7 +191,7 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 5);
+  EXPECT_EQ(kSchemaVersion, 6);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -220,7 +220,7 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
     ASSERT_TRUE(s.ok()) << s.error().toString();
   }
   testutil::sqliteExec(path,
-                       "DROP TABLE inbound_events; "
+                       "DROP TABLE schedule_state; DROP TABLE inbound_events; "
                        "ALTER TABLE steps DROP COLUMN wait_kind; "
                        "ALTER TABLE steps DROP COLUMN wait_reason; "
                        "ALTER TABLE runs DROP COLUMN wait_kind; "
@@ -264,10 +264,12 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path, "DROP TABLE inbound_events; UPDATE keel_schema SET version = 4");
+  testutil::sqliteExec(path,
+                       "DROP TABLE schedule_state; DROP TABLE inbound_events; "
+                       "UPDATE keel_schema SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
-  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), 5);
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
   auto run = (*store)->getRun("r1");
   ASSERT_TRUE(run.ok() && run->has_value());
   InboundEventRow e{"files.arrived", "e1", R"({"a":1})", WallTime(Millis(5)), {"r1"}, "[]"};
@@ -276,6 +278,35 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
   auto found = (*store)->findInboundEvent("files.arrived", "e1");
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_EQ(**found, e);
+}
+
+// A database of schema 5 (no schedule state) gains the table on open, its
+// runs kept; a schedule state is then written with a run in one batch,
+// replaced by the next one, and read back.
+TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  createKeelDatabase(path);
+  testutil::sqliteExec(path, "DROP TABLE schedule_state; UPDATE keel_schema SET version = 5");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), 6);
+  auto run = (*store)->getRun("r1");
+  ASSERT_TRUE(run.ok() && run->has_value());
+  auto none = (*store)->listScheduleStates();
+  ASSERT_TRUE(none.ok()) << none.error().toString();
+  EXPECT_TRUE(none->empty());
+  ScheduleStateRow first{"w", 0, WallTime(Millis(60'000)), "r1", "started"};
+  ASSERT_TRUE((*store)->apply({{PutScheduleState{first}}}).ok());
+  ScheduleStateRow next{"w", 0, WallTime(Millis(120'000)), "r1",
+                        "skipped: previous run r1 still running"};
+  ScheduleStateRow other{"w", 2, WallTime(Millis(60'000)), "", "skipped: x"};
+  ASSERT_TRUE((*store)->apply({{PutScheduleState{next}, PutScheduleState{other}}}).ok());
+  auto rows = (*store)->listScheduleStates();
+  ASSERT_TRUE(rows.ok()) << rows.error().toString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0], next);
+  EXPECT_EQ((*rows)[1], other);
 }
 
 TEST(SqliteOpenTest, AGarbageFileIsCorruptAndUnchanged) {

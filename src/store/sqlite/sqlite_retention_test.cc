@@ -253,3 +253,57 @@ TEST(SqliteRetentionTest, TheFileStopsGrowingInASteadyState) {
 
 }  // namespace
 }  // namespace keel::store
+
+namespace keel::store {
+namespace {
+
+InboundEventRow inboundEvent(const std::string& id, std::vector<std::string> runs,
+                             int64_t receivedMs) {
+  InboundEventRow e;
+  e.topic = "files.arrived";
+  e.id = id;
+  e.payloadJson = "{}";
+  e.receivedAt = at(receivedMs);
+  e.runIds = std::move(runs);
+  return e;
+}
+
+int64_t eventsNamed(const std::string& path, const std::string& id) {
+  return testutil::sqliteQueryInt(
+      path, fmt::format("SELECT COUNT(*) FROM inbound_events WHERE id = '{}'", id));
+}
+
+TEST(SqliteRetentionTest, AnEventGoesWithTheLastOfItsRunsAndNotBefore) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  auto store = testutil::openOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Batch batch;
+  addRun(batch, "old-1", "plain", RunState::kSucceeded, 5'000);
+  addRun(batch, "old-2", "plain", RunState::kFailed, 6'000);
+  addRun(batch, "new-1", "plain", RunState::kSucceeded, 95'000);
+  batch.mutations.push_back(PutInboundEvent{inboundEvent("all-old", {"old-1", "old-2"}, 4'000)});
+  batch.mutations.push_back(PutInboundEvent{inboundEvent("half-old", {"old-1", "new-1"}, 4'000)});
+  batch.mutations.push_back(PutInboundEvent{inboundEvent("no-runs-old", {}, 4'000)});
+  batch.mutations.push_back(PutInboundEvent{inboundEvent("no-runs-new", {}, 90'000)});
+  ASSERT_TRUE(store->apply(batch).ok());
+
+  RetentionPolicy policy;
+  policy.defaultCutoff = at(50'000);
+  auto result = store->deleteExpiredRuns(policy);
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  EXPECT_EQ(result->runs, 2);
+  EXPECT_EQ(result->events, 2);
+  EXPECT_EQ(eventsNamed(path, "all-old"), 0) << "its runs are all gone";
+  EXPECT_EQ(eventsNamed(path, "half-old"), 1) << "new-1 is still kept";
+  EXPECT_EQ(eventsNamed(path, "no-runs-old"), 0);
+  EXPECT_EQ(eventsNamed(path, "no-runs-new"), 1);
+  // A redelivery of the kept one still finds it, with its runs.
+  auto found = store->findInboundEvent("files.arrived", "half-old");
+  ASSERT_TRUE(found.ok()) << found.error().toString();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((**found).runIds, (std::vector<std::string>{"old-1", "new-1"}));
+}
+
+}  // namespace
+}  // namespace keel::store

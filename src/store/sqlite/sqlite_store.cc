@@ -13,6 +13,7 @@
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/reads.h"
 #include "store/sqlite/retention.h"
+#include "store/sqlite/schedule_states.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/tokens.h"
 #include "store/sqlite/writer.h"
@@ -131,6 +132,9 @@ class SqliteStore final : public Store {
   Result<std::optional<InboundEventRow>> findInboundEvent(const std::string& topic,
                                                           const std::string& id) override {
     return read([&](Connection& c) { return sqlite::selectInboundEvent(c, topic, id); });
+  }
+  Result<std::vector<ScheduleStateRow>> listScheduleStates() override {
+    return read([&](Connection& c) { return sqlite::selectScheduleStates(c); });
   }
   Result<std::vector<TokenRow>> listTokens() override {
     return read([&](Connection& c) { return sqlite::selectTokens(c); });

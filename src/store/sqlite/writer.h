@@ -40,6 +40,7 @@ class Writer {
   Status put(const AppendEvent& m);
   Status put(const PutLog& m);
   Status put(const PutInboundEvent& m);
+  Status put(const PutScheduleState& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");

@@ -1,0 +1,35 @@
+// keel schedules: the cron triggers of the server's workflows, when each
+// fires next and what happened at its last instant.
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "cli/text.h"
+
+namespace keel::cli {
+
+int schedulesCommand(const Context& ctx, bool json) {
+  ApiResponse answer;
+  if (int code = checkAnswer(ctx, ctx.api->get("/api/v1/schedules"), &answer)) return code;
+  if (json) {
+    printJson(ctx.out, answer.body);
+    return kExitOk;
+  }
+  Table table({"WORKFLOW", "TRIGGER", "CRON", "TIMEZONE", "NEXT", "LAST", "RUN", "OUTCOME"});
+  for (const auto& s : member(answer.body, "schedules")) {
+    const auto& next = member(s, "next");
+    std::string first =
+        next.is_array() && !next.empty() && next[0].is_string() ? next[0].get<std::string>() : "-";
+    const auto& last = member(s, "last");
+    std::string instant = last.is_object() ? text(last, "instant") : "";
+    std::string run = last.is_object() ? text(last, "run_id") : "";
+    std::string outcome = last.is_object() ? text(last, "outcome") : "";
+    int index =
+        s.contains("trigger") && s["trigger"].is_number_integer() ? s["trigger"].get<int>() : -1;
+    table.addRow({text(s, "workflow"), std::to_string(index + 1), text(s, "cron"),
+                  text(s, "timezone"), first, instant.empty() ? "-" : instant,
+                  run.empty() ? "-" : run, outcome.empty() ? "-" : outcome});
+  }
+  table.print(ctx.out);
+  return kExitOk;
+}
+
+}  // namespace keel::cli
