@@ -235,6 +235,12 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
                            "schedules; choose another key"));
     return future;
   }
+  if (request.idempotencyKey.starts_with("after:")) {
+    reply->set_value(Error(ErrorCode::kInvalidArgument,
+                           "idempotency keys starting with 'after:' belong to runs started by "
+                           "after triggers; choose another key"));
+    return future;
+  }
   bool keyed = !request.idempotencyKey.empty();
   uint64_t seen = 0;
   auto answer = [&](Result<TriggerResult> result) {
@@ -370,6 +376,12 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
         ErrorCode::kInvalidArgument,
         fmt::format("workflow {} cannot go live: {} problem(s)", opts.fileName, problems.size()),
         problems));
+    return future;
+  }
+  // Checked and stored under one lock: see applyMu_.
+  std::lock_guard applying(applyMu_);
+  if (Status chains = checkAfterTriggers(**parsed, opts.fileName, result.warnings); !chains.ok()) {
+    reply.set_value(chains.error());
     return future;
   }
   auto previous = workflows_.latest((*parsed)->name);

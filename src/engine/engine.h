@@ -178,14 +178,17 @@ class Engine final : public Control, public TaskLeaseLog {
                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   // The loop's half of a retry of a run that was not in memory, with what
   // the StoreReader found; `retriesSeen` is retries_ when the read began.
+  // `events`: the run's timeline (for the after triggers it fired).
   void retryFromStore(const std::string& runId, uint64_t retriesSeen,
                       Result<std::optional<store::RunDetail>> found,
                       Result<std::shared_ptr<const LoadedWorkflow>> wf,
+                      Result<std::vector<store::EventRow>> events,
                       std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   // Attempts a step had before its current retry budget began (a manual
   // retry gives a fresh one).
   int budgetStart(RunRt& run, int idx);
-  // After a restart: the budgets, from the run's events. Not on the loop.
+  // After a restart: the budgets and the after triggers already fired
+  // (afterFired), from the run's events. Not on the loop.
   void loadBudgets(RunRt& run);
   void maybeFinishRun(RunRt& run);
   // Cancel: every step that has not started (or waits for a retry or a
@@ -247,6 +250,17 @@ class Engine final : public Control, public TaskLeaseLog {
   // clock stepped either way is seen within a minute).
   void armSchedule(ScheduleRt& s);
   void onScheduleTimer(const ScheduleKey& key, uint64_t generation);
+  // --- after triggers (engine_chains.cc) ---
+  // A run ended: the matching after triggers of the latest workflow
+  // versions it has not fired yet start their runs, in the same batch.
+  void startAfterTriggers(RunRt& upstream);
+  // The after triggers a run's timeline says it fired, into afterFired.
+  static void collectAfterFired(RunRt& run, const std::vector<store::EventRow>& events);
+  // At apply: kInvalidArgument naming an after-trigger cycle `spec` would
+  // close with the latest versions of the other workflows; a warning per
+  // after trigger naming a workflow that does not exist yet.
+  Status checkAfterTriggers(const spec::WorkflowSpec& spec, const std::string& file,
+                            std::vector<std::string>& warnings);
 
   // --- steps (engine_steps.cc) ---
   void readyStep(RunRt& run, int idx);
@@ -340,6 +354,9 @@ class Engine final : public Control, public TaskLeaseLog {
   std::atomic<bool> ready_{false};
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
+  // Serialises applies, so that two workflows applied at once cannot close
+  // an after-trigger cycle that neither check saw.
+  std::mutex applyMu_;
   // The current run of failed commits, set on the loop, read by health().
   mutable std::mutex commitHealthMu_;
   std::optional<WallTime> commitsFailingSince_;  // guarded by commitHealthMu_

@@ -286,6 +286,7 @@ void Engine::maybeFinishRun(RunRt& run) {
   if (options_.onRunFinished)
     replyWhenDurable(run, [hook = options_.onRunFinished](const store::RunRow& row) { hook(row); });
   releaseSlot(run);
+  startAfterTriggers(run);
 }
 
 void Engine::onCancel(const std::string& runId,
@@ -382,19 +383,24 @@ void Engine::onRetry(const std::string& id,
     auto found = store_.getRun(id);
     Result<std::shared_ptr<const LoadedWorkflow>> wf =
         Error(ErrorCode::kNotFound, "no workflow version read");
-    if (found.ok() && found->has_value() && (*found)->run.state != RunState::kSucceeded)
+    Result<std::vector<store::EventRow>> events = std::vector<store::EventRow>{};
+    if (found.ok() && found->has_value() && (*found)->run.state != RunState::kSucceeded) {
       wf = workflows_.version((*found)->run.workflow, (*found)->run.version);
-    loop_.post(
-        [this, id, reply, retriesSeen, found = std::move(found), wf = std::move(wf)]() mutable {
-          --readsInFlight_;
-          retryFromStore(id, retriesSeen, std::move(found), std::move(wf), reply);
-        });
+      // Which after triggers its earlier end fired (engine_chains.cc).
+      events = store_.runEvents(id);
+    }
+    loop_.post([this, id, reply, retriesSeen, found = std::move(found), wf = std::move(wf),
+                events = std::move(events)]() mutable {
+      --readsInFlight_;
+      retryFromStore(id, retriesSeen, std::move(found), std::move(wf), std::move(events), reply);
+    });
   });
 }
 
 void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
                             Result<std::optional<store::RunDetail>> found,
                             Result<std::shared_ptr<const LoadedWorkflow>> wf,
+                            Result<std::vector<store::EventRow>> events,
                             std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
   if (findRun(id) || retriesSeen != retries_) {
     // A retry overtook this one while the store was read: decide again.
@@ -419,6 +425,11 @@ void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
     reply->set_value(wf.error());
     return;
   }
+  if (!events.ok()) {
+    // Without its timeline its next end could start an after trigger's run twice.
+    reply->set_value(events.error());
+    return;
+  }
   store::ActiveRun active;
   active.run = std::move(detail.run);
   active.run.state = RunState::kPending;
@@ -439,6 +450,7 @@ void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
   }
   active.attempts = std::move(detail.attempts);
   RunRt* run = rebuildRun(std::move(active), std::move(*wf));
+  collectAfterFired(*run, *events);
   ++retries_;
   event(*run, "run_retried", {}, 0, "failed and dead steps re-run");
   for (auto& s : run->steps) {
@@ -459,19 +471,20 @@ void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
 int Engine::budgetStart(RunRt& run, int idx) { return run.steps[idx].budgetStart.value_or(0); }
 
 void Engine::loadBudgets(RunRt& run) {
-  bool attempted = false;
-  for (auto& s : run.steps) {
-    s.budgetStart = 0;
-    attempted = attempted || s.row.attempts > 0;
-  }
-  if (!attempted) return;  // never retried by hand: no rerun events
+  for (auto& s : run.steps) s.budgetStart = 0;
+  // Read even for a run without attempts: one cancelled before any step
+  // started, then retried, may have fired an after trigger (finished).
   auto events = store_.runEvents(run.row.id);
   if (!events.ok()) {
     // Counting from the first attempt only ever retries less.
-    spdlog::warn("run {}: cannot read its events to find retry budgets: {}", run.row.id,
-                 events.error().message());
+    spdlog::warn(
+        "run {}: cannot read its events to find retry budgets and the after triggers "
+        "it fired: {}",
+        run.row.id, events.error().message());
+    run.afterFiredUnknown = true;
     return;
   }
+  collectAfterFired(run, *events);
   for (const auto& e : *events) {
     if (e.kind != kStepRerunEvent) continue;
     for (auto& other : run.steps)

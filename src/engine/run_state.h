@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ inline constexpr const char* kCancelRequested = "cancel requested";
 // The event a manual retry writes for each step it re-runs; its attempt
 // field is the step's attempt count at that moment.
 inline constexpr const char* kStepRerunEvent = "step_rerun";
+
+// The events of an upstream run whose end started a run by an after
+// trigger ("started run ID of workflow W (after-trigger N)"; read back by
+// triggers::parseAfterStarted), and whose end did not (bad params).
+inline constexpr const char* kAfterStartedEvent = "after_trigger_started";
+inline constexpr const char* kAfterFailedEvent = "after_trigger_failed";
 
 // The time limit of a `run:` step without `timeout:` (keel's own timer;
 // the supervisor enforces none).
@@ -58,6 +65,12 @@ struct RunRt {
   bool holdsSlot = false;  // counted in its concurrency key
   bool dirty = false;
   bool queuedForFlush = false;
+  // The after triggers (workflow, index) an earlier end of this run fired,
+  // from its timeline when it was loaded; an end fires each at most once.
+  std::set<std::pair<std::string, size_t>> afterFired;
+  // Its timeline could not be read when it was loaded: its end fires no
+  // after trigger (it may have already) and says so in its timeline.
+  bool afterFiredUnknown = false;
   // Called with the run's row once the batch holding it is durable: the
   // replies of trigger, cancel and retry.
   std::vector<std::function<void(const store::RunRow&)>> onDurable;

@@ -208,6 +208,21 @@ std::string refProblem(const TemplateRef& ref, const TemplateSite& site, ParseSt
   }
   if (ref.root == "event")
     return expr + ": event.* can be used only in the params: of an event trigger";
+  if (site.upstreamOnly) {
+    if (ref.root != "upstream")
+      return expr +
+             ": an after trigger's params can use only upstream.run_id, upstream.workflow, "
+             "upstream.state and upstream.steps.NAME.output (the run whose end starts this one)";
+    if (ref.path.size() == 1 &&
+        (ref.path[0] == "run_id" || ref.path[0] == "workflow" || ref.path[0] == "state"))
+      return "";
+    if (ref.path.size() >= 3 && ref.path[0] == "steps" && ref.path[2] == "output") return "";
+    return expr +
+           ": use upstream.run_id, upstream.workflow, upstream.state or "
+           "upstream.steps.NAME.output[.KEY]";
+  }
+  if (ref.root == "upstream")
+    return expr + ": upstream.* can be used only in the params: of an after trigger";
   if (ref.root == "schedule")
     return expr + ": schedule.* can be used only in the params: of a cron trigger";
   if (ref.root == "params") {

@@ -10,7 +10,7 @@ namespace keel::spec {
 namespace {
 
 constexpr const char* kNotFired =
-    "cron and event triggers fire; chain/file triggers are stored but not fired by this "
+    "cron, event and after triggers fire; file triggers are stored but not fired by this "
     "version of keel";
 constexpr const char* kNotEnforced =
     "stored; breakers, max_concurrent and rate are not enforced by this version of keel";

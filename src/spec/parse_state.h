@@ -31,6 +31,8 @@ struct TemplateSite {
   bool eventOnly = false;
   // true: a cron trigger's params, where only schedule.* may be used.
   bool scheduleOnly = false;
+  // true: an after trigger's params, where only upstream.* may be used.
+  bool upstreamOnly = false;
 };
 
 // What the checks across steps need to know about one step.

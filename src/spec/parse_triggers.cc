@@ -1,4 +1,4 @@
-// `triggers:` and `dependencies:`. Event and cron triggers are fired by this keel;
+// `triggers:` and `dependencies:`. Event, cron and after triggers are fired by this keel;
 // the others are stored without being acted on, so they are validated as
 // strictly as the rest: a spec accepted now must not be refused by the
 // keel that fires them.
@@ -16,9 +16,12 @@ const std::vector<std::string> kTriggerKinds = {"cron", "event", "after", "file"
 const std::vector<std::string> kCronKeys = {"cron",    "timezone",       "misfire",
                                             "overlap", "catch_up_limit", "params"};
 
-// A trigger's `params:` (param name -> template); `scheduleOnly`: a cron
-// trigger's (schedule.*), else an event trigger's (event.*).
-void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, bool scheduleOnly) {
+// Which context a trigger's params are rendered with.
+enum class ParamsOf { kEvent, kSchedule, kUpstream };
+
+// A trigger's `params:` (param name -> template): a cron trigger's may use
+// schedule.*, an event trigger's event.*, an after trigger's upstream.*.
+void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, ParamsOf of) {
   auto p = r.mapping("params");
   if (!p) return;
   for (auto it = p->begin(); it != p->end(); ++it) {
@@ -32,8 +35,9 @@ void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, bool 
     if (!value) continue;
     t.params[name] = *value;
     st.addTemplate(-1, "trigger", "params." + name, *value, posOf(it->second), false);
-    st.templates.back().eventOnly = !scheduleOnly;
-    st.templates.back().scheduleOnly = scheduleOnly;
+    st.templates.back().eventOnly = of == ParamsOf::kEvent;
+    st.templates.back().scheduleOnly = of == ParamsOf::kSchedule;
+    st.templates.back().upstreamOnly = of == ParamsOf::kUpstream;
   }
 }
 
@@ -55,7 +59,7 @@ void readCron(const MapReader& r, TriggerSpec& t, ParseState& st) {
   if (auto m = r.choice("misfire", {"skip", "run_once", "catch_up"})) t.misfire = *m;
   if (auto o = r.choice("overlap", {"allow", "skip", "queue"})) t.overlap = *o;
   if (auto n = r.integer("catch_up_limit", 1, 1000)) t.catchUpLimit = static_cast<int>(*n);
-  readTriggerParams(r, t, st, true);
+  readTriggerParams(r, t, st, ParamsOf::kSchedule);
 }
 
 void readAfter(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
@@ -117,7 +121,7 @@ void readEvent(const MapReader& r, TriggerSpec& t, ParseState& st) {
       t.match[key] = it->second.Scalar();
     }
   }
-  readTriggerParams(r, t, st, false);
+  readTriggerParams(r, t, st, ParamsOf::kEvent);
 }
 
 void readTrigger(const YAML::Node& node, ParseState& st) {
@@ -150,8 +154,9 @@ void readTrigger(const YAML::Node& node, ParseState& st) {
     r.checkKeys({"event", "match", "params"});
     readEvent(r, t, st);
   } else if (kinds[0] == "after") {
-    r.checkKeys({"after"});
+    r.checkKeys({"after", "params"});
     readAfter(r, t, st.diag);
+    readTriggerParams(r, t, st, ParamsOf::kUpstream);
   } else {
     r.checkKeys({"file"});
     readFile(r, t, st.diag);

@@ -277,7 +277,7 @@ TEST(Explain, ShowsDefaultsAndWhatIsOnlyStored) {
   EXPECT_TRUE(has("owner: team data-platform, contact oncall-data@example.com")) << text;
   EXPECT_TRUE(has("runbook: https://wiki.example.com/runbooks/planning-feed")) << text;
   EXPECT_TRUE(
-      has("triggers (cron and event triggers fire; chain/file triggers are stored but not "
+      has("triggers (cron, event and after triggers fire; file triggers are stored but not "
           "fired by this version of keel)"))
       << text;
   EXPECT_TRUE(has("cron \"0 5 * * *\" timezone=Europe/Paris")) << text;

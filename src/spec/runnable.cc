@@ -34,6 +34,7 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
             file, t.pos.line, t.pos.column));
       continue;
     }
+    if (t.kind == TriggerSpec::Kind::kAfter) continue;  // fired when the upstream run ends
     const char* kind = t.kind == TriggerSpec::Kind::kCron    ? "cron"
                        : t.kind == TriggerSpec::Kind::kAfter ? "after"
                                                              : "file";

@@ -176,6 +176,25 @@ Result<const nlohmann::json*> lookup(const TemplateRef& ref, const TemplateConte
     if (ref.path.empty()) return missing("{{ schedule }}: write schedule.time or schedule.date");
     return descend(ctx.schedule, ref, 0, "the schedule");
   }
+  if (ref.root == "upstream") {
+    if (!ctx.upstream || !ctx.upstream->is_object())
+      return missing("{{ " + ref.text +
+                     " }}: there is no upstream run here (upstream.* is set only in "
+                     "an after trigger's params)");
+    if (ref.path.empty())
+      return missing(
+          "{{ upstream }}: write upstream.run_id, upstream.workflow, "
+          "upstream.state or upstream.steps.NAME.output");
+    if (ref.path[0] == "steps") {
+      if (ref.path.size() < 3 || ref.path[2] != "output")
+        return missing("{{ " + ref.text + " }}: write upstream.steps.NAME.output[.KEY...]");
+      auto steps = ctx.upstream->find("steps");
+      if (steps == ctx.upstream->end() || !steps->is_object() || !steps->contains(ref.path[1]))
+        return missing("{{ " + ref.text + " }}: no output from step '" + ref.path[1] +
+                       "' of the upstream run");
+    }
+    return descend(ctx.upstream, ref, 0, "the upstream run");
+  }
   if (ref.root == "run" && ref.path.size() == 1 && ref.path[0] == "id") {
     scratch = ctx.runId;
     return &scratch;

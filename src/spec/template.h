@@ -4,10 +4,12 @@
 // inside the braces are optional). An expression is a dotted path of
 // identifiers made of [A-Za-z0-9_-]; its first part is the root: "params",
 // "steps", "run", or "event" (only in an event trigger's params: the event
-// that starts the run: event.id, event.topic, event.payload.X), or
+// that starts the run: event.id, event.topic, event.payload.X),
 // "schedule" (only in a cron trigger's params: schedule.time, the instant
 // fired for in RFC 3339 with the zone's offset, schedule.date, its local
-// date YYYY-MM-DD). There is no escape
+// date YYYY-MM-DD), or "upstream" (only in an after trigger's params: the
+// run whose end starts this one: upstream.run_id, upstream.workflow,
+// upstream.state, upstream.steps.X.output[.KEY...]). There is no escape
 // syntax and no filters: keel templates only substitute values.
 //
 // A template is checked once (syntax with templateRefs(), references by the
@@ -29,7 +31,7 @@
 namespace keel::spec {
 
 struct TemplateRef {
-  // "params", "steps", "run", "event" or "schedule"
+  // "params", "steps", "run", "event", "schedule" or "upstream"
   std::string root;
   // the dotted path after the root, e.g. {"fetch", "output", "path"}
   std::vector<std::string> path;
@@ -53,6 +55,10 @@ struct TemplateContext {
   // A cron trigger's params: {"time", "date"} of the instant fired for.
   // Null elsewhere: schedule.* is then a missing value.
   const nlohmann::json* schedule = nullptr;
+  // An after trigger's params: {"run_id", "workflow", "state", "steps":
+  // {NAME: {"output": ...}}} of the upstream run that ended. Null
+  // elsewhere: upstream.* is then a missing value.
+  const nlohmann::json* upstream = nullptr;
 };
 
 // How a value is written where it lands. kNone: as is (environment values,

@@ -115,7 +115,9 @@ struct TriggerSpec {
   std::map<std::string, std::string> match;
   // event: the params of the run it starts, each a template that may use
   // event.id, event.topic and event.payload.X only. cron: likewise, with
-  // schedule.time and schedule.date only.
+  // schedule.time and schedule.date only. after: likewise, of
+  // upstream.run_id, upstream.workflow, upstream.state and
+  // upstream.steps.X.output only.
   std::map<std::string, std::string> params;
   std::string afterWorkflow;
   std::string afterState = "succeeded";  // succeeded | failed | finished
