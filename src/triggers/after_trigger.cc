@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "spec/template.h"
+#include "triggers/trigger_params.h"
 
 namespace keel::triggers {
 
@@ -25,15 +26,7 @@ Result<json> renderAfterParams(const spec::TriggerSpec& trigger, const UpstreamE
                    {"steps", std::move(steps)}};
   spec::TemplateContext ctx;
   ctx.upstream = &upstream;
-  json out = json::object();
-  for (const auto& [name, text] : trigger.params) {
-    auto value = spec::renderTemplate(text, ctx);
-    if (!value.ok())
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("trigger param '{}': {}", name, value.error().message()));
-    out[name] = std::move(*value);
-  }
-  return out;
+  return renderTriggerParams(trigger, ctx);
 }
 
 std::string afterRunKey(const std::string& upstreamRunId, const std::string& workflow,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "spec/template.h"
+#include "triggers/trigger_params.h"
 
 namespace keel::triggers {
 
@@ -74,15 +75,7 @@ Result<json> renderParams(const spec::TriggerSpec& trigger, const std::string& t
   json event = {{"id", id}, {"topic", topic}, {"payload", payload}};
   spec::TemplateContext ctx;
   ctx.event = &event;
-  json out = json::object();
-  for (const auto& [name, text] : trigger.params) {
-    auto value = spec::renderTemplate(text, ctx);
-    if (!value.ok())
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("trigger param '{}': {}", name, value.error().message()));
-    out[name] = std::move(*value);
-  }
-  return out;
+  return renderTriggerParams(trigger, ctx);
 }
 
 std::string runKey(const std::string& topic, const std::string& id, size_t index) {

@@ -7,6 +7,7 @@
 #include "spec/cron_schedule.h"
 #include "spec/fire_times.h"
 #include "spec/template.h"
+#include "triggers/trigger_params.h"
 
 namespace keel::triggers {
 
@@ -70,15 +71,7 @@ Result<json> renderScheduleParams(const spec::TriggerSpec& trigger, WallTime ins
   json schedule = {{"time", local->rfc3339}, {"date", local->date}};
   spec::TemplateContext ctx;
   ctx.schedule = &schedule;
-  json out = json::object();
-  for (const auto& [name, text] : trigger.params) {
-    auto value = spec::renderTemplate(text, ctx);
-    if (!value.ok())
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("trigger param '{}': {}", name, value.error().message()));
-    out[name] = std::move(*value);
-  }
-  return out;
+  return renderTriggerParams(trigger, ctx);
 }
 
 std::string scheduleRunKey(const std::string& workflow, size_t index, WallTime instant) {
