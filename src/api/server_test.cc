@@ -341,9 +341,10 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
   get("/nowhere");
   // Requests are counted by httplib's logger, which runs after the answer
   // has been sent, on each connection's thread, so in no set order: ask
-  // again (bounded) until both 404s are counted.
+  // again (bounded) until all three are counted.
   auto counted = [](const std::string& body) {
-    return body.find(R"(route="unmatched",status="404"} 1)") != std::string::npos &&
+    return body.find(R"(route="/healthz",status="200"} 1)") != std::string::npos &&
+           body.find(R"(route="unmatched",status="404"} 1)") != std::string::npos &&
            body.find(R"(route="/api/v1/runs/{id}",status="404"} 1)") != std::string::npos;
   };
   auto res = get("/metrics");
