@@ -253,6 +253,14 @@ int runTaskBench(const cli::BenchOptions& o) {
   const size_t runs = o.runs > 0 ? static_cast<size_t>(o.runs) : 10'000;
   auto dir = std::filesystem::temp_directory_path() / fmt::format("keel-w4-{}", getpid());
   std::filesystem::remove_all(dir);
+  // Gone however the bench ends (after the child server, declared later).
+  struct RemoveDir {
+    std::filesystem::path path;
+    ~RemoveDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } cleanup{dir};
   std::filesystem::create_directories(dir / "workflows");
   const auto db = o.db.empty() ? (dir / "keel.db").string() : o.db;
   std::ofstream(dir / "workflows" / "chain.yaml") << kTaskChain;
@@ -339,7 +347,6 @@ int runTaskBench(const cli::BenchOptions& o) {
           static_cast<double>(s.tasks) / static_cast<double>(std::max<size_t>(1, s.reportCalls)),
           s.emptyPolls.load(), s.inputMismatches.load(), s.reportErrors.load(), s.pollErrors.load(),
           failures));
-  if (o.db.empty()) std::filesystem::remove_all(dir);
   return failures == 0 ? 0 : 1;
 }
 
