@@ -587,7 +587,7 @@ void Engine::registerMetrics(observe::MetricsRegistry& metrics) {
   metricCallbacks_.push_back(metrics.gaugeCallback(
       "keel_runs_active",
       "Runs the engine holds in memory: unfinished ones, and finished ones until their end is "
-      "durable; refreshed when finished runs leave memory.",
+      "durable.",
       [this] { return static_cast<double>(activeRuns_.load()); }));
   metricCallbacks_.push_back(
       metrics.gaugeCallback("keel_engine_timers_pending",

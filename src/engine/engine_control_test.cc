@@ -278,6 +278,9 @@ steps:
 )"));
   trigger("once");
   trigger("once");
+  // Two runs in memory as soon as they are created, not only once one ends.
+  EXPECT_NE(metrics_.render().find("\nkeel_runs_active 2\n"), std::string::npos)
+      << metrics_.render();
   exec_.fail(0, FailureClass::kBadInput, 65);  // not retried: the run fails
   exec_.succeed(1);
   engine_->pump();

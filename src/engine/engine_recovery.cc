@@ -34,6 +34,7 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
       if (run.steps[need].row.state != StepState::kSucceeded) ++run.steps[i].pendingNeeds;
   auto* ptr = &run;
   runs_[run.row.id] = std::move(owned);
+  activeRuns_ = runs_.size();
   for (size_t i = 0; i < ptr->steps.size(); ++i)
     if (ptr->steps[i].dirty) markStep(*ptr, static_cast<int>(i));
   return ptr;

@@ -112,6 +112,7 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   event(run, "run_created", {}, 0, fmt::format("version {}", run.row.version));
   ++runsCreated_;
   runs_.emplace(run.row.id, std::move(owned));
+  activeRuns_ = runs_.size();
   return run;
 }
 
