@@ -8,10 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <thread>
 
 #include "api/server.h"
 #include "auth/token.h"
@@ -54,16 +57,26 @@ int port() {
   return p;
 }
 
+// A refused connect is tried again for up to 2 s (the listen backlog is
+// short and the server's four threads may all be closing connections the
+// inputs left half-sent); a server that stays unreachable is a failure,
+// reported with the errno.
 int connectToServer() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) keel::fuzz::fail("socket failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    keel::fuzz::fail("cannot connect to the server");
-  return fd;
+  int err = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) keel::fuzz::fail("socket failed");
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    err = errno;
+    close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  keel::fuzz::fail(std::string("cannot connect to the server: ") + std::strerror(err));
+  return -1;
 }
 
 // Writes everything (stopping if the server closes), then reads until the
