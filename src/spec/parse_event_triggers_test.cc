@@ -11,13 +11,8 @@ namespace {
 using testing::kMinimal;
 using testing::problemsOf;
 
-std::string plus(std::string_view extra) { return std::string(kMinimal) + std::string(extra); }
-
-bool anyProblemHas(const std::string& yaml, std::string_view fragment) {
-  for (const auto& p : problemsOf(yaml))
-    if (p.find(fragment) != std::string::npos) return true;
-  return false;
-}
+using testing::anyProblemHas;
+using testing::plus;
 
 TEST(EventTriggers, MatchAndParamsAreParsed) {
   auto spec = testing::parse(plus(R"(triggers:

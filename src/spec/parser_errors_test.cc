@@ -11,8 +11,7 @@ using testing::hasProblem;
 using testing::kMinimal;
 using testing::problemsOf;
 
-std::string plus(std::string_view extra) { return std::string(kMinimal) + std::string(extra); }
-
+using testing::plus;
 TEST(ParserErrors, UnknownKeysSuggestTheClosest) {
   EXPECT_TRUE(hasProblem(plus("    timout: 1m\n"), 8, 5,
                          "unknown key 'timout' in step 'a' (did you mean 'timeout'?)"));

@@ -56,6 +56,11 @@ steps:
     timeout: 1m
 )";
 
+// kMinimal with `extra` appended.
+inline std::string plus(std::string_view extra) {
+  return std::string(kMinimal) + std::string(extra);
+}
+
 inline Result<std::shared_ptr<const WorkflowSpec>> parse(std::string_view yaml) {
   ParseOptions o;
   o.fileName = "f.yaml";
@@ -66,6 +71,13 @@ inline std::vector<std::string> problemsOf(std::string_view yaml) {
   auto r = parse(yaml);
   if (r.ok()) return {};
   return r.error().details();
+}
+
+// Whether any problem of `yaml` contains `fragment`, wherever it is.
+inline bool anyProblemHas(std::string_view yaml, std::string_view fragment) {
+  for (const auto& p : problemsOf(yaml))
+    if (p.find(fragment) != std::string::npos) return true;
+  return false;
 }
 
 inline std::string joined(const std::vector<std::string>& lines) {
