@@ -227,18 +227,15 @@ Result<engine::TaskReport> readReport(const json& j, bool completed, const std::
 // event), say whether it was this worker's report that ended it.
 bool alreadyRecorded(const RouteContext& ctx, const engine::TaskReport& r,
                      const std::string& worker) {
-  // "RUN_ID.STEP.N"
-  if (r.id.size() < 30 || r.id[26] != '.') return false;
-  const std::string runId = r.id.substr(0, 26);
-  const auto lastDot = r.id.rfind('.');
-  if (lastDot <= 27) return false;
-  const std::string step = r.id.substr(27, lastDot - 27);
-  const std::string n = r.id.substr(lastDot + 1);
+  auto key = engine::parseTaskId(r.id);
+  if (!key) return false;
+  const std::string& runId = key->runId;
+  const std::string& step = key->step;
   auto detail = ctx.store.getRun(runId);
   if (!detail.ok() || !detail->has_value()) return false;
   bool ended = false;
   for (const auto& a : (**detail).attempts) {
-    if (a.step != step || std::to_string(a.n) != n) continue;
+    if (a.step != step || a.n != key->attempt) continue;
     ended = r.completed
                 ? a.state == AttemptState::kSucceeded
                 : a.state == AttemptState::kFailed && a.failureClass == r.failure.failureClass;
@@ -248,7 +245,7 @@ bool alreadyRecorded(const RouteContext& ctx, const engine::TaskReport& r,
   if (!events.ok()) return false;
   std::optional<std::string> holder;
   for (const auto& e : *events)
-    if (e.kind == engine::kTaskLeasedEvent && e.step == step && std::to_string(e.attempt) == n)
+    if (e.kind == engine::kTaskLeasedEvent && e.step == step && e.attempt == key->attempt)
       holder = engine::leasedWorkerOf(e.message);
   return holder && *holder == worker;
 }

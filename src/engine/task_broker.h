@@ -16,6 +16,7 @@
 // Thread-safe; poll() blocks its caller up to `wait`.
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <future>
 #include <optional>
@@ -25,10 +26,38 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/result.h"
 #include "core/states.h"
 
 namespace keel::engine {
+
+// The attempt a task id names: "RUN_ID.STEP.N" (taskId()), parsed back by
+// parseTaskId() (nullopt: not a task id). A step name may hold dots.
+struct TaskKey {
+  std::string runId;
+  std::string step;
+  int attempt = 1;
+};
+
+inline std::string taskId(const std::string& runId, const std::string& step, int attempt) {
+  return runId + "." + step + "." + std::to_string(attempt);
+}
+
+inline std::optional<TaskKey> parseTaskId(const std::string& id) {
+  // RUN_ID (26 characters) '.' STEP '.' N
+  if (id.size() < 30 || id[26] != '.') return std::nullopt;
+  auto runId = id.substr(0, 26);
+  if (!looksLikeRunId(runId)) return std::nullopt;
+  auto lastDot = id.rfind('.');
+  if (lastDot <= 27 || lastDot + 1 >= id.size()) return std::nullopt;
+  int n = 0;
+  const char* b = id.data() + lastDot + 1;
+  const char* e = id.data() + id.size();
+  auto [end, ec] = std::from_chars(b, e, n);
+  if (ec != std::errc() || end != e || n < 1) return std::nullopt;
+  return TaskKey{std::move(runId), id.substr(27, lastDot - 27), n};
+}
 
 struct TaskView {
   std::string id;

@@ -1,11 +1,9 @@
 #include "runners/task_runner.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 
-#include "core/ids.h"
 #include "spec/parser.h"
 #include "spec/template.h"
 
@@ -104,29 +102,6 @@ TaskRunner::~TaskRunner() {
   if (reaper_.joinable()) reaper_.join();
 }
 
-std::string TaskRunner::taskId(const std::string& runId, const std::string& step, int attempt) {
-  return fmt::format("{}.{}.{}", runId, step, attempt);
-}
-
-std::optional<exec::AttemptRef> TaskRunner::taskRef(const std::string& id) {
-  // RUN_ID (26 characters) '.' STEP '.' N; a step name may hold dots.
-  if (id.size() < 30 || id[26] != '.') return std::nullopt;
-  auto runId = id.substr(0, 26);
-  if (!looksLikeRunId(runId)) return std::nullopt;
-  auto lastDot = id.rfind('.');
-  if (lastDot <= 27 || lastDot + 1 >= id.size()) return std::nullopt;
-  int n = 0;
-  const char* b = id.data() + lastDot + 1;
-  const char* e = id.data() + id.size();
-  auto [end, ec] = std::from_chars(b, e, n);
-  if (ec != std::errc() || end != e || n < 1) return std::nullopt;
-  exec::AttemptRef ref;
-  ref.runId = std::move(runId);
-  ref.step = id.substr(27, lastDot - 27);
-  ref.attempt = n;
-  return ref;
-}
-
 Result<std::shared_ptr<const engine::PreparedAttempt>> TaskRunner::prepare(
     const engine::AttemptInput& in) {
   const auto& spec = *in.step;
@@ -161,7 +136,7 @@ std::shared_ptr<TaskRunner::Task> TaskRunner::newTask(const exec::AttemptRef& re
                                                       const engine::PreparedAttempt* prepared,
                                                       Done done) const {
   auto t = std::make_shared<Task>();
-  t->id = taskId(ref.runId, ref.step, ref.attempt);
+  t->id = engine::taskId(ref.runId, ref.step, ref.attempt);
   t->runId = ref.runId;
   t->step = ref.step;
   t->attempt = ref.attempt;
@@ -273,7 +248,7 @@ void TaskRunner::discard(const exec::AttemptRef& ref) {
   bool wakeRepeats;
   {
     std::lock_guard lock(mu_);
-    auto it = finished_.find(taskId(ref.runId, ref.step, ref.attempt));
+    auto it = finished_.find(engine::taskId(ref.runId, ref.step, ref.attempt));
     if (it == finished_.end()) return;
     Finished& f = it->second;
     f.durable = true;
@@ -421,7 +396,7 @@ void TaskRunner::unlease(const std::vector<engine::TaskView>& tasks, const std::
 }
 
 Result<engine::TaskView> TaskRunner::heartbeat(const std::string& id, const std::string& worker) {
-  if (!taskRef(id))
+  if (!engine::parseTaskId(id))
     return Error(ErrorCode::kNotFound, fmt::format("'{}' is not a task id (RUN_ID.STEP.N)", id));
   engine::TaskView v;
   {
@@ -507,7 +482,7 @@ std::vector<Status> TaskRunner::reportThen(const std::string& worker,
   Lock lock(mu_);
   for (size_t i = 0; i < reports.size(); ++i) {
     auto& r = reports[i];
-    if (!taskRef(r.id)) {
+    if (!engine::parseTaskId(r.id)) {
       out[i] =
           Error(ErrorCode::kNotFound, fmt::format("'{}' is not a task id (RUN_ID.STEP.N)", r.id));
       continue;

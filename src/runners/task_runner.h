@@ -96,10 +96,6 @@ class TaskRunner final : public engine::StepRunner, public engine::TaskBroker {
   // restart, when the attempt is re-found).
   void release();
 
-  // "RUN_ID.STEP.N"; taskRef() parses one back (nullopt: not a task id).
-  static std::string taskId(const std::string& runId, const std::string& step, int attempt);
-  static std::optional<exec::AttemptRef> taskRef(const std::string& id);
-
   struct Counts {
     uint64_t queued = 0, leased = 0;                                      // now
     uint64_t handedOut = 0, completed = 0, failed = 0, leasesLapsed = 0;  // since start

@@ -47,8 +47,8 @@ class TaskReportTest : public ::testing::Test {
 
   std::vector<engine::TaskReport> completions() {
     std::vector<engine::TaskReport> out(2);
-    out[0].id = TaskRunner::taskId(kRunId, "a", 1);
-    out[1].id = TaskRunner::taskId(kRunId, "b", 1);
+    out[0].id = engine::taskId(kRunId, "a", 1);
+    out[1].id = engine::taskId(kRunId, "b", 1);
     for (auto& r : out) {
       r.completed = true;
       r.output = json{{"ok", true}};

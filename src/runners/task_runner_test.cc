@@ -100,8 +100,8 @@ class TaskRunnerTest : public ::testing::Test {
 };
 
 TEST_F(TaskRunnerTest, TaskIdsNameTheAttemptAndParseBack) {
-  EXPECT_EQ(TaskRunner::taskId(kRunId, "score.v2", 3), std::string(kRunId) + ".score.v2.3");
-  auto ref = TaskRunner::taskRef(std::string(kRunId) + ".score.v2.3");
+  EXPECT_EQ(engine::taskId(kRunId, "score.v2", 3), std::string(kRunId) + ".score.v2.3");
+  auto ref = engine::parseTaskId(std::string(kRunId) + ".score.v2.3");
   ASSERT_TRUE(ref);
   EXPECT_EQ(ref->runId, kRunId);
   EXPECT_EQ(ref->step, "score.v2");
@@ -110,7 +110,7 @@ TEST_F(TaskRunnerTest, TaskIdsNameTheAttemptAndParseBack) {
        std::vector<std::string>{"", "x.y.1", std::string(kRunId) + ".step.0",
                                 std::string(kRunId) + ".step.", std::string(kRunId) + "..1",
                                 std::string(kRunId) + ".step.1x", std::string(kRunId) + "step.1"})
-    EXPECT_FALSE(TaskRunner::taskRef(bad)) << bad;
+    EXPECT_FALSE(engine::parseTaskId(bad)) << bad;
 }
 
 TEST_F(TaskRunnerTest, TheInputIsRenderedAsJsonValuesAndTheLeaseIsTheHeartbeat) {
