@@ -5,6 +5,7 @@ packages=(
   g++ cmake ninja-build pkg-config ccache git curl python3 sqlite3 tzdata openssl
   libsqlite3-dev libpq-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libsodium-dev libcctz-dev
+  libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   prometheus  # promtool lints /metrics in the tests
 )
