@@ -49,6 +49,25 @@ TEST(EventTriggers, EventReferencesAreRefusedOutsideTriggerParams) {
                             "trigger: match.a: expected a value"));
 }
 
+// Apply refuses a cron no calendar date matches; a stored version with one
+// still parses. Feb 29 fires, and so does day 31 with a weekday restricted
+// too (the two fields combine with OR).
+TEST(CronTriggers, ACronThatNeverFiresIsRefusedAtApply) {
+  auto problemsOfCron = [](const std::string& cron) {
+    auto spec = testing::parse(plus("triggers:\n  - cron: \"" + cron + "\"\n"));
+    EXPECT_TRUE(spec.ok()) << cron;
+    return spec.ok() ? checkRunnable(**spec, "f.yaml").problems : std::vector<std::string>{};
+  };
+  auto never = problemsOfCron("0 0 30 2 *");
+  ASSERT_EQ(never.size(), 1u);
+  EXPECT_EQ(never[0],
+            "f.yaml:9:5: cron trigger \"0 0 30 2 *\" never fires: no calendar date has that day "
+            "of the month in those months");
+  EXPECT_EQ(problemsOfCron("0 0 31 apr,jun,sep,nov *").size(), 1u);
+  EXPECT_TRUE(problemsOfCron("0 0 29 2 *").empty());
+  EXPECT_TRUE(problemsOfCron("0 0 31 2 mon").empty());
+}
+
 TEST(EventTriggers, OtherTriggerKindsStillWarn) {
   auto spec = testing::parse(plus("triggers:\n  - file: { path: /in }\n"));
   ASSERT_TRUE(spec.ok()) << spec.error().toString();

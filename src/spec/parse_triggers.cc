@@ -41,15 +41,6 @@ void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, Param
   }
 }
 
-// A schedule no calendar date matches (`0 0 30 2 *`, `0 0 31 4 *`): whether
-// it fires does not depend on the zone or the year it starts from, as long
-// as the search covers a leap year, which 2000-01-01 plus kSearchYears does.
-bool neverFires(const CronSchedule& schedule) {
-  const WallTime from{std::chrono::seconds(946684800)};  // 2000-01-01T00:00:00Z
-  auto next = spec::nextFireTimes(schedule, "UTC", from, 1);
-  return next.ok() && next->empty();
-}
-
 void readCron(const MapReader& r, TriggerSpec& t, ParseState& st) {
   Diagnostics& diag = st.diag;
   t.kind = TriggerSpec::Kind::kCron;
@@ -57,10 +48,6 @@ void readCron(const MapReader& r, TriggerSpec& t, ParseState& st) {
     if (auto schedule = spec::parseCron(*expr); !schedule.ok())
       diag.add(posOf(*r.find("cron")),
                "trigger: cron \"" + *expr + "\": " + schedule.error().message());
-    else if (neverFires(*schedule))
-      diag.add(posOf(*r.find("cron")),
-               "trigger: cron \"" + *expr +
-                   "\" never fires: no calendar date has that day of the month in those months");
     t.cron = *expr;
   }
   if (auto tz = r.string("timezone")) {

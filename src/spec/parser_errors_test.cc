@@ -181,14 +181,6 @@ TEST(ParserErrors, TriggersAreValidated) {
   EXPECT_TRUE(hasProblem(plus("triggers:\n  - cron: \"*/0 * * * *\"\n"), 9, 11,
                          "minute: a step must be 1 or more"));
   EXPECT_TRUE(problemsOf(plus("triggers:\n  - cron: \"0 5 1,15 jan-mar MON-FRI\"\n")).empty());
-  // Dates no calendar has never fire; Feb 29 does, and so does day 31 when
-  // a weekday is also restricted (the two fields combine with OR).
-  EXPECT_TRUE(hasProblem(plus("triggers:\n  - cron: \"0 0 30 2 *\"\n"), 9, 11,
-                         "trigger: cron \"0 0 30 2 *\" never fires"));
-  EXPECT_TRUE(hasProblem(plus("triggers:\n  - cron: \"0 0 31 apr,jun,sep,nov *\"\n"), 9, 11,
-                         "never fires"));
-  EXPECT_TRUE(problemsOf(plus("triggers:\n  - cron: \"0 0 29 2 *\"\n")).empty());
-  EXPECT_TRUE(problemsOf(plus("triggers:\n  - cron: \"0 0 31 2 mon\"\n")).empty());
   EXPECT_TRUE(hasProblem(plus("triggers:\n  - cron: \"@fortnightly\"\n"), 9, 11, "unknown macro"));
   EXPECT_TRUE(hasProblem(plus("triggers:\n  - cron: \"@daily 5\"\n"), 9, 11,
                          "trigger: cron \"@daily 5\": a macro such as @daily stands alone"));
