@@ -83,12 +83,14 @@ json workflowDetailJson(const store::WorkflowVersionRow& latest,
 }
 
 json runSummaryJson(const store::RunRow& run) {
+  json params = storedJson(run.paramsJson);
   return {{field::kId, run.id},
           {field::kWorkflow, run.workflow},
           {field::kVersion, run.version},
           {field::kState, toString(run.state)},
           {field::kReason, run.reason},
           {field::kWait, waitJson(run.waitKind, run.waitReason)},
+          {field::kParams, params.is_null() ? json::object() : std::move(params)},
           {field::kCreatedAt, timeJson(run.createdAt)},
           {field::kStartedAt, timeJson(run.startedAt)},
           {field::kFinishedAt, timeJson(run.finishedAt)}};
@@ -96,8 +98,6 @@ json runSummaryJson(const store::RunRow& run) {
 
 json runJson(const store::RunRow& run) {
   json out = runSummaryJson(run);
-  json params = storedJson(run.paramsJson);
-  out[field::kParams] = params.is_null() ? json::object() : params;
   out[field::kIdempotencyKey] = stringOrNull(run.idempotencyKey);
   out[field::kConcurrencyKey] = stringOrNull(run.concurrencyKey);
   out[field::kDurationMs] = durationJson(run.startedAt, run.finishedAt);

@@ -9,6 +9,7 @@
 #include "api/routes.h"
 #include "core/ids.h"
 #include "core/quote.h"
+#include "spec/fire_times.h"
 #include "spec/parser.h"
 
 namespace keel::api {
@@ -31,17 +32,39 @@ Result<int> intParam(const std::string& name, const std::string& text, int lo, i
   return value;
 }
 
-Result<store::RunFilter> parseRunFilter(const ApiRequest& request) {
+Result<store::RunFilter> parseRunFilter(const ApiRequest& request, WallTime now) {
   store::RunFilter filter;
   filter.workflow = request.query("workflow");
-  if (auto state = request.query("state"); !state.empty()) {
+  // state=failed,cancelled: any of them.
+  const std::string states = request.query("state");
+  for (size_t from = 0; !states.empty() && from <= states.size();) {
+    size_t comma = std::min(states.find(',', from), states.size());
+    const std::string state = states.substr(from, comma - from);
+    from = comma + 1;
     auto parsed = parseRunState(state);
     if (!parsed)
+      return Error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("'state': unknown run state '{}' (one of pending, running, "
+                      "waiting, paused, succeeded, failed, cancelled; several separated "
+                      "by commas){}",
+                      state,
+                      state == "dead" || state == "retrying" || state == "skipped"
+                          ? "; '" + state + "' is a step state: a run with a dead step is 'failed'"
+                          : ""));
+    filter.states.push_back(*parsed);
+  }
+  // since=12h (that long before now) or an RFC 3339 instant.
+  if (const std::string since = request.query("since"); !since.empty()) {
+    if (auto ago = spec::parseDuration(since); ago.ok())
+      filter.since = now - *ago;
+    else if (auto at = spec::parseInstant(since))
+      filter.since = *at;
+    else
       return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("unknown state '{}' (one of pending, running, waiting, paused, "
-                               "succeeded, failed, cancelled)",
-                               state));
-    filter.state = *parsed;
+                   fmt::format("'since' must be a duration such as 12h or 30m, or an RFC 3339 "
+                               "time such as 2026-11-28T02:00:00Z, got '{}'",
+                               since));
   }
   filter.limit = kDefaultListLimit;
   if (request.hasQuery("limit")) {
@@ -58,7 +81,7 @@ Result<store::RunFilter> parseRunFilter(const ApiRequest& request) {
 }
 
 Reply listRuns(const RouteContext& ctx, const ApiRequest& request) {
-  auto filter = parseRunFilter(request);
+  auto filter = parseRunFilter(request, ctx.clock.wallNow());
   if (!filter.ok()) return errorReply(filter.error());
   // One extra row tells whether another page exists, so a full last page
   // has no next_cursor.
@@ -174,7 +197,7 @@ void addRunRoutes(Router& router, const RouteContext& context) {
     return [context, fn](const ApiRequest& request) { return fn(context, request); };
   };
   router.add("GET", "/api/v1/runs", bind(listRuns),
-             {.query = {"workflow", "state", "limit", "cursor"}});
+             {.query = {"workflow", "state", "since", "limit", "cursor"}});
   router.add("GET", "/api/v1/runs/{id}", bind(getRun));
   router.add("GET", "/api/v1/runs/{id}/events", bind(runEvents));
   router.add("GET", "/api/v1/runs/{id}/steps/{step}/logs", bind(stepLogs), {.query = {"attempt"}});

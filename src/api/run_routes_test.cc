@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "api/server_test_fixture.h"
+#include "core/ids.h"
+#include "core/random.h"
 
 namespace keel::api::test {
 namespace {
@@ -33,8 +35,8 @@ TEST_F(ServerTest, ListRunsSummaryShapeAndFilters) {
   auto res = body(get("/api/v1/runs?workflow=hello&state=failed"));
   auto filter = store_.lastFilter();
   EXPECT_EQ(filter.workflow, "hello");
-  ASSERT_TRUE(filter.state.has_value());
-  EXPECT_EQ(*filter.state, RunState::kFailed);
+  EXPECT_EQ(filter.states, std::vector<RunState>{RunState::kFailed});
+  EXPECT_FALSE(filter.since.has_value());
   ASSERT_EQ(res["runs"].size(), 1u);
   EXPECT_EQ(res["runs"][0], json({{"id", kRunIds[2]},
                                   {"workflow", "hello"},
@@ -42,14 +44,55 @@ TEST_F(ServerTest, ListRunsSummaryShapeAndFilters) {
                                   {"state", "failed"},
                                   {"reason", "step shout is dead"},
                                   {"wait", nullptr},
+                                  {"params", {{"who", "ops"}}},
                                   {"created_at", "2026-01-01T00:00:00.000Z"},
                                   {"started_at", "2026-01-01T00:00:00.010Z"},
                                   {"finished_at", "2026-01-01T00:00:01.510Z"}}));
 }
 
+// state=a,b is any of them; since is a duration before the server's now or
+// an RFC 3339 instant, filtered by the store (the fake applies it as the
+// SQLite store does, by the time in the run id).
+TEST_F(ServerTest, ListRunsBySeveralStatesAndATimeWindow) {
+  ManualClock clock(at(kT0 + 3'600'000));  // an hour after the fixture's runs
+  ServerOptions options;
+  options.clock = &clock;
+  start(std::move(options));
+  auto both = body(get("/api/v1/runs?state=failed,succeeded"));
+  EXPECT_EQ(store_.lastFilter().states,
+            (std::vector<RunState>{RunState::kFailed, RunState::kSucceeded}));
+  EXPECT_EQ(both["runs"].size(), 3u);
+  EXPECT_EQ(body(get("/api/v1/runs?state=failed,cancelled"))["runs"].size(), 1u);
+
+  body(get("/api/v1/runs?since=90m"));
+  ASSERT_TRUE(store_.lastFilter().since.has_value());
+  EXPECT_EQ(*store_.lastFilter().since, at(kT0 + 3'600'000 - 90 * 60'000));
+  body(get("/api/v1/runs?since=2026-01-01T01:00:00%2B01:00"));
+  ASSERT_TRUE(store_.lastFilter().since.has_value());
+  EXPECT_EQ(*store_.lastFilter().since, WallTime(std::chrono::seconds(1'767'225'600)));
+  // Run ids carry their creation time: a window after it finds none.
+  SeededRandom random(7);
+  store::RunDetail recent;
+  recent.run.id = newRunId(at(kT0 + 3'000'000), random);
+  recent.run.workflow = "hello";
+  store::RunDetail old;
+  old.run.id = newRunId(at(kT0), random);
+  old.run.workflow = "hello";
+  store_.runs = {old, recent};
+  auto window = body(get("/api/v1/runs?since=30m"));
+  ASSERT_EQ(window["runs"].size(), 1u);
+  EXPECT_EQ(window["runs"][0]["id"], recent.run.id);
+}
+
 TEST_F(ServerTest, ListRunsRejectsBadQueries) {
   start();
   expectError(get("/api/v1/runs?state=exploded"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?state=failed,,succeeded"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?since=yesterday"), 400, "invalid_argument");
+  expectError(get("/api/v1/runs?since=-5m"), 400, "invalid_argument");
+  auto dead = get("/api/v1/runs?state=failed,dead");
+  expectError(dead, 400, "invalid_argument");
+  EXPECT_NE(dead->body.find("a run with a dead step is 'failed'"), std::string::npos) << dead->body;
   expectError(get("/api/v1/runs?limit=0"), 400, "invalid_argument");
   expectError(get("/api/v1/runs?limit=1001"), 400, "invalid_argument");
   expectError(get("/api/v1/runs?limit=ten"), 400, "invalid_argument");

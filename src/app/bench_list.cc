@@ -105,7 +105,7 @@ int runListBench(const cli::BenchOptions& o) {
       name += "workflow+";
     }
     if (mask & 2) {
-      f.state = RunState::kFailed;
+      f.states = {RunState::kFailed};
       name += "state+";
     }
     if (mask & 4) {
@@ -118,7 +118,7 @@ int runListBench(const cli::BenchOptions& o) {
   // A page that finds nothing must not read the whole workflow either.
   store::RunFilter none;
   none.workflow = workflowOf(3);
-  none.state = RunState::kPaused;
+  none.states = {RunState::kPaused};
   cases.push_back({"workflow+state(no match)", none});
 
   std::vector<double> all;

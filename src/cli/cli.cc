@@ -179,7 +179,14 @@ Subcommands defineWorkflowCommands(CLI::App& app, Parsed& p, Subcommands s) {
 Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.runs = app.add_subcommand("runs", "List runs, newest first");
   s.runs->add_option("--workflow", p.runs.workflow, "Only runs of this workflow");
-  s.runs->add_option("--state", p.runs.state, "Only runs in this state");
+  s.runs->add_option("--state", p.runs.state,
+                     "Only runs in this state, or in any of several separated by commas "
+                     "(failed,cancelled)");
+  s.runs->add_option("--since", p.runs.since,
+                     "Only runs created since: a duration before now (12h, 30m, 2d) or an "
+                     "RFC 3339 time");
+  s.runs->add_option("--cursor", p.runs.cursor,
+                     "The next page: the run id printed after a full page");
   s.runs->add_option("--limit", p.runs.limit, "At most this many (server default 50, max 1000)")
       ->check(CLI::Range(1, 1000));
   s.runs->add_flag("--json", p.runs.json, "Print the API's JSON");

@@ -143,15 +143,26 @@ TEST_F(CliTest, RunsPrintsAnAlignedTable) {
   ASSERT_EQ(keel({"runs"}), 0) << err_.str();
   EXPECT_EQ(out_.str(),
             "ID                          WORKFLOW  VER  STATE      CREATED               DURATION  "
-            "REASON\n"
+            "PARAMS   REASON\n"
             "01KA0000000000000000000002  hello     2    failed     2026-01-01T00:00:00Z  1.5s      "
-            "step shout is dead\n"
-            "01KA0000000000000000000001  hello     2    succeeded  2026-01-01T00:00:00Z  1.5s\n");
+            "who=ops  step shout is dead\n"
+            "01KA0000000000000000000001  hello     2    succeeded  2026-01-01T00:00:00Z  1.5s      "
+            "who=ops\n");
   ASSERT_EQ(keel({"runs", "--state", "failed", "--workflow", "hello", "--limit", "1"}), 0);
   auto filter = store_.lastFilter();
   EXPECT_EQ(filter.workflow, "hello");
-  EXPECT_EQ(filter.state, RunState::kFailed);
+  EXPECT_EQ(filter.states, std::vector<RunState>{RunState::kFailed});
   EXPECT_EQ(filter.limit, 2);
+  ASSERT_EQ(keel({"runs", "--state", "failed,succeeded", "--limit", "1"}), 0) << err_.str();
+  EXPECT_EQ(store_.lastFilter().states,
+            (std::vector<RunState>{RunState::kFailed, RunState::kSucceeded}));
+  EXPECT_NE(err_.str().find("(more runs: the next page is --cursor 01KA0000000000000000000002)"),
+            std::string::npos)
+      << err_.str();
+  ASSERT_EQ(keel({"runs", "--since", "12h", "--cursor", "01KA0000000000000000000002"}), 0)
+      << err_.str();
+  EXPECT_TRUE(store_.lastFilter().since.has_value());
+  EXPECT_EQ(store_.lastFilter().cursor, "01KA0000000000000000000002");
 }
 
 TEST_F(CliTest, RunsJsonIsTheApiAnswer) {
@@ -324,7 +335,7 @@ TEST_F(CliTest, ServerErrorsPrintMessageAndDetails) {
   EXPECT_EQ(keel({"show", "01KA0000000000000000000009"}), 1);
   EXPECT_EQ(err_.str(), "error: no run '01KA0000000000000000000009'\n");
   EXPECT_EQ(keel({"runs", "--state", "exploded"}), 2);
-  EXPECT_NE(err_.str().find("error: unknown state 'exploded'"), std::string::npos);
+  EXPECT_NE(err_.str().find("error: 'state': unknown run state 'exploded'"), std::string::npos);
 }
 
 TEST_F(CliTest, ApplySendsTheAbsolutePathAndPrintsTheOutcome) {

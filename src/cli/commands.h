@@ -74,8 +74,10 @@ int emitCommand(const Context& ctx, const EmitArgs& args);
 
 struct RunsArgs {
   std::string workflow;
-  std::string state;
-  int limit = 0;  // 0 = the server's default
+  std::string state;   // one state, or several separated by commas
+  std::string since;   // "12h" (before now, by the server's clock) or RFC 3339
+  std::string cursor;  // the next page: a previous page's last run id
+  int limit = 0;       // 0 = the server's default
   bool json = false;
 };
 int runsCommand(const Context& ctx, const RunsArgs& args);

@@ -1,40 +1,13 @@
 // `keel cron next` (offline): when a cron expression fires, computed by the
 // same code the workflow parser checks `cron:` triggers with.
-#include <algorithm>
-#include <cctype>
-#include <optional>
-
-#include <cctz/time_zone.h>
-
 #include "cli/commands.h"
 #include "spec/cron_schedule.h"
 #include "spec/fire_times.h"
 
 namespace keel::cli {
-namespace {
 
-// RFC 3339 with a 'Z' or a numeric offset and an optional fraction;
-// 't' and 'z' may be lower case.
-std::optional<WallTime> parseInstant(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
-    return static_cast<char>(c == 't' || c == 'z' ? std::toupper(c) : c);
-  });
-  cctz::time_point<cctz::seconds> seconds;
-  if (!cctz::parse("%Y-%m-%dT%H:%M:%E*S%Ez", text, cctz::utc_time_zone(), &seconds))
-    return std::nullopt;
-  // Whole seconds are enough (fire times are whole minutes), and years far
-  // away would not fit a WallTime.
-  auto year = cctz::convert(seconds, cctz::utc_time_zone()).year();
-  if (year < 1900 || year >= 2200) return std::nullopt;
-  return WallTime(seconds);
-}
-
-std::string formatInstant(WallTime t) {
-  return cctz::format("%Y-%m-%dT%H:%M:%SZ", std::chrono::time_point_cast<cctz::seconds>(t),
-                      cctz::utc_time_zone());
-}
-
-}  // namespace
+using spec::formatInstant;
+using spec::parseInstant;
 
 int cronNextCommand(const Context& ctx, const CronNextArgs& args) {
   std::string expr;

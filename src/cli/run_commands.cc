@@ -155,6 +155,8 @@ int runsCommand(const Context& ctx, const RunsArgs& args) {
   };
   addQuery("workflow", args.workflow);
   addQuery("state", args.state);
+  addQuery("since", args.since);
+  addQuery("cursor", args.cursor);
   if (args.limit > 0) addQuery("limit", std::to_string(args.limit));
   ApiResponse answer;
   if (int code = checkAnswer(ctx, ctx.api->get("/api/v1/runs" + query), &answer)) return code;
@@ -162,18 +164,18 @@ int runsCommand(const Context& ctx, const RunsArgs& args) {
     printJson(ctx.out, answer.body);
     return kExitOk;
   }
-  Table table({"ID", "WORKFLOW", "VER", "STATE", "CREATED", "DURATION", "REASON"});
+  Table table({"ID", "WORKFLOW", "VER", "STATE", "CREATED", "DURATION", "PARAMS", "REASON"});
   const auto& runs = member(answer.body, field::kRuns);
   for (const auto& run : runs.is_array() ? runs : json::array()) {
     table.addRow({text(run, field::kId), text(run, field::kWorkflow), text(run, field::kVersion),
                   text(run, field::kState), shortTime(member(run, field::kCreatedAt)),
                   durationBetween(member(run, field::kStartedAt), member(run, field::kFinishedAt)),
-                  reasonText(run)});
+                  paramsText(member(run, field::kParams)), reasonText(run)});
   }
   table.print(ctx.out);
   if (table.rows() == 1) ctx.err << "(no runs)\n";
-  if (member(answer.body, field::kNextCursor).is_string())
-    ctx.err << "(more runs exist; raise --limit to see more)\n";
+  if (const auto& next = member(answer.body, field::kNextCursor); next.is_string())
+    ctx.err << "(more runs: the next page is --cursor " << next.get<std::string>() << ")\n";
   return kExitOk;
 }
 

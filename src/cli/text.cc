@@ -50,6 +50,25 @@ std::string formatMillis(int64_t ms) {
   return fmt::format("{}h{:02}m", secs / 3600, (secs % 3600) / 60);
 }
 
+std::string paramsText(const nlohmann::json& params, size_t width) {
+  if (!params.is_object() || params.empty()) return "-";
+  std::string out;
+  for (const auto& [key, value] : params.items()) {
+    if (!out.empty()) out += ' ';
+    out +=
+        key + "=" +
+        (value.is_string() ? value.get<std::string>()
+                           : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  // Cut after `width` UTF-8 characters, never inside one.
+  size_t chars = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if ((static_cast<unsigned char>(out[i]) & 0xC0) == 0x80) continue;
+    if (++chars > width) return out.substr(0, i) + "…";
+  }
+  return out;
+}
+
 std::string durationBetween(const nlohmann::json& from, const nlohmann::json& to) {
   if (!from.is_string() || !to.is_string()) return "-";
   auto a = parseRfc3339(from.get<std::string>());

@@ -29,6 +29,10 @@ std::string durationBetween(const nlohmann::json& from, const nlohmann::json& to
 // `expiresAt` is null (the task is queued) or not a time.
 std::string leaseText(const nlohmann::json& expiresAt, int64_t nowMs);
 
+// A run's params on one line: "date=2026-11-28 region=eu", values that are
+// not strings as JSON, cut to `width` characters with "…"; "-" when none.
+std::string paramsText(const nlohmann::json& params, size_t width = 40);
+
 // "region=eu" -> ("region", "eu"); the value may contain '=' and be empty,
 // the key may not be empty. kInvalidArgument otherwise.
 Result<std::pair<std::string, std::string>> parseParam(std::string_view text);

@@ -79,6 +79,17 @@ TEST(Text, TimesAndDurations) {
   EXPECT_EQ(urlEncode("a b/c~d"), "a%20b%2Fc~d");
 }
 
+TEST(Text, ParamsText) {
+  using nlohmann::json;
+  EXPECT_EQ(paramsText(json::object()), "-");
+  EXPECT_EQ(paramsText(json()), "-");
+  EXPECT_EQ(paramsText(json{{"region", "eu"}, {"date", "2026-11-28"}, {"n", 3}, {"x", {1, 2}}}),
+            "date=2026-11-28 n=3 region=eu x=[1,2]");
+  EXPECT_EQ(paramsText(json{{"k", "abcdefgh"}}, 5), "k=abc…");
+  // Cut after whole UTF-8 characters: "é" is two bytes.
+  EXPECT_EQ(paramsText(json{{"k", "éééé"}}, 4), "k=éé…");
+}
+
 TEST(Text, LeaseText) {
   const int64_t now = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
   EXPECT_EQ(leaseText("2026-01-01T00:00:42.000Z", now), "expires in 42s");

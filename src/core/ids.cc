@@ -47,6 +47,17 @@ std::string nextRunId(WallTime now, Random& random, const std::string& previous)
   return id;
 }
 
+std::string runIdFloor(WallTime t) {
+  const int64_t unixMs = toUnixMillis(t);
+  uint64_t ms = unixMs < 0 ? 0 : static_cast<uint64_t>(unixMs) & ((uint64_t{1} << 48) - 1);
+  std::string id(26, '0');
+  for (int i = 9; i >= 0; --i) {
+    id[i] = kAlphabet[ms & 31];
+    ms >>= 5;
+  }
+  return id;
+}
+
 bool looksLikeRunId(const std::string& s) {
   if (s.size() != 26) return false;
   for (char c : s) {

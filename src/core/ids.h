@@ -18,5 +18,9 @@ std::string newRunId(WallTime now, Random& random);
 // made them, which within a millisecond plain newRunId does not promise.
 std::string nextRunId(WallTime now, Random& random, const std::string& previous);
 bool looksLikeRunId(const std::string& s);
+// The smallest id a run created at or after `t` can have (its time part
+// and zeros): `id >= runIdFloor(t)` selects runs created since t, using
+// any index that ends in id.
+std::string runIdFloor(WallTime t);
 
 }  // namespace keel

@@ -5,6 +5,7 @@
 #include "spec/fire_times.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
@@ -136,6 +137,24 @@ Result<ZonedTime> inZone(WallTime t, const std::string& zone) {
   auto secs = std::chrono::time_point_cast<cctz::seconds>(t);
   return ZonedTime{cctz::format("%Y-%m-%dT%H:%M:%S%Ez", secs, *tz),
                    cctz::format("%Y-%m-%d", secs, *tz)};
+}
+
+std::optional<WallTime> parseInstant(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
+    return static_cast<char>(c == 't' || c == 'z' ? std::toupper(c) : c);
+  });
+  cctz::time_point<cctz::seconds> seconds;
+  if (!cctz::parse("%Y-%m-%dT%H:%M:%E*S%Ez", text, cctz::utc_time_zone(), &seconds))
+    return std::nullopt;
+  // Whole seconds are enough, and years far away would not fit a WallTime.
+  auto year = cctz::convert(seconds, cctz::utc_time_zone()).year();
+  if (year < 1900 || year >= 2200) return std::nullopt;
+  return WallTime(seconds);
+}
+
+std::string formatInstant(WallTime t) {
+  return cctz::format("%Y-%m-%dT%H:%M:%SZ", std::chrono::time_point_cast<cctz::seconds>(t),
+                      cctz::utc_time_zone());
 }
 
 }  // namespace keel::spec

@@ -17,6 +17,7 @@
 // Any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,12 @@ struct ZonedTime {
   std::string date;
 };
 Result<ZonedTime> inZone(WallTime t, const std::string& zone);
+
+// An RFC 3339 instant with 'Z' or a numeric offset and an optional
+// fraction ('t' and 'z' may be lower case), to whole seconds; nullopt if
+// it is not one, or not within the years 1900–2199.
+std::optional<WallTime> parseInstant(std::string text);
+// "2026-03-29T01:00:00Z": whole seconds, UTC.
+std::string formatInstant(WallTime t);
 
 }  // namespace keel::spec

@@ -161,7 +161,8 @@ struct ScheduleStateRow {
 
 struct RunFilter {
   std::string workflow;           // empty = all
-  std::optional<RunState> state;  // none = all
+  std::vector<RunState> states;   // empty = all; several = any of them
+  std::optional<WallTime> since;  // only runs created at or after (by their id's time)
   int limit = 50;                 // 1..1001 (a page of up to 1000, plus one to see if more exist)
   std::string cursor;             // return runs with id < cursor (newest first)
 

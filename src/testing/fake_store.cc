@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "core/ids.h"
+
 namespace keel::testing {
 
 Status FakeStore::apply(const store::Batch&) { return okStatus(); }
@@ -119,7 +121,10 @@ Result<std::vector<store::RunRow>> FakeStore::listRuns(const store::RunFilter& f
   std::vector<store::RunRow> out;
   for (const auto& r : runs) {
     if (!filter.workflow.empty() && r.run.workflow != filter.workflow) continue;
-    if (filter.state && r.run.state != *filter.state) continue;
+    if (!filter.states.empty() &&
+        std::find(filter.states.begin(), filter.states.end(), r.run.state) == filter.states.end())
+      continue;
+    if (filter.since && r.run.id < runIdFloor(*filter.since)) continue;
     if (!filter.cursor.empty() && !(r.run.id < filter.cursor)) continue;
     out.push_back(r.run);
   }

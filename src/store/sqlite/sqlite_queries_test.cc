@@ -1,10 +1,14 @@
 // Listing, claiming and workflow versions on the SQLite store.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "core/ids.h"
+#include "core/random.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/store_test_util.h"
 #include "store/workflow_digest.h"
@@ -78,6 +82,45 @@ TEST_F(SqliteQueriesTest, ListRunsFiltersNewestFirst) {
   EXPECT_EQ(ids(limitOnly(0)), Ids{"r9"});  // clamped up to 1
   EXPECT_EQ(ids(limitOnly(-5)), Ids{"r9"});
   EXPECT_EQ(ids(limitOnly(1'000'000)).size(), 10u);  // clamped down to 1000
+}
+
+// Thousands of runs over two days: several states and a time window are
+// filtered by the store, and pages of 100 visit each match once, newest
+// first.
+TEST_F(SqliteQueriesTest, SeveralStatesAndATimeWindowPageThroughThousandsOfRuns) {
+  const RunState cycle[] = {RunState::kSucceeded, RunState::kFailed, RunState::kCancelled,
+                            RunState::kRunning};
+  const WallTime start = at(1'767'225'600'000);  // 2026-01-01T00:00:00Z
+  const WallTime since = start + std::chrono::hours(36);
+  SeededRandom random(3);
+  Batch batch;
+  std::set<std::string> expected;
+  for (int i = 0; i < 3000; ++i) {
+    const WallTime created = start + std::chrono::minutes(i);  // 50 hours in all
+    RunRow run = makeRun(newRunId(created, random), "w", cycle[i % 4]);
+    run.createdAt = created;
+    if (created >= since && (run.state == RunState::kFailed || run.state == RunState::kCancelled))
+      expected.insert(run.id);
+    batch.mutations.push_back(PutRun{run});
+  }
+  applyOk(batch);
+  ASSERT_EQ(expected.size(), 420u);  // 14 hours = 840 minutes, half failed or cancelled
+
+  RunFilter filter;
+  filter.states = {RunState::kFailed, RunState::kCancelled};
+  filter.since = since;
+  filter.limit = 100;
+  Ids all;
+  for (int page = 0; page < 10; ++page) {
+    Ids ids = this->ids(filter);
+    ASSERT_LE(ids.size(), 100u);
+    all.insert(all.end(), ids.begin(), ids.end());
+    if (ids.size() < 100) break;
+    filter.cursor = ids.back();
+  }
+  EXPECT_EQ(all.size(), expected.size());
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()), expected);
+  EXPECT_TRUE(std::is_sorted(all.rbegin(), all.rend())) << "newest first";
 }
 
 TEST_F(SqliteQueriesTest, CursorPaginationVisitsEveryRunOnce) {

@@ -94,7 +94,7 @@ inline RunFilter runFilter(const std::string& workflow, std::optional<RunState> 
                            int limit = 50, const std::string& cursor = "") {
   RunFilter f;
   f.workflow = workflow;
-  f.state = state;
+  if (state) f.states = {*state};
   f.limit = limit;
   f.cursor = cursor;
   return f;
