@@ -181,6 +181,14 @@ class FlakyStore : public store::Store {
   Result<std::vector<store::ScheduleStateRow>> listScheduleStates() override {
     return read("listScheduleStates", real_.listScheduleStates());
   }
+  Result<std::optional<store::FileArrivalRow>> findFileArrival(const std::string& w,
+                                                               const std::string& k) override {
+    return read("findFileArrival", real_.findFileArrival(w, k));
+  }
+  Result<std::vector<store::FileArrivalRow>> listFileArrivals(const std::string& w,
+                                                              int t) override {
+    return read("listFileArrivals", real_.listFileArrivals(w, t));
+  }
   Status health() override {
     if (unhealthy) return *unhealthy;
     return real_.health();
