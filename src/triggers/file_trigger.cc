@@ -90,6 +90,10 @@ std::vector<FileEntry> StabilityTracker::observe(const std::vector<FileEntry>& l
   return settled;
 }
 
+void StabilityTracker::retry(const std::string& path) {
+  if (auto it = files_.find(path); it != files_.end()) it->second.reported = false;
+}
+
 std::optional<MonoTime> StabilityTracker::nextSettle() const {
   std::optional<MonoTime> earliest;
   for (const auto& [path, t] : files_)

@@ -73,6 +73,8 @@ class StabilityTracker {
   // The earliest instant a tracked, unreported file can settle, if any:
   // the watcher looks again then.
   std::optional<MonoTime> nextSettle() const;
+  // Reports `path` again once it settles (its owner could not handle it).
+  void retry(const std::string& path);
   size_t tracked() const { return files_.size(); }
 
  private:
