@@ -1,6 +1,7 @@
 // GET /api/v1/schedules: every cron trigger of every workflow's latest
-// version, its next instants and where it stands. Read from the store (the
-// workflows and the schedule state), never through the engine loop.
+// version, its next instants and where it stands, read from the store (the
+// workflows and the schedule state), never through the engine loop; and
+// every file trigger as the engine's file watcher sees it.
 #include <fmt/format.h>
 
 #include "api/reply.h"
@@ -64,7 +65,28 @@ Reply listSchedules(const RouteContext& ctx, const ApiRequest&) {
                       {"last", std::move(last)}});
     }
   }
-  return jsonReply(200, {{"schedules", std::move(list)}});
+  // File triggers: where the engine's watcher stands (in memory, since
+  // keel started).
+  json files = json::array();
+  for (const auto& f : ctx.control.fileTriggers()) {
+    auto time = [](const std::optional<WallTime>& t) {
+      return t ? json(formatRfc3339(*t)) : json(nullptr);
+    };
+    json last = nullptr;
+    if (!f.lastPath.empty())
+      last = {{"path", f.lastPath}, {"at", time(f.lastArrivalAt)}, {"run_id", f.lastRunId}};
+    files.push_back({{"workflow", f.workflow},
+                     {"trigger", f.trigger},
+                     {"path", f.path},
+                     {"pattern", f.pattern},
+                     {"stable_for_ms", f.stableFor.count()},
+                     {"pending", f.pending},
+                     {"last_listed", time(f.lastListed)},
+                     {"error", f.error.empty() ? json(nullptr) : json(f.error)},
+                     {"error_since", time(f.errorSince)},
+                     {"last", std::move(last)}});
+  }
+  return jsonReply(200, {{"schedules", std::move(list)}, {"file_triggers", std::move(files)}});
 }
 
 }  // namespace

@@ -211,8 +211,9 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.tasks->add_option("--queue", p.tasks.queue, "Only tasks of this queue");
   s.tasks->add_flag("--json", p.tasks.json, "Print the API's JSON");
 
-  s.schedules = app.add_subcommand(
-      "schedules", "List the cron triggers of the workflows: next fire, last instant and outcome");
+  s.schedules = app.add_subcommand("schedules",
+                                   "List the cron and file triggers of the workflows: next fire, "
+                                   "last instant or file, outcome, errors");
   s.schedules->add_flag("--json", p.json, "Print the API's JSON");
   return s;
 }

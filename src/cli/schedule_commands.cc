@@ -1,5 +1,6 @@
 // keel schedules: the cron triggers of the server's workflows, when each
-// fires next and what happened at its last instant.
+// fires next and what happened at its last instant; then their file
+// triggers, the last file each fired for and the watcher's error.
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "cli/text.h"
@@ -29,6 +30,23 @@ int schedulesCommand(const Context& ctx, bool json) {
                   run.empty() ? "-" : run, outcome.empty() ? "-" : outcome});
   }
   table.print(ctx.out);
+  const auto& files = member(answer.body, "file_triggers");
+  if (!files.is_array() || files.empty()) return kExitOk;
+  // File triggers: their directory, the last file they started a run for
+  // and, while the directory cannot be listed, why.
+  ctx.out << "\n";
+  Table ft({"WORKFLOW", "TRIGGER", "PATH", "PATTERN", "LAST FILE", "RUN", "ERROR"});
+  for (const auto& f : files) {
+    const auto& last = member(f, "last");
+    std::string path = last.is_object() ? text(last, "path") : "";
+    std::string run = last.is_object() ? text(last, "run_id") : "";
+    std::string error = text(f, "error");
+    int index =
+        f.contains("trigger") && f["trigger"].is_number_integer() ? f["trigger"].get<int>() : -1;
+    ft.addRow({text(f, "workflow"), std::to_string(index + 1), text(f, "path"), text(f, "pattern"),
+               path.empty() ? "-" : path, run.empty() ? "-" : run, error.empty() ? "-" : error});
+  }
+  ft.print(ctx.out);
   return kExitOk;
 }
 

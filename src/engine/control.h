@@ -3,7 +3,9 @@
 // is durable (G1). Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <future>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,24 @@ struct EventResult {
   bool created = false;  // false: an earlier delivery of the same (topic, id)
 };
 
+// Where one file trigger of a workflow's latest version stands (keel
+// schedules, GET /api/v1/schedules).
+struct FileTriggerStatus {
+  std::string workflow;
+  size_t trigger = 0;  // its index in the workflow's triggers
+  std::string path;
+  std::string pattern;
+  std::chrono::milliseconds stableFor{0};
+  std::string error;  // why the directory could not be listed last time; empty if it could
+  std::optional<WallTime> errorSince;
+  std::optional<WallTime> lastListed;
+  size_t pending = 0;  // files seen in the directory and followed
+  // The last file it started a run for since keel started.
+  std::string lastPath;
+  std::optional<WallTime> lastArrivalAt;
+  std::string lastRunId;
+};
+
 class Control {
  public:
   virtual ~Control() = default;
@@ -77,6 +97,8 @@ class Control {
   // problem in details, kTooLarge.
   virtual std::future<Result<ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) = 0;
+  // Where every file trigger stands. Any thread; none by default.
+  virtual std::vector<FileTriggerStatus> fileTriggers() const { return {}; }
 };
 
 }  // namespace keel::engine

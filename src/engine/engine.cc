@@ -30,6 +30,7 @@ Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& c
   runners_[spec::StepKind::kRun] = &processRunner_;
   for (auto& [kind, runner] : options_.runners) runners_[kind] = runner;
   committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
+  makeFileWatcher();
   if (!options_.metrics) ownMetrics_ = std::make_unique<observe::MetricsRegistry>();
   registerMetrics(options_.metrics ? *options_.metrics : *ownMetrics_);
   loop_.setIdleHook([this] {
@@ -96,8 +97,10 @@ Status Engine::start() {
   }
   reattached_.clear();
   KEEL_TRY(loadSchedules());
+  armFileWatches();
   started_ = true;
   if (!options_.manual) loopThread_ = std::thread([this] { loop_.run(); });
+  if (!options_.manual) fileWatcher_->start();
   ready_ = true;
   return okStatus();
 }
@@ -133,6 +136,7 @@ void Engine::stop(bool stopSteps) {
   stopping_ = true;  // from now on new work is refused (503)
   if (!started_.exchange(false)) return;
   ready_ = false;
+  fileWatcher_->stop();  // no arrival is handed over from here on
   auto beginDrain = [this, stopSteps] {
     draining_ = true;
     if (!stopSteps) return;
@@ -233,6 +237,12 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
     reply->set_value(Error(ErrorCode::kInvalidArgument,
                            "idempotency keys starting with 'cron:' belong to runs started by "
                            "schedules; choose another key"));
+    return future;
+  }
+  if (request.idempotencyKey.starts_with("file:")) {
+    reply->set_value(Error(ErrorCode::kInvalidArgument,
+                           "idempotency keys starting with 'file:' belong to runs started by "
+                           "file triggers; choose another key"));
     return future;
   }
   if (request.idempotencyKey.starts_with("after:")) {
@@ -404,7 +414,10 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
   workflows_.put(*loaded);
   result.workflow = *stored;
   result.changed = !previous.ok() || (*previous)->row.version != stored->version;
-  if (result.changed) loop_.post([this, wf = *loaded] { rearmSchedules(wf); });
+  if (result.changed) {
+    loop_.post([this, wf = *loaded] { rearmSchedules(wf); });
+    rearmFileWatches(**loaded);
+  }
   reply.set_value(std::move(result));
   return future;
 }

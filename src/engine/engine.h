@@ -44,6 +44,7 @@
 #include "exec/executor.h"
 #include "observe/metrics.h"
 #include "store/store.h"
+#include "triggers/file_watcher.h"
 
 namespace keel::engine {
 
@@ -67,6 +68,9 @@ struct EngineOptions {
   // keel_store_commit*, keel_engine_timers_pending); not owned, outlives
   // the engine. Null: a registry of the engine's own, which nobody reads.
   observe::MetricsRegistry* metrics = nullptr;
+  // How file triggers list a directory; null: triggers::listDirectory
+  // (tests hand in a fake). Called on the file watcher's thread.
+  triggers::FileWatcher::Lister listDirectory;
 };
 
 struct EngineStats {
@@ -118,6 +122,12 @@ class Engine final : public Control, public TaskLeaseLog {
   std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) override;
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
   std::future<Result<EventResult>> emitEvent(EventRequest request) override;
+
+  // Where every file trigger of the latest versions stands. Any thread.
+  std::vector<FileTriggerStatus> fileTriggers() const override;
+  // Manual mode: the file watcher lists every watched directory once, on
+  // the caller's thread (then pump() handles what settled).
+  void scanFiles();
 
   EngineStats stats() const;
   // Timers waiting in the engine loop: a timeout per running attempt, one
@@ -250,6 +260,28 @@ class Engine final : public Control, public TaskLeaseLog {
   // clock stepped either way is seen within a minute).
   void armSchedule(ScheduleRt& s);
   void onScheduleTimer(const ScheduleKey& key, uint64_t generation);
+  // --- file triggers (engine_files.cc) ---
+  struct PlannedArrival {
+    triggers::FileEntry file;
+    std::string key;  // file:WORKFLOW:INDEX:...
+  };
+  void makeFileWatcher();
+  // start(): the file triggers of every latest version are watched.
+  void armFileWatches();
+  // A workflow applied: its file triggers replace the previous version's.
+  void rearmFileWatches(const LoadedWorkflow& wf);
+  // The watcher's thread: looks the settled files up in the store and
+  // posts those not yet recorded to the loop; returns the paths to report
+  // again (a lookup failed).
+  std::vector<std::string> onFilesSettled(const triggers::FileWatch& watch,
+                                          std::vector<triggers::FileEntry> settled,
+                                          std::vector<std::string> gone,
+                                          const std::vector<triggers::FileEntry>* first);
+  // Loop: one run per arrival not created meanwhile, each with its
+  // arrival row, and the prune of the files gone.
+  void onFileArrivals(const triggers::FileWatch& watch, std::vector<PlannedArrival> plan,
+                      std::vector<std::string> gone, uint64_t seenSeq);
+
   // --- after triggers (engine_chains.cc) ---
   // A run ended: the matching after triggers of the latest workflow
   // versions it has not fired yet start their runs, in the same batch.
@@ -383,8 +415,9 @@ class Engine final : public Control, public TaskLeaseLog {
   std::deque<std::pair<uint64_t, EventKey>> durableEventOrder_;
   std::map<ScheduleKey, ScheduleRt> schedules_;
   uint64_t scheduleGeneration_ = 0;
-  int readsInFlight_ = 0;  // StoreReader jobs not yet back on the loop
-  uint64_t retries_ = 0;   // runs rebuilt by a retry
+  std::unique_ptr<triggers::FileWatcher> fileWatcher_;  // thread-safe
+  int readsInFlight_ = 0;                               // StoreReader jobs not yet back on the loop
+  uint64_t retries_ = 0;                                // runs rebuilt by a retry
   // Successful commits, and the counts seen by keyed triggers in flight.
   std::mutex keysMu_;
   uint64_t durableSeq_ = 0;             // guarded by keysMu_

@@ -114,6 +114,8 @@ class FlakyStore : public store::Store {
   int applies = 0;
   std::optional<Error> unhealthy;
   std::function<void()> beforeApply;  // runs on the writer before each commit
+  std::vector<store::Batch> batches;  // every batch applied (with keepBatches)
+  bool keepBatches = false;
   // Runs on the reading thread after each read of a run, its key or its
   // events, with the store method's name.
   std::function<void(const std::string&)> onRead;
@@ -126,6 +128,7 @@ class FlakyStore : public store::Store {
 
   Status apply(const store::Batch& b) override {
     if (beforeApply) beforeApply();
+    if (keepBatches) batches.push_back(b);
     ++applies;
     if (failures > 0) {
       --failures;
@@ -181,6 +184,14 @@ class FlakyStore : public store::Store {
   Result<std::vector<store::ScheduleStateRow>> listScheduleStates() override {
     return read("listScheduleStates", real_.listScheduleStates());
   }
+  Result<std::optional<store::FileArrivalRow>> findFileArrival(const std::string& w,
+                                                               const std::string& k) override {
+    return read("findFileArrival", real_.findFileArrival(w, k));
+  }
+  Result<std::vector<store::FileArrivalRow>> listFileArrivals(const std::string& w,
+                                                              int t) override {
+    return read("listFileArrivals", real_.listFileArrivals(w, t));
+  }
   Status health() override {
     if (unhealthy) return *unhealthy;
     return real_.health();
@@ -205,6 +216,7 @@ class EngineTest : public ::testing::Test {
     opts.maxParallelSteps = maxParallel_;
     opts.runners = runners_;
     opts.metrics = &metrics_;
+    opts.listDirectory = lister_;
     engine_ = std::make_unique<Engine>(*flaky_, exec_, clock_, random_, opts);
     auto st = engine_->start();
     ASSERT_TRUE(st.ok()) << st.error().toString();
@@ -285,6 +297,7 @@ class EngineTest : public ::testing::Test {
   }
 
   int maxParallel_ = 32;
+  triggers::FileWatcher::Lister lister_;  // file triggers' directories; null: the real ones
   std::map<spec::StepKind, StepRunner*> runners_;  // beyond run: steps, by kind
   testing::TempDir dir_;
   ManualClock clock_;

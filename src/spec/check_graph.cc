@@ -206,8 +206,19 @@ std::string refProblem(const TemplateRef& ref, const TemplateSite& site, ParseSt
            ": a cron trigger's params can use only schedule.time and schedule.date (the "
            "instant the schedule fires for)";
   }
+  if (site.fileOnly) {
+    if (ref.root == "file" && ref.path.size() == 1 &&
+        (ref.path[0] == "path" || ref.path[0] == "name" || ref.path[0] == "size" ||
+         ref.path[0] == "mtime"))
+      return "";
+    return expr +
+           ": a file trigger's params can use only file.path, file.name, file.size and "
+           "file.mtime (the file that arrived)";
+  }
   if (ref.root == "event")
     return expr + ": event.* can be used only in the params: of an event trigger";
+  if (ref.root == "file")
+    return expr + ": file.* can be used only in the params: of a file trigger";
   if (site.upstreamOnly) {
     if (ref.root != "upstream")
       return expr +

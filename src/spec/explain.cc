@@ -9,9 +9,7 @@
 namespace keel::spec {
 namespace {
 
-constexpr const char* kNotFired =
-    "cron, event and after triggers fire; file triggers are stored but not fired by this "
-    "version of keel";
+constexpr const char* kNotFired = "each starts runs by itself";
 constexpr const char* kNotEnforced =
     "stored; breakers, max_concurrent and rate are not enforced by this version of keel";
 
@@ -228,9 +226,13 @@ std::string triggerLine(const TriggerSpec& t) {
     case TriggerSpec::Kind::kAfter:
       return "after workflow=" + t.afterWorkflow + " state=" + t.afterState;
     case TriggerSpec::Kind::kFile:
+      // The defaults are triggers::kDefaultStableFor and "*" (spec cannot
+      // include triggers).
       return "file path=" + t.filePath +
-             (t.filePattern.empty() ? "" : " pattern=" + t.filePattern) +
-             (t.fileStableFor ? " stable_for=" + formatDuration(*t.fileStableFor) : "");
+             " pattern=" + (t.filePattern.empty() ? std::string("*") : t.filePattern) +
+             " stable_for=" + formatDuration(t.fileStableFor.value_or(Millis(10'000))) +
+             " (one run per regular file directly in path whose name matches, once its size "
+             "and mtime are unchanged for stable_for)";
   }
   return "unknown";
 }

@@ -59,14 +59,5 @@ TEST(AfterTriggers, UpstreamReferencesAreCheckedWhereTheyAppear) {
                             "match"));
 }
 
-TEST(AfterTriggers, FileTriggersStillWarn) {
-  auto spec = testing::parse(plus("triggers:\n  - file: { path: /in }\n"));
-  ASSERT_TRUE(spec.ok()) << spec.error().toString();
-  bool warned = false;
-  for (const auto& w : checkRunnable(**spec, "f.yaml").warnings)
-    warned = warned || w.find("file trigger is stored but not fired") != std::string::npos;
-  EXPECT_TRUE(warned);
-}
-
 }  // namespace
 }  // namespace keel::spec

@@ -68,17 +68,6 @@ TEST(CronTriggers, ACronThatNeverFiresIsRefusedAtApply) {
   EXPECT_TRUE(problemsOfCron("0 0 31 2 mon").empty());
 }
 
-TEST(EventTriggers, OtherTriggerKindsStillWarn) {
-  auto spec = testing::parse(plus("triggers:\n  - file: { path: /in }\n"));
-  ASSERT_TRUE(spec.ok()) << spec.error().toString();
-  auto runnable = checkRunnable(**spec, "f.yaml");
-  bool warned = false;
-  for (const auto& w : runnable.warnings)
-    warned = warned ||
-             w.find("file trigger is stored but not fired by this version") != std::string::npos;
-  EXPECT_TRUE(warned);
-}
-
 // Cron triggers: misfire defaults to run_once, catch_up_limit and params
 // (schedule.* only) are parsed; they fire, so no warning; overlap: queue
 // is refused at apply.

@@ -33,6 +33,8 @@ struct TemplateSite {
   bool scheduleOnly = false;
   // true: an after trigger's params, where only upstream.* may be used.
   bool upstreamOnly = false;
+  // true: a file trigger's params, where only file.* may be used.
+  bool fileOnly = false;
 };
 
 // What the checks across steps need to know about one step.

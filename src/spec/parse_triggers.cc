@@ -1,7 +1,7 @@
-// `triggers:` and `dependencies:`. Event, cron and after triggers are fired by this keel;
-// the others are stored without being acted on, so they are validated as
-// strictly as the rest: a spec accepted now must not be refused by the
-// keel that fires them.
+// `triggers:` and `dependencies:`. Event, cron, after and file triggers are
+// fired by this keel; dependencies are stored without being acted on, so
+// they are validated as strictly as the rest: a spec accepted now must not
+// be refused by the keel that enforces them.
 #include <map>
 
 #include "spec/cron_schedule.h"
@@ -17,7 +17,7 @@ const std::vector<std::string> kCronKeys = {"cron",    "timezone",       "misfir
                                             "overlap", "catch_up_limit", "params"};
 
 // Which context a trigger's params are rendered with.
-enum class ParamsOf { kEvent, kSchedule, kUpstream };
+enum class ParamsOf { kEvent, kSchedule, kUpstream, kFile };
 
 // A trigger's `params:` (param name -> template): a cron trigger's may use
 // schedule.*, an event trigger's event.*, an after trigger's upstream.*.
@@ -38,6 +38,7 @@ void readTriggerParams(const MapReader& r, TriggerSpec& t, ParseState& st, Param
     st.templates.back().eventOnly = of == ParamsOf::kEvent;
     st.templates.back().scheduleOnly = of == ParamsOf::kSchedule;
     st.templates.back().upstreamOnly = of == ParamsOf::kUpstream;
+    st.templates.back().fileOnly = of == ParamsOf::kFile;
   }
 }
 
@@ -78,6 +79,7 @@ void readAfter(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   if (auto s = a.choice("state", {"succeeded", "failed", "finished"})) t.afterState = *s;
 }
 
+// `file: {path, pattern, stable_for}`: a directory watched for new files.
 void readFile(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   t.kind = TriggerSpec::Kind::kFile;
   auto m = r.mapping("file");
@@ -85,9 +87,25 @@ void readFile(const MapReader& r, TriggerSpec& t, Diagnostics& diag) {
   MapReader f(*m, "trigger", "file.", diag);
   f.checkKeys({"path", "pattern", "stable_for"});
   if (!f.has("path")) diag.add(f.pos(), "trigger: file: missing 'path' (the directory to watch)");
-  t.filePath = f.string("path").value_or("");
-  t.filePattern = f.string("pattern").value_or("");
-  t.fileStableFor = f.duration("stable_for", true);
+  if (auto path = f.string("path")) {
+    if (path->empty() || path->front() != '/')
+      diag.add(posOf(*f.find("path")),
+               "trigger: file.path: \"" + *path +
+                   "\" is not an absolute path (write the directory to watch, e.g. /data/in)");
+    else if (path->find('\0') != std::string::npos || path->find('\n') != std::string::npos)
+      diag.add(posOf(*f.find("path")), "trigger: file.path: contains a NUL or newline");
+    t.filePath = *path;
+    // One spelling per directory: "/data/in/" and "/data/in" are the same.
+    while (t.filePath.size() > 1 && t.filePath.back() == '/') t.filePath.pop_back();
+  }
+  if (auto pattern = f.string("pattern")) {
+    if (pattern->empty() || pattern->find('/') != std::string::npos)
+      diag.add(posOf(*f.find("pattern")),
+               "trigger: file.pattern: \"" + *pattern +
+                   "\" must be a non-empty glob on the file name (no '/'), e.g. \"*.csv\"");
+    t.filePattern = *pattern;
+  }
+  t.fileStableFor = f.duration("stable_for", false);
 }
 
 // `event: TOPIC` with its optional `match:` (payload path -> scalar) and
@@ -158,8 +176,9 @@ void readTrigger(const YAML::Node& node, ParseState& st) {
     readAfter(r, t, st.diag);
     readTriggerParams(r, t, st, ParamsOf::kUpstream);
   } else {
-    r.checkKeys({"file"});
+    r.checkKeys({"file", "params"});
     readFile(r, t, st.diag);
+    readTriggerParams(r, t, st, ParamsOf::kFile);
   }
   st.spec.triggers.push_back(std::move(t));
 }

@@ -276,10 +276,7 @@ TEST(Explain, ShowsDefaultsAndWhatIsOnlyStored) {
   EXPECT_TRUE(has("namespace: supply")) << text;
   EXPECT_TRUE(has("owner: team data-platform, contact oncall-data@example.com")) << text;
   EXPECT_TRUE(has("runbook: https://wiki.example.com/runbooks/planning-feed")) << text;
-  EXPECT_TRUE(
-      has("triggers (cron, event and after triggers fire; file triggers are stored but not "
-          "fired by this version of keel)"))
-      << text;
+  EXPECT_TRUE(has("triggers (each starts runs by itself)")) << text;
   EXPECT_TRUE(has("cron \"0 5 * * *\" timezone=Europe/Paris")) << text;
   EXPECT_TRUE(has("dependencies (stored;")) << text;
   EXPECT_TRUE(has("warehouse: breaker failure_rate=0.5 window=20 open_for=30s max_concurrent=4"))

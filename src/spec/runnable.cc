@@ -50,14 +50,7 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
             file, t.pos.line, t.pos.column));
       continue;
     }
-    if (t.kind == TriggerSpec::Kind::kAfter) continue;  // fired when the upstream run ends
-    const char* kind = t.kind == TriggerSpec::Kind::kCron    ? "cron"
-                       : t.kind == TriggerSpec::Kind::kAfter ? "after"
-                                                             : "file";
-    warnings.push_back(
-        fmt::format("{}:{}:{}: {} trigger is stored but not fired by this version "
-                    "of keel; trigger runs through the API or `keel run`",
-                    file, t.pos.line, t.pos.column, kind));
+    // after: fired when the upstream run ends; file: by the file watcher.
   }
   // Refused at apply, not by the parser: a stored version with one still
   // loads (and can be triggered by hand).

@@ -176,6 +176,15 @@ Result<const nlohmann::json*> lookup(const TemplateRef& ref, const TemplateConte
     if (ref.path.empty()) return missing("{{ schedule }}: write schedule.time or schedule.date");
     return descend(ctx.schedule, ref, 0, "the schedule");
   }
+  if (ref.root == "file") {
+    if (!ctx.file || !ctx.file->is_object())
+      return missing("{{ " + ref.text +
+                     " }}: there is no file here (file.* is set only in a file trigger's "
+                     "params)");
+    if (ref.path.empty())
+      return missing("{{ file }}: write file.path, file.name, file.size or file.mtime");
+    return descend(ctx.file, ref, 0, "the file");
+  }
   if (ref.root == "upstream") {
     if (!ctx.upstream || !ctx.upstream->is_object())
       return missing("{{ " + ref.text +

@@ -59,6 +59,9 @@ struct TemplateContext {
   // {NAME: {"output": ...}}} of the upstream run that ended. Null
   // elsewhere: upstream.* is then a missing value.
   const nlohmann::json* upstream = nullptr;
+  // A file trigger's params: {"path", "name", "size", "mtime"} of the file
+  // that arrived. Null elsewhere: file.* is then a missing value.
+  const nlohmann::json* file = nullptr;
 };
 
 // How a value is written where it lands. kNone: as is (environment values,

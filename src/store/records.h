@@ -159,6 +159,25 @@ struct ScheduleStateRow {
   bool operator==(const ScheduleStateRow&) const = default;
 };
 
+// A file a `file:` trigger fired for (the file_arrivals table): written in
+// the batch of the run it started, so that a file left in its directory
+// never starts a second run, even once retention has deleted the first.
+struct FileArrivalRow {
+  std::string workflow;
+  int trigger = 0;      // its index in the workflow's `triggers:` list
+  std::string key;      // the run's idempotency key (triggers::fileRunKey)
+  std::string path;     // the file's path when it settled
+  int64_t size = 0;     // bytes
+  int64_t mtimeNs = 0;  // nanoseconds since the Unix epoch
+  int64_t inode = 0;
+  std::string runId;  // empty when the arrival started no run
+  WallTime firedAt;
+  // "started", or "skipped: REASON" (e.g. its params did not render).
+  std::string outcome;
+
+  bool operator==(const FileArrivalRow&) const = default;
+};
+
 struct RunFilter {
   std::string workflow;           // empty = all
   std::vector<RunState> states;   // empty = all; several = any of them

@@ -55,8 +55,19 @@ struct PutInboundEvent {
 struct PutScheduleState {
   ScheduleStateRow row;
 };
+// Upserts a file arrival, keyed by (workflow, key).
+struct PutFileArrival {
+  FileArrivalRow row;
+};
+// Deletes the file arrivals of a workflow's trigger recorded for `paths`
+// (files no longer in the watched directory).
+struct PruneFileArrivals {
+  std::string workflow;
+  int trigger = 0;
+  std::vector<std::string> paths;
+};
 using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
-                              PutScheduleState>;
+                              PutScheduleState, PutFileArrival, PruneFileArrivals>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -150,6 +161,17 @@ class Store {
   // without schedules keeps this default (kUnimplemented).
   virtual Result<std::vector<ScheduleStateRow>> listScheduleStates() {
     return Error(ErrorCode::kUnimplemented, "this store keeps no schedule state");
+  }
+  // The arrival a file trigger of `workflow` recorded under `key`, and
+  // every arrival of one trigger (by path). A store without file arrivals
+  // keeps these defaults (kUnimplemented).
+  virtual Result<std::optional<FileArrivalRow>> findFileArrival(const std::string& /*workflow*/,
+                                                                const std::string& /*key*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no file arrivals");
+  }
+  virtual Result<std::vector<FileArrivalRow>> listFileArrivals(const std::string& /*workflow*/,
+                                                               int /*trigger*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no file arrivals");
   }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;

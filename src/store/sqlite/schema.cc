@@ -183,8 +183,34 @@ CREATE TABLE schedule_state (
 ) WITHOUT ROWID;
 )sql";
 
+// The files each file trigger fired for (file_arrivals.h): one row per
+// (workflow, run key), written in the transaction of the run it started;
+// by_path finds a trigger's rows for a file gone from its directory.
+constexpr const char* kFileArrivalsMigration = R"sql(
+CREATE TABLE file_arrivals (
+  workflow TEXT NOT NULL,
+  run_key TEXT NOT NULL,
+  trigger_index INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  fired_at INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  PRIMARY KEY (workflow, run_key)
+) WITHOUT ROWID;
+CREATE INDEX file_arrivals_by_path ON file_arrivals (workflow, trigger_index, path);
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6},
+    {1, kSchemaV1},
+    {2, kSchemaV2},
+    {3, kSchemaV3},
+    {4, kSchemaV4},
+    {5, kSchemaV5},
+    {6, kSchemaV6},
+    {7, kFileArrivalsMigration},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

@@ -179,19 +179,20 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path,
-                       "DROP TABLE schedule_state; DROP TABLE inbound_events; "
-                       "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
-                       "ALTER TABLE steps DROP COLUMN wait_kind; "
-                       "ALTER TABLE steps DROP COLUMN wait_reason; "
-                       "ALTER TABLE runs DROP COLUMN wait_kind; "
-                       "ALTER TABLE runs DROP COLUMN wait_reason; "
-                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
-                       "UPDATE keel_schema SET version = 2");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE file_arrivals; DROP TABLE schedule_state; DROP TABLE inbound_events; "
+      "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
+      "ALTER TABLE steps DROP COLUMN wait_kind; "
+      "ALTER TABLE steps DROP COLUMN wait_reason; "
+      "ALTER TABLE runs DROP COLUMN wait_kind; "
+      "ALTER TABLE runs DROP COLUMN wait_reason; "
+      "ALTER TABLE runs DROP COLUMN cancel_reason; "
+      "UPDATE keel_schema SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 6);
+  EXPECT_EQ(kSchemaVersion, 7);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -219,14 +220,15 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
         (*store)->apply({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "a")}, PutRun{cancelled}}});
     ASSERT_TRUE(s.ok()) << s.error().toString();
   }
-  testutil::sqliteExec(path,
-                       "DROP TABLE schedule_state; DROP TABLE inbound_events; "
-                       "ALTER TABLE steps DROP COLUMN wait_kind; "
-                       "ALTER TABLE steps DROP COLUMN wait_reason; "
-                       "ALTER TABLE runs DROP COLUMN wait_kind; "
-                       "ALTER TABLE runs DROP COLUMN wait_reason; "
-                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
-                       "UPDATE keel_schema SET version = 3");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE file_arrivals; DROP TABLE schedule_state; DROP TABLE inbound_events; "
+      "ALTER TABLE steps DROP COLUMN wait_kind; "
+      "ALTER TABLE steps DROP COLUMN wait_reason; "
+      "ALTER TABLE runs DROP COLUMN wait_kind; "
+      "ALTER TABLE runs DROP COLUMN wait_reason; "
+      "ALTER TABLE runs DROP COLUMN cancel_reason; "
+      "UPDATE keel_schema SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -264,9 +266,10 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path,
-                       "DROP TABLE schedule_state; DROP TABLE inbound_events; "
-                       "UPDATE keel_schema SET version = 4");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE file_arrivals; DROP TABLE schedule_state; DROP TABLE inbound_events; "
+      "UPDATE keel_schema SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -287,10 +290,12 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path, "DROP TABLE schedule_state; UPDATE keel_schema SET version = 5");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE file_arrivals; DROP TABLE schedule_state; UPDATE keel_schema SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
-  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), 6);
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
   auto run = (*store)->getRun("r1");
   ASSERT_TRUE(run.ok() && run->has_value());
   auto none = (*store)->listScheduleStates();

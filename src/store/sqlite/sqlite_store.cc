@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "store/sqlite/connection.h"
+#include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/file_lock.h"
 #include "store/sqlite/gc.h"
 #include "store/sqlite/inbound_events.h"
@@ -135,6 +136,14 @@ class SqliteStore final : public Store {
   }
   Result<std::vector<ScheduleStateRow>> listScheduleStates() override {
     return read([&](Connection& c) { return sqlite::selectScheduleStates(c); });
+  }
+  Result<std::optional<FileArrivalRow>> findFileArrival(const std::string& workflow,
+                                                        const std::string& key) override {
+    return read([&](Connection& c) { return sqlite::selectFileArrival(c, workflow, key); });
+  }
+  Result<std::vector<FileArrivalRow>> listFileArrivals(const std::string& workflow,
+                                                       int trigger) override {
+    return read([&](Connection& c) { return sqlite::selectFileArrivals(c, workflow, trigger); });
   }
   Result<std::vector<TokenRow>> listTokens() override {
     return read([&](Connection& c) { return sqlite::selectTokens(c); });

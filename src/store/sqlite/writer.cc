@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/inbound_events.h"
 #include "store/sqlite/schedule_states.h"
 
@@ -208,5 +209,11 @@ Status Writer::put(const PutLog& m) {
 Status Writer::put(const PutInboundEvent& m) { return insertInboundEvent(conn_, m.row); }
 
 Status Writer::put(const PutScheduleState& m) { return upsertScheduleState(conn_, m.row); }
+
+Status Writer::put(const PutFileArrival& m) { return upsertFileArrival(conn_, m.row); }
+
+Status Writer::put(const PruneFileArrivals& m) {
+  return deleteFileArrivals(conn_, m.workflow, m.trigger, m.paths);
+}
 
 }  // namespace keel::store::sqlite
