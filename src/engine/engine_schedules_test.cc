@@ -206,6 +206,31 @@ steps:
             json({{"day", "2026-03-30"}, {"at", "2026-03-30T02:30:00+02:00"}}));
 }
 
+TEST_F(EngineSchedulesTest, AWallClockSteppedBackDoesNotFireAnInstantAgain) {
+  apply(cronWorkflow("cron: \"30 2 * * *\""));
+  advance(2h + 30min);  // 02:30Z
+  ASSERT_EQ(runs().size(), 1u);
+  EXPECT_EQ(runs()[0].idempotencyKey, keyAt(kT0 + 2 * 3600 + 1800));
+  advance(10min);
+  clock_.stepWall(-1h);  // 01:40Z again
+  advance(1h);           // passes 02:30 a second time
+  EXPECT_EQ(runs().size(), 1u);
+  // A restart while the clock is behind: the durable last instant holds.
+  clock_.stepWall(-1h);  // 01:40Z
+  downFor(1min);
+  EXPECT_EQ(runs().size(), 1u);
+  advance(1h);
+  EXPECT_EQ(runs().size(), 1u);
+  auto st = state();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->lastInstant, WallTime(std::chrono::seconds(kT0 + 2 * 3600 + 1800)));
+  // The next day's instant still fires, once.
+  advance(24h);
+  auto r = runs();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].idempotencyKey, keyAt(kT0 + 86400 + 2 * 3600 + 1800));
+}
+
 TEST_F(EngineSchedulesTest, CronKeysAreReservedAndQueueIsRefused) {
   apply(workflow("nightly", "steps:\n  - { name: a, noop: true }\n"));
   auto f = engine_->trigger({"nightly", json::object(), "cron:nightly:0:1"});
