@@ -10,7 +10,6 @@ namespace keel::spec {
 // believes it is in force.
 Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
   Runnability out;
-  auto& problems = out.problems;
   auto& warnings = out.warnings;
   for (const auto& s : spec.steps) {
     auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
@@ -26,14 +25,7 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
   }
   for (const auto& t : spec.triggers) {
     if (t.kind == TriggerSpec::Kind::kEvent) continue;  // fired by POST /api/v1/events/TOPIC
-    if (t.kind == TriggerSpec::Kind::kCron) {           // fired by the engine's schedules
-      if (t.overlap == "queue")
-        problems.push_back(fmt::format(
-            "{}:{}:{}: cron trigger: overlap: queue is not supported by this version of keel; "
-            "use skip (the default) or allow",
-            file, t.pos.line, t.pos.column));
-      continue;
-    }
+    if (t.kind == TriggerSpec::Kind::kCron) continue;   // fired by the engine's schedules
     if (t.kind == TriggerSpec::Kind::kAfter) continue;  // fired when the upstream run ends
     const char* kind = t.kind == TriggerSpec::Kind::kCron    ? "cron"
                        : t.kind == TriggerSpec::Kind::kAfter ? "after"
