@@ -50,11 +50,16 @@ Reply listSchedules(const RouteContext& ctx, const ApiRequest&) {
           for (WallTime at : *instants) next.push_back(instantText(at));
       }
       json last = nullptr;
-      if (auto it = byKey.find({wf.name, static_cast<int>(i)}); it != byKey.end())
-        last = {
-            {"instant", instantText(it->second.lastInstant)},
-            {"run_id", it->second.lastRunId.empty() ? json(nullptr) : json(it->second.lastRunId)},
-            {"outcome", it->second.outcome}};
+      json queued = nullptr;
+      if (auto it = byKey.find({wf.name, static_cast<int>(i)}); it != byKey.end()) {
+        const auto& row = it->second;
+        last = {{"instant", instantText(row.lastInstant)},
+                {"run_id", row.lastRunId.empty() ? json(nullptr) : json(row.lastRunId)},
+                {"outcome", row.outcome}};
+        // overlap: queue: the fire at lastInstant waits for run lastRunId.
+        if (row.outcome.rfind("queued:", 0) == 0)
+          queued = {{"instant", instantText(row.lastInstant)}, {"waiting_for", row.lastRunId}};
+      }
       list.push_back({{"workflow", wf.name},
                       {"trigger", i},
                       {"cron", t.cron},
@@ -62,7 +67,8 @@ Reply listSchedules(const RouteContext& ctx, const ApiRequest&) {
                       {"misfire", t.misfire},
                       {"overlap", t.overlap},
                       {"next", std::move(next)},
-                      {"last", std::move(last)}});
+                      {"last", std::move(last)},
+                      {"queued", std::move(queued)}});
     }
   }
   // File triggers: where the engine's watcher stands (in memory, since

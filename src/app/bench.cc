@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/bench_crash.h"
+#include "app/bench_event.h"
 #include "app/bench_http.h"
 #include "app/bench_list.h"
 #include "app/bench_shim.h"
@@ -200,8 +201,9 @@ int runBench(const cli::BenchOptions& options) {
   if (options.workload == "S1") return runShimBench(options);
   if (options.workload == "W4") return runTaskBench(options);
   if (options.workload == "W5") return runHttpBench(options);
+  if (options.workload == "W6") return runEventBench(options);
   std::cerr << "keel bench: unknown workload '" << options.workload
-            << "' (use W1, W2, W3, W3K, W4, W5, L1 or S1)\n";
+            << "' (use W1, W2, W3, W3K, W4, W5, W6, L1 or S1)\n";
   return 2;
 }
 

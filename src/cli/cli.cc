@@ -105,10 +105,10 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.bench
       ->add_option("--workload", p.bench.workload,
                    "W1, W2, W3, W3K (W3, its step supervisors killed with keel), W4 (task "
-                   "steps done by workers over HTTP), W5 (http steps), L1 or S1 (the step "
-                   "supervisor's cost)")
+                   "steps done by workers over HTTP), W5 (http steps), W6 (events in over "
+                   "HTTP), L1 or S1 (the step supervisor's cost)")
       ->required()
-      ->check(CLI::IsMember({"W1", "W2", "W3", "W3K", "W4", "W5", "L1", "S1"}));
+      ->check(CLI::IsMember({"W1", "W2", "W3", "W3K", "W4", "W5", "W6", "L1", "S1"}));
   s.bench->add_option("--db", p.bench.db, "Database file (default: a temporary file)");
   s.bench->add_option("--runs", p.bench.runs, "Runs to submit (default: the workload's)")
       ->check(CLI::NonNegativeNumber);

@@ -46,6 +46,11 @@ class ManualClock final : public Clock {
     monoNs_ += d.count();
     wallNs_ += std::chrono::duration_cast<WallTime::duration>(d).count();
   }
+  // Steps the wall clock alone (negative: back), as an operator or NTP
+  // does; the monotonic clock does not move.
+  void stepWall(std::chrono::nanoseconds d) {
+    wallNs_ += std::chrono::duration_cast<WallTime::duration>(d).count();
+  }
 
  private:
   std::atomic<int64_t> monoNs_{1'000'000'000};

@@ -237,12 +237,14 @@ class Engine final : public Control, public TaskLeaseLog {
   // --- schedules (engine_schedules.cc) ---
   // Where one cron trigger of a workflow's latest version stands, on the
   // loop: the last instant handled (fired or skipped; durable or in the
-  // pending batch), the last run it started, and its timer.
+  // pending batch), the last run it started, the fire queued until that run
+  // ends (overlap: queue), and its timer.
   struct ScheduleRt {
     std::shared_ptr<const LoadedWorkflow> wf;
     size_t index = 0;
     WallTime after;
     std::string lastRunId;
+    std::optional<WallTime> queued;
     std::optional<EventLoop::TimerId> timer;
     uint64_t generation = 0;
   };
@@ -256,6 +258,17 @@ class Engine final : public Control, public TaskLeaseLog {
   void fireDue(ScheduleRt& s, bool atStart);
   // Records a fire that starts no run.
   void recordSkip(ScheduleRt& s, WallTime instant, const std::string& reason);
+  // Starts the run of one instant (false: its params failed, recorded as
+  // skipped); `note` ends its started_by_schedule message.
+  bool startScheduledRun(ScheduleRt& s, WallTime instant, const std::string& note);
+  // overlap: queue: `instant` waits for s.lastRunId to end, replacing the
+  // fire queued before it (recorded as skipped).
+  void queueFire(ScheduleRt& s, WallTime instant);
+  // A queued fire whose run has ended starts (not while stopping: the next
+  // start finds it queued in the store).
+  void startQueuedFire(ScheduleRt& s);
+  // A run ended: the queued fire of the trigger that started it starts.
+  void startQueuedFires(const RunRt& run);
   // A timer for the next instant (at most a minute away, so that a wall
   // clock stepped either way is seen within a minute).
   void armSchedule(ScheduleRt& s);

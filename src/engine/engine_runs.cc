@@ -288,6 +288,7 @@ void Engine::maybeFinishRun(RunRt& run) {
     replyWhenDurable(run, [hook = options_.onRunFinished](const store::RunRow& row) { hook(row); });
   releaseSlot(run);
   startAfterTriggers(run);
+  startQueuedFires(run);
 }
 
 void Engine::onCancel(const std::string& runId,

@@ -2,7 +2,10 @@
 // timer for its next instant; at that instant a run starts, written in one
 // batch with the trigger's new schedule state, so no instant at or before
 // the durable last one ever fires again (a restart, a clock step or a
-// stale timer included). The store is read once, at start.
+// stale timer included). The store is read once, at start. With overlap:
+// queue, a fire due while the trigger's last run runs waits for its end: the
+// schedule state row says so ("queued: ..." for the queued instant, naming
+// the run it waits for), so a restart finds it.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -23,6 +26,8 @@ constexpr auto kMaxScheduleWait = std::chrono::seconds(60);
 std::string describeTrigger(const spec::TriggerSpec& t, size_t index) {
   return fmt::format("trigger {}: cron \"{}\" {}", index + 1, t.cron, t.timezone);
 }
+
+bool isQueued(const store::ScheduleStateRow& row) { return row.outcome.rfind("queued:", 0) == 0; }
 
 }  // namespace
 
@@ -46,7 +51,14 @@ Status Engine::loadSchedules() {
       if (auto it = byKey.find(key); it != byKey.end()) {
         s.after = std::max(s.after, it->second.lastInstant);
         s.lastRunId = it->second.lastRunId;
+        if (isQueued(it->second)) s.queued = it->second.lastInstant;
       }
+      if (s.queued && list[i].overlap != "queue") {
+        recordSkip(s, *s.queued, "the trigger's overlap is no longer queue");
+        s.queued.reset();
+      }
+      // The run it waited for may have ended while keel was down.
+      startQueuedFire(s);
       fireDue(s, true);
       armSchedule(s);
     }
@@ -73,9 +85,14 @@ void Engine::rearmSchedules(std::shared_ptr<const LoadedWorkflow> wf) {
     if (auto it = previous.find(i); it != previous.end()) {
       s.lastRunId = it->second.lastRunId;
       const auto& before = it->second.wf->spec->triggers[i];
-      // The same schedule keeps its place (an instant due now still fires).
-      if (before.cron == list[i].cron && before.timezone == list[i].timezone)
-        s.after = std::min(s.after, it->second.after);
+      // The same schedule keeps its place (an instant due now still fires)
+      // and its queued fire, while it still queues.
+      bool same = before.cron == list[i].cron && before.timezone == list[i].timezone;
+      if (same) s.after = std::min(s.after, it->second.after);
+      if (auto q = it->second.queued; q && (!same || list[i].overlap != "queue"))
+        recordSkip(s, *q, fmt::format("version {} changed the trigger", wf->row.version));
+      else
+        s.queued = q;
     }
     fireDue(s, false);
     armSchedule(s);
@@ -134,6 +151,14 @@ void Engine::fireDue(ScheduleRt& s, bool atStart) {
   const WallTime since = s.after;
   s.after = *plan->latest;
   if (plan->fire.empty()) {
+    if (s.queued) {
+      // The state row keeps naming the queued fire; a restart plans these
+      // instants again, and skips them again.
+      spdlog::warn("workflow {} {}: fire for {} skipped: {}", s.wf->row.name,
+                   describeTrigger(t, s.index), triggers::formatInstant(*plan->latest),
+                   plan->skipReason);
+      return;
+    }
     recordSkip(s, *plan->latest, plan->skipReason);
     return;
   }
@@ -150,30 +175,73 @@ void Engine::fireDue(ScheduleRt& s, bool atStart) {
       recordSkip(s, instant, fmt::format("previous run {} still running", s.lastRunId));
       continue;
     }
-    auto rendered = triggers::renderScheduleParams(t, instant);
-    Result<json> params = rendered.ok() ? effectiveParams(*s.wf, *rendered) : rendered.error();
-    if (!params.ok()) {
-      std::string why = params.error().message();
-      for (const auto& d : params.error().details()) why += "; " + d;
-      recordSkip(s, instant, "params: " + why);
+    if (previousRunning && t.overlap == "queue") {
+      queueFire(s, instant);
       continue;
     }
-    RunRt& run = createRun(s.wf, std::move(*params),
-                           triggers::scheduleRunKey(s.wf->row.name, s.index, instant));
     std::string passedOver;
     if (plan->skipped > 0 && instant == plan->fire.front())
       passedOver = fmt::format("; {} earlier instant(s) since {} start no run (misfire: {})",
                                plan->skipped, triggers::formatInstant(since), t.misfire);
-    event(run, "started_by_schedule", {}, 0,
-          fmt::format("started by schedule ({}) for {}{}", describeTrigger(t, s.index),
-                      triggers::formatInstant(instant), passedOver));
-    s.lastRunId = run.row.id;
-    // In the same batch as the run: flush() writes every dirty run and
-    // everything pending together.
-    pending_.mutations.emplace_back(store::PutScheduleState{
-        {s.wf->row.name, static_cast<int>(s.index), instant, run.row.id, "started"}});
-    startRun(run);
+    startScheduledRun(s, instant, passedOver);
   }
+}
+
+bool Engine::startScheduledRun(ScheduleRt& s, WallTime instant, const std::string& note) {
+  const spec::TriggerSpec& t = s.wf->spec->triggers[s.index];
+  auto rendered = triggers::renderScheduleParams(t, instant);
+  Result<json> params = rendered.ok() ? effectiveParams(*s.wf, *rendered) : rendered.error();
+  if (!params.ok()) {
+    std::string why = params.error().message();
+    for (const auto& d : params.error().details()) why += "; " + d;
+    recordSkip(s, instant, "params: " + why);
+    return false;
+  }
+  RunRt& run = createRun(s.wf, std::move(*params),
+                         triggers::scheduleRunKey(s.wf->row.name, s.index, instant));
+  event(run, "started_by_schedule", {}, 0,
+        fmt::format("started by schedule ({}) for {}{}", describeTrigger(t, s.index),
+                    triggers::formatInstant(instant), note));
+  s.lastRunId = run.row.id;
+  // In the same batch as the run: flush() writes every dirty run and
+  // everything pending together.
+  pending_.mutations.emplace_back(store::PutScheduleState{
+      {s.wf->row.name, static_cast<int>(s.index), instant, run.row.id, "started"}});
+  startRun(run);
+  return true;
+}
+
+void Engine::queueFire(ScheduleRt& s, WallTime instant) {
+  const spec::TriggerSpec& t = s.wf->spec->triggers[s.index];
+  std::string outcome = fmt::format("queued: previous run {} still running", s.lastRunId);
+  if (s.queued) {
+    spdlog::warn("workflow {} {}: queued fire for {} skipped: the fire for {} replaces it",
+                 s.wf->row.name, describeTrigger(t, s.index), triggers::formatInstant(*s.queued),
+                 triggers::formatInstant(instant));
+    outcome += fmt::format("; replaces the queued fire for {}, now skipped",
+                           triggers::formatInstant(*s.queued));
+  } else {
+    spdlog::info("workflow {} {}: fire for {} queued until run {} ends", s.wf->row.name,
+                 describeTrigger(t, s.index), triggers::formatInstant(instant), s.lastRunId);
+  }
+  s.queued = instant;
+  pending_.mutations.emplace_back(store::PutScheduleState{
+      {s.wf->row.name, static_cast<int>(s.index), instant, s.lastRunId, std::move(outcome)}});
+}
+
+void Engine::startQueuedFire(ScheduleRt& s) {
+  if (!s.queued || draining_ || stopping_.load()) return;
+  const RunRt* previous = s.lastRunId.empty() ? nullptr : findRun(s.lastRunId);
+  if (previous && !isTerminal(previous->row.state)) return;
+  WallTime instant = *s.queued;
+  s.queued.reset();
+  startScheduledRun(s, instant, fmt::format(" (queued while run {} ran)", s.lastRunId));
+}
+
+void Engine::startQueuedFires(const RunRt& run) {
+  for (auto it = schedules_.lower_bound({run.row.workflow, 0});
+       it != schedules_.end() && it->first.first == run.row.workflow; ++it)
+    if (it->second.queued && it->second.lastRunId == run.row.id) startQueuedFire(it->second);
 }
 
 }  // namespace keel::engine

@@ -206,18 +206,122 @@ steps:
             json({{"day", "2026-03-30"}, {"at", "2026-03-30T02:30:00+02:00"}}));
 }
 
-TEST_F(EngineSchedulesTest, CronKeysAreReservedAndQueueIsRefused) {
+TEST_F(EngineSchedulesTest, AWallClockSteppedBackDoesNotFireAnInstantAgain) {
+  apply(cronWorkflow("cron: \"30 2 * * *\""));
+  advance(2h + 30min);  // 02:30Z
+  ASSERT_EQ(runs().size(), 1u);
+  EXPECT_EQ(runs()[0].idempotencyKey, keyAt(kT0 + 2 * 3600 + 1800));
+  advance(10min);
+  clock_.stepWall(-1h);  // 01:40Z again
+  advance(1h);           // passes 02:30 a second time
+  EXPECT_EQ(runs().size(), 1u);
+  // A restart while the clock is behind: the durable last instant holds.
+  clock_.stepWall(-1h);  // 01:40Z
+  downFor(1min);
+  EXPECT_EQ(runs().size(), 1u);
+  advance(1h);
+  EXPECT_EQ(runs().size(), 1u);
+  auto st = state();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->lastInstant, WallTime(std::chrono::seconds(kT0 + 2 * 3600 + 1800)));
+  // The next day's instant still fires, once.
+  advance(24h);
+  auto r = runs();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].idempotencyKey, keyAt(kT0 + 86400 + 2 * 3600 + 1800));
+}
+
+TEST_F(EngineSchedulesTest, CronKeysAreReserved) {
   apply(workflow("nightly", "steps:\n  - { name: a, noop: true }\n"));
   auto f = engine_->trigger({"nightly", json::object(), "cron:nightly:0:1"});
   engine_->pump();
   auto r = f.get();
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("'cron:'"), std::string::npos);
-  auto a = engine_->applyWorkflow(cronWorkflow("{ cron: \"0 * * * *\", overlap: queue }"), "");
-  auto applied = a.get();
-  ASSERT_FALSE(applied.ok());
-  EXPECT_NE(applied.error().toString().find("overlap: queue is not supported"), std::string::npos)
-      << applied.error().toString();
+}
+
+TEST_F(EngineSchedulesTest, OverlapQueueStartsTheFireWhenThePreviousRunEnds) {
+  apply(cronWorkflow("{ cron: \"0 * * * *\", overlap: queue }", "run: work, timeout: 1d"));
+  advance(1h);
+  auto r = runs();
+  ASSERT_EQ(r.size(), 1u);
+  advance(1h);  // 02:00 comes while the 01:00 run runs: queued
+  EXPECT_EQ(runs().size(), 1u);
+  auto st = state();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->outcome, "queued: previous run " + r[0].id + " still running");
+  EXPECT_EQ(st->lastInstant, WallTime(std::chrono::seconds(kT0 + 2 * 3600)));
+  EXPECT_EQ(st->lastRunId, r[0].id);
+  advance(10min);
+  exec_.succeed(0);
+  engine_->pump();
+  r = runs();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].idempotencyKey, keyAt(kT0 + 2 * 3600));
+  st = state();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->outcome, "started");
+  EXPECT_EQ(st->lastRunId, r[1].id);
+  auto events = store_->runEvents(r[1].id);
+  ASSERT_TRUE(events.ok());
+  bool said = false;
+  for (const auto& e : *events)
+    said = said || (e.kind == "started_by_schedule" &&
+                    e.message.find("for 2026-01-01T02:00:00Z (queued while run " + r[0].id +
+                                   " ran)") != std::string::npos);
+  EXPECT_TRUE(said);
+  // Nothing more is queued: the 03:00 instant is the next fire.
+  exec_.succeed(1);
+  engine_->pump();
+  advance(40min);
+  EXPECT_EQ(runs().size(), 2u);
+  advance(10min);
+  EXPECT_EQ(runs().size(), 3u);
+}
+
+TEST_F(EngineSchedulesTest, OverlapQueueKeepsOneFireTheNewest) {
+  apply(cronWorkflow("{ cron: \"0 * * * *\", overlap: queue }", "run: work, timeout: 1d"));
+  advance(1h);
+  auto r = runs();
+  ASSERT_EQ(r.size(), 1u);
+  advance(3h);  // 02:00 queued, replaced by 03:00, replaced by 04:00
+  EXPECT_EQ(runs().size(), 1u);
+  auto st = state();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->lastInstant, WallTime(std::chrono::seconds(kT0 + 4 * 3600)));
+  EXPECT_EQ(st->outcome, "queued: previous run " + r[0].id +
+                             " still running; replaces the queued fire for "
+                             "2026-01-01T03:00:00Z, now skipped");
+  exec_.succeed(0);
+  engine_->pump();
+  r = runs();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].idempotencyKey, keyAt(kT0 + 4 * 3600));
+}
+
+TEST_F(EngineSchedulesTest, OverlapQueueSurvivesACrash) {
+  exec_.keepAcrossRestart = true;
+  apply(cronWorkflow("{ cron: \"0 * * * *\", overlap: queue }", "run: work, timeout: 1d"));
+  advance(1h);
+  ASSERT_EQ(runs().size(), 1u);
+  advance(1h);  // 02:00 queued
+  // keel is down while the run is re-attached: the fire stays queued...
+  crashAndRestart();
+  engine_->pump();
+  auto r = runs();
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_TRUE(state());
+  EXPECT_EQ(state()->outcome, "queued: previous run " + r[0].id + " still running");
+  // ...and starts once the run ends.
+  ASSERT_FALSE(exec_.started.empty());
+  exec_.succeed(exec_.started.size() - 1);
+  engine_->pump();
+  r = runs();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].idempotencyKey, keyAt(kT0 + 2 * 3600));
+  crashAndRestart();
+  engine_->pump();
+  EXPECT_EQ(runs().size(), 2u);
 }
 
 }  // namespace

@@ -26,7 +26,6 @@ bool neverFires(const std::string& cron) {
 // believes it is in force.
 Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
   Runnability out;
-  auto& problems = out.problems;
   auto& warnings = out.warnings;
   for (const auto& s : spec.steps) {
     auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
@@ -40,23 +39,12 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
       warnings.push_back(at + ": step '" + s.name + "': uses '" + s.uses +
                          "': dependency breakers and limits are not enforced by this version");
   }
-  for (const auto& t : spec.triggers) {
-    if (t.kind == TriggerSpec::Kind::kEvent) continue;  // fired by POST /api/v1/events/TOPIC
-    if (t.kind == TriggerSpec::Kind::kCron) {           // fired by the engine's schedules
-      if (t.overlap == "queue")
-        problems.push_back(fmt::format(
-            "{}:{}:{}: cron trigger: overlap: queue is not supported by this version of keel; "
-            "use skip (the default) or allow",
-            file, t.pos.line, t.pos.column));
-      continue;
-    }
-    // after: fired when the upstream run ends; file: by the file watcher.
-  }
-  // Refused at apply, not by the parser: a stored version with one still
-  // loads (and can be triggered by hand).
+  // Every trigger kind is fired (event, cron, after, file). A cron no date
+  // matches is refused at apply, not by the parser: a stored version with
+  // one still loads (and can be triggered by hand).
   for (const auto& t : spec.triggers)
     if (t.kind == TriggerSpec::Kind::kCron && neverFires(t.cron))
-      problems.push_back(fmt::format(
+      out.problems.push_back(fmt::format(
           "{}:{}:{}: cron trigger \"{}\" never fires: no calendar date has that day of the "
           "month in those months",
           file, t.pos.line, t.pos.column, t.cron));

@@ -107,7 +107,7 @@ struct TriggerSpec {
   // cron: fires missed while keel was down: skip | run_once | catch_up.
   std::string misfire = "run_once";
   int catchUpLimit = 10;         // cron, misfire catch_up: runs started at most per start
-  std::string overlap = "skip";  // allow | skip | queue (refused by checkRunnable)
+  std::string overlap = "skip";  // allow | skip | queue
   std::string event;             // a topic (isValidTopic)
   // event: payload field (dotted path) -> the value it must have, as
   // written (compared as text with a scalar at that path). Empty: every

@@ -153,7 +153,8 @@ struct ScheduleStateRow {
   int trigger = 0;  // its index in the workflow's `triggers:` list
   WallTime lastInstant;
   std::string lastRunId;  // the last run it started; empty if none yet
-  // "started", or "skipped: REASON" for the fire at lastInstant.
+  // "started", "skipped: REASON" or "queued: REASON" for the fire at
+  // lastInstant; a queued fire (overlap: queue) waits for lastRunId to end.
   std::string outcome;
 
   bool operator==(const ScheduleStateRow&) const = default;
