@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "store/sqlite/inbound_events.h"
+#include "store/sqlite/outbox.h"
 #include "store/sqlite/schedule_states.h"
 
 namespace keel::store::sqlite {
@@ -208,5 +209,9 @@ Status Writer::put(const PutLog& m) {
 Status Writer::put(const PutInboundEvent& m) { return insertInboundEvent(conn_, m.row); }
 
 Status Writer::put(const PutScheduleState& m) { return upsertScheduleState(conn_, m.row); }
+
+Status Writer::put(const PutOutboxEvent& m) { return insertOutboxEvent(conn_, m.row); }
+
+Status Writer::put(const MarkOutboxDelivered& m) { return markOutboxDelivered(conn_, m.id, m.at); }
 
 }  // namespace keel::store::sqlite
