@@ -181,6 +181,12 @@ class FlakyStore : public store::Store {
   Result<std::vector<store::ScheduleStateRow>> listScheduleStates() override {
     return read("listScheduleStates", real_.listScheduleStates());
   }
+  Result<std::vector<store::OutboxEventRow>> pendingOutbox(int64_t after, int limit) override {
+    return real_.pendingOutbox(after, limit);
+  }
+  Result<std::optional<store::OutboxEventRow>> findOutboxEvent(const std::string& id) override {
+    return real_.findOutboxEvent(id);
+  }
   Status health() override {
     if (unhealthy) return *unhealthy;
     return real_.health();
