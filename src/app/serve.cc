@@ -252,11 +252,12 @@ int runServe(const cli::ServeOptions& options) {
   // Every way out stops the engine and then lets go of the steps, in that
   // order: the executor's last callbacks post to the engine's loop, which
   // must still exist, and a step is stopped only when asked to.
-  StopInOrder stopper{engine, executor, httpClient, taskRunner, options.stopSteps};
-  // Declared after the stopper, so it stops first on every way out: its
-  // delivery in flight waits for the engine.
+  // Declared before the stopper, so that on every way out the engine has
+  // stopped (and calls onOutboxWritten no more) before it goes; a delivery
+  // made while the engine stops is refused at once and left pending.
   outbox::OutboxDelivery delivery(**store, engine, {.metrics = &metrics});
   outboxDelivery = &delivery;
+  StopInOrder stopper{engine, executor, httpClient, taskRunner, options.stopSteps};
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";
     return 1;
