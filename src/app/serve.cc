@@ -26,6 +26,7 @@
 #include "http/curl_client.h"
 #include "observe/json_log.h"
 #include "observe/metrics.h"
+#include "outbox/outbox_delivery.h"
 #include "runners/http_runner.h"
 #include "runners/task_runner.h"
 #include "store/sqlite/sqlite_store.h"
@@ -243,16 +244,25 @@ int runServe(const cli::ServeOptions& options) {
   eo.metrics = &metrics;
   runners::TaskRunner taskRunner(clock, {.metrics = &metrics});
   eo.runners[spec::StepKind::kTask] = &taskRunner;
+  // Set before the engine's loop starts, read only on it.
+  outbox::OutboxDelivery* outboxDelivery = nullptr;
+  eo.onOutboxWritten = [&outboxDelivery] { outboxDelivery->wake(); };
   engine::Engine engine(**store, executor, clock, random, eo);
   taskRunner.setLeaseLog(&engine);
   // Every way out stops the engine and then lets go of the steps, in that
   // order: the executor's last callbacks post to the engine's loop, which
   // must still exist, and a step is stopped only when asked to.
+  // Declared before the stopper, so that on every way out the engine has
+  // stopped (and calls onOutboxWritten no more) before it goes; a delivery
+  // made while the engine stops is refused at once and left pending.
+  outbox::OutboxDelivery delivery(**store, engine, {.metrics = &metrics});
+  outboxDelivery = &delivery;
   StopInOrder stopper{engine, executor, httpClient, taskRunner, options.stopSteps};
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";
     return 1;
   }
+  delivery.start();
   if (!options.workflowsDir.empty() && !applyDirectory(engine, options.workflowsDir)) return 2;
   api::ServerOptions so;
   so.ready = [&engine] { return engine.ready(); };
@@ -285,6 +295,7 @@ int runServe(const cli::ServeOptions& options) {
   // The API answers 503 with Retry-After while the engine writes what it
   // holds; then it closes.
   retainer.stop();
+  delivery.stop();
   stopper.stop();
   server.stop();
   return 0;

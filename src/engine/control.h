@@ -38,6 +38,10 @@ struct EventRequest {
   std::string topic;
   std::string id;
   nlohmann::json payload = nlohmann::json::object();
+  // The delivery of keel's own outbox event `id`: the event is marked
+  // delivered in the batch that records it (or, if the event was received
+  // already, in a batch of its own before the answer).
+  bool fromOutbox = false;
 };
 
 // A workflow whose trigger matched but whose run could not be made (its

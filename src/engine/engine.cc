@@ -591,6 +591,16 @@ void Engine::registerMetrics(observe::MetricsRegistry& metrics) {
           "Step attempts that failed (any class: error, timeout, lost, bad_input, ...) since keel "
           "started.",
           attemptsFailed_);
+  counter("keel_outbox_emitted_total",
+          "Events written to the outbox to deliver (a step's emit:, a run's on_end:) since keel "
+          "started.",
+          outboxEmitted_);
+  counter("keel_outbox_failed_total",
+          "Events recorded as failed (their payload could not be made) since keel started.",
+          outboxFailed_);
+  counter("keel_outbox_delivered_total",
+          "Outbox events delivered to the event triggers (marked delivered) since keel started.",
+          outboxDelivered_);
   counter("keel_store_commit_failures_total",
           "Store commits that failed since keel started (the engine retries them with backoff).",
           commitFailures_);

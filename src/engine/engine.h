@@ -61,6 +61,9 @@ struct EngineOptions {
   // Runners of further step kinds (http, task), by kind; `run:` steps use
   // the executor given to the engine. Not owned; they outlive the engine.
   std::map<spec::StepKind, StepRunner*> runners;
+  // Called on the loop thread once a batch holding new outbox events to
+  // deliver is durable (wakes the outbox delivery). Must not block.
+  std::function<void()> onOutboxWritten;
   // Called on the loop thread once a run's end is durable (benchmarks,
   // tests). Must not block.
   std::function<void(const store::RunRow&)> onRunFinished;
@@ -230,6 +233,11 @@ class Engine final : public Control, public TaskLeaseLog {
   // when the payload differs.
   static Result<EventResult> replayEvent(const store::InboundEventRow& row,
                                          const nlohmann::json& payload);
+  // A delivery from the outbox answered without writing the event (it was
+  // received already): the outbox event is marked delivered, then `result`
+  // is the answer.
+  void markOutboxThenReply(const std::string& id, Result<EventResult> result,
+                           std::shared_ptr<std::promise<Result<EventResult>>> reply);
   // The key of a run created on the loop becomes durable: kept in
   // durableKeys_ for the lookups in flight.
   void keyMadeDurable(const KeyId& keyId, const store::RunRow& row);
@@ -306,6 +314,17 @@ class Engine final : public Control, public TaskLeaseLog {
   // after trigger naming a workflow that does not exist yet.
   Status checkAfterTriggers(const spec::WorkflowSpec& spec, const std::string& file,
                             std::vector<std::string>& warnings);
+
+  // --- events out (engine_outbox.cc) ---
+  // A step succeeded: its `emit:` goes to the outbox, in the step's batch.
+  void emitStepEvent(RunRt& run, int idx);
+  // A run ended: each matching `on_end:` item goes to the outbox, in the
+  // batch of the end.
+  void emitEndEvents(RunRt& run);
+  // Renders `emit` and queues it as outbox event `id`; one that cannot be
+  // made is recorded as failed with the reason (and in the run's timeline).
+  void queueOutboxEvent(RunRt& run, const spec::EmitSpec& emit, std::string id, std::string source,
+                        const std::string& step);
 
   // --- steps (engine_steps.cc) ---
   void readyStep(RunRt& run, int idx);
@@ -455,6 +474,9 @@ class Engine final : public Control, public TaskLeaseLog {
   std::atomic<uint64_t> attemptsStarted_{0};
   std::atomic<uint64_t> attemptsFailed_{0};
   std::atomic<uint64_t> commitFailures_{0};
+  std::atomic<uint64_t> outboxEmitted_{0};    // durable, to deliver
+  std::atomic<uint64_t> outboxFailed_{0};     // durable, payload could not be made
+  std::atomic<uint64_t> outboxDelivered_{0};  // marked delivered, durable
   // Last, so the callbacks reading the members above go first.
   std::unique_ptr<observe::MetricsRegistry> ownMetrics_;  // when options_.metrics is null
   std::vector<observe::MetricsCallback> metricCallbacks_;

@@ -54,7 +54,15 @@ std::future<Result<EventResult>> Engine::emitEvent(EventRequest request) {
   };
   auto found = store_.findInboundEvent(request.topic, request.id);
   if (!found.ok()) return answer(found.error());
-  if (found->has_value()) return answer(replayEvent(**found, request.payload));
+  if (found->has_value()) {
+    if (!request.fromOutbox) return answer(replayEvent(**found, request.payload));
+    // Received already (another delivery of it, or the same id sent to the
+    // API): the outbox event is marked delivered before the answer.
+    endKeyLookup(seen);
+    loop_.post([this, id = request.id, result = replayEvent(**found, request.payload),
+                reply]() mutable { markOutboxThenReply(id, std::move(result), reply); });
+    return future;
+  }
   std::vector<PlannedRun> plan;
   std::vector<EventError> errors;
   for (const auto& wf : workflows_.allLatest()) {
@@ -101,7 +109,11 @@ void Engine::onEvent(EventRequest request, std::vector<PlannedRun> plan,
   endKeyLookup(seenSeq);
   auto durable = durableEvents_.find(eventKey);
   if (durable != durableEvents_.end() && durable->second.seq > seenSeq) {
-    reply->set_value(replayEvent(durable->second.row, request.payload));
+    auto result = replayEvent(durable->second.row, request.payload);
+    if (request.fromOutbox)
+      markOutboxThenReply(request.id, std::move(result), reply);
+    else
+      reply->set_value(std::move(result));
     return;
   }
   store::InboundEventRow row;
@@ -140,8 +152,11 @@ void Engine::onEvent(EventRequest request, std::vector<PlannedRun> plan,
   // In the same batch as the runs: flush() writes every dirty run and
   // everything pending together, and the reply waits for that commit.
   pending_.mutations.emplace_back(store::PutInboundEvent{row});
+  if (request.fromOutbox)
+    pending_.mutations.emplace_back(store::MarkOutboxDelivered{request.id, row.receivedAt});
   uncommittedEvents_.insert(eventKey);
-  afterCommit([this, eventKey, row, reply] {
+  afterCommit([this, eventKey, row, reply, fromOutbox = request.fromOutbox] {
+    if (fromOutbox) ++outboxDelivered_;
     uncommittedEvents_.erase(eventKey);
     uint64_t seq;
     {

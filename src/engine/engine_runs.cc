@@ -287,6 +287,7 @@ void Engine::maybeFinishRun(RunRt& run) {
   if (options_.onRunFinished)
     replyWhenDurable(run, [hook = options_.onRunFinished](const store::RunRow& row) { hook(row); });
   releaseSlot(run);
+  emitEndEvents(run);
   startAfterTriggers(run);
   startQueuedFires(run);
 }

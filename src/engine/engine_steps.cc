@@ -290,6 +290,7 @@ void Engine::succeedStep(RunRt& run, int idx, std::string outputJson) {
   s.row.dueAt.reset();
   markStep(run, idx);
   event(run, "step_succeeded", s.row.name, s.row.attempts);
+  emitStepEvent(run, idx);
   for (int d : run.wf->dependants[idx]) {
     auto& dep = run.steps[d];
     if (--dep.pendingNeeds == 0 && dep.row.state == StepState::kPending && !run.cancelRequested)

@@ -192,6 +192,12 @@ class FlakyStore : public store::Store {
                                                               int t) override {
     return read("listFileArrivals", real_.listFileArrivals(w, t));
   }
+  Result<std::vector<store::OutboxEventRow>> pendingOutbox(int64_t after, int limit) override {
+    return real_.pendingOutbox(after, limit);
+  }
+  Result<std::optional<store::OutboxEventRow>> findOutboxEvent(const std::string& id) override {
+    return real_.findOutboxEvent(id);
+  }
   Status health() override {
     if (unhealthy) return *unhealthy;
     return real_.health();

@@ -258,7 +258,10 @@ std::string refProblem(const TemplateRef& ref, const TemplateSite& site, ParseSt
     return expr + ": no step named '" + name + "'" + st.diag.didYouMean(name, names.steps);
   if (site.step < 0 || !st.steps[site.step].named) return "";
   const std::string& self = st.spec.steps[site.step].name;
-  if (it->second == site.step) return "step '" + self + "' uses its own output (" + expr + ")";
+  if (it->second == site.step) {
+    if (site.allowSelf) return "";
+    return "step '" + self + "' uses its own output (" + expr + ")";
+  }
   if (!isUpstream(g, site.step, it->second))
     return "step '" + self + "' uses steps." + name + ".output but does not need '" + name + "'";
   return "";

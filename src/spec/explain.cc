@@ -211,8 +211,9 @@ void explainStep(const StepSpec& s, std::string& out) {
   if (!s.workdir.empty()) out += "      workdir: " + s.workdir + "\n";
   if (!s.compensate.empty())
     out += "      compensate: " + s.compensate + " (stored; not run by this version of keel)\n";
-  if (!s.emit.empty())
-    out += "      emit: " + s.emit + " (stored; not sent by this version of keel)\n";
+  if (s.emit)
+    out += "      emit: on topic " + s.emit->topic + " when it succeeds, payload " +
+           jsonShape(s.emit->payload) + "\n";
 }
 
 std::string triggerLine(const TriggerSpec& t) {
@@ -296,6 +297,9 @@ std::string explainWorkflow(const WorkflowSpec& w) {
          "\n";
   out += "  steps:\n";
   for (const StepSpec& s : w.steps) explainStep(s, out);
+  for (const OnEndSpec& e : w.onEnd)
+    out += "  on_end: when a run ends " + e.state + ", emit on topic " + e.emit.topic +
+           " payload " + jsonShape(e.emit.payload) + "\n";
   return out;
 }
 

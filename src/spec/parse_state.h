@@ -27,6 +27,9 @@ struct TemplateSite {
   std::string text;
   SourcePos pos;
   bool allowSteps = true;  // false: only params and run may be used
+  // true: the step's own output may be used (its `emit:`, rendered once it
+  // succeeded).
+  bool allowSelf = false;
   // true: an event trigger's params, where only event.* may be used.
   bool eventOnly = false;
   // true: a cron trigger's params, where only schedule.* may be used.
@@ -72,6 +75,13 @@ std::string joinWorkdir(const std::string& base, const std::string& rel);
 // parse_http.cc
 void addJsonTemplates(const nlohmann::json& j, const std::string& field, SourcePos pos, int index,
                       const std::string& where, ParseState& st);
+
+// An `emit:` (a topic, or a mapping {topic, payload}) of step `index`
+// (-1: a workflow's `on_end:` item). parse_emit.cc
+std::optional<EmitSpec> readEmit(const YAML::Node& node, int index, const std::string& where,
+                                 ParseState& st);
+// The workflow's `on_end:` list, into st.spec.onEnd. parse_emit.cc
+void readOnEnd(const YAML::Node& node, ParseState& st);
 
 // The top level; `root` is a mapping. parse_workflow.cc
 void readWorkflow(const YAML::Node& root, ParseState& st);

@@ -201,11 +201,7 @@ void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index,
     st.addTemplate(index, r.where(), "compensate", *comp, posOf(*r.find("compensate")));
     checkShellQuoting(*r.find("compensate"), *comp, r.subject("compensate"), st);
   }
-  if (auto emit = r.string("emit")) {
-    if (emit->find_first_of(" \t\n") != std::string::npos)
-      st.diag.add(posOf(*r.find("emit")), r.subject("emit") + ": a topic has no spaces");
-    step.emit = *emit;
-  }
+  if (const YAML::Node* emit = r.find("emit")) step.emit = readEmit(*emit, index, r.where(), st);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {
     "name",     "namespace",    "description", "owner", "runbook",   "workdir", "params",
-    "triggers", "dependencies", "concurrency", "slo",   "retention", "steps",
+    "triggers", "dependencies", "concurrency", "slo",   "retention", "steps",   "on_end",
 };
 
 bool isParamName(std::string_view s) {
@@ -194,6 +194,7 @@ void readWorkflow(const YAML::Node& root, ParseState& st) {
   readSlo(r, st);
   spec.retention = r.duration("retention", false);
   readStepList(r, st);
+  if (const YAML::Node* e = r.find("on_end")) readOnEnd(*e, st);
 }
 
 }  // namespace keel::spec::detail

@@ -32,9 +32,6 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
     if (!s.compensate.empty())
       warnings.push_back(at + ": step '" + s.name +
                          "': compensate is stored but not run by this version of keel");
-    if (!s.emit.empty())
-      warnings.push_back(at + ": step '" + s.name +
-                         "': emit is stored but not delivered by this version of keel");
     if (!s.uses.empty())
       warnings.push_back(at + ": step '" + s.name + "': uses '" + s.uses +
                          "': dependency breakers and limits are not enforced by this version");

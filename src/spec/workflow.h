@@ -68,6 +68,24 @@ struct TaskSpec {
   std::optional<nlohmann::json> input;  // string leaves are templates; none: {}
 };
 
+// An event a step or a run's end sends on a topic (`emit:`), written to
+// keel's outbox with the transition that causes it. `payload` is a JSON
+// object whose string leaves are templates, rendered as JSON values like an
+// http step's `json:`.
+struct EmitSpec {
+  std::string topic;  // isValidTopic
+  nlohmann::json payload = nlohmann::json::object();
+  SourcePos pos;
+};
+
+// A workflow's `on_end:` item: the event emitted when a run ends in
+// `state` (succeeded | failed | cancelled | finished = any of them).
+struct OnEndSpec {
+  std::string state;
+  EmitSpec emit;
+  SourcePos pos;
+};
+
 struct StepSpec {
   std::string name;
   SourcePos pos;
@@ -91,7 +109,9 @@ struct StepSpec {
   std::string workdir;
   std::string uses;        // a dependency name
   std::string compensate;  // a command (run by a later keel)
-  std::string emit;        // a topic (by a later keel)
+  // Emitted when the step succeeds; its templates may also use the
+  // step's own output.
+  std::optional<EmitSpec> emit;
 };
 
 struct OwnerSpec {
@@ -181,6 +201,7 @@ struct WorkflowSpec {
   // overrides the server's --retain both ways. Unset: --retain, if given.
   std::optional<Millis> retention;
   std::vector<StepSpec> steps;
+  std::vector<OnEndSpec> onEnd;  // in the order written
 
   const StepSpec* findStep(const std::string& stepName) const;
 };

@@ -179,6 +179,28 @@ struct FileArrivalRow {
   bool operator==(const FileArrivalRow&) const = default;
 };
 
+// An event keel itself emits (a step's `emit:`, a workflow's `on_end:`),
+// written to the outbox in the same batch as the step's or the run's end,
+// then delivered to the workflows whose event triggers listen on its topic.
+// The id is deterministic ("RUN_ID.STEP.emit", "RUN_ID.end.N"), so an end
+// written again (a retried run) adds nothing: the first row is kept.
+struct OutboxEventRow {
+  int64_t seq = 0;  // assigned by the store on insert, increasing; 0 before
+  std::string id;
+  std::string topic;
+  std::string payloadJson = "{}";  // a JSON object, compact
+  std::string runId;               // the run that emitted it
+  std::string source;              // "step NAME" or "on_end N" (1-based)
+  WallTime emittedAt;
+  // "pending" (to deliver), "delivered", or "failed" (its payload could not
+  // be made; `error` says why, and it is never delivered).
+  std::string state = "pending";
+  std::string error;
+  std::optional<WallTime> deliveredAt;
+
+  bool operator==(const OutboxEventRow&) const = default;
+};
+
 struct RunFilter {
   std::string workflow;           // empty = all
   std::vector<RunState> states;   // empty = all; several = any of them

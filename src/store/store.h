@@ -66,8 +66,20 @@ struct PruneFileArrivals {
   int trigger = 0;
   std::vector<std::string> paths;
 };
+// Inserts an event into the outbox unless its id is there already (the
+// first row is kept: an end written again emits nothing new).
+struct PutOutboxEvent {
+  OutboxEventRow row;
+};
+// Marks an outbox event delivered to the event triggers (a no-op if it is
+// not pending), in the batch that records its delivery.
+struct MarkOutboxDelivered {
+  std::string id;
+  WallTime at;
+};
 using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
-                              PutScheduleState, PutFileArrival, PruneFileArrivals>;
+                              PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
+                              MarkOutboxDelivered>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -172,6 +184,16 @@ class Store {
   virtual Result<std::vector<FileArrivalRow>> listFileArrivals(const std::string& /*workflow*/,
                                                                int /*trigger*/) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no file arrivals");
+  }
+  // Outbox events still to deliver (state "pending"), in the order they
+  // were emitted (seq), at most `limit`, those with seq > `afterSeq` only.
+  // A store without an outbox keeps this default (kUnimplemented).
+  virtual Result<std::vector<OutboxEventRow>> pendingOutbox(int64_t /*afterSeq*/, int /*limit*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no outbox");
+  }
+  // The outbox event with this id, if any.
+  virtual Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& /*id*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no outbox");
   }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;

@@ -203,6 +203,24 @@ CREATE TABLE file_arrivals (
 CREATE INDEX file_arrivals_by_path ON file_arrivals (workflow, trigger_index, path);
 )sql";
 
+// The outbox: events keel emits, written with the end that emits them;
+// seq orders them (per topic too) for delivery.
+constexpr const char* kSchemaOutbox = R"sql(
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  payload_json TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  emitted_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  error TEXT NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -211,6 +229,7 @@ constexpr Migration kMigrations[] = {
     {5, kSchemaV5},
     {6, kSchemaV6},
     {7, kFileArrivalsMigration},
+    {8, kSchemaOutbox},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

@@ -179,20 +179,20 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE file_arrivals; DROP TABLE schedule_state; DROP TABLE inbound_events; "
-      "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
-      "ALTER TABLE steps DROP COLUMN wait_kind; "
-      "ALTER TABLE steps DROP COLUMN wait_reason; "
-      "ALTER TABLE runs DROP COLUMN wait_kind; "
-      "ALTER TABLE runs DROP COLUMN wait_reason; "
-      "ALTER TABLE runs DROP COLUMN cancel_reason; "
-      "UPDATE keel_schema SET version = 2");
+  testutil::sqliteExec(path,
+                       "DROP TABLE outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE inbound_events; "
+                       "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
+                       "ALTER TABLE steps DROP COLUMN wait_kind; "
+                       "ALTER TABLE steps DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN wait_kind; "
+                       "ALTER TABLE runs DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
+                       "UPDATE keel_schema SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 7);
+  EXPECT_EQ(kSchemaVersion, 8);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -220,15 +220,15 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
         (*store)->apply({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "a")}, PutRun{cancelled}}});
     ASSERT_TRUE(s.ok()) << s.error().toString();
   }
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE file_arrivals; DROP TABLE schedule_state; DROP TABLE inbound_events; "
-      "ALTER TABLE steps DROP COLUMN wait_kind; "
-      "ALTER TABLE steps DROP COLUMN wait_reason; "
-      "ALTER TABLE runs DROP COLUMN wait_kind; "
-      "ALTER TABLE runs DROP COLUMN wait_reason; "
-      "ALTER TABLE runs DROP COLUMN cancel_reason; "
-      "UPDATE keel_schema SET version = 3");
+  testutil::sqliteExec(path,
+                       "DROP TABLE outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE inbound_events; "
+                       "ALTER TABLE steps DROP COLUMN wait_kind; "
+                       "ALTER TABLE steps DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN wait_kind; "
+                       "ALTER TABLE runs DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
+                       "UPDATE keel_schema SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -266,10 +266,10 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE file_arrivals; DROP TABLE schedule_state; DROP TABLE inbound_events; "
-      "UPDATE keel_schema SET version = 4");
+  testutil::sqliteExec(path,
+                       "DROP TABLE outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE inbound_events; "
+                       "UPDATE keel_schema SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -290,9 +290,9 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE file_arrivals; DROP TABLE schedule_state; UPDATE keel_schema SET version = 5");
+  testutil::sqliteExec(path,
+                       "DROP TABLE outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "UPDATE keel_schema SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -312,6 +312,43 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[0], next);
   EXPECT_EQ((*rows)[1], other);
+}
+
+// A database of schema 7 (no outbox) gains the table on open; an event is
+// then written once (the same id again keeps the first row), read back
+// pending, and marked delivered.
+TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  createKeelDatabase(path);
+  testutil::sqliteExec(path, "DROP TABLE outbox; UPDATE keel_schema SET version = 7");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
+  OutboxEventRow e;
+  e.id = "r1.a.emit";
+  e.topic = "t";
+  e.payloadJson = R"({"n":1})";
+  e.runId = "r1";
+  e.source = "step a";
+  e.emittedAt = WallTime(Millis(7));
+  OutboxEventRow again = e;
+  again.payloadJson = R"({"n":2})";
+  ASSERT_TRUE((*store)->apply({{PutOutboxEvent{e}}}).ok());
+  ASSERT_TRUE((*store)->apply({{PutOutboxEvent{again}}}).ok());
+  auto pending = (*store)->pendingOutbox(0, 10);
+  ASSERT_TRUE(pending.ok()) << pending.error().toString();
+  ASSERT_EQ(pending->size(), 1u);
+  e.seq = (*pending)[0].seq;
+  EXPECT_EQ((*pending)[0], e);
+  ASSERT_TRUE((*store)->apply({{MarkOutboxDelivered{e.id, WallTime(Millis(9))}}}).ok());
+  auto none = (*store)->pendingOutbox(0, 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto found = (*store)->findOutboxEvent(e.id);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->state, "delivered");
+  EXPECT_EQ((*found)->deliveredAt, WallTime(Millis(9)));
 }
 
 TEST(SqliteOpenTest, AGarbageFileIsCorruptAndUnchanged) {

@@ -11,6 +11,7 @@
 #include "store/sqlite/file_lock.h"
 #include "store/sqlite/gc.h"
 #include "store/sqlite/inbound_events.h"
+#include "store/sqlite/outbox.h"
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/reads.h"
 #include "store/sqlite/retention.h"
@@ -133,6 +134,12 @@ class SqliteStore final : public Store {
   Result<std::optional<InboundEventRow>> findInboundEvent(const std::string& topic,
                                                           const std::string& id) override {
     return read([&](Connection& c) { return sqlite::selectInboundEvent(c, topic, id); });
+  }
+  Result<std::vector<OutboxEventRow>> pendingOutbox(int64_t afterSeq, int limit) override {
+    return read([&](Connection& c) { return sqlite::selectPendingOutbox(c, afterSeq, limit); });
+  }
+  Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& id) override {
+    return read([&](Connection& c) { return sqlite::selectOutboxEvent(c, id); });
   }
   Result<std::vector<ScheduleStateRow>> listScheduleStates() override {
     return read([&](Connection& c) { return sqlite::selectScheduleStates(c); });

@@ -8,6 +8,7 @@
 
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/inbound_events.h"
+#include "store/sqlite/outbox.h"
 #include "store/sqlite/schedule_states.h"
 
 namespace keel::store::sqlite {
@@ -215,5 +216,9 @@ Status Writer::put(const PutFileArrival& m) { return upsertFileArrival(conn_, m.
 Status Writer::put(const PruneFileArrivals& m) {
   return deleteFileArrivals(conn_, m.workflow, m.trigger, m.paths);
 }
+
+Status Writer::put(const PutOutboxEvent& m) { return insertOutboxEvent(conn_, m.row); }
+
+Status Writer::put(const MarkOutboxDelivered& m) { return markOutboxDelivered(conn_, m.id, m.at); }
 
 }  // namespace keel::store::sqlite

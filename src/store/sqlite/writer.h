@@ -43,6 +43,8 @@ class Writer {
   Status put(const PutScheduleState& m);
   Status put(const PutFileArrival& m);
   Status put(const PruneFileArrivals& m);
+  Status put(const PutOutboxEvent& m);
+  Status put(const MarkOutboxDelivered& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");
