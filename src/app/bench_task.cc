@@ -28,7 +28,7 @@ namespace {
 using nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr size_t kTriggerClients = 8;
+constexpr size_t kTriggerClients = 16;
 constexpr size_t kWorkers = 4;
 constexpr int kPollMax = 100;
 constexpr int kPollWaitMs = 200;
