@@ -131,15 +131,32 @@ TEST_F(ServerTest, ApplyValidationErrorsAre400WithDetails) {
 }
 
 TEST_F(ServerTest, ListsAndShowsWorkflows) {
+  store_.workflows[2].yaml =
+      "name: other\ndescription: the other one\nowner: { team: qa, contact: qa@example.com }\n"
+      "runbook: https://wiki.example.com/other\nsteps:\n  - name: a\n    noop: true\n";
+  store_.runs[1].run.finishedAt = at(kT0 + 50);  // hello's succeeded run
   start();
   auto list = get("/api/v1/workflows");
   ASSERT_EQ(list->status, 200);
   auto workflows = body(list)["workflows"];
   ASSERT_EQ(workflows.size(), 2u);
+  // hello's stored text does not parse (it was stored before a rule it
+  // breaks): its owner is unknown and the error says why.
+  EXPECT_TRUE(workflows[0]["owner"].is_null());
+  EXPECT_TRUE(workflows[0]["error"].is_string());
+  EXPECT_EQ(workflows[0]["last_run"]["id"], kRunIds[2]);
+  EXPECT_EQ(workflows[0]["last_run"]["state"], "failed");
+  EXPECT_EQ(workflows[0]["last_success_at"], "2026-01-01T00:00:00.050Z");
+  for (auto* key : {"owner", "error", "last_run", "last_success_at"}) workflows[0].erase(key);
   EXPECT_EQ(workflows[0], json({{"name", "hello"},
                                 {"version", 2},
                                 {"namespace", "default"},
                                 {"created_at", "2025-12-31T23:59:59.000Z"}}));
+  EXPECT_EQ(workflows[1]["owner"], json({{"team", "qa"}, {"contact", "qa@example.com"}}));
+  EXPECT_EQ(workflows[1]["runbook"], "https://wiki.example.com/other");
+  EXPECT_EQ(workflows[1]["description"], "the other one");
+  EXPECT_EQ(workflows[1]["last_run"]["id"], kRunIds[0]);
+  EXPECT_TRUE(workflows[1]["last_success_at"].is_null()) << "its run has no finish time";
   auto one = get("/api/v1/workflows/hello");
   ASSERT_EQ(one->status, 200);
   auto j = body(one);

@@ -6,6 +6,7 @@
 #include "api/json_codec.h"
 #include "api/routes.h"
 #include "core/quote.h"
+#include "spec/parser.h"
 
 namespace keel::api {
 namespace {
@@ -40,11 +41,49 @@ Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
                                                  {field::kWarnings, applied.warnings}});
 }
 
+// The newest run of `workflow` among `states` (all when empty), if any:
+// one index search of the store.
+Result<std::optional<store::RunRow>> newestRun(const RouteContext& ctx, const std::string& workflow,
+                                               std::vector<RunState> states) {
+  store::RunFilter filter;
+  filter.workflow = workflow;
+  filter.states = std::move(states);
+  filter.limit = 1;
+  auto runs = ctx.store.listRuns(filter);
+  if (!runs.ok()) return runs.error();
+  if (runs->empty()) return std::optional<store::RunRow>();
+  return std::optional<store::RunRow>(std::move(runs->front()));
+}
+
+// Each workflow's latest version with what an operator asks first: who
+// owns it, its runbook, how its last run went and when it last succeeded.
 Reply listWorkflows(const RouteContext& ctx, const ApiRequest&) {
   auto rows = ctx.store.listWorkflows();
   if (!rows.ok()) return errorReply(rows.error());
   json list = json::array();
-  for (const auto& row : *rows) list.push_back(workflowSummaryJson(row));
+  for (const auto& row : *rows) {
+    json item = workflowSummaryJson(row);
+    spec::ParseOptions opts;
+    opts.fileName = row.name + "@v" + std::to_string(row.version);
+    opts.defaultWorkdir = row.workdir;
+    if (auto parsed = spec::parseWorkflow(row.yaml, opts); parsed.ok()) {
+      const auto& spec = **parsed;
+      item[field::kDescription] = spec.description;
+      item[field::kOwner] = {{field::kTeam, spec.owner.team},
+                             {field::kContact, spec.owner.contact}};
+      item[field::kRunbook] = spec.runbook;
+    } else {
+      item[field::kOwner] = nullptr;
+      item[field::kError] = parsed.error().message();
+    }
+    auto last = newestRun(ctx, row.name, {});
+    if (!last.ok()) return errorReply(last.error());
+    item[field::kLastRun] = *last ? runSummaryJson(**last) : json(nullptr);
+    auto success = newestRun(ctx, row.name, {RunState::kSucceeded});
+    if (!success.ok()) return errorReply(success.error());
+    item[field::kLastSuccessAt] = *success ? timeJson((*success)->finishedAt) : json(nullptr);
+    list.push_back(std::move(item));
+  }
   return jsonReply(200, {{field::kWorkflows, std::move(list)}});
 }
 

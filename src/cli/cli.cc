@@ -57,6 +57,7 @@ struct Subcommands {
   CLI::App* retry;
   CLI::App* tasks;
   CLI::App* schedules;
+  CLI::App* workflows;
   CLI::App* token;
   CLI::App* tokenCreate;
   CLI::App* tokenList;
@@ -215,6 +216,10 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
                                    "List the cron and file triggers of the workflows: next fire, "
                                    "last instant or file, outcome, errors");
   s.schedules->add_flag("--json", p.json, "Print the API's JSON");
+
+  s.workflows = app.add_subcommand(
+      "workflows", "List the workflows: owner, last run and its state, last success, runbook");
+  s.workflows->add_flag("--json", p.json, "Print the API's JSON");
   return s;
 }
 
@@ -239,6 +244,7 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.cancel) return cancelCommand(ctx, p.runId);
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.schedules) return schedulesCommand(ctx, p.json);
+  if (*s.workflows) return workflowsCommand(ctx, p.json);
   if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName);
   if (*s.tokenList) return tokenListCommand(ctx);
   if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName);
@@ -321,6 +327,8 @@ int runCli(int argc, char** argv, const Commands& commands, std::ostream& out, s
       ->capture_default_str();
   app.add_option("--ca-file", parsed.caFile, "PEM file of CAs to trust for an https server")
       ->envname("KEEL_CA_FILE");
+  app.set_version_flag("--version", std::string("keel ") + KEEL_VERSION,
+                       "Print keel's version and exit");
   Subcommands s{};
   s = defineEngineCommands(app, parsed, s);
   s = defineWorkflowCommands(app, parsed, s);

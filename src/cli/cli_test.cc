@@ -597,6 +597,28 @@ TEST_F(CliTest, SchedulesListsCronTriggersAsATable) {
   EXPECT_EQ(j["schedules"][0]["next"].size(), 5u);
 }
 
+TEST_F(CliTest, WorkflowsListsOwnerLastRunAndLastSuccess) {
+  store_.workflows.push_back(
+      {"hello", 2, "supply",
+       "name: hello\nnamespace: supply\nowner: { team: data, contact: oncall@example.com }\n"
+       "runbook: https://wiki.example.com/hello\nsteps:\n  - { name: a, noop: true }\n",
+       "/w", "eee", at(kT0)});
+  ASSERT_EQ(keel({"workflows"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "NAME   VER  NAMESPACE  OWNER                      LAST RUN              STATE   "
+            "LAST SUCCESS          RUNBOOK\n"
+            "hello  2    supply     data <oncall@example.com>  2026-01-01T00:00:00Z  failed  "
+            "2026-01-01T00:00:01Z  https://wiki.example.com/hello\n");
+  ASSERT_EQ(keel({"workflows", "--json"}), 0) << err_.str();
+  auto j = json::parse(out_.str());
+  EXPECT_EQ(j["workflows"][0]["last_run"]["id"], kFailed);
+}
+
+TEST_F(CliTest, VersionPrintsTheProjectVersion) {
+  ASSERT_EQ(keel({"--version"}, false), 0) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("keel ") + KEEL_VERSION_FOR_TESTS + "\n");
+}
+
 TEST_F(CliTest, TasksListsQueuedAndLeasedTasksWithTheirLease) {
   engine::TaskView queued;
   queued.id = std::string(kOk) + ".feed.1";

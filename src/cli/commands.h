@@ -98,6 +98,10 @@ int tasksCommand(const Context& ctx, const TasksArgs& args);
 // Prints the new secret alone on stdout.
 int tokenCreateCommand(const Context& ctx, const std::string& name);
 int tokenListCommand(const Context& ctx);
+// The workflows (GET /api/v1/workflows) as a table: owner, last run, last
+// success, runbook; or its JSON.
+int workflowsCommand(const Context& ctx, bool json);
+
 // The cron triggers (GET /api/v1/schedules) as a table, or its JSON.
 int schedulesCommand(const Context& ctx, bool json);
 int tokenRevokeCommand(const Context& ctx, const std::string& name);
