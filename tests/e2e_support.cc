@@ -15,19 +15,28 @@
 
 namespace keel::e2e {
 
-KeelUnderTest::KeelUnderTest(std::vector<std::string> extraArgs) {
-  child_ = std::make_unique<app::ChildServer>(KEEL_BINARY, serveArgs(extraArgs));
+KeelUnderTest::KeelUnderTest(std::vector<std::string> extraArgs)
+    : extraArgs_(std::move(extraArgs)) {
+  child_ = std::make_unique<app::ChildServer>(KEEL_BINARY, serveArgs(extraArgs_));
 }
 
 std::vector<std::string> KeelUnderTest::serveArgs(const std::vector<std::string>& extraArgs) const {
-  std::vector<std::string> args{"--db", db(), "--listen", "127.0.0.1:0", "--log-level", "warn"};
+  std::vector<std::string> args{"--db", db(), "--listen", listen_, "--log-level", "warn"};
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   return args;
 }
 
 void KeelUnderTest::setExtraArgs(std::vector<std::string> extraArgs) {
   ASSERT_FALSE(child_->running());
-  child_ = std::make_unique<app::ChildServer>(KEEL_BINARY, serveArgs(extraArgs));
+  extraArgs_ = std::move(extraArgs);
+  child_ = std::make_unique<app::ChildServer>(KEEL_BINARY, serveArgs(extraArgs_));
+}
+
+void KeelUnderTest::keepPort() {
+  ASSERT_FALSE(child_->running());
+  ASSERT_FALSE(url_.empty()) << "keepPort() needs a first start()";
+  listen_ = "127.0.0.1:" + url_.substr(url_.rfind(':') + 1);
+  child_ = std::make_unique<app::ChildServer>(KEEL_BINARY, serveArgs(extraArgs_));
 }
 
 KeelUnderTest::~KeelUnderTest() {

@@ -28,6 +28,9 @@ class KeelUnderTest {
   void stop();   // SIGTERM
   // Replaces the extra arguments for the next start() (not while running).
   void setExtraArgs(std::vector<std::string> extraArgs);
+  // The next start() listens on the port of the last one (not while
+  // running), so that clients holding url() find keel again.
+  void keepPort();
   pid_t pid() const { return child_->pid(); }
   const std::string& url() const { return url_; }
   std::string db() const { return dir_.file("keel.db"); }
@@ -50,6 +53,8 @@ class KeelUnderTest {
   testing::TempDir dir_;
   std::unique_ptr<app::ChildServer> child_;
   std::string url_;
+  std::string listen_ = "127.0.0.1:0";
+  std::vector<std::string> extraArgs_;
 };
 
 using app::queryText;

@@ -162,7 +162,10 @@ Subcommands defineWorkflowCommands(CLI::App& app, Parsed& p, Subcommands s) {
       ->allow_extra_args(false);
   s.run->add_option("--idempotency-key", p.run.idempotencyKey,
                     "Start at most one run for this key; repeating returns the same run");
-  s.run->add_flag("--wait", p.run.wait, "Wait for the end; exit 0 only if it succeeded");
+  s.run->add_flag("--wait", p.run.wait,
+                  "Wait for the end, through restarts of keel; exit 0 only if it succeeded");
+  s.run->add_option("--timeout", p.run.timeout,
+                    "Give up after this long (e.g. 30s, 2h): triggering and --wait together");
   s.run->add_flag("--json", p.run.json, "Print the API's JSON");
 
   s.emit = app.add_subcommand(

@@ -10,6 +10,7 @@
 
 #include "api/server.h"
 #include "auth/token.h"
+#include "cli/commands.h"
 #include "cli/credentials.h"
 #include "cli/server_url.h"
 #include "engine/task_broker.h"
@@ -190,11 +191,57 @@ TEST_F(CliTest, RunPrintsTheIdFirstAndSendsParams) {
 }
 
 TEST_F(CliTest, RunRejectsAMalformedParam) {
-  EXPECT_EQ(keel({"run", "hello", "--param", "who"}), 2);
+  EXPECT_EQ(keel({"run", "hello", "--param", "who"}), kExitUsage);
   EXPECT_NE(err_.str().find("--param must be KEY=VALUE, got 'who'"), std::string::npos)
       << err_.str();
-  EXPECT_EQ(keel({"run", "hello", "--param", "a=1", "--param", "a=2"}), 2);
+  EXPECT_EQ(keel({"run", "hello", "--param", "a=1", "--param", "a=2"}), kExitUsage);
   EXPECT_TRUE(control_.triggers().empty());
+}
+
+// Without --idempotency-key, each `keel run` makes up a key of its own, so
+// that it can send its trigger again safely.
+TEST_F(CliTest, RunMakesUpAnIdempotencyKeyForEachRun) {
+  ASSERT_EQ(keel({"run", "hello"}), 0) << err_.str();
+  ASSERT_EQ(keel({"run", "hello"}), 0) << err_.str();
+  auto triggers = control_.triggers();
+  ASSERT_EQ(triggers.size(), 2u);
+  for (const auto& t : triggers) {
+    EXPECT_EQ(t.idempotencyKey.rfind("cli-", 0), 0u) << t.idempotencyKey;
+    EXPECT_EQ(t.idempotencyKey.size(), 36u) << t.idempotencyKey;
+  }
+  EXPECT_NE(triggers[0].idempotencyKey, triggers[1].idempotencyKey);
+}
+
+// keel answering 503 (stopping, its store unavailable) is tried again with
+// the same key; the note is printed once, the final answer's error not at all.
+TEST_F(CliTest, RunTriesATransientFailureAgainWithTheSameKey) {
+  int calls = 0;
+  control_.onTrigger = [this, &calls](const engine::TriggerRequest&) {
+    if (++calls == 1)
+      return Result<engine::TriggerResult>(Error(ErrorCode::kUnavailable, "keel is stopping"));
+    engine::TriggerResult r;
+    r.run = store_.runs[0].run;
+    r.created = true;
+    return Result<engine::TriggerResult>(r);
+  };
+  ASSERT_EQ(keel({"run", "hello"}), 0) << err_.str();
+  auto triggers = control_.triggers();
+  ASSERT_EQ(triggers.size(), 2u);
+  EXPECT_EQ(triggers[0].idempotencyKey, triggers[1].idempotencyKey);
+  EXPECT_EQ(out_.str(), std::string(kOk) + "\n");
+  EXPECT_NE(err_.str().find("note: triggering hello: error: keel is stopping; trying again"),
+            std::string::npos)
+      << err_.str();
+}
+
+// With the server gone, keel run tries until its --timeout, then exits
+// EX_UNAVAILABLE.
+TEST_F(CliTest, RunGivesUpOnAnUnreachableServerAtItsTimeout) {
+  server_->stop();
+  EXPECT_EQ(keel({"run", "hello", "--timeout", "1s"}), kExitUnreachable);
+  EXPECT_NE(err_.str().find("trying again until the --timeout"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("cannot reach keel at "), std::string::npos) << err_.str();
+  EXPECT_EQ(keel({"run", "hello", "--timeout", "soon"}), kExitUsage);
 }
 
 TEST_F(CliTest, RunWaitExitsByTheFinalState) {
@@ -299,7 +346,7 @@ TEST_F(CliTest, LogsPrintsEveryStreamAndNotesTruncation) {
   ASSERT_EQ(keel({"logs", kFailed, "shout", "--attempt", "2"}), 0);
   EXPECT_EQ(out_.str(), "");
   EXPECT_NE(err_.str().find("no logs"), std::string::npos);
-  EXPECT_EQ(keel({"logs", kFailed, "nope"}), 1);
+  EXPECT_EQ(keel({"logs", kFailed, "nope"}), kExitNoInput);
   EXPECT_NE(err_.str().find("error: run '01KA0000000000000000000002' has no step 'nope'"),
             std::string::npos)
       << err_.str();
@@ -327,14 +374,14 @@ TEST_F(CliTest, CancelAndRetryPrintTheNewState) {
   control_.onRetry = [](const std::string&) {
     return Result<store::RunRow>(Error(ErrorCode::kConflict, "run is still running"));
   };
-  EXPECT_EQ(keel({"retry", kOk}), 1);
+  EXPECT_EQ(keel({"retry", kOk}), kExitDataErr);
   EXPECT_EQ(err_.str(), "error: run is still running\n");
 }
 
 TEST_F(CliTest, ServerErrorsPrintMessageAndDetails) {
-  EXPECT_EQ(keel({"show", "01KA0000000000000000000009"}), 1);
+  EXPECT_EQ(keel({"show", "01KA0000000000000000000009"}), kExitNoInput);
   EXPECT_EQ(err_.str(), "error: no run '01KA0000000000000000000009'\n");
-  EXPECT_EQ(keel({"runs", "--state", "exploded"}), 2);
+  EXPECT_EQ(keel({"runs", "--state", "exploded"}), kExitDataErr);
   EXPECT_NE(err_.str().find("error: 'state': unknown run state 'exploded'"), std::string::npos);
 }
 
@@ -362,14 +409,14 @@ TEST_F(CliTest, ApplySendsTheAbsolutePathAndPrintsTheOutcome) {
   EXPECT_EQ(out_.str(), "unchanged hello version 4\n");
 }
 
-TEST_F(CliTest, ApplyValidationErrorsExit2WithDetails) {
+TEST_F(CliTest, ApplyValidationErrorsExitDataErrWithDetails) {
   testing::TempDir dir;
   testing::writeFile(dir.file("bad.yaml"), "name: bad\n");
   control_.onApply = [](const std::string&, const std::string& source) {
     return Result<engine::ApplyResult>(Error(ErrorCode::kInvalidArgument, "workflow is invalid",
                                              {source + ":1:1: missing 'owner'"}));
   };
-  EXPECT_EQ(keel({"apply", dir.file("bad.yaml"), dir.file("missing.yaml")}), 2);
+  EXPECT_EQ(keel({"apply", dir.file("bad.yaml"), dir.file("missing.yaml")}), kExitNoInput);
   EXPECT_NE(err_.str().find("error: workflow is invalid\n  " + dir.file("bad.yaml") +
                             ":1:1: missing 'owner'\n"),
             std::string::npos)
@@ -377,19 +424,19 @@ TEST_F(CliTest, ApplyValidationErrorsExit2WithDetails) {
   EXPECT_NE(err_.str().find("cannot read " + dir.file("missing.yaml")), std::string::npos);
 }
 
-TEST_F(CliTest, AnUnreachableServerExits3) {
+TEST_F(CliTest, AnUnreachableServerExitsUnavailable) {
   server_->stop();
-  EXPECT_EQ(keel({"runs"}), 3);
+  EXPECT_EQ(keel({"runs"}), kExitUnreachable);
   EXPECT_NE(err_.str().find("cannot reach keel at " + url_ + ": "), std::string::npos)
       << err_.str();
   EXPECT_NE(err_.str().find("is `keel serve` running?"), std::string::npos);
 }
 
-TEST_F(CliTest, UsageErrorsExit2) {
-  EXPECT_EQ(keel({}, false), 2);
-  EXPECT_EQ(keel({"frobnicate"}), 2);
-  EXPECT_EQ(keel({"show"}), 2);
-  EXPECT_EQ(keel({"runs", "--server", "gopher://keel"}, false), 2);
+TEST_F(CliTest, UsageErrorsExitUsage) {
+  EXPECT_EQ(keel({}, false), kExitUsage);
+  EXPECT_EQ(keel({"frobnicate"}), kExitUsage);
+  EXPECT_EQ(keel({"show"}), kExitUsage);
+  EXPECT_EQ(keel({"runs", "--server", "gopher://keel"}, false), kExitUsage);
   EXPECT_NE(err_.str().find("http or https"), std::string::npos);
   EXPECT_EQ(keel({"--help"}, false), 0);
   EXPECT_NE(out_.str().find("validate"), std::string::npos);
@@ -422,7 +469,7 @@ TEST_F(CliTest, ServeAndBenchAreHandedToTheCompositionRoot) {
     EXPECT_EQ(keel({"bench", "--workload", w}, false), 0) << w;
     EXPECT_EQ(bench.workload, w);
   }
-  EXPECT_EQ(keel({"bench", "--workload", "W9"}, false), 2);
+  EXPECT_EQ(keel({"bench", "--workload", "W9"}, false), kExitUsage);
 }
 
 TEST_F(CliTest, ServeInitIsOffUnlessAsked) {
@@ -449,7 +496,7 @@ TEST_F(CliTest, ServeRetainIsOffUnlessGivenAnAge) {
   EXPECT_EQ(seen.retainMs, 0);
   ASSERT_EQ(keel({"serve", "--db", "/tmp/x.db", "--retain", "30d"}, false), 0);
   EXPECT_EQ(seen.retainMs, 30LL * 24 * 3600 * 1000);
-  EXPECT_EQ(keel({"serve", "--db", "/tmp/x.db", "--retain", "30 days"}, false), 2);
+  EXPECT_EQ(keel({"serve", "--db", "/tmp/x.db", "--retain", "30 days"}, false), kExitUsage);
   EXPECT_NE(err_.str().find("keel serve: --retain: '30 days' is not an age"), std::string::npos)
       << err_.str();
   EXPECT_EQ(calls, 2);
@@ -469,9 +516,9 @@ TEST_F(CliTest, ValidateChecksFilesOffline) {
   testing::writeFile(dir.file("bad.yaml"), "name: bad\nsteps: []\nowner: 3\n");
   ASSERT_EQ(keel({"validate", dir.file("good.yaml")}, false), 0) << out_.str();
   EXPECT_EQ(out_.str(), dir.file("good.yaml") + ": ok (workflow hello, 2 steps)\n");
-  EXPECT_EQ(keel({"validate", dir.file("good.yaml"), dir.file("bad.yaml")}, false), 2);
+  EXPECT_EQ(keel({"validate", dir.file("good.yaml"), dir.file("bad.yaml")}, false), kExitDataErr);
   EXPECT_NE(out_.str().find(dir.file("bad.yaml") + ":"), std::string::npos) << out_.str();
-  EXPECT_EQ(keel({"validate", dir.file("none.yaml")}, false), 2);
+  EXPECT_EQ(keel({"validate", dir.file("none.yaml")}, false), kExitNoInput);
   EXPECT_NE(out_.str().find(dir.file("none.yaml") + ": cannot read"), std::string::npos)
       << out_.str();
   ASSERT_EQ(keel({"validate", "--explain", dir.file("good.yaml")}, false), 0);
@@ -506,21 +553,22 @@ TEST_F(CliTest, CronNextPrintsFireTimesOffline) {
   EXPECT_EQ(std::count(printed.begin(), printed.end(), '\n'), 5) << printed;
 }
 
-TEST_F(CliTest, CronNextRefusesBadInputWithExitTwo) {
-  EXPECT_EQ(keel({"cron", "next", "0 25 * * *"}, false), 2);
+TEST_F(CliTest, CronNextRefusesBadInputWithItsExitCode) {
+  EXPECT_EQ(keel({"cron", "next", "0 25 * * *"}, false), kExitDataErr);
   EXPECT_EQ(out_.str(), "");
   EXPECT_EQ(err_.str(), "keel cron next: \"0 25 * * *\": hour: 25 is out of range 0-23\n");
-  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--tz", "Mars/Olympus"}, false), 2);
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--tz", "Mars/Olympus"}, false), kExitUsage);
   EXPECT_EQ(err_.str(),
             "keel cron next: --tz: unknown time zone \"Mars/Olympus\" (use an IANA name such "
             "as Europe/Paris)\n");
-  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--from", "yesterday"}, false), 2);
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--from", "yesterday"}, false), kExitUsage);
   EXPECT_EQ(err_.str(),
             "keel cron next: --from: 'yesterday' is not an RFC 3339 time such as "
             "2026-03-29T00:00:00Z\n");
-  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--from", "9999-01-01T00:00:00Z"}, false), 2);
-  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--count", "0"}, false), 2);
-  EXPECT_EQ(keel({"cron", "next"}, false), 2);
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--from", "9999-01-01T00:00:00Z"}, false),
+            kExitUsage);
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--count", "0"}, false), kExitUsage);
+  EXPECT_EQ(keel({"cron", "next"}, false), kExitUsage);
   // Valid but never firing: nothing printed, and why on stderr.
   ASSERT_EQ(keel({"cron", "next", "0 0 30 2 *", "--from", "2026-01-01T00:00:00Z"}, false), 0);
   EXPECT_EQ(out_.str(), "");
@@ -567,7 +615,7 @@ runbook: https://wiki.example.com/rb
 steps:
   - { name: work, task: { input: { a: 1 } }, timeout: 1m }
 )");
-  EXPECT_EQ(keel({"validate", dir.file("t.yaml")}, false), 2) << out_.str();
+  EXPECT_EQ(keel({"validate", dir.file("t.yaml")}, false), kExitDataErr) << out_.str();
   EXPECT_NE(out_.str().find(dir.file("t.yaml") + ":5:"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("task: `queue` is required"), std::string::npos) << out_.str();
 }
@@ -669,7 +717,7 @@ TEST_F(CliTest, TasksListsQueuedAndLeasedTasksWithTheirLease) {
   tasks_.tasks.clear();
   ASSERT_EQ(keel({"tasks", "--queue", "mail"}), 0) << err_.str();
   EXPECT_EQ(err_.str(), "(no tasks in queue mail)\n");
-  EXPECT_EQ(keel({"tasks", "--queue", "bad queue"}), 2);  // the server refuses the name
+  EXPECT_EQ(keel({"tasks", "--queue", "bad queue"}), kExitDataErr);  // the server refuses the name
 }
 
 TEST_F(CliTest, TokensAreCreatedListedAndRevoked) {
@@ -684,8 +732,8 @@ TEST_F(CliTest, TokensAreCreatedListedAndRevoked) {
   EXPECT_EQ(out_.str().find(secret.substr(0, secret.size() - 1)), std::string::npos);
   ASSERT_EQ(keel({"token", "revoke", "ci-deploy"}), 0) << err_.str();
   EXPECT_EQ(out_.str(), "token ci-deploy: revoked\n");
-  EXPECT_EQ(keel({"token", "create", "Bad Name"}), 2);
-  EXPECT_EQ(keel({"token"}), 2);
+  EXPECT_EQ(keel({"token", "create", "Bad Name"}), kExitDataErr);
+  EXPECT_EQ(keel({"token"}), kExitUsage);
 }
 
 TEST_F(CliTest, WithoutATokenTheServerRefusesAndTheCliSaysWhatToSet) {
@@ -695,7 +743,7 @@ TEST_F(CliTest, WithoutATokenTheServerRefusesAndTheCliSaysWhatToSet) {
   std::filesystem::current_path(cwd.path());
   int code = keel({"runs"});
   std::filesystem::current_path(old);
-  EXPECT_EQ(code, 1);
+  EXPECT_EQ(code, kExitNoPerm);
   EXPECT_NE(err_.str().find("KEEL_TOKEN"), std::string::npos) << err_.str();
 }
 

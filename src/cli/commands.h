@@ -15,10 +15,23 @@
 
 namespace keel::cli {
 
+// Exit codes: 0, 1 for a run that did not succeed, and sysexits(3) codes
+// for everything else, so that a script can tell them apart (docs/cli.md).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;      // run failed, server error
-inline constexpr int kExitUsage = 2;        // bad arguments or invalid input
-inline constexpr int kExitUnreachable = 3;  // no answer from the server
+inline constexpr int kExitFailure = 1;       // the run failed or was cancelled; other errors
+inline constexpr int kExitUsage = 64;        // EX_USAGE: bad flags or arguments
+inline constexpr int kExitDataErr = 65;      // EX_DATAERR: invalid input (file, cron, a 400/409)
+inline constexpr int kExitNoInput = 66;      // EX_NOINPUT: no such file, run or workflow (404)
+inline constexpr int kExitUnreachable = 69;  // EX_UNAVAILABLE: the server cannot be reached
+inline constexpr int kExitSoftware = 70;  // EX_SOFTWARE: the server failed (500) or made no sense
+inline constexpr int kExitTempFail = 75;  // EX_TEMPFAIL: 503/429, try again later
+inline constexpr int kExitNoPerm = 77;    // EX_NOPERM: no token, or not allowed (401/403)
+
+// Whether an exit code says "try the same thing again later": the server
+// was unreachable or answered 503/429.
+inline bool isTransient(int exitCode) {
+  return exitCode == kExitUnreachable || exitCode == kExitTempFail;
+}
 
 struct Context {
   std::ostream& out;
@@ -56,10 +69,18 @@ int cronNextCommand(const Context& ctx, const CronNextArgs& args);
 struct RunArgs {
   std::string workflow;
   std::vector<std::string> params;  // KEY=VALUE
-  std::string idempotencyKey;
+  std::string idempotencyKey;       // empty: one is made up, so that retries are safe
   bool wait = false;
   bool json = false;
+  std::string timeout;  // a duration ("2h"): how long to try to trigger and to wait in all
+  // How long to ride out a server that cannot be reached (or answers 503)
+  // before giving up, when no timeout is given.
+  std::chrono::milliseconds unreachableFor = std::chrono::minutes(10);
+  // How long to pause between two tries while the server cannot be reached.
+  std::chrono::milliseconds retryPause = std::chrono::seconds(1);
 };
+// Triggers a run, trying again with the same idempotency key while the
+// server is unreachable or restarting; with `wait`, polls until the run ends.
 int runCommand(const Context& ctx, const RunArgs& args);
 
 struct EmitArgs {

@@ -39,7 +39,22 @@ int checkAnswer(const Context& ctx, Result<ApiResponse> result, ApiResponse* res
   if (result->status == 401)
     ctx.err << "  (set KEEL_TOKEN to a token, or KEEL_TOKEN_FILE to a file holding one; keel "
                "serve writes its first admin token to the database path plus .token)\n";
-  return result->status == 400 ? kExitUsage : kExitFailure;
+  switch (result->status) {
+    case 400:
+    case 409:
+    case 422:
+      return kExitDataErr;
+    case 404:
+      return kExitNoInput;
+    case 401:
+    case 403:
+      return kExitNoPerm;
+    case 429:
+    case 503:
+      return kExitTempFail;
+    default:
+      return result->status >= 500 || result->ok() ? kExitSoftware : kExitFailure;
+  }
 }
 
 }  // namespace keel::cli

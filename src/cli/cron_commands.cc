@@ -15,7 +15,7 @@ int cronNextCommand(const Context& ctx, const CronNextArgs& args) {
   auto schedule = spec::parseCron(expr);
   if (!schedule.ok()) {
     ctx.err << "keel cron next: \"" << expr << "\": " << schedule.error().message() << '\n';
-    return kExitUsage;
+    return kExitDataErr;
   }
   WallTime from = args.now;
   if (!args.from.empty()) {

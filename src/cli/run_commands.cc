@@ -1,12 +1,19 @@
 // `keel run`, `keel runs`, `keel cancel`, `keel retry`.
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <optional>
+#include <random>
+#include <sstream>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "api/json_codec.h"
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "cli/text.h"
+#include "spec/parser.h"
 
 namespace keel::cli {
 namespace {
@@ -40,13 +47,68 @@ void printRunEnd(std::ostream& out, const json& run) {
   printStepTable(out, run);
 }
 
+using SteadyClock = std::chrono::steady_clock;
+
+// When to give up: at the --timeout if one is given; otherwise never for a
+// run that is still running, and after `unreachableFor` of a server that
+// cannot be reached.
+struct Patience {
+  std::optional<SteadyClock::time_point> deadline;
+  std::chrono::milliseconds unreachableFor;
+  std::chrono::milliseconds retryPause;
+
+  bool over(SteadyClock::time_point unreachableSince) const {
+    auto now = SteadyClock::now();
+    if (deadline) return now >= *deadline;
+    return now - unreachableSince >= unreachableFor;
+  }
+  bool timedOut() const { return deadline && SteadyClock::now() >= *deadline; }
+};
+
+// An idempotency key nobody else will make: 128 bits from the operating
+// system, so that a retried trigger can never start a second run.
+std::string newIdempotencyKey() {
+  std::random_device device;
+  std::string key = "cli-";
+  for (int i = 0; i < 4; ++i) key += fmt::format("{:08x}", device());
+  return key;
+}
+
+// Calls `request` until it gets an answer that is not transient (the
+// server unreachable, 503 or 429) or `patience` runs out. The errors of
+// transient tries are not printed, except a note once; the last answer's
+// are.
+int untilAnswered(const Context& ctx, const Patience& patience, const std::string& what,
+                  const std::function<Result<ApiResponse>()>& request, ApiResponse* answer) {
+  bool noted = false;
+  const auto since = SteadyClock::now();
+  while (true) {
+    std::ostringstream quiet;
+    Context tryCtx{ctx.out, quiet, ctx.api};
+    int code = checkAnswer(tryCtx, request(), answer);
+    if (!isTransient(code) || patience.over(since)) {
+      ctx.err << quiet.str();
+      return code;
+    }
+    if (!noted) {
+      ctx.err << "note: " << what << ": " << quiet.str().substr(0, quiet.str().find('\n'))
+              << "; trying again" << (patience.deadline ? " until the --timeout" : "") << '\n';
+      noted = true;
+    }
+    std::this_thread::sleep_for(patience.retryPause);
+  }
+}
+
 // Polls GET /runs/ID until the run is finished: every 200 ms at first,
-// backing off to once a second for long runs.
-int waitForRun(const Context& ctx, const std::string& id, bool asJson) {
+// backing off to once a second for long runs. A restart of keel in the
+// meantime is ridden out (the run goes on after it).
+int waitForRun(const Context& ctx, const std::string& id, bool asJson, const Patience& patience) {
   auto delay = std::chrono::milliseconds(200);
   while (true) {
     ApiResponse answer;
-    if (int code = checkAnswer(ctx, ctx.api->get("/api/v1/runs/" + urlEncode(id)), &answer))
+    if (int code = untilAnswered(
+            ctx, patience, "waiting for run " + id,
+            [&] { return ctx.api->get("/api/v1/runs/" + urlEncode(id)); }, &answer))
       return code;
     std::string state = text(answer.body, field::kState);
     if (isTerminalState(state)) {
@@ -56,6 +118,10 @@ int waitForRun(const Context& ctx, const std::string& id, bool asJson) {
         printRunEnd(ctx.out, answer.body);
       }
       return state == "succeeded" ? kExitOk : kExitFailure;
+    }
+    if (patience.timedOut()) {
+      ctx.err << "keel run: run " << id << " is still " << state << " at the --timeout\n";
+      return kExitTempFail;
     }
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 3 / 2, std::chrono::milliseconds(1000));
@@ -97,21 +163,39 @@ int runCommand(const Context& ctx, const RunArgs& args) {
     ctx.err << "keel run: " << params.error().message() << '\n';
     return kExitUsage;
   }
-  json body{{field::kParams, *params}};
-  if (!args.idempotencyKey.empty()) body[field::kIdempotencyKey] = args.idempotencyKey;
+  Patience patience{std::nullopt, args.unreachableFor, args.retryPause};
+  if (!args.timeout.empty()) {
+    auto timeout = spec::parseDuration(args.timeout);
+    if (!timeout.ok() || timeout->count() <= 0) {
+      ctx.err << "keel run: --timeout: '" << args.timeout
+              << "' is not a duration such as 30s, 10m or 2h\n";
+      return kExitUsage;
+    }
+    patience.deadline = SteadyClock::now() + *timeout;
+  }
+  // With a key of its own, a trigger whose answer was lost (keel restarted,
+  // the connection broke) is sent again without starting a second run.
+  const bool ownKey = args.idempotencyKey.empty();
+  const std::string key = ownKey ? newIdempotencyKey() : args.idempotencyKey;
+  json body{{field::kParams, *params}, {field::kIdempotencyKey, key}};
+  const std::string payload = body.dump();
   ApiResponse answer;
-  if (int code =
-          checkAnswer(ctx,
-                      ctx.api->post("/api/v1/workflows/" + urlEncode(args.workflow) + "/runs",
-                                    body.dump(), "application/json"),
-                      &answer))
+  if (int code = untilAnswered(
+          ctx, patience, "triggering " + args.workflow,
+          [&] {
+            return ctx.api->post("/api/v1/workflows/" + urlEncode(args.workflow) + "/runs", payload,
+                                 "application/json");
+          },
+          &answer))
     return code;
   std::string id = text(answer.body, field::kId);
-  if (answer.status == 200)
-    ctx.err << "note: idempotency key '" << args.idempotencyKey
+  if (answer.status == 200 && !ownKey)
+    ctx.err << "note: idempotency key '" << key
             << "' matched an earlier run; no new run was started\n";
+  else if (answer.status == 200)
+    ctx.err << "note: an earlier try of this command had started the run\n";
   if (!args.json) ctx.out << id << std::endl;  // first, alone, flushed: scripts capture it
-  if (args.wait) return waitForRun(ctx, id, args.json);
+  if (args.wait) return waitForRun(ctx, id, args.json, patience);
   if (args.json) printJson(ctx.out, answer.body);
   return kExitOk;
 }

@@ -33,12 +33,12 @@ std::filesystem::path absolutePath(const std::string& path) {
   return (ec ? std::filesystem::path(path) : abs).lexically_normal();
 }
 
-// One file: 0 valid, 2 invalid or unreadable.
+// One file: 0 valid, kExitDataErr invalid, kExitNoInput unreadable.
 int validateOne(const Context& ctx, const std::string& path, bool explain) {
   auto text = readWholeFile(path);
   if (!text.ok()) {
     ctx.out << path << ": " << text.error().message() << '\n';
-    return kExitUsage;
+    return kExitNoInput;
   }
   spec::ParseOptions options;
   options.fileName = path;
@@ -48,7 +48,7 @@ int validateOne(const Context& ctx, const std::string& path, bool explain) {
     const auto& error = parsed.error();
     if (error.details().empty()) ctx.out << path << ": " << error.message() << '\n';
     for (const auto& detail : error.details()) ctx.out << detail << '\n';
-    return kExitUsage;
+    return kExitDataErr;
   }
   const auto& spec = **parsed;
   // Exactly what `keel apply` refuses and warns about.
@@ -59,7 +59,7 @@ int validateOne(const Context& ctx, const std::string& path, bool explain) {
     // The file itself is valid: show what it says, so that a step this
     // version cannot run (an http step) can be reviewed before it can go live.
     if (explain) ctx.out << spec::explainWorkflow(spec);
-    return kExitUsage;
+    return kExitDataErr;
   }
   ctx.out << path << ": ok (workflow " << spec.name << ", " << spec.steps.size()
           << (spec.steps.size() == 1 ? " step)" : " steps)") << '\n';
@@ -81,7 +81,7 @@ int applyCommand(const Context& ctx, const std::vector<std::string>& files) {
     auto content = readWholeFile(file);
     if (!content.ok()) {
       ctx.err << "keel apply: " << content.error().message() << '\n';
-      worst = std::max(worst, kExitUsage);
+      worst = std::max(worst, kExitNoInput);
       continue;
     }
     // The server uses the path in error positions and, for a spec without
