@@ -43,14 +43,16 @@ json optionalJson(const std::optional<T>& v) {
 }
 
 json stepJson(const store::StepRow& step, const std::vector<const store::AttemptRow*>& attempts,
-              const StepNeeds* needs) {
+              const RunFacts* facts) {
   json list = json::array();
   for (const auto* a : attempts) list.push_back(attemptJson(*a));
-  json needed = nullptr;
-  if (needs) {
+  json needed = nullptr, maxAttempts = nullptr;
+  if (facts) {
     needed = json::array();
-    if (auto it = needs->find(step.name); it != needs->end())
-      for (const auto& n : it->second) needed.push_back(n);
+    if (auto it = facts->steps.find(step.name); it != facts->steps.end()) {
+      for (const auto& n : it->second.needs) needed.push_back(n);
+      maxAttempts = it->second.maxAttempts;
+    }
   }
   return {{field::kName, step.name},
           {field::kState, toString(step.state)},
@@ -58,6 +60,7 @@ json stepJson(const store::StepRow& step, const std::vector<const store::Attempt
           {field::kDueAt, timeJson(step.dueAt)},
           {field::kWait, waitJson(step.waitKind, step.waitReason)},
           {field::kNeeds, std::move(needed)},
+          {field::kMaxAttempts, std::move(maxAttempts)},
           {field::kAttempts, std::move(list)},
           {field::kOutput, storedJson(step.outputJson)}};
 }
@@ -105,12 +108,15 @@ json runJson(const store::RunRow& run) {
   return out;
 }
 
-json runDetailJson(const store::RunDetail& detail, const StepNeeds* needs) {
+json runDetailJson(const store::RunDetail& detail, const RunFacts* facts) {
   std::map<std::string, std::vector<const store::AttemptRow*>> byStep;
   for (const auto& a : detail.attempts) byStep[a.step].push_back(&a);
   json steps = json::array();
-  for (const auto& s : detail.steps) steps.push_back(stepJson(s, byStep[s.name], needs));
+  for (const auto& s : detail.steps) steps.push_back(stepJson(s, byStep[s.name], facts));
   json out = runJson(detail.run);
+  out[field::kOwner] =
+      facts ? json{{field::kTeam, facts->team}, {field::kContact, facts->contact}} : json(nullptr);
+  out[field::kRunbook] = facts ? json(facts->runbook) : json(nullptr);
   out[field::kSteps] = std::move(steps);
   return out;
 }

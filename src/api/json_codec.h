@@ -43,6 +43,7 @@ inline constexpr char kId[] = "id";
 inline constexpr char kIdempotencyKey[] = "idempotency_key";
 inline constexpr char kKind[] = "kind";
 inline constexpr char kLastRun[] = "last_run";
+inline constexpr char kMaxAttempts[] = "max_attempts";
 inline constexpr char kLastSuccessAt[] = "last_success_at";
 inline constexpr char kMessage[] = "message";
 inline constexpr char kN[] = "n";
@@ -104,12 +105,21 @@ nlohmann::json runSummaryJson(const store::RunRow& run);
 // The summary plus params, idempotency_key, concurrency_key, duration_ms
 // and cancel_reason.
 nlohmann::json runJson(const store::RunRow& run);
-// The steps each step needs, by step name, from the run's workflow version.
-using StepNeeds = std::map<std::string, std::vector<std::string>>;
-// runJson plus steps: [{name, state, reason, due_at, wait, needs, attempts:
-// [...], output}]. `needs` is null for every step when `needs` is null
+// What a run's workflow version says about it: who owns it, its runbook,
+// and for each step (by name) the steps it needs and its attempts in all.
+struct RunFacts {
+  std::string team, contact, runbook;
+  struct Step {
+    std::vector<std::string> needs;
+    int maxAttempts = 0;
+  };
+  std::map<std::string, Step> steps;
+};
+// runJson plus owner {team, contact}, runbook and steps: [{name, state,
+// reason, due_at, wait, needs, max_attempts, attempts: [...], output}].
+// owner, runbook, `needs` and `max_attempts` are null when `facts` is null
 // (the run's workflow version could not be read).
-nlohmann::json runDetailJson(const store::RunDetail& detail, const StepNeeds* needs = nullptr);
+nlohmann::json runDetailJson(const store::RunDetail& detail, const RunFacts* facts = nullptr);
 
 // {n, state, started_at, finished_at, duration_ms, exit_code, signal, failure_class, message}
 nlohmann::json attemptJson(const store::AttemptRow& attempt);

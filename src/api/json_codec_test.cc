@@ -55,10 +55,14 @@ TEST(JsonCodecTest, ARunWaitingForItsConcurrencyKeyShowsItsWaitInItsSummaryAndAC
 }
 
 TEST(JsonCodecTest, EachStepSaysWhatItNeedsOrNullWhenUnknown) {
-  StepNeeds needs{{"a", {}}, {"b", {"a"}}};
-  json out = runDetailJson(waitingDetail(), &needs);
+  RunFacts facts{"qa", "qa@example.com", "https://wiki.example.com/rb", {}};
+  facts.steps["a"] = {{}, 1};
+  facts.steps["b"] = {{"a"}, 5};
+  json out = runDetailJson(waitingDetail(), &facts);
   EXPECT_EQ(out["steps"][0]["needs"], json::array());
   EXPECT_EQ(out["steps"][1]["needs"], json::array({"a"}));
+  EXPECT_EQ(out["steps"][1]["max_attempts"], 5);
+  EXPECT_EQ(out["runbook"], "https://wiki.example.com/rb");
   json unknown = runDetailJson(waitingDetail());
   ASSERT_TRUE(unknown["steps"][1].contains("needs"));
   EXPECT_TRUE(unknown["steps"][1]["needs"].is_null());

@@ -106,25 +106,27 @@ Result<store::RunDetail> loadRun(const RouteContext& ctx, const std::string& id)
   return std::move(**detail);
 }
 
-// What each step of the run needs, from the run's workflow version;
-// nullopt when that version cannot be read or no longer parses.
-std::optional<StepNeeds> stepNeeds(const RouteContext& ctx, const store::RunRow& run) {
+// The owner, runbook and each step's needs and attempts in all, from the
+// run's workflow version; nullopt when that version cannot be read or no
+// longer parses.
+std::optional<RunFacts> runFacts(const RouteContext& ctx, const store::RunRow& run) {
   auto row = ctx.store.getWorkflow(run.workflow, run.version);
   if (!row.ok() || !row->has_value()) return std::nullopt;
   spec::ParseOptions options;
   options.fileName = fmt::format("{}@v{}", run.workflow, run.version);
   auto parsed = spec::parseWorkflow((*row)->yaml, options);
   if (!parsed.ok()) return std::nullopt;
-  StepNeeds needs;
-  for (const auto& step : (*parsed)->steps) needs[step.name] = step.needs;
-  return needs;
+  const auto& spec = **parsed;
+  RunFacts facts{spec.owner.team, spec.owner.contact, spec.runbook, {}};
+  for (const auto& step : spec.steps) facts.steps[step.name] = {step.needs, step.retry.maxAttempts};
+  return facts;
 }
 
 Reply getRun(const RouteContext& ctx, const ApiRequest& request) {
   auto detail = loadRun(ctx, request.pathParams[0]);
   if (!detail.ok()) return errorReply(detail.error());
-  auto needs = stepNeeds(ctx, detail->run);
-  return jsonReply(200, runDetailJson(*detail, needs ? &*needs : nullptr));
+  auto facts = runFacts(ctx, detail->run);
+  return jsonReply(200, runDetailJson(*detail, facts ? &*facts : nullptr));
 }
 
 Reply runEvents(const RouteContext& ctx, const ApiRequest& request) {

@@ -150,6 +150,9 @@ TEST_F(ServerTest, EachStepOfARunSaysWhatItNeedsFromTheRunsWorkflowVersion) {
   ASSERT_EQ(j["steps"].size(), 2u);
   EXPECT_EQ(j["steps"][0]["needs"], json::array());
   EXPECT_EQ(j["steps"][1]["needs"], json::array({"greet"}));
+  EXPECT_EQ(j["steps"][1]["max_attempts"], 3) << "the default retry policy";
+  EXPECT_EQ(j["owner"], json({{"team", "qa"}, {"contact", "qa@example.com"}}));
+  EXPECT_EQ(j["runbook"], "https://wiki.example.com/rb");
 }
 
 TEST_F(ServerTest, StepNeedsAreNullWhenTheRunsWorkflowVersionNoLongerParses) {
@@ -160,6 +163,8 @@ TEST_F(ServerTest, StepNeedsAreNullWhenTheRunsWorkflowVersionNoLongerParses) {
   ASSERT_EQ(j["steps"].size(), 2u);
   ASSERT_TRUE(j["steps"][1].contains("needs"));
   EXPECT_TRUE(j["steps"][1]["needs"].is_null());
+  EXPECT_TRUE(j["steps"][1]["max_attempts"].is_null());
+  EXPECT_TRUE(j["owner"].is_null());
 }
 
 TEST_F(ServerTest, RunEvents) {

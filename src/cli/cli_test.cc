@@ -329,6 +329,54 @@ TEST_F(CliTest, ShowAndRunsSayWhatARunWaitingForItsConcurrencyKeyWaitsFor) {
   EXPECT_NE(out_.str().find("waiting: " + why), std::string::npos) << out_.str();
 }
 
+// keel show says who owns the run, its runbook, and for every step that
+// has not finished why: a retry with its number and time, a running
+// attempt, a step pending on the ones it needs.
+TEST_F(CliTest, ShowSaysWhyEachUnfinishedStepIsWhereItIs) {
+  store_.workflows.push_back(
+      {"hello", 2, "default",
+       "name: hello\nowner: { team: data, contact: oncall@example.com }\n"
+       "runbook: https://wiki.example.com/hello\nsteps:\n"
+       "  - { name: fetch, run: 'true', timeout: 1m, retry: { max_attempts: 5 } }\n"
+       "  - { name: shout, run: 'true', timeout: 1m }\n"
+       "  - { name: load, run: 'true', timeout: 1m, needs: [fetch, shout] }\n",
+       "/w", "fff", at(kT0)});
+  store::RunDetail d = runDetail(kOk, RunState::kRunning, "");
+  d.run.finishedAt.reset();
+  store::StepRow fetch = d.steps[0];
+  fetch.name = "fetch";
+  fetch.state = StepState::kRetrying;
+  fetch.attempts = 2;
+  fetch.dueAt = at(kT0 + 60'000);
+  d.steps[0].state = StepState::kRunning;  // shout
+  store::StepRow load = d.steps[0];
+  load.name = "load";
+  load.state = StepState::kPending;
+  load.attempts = 0;
+  d.steps = {fetch, d.steps[0], load};
+  store::AttemptRow failed = d.attempts[0];
+  failed.step = "fetch";
+  failed.state = AttemptState::kFailed;
+  failed.failureClass = FailureClass::kTimeout;
+  store::AttemptRow again = failed;
+  again.n = 2;
+  store::AttemptRow running = d.attempts[0];
+  running.state = AttemptState::kRunning;
+  running.finishedAt.reset();
+  d.attempts = {failed, again, running};
+  store_.runs = {d};
+  ASSERT_EQ(keel({"show", kOk}), 0) << err_.str();
+  auto out = out_.str();
+  EXPECT_NE(out.find("owner     data <oncall@example.com>\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("runbook   https://wiki.example.com/hello\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("fetch retry 3 of 5 at 2026-01-01T00:01:00Z after timeout\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("shout running: attempt 1 since 2026-01-01T00:00:00Z\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("load pending: needs fetch, shout\n"), std::string::npos) << out;
+}
+
 TEST_F(CliTest, ShowJsonHoldsRunAndEvents) {
   ASSERT_EQ(keel({"show", kFailed, "--json"}), 0);
   auto j = json::parse(out_.str());

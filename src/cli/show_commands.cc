@@ -1,4 +1,8 @@
 // `keel show` and `keel logs`: one run, for a human.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+
 #include "api/json_codec.h"
 #include "cli/commands.h"
 #include "cli/table.h"
@@ -14,15 +18,6 @@ const json& arrayOf(const json& j, const char* key) {
   static const json kEmpty = json::array();
   const auto& m = member(j, key);
   return m.is_array() ? m : kEmpty;
-}
-
-std::string paramsText(const json& params) {
-  if (!params.is_object() || params.empty()) return "-";
-  std::string out;
-  for (const auto& [key, value] : params.items())
-    out += (out.empty() ? "" : " ") + key + "=" +
-           (value.is_string() ? value.get<std::string>() : value.dump());
-  return out;
 }
 
 // "exit 3", "signal 9" or "-".
@@ -45,7 +40,14 @@ void printHeader(std::ostream& out, const json& run) {
   header.addRow({"state", state});
   if (const auto& wait = member(run, field::kWait); wait.is_object())
     header.addRow({"waiting", text(wait, field::kReason)});
-  header.addRow({"params", paramsText(member(run, field::kParams))});
+  header.addRow({"params", paramsText(member(run, field::kParams), SIZE_MAX)});
+  if (const auto& owner = member(run, field::kOwner); owner.is_object())
+    header.addRow(
+        {"owner", text(owner, field::kTeam) + (text(owner, field::kContact).empty()
+                                                   ? ""
+                                                   : " <" + text(owner, field::kContact) + ">")});
+  if (auto runbook = text(run, field::kRunbook); !runbook.empty())
+    header.addRow({"runbook", runbook});
   if (auto key = text(run, field::kIdempotencyKey); !key.empty())
     header.addRow({"idempotency key", key});
   header.addRow({"created", shortTime(member(run, field::kCreatedAt))});
@@ -81,14 +83,51 @@ void printTimeline(std::ostream& out, const json& run, const json& events) {
   table.print(out);
 }
 
-// One line per step a gate holds back: "build waiting: queued: all 4
-// step slots are busy".
-void printWaits(std::ostream& out, const json& run) {
-  for (const auto& step : arrayOf(run, field::kSteps)) {
-    const auto& wait = member(step, field::kWait);
-    if (!wait.is_object()) continue;
-    out << text(step, field::kName) << " waiting: " << text(wait, field::kReason) << '\n';
+// Why a step that has not finished is where it is, or "" for a finished
+// one: "waiting: concurrency key eu held by run …", "pending: needs load",
+// "retry 3 of 5 at 2026-11-28T02:14:07Z after timeout", "running: attempt 2".
+std::string whyText(const json& step, const std::map<std::string, std::string>& states) {
+  const std::string state = text(step, field::kState);
+  if (const auto& wait = member(step, field::kWait); wait.is_object())
+    return "waiting: " + text(wait, field::kReason);
+  const auto& attempts = arrayOf(step, field::kAttempts);
+  if (state == "pending") {
+    const auto& needs = member(step, field::kNeeds);
+    if (!needs.is_array()) return "pending: its needs are unknown";
+    std::string unfinished;
+    for (const auto& n : needs) {
+      if (!n.is_string()) continue;
+      auto it = states.find(n.get<std::string>());
+      if (it != states.end() && (it->second == "succeeded" || it->second == "skipped")) continue;
+      unfinished += (unfinished.empty() ? "" : ", ") + n.get<std::string>();
+    }
+    return unfinished.empty() ? "pending: ready to start" : "pending: needs " + unfinished;
   }
+  if (state == "retrying") {
+    std::string of = member(step, field::kMaxAttempts).is_number_integer()
+                         ? " of " + text(step, field::kMaxAttempts)
+                         : "";
+    std::string after =
+        attempts.empty() ? "" : " after " + text(attempts.back(), field::kFailureClass, "failure");
+    return "retry " + std::to_string(attempts.size() + 1) + of + " at " +
+           shortTime(member(step, field::kDueAt)) + after;
+  }
+  if (state == "running" || state == "ready")
+    return state + ": attempt " + std::to_string(std::max<size_t>(attempts.size(), 1)) +
+           (attempts.empty() ? ""
+                             : " since " + shortTime(member(attempts.back(), field::kStartedAt)));
+  if (state == "waiting") return "waiting";
+  return "";
+}
+
+// One line per step that has not finished, saying why.
+void printWhy(std::ostream& out, const json& run) {
+  std::map<std::string, std::string> states;
+  for (const auto& step : arrayOf(run, field::kSteps))
+    states[text(step, field::kName)] = text(step, field::kState);
+  for (const auto& step : arrayOf(run, field::kSteps))
+    if (auto why = whyText(step, states); !why.empty())
+      out << text(step, field::kName) << " " << why << '\n';
 }
 
 // "==> attempt 2 stdout (3000000 bytes, truncated: head and tail kept) <=="
@@ -134,7 +173,7 @@ int showCommand(const Context& ctx, const std::string& runId, bool asJson) {
   printHeader(ctx.out, run.body);
   ctx.out << '\n';
   printStepTable(ctx.out, run.body);
-  printWaits(ctx.out, run.body);
+  printWhy(ctx.out, run.body);
   ctx.out << '\n';
   printAttempts(ctx.out, run.body);
   ctx.out << '\n';
