@@ -1,0 +1,29 @@
+#include "outbox/subscription_apply.h"
+
+#include "spec/subscription.h"
+#include "store/workflow_digest.h"
+
+namespace keel::outbox {
+
+Result<AppliedSubscription> applySubscription(store::Store& store, std::string_view yaml,
+                                              const std::string& source, WallTime now) {
+  spec::ParseOptions po;
+  po.fileName = source;
+  auto spec = spec::parseSubscription(yaml, po);
+  if (!spec.ok()) return spec.error();
+  store::SubscriptionRow row;
+  row.name = spec->name;
+  row.topic = spec->topic;
+  row.url = spec->url;
+  row.yaml = std::string(yaml);
+  row.sha256 = store::workflowSha256(yaml, "");
+  row.createdAt = now;
+  auto stored = store.putSubscription(row);
+  if (!stored.ok()) return stored.error();
+  AppliedSubscription out;
+  out.changed = stored->createdAt == now;  // an unchanged document keeps its old version
+  out.row = *stored;
+  return out;
+}
+
+}  // namespace keel::outbox
