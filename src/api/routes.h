@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 
 #include "api/router.h"
 #include "core/clock.h"
@@ -29,6 +30,9 @@ struct RouteContext {
   // Task polls that may wait at the same time (each holds a server thread);
   // one more is answered 429 at once.
   int maxWaitingPolls = 16;
+  // Called after a subscription is applied or a dead delivery is made
+  // pending again (wakes the webhook delivery); may be empty.
+  std::function<void()> onWebhooksChanged;
 };
 
 // POST/GET /api/v1/workflows, GET /api/v1/workflows/{name},
@@ -44,6 +48,9 @@ void addTaskRoutes(Router& router, const RouteContext& context);
 void addEventRoutes(Router& router, const RouteContext& context);
 // GET /api/v1/schedules.
 void addScheduleRoutes(Router& router, const RouteContext& context);
+// GET /api/v1/subscriptions, GET /api/v1/events/dead,
+// POST /api/v1/events/dead/redeliver.
+void addSubscriptionRoutes(Router& router, const RouteContext& context);
 // POST/GET /api/v1/tokens, POST /api/v1/tokens/{name}/revoke.
 void addTokenRoutes(Router& router, const RouteContext& context);
 

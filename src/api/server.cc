@@ -103,14 +103,20 @@ void Server::addRoutes() {
   router_.add(
       "GET", "/metrics", [this](const ApiRequest&) { return metrics(); }, open);
   const Clock& clock = options_.clock ? *options_.clock : systemClock_;
-  RouteContext context{control_, store_,         options_.engineTimeout,
-                       clock,    options_.tasks, std::max(1, options_.workerThreads / 2)};
+  RouteContext context{control_,
+                       store_,
+                       options_.engineTimeout,
+                       clock,
+                       options_.tasks,
+                       std::max(1, options_.workerThreads / 2),
+                       options_.onWebhooksChanged};
   addWorkflowRoutes(router_, context);
   addRunRoutes(router_, context);
   addTaskRoutes(router_, context);
   addTokenRoutes(router_, context);
   addEventRoutes(router_, context);
   addScheduleRoutes(router_, context);
+  addSubscriptionRoutes(router_, context);
 }
 
 Reply Server::healthz() const { return jsonReply(200, {{"status", "ok"}}); }

@@ -77,6 +77,9 @@ struct ServerOptions {
   // The queues of `task:` steps, for external workers; null: no task routes
   // answer (503).
   engine::TaskBroker* tasks = nullptr;
+  // Called after a subscription is applied or dead deliveries are made
+  // pending again; may be empty.
+  std::function<void()> onWebhooksChanged;
 };
 
 class Server {

@@ -5,8 +5,10 @@
 #include "api/engine_call.h"
 #include "api/json_codec.h"
 #include "api/routes.h"
+#include "api/subscription_apply.h"
 #include "core/quote.h"
 #include "spec/parser.h"
+#include "spec/subscription.h"
 
 namespace keel::api {
 namespace {
@@ -31,6 +33,18 @@ Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
     return errorReply(
         Error(ErrorCode::kInvalidArgument, fmt::format("{} holds a NUL byte", kSourceHeader)));
   if (source.empty()) source = "api";
+  auto kind = spec::documentKind(request.body, source);
+  if (!kind.ok()) return errorReply(kind.error());
+  if (*kind == spec::DocumentKind::kSubscription) {
+    auto applied = applySubscription(ctx.store, request.body, source, ctx.clock.wallNow());
+    if (!applied.ok()) return errorReply(applied.error());
+    if (ctx.onWebhooksChanged) ctx.onWebhooksChanged();
+    return jsonReply(applied->changed ? 201 : 200, {{"kind", "subscription"},
+                                                    {field::kName, applied->row.name},
+                                                    {field::kVersion, applied->row.version},
+                                                    {field::kChanged, applied->changed},
+                                                    {field::kWarnings, json::array()}});
+  }
   auto result =
       awaitEngine(ctx.control.applyWorkflow(std::string(request.body), source), ctx.engineTimeout);
   if (!result.ok()) return errorReply(result.error());

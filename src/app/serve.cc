@@ -16,6 +16,7 @@
 
 #include "api/access.h"
 #include "api/server.h"
+#include "api/subscription_apply.h"
 #include "app/retention.h"
 #include "app/shim_path.h"
 #include "auth/bootstrap.h"
@@ -27,8 +28,10 @@
 #include "observe/json_log.h"
 #include "observe/metrics.h"
 #include "outbox/outbox_delivery.h"
+#include "outbox/webhook_delivery.h"
 #include "runners/http_runner.h"
 #include "runners/task_runner.h"
+#include "spec/subscription.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keel::app {
@@ -76,7 +79,8 @@ bool splitListen(const std::string& listen, std::string& host, int& port) {
 
 // Applies every *.yaml / *.yml file of `dir`, in name order. Returns false
 // (after printing every problem) if any file is refused.
-bool applyDirectory(engine::Engine& engine, const std::string& dir) {
+bool applyDirectory(engine::Engine& engine, store::Store& store, const Clock& clock,
+                    const std::string& dir) {
   std::error_code ec;
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
@@ -94,6 +98,23 @@ bool applyDirectory(engine::Engine& engine, const std::string& dir) {
     std::stringstream text;
     text << in.rdbuf();
     auto abs = std::filesystem::absolute(f).lexically_normal().string();
+    auto kind = spec::documentKind(text.str(), abs);
+    if (!kind.ok()) {
+      std::cerr << "keel: " << kind.error().toString() << "\n";
+      ok = false;
+      continue;
+    }
+    if (*kind == spec::DocumentKind::kSubscription) {
+      auto s = api::applySubscription(store, text.str(), abs, clock.wallNow());
+      if (!s.ok()) {
+        std::cerr << "keel: " << s.error().toString() << "\n";
+        ok = false;
+        continue;
+      }
+      spdlog::info("subscription {} version {} {} from {}", s->row.name, s->row.version,
+                   s->changed ? "applied" : "unchanged", abs);
+      continue;
+    }
     auto r = engine.applyWorkflow(text.str(), abs).get();
     if (!r.ok()) {
       std::cerr << "keel: " << r.error().toString() << "\n";
@@ -246,7 +267,11 @@ int runServe(const cli::ServeOptions& options) {
   eo.runners[spec::StepKind::kTask] = &taskRunner;
   // Set before the engine's loop starts, read only on it.
   outbox::OutboxDelivery* outboxDelivery = nullptr;
-  eo.onOutboxWritten = [&outboxDelivery] { outboxDelivery->wake(); };
+  outbox::WebhookDelivery* webhookDelivery = nullptr;
+  eo.onOutboxWritten = [&outboxDelivery, &webhookDelivery] {
+    outboxDelivery->wake();
+    webhookDelivery->wake();
+  };
   engine::Engine engine(**store, executor, clock, random, eo);
   taskRunner.setLeaseLog(&engine);
   // Every way out stops the engine and then lets go of the steps, in that
@@ -257,13 +282,22 @@ int runServe(const cli::ServeOptions& options) {
   // made while the engine stops is refused at once and left pending.
   outbox::OutboxDelivery delivery(**store, engine, {.metrics = &metrics});
   outboxDelivery = &delivery;
+  // Its own client: stopping the engine's (StopInOrder) leaves it working.
+  http::CurlHttpClient webhookClient;
+  SystemRandom webhookRandom;
+  outbox::WebhookDelivery webhooks(**store, webhookClient, clock, webhookRandom,
+                                   {.metrics = &metrics});
+  webhookDelivery = &webhooks;
   StopInOrder stopper{engine, executor, httpClient, taskRunner, options.stopSteps};
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";
     return 1;
   }
   delivery.start();
-  if (!options.workflowsDir.empty() && !applyDirectory(engine, options.workflowsDir)) return 2;
+  webhooks.start();
+  if (!options.workflowsDir.empty() &&
+      !applyDirectory(engine, **store, clock, options.workflowsDir))
+    return 2;
   api::ServerOptions so;
   so.ready = [&engine] { return engine.ready(); };
   so.notReadyReason = [&engine] {
@@ -277,6 +311,7 @@ int runServe(const cli::ServeOptions& options) {
   so.access.allowedOrigins = options.allowOrigins;
   so.tls = {options.tlsCert, options.tlsKey};
   so.tasks = &taskRunner;
+  so.onWebhooksChanged = [&webhooks] { webhooks.wake(); };
   api::Server server(engine, **store, so);
   auto bound = server.start(host, port);
   if (!bound.ok()) {
@@ -296,6 +331,7 @@ int runServe(const cli::ServeOptions& options) {
   // holds; then it closes.
   retainer.stop();
   delivery.stop();
+  webhooks.stop();
   stopper.stop();
   server.stop();
   return 0;

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/text.h"
 #include "spec/parser.h"
+#include "spec/subscription.h"
 
 namespace keel::cli {
 namespace {
@@ -43,6 +44,20 @@ int validateOne(const Context& ctx, const std::string& path, bool explain) {
   spec::ParseOptions options;
   options.fileName = path;
   options.defaultWorkdir = absolutePath(path).parent_path().string();
+  auto kind = spec::documentKind(*text, path);
+  if (kind.ok() && *kind == spec::DocumentKind::kSubscription) {
+    auto sub = spec::parseSubscription(*text, options);
+    if (sub.ok()) {
+      ctx.out << path << ": ok (subscription " << sub->name << ", topic " << sub->topic << ")\n";
+      return kExitOk;
+    }
+    kind = sub.error();
+  }
+  if (!kind.ok()) {
+    if (kind.error().details().empty()) ctx.out << path << ": " << kind.error().message() << '\n';
+    for (const auto& detail : kind.error().details()) ctx.out << detail << '\n';
+    return kExitUsage;
+  }
   auto parsed = spec::parseWorkflow(*text, options);
   if (!parsed.ok()) {
     const auto& error = parsed.error();

@@ -11,8 +11,9 @@ namespace keel::spec::detail {
 namespace {
 
 const std::vector<std::string> kTopKeys = {
-    "name",     "namespace",    "description", "owner", "runbook",   "workdir", "params",
-    "triggers", "dependencies", "concurrency", "slo",   "retention", "steps",   "on_end",
+    "name",    "namespace", "description", "owner",        "runbook",
+    "workdir", "params",    "triggers",    "dependencies", "concurrency",
+    "slo",     "retention", "steps",       "on_end",       "kind",
 };
 
 bool isParamName(std::string_view s) {
@@ -175,6 +176,9 @@ std::string joinWorkdir(const std::string& base, const std::string& rel) {
 void readWorkflow(const YAML::Node& root, ParseState& st) {
   MapReader r(root, "", "", st.diag);
   r.checkKeys(kTopKeys);
+  if (auto kind = r.string("kind"); kind && *kind != "workflow")
+    st.diag.add(r.keyPos("kind"),
+                "kind: expected workflow (or no kind) in a workflow, got \"" + *kind + "\"");
   WorkflowSpec& spec = st.spec;
   if (!r.has("name")) st.diag.add(r.pos(), "missing 'name': every workflow needs one");
   readName(r, "name", spec.name, st.diag);

@@ -201,6 +201,42 @@ struct OutboxEventRow {
   bool operator==(const OutboxEventRow&) const = default;
 };
 
+// A webhook subscription (`kind: subscription`): the outbox events on
+// `topic` are POSTed to `url`. `yaml` is the document as applied (the
+// delivery reads its headers, retry and timeout from it). A new version
+// replaces the old; `fromSeq` is the outbox seq when the subscription (or
+// its topic) was first applied: only later events are delivered.
+struct SubscriptionRow {
+  std::string name;
+  int version = 0;  // assigned by the store, 1 for the first
+  std::string topic;
+  std::string url;
+  std::string yaml;
+  std::string sha256;  // of yaml, set by the store
+  WallTime createdAt;  // of this version
+  int64_t fromSeq = 0;
+
+  bool operator==(const SubscriptionRow&) const = default;
+};
+
+// One outbox event to POST to one subscription. state "pending" (waiting
+// for its turn or its next attempt at `nextAt`), "delivered", or "dead"
+// (every attempt failed; `keel events redeliver` makes it pending again).
+struct WebhookDeliveryRow {
+  std::string subscription;
+  int64_t eventSeq = 0;
+  std::string eventId;
+  std::string topic;
+  std::string state = "pending";
+  int attempts = 0;    // made, in the current budget
+  WallTime nextAt;     // when the next attempt may start (pending)
+  int lastStatus = 0;  // HTTP status of the last attempt; 0: none came
+  std::string lastError;
+  WallTime updatedAt;
+
+  bool operator==(const WebhookDeliveryRow&) const = default;
+};
+
 struct RunFilter {
   std::string workflow;           // empty = all
   std::vector<RunState> states;   // empty = all; several = any of them

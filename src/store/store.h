@@ -77,9 +77,13 @@ struct MarkOutboxDelivered {
   std::string id;
   WallTime at;
 };
+// Upserts a webhook delivery, keyed by (subscription, event seq).
+struct PutWebhookDelivery {
+  WebhookDeliveryRow row;
+};
 using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
                               PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
-                              MarkOutboxDelivered>;
+                              MarkOutboxDelivered, PutWebhookDelivery>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -194,6 +198,49 @@ class Store {
   // The outbox event with this id, if any.
   virtual Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& /*id*/) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no outbox");
+  }
+  // --- webhook subscriptions (a store without them keeps these defaults,
+  // kUnimplemented) ---
+  // Stores a new version of a subscription unless the latest has the same
+  // sha256 (then that one is returned unchanged). The store sets version,
+  // and fromSeq: the outbox's last seq now, or the previous version's when
+  // the topic is the same. Durable on return; any thread (the writer's turn).
+  virtual Result<SubscriptionRow> putSubscription(const SubscriptionRow& /*row*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
+  }
+  // The latest version of each subscription, by name.
+  virtual Result<std::vector<SubscriptionRow>> listSubscriptions() {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
+  }
+  // Outbox events on `topic` with seq > afterSeq, by seq, at most `limit`
+  // (those whose payload failed are left out).
+  virtual Result<std::vector<OutboxEventRow>> outboxOnTopic(const std::string& /*topic*/,
+                                                            int64_t /*afterSeq*/, int /*limit*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no outbox");
+  }
+  // The deliveries of one subscription: the highest event seq recorded
+  // (0: none), and the first pending one by seq.
+  virtual Result<int64_t> lastWebhookSeq(const std::string& /*subscription*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
+  }
+  virtual Result<std::optional<WebhookDeliveryRow>> firstPendingWebhook(
+      const std::string& /*subscription*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
+  }
+  // Deliveries in `state`, newest first, at most `limit`.
+  virtual Result<std::vector<WebhookDeliveryRow>> listWebhookDeliveries(
+      const std::string& /*state*/, int /*limit*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
+  }
+  virtual Result<int64_t> countWebhookDeliveries(const std::string& /*state*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
+  }
+  // Every dead delivery of event `eventId` (or, when eventId is empty, on
+  // `topic`) becomes pending with no attempt made, due at `at`; the count.
+  // Durable on return; any thread (the writer's turn).
+  virtual Result<int64_t> redeliverDead(const std::string& /*eventId*/,
+                                        const std::string& /*topic*/, WallTime /*at*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
   }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;

@@ -221,6 +221,39 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
 )sql";
 
+// Webhook subscriptions (subscriptions.h): every version of each, and one
+// delivery row per (subscription, outbox event); by_topic finds the outbox
+// events a subscription delivers.
+constexpr const char* kSchemaSubscriptions = R"sql(
+CREATE TABLE subscriptions (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  topic TEXT NOT NULL,
+  url TEXT NOT NULL,
+  yaml TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  from_seq INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+CREATE TABLE webhook_deliveries (
+  subscription TEXT NOT NULL,
+  event_seq INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_at INTEGER NOT NULL,
+  last_status INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (subscription, event_seq)
+) WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_by_state ON webhook_deliveries (state, updated_at);
+CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id);
+CREATE INDEX outbox_by_topic ON outbox (topic, seq);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -230,6 +263,7 @@ constexpr Migration kMigrations[] = {
     {6, kSchemaV6},
     {7, kFileArrivalsMigration},
     {8, kSchemaOutbox},
+    {9, kSchemaSubscriptions},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

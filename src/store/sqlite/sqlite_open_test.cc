@@ -180,7 +180,8 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
   testutil::sqliteExec(path,
-                       "DROP TABLE outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
                        "DROP TABLE inbound_events; "
                        "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
                        "ALTER TABLE steps DROP COLUMN wait_kind; "
@@ -192,7 +193,7 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 8);
+  EXPECT_EQ(kSchemaVersion, 9);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -221,7 +222,8 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
     ASSERT_TRUE(s.ok()) << s.error().toString();
   }
   testutil::sqliteExec(path,
-                       "DROP TABLE outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
                        "DROP TABLE inbound_events; "
                        "ALTER TABLE steps DROP COLUMN wait_kind; "
                        "ALTER TABLE steps DROP COLUMN wait_reason; "
@@ -267,7 +269,8 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
   testutil::sqliteExec(path,
-                       "DROP TABLE outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
                        "DROP TABLE inbound_events; "
                        "UPDATE keel_schema SET version = 4");
   auto store = openSqliteStore(path);
@@ -291,7 +294,8 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
   testutil::sqliteExec(path,
-                       "DROP TABLE outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
                        "UPDATE keel_schema SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -321,7 +325,9 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path, "DROP TABLE outbox; UPDATE keel_schema SET version = 7");
+  testutil::sqliteExec(path,
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; UPDATE keel_schema SET version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);

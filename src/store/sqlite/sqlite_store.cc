@@ -17,6 +17,7 @@
 #include "store/sqlite/retention.h"
 #include "store/sqlite/schedule_states.h"
 #include "store/sqlite/schema.h"
+#include "store/sqlite/subscriptions.h"
 #include "store/sqlite/tokens.h"
 #include "store/sqlite/writer.h"
 
@@ -137,6 +138,37 @@ class SqliteStore final : public Store {
   }
   Result<std::vector<OutboxEventRow>> pendingOutbox(int64_t afterSeq, int limit) override {
     return read([&](Connection& c) { return sqlite::selectPendingOutbox(c, afterSeq, limit); });
+  }
+  Result<SubscriptionRow> putSubscription(const SubscriptionRow& row) override {
+    std::lock_guard lock(writeMu_);
+    return checked([&] { return sqlite::insertSubscription(*conn_, row); });
+  }
+  Result<std::vector<SubscriptionRow>> listSubscriptions() override {
+    return read([&](Connection& c) { return sqlite::selectSubscriptions(c); });
+  }
+  Result<std::vector<OutboxEventRow>> outboxOnTopic(const std::string& topic, int64_t afterSeq,
+                                                    int limit) override {
+    return read(
+        [&](Connection& c) { return sqlite::selectOutboxOnTopic(c, topic, afterSeq, limit); });
+  }
+  Result<int64_t> lastWebhookSeq(const std::string& subscription) override {
+    return read([&](Connection& c) { return sqlite::selectLastWebhookSeq(c, subscription); });
+  }
+  Result<std::optional<WebhookDeliveryRow>> firstPendingWebhook(
+      const std::string& subscription) override {
+    return read([&](Connection& c) { return sqlite::selectFirstPendingWebhook(c, subscription); });
+  }
+  Result<std::vector<WebhookDeliveryRow>> listWebhookDeliveries(const std::string& state,
+                                                                int limit) override {
+    return read([&](Connection& c) { return sqlite::selectWebhookDeliveries(c, state, limit); });
+  }
+  Result<int64_t> countWebhookDeliveries(const std::string& state) override {
+    return read([&](Connection& c) { return sqlite::countWebhookDeliveriesIn(c, state); });
+  }
+  Result<int64_t> redeliverDead(const std::string& eventId, const std::string& topic,
+                                WallTime at) override {
+    std::lock_guard lock(writeMu_);
+    return checked([&] { return sqlite::redeliverDeadWebhooks(*conn_, eventId, topic, at); });
   }
   Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& id) override {
     return read([&](Connection& c) { return sqlite::selectOutboxEvent(c, id); });

@@ -9,6 +9,7 @@
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/inbound_events.h"
 #include "store/sqlite/outbox.h"
+#include "store/sqlite/subscriptions.h"
 #include "store/sqlite/schedule_states.h"
 
 namespace keel::store::sqlite {
@@ -218,6 +219,8 @@ Status Writer::put(const PruneFileArrivals& m) {
 }
 
 Status Writer::put(const PutOutboxEvent& m) { return insertOutboxEvent(conn_, m.row); }
+
+Status Writer::put(const PutWebhookDelivery& m) { return upsertWebhookDelivery(conn_, m.row); }
 
 Status Writer::put(const MarkOutboxDelivered& m) { return markOutboxDelivered(conn_, m.id, m.at); }
 

@@ -45,6 +45,7 @@ class Writer {
   Status put(const PruneFileArrivals& m);
   Status put(const PutOutboxEvent& m);
   Status put(const MarkOutboxDelivered& m);
+  Status put(const PutWebhookDelivery& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");

@@ -1,0 +1,79 @@
+// Webhook subscription routes: the subscriptions, the dead deliveries, and
+// redelivery.
+#include <fmt/format.h>
+
+#include "api/body_json.h"
+#include "api/json_codec.h"
+#include "api/routes.h"
+#include "core/quote.h"
+
+namespace keel::api {
+namespace {
+
+using nlohmann::json;
+
+Reply listSubscriptions(const RouteContext& ctx, const ApiRequest&) {
+  auto rows = ctx.store.listSubscriptions();
+  if (!rows.ok()) return errorReply(rows.error());
+  json list = json::array();
+  for (const auto& row : *rows)
+    list.push_back({{"name", row.name},
+                    {"version", row.version},
+                    {"topic", row.topic},
+                    {"url", row.url},
+                    {"created_at", formatRfc3339(row.createdAt)}});
+  return jsonReply(200, {{"subscriptions", std::move(list)}});
+}
+
+Reply listDead(const RouteContext& ctx, const ApiRequest&) {
+  auto rows = ctx.store.listWebhookDeliveries("dead", kMaxListLimit);
+  if (!rows.ok()) return errorReply(rows.error());
+  json list = json::array();
+  for (const auto& row : *rows)
+    list.push_back({{"subscription", row.subscription},
+                    {"event_id", row.eventId},
+                    {"topic", row.topic},
+                    {"attempts", row.attempts},
+                    {"last_status", row.lastStatus},
+                    {"last_error", row.lastError},
+                    {"dead_at", formatRfc3339(row.updatedAt)}});
+  return jsonReply(200, {{"dead", std::move(list)}});
+}
+
+Reply redeliver(const RouteContext& ctx, const ApiRequest& request) {
+  auto body = parseJsonBody(request.body);
+  if (!body.ok()) return errorReply(body.error());
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    auto it = body->find(key);
+    if (it == body->end()) return std::nullopt;
+    if (!it->is_string() || it->get<std::string>().empty()) return std::string();
+    return it->get<std::string>();
+  };
+  auto id = text("id");
+  auto topic = text("topic");
+  if (id.has_value() == topic.has_value() || (id && id->empty()) || (topic && topic->empty()))
+    return errorReply(Error(ErrorCode::kInvalidArgument,
+                            "give either \"id\" (an event id) or \"topic\", a non-empty string"));
+  auto count = ctx.store.redeliverDead(id.value_or(""), topic.value_or(""), ctx.clock.wallNow());
+  if (!count.ok()) return errorReply(count.error());
+  if (*count == 0)
+    return errorReply(
+        Error(ErrorCode::kNotFound,
+              id ? fmt::format("no dead delivery of event {}", quoteForMessage(*id))
+                 : fmt::format("no dead delivery on topic {}", quoteForMessage(*topic))));
+  if (ctx.onWebhooksChanged) ctx.onWebhooksChanged();
+  return jsonReply(200, {{"redelivered", *count}});
+}
+
+}  // namespace
+
+void addSubscriptionRoutes(Router& router, const RouteContext& context) {
+  router.add("GET", "/api/v1/subscriptions",
+             [context](const ApiRequest& request) { return listSubscriptions(context, request); });
+  router.add("GET", "/api/v1/events/dead",
+             [context](const ApiRequest& request) { return listDead(context, request); });
+  router.add("POST", "/api/v1/events/dead/redeliver",
+             [context](const ApiRequest& request) { return redeliver(context, request); });
+}
+
+}  // namespace keel::api
