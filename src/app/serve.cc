@@ -94,15 +94,17 @@ bool applyDirectory(engine::Engine& engine, const std::string& dir) {
     std::stringstream text;
     text << in.rdbuf();
     auto abs = std::filesystem::absolute(f).lexically_normal().string();
-    auto r = engine.applyWorkflow(text.str(), abs).get();
+    auto r = engine.applyWorkflows(text.str(), abs).get();
     if (!r.ok()) {
       std::cerr << "keel: " << r.error().toString() << "\n";
       ok = false;
       continue;
     }
-    for (const auto& w : r->warnings) spdlog::warn("{}", w);
-    spdlog::info("workflow {} version {} {} from {}", r->workflow.name, r->workflow.version,
-                 r->changed ? "applied" : "unchanged", abs);
+    for (const auto& applied : *r) {
+      for (const auto& w : applied.warnings) spdlog::warn("{}", w);
+      spdlog::info("workflow {} version {} {} from {}", applied.workflow.name,
+                   applied.workflow.version, applied.changed ? "applied" : "unchanged", abs);
+    }
   }
   return ok;
 }
