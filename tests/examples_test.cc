@@ -190,6 +190,22 @@ TEST_F(Examples, ABadDropFailsRetrieveAsBadInputAndStartsNoLoad) {
   EXPECT_EQ(runsOf("planning-load").size(), 0u);
 }
 
+TEST_F(Examples, TheChainFileValidatesAndAppliesThroughTheCli) {
+  std::string keel = std::string(KEEL_BINARY);
+  std::string file = examples_ + "/planning-feed.yaml";
+  auto [vcode, validated] = shell(keel + " validate '" + file + "' 2>&1");
+  EXPECT_EQ(vcode, 0) << validated;
+  EXPECT_TRUE(contains(validated, ", document 3 of 3 (from line ")) << validated;
+  EXPECT_TRUE(contains(validated, "ok (workflow planning-feed, 1 step)")) << validated;
+  std::string cli = "KEEL_TOKEN_FILE=" + keel_.db() + ".token " + keel + " --server " + keel_.url();
+  // Applied at start by --workflows: the same file again changes nothing.
+  auto [code, out] = shell(cli + " apply '" + file + "' 2>&1");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out,
+            "unchanged planning-retrieve version 1\nunchanged planning-load version 1\n"
+            "unchanged planning-feed version 1\n");
+}
+
 TEST_F(Examples, HelloRunsThroughTheCli) {
   std::string cli = "KEEL_TOKEN_FILE=" + keel_.db() + ".token " + std::string(KEEL_BINARY) +
                     " --server " + keel_.url();
