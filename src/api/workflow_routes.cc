@@ -33,7 +33,7 @@ Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
     return errorReply(
         Error(ErrorCode::kInvalidArgument, fmt::format("{} holds a NUL byte", kSourceHeader)));
   if (source.empty()) source = "api";
-  auto kind = spec::documentKind(request.body, source);
+  auto kind = spec::fileKind(request.body, source);
   if (!kind.ok()) return errorReply(kind.error());
   if (*kind == spec::DocumentKind::kSubscription) {
     auto applied = applySubscription(ctx.store, request.body, source, ctx.clock.wallNow());
@@ -46,13 +46,25 @@ Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
                                                     {field::kWarnings, json::array()}});
   }
   auto result =
-      awaitEngine(ctx.control.applyWorkflow(std::string(request.body), source), ctx.engineTimeout);
+      awaitEngine(ctx.control.applyWorkflows(std::string(request.body), source), ctx.engineTimeout);
   if (!result.ok()) return errorReply(result.error());
-  const auto& applied = *result;
-  return jsonReply(applied.changed ? 201 : 200, {{field::kName, applied.workflow.name},
-                                                 {field::kVersion, applied.workflow.version},
-                                                 {field::kChanged, applied.changed},
-                                                 {field::kWarnings, applied.warnings}});
+  auto appliedJson = [](const engine::ApplyResult& applied) {
+    return json{{field::kName, applied.workflow.name},
+                {field::kVersion, applied.workflow.version},
+                {field::kChanged, applied.changed},
+                {field::kWarnings, applied.warnings}};
+  };
+  // One document: the workflow's answer, as always. Several: one answer
+  // per document, in file order, under "workflows".
+  if (result->size() == 1)
+    return jsonReply(result->front().changed ? 201 : 200, appliedJson(result->front()));
+  json list = json::array();
+  bool anyChanged = false;
+  for (const auto& applied : *result) {
+    list.push_back(appliedJson(applied));
+    anyChanged = anyChanged || applied.changed;
+  }
+  return jsonReply(anyChanged ? 201 : 200, {{field::kWorkflows, std::move(list)}});
 }
 
 // The newest run of `workflow` among `states` (all when empty), if any:

@@ -98,7 +98,7 @@ bool applyDirectory(engine::Engine& engine, store::Store& store, const Clock& cl
     std::stringstream text;
     text << in.rdbuf();
     auto abs = std::filesystem::absolute(f).lexically_normal().string();
-    auto kind = spec::documentKind(text.str(), abs);
+    auto kind = spec::fileKind(text.str(), abs);
     if (!kind.ok()) {
       std::cerr << "keel: " << kind.error().toString() << "\n";
       ok = false;
@@ -115,15 +115,17 @@ bool applyDirectory(engine::Engine& engine, store::Store& store, const Clock& cl
                    s->changed ? "applied" : "unchanged", abs);
       continue;
     }
-    auto r = engine.applyWorkflow(text.str(), abs).get();
+    auto r = engine.applyWorkflows(text.str(), abs).get();
     if (!r.ok()) {
       std::cerr << "keel: " << r.error().toString() << "\n";
       ok = false;
       continue;
     }
-    for (const auto& w : r->warnings) spdlog::warn("{}", w);
-    spdlog::info("workflow {} version {} {} from {}", r->workflow.name, r->workflow.version,
-                 r->changed ? "applied" : "unchanged", abs);
+    for (const auto& applied : *r) {
+      for (const auto& w : applied.warnings) spdlog::warn("{}", w);
+      spdlog::info("workflow {} version {} {} from {}", applied.workflow.name,
+                   applied.workflow.version, applied.changed ? "applied" : "unchanged", abs);
+    }
   }
   return ok;
 }

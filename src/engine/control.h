@@ -101,6 +101,15 @@ class Control {
   // problem in details, kTooLarge.
   virtual std::future<Result<ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) = 0;
+  // A file of one or more workflows, one per YAML document (split by
+  // spec::splitDocuments): every document is validated (and the after
+  // triggers of all checked for cycles together) before any is stored;
+  // then each is stored as a new version, in file order. One document
+  // refused: nothing is stored, and the error names the document and the
+  // line it starts on. Two documents with the same name are refused.
+  // One result per document. A file of one document is applyWorkflow().
+  virtual std::future<Result<std::vector<ApplyResult>>> applyWorkflows(std::string text,
+                                                                       std::string sourceName) = 0;
   // Where every file trigger stands. Any thread; none by default.
   virtual std::vector<FileTriggerStatus> fileTriggers() const { return {}; }
 };

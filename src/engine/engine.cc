@@ -394,32 +394,39 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
     reply.set_value(chains.error());
     return future;
   }
-  auto previous = workflows_.latest((*parsed)->name);
-  store::WorkflowVersionRow row;
-  row.name = (*parsed)->name;
-  row.ns = (*parsed)->ns;
-  row.yaml = std::move(yaml);
-  row.workdir = opts.defaultWorkdir;
-  row.createdAt = now();
-  auto stored = store_.putWorkflow(row);
+  auto stored = storeWorkflow(**parsed, std::move(yaml), opts.defaultWorkdir);
   if (!stored.ok()) {
     reply.set_value(stored.error());
     return future;
   }
+  result.workflow = stored->workflow;
+  result.changed = stored->changed;
+  reply.set_value(std::move(result));
+  return future;
+}
+
+Result<ApplyResult> Engine::storeWorkflow(const spec::WorkflowSpec& spec, std::string yaml,
+                                          const std::string& workdir) {
+  auto previous = workflows_.latest(spec.name);
+  store::WorkflowVersionRow row;
+  row.name = spec.name;
+  row.ns = spec.ns;
+  row.yaml = std::move(yaml);
+  row.workdir = workdir;
+  row.createdAt = now();
+  auto stored = store_.putWorkflow(row);
+  if (!stored.ok()) return stored.error();
   auto loaded = loadWorkflow(*stored);
-  if (!loaded.ok()) {
-    reply.set_value(loaded.error());
-    return future;
-  }
+  if (!loaded.ok()) return loaded.error();
   workflows_.put(*loaded);
+  ApplyResult result;
   result.workflow = *stored;
   result.changed = !previous.ok() || (*previous)->row.version != stored->version;
   if (result.changed) {
     loop_.post([this, wf = *loaded] { rearmSchedules(wf); });
     rearmFileWatches(**loaded);
   }
-  reply.set_value(std::move(result));
-  return future;
+  return result;
 }
 
 // ------------------------------------------------------------ durability

@@ -124,6 +124,8 @@ class Engine final : public Control, public TaskLeaseLog {
   // TaskLeaseLog: an event `task_leased` per lease whose attempt still runs.
   std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) override;
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
+  std::future<Result<std::vector<ApplyResult>>> applyWorkflows(std::string text,
+                                                               std::string sourceName) override;
   std::future<Result<EventResult>> emitEvent(EventRequest request) override;
 
   // Where every file trigger of the latest versions stands. Any thread.
@@ -312,8 +314,15 @@ class Engine final : public Control, public TaskLeaseLog {
   // At apply: kInvalidArgument naming an after-trigger cycle `spec` would
   // close with the latest versions of the other workflows; a warning per
   // after trigger naming a workflow that does not exist yet.
+  // `pending` are workflows of the same file, checked before `spec` and
+  // not stored yet: they count as the latest versions of their names.
   Status checkAfterTriggers(const spec::WorkflowSpec& spec, const std::string& file,
-                            std::vector<std::string>& warnings);
+                            std::vector<std::string>& warnings,
+                            const std::vector<const spec::WorkflowSpec*>& pending = {});
+  // Stores a checked spec as a new version (unless identical to the latest),
+  // loads it, and re-arms its schedules and file watches. Under applyMu_.
+  Result<ApplyResult> storeWorkflow(const spec::WorkflowSpec& spec, std::string yaml,
+                                    const std::string& workdir);
 
   // --- events out (engine_outbox.cc) ---
   // A step succeeded: its `emit:` goes to the outbox, in the step's batch.

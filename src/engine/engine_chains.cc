@@ -111,11 +111,17 @@ void Engine::collectAfterFired(RunRt& run, const std::vector<store::EventRow>& e
 }
 
 Status Engine::checkAfterTriggers(const spec::WorkflowSpec& spec, const std::string& file,
-                                  std::vector<std::string>& warnings) {
+                                  std::vector<std::string>& warnings,
+                                  const std::vector<const spec::WorkflowSpec*>& pending) {
   auto latest = workflows_.allLatest();
   std::vector<const spec::WorkflowSpec*> others;
   std::set<std::string> names;
+  for (const auto* p : pending) {
+    others.push_back(p);
+    names.insert(p->name);
+  }
   for (const auto& wf : latest) {
+    if (names.count(wf->row.name)) continue;  // replaced by a pending version
     others.push_back(wf->spec.get());
     names.insert(wf->row.name);
   }

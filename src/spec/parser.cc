@@ -226,6 +226,15 @@ Result<std::shared_ptr<const WorkflowSpec>> parseWorkflow(std::string_view yaml,
     return Error(ErrorCode::kTooLarge,
                  "workflow " + options.fileName + " is too large: " + std::to_string(yaml.size()) +
                      " bytes (the limit is " + std::to_string(kMaxWorkflowBytes) + " bytes)");
+  // A document that starts further down its file is read behind as many
+  // empty lines, so that every position (the parser's, yaml-cpp's, those
+  // kept in the spec for later checks) is the file's own.
+  std::string padded;
+  if (options.firstLine > 1 && options.firstLine <= static_cast<int>(kMaxWorkflowBytes)) {
+    padded.assign(static_cast<size_t>(options.firstLine - 1), '\n');
+    padded.append(yaml);
+    yaml = padded;
+  }
   detail::ParseState st(options);
   st.source = yaml;
   parseInto(yaml, st);

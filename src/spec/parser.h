@@ -41,6 +41,9 @@ struct ParseOptions {
   // The workflow's workdir when the spec sets none; a relative `workdir:` in
   // the spec is taken relative to it.
   std::string defaultWorkdir;
+  // The line of the file the text starts on (a document of a multi-document
+  // file, see documents.h): positions in errors and warnings count from it.
+  int firstLine = 1;
 };
 
 Result<std::shared_ptr<const WorkflowSpec>> parseWorkflow(std::string_view yaml,

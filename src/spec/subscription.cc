@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "spec/diagnostics.h"
+#include "spec/documents.h"
 #include "spec/http_step.h"
 #include "spec/parse_state.h"
 #include "spec/workflow.h"
@@ -111,6 +112,24 @@ Result<DocumentKind> documentKind(std::string_view yaml, const std::string& file
   } catch (const std::exception&) {
     return DocumentKind::kWorkflow;  // the workflow parser says what is wrong
   }
+}
+
+Result<DocumentKind> fileKind(std::string_view text, const std::string& fileName) {
+  auto docs = splitDocuments(text);
+  if (docs.size() <= 1) return documentKind(text, fileName);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const std::string where = fileName + ", document " + std::to_string(i + 1) + " of " +
+                              std::to_string(docs.size()) + " (from line " +
+                              std::to_string(docs[i].firstLine) + ")";
+    auto kind = documentKind(docs[i].text, where);
+    if (!kind.ok()) return kind.error();
+    if (*kind == DocumentKind::kSubscription)
+      return Error(ErrorCode::kInvalidArgument,
+                   where +
+                       " is a subscription: a subscription goes in a file of its own, "
+                       "apart from workflows");
+  }
+  return DocumentKind::kWorkflow;
 }
 
 Result<SubscriptionSpec> parseSubscription(std::string_view yaml, const ParseOptions& options) {

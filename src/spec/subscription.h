@@ -31,6 +31,10 @@ enum class DocumentKind { kWorkflow, kSubscription };
 // its position. A document that is not YAML, or not a mapping, is said to
 // be a workflow: the workflow parser then reports what is wrong with it.
 Result<DocumentKind> documentKind(std::string_view yaml, const std::string& fileName);
+// What a whole file holds: one subscription, or workflows (one or several
+// documents, spec/documents.h). A subscription among several documents is
+// kInvalidArgument naming the document: it goes in a file of its own.
+Result<DocumentKind> fileKind(std::string_view text, const std::string& fileName);
 
 struct SubscriptionSpec {
   std::string name;

@@ -76,5 +76,20 @@ TEST(Subscription, DocumentKindTellsWorkflowsFromSubscriptions) {
       << bad.error().toString();
 }
 
+// A file of several documents holds workflows only: a subscription among
+// them is refused, naming its document, instead of the others being read
+// as part of it (or it as a workflow).
+TEST(Subscription, ASubscriptionGoesInAFileOfItsOwn) {
+  EXPECT_EQ(*fileKind("kind: subscription\nname: s\n", "f"), DocumentKind::kSubscription);
+  EXPECT_EQ(*fileKind("name: a\n---\nname: b\n", "f"), DocumentKind::kWorkflow);
+  auto mixed = fileKind("name: a\n---\nkind: subscription\nname: s\n", "f.yaml");
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_EQ(mixed.error().message(),
+            "f.yaml, document 2 of 2 (from line 2) is a subscription: a subscription goes in a "
+            "file of its own, apart from workflows");
+  auto first = fileKind("kind: subscription\nname: s\n---\nname: a\n", "f.yaml");
+  ASSERT_FALSE(first.ok());
+}
+
 }  // namespace
 }  // namespace keel::spec

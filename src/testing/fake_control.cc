@@ -93,6 +93,27 @@ std::future<Result<engine::ApplyResult>> FakeControl::applyWorkflow(std::string 
   });
 }
 
+std::future<Result<std::vector<engine::ApplyResult>>> FakeControl::applyWorkflows(
+    std::string text, std::string sourceName) {
+  {
+    std::lock_guard lock(mu_);
+    applies_.emplace_back(text, sourceName);
+  }
+  using Results = std::vector<engine::ApplyResult>;
+  return answer<Results>([this, text, sourceName]() -> Result<Results> {
+    if (onApply) {
+      auto r = onApply(text, sourceName);
+      if (!r.ok()) return r.error();
+      return Results{std::move(*r)};
+    }
+    engine::ApplyResult result;
+    result.workflow.name = "fake";
+    result.workflow.version = 1;
+    result.changed = true;
+    return Results{std::move(result)};
+  });
+}
+
 std::vector<engine::TriggerRequest> FakeControl::triggers() const {
   std::lock_guard lock(mu_);
   return triggers_;

@@ -31,6 +31,9 @@ class FakeControl final : public engine::Control {
   std::future<Result<store::RunRow>> retry(const std::string& runId) override;
   std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) override;
+  // The whole text as one apply (recorded in applies(), answered by onApply).
+  std::future<Result<std::vector<engine::ApplyResult>>> applyWorkflows(
+      std::string text, std::string sourceName) override;
   std::future<Result<engine::EventResult>> emitEvent(engine::EventRequest request) override;
   std::vector<engine::EventRequest> emits() const;
 
