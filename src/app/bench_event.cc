@@ -1,11 +1,7 @@
 #include "app/bench_event.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -15,9 +11,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "app/bench_server.h"
 #include "app/bench_util.h"
-#include "app/child_server.h"
-#include "app/db_peek.h"
 
 namespace keel::app {
 namespace {
@@ -36,16 +31,6 @@ triggers:
 steps:
   - { name: a, noop: true }
 )";
-
-std::unique_ptr<httplib::Client> apiClient(const std::string& url, const std::string& token) {
-  auto c = std::make_unique<httplib::Client>(url);
-  c->set_connection_timeout(5);
-  c->set_read_timeout(70);
-  c->set_keep_alive(true);
-  c->set_tcp_nodelay(true);  // head and body are two writes: no Nagle wait between them
-  c->set_bearer_token_auth(token);
-  return c;
-}
 
 struct Shared {
   size_t events = 0;
@@ -71,7 +56,7 @@ json runsOf(const httplib::Result& res) {
 
 void clientLoop(Shared& s, const std::string& url, const std::string& token,
                 std::vector<double>& latencies) {
-  auto client = apiClient(url, token);
+  auto client = benchClient(url, token);
   const std::string path = std::string("/api/v1/events/") + kTopic;
   while (!s.stop) {
     size_t i = s.next.fetch_add(1);
@@ -87,7 +72,7 @@ void clientLoop(Shared& s, const std::string& url, const std::string& token,
       ++s.firstErrors;
       s.note(first ? fmt::format("event {} answered {}: {}", i, first->status, first->body)
                    : fmt::format("event {} failed: {}", i, httplib::to_string(first.error())));
-      client = apiClient(url, token);
+      client = benchClient(url, token);
       continue;  // the counts at the end show whether it reached keel
     }
     auto again = client->Post(path, body, "application/json");
@@ -96,7 +81,7 @@ void clientLoop(Shared& s, const std::string& url, const std::string& token,
       s.note(again
                  ? fmt::format("event {} again answered {}: {}", i, again->status, again->body)
                  : fmt::format("event {} again failed: {}", i, httplib::to_string(again.error())));
-      client = apiClient(url, token);
+      client = benchClient(url, token);
     } else if (runsOf(again) != runs) {
       ++s.repeatMismatches;
       s.note(
@@ -105,45 +90,16 @@ void clientLoop(Shared& s, const std::string& url, const std::string& token,
   }
 }
 
-int64_t count(const std::string& db, const std::string& sql) {
-  auto text = queryText(db, sql);
-  return text == "<error>" ? -1 : std::atoll(text.c_str());
-}
-
-long childRssKb(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return 0;
-}
-
 }  // namespace
 
 int runEventBench(const cli::BenchOptions& o) {
   const size_t events = o.runs > 0 ? static_cast<size_t>(o.runs) : 10'000;
-  auto dir = std::filesystem::temp_directory_path() / fmt::format("keel-w6-{}", getpid());
-  std::filesystem::remove_all(dir);
-  // Gone however the bench ends (after the child server, declared later).
-  struct RemoveDir {
-    std::filesystem::path path;
-    ~RemoveDir() {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  } cleanup{dir};
-  std::filesystem::create_directories(dir / "workflows");
-  const auto db = o.db.empty() ? (dir / "keel.db").string() : o.db;
-  std::ofstream(dir / "workflows" / "event.yaml") << kEventWorkflow;
-  ChildServer child(selfExecutable(), {"--db", db, "--listen", "127.0.0.1:0", "--workflows",
-                                       (dir / "workflows").string(), "--log-level", "warn"});
-  auto url = child.start();
-  if (!url.ok()) {
-    std::cerr << "bench: " << url.error().toString() << "\n";
+  auto server = BenchServer::start(o, "w6", kEventWorkflow);
+  if (!server.ok()) {
+    std::cerr << "bench: " << server.error().toString() << "\n";
     return 1;
   }
-  std::string token;
-  std::getline(std::ifstream(db + ".token"), token);
+  const std::string url = (*server)->url(), token = (*server)->token(), db = (*server)->db();
 
   Shared s;
   s.events = events;
@@ -152,7 +108,7 @@ int runEventBench(const cli::BenchOptions& o) {
   std::vector<std::thread> threads;
   const auto t0 = SteadyClock::now();
   for (size_t c = 0; c < kClients; ++c)
-    threads.emplace_back([&, c] { clientLoop(s, *url, token, latencies[c]); });
+    threads.emplace_back([&, c] { clientLoop(s, url, token, latencies[c]); });
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
 
@@ -160,18 +116,18 @@ int runEventBench(const cli::BenchOptions& o) {
   // themselves, so wait (bounded) until the database shows them all ended.
   const std::string succeededSql =
       "SELECT count(*) FROM runs WHERE workflow = 'bench-event' AND state = 'succeeded'";
-  int64_t succeeded = count(db, succeededSql);
+  int64_t succeeded = countRows(db, succeededSql);
   for (int i = 0; i < 2000 && succeeded < static_cast<int64_t>(events); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    succeeded = count(db, succeededSql);
+    succeeded = countRows(db, succeededSql);
   }
-  const long serverRss = childRssKb(child.pid());
-  child.terminate();
+  const long serverRss = processRssKb((*server)->pid());
+  (*server)->stop();
 
-  const int64_t runs = count(db, "SELECT count(*) FROM runs WHERE workflow = 'bench-event'");
-  const int64_t keys =
-      count(db, "SELECT count(DISTINCT idempotency_key) FROM runs WHERE workflow = 'bench-event'");
-  const int64_t stored = count(db, "SELECT count(*) FROM inbound_events");
+  const int64_t runs = countRows(db, "SELECT count(*) FROM runs WHERE workflow = 'bench-event'");
+  const int64_t keys = countRows(
+      db, "SELECT count(DISTINCT idempotency_key) FROM runs WHERE workflow = 'bench-event'");
+  const int64_t stored = countRows(db, "SELECT count(*) FROM inbound_events");
   const int64_t duplicates = runs - keys;
   std::vector<double> all;
   all.reserve(events);

@@ -1,13 +1,9 @@
 #include "app/bench_task.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -18,9 +14,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "app/bench_server.h"
 #include "app/bench_util.h"
-#include "app/child_server.h"
-#include "app/db_peek.h"
 
 namespace keel::app {
 namespace {
@@ -53,18 +48,6 @@ steps:
     timeout: 1m
 )";
 
-std::unique_ptr<httplib::Client> apiClient(const std::string& url, const std::string& token) {
-  auto c = std::make_unique<httplib::Client>(url);
-  c->set_connection_timeout(5);
-  c->set_read_timeout(70);
-  c->set_keep_alive(true);
-  // A request goes out in two writes (head, body): without this the body
-  // waits for the ACK of the head (Nagle), up to the delayed-ACK timer.
-  c->set_tcp_nodelay(true);
-  c->set_bearer_token_auth(token);
-  return c;
-}
-
 // What the bench threads share.
 struct Shared {
   size_t runs = 0;
@@ -93,7 +76,7 @@ struct Stamp {
 // trigger was sent, by run id.
 void triggerLoop(Shared& s, const std::string& url, const std::string& token,
                  std::vector<Stamp>& sent) {
-  auto client = apiClient(url, token);
+  auto client = benchClient(url, token);
   while (!s.stop) {
     size_t i = s.nextTrigger.fetch_add(1);
     if (i >= s.runs) break;
@@ -117,7 +100,7 @@ void triggerLoop(Shared& s, const std::string& url, const std::string& token,
         s.allDone.notify_all();
         return;
       }
-      client = apiClient(url, token);
+      client = benchClient(url, token);
     }
   }
 }
@@ -127,7 +110,7 @@ void triggerLoop(Shared& s, const std::string& url, const std::string& token,
 // POST /api/v1/tasks/results. Records when each run's step c was answered.
 void workerLoop(Shared& s, const std::string& url, const std::string& token, size_t index,
                 std::vector<Stamp>& finished) {
-  auto client = apiClient(url, token);
+  auto client = benchClient(url, token);
   const std::string worker = fmt::format("w4-worker-{}", index);
   const std::string pollBody = json{
       {"queues", json::array({"w4"})},
@@ -145,7 +128,7 @@ void workerLoop(Shared& s, const std::string& url, const std::string& token, siz
         s.note(res ? fmt::format("poll answered {}: {}", res->status, res->body)
                    : fmt::format("poll failed: {}", httplib::to_string(res.error())));
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        client = apiClient(url, token);
+        client = benchClient(url, token);
         continue;
       }
       tasks = json::parse(res->body, nullptr, false);
@@ -190,7 +173,7 @@ void workerLoop(Shared& s, const std::string& url, const std::string& token, siz
       s.reportErrors += results.size();
       s.note(answer ? fmt::format("results answered {}: {}", answer->status, answer->body)
                     : fmt::format("results failed: {}", httplib::to_string(answer.error())));
-      client = apiClient(url, token);
+      client = benchClient(url, token);
       continue;
     }
     json acks = json::parse(answer->body, nullptr, false);
@@ -225,55 +208,25 @@ void workerLoop(Shared& s, const std::string& url, const std::string& token, siz
   }
 }
 
-int64_t count(const std::string& db, const std::string& sql) {
-  auto text = queryText(db, sql);
-  return text == "<error>" ? -1 : std::atoll(text.c_str());
-}
-
 // A counter of keel's /metrics; -1 if it cannot be read.
 int64_t metricValue(const std::string& url, const std::string& token, const std::string& name) {
-  auto res = apiClient(url, token)->Get("/metrics");
+  auto res = benchClient(url, token)->Get("/metrics");
   if (!res || res->status != 200) return -1;
   const std::string line = "\n" + name + " ";
   auto at = res->body.find(line);
   return at == std::string::npos ? -1 : std::atoll(res->body.c_str() + at + line.size());
 }
 
-long childRssKb(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return 0;
-}
-
 }  // namespace
 
 int runTaskBench(const cli::BenchOptions& o) {
   const size_t runs = o.runs > 0 ? static_cast<size_t>(o.runs) : 10'000;
-  auto dir = std::filesystem::temp_directory_path() / fmt::format("keel-w4-{}", getpid());
-  std::filesystem::remove_all(dir);
-  // Gone however the bench ends (after the child server, declared later).
-  struct RemoveDir {
-    std::filesystem::path path;
-    ~RemoveDir() {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  } cleanup{dir};
-  std::filesystem::create_directories(dir / "workflows");
-  const auto db = o.db.empty() ? (dir / "keel.db").string() : o.db;
-  std::ofstream(dir / "workflows" / "chain.yaml") << kTaskChain;
-  ChildServer child(selfExecutable(), {"--db", db, "--listen", "127.0.0.1:0", "--workflows",
-                                       (dir / "workflows").string(), "--log-level", "warn"});
-  auto url = child.start();
-  if (!url.ok()) {
-    std::cerr << "bench: " << url.error().toString() << "\n";
+  auto server = BenchServer::start(o, "w4", kTaskChain);
+  if (!server.ok()) {
+    std::cerr << "bench: " << server.error().toString() << "\n";
     return 1;
   }
-  // The admin token the server wrote beside its new database.
-  std::string token;
-  std::getline(std::ifstream(db + ".token"), token);
+  const std::string url = (*server)->url(), token = (*server)->token(), db = (*server)->db();
 
   Shared s;
   s.runs = runs;
@@ -282,10 +235,10 @@ int runTaskBench(const cli::BenchOptions& o) {
   for (auto& v : finished) v.reserve(runs);
   std::vector<std::thread> threads;
   for (size_t w = 0; w < kWorkers; ++w)
-    threads.emplace_back([&, w] { workerLoop(s, *url, token, w, finished[w]); });
+    threads.emplace_back([&, w] { workerLoop(s, url, token, w, finished[w]); });
   const auto t0 = SteadyClock::now();
   for (size_t t = 0; t < kTriggerClients; ++t)
-    threads.emplace_back([&, t] { triggerLoop(s, *url, token, sent[t]); });
+    threads.emplace_back([&, t] { triggerLoop(s, url, token, sent[t]); });
   {
     std::unique_lock lock(s.mu);
     s.allDone.wait_for(lock, std::chrono::minutes(5),
@@ -295,27 +248,27 @@ int runTaskBench(const cli::BenchOptions& o) {
   // ends in the same commit. Wait until the database agrees (bounded).
   const std::string succeededSql =
       "SELECT count(*) FROM runs WHERE workflow = 'bench-task-chain' AND state = 'succeeded'";
-  int64_t succeeded = count(db, succeededSql);
+  int64_t succeeded = countRows(db, succeededSql);
   for (int i = 0; i < 1000 && !s.stop && succeeded < static_cast<int64_t>(runs); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    succeeded = count(db, succeededSql);
+    succeeded = countRows(db, succeededSql);
   }
   const double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   s.stop = true;
   for (auto& t : threads) t.join();
-  const long serverRss = childRssKb(child.pid());
-  const int64_t commits = metricValue(*url, token, "keel_store_commits_total");
-  child.terminate();
+  const long serverRss = processRssKb((*server)->pid());
+  const int64_t commits = metricValue(url, token, "keel_store_commits_total");
+  (*server)->stop();
 
   // Every run succeeded, with exactly three attempts, and every step kept
   // the output its worker returned.
-  const int64_t runsTotal = count(db, "SELECT count(*) FROM runs");
-  const int64_t attempts = count(db, "SELECT count(*) FROM attempts");
+  const int64_t runsTotal = countRows(db, "SELECT count(*) FROM runs");
+  const int64_t attempts = countRows(db, "SELECT count(*) FROM attempts");
   const int64_t goodSteps =
-      count(db,
-            "SELECT count(*) FROM steps WHERE state = 'succeeded' AND "
-            "output_json = '{\"n\":' || (CASE name WHEN 'a' THEN 1 WHEN 'b' "
-            "THEN 2 WHEN 'c' THEN 3 END) || ',\"run\":\"' || run_id || '\"}'");
+      countRows(db,
+                "SELECT count(*) FROM steps WHERE state = 'succeeded' AND "
+                "output_json = '{\"n\":' || (CASE name WHEN 'a' THEN 1 WHEN 'b' "
+                "THEN 2 WHEN 'c' THEN 3 END) || ',\"run\":\"' || run_id || '\"}'");
   std::unordered_map<std::string, SteadyClock::time_point> start;
   start.reserve(runs);
   for (const auto& v : sent)
