@@ -360,6 +360,16 @@ std::future<Result<store::RunRow>> Engine::retry(const std::string& runId) {
   return future;
 }
 
+spec::ParseOptions Engine::applyOptions(const std::string& sourceName) const {
+  spec::ParseOptions opts;
+  opts.fileName = sourceName.empty() ? "api" : sourceName;
+  opts.defaultWorkdir = options_.defaultWorkdir;
+  // A file's steps start in its folder unless they say otherwise.
+  if (!sourceName.empty() && sourceName.front() == '/')
+    opts.defaultWorkdir = std::filesystem::path(sourceName).parent_path().string();
+  return opts;
+}
+
 std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::string sourceName) {
   std::promise<Result<ApplyResult>> reply;
   auto future = reply.get_future();
@@ -367,11 +377,7 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
     reply.set_value(h.error());
     return future;
   }
-  spec::ParseOptions opts;
-  opts.fileName = sourceName.empty() ? "api" : sourceName;
-  opts.defaultWorkdir = options_.defaultWorkdir;
-  if (!sourceName.empty() && sourceName.front() == '/')
-    opts.defaultWorkdir = std::filesystem::path(sourceName).parent_path().string();
+  spec::ParseOptions opts = applyOptions(sourceName);
   auto parsed = spec::parseWorkflow(yaml, opts);
   if (!parsed.ok()) {
     reply.set_value(parsed.error());

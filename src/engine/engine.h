@@ -43,6 +43,7 @@
 #include "engine/workflow_cache.h"
 #include "exec/executor.h"
 #include "observe/metrics.h"
+#include "spec/parser.h"
 #include "store/store.h"
 #include "triggers/file_watcher.h"
 
@@ -140,6 +141,9 @@ class Engine final : public Control, public TaskLeaseLog {
   size_t pendingTimers() const { return loop_.pendingTimers(); }
 
  private:
+  // How a workflow applied from `sourceName` (an absolute file path, or
+  // empty for the API) is parsed: its name in errors, its default workdir.
+  spec::ParseOptions applyOptions(const std::string& sourceName) const;
   // The slots of one concurrency key (of one workflow).
   struct SlotQueue {
     std::vector<std::string> holders;  // run ids, in the order they took a slot

@@ -28,11 +28,7 @@ std::future<Result<std::vector<ApplyResult>>> Engine::applyWorkflows(std::string
     reply.set_value(h.error());
     return future;
   }
-  spec::ParseOptions opts;
-  opts.fileName = sourceName.empty() ? "api" : sourceName;
-  opts.defaultWorkdir = options_.defaultWorkdir;
-  if (!sourceName.empty() && sourceName.front() == '/')
-    opts.defaultWorkdir = std::filesystem::path(sourceName).parent_path().string();
+  spec::ParseOptions opts = applyOptions(sourceName);
   // The file as a whole is under the one-workflow limit, so that no
   // document is read behind more padding than that (ParseOptions::firstLine).
   if (text.size() > spec::kMaxWorkflowBytes) {
