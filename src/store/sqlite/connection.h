@@ -95,4 +95,21 @@ class Connection {
   std::unordered_map<std::string, Statement, Hash, std::equal_to<>> cache_;
 };
 
+// Runs `body` (returning a Status or a Result) inside BEGIN IMMEDIATE ...
+// COMMIT, rolling back on any error, its own or the commit's.
+template <typename Body>
+auto writeTransaction(Connection& conn, Body body) -> decltype(body()) {
+  KEEL_TRY(conn.beginImmediate());
+  auto result = body();
+  if (!result.ok()) {
+    conn.rollback();
+    return result;
+  }
+  if (auto committed = conn.commit(); !committed.ok()) {
+    conn.rollback();
+    return committed.error();
+  }
+  return result;
+}
+
 }  // namespace keel::store::sqlite

@@ -55,6 +55,21 @@ Status insertOutboxEvent(Connection& conn, const OutboxEventRow& row) {
                fmt::format("cannot store outbox event '{}': {}", row.id, more.error().message()));
 }
 
+Result<std::vector<OutboxEventRow>> selectOutboxOnTopic(Connection& conn, const std::string& topic,
+                                                        int64_t afterSeq, int limit) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM outbox WHERE topic = ?1 AND seq > ?2 AND state != 'failed' ORDER BY seq "
+      "LIMIT ?3",
+      kColumns);
+  std::vector<OutboxEventRow> rows;
+  KEEL_TRY(selectAll(conn, sql.c_str(), readOutboxEvent, rows, [&](Statement& s) {
+    s.bind(1, topic);
+    s.bind(2, afterSeq);
+    s.bind(3, limit);
+  }));
+  return rows;
+}
+
 Status markOutboxDelivered(Connection& conn, const std::string& id, WallTime at) {
   auto s = conn.cached(kMarkDelivered);
   if (!s.ok()) return s.error();

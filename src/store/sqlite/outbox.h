@@ -27,4 +27,9 @@ Result<std::vector<OutboxEventRow>> selectPendingOutbox(Connection& conn, int64_
 
 Result<std::optional<OutboxEventRow>> selectOutboxEvent(Connection& conn, const std::string& id);
 
+// Events on `topic` with seq > afterSeq that were not refused (pending or
+// delivered), by seq, at most `limit`: what a webhook subscription sends.
+Result<std::vector<OutboxEventRow>> selectOutboxOnTopic(Connection& conn, const std::string& topic,
+                                                        int64_t afterSeq, int limit);
+
 }  // namespace keel::store::sqlite

@@ -42,36 +42,6 @@ WebhookDeliveryRow readDelivery(const Statement& s) {
   return row;
 }
 
-OutboxEventRow readOutbox(const Statement& s) {
-  OutboxEventRow row;
-  row.seq = s.int64At(0);
-  row.id = s.textAt(1);
-  row.topic = s.textAt(2);
-  row.payloadJson = s.textAt(3);
-  row.runId = s.textAt(4);
-  row.source = s.textAt(5);
-  row.emittedAt = s.timeAt(6);
-  row.state = s.textAt(7);
-  row.error = s.textAt(8);
-  row.deliveredAt = s.optionalTimeAt(9);
-  return row;
-}
-
-template <typename Body>
-auto writeTransaction(Connection& conn, Body body) -> decltype(body()) {
-  KEEL_TRY(conn.beginImmediate());
-  auto result = body();
-  if (!result.ok()) {
-    conn.rollback();
-    return result;
-  }
-  if (auto committed = conn.commit(); !committed.ok()) {
-    conn.rollback();
-    return committed.error();
-  }
-  return result;
-}
-
 Result<std::optional<SubscriptionRow>> selectLatest(Connection& conn, const std::string& name) {
   static const std::string sql = fmt::format(
       "SELECT {} FROM subscriptions WHERE name = ?1 ORDER BY version DESC LIMIT 1", kSubColumns);
@@ -129,21 +99,6 @@ Result<std::vector<SubscriptionRow>> selectSubscriptions(Connection& conn) {
       kSubColumns);
   std::vector<SubscriptionRow> rows;
   KEEL_TRY(selectAll(conn, sql.c_str(), readSubscription, rows, [](Statement&) {}));
-  return rows;
-}
-
-Result<std::vector<OutboxEventRow>> selectOutboxOnTopic(Connection& conn, const std::string& topic,
-                                                        int64_t afterSeq, int limit) {
-  constexpr const char* sql =
-      "SELECT seq, id, topic, payload_json, run_id, source, emitted_at, state, error, "
-      "delivered_at FROM outbox WHERE topic = ?1 AND seq > ?2 AND state != 'failed' ORDER BY seq "
-      "LIMIT ?3";
-  std::vector<OutboxEventRow> rows;
-  KEEL_TRY(selectAll(conn, sql, readOutbox, rows, [&](Statement& s) {
-    s.bind(1, topic);
-    s.bind(2, afterSeq);
-    s.bind(3, limit);
-  }));
   return rows;
 }
 

@@ -18,8 +18,6 @@ namespace keel::store::sqlite {
 
 Result<SubscriptionRow> insertSubscription(Connection& conn, const SubscriptionRow& row);
 Result<std::vector<SubscriptionRow>> selectSubscriptions(Connection& conn);
-Result<std::vector<OutboxEventRow>> selectOutboxOnTopic(Connection& conn, const std::string& topic,
-                                                        int64_t afterSeq, int limit);
 Status upsertWebhookDelivery(Connection& conn, const WebhookDeliveryRow& row);
 Result<int64_t> selectLastWebhookSeq(Connection& conn, const std::string& subscription);
 Result<std::optional<WebhookDeliveryRow>> selectFirstPendingWebhook(

@@ -36,22 +36,6 @@ Result<std::optional<TokenRow>> selectTokenByName(Connection& conn, const std::s
   return selectOne(conn, sql, name);
 }
 
-// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back on any error.
-template <typename Body>
-auto writeTransaction(Connection& conn, Body body) -> decltype(body()) {
-  KEEL_TRY(conn.beginImmediate());
-  auto result = body();
-  if (!result.ok()) {
-    conn.rollback();
-    return result;
-  }
-  if (auto committed = conn.commit(); !committed.ok()) {
-    conn.rollback();
-    return committed.error();
-  }
-  return result;
-}
-
 }  // namespace
 
 Status insertToken(Connection& conn, const TokenRow& row) {

@@ -9,8 +9,8 @@
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/inbound_events.h"
 #include "store/sqlite/outbox.h"
-#include "store/sqlite/subscriptions.h"
 #include "store/sqlite/schedule_states.h"
+#include "store/sqlite/subscriptions.h"
 
 namespace keel::store::sqlite {
 
