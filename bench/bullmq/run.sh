@@ -10,7 +10,7 @@
 # fsync'ed before Redis answers (--appendonly yes --appendfsync always), the durability closest
 # to keel's fsync per commit. Installs redis-server with apt-get if it is missing, and runs
 # `npm ci` if node_modules is missing. Environment: W4_RUNS (default 10000), W4_PRODUCERS (16),
-# W4_WORKERS (4), W4_CONCURRENCY (1). Prints flow.js's RESULT line.
+# W4_WORKERS (4), W4_CONCURRENCY (jobs each worker runs at once, 100). Prints flow.js's RESULT line.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
