@@ -18,7 +18,7 @@ int subscriptionsCommand(const Context& ctx, bool json) {
   const auto& rows = member(answer.body, "subscriptions");
   for (const auto& s : rows.is_array() ? rows : nlohmann::json::array())
     table.addRow({text(s, "name"), text(s, "version"), text(s, "topic"), text(s, "url"),
-                  text(s, "created_at", "-")});
+                  shortTime(member(s, "created_at"))});
   table.print(ctx.out);
   if (table.rows() == 1) ctx.err << "(no subscriptions)\n";
   return kExitOk;
@@ -38,7 +38,7 @@ int eventsDeadCommand(const Context& ctx, bool json) {
     std::string last = text(d, "last_status");
     if (last.empty() || last == "0") last = text(d, "last_error", "-");
     table.addRow({text(d, "subscription"), text(d, "event_id"), text(d, "topic"),
-                  text(d, "attempts"), last.empty() ? "-" : last, text(d, "dead_at", "-")});
+                  text(d, "attempts"), last.empty() ? "-" : last, shortTime(member(d, "dead_at"))});
   }
   table.print(ctx.out);
   if (table.rows() == 1) ctx.err << "(no dead deliveries)\n";
