@@ -2,10 +2,16 @@
 // every emitted event reaches the receiver in emission order through
 // failures and a kill -9 (at least once, deduplicated by Idempotency-Key),
 // and a delivery that ran out of attempts is listed dead and redelivered.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -111,6 +117,35 @@ std::string emitOnce(KeelUnderTest& keel, const std::string& workflow) {
   return id + ".say.emit";
 }
 
+// Runs `keel ARGS... --server URL` (KEEL_TOKEN set) until it exits: its
+// exit code (-1 if it did not end within 60 s) and stdout.
+std::pair<int, std::string> runCli(const KeelUnderTest& keel, std::vector<std::string> args) {
+  args.push_back("--server");
+  args.push_back(keel.url());
+  std::string out = keel.dir().file("cli.out");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("KEEL_TOKEN", keel.token().c_str(), 1);
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    std::vector<char*> argv{const_cast<char*>(KEEL_BINARY)};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(KEEL_BINARY, argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  bool ended = waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
+  if (!ended) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  return {ended && WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+}
+
 TEST(WebhooksE2e, EveryEventArrivesInOrderThroughFailuresAndAKill9) {
   Receiver receiver;
   receiver.failFirst = 6;
@@ -168,20 +203,25 @@ TEST(WebhooksE2e, ADeadDeliveryIsListedAndRedelivered) {
   EXPECT_EQ(receiver.seen("/flaky"), 2);
   EXPECT_TRUE(receiver.recorded("/flaky").empty());
 
+  auto [listed, table] = runCli(keel, {"events", "dead"});
+  EXPECT_EQ(listed, 0);
+  EXPECT_TRUE(contains(table, event)) << table;
+  auto [subs, subsTable] = runCli(keel, {"subscriptions"});
+  EXPECT_EQ(subs, 0);
+  EXPECT_TRUE(contains(subsTable, receiver.url("/flaky"))) << subsTable;
+
   receiver.fixed = true;
-  auto res = client->Post("/api/v1/events/dead/redeliver", json({{"id", event}}).dump(),
-                          "application/json");
-  ASSERT_TRUE(res);
-  ASSERT_EQ(res->status, 200) << res->body;
-  EXPECT_EQ(json::parse(res->body)["redelivered"], 1);
+  auto [code, out] = runCli(keel, {"events", "redeliver", event});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "1 redelivered\n");
   ASSERT_TRUE(waitFor([&] { return !receiver.recorded("/flaky").empty(); }));
   EXPECT_EQ(receiver.recorded("/flaky"), std::vector<std::string>{event});
   auto after = client->Get("/api/v1/events/dead");
   ASSERT_TRUE(after);
   EXPECT_TRUE(json::parse(after->body)["dead"].empty()) << after->body;
   // Delivered now: redelivering it again finds nothing dead.
-  res = client->Post("/api/v1/events/dead/redeliver", json({{"id", event}}).dump(),
-                     "application/json");
+  auto res = client->Post("/api/v1/events/dead/redeliver", json({{"id", event}}).dump(),
+                          "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404) << res->body;
 }
