@@ -33,6 +33,7 @@ struct Parsed {
   EmitArgs emit;
   RunsArgs runs;
   TasksArgs tasks;
+  RedeliverArgs redeliver;
   std::string runId;
   std::string step;
   int attempt = 0;
@@ -58,6 +59,10 @@ struct Subcommands {
   CLI::App* tasks;
   CLI::App* schedules;
   CLI::App* workflows;
+  CLI::App* subscriptions;
+  CLI::App* events;
+  CLI::App* eventsDead;
+  CLI::App* eventsRedeliver;
   CLI::App* token;
   CLI::App* tokenCreate;
   CLI::App* tokenList;
@@ -223,6 +228,20 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.workflows = app.add_subcommand(
       "workflows", "List the workflows: owner, last run and its state, last success, runbook");
   s.workflows->add_flag("--json", p.json, "Print the API's JSON");
+
+  s.subscriptions = app.add_subcommand("subscriptions",
+                                       "List the webhook subscriptions: name, version, topic, URL");
+  s.subscriptions->add_flag("--json", p.json, "Print the API's JSON");
+  s.events = app.add_subcommand("events", "Webhook deliveries that ran out of attempts");
+  s.events->require_subcommand(1);
+  s.eventsDead = s.events->add_subcommand(
+      "dead", "List the dead deliveries: subscription, event, attempts, last status or error");
+  s.eventsDead->add_flag("--json", p.json, "Print the API's JSON");
+  s.eventsRedeliver = s.events->add_subcommand(
+      "redeliver", "Put dead deliveries back in line: one event, or every one of a topic");
+  s.eventsRedeliver->add_option("event", p.redeliver.eventId, "The event id of a dead delivery");
+  s.eventsRedeliver->add_option("--topic", p.redeliver.topic,
+                                "Every dead delivery of this topic instead");
   return s;
 }
 
@@ -248,6 +267,9 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.schedules) return schedulesCommand(ctx, p.json);
   if (*s.workflows) return workflowsCommand(ctx, p.json);
+  if (*s.subscriptions) return subscriptionsCommand(ctx, p.json);
+  if (*s.eventsDead) return eventsDeadCommand(ctx, p.json);
+  if (*s.eventsRedeliver) return eventsRedeliverCommand(ctx, p.redeliver);
   if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName);
   if (*s.tokenList) return tokenListCommand(ctx);
   if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName);

@@ -613,12 +613,12 @@ TEST_F(CliTest, CronNextRefusesBadInputWithItsExitCode) {
   EXPECT_EQ(err_.str(),
             "keel cron next: --from: 'yesterday' is not an RFC 3339 time such as "
             "2026-03-29T00:00:00Z\n");
-  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--from", "9999-01-01T00:00:00Z"}, false),
+  EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--from", "9999-01-01T00:00:00.000Z"}, false),
             kExitUsage);
   EXPECT_EQ(keel({"cron", "next", "0 5 * * *", "--count", "0"}, false), kExitUsage);
   EXPECT_EQ(keel({"cron", "next"}, false), kExitUsage);
   // Valid but never firing: nothing printed, and why on stderr.
-  ASSERT_EQ(keel({"cron", "next", "0 0 30 2 *", "--from", "2026-01-01T00:00:00Z"}, false), 0);
+  ASSERT_EQ(keel({"cron", "next", "0 0 30 2 *", "--from", "2026-01-01T00:00:00.000Z"}, false), 0);
   EXPECT_EQ(out_.str(), "");
   EXPECT_EQ(err_.str(),
             "keel cron next: \"0 0 30 2 *\" fires 0 times in the 100 years after "
@@ -793,6 +793,74 @@ TEST_F(CliTest, WithoutATokenTheServerRefusesAndTheCliSaysWhatToSet) {
   std::filesystem::current_path(old);
   EXPECT_EQ(code, kExitNoPerm);
   EXPECT_NE(err_.str().find("KEEL_TOKEN"), std::string::npos) << err_.str();
+}
+
+class EventsCliTest : public CliTest {
+ protected:
+  void SetUp() override {
+    store_.subscriptions = {
+        {"to-billing", 2, "orders.done", "https://billing.example.com/hook", "", "", at(kT0), 0}};
+    auto row = [](std::string id, int status, std::string error) {
+      store::WebhookDeliveryRow d;
+      d.subscription = "to-billing";
+      d.eventId = std::move(id);
+      d.topic = "orders.done";
+      d.state = "dead";
+      d.attempts = 5;
+      d.lastStatus = status;
+      d.lastError = std::move(error);
+      d.updatedAt = at(kT0 + 5000);
+      return d;
+    };
+    store_.deliveries = {row("ev-2", 503, ""), row("ev-1", 0, "connection refused")};
+    CliTest::SetUp();
+  }
+};
+
+TEST_F(EventsCliTest, SubscriptionsPrintsATable) {
+  ASSERT_EQ(keel({"subscriptions"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "NAME        VER  TOPIC        URL                               CREATED\n"
+            "to-billing  2    orders.done  https://billing.example.com/hook  "
+            "2026-01-01T00:00:00Z\n");
+  ASSERT_EQ(keel({"subscriptions", "--json"}), 0) << err_.str();
+  EXPECT_EQ(json::parse(out_.str())["subscriptions"][0]["version"], 2);
+  store_.subscriptions.clear();
+  ASSERT_EQ(keel({"subscriptions"}), 0) << err_.str();
+  EXPECT_EQ(err_.str(), "(no subscriptions)\n");
+}
+
+TEST_F(EventsCliTest, EventsDeadShowsTheStatusOrTheError) {
+  ASSERT_EQ(keel({"events", "dead"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "SUBSCRIPTION  EVENT  TOPIC        ATTEMPTS  LAST                WHEN\n"
+            "to-billing    ev-2   orders.done  5         503                 "
+            "2026-01-01T00:00:05Z\n"
+            "to-billing    ev-1   orders.done  5         connection refused  "
+            "2026-01-01T00:00:05Z\n");
+  ASSERT_EQ(keel({"events", "dead", "--json"}), 0) << err_.str();
+  EXPECT_EQ(json::parse(out_.str())["dead"].size(), 2u);
+}
+
+TEST_F(EventsCliTest, EventsRedeliverByIdOrTopic) {
+  ASSERT_EQ(keel({"events", "redeliver", "ev-1"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "1 redelivered\n");
+  EXPECT_EQ(store_.deliveries[1].state, "pending");
+  EXPECT_EQ(store_.deliveries[0].state, "dead");
+  ASSERT_EQ(keel({"events", "redeliver", "--topic", "orders.done"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "1 redelivered\n");
+  EXPECT_EQ(store_.deliveries[0].state, "pending");
+  // Nothing dead left: 404, the exit code of "no such thing".
+  EXPECT_EQ(keel({"events", "redeliver", "ev-1"}), kExitNoInput);
+  EXPECT_NE(err_.str().find("ev-1"), std::string::npos) << err_.str();
+}
+
+TEST_F(EventsCliTest, EventsRedeliverNeedsExactlyOneOfIdAndTopic) {
+  EXPECT_EQ(keel({"events", "redeliver"}), kExitUsage);
+  EXPECT_NE(err_.str().find("either an EVENT_ID or --topic"), std::string::npos) << err_.str();
+  EXPECT_EQ(keel({"events", "redeliver", "ev-1", "--topic", "orders.done"}), kExitUsage);
+  EXPECT_EQ(store_.deliveries[1].state, "dead");
+  EXPECT_EQ(keel({"events"}), kExitUsage);
 }
 
 TEST(Credentials, EnvironmentThenTokenFileThenTheDefaultFile) {

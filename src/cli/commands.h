@@ -127,4 +127,17 @@ int workflowsCommand(const Context& ctx, bool json);
 int schedulesCommand(const Context& ctx, bool json);
 int tokenRevokeCommand(const Context& ctx, const std::string& name);
 
+// The webhook subscriptions (GET /api/v1/subscriptions): NAME VER TOPIC URL
+// CREATED, or its JSON. events_commands.cc
+int subscriptionsCommand(const Context& ctx, bool json);
+// The dead deliveries (GET /api/v1/events/dead): SUBSCRIPTION EVENT TOPIC
+// ATTEMPTS LAST WHEN, or its JSON.
+int eventsDeadCommand(const Context& ctx, bool json);
+struct RedeliverArgs {
+  std::string eventId;  // exactly one of the two
+  std::string topic;
+};
+// POST /api/v1/events/dead/redeliver; prints "N redelivered".
+int eventsRedeliverCommand(const Context& ctx, const RedeliverArgs& args);
+
 }  // namespace keel::cli

@@ -55,8 +55,9 @@ Classes readClasses(const MapReader& r, const std::string& key) {
 
 }  // namespace
 
-RetryPolicy readRetry(const YAML::Node& node, const std::string& where, Diagnostics& diag) {
-  RetryPolicy p;
+RetryPolicy readRetry(const YAML::Node& node, const std::string& where, Diagnostics& diag,
+                      const RetryPolicy& defaults) {
+  RetryPolicy p = defaults;
   p.defaulted = false;
   MapReader r(node, where, "retry.", diag);
   r.checkKeys(kRetryKeys);

@@ -87,8 +87,10 @@ void readOnEnd(const YAML::Node& node, ParseState& st);
 void readWorkflow(const YAML::Node& root, ParseState& st);
 // One item of `steps:`, appended to st.spec.steps and st.steps. parse_step.cc
 void readStep(const YAML::Node& node, int index, ParseState& st);
-// A `retry:` mapping. parse_retry.cc
-RetryPolicy readRetry(const YAML::Node& node, const std::string& where, Diagnostics& diag);
+// A `retry:` mapping; the keys it leaves out keep their value in
+// `defaults` (a step's: RetryPolicy{}). parse_retry.cc
+RetryPolicy readRetry(const YAML::Node& node, const std::string& where, Diagnostics& diag,
+                      const RetryPolicy& defaults = RetryPolicy{});
 // `triggers:` and `dependencies:`. parse_triggers.cc
 void readTriggers(const YAML::Node& node, ParseState& st);
 void readDependencies(const YAML::Node& node, ParseState& st);

@@ -178,11 +178,7 @@ Result<SubscriptionSpec> parseSubscription(std::string_view yaml, const ParseOpt
           diag.add(detail::posOf(*retry),
                    r.subject("retry") + ": expected a mapping, got " + detail::describe(*retry));
         } else {
-          RetryPolicy p = detail::readRetry(*retry, r.where(), diag);
-          RetryPolicy d = defaultSubscriptionRetry();
-          if (!(*retry)["max_attempts"]) p.maxAttempts = d.maxAttempts;
-          if (!(*retry)["max"] && p.initial <= d.max) p.max = d.max;
-          if (!(*retry)["jitter"]) p.jitter = d.jitter;
+          RetryPolicy p = detail::readRetry(*retry, r.where(), diag, defaultSubscriptionRetry());
           p.retryOn.clear();  // every failed delivery is retried
           p.noRetryOn.clear();
           out.retry = p;

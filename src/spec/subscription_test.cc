@@ -46,6 +46,22 @@ TEST(Subscription, DefaultsAreEightAttemptsUpToFiveMinutes) {
   EXPECT_EQ(s->timeout, Millis(10'000));
 }
 
+TEST(Subscription, RetryKeysLeftOutTakeTheSubscriptionDefaults) {
+  // An initial delay above a step's default max (1m) but within a
+  // subscription's (5m) needs no max.
+  auto s = parseSubscription(
+      "kind: subscription\nname: s\ntopic: t.x\nurl: http://h:1/x\nretry: { initial: 2m }\n");
+  ASSERT_TRUE(s.ok()) << s.error().toString();
+  EXPECT_EQ(s->retry.initial, Millis(120'000));
+  EXPECT_EQ(s->retry.max, Millis(300'000));
+  EXPECT_EQ(s->retry.maxAttempts, 8);
+  auto over = parseSubscription(
+      "kind: subscription\nname: s\ntopic: t.x\nurl: http://h:1/x\nretry: { initial: 6m }\n");
+  ASSERT_FALSE(over.ok());
+  EXPECT_TRUE(anyDetailHas(over.error(), "above the default retry.max (5m"))
+      << over.error().toString();
+}
+
 TEST(Subscription, NonHttpUrlIsRefusedWithItsPosition) {
   auto s = parseSubscription("kind: subscription\nname: s\ntopic: t.x\nurl: ftp://h/x\n",
                              ParseOptions{"sub.yaml", ""});

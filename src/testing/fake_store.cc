@@ -167,4 +167,35 @@ store::RunFilter FakeStore::lastFilter() const {
   return lastFilter_;
 }
 
+Result<std::vector<store::SubscriptionRow>> FakeStore::listSubscriptions() {
+  std::lock_guard lock(mu_);
+  if (readError) return *readError;
+  return subscriptions;
+}
+
+Result<std::vector<store::WebhookDeliveryRow>> FakeStore::listWebhookDeliveries(
+    const std::string& state, int limit) {
+  std::lock_guard lock(mu_);
+  if (readError) return *readError;
+  std::vector<store::WebhookDeliveryRow> out;
+  for (const auto& d : deliveries)
+    if (d.state == state && static_cast<int>(out.size()) < limit) out.push_back(d);
+  return out;
+}
+
+Result<int64_t> FakeStore::redeliverDead(const std::string& eventId, const std::string& topic,
+                                         WallTime at) {
+  std::lock_guard lock(mu_);
+  int64_t count = 0;
+  for (auto& d : deliveries) {
+    if (d.state != "dead") continue;
+    if (eventId.empty() ? d.topic != topic : d.eventId != eventId) continue;
+    d.state = "pending";
+    d.attempts = 0;
+    d.nextAt = at;
+    ++count;
+  }
+  return count;
+}
+
 }  // namespace keel::testing

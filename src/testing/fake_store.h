@@ -25,6 +25,8 @@ class FakeStore final : public store::Store {
   std::vector<store::TokenRow> tokens;  // putToken/revokeToken change these
   std::vector<store::ScheduleStateRow> scheduleStates;
   std::optional<Error> readError;
+  std::vector<store::SubscriptionRow> subscriptions;  // listSubscriptions() answers these
+  std::vector<store::WebhookDeliveryRow> deliveries;  // redeliverDead() changes these
 
   Status apply(const store::Batch& batch) override;
   Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& row) override;
@@ -48,6 +50,12 @@ class FakeStore final : public store::Store {
   Result<std::vector<store::TokenRow>> listTokens() override;
   Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& hash) override;
   Result<std::string> integrityCheck() override;
+  Result<std::vector<store::SubscriptionRow>> listSubscriptions() override;
+  // In the order of `deliveries` (the test lists them newest first).
+  Result<std::vector<store::WebhookDeliveryRow>> listWebhookDeliveries(const std::string& state,
+                                                                       int limit) override;
+  Result<int64_t> redeliverDead(const std::string& eventId, const std::string& topic,
+                                WallTime at) override;
 
   // The filter of the last listRuns() call.
   store::RunFilter lastFilter() const;
