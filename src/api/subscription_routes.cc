@@ -1,5 +1,7 @@
 // Webhook subscription routes: the subscriptions, the dead deliveries, and
 // redelivery.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "api/body_json.h"
@@ -12,6 +14,18 @@ namespace {
 
 using nlohmann::json;
 
+// The URL without the credentials it may carry (`https://user:pass@host/`
+// reads `https://***@host/`): a listing is not the place for a password.
+std::string withoutCredentials(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t start = scheme + 3;
+  const size_t end = std::min(url.find_first_of("/?#", start), url.size());
+  const size_t at = url.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
+}
+
 Reply listSubscriptions(const RouteContext& ctx, const ApiRequest&) {
   auto rows = ctx.store.listSubscriptions();
   if (!rows.ok()) return errorReply(rows.error());
@@ -20,7 +34,7 @@ Reply listSubscriptions(const RouteContext& ctx, const ApiRequest&) {
     list.push_back({{"name", row.name},
                     {"version", row.version},
                     {"topic", row.topic},
-                    {"url", row.url},
+                    {"url", withoutCredentials(row.url)},
                     {"created_at", formatRfc3339(row.createdAt)}});
   return jsonReply(200, {{"subscriptions", std::move(list)}});
 }

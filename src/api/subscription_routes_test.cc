@@ -13,7 +13,8 @@ class SubscriptionRoutesTest : public ServerTest {
     ServerTest::SetUp();
     store_.subscriptions = {
         {"to-billing", 2, "orders.done", "https://billing.example.com/hook", "", "", at(kT0), 0},
-        {"to-crm", 1, "orders.new", "http://crm.example.com/in", "", "", at(kT0 + 1000), 0}};
+        {"to-crm", 1, "orders.new", "http://keel:s3cr%40t@crm.example.com/in?a=b@c", "", "",
+         at(kT0 + 1000), 0}};
     auto row = [](std::string sub, std::string id, std::string topic, std::string state, int status,
                   std::string error) {
       store::WebhookDeliveryRow d;
@@ -51,8 +52,9 @@ TEST_F(SubscriptionRoutesTest, ListsTheSubscriptions) {
   EXPECT_EQ(body(res), json::parse(R"({"subscriptions":[
       {"name":"to-billing","version":2,"topic":"orders.done",
        "url":"https://billing.example.com/hook","created_at":"2026-01-01T00:00:00.000Z"},
-      {"name":"to-crm","version":1,"topic":"orders.new","url":"http://crm.example.com/in",
-       "created_at":"2026-01-01T00:00:01.000Z"}]})"));
+      {"name":"to-crm","version":1,"topic":"orders.new","url":"http://***@crm.example.com/in?a=b@c",
+       "created_at":"2026-01-01T00:00:01.000Z"}]})"))
+      << "a password in a URL is not listed";
 }
 
 TEST_F(SubscriptionRoutesTest, ListsOnlyTheDeadDeliveries) {

@@ -178,6 +178,14 @@ Result<SubscriptionSpec> parseSubscription(std::string_view yaml, const ParseOpt
           diag.add(detail::posOf(*retry),
                    r.subject("retry") + ": expected a mapping, got " + detail::describe(*retry));
         } else {
+          // Every failed delivery is retried: a list of classes would be
+          // read and then ignored, so it is refused instead.
+          for (const char* key : {"retry_on", "no_retry_on"})
+            if (retry->IsMap() && (*retry)[key])
+              diag.add(detail::posOf((*retry)[key]),
+                       r.subject("retry") + "." + key +
+                           ": not for subscriptions: every failed delivery (an answer other "
+                           "than 2xx, no answer) is retried");
           RetryPolicy p = detail::readRetry(*retry, r.where(), diag, defaultSubscriptionRetry());
           p.retryOn.clear();  // every failed delivery is retried
           p.noRetryOn.clear();

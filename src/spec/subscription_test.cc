@@ -60,6 +60,16 @@ TEST(Subscription, RetryKeysLeftOutTakeTheSubscriptionDefaults) {
   ASSERT_FALSE(over.ok());
   EXPECT_TRUE(anyDetailHas(over.error(), "above the default retry.max (5m"))
       << over.error().toString();
+  // Classes to retry would be read and ignored: refused, with the reason.
+  auto classes = parseSubscription(
+      "kind: subscription\nname: s\ntopic: t.x\nurl: http://h:1/x\n"
+      "retry: { retry_on: [timeout] }\n",
+      ParseOptions{"sub.yaml", ""});
+  ASSERT_FALSE(classes.ok());
+  EXPECT_TRUE(anyDetailHas(classes.error(),
+                           "sub.yaml:5:20: subscription 's': retry.retry_on: not "
+                           "for subscriptions"))
+      << classes.error().toString();
 }
 
 TEST(Subscription, NonHttpUrlIsRefusedWithItsPosition) {
