@@ -59,18 +59,18 @@ TEST(Access, ExposedAddressesAreRefusedUnlessMadeSafe) {
   std::string db = dir.file("keel.db");
   auto noneOutside = serveUntilExit({"--db", db, "--listen", "0.0.0.0:0", "--auth", "none"});
   EXPECT_FALSE(noneOutside.served);
-  EXPECT_EQ(noneOutside.exitCode, 2);
+  EXPECT_EQ(noneOutside.exitCode, 78);  // EX_CONFIG
   EXPECT_TRUE(contains(noneOutside.output, "--auth none is allowed only on a loopback address"))
       << noneOutside.output;
 
   auto plainOutside = serveUntilExit({"--db", db, "--listen", "0.0.0.0:0"});
   EXPECT_FALSE(plainOutside.served);
-  EXPECT_EQ(plainOutside.exitCode, 2);
+  EXPECT_EQ(plainOutside.exitCode, 78);
   EXPECT_TRUE(contains(plainOutside.output, "--insecure-listen")) << plainOutside.output;
   EXPECT_FALSE(std::filesystem::exists(db)) << "a refused start must not create the database";
 
   auto halfTls = serveUntilExit({"--db", db, "--tls-cert", dir.file("c.pem")});
-  EXPECT_EQ(halfTls.exitCode, 2);
+  EXPECT_EQ(halfTls.exitCode, 78);
   EXPECT_TRUE(contains(halfTls.output, "--tls-cert and --tls-key go together")) << halfTls.output;
 
   auto insecure = serveUntilExit({"--db", db, "--listen", "0.0.0.0:0", "--insecure-listen"});

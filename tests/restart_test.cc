@@ -197,7 +197,7 @@ TEST_F(Restart, AStartThatFailsAfterRecoveryLeavesReattachedStepsRunning) {
   auto outcome = serveUntilExit(
       {"--db", keel_->db(), "--listen", "127.0.0.1:0", "--workflows", bad, "--log-level", "warn"});
   EXPECT_FALSE(outcome.served) << outcome.output;
-  EXPECT_EQ(outcome.exitCode, 2) << outcome.output;
+  EXPECT_EQ(outcome.exitCode, 65) << outcome.output;  // EX_DATAERR
   EXPECT_TRUE(alive(step));
   keel_->start();
   go();

@@ -21,6 +21,7 @@
 #include "app/bench_task.h"
 #include "app/bench_util.h"
 #include "app/serve.h"
+#include "cli/commands.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "engine/engine.h"
@@ -204,7 +205,7 @@ int runBench(const cli::BenchOptions& options) {
   if (options.workload == "W6") return runEventBench(options);
   std::cerr << "keel bench: unknown workload '" << options.workload
             << "' (use W1, W2, W3, W3K, W4, W5, W6, L1 or S1)\n";
-  return 2;
+  return cli::kExitUsage;
 }
 
 }  // namespace keel::app

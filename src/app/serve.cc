@@ -20,6 +20,7 @@
 #include "app/retention.h"
 #include "app/shim_path.h"
 #include "auth/bootstrap.h"
+#include "cli/commands.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "engine/engine.h"
@@ -210,9 +211,9 @@ int runServe(const cli::ServeOptions& options) {
   int port = 0;
   if (!splitListen(options.listen, host, port)) {
     std::cerr << "keel: --listen must be HOST:PORT, got '" << options.listen << "'\n";
-    return 2;
+    return cli::kExitUsage;
   }
-  if (!checkExposure(options, host)) return 2;
+  if (!checkExposure(options, host)) return cli::kExitConfig;
   const std::string tokenFile =
       options.tokenFile.empty() ? options.db + ".token" : options.tokenFile;
   installSignalHandlers();
@@ -299,7 +300,7 @@ int runServe(const cli::ServeOptions& options) {
   webhooks.start();
   if (!options.workflowsDir.empty() &&
       !applyDirectory(engine, **store, clock, options.workflowsDir))
-    return 2;
+    return cli::kExitDataErr;
   api::ServerOptions so;
   so.ready = [&engine] { return engine.ready(); };
   so.notReadyReason = [&engine] {

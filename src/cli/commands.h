@@ -26,6 +26,7 @@ inline constexpr int kExitUnreachable = 69;  // EX_UNAVAILABLE: the server canno
 inline constexpr int kExitSoftware = 70;  // EX_SOFTWARE: the server failed (500) or made no sense
 inline constexpr int kExitTempFail = 75;  // EX_TEMPFAIL: 503/429, try again later
 inline constexpr int kExitNoPerm = 77;    // EX_NOPERM: no token, or not allowed (401/403)
+inline constexpr int kExitConfig = 78;    // EX_CONFIG: keel serve refuses its configuration
 
 // Whether an exit code says "try the same thing again later": the server
 // was unreachable or answered 503/429.
