@@ -107,6 +107,11 @@ TEST(FireTimes, RareDays) {
   // 2032-02-29 is a Sunday, the next one 28 years later.
   EXPECT_EQ(next("0 0 29 2 */7", "UTC", "2026-01-01T00:00:00Z", 2),
             "2032-02-29T00:00Z 2060-02-29T00:00Z");
+  // @yearly counted from a February 29 (in a zone, across a leap day):
+  // January 1 of the following years, the leap day changes nothing.
+  EXPECT_EQ(next("@yearly", "Europe/Paris", "2028-02-29T12:00:00Z", 2),
+            "2028-12-31T23:00Z 2029-12-31T23:00Z");
+  EXPECT_EQ(next("@yearly", "UTC", "2027-12-31T23:59:00Z", 1), "2028-01-01T00:00Z");
 }
 
 TEST(FireTimes, NeverFiringExpressionsReturnNothing) {
