@@ -16,10 +16,17 @@ Result<AppliedSubscription> applySubscription(store::Store& store, std::string_v
   row.url = spec->url;
   row.yaml = std::string(yaml);
   row.createdAt = now;
+  // The version before, to tell a new version from the same document
+  // applied again (the store then answers the version it has).
+  auto before = store.listSubscriptions();
+  if (!before.ok()) return before.error();
+  int previous = 0;
+  for (const auto& s : *before)
+    if (s.name == row.name) previous = s.version;
   auto stored = store.putSubscription(row);
   if (!stored.ok()) return stored.error();
   AppliedSubscription out;
-  out.changed = stored->createdAt == now;  // an unchanged document keeps its old version
+  out.changed = stored->version != previous;
   out.row = *stored;
   return out;
 }

@@ -33,6 +33,7 @@ class SubscriptionRoutesTest : public ServerTest {
                          row("to-crm", "ev-0", "orders.new", "delivered", 200, "")};
     ServerOptions options;
     options.onWebhooksChanged = [this] { ++woken_; };
+    options.clock = &clock_;  // stopped: two applies happen at the same instant
     start(std::move(options));
   }
 
@@ -43,6 +44,7 @@ class SubscriptionRoutesTest : public ServerTest {
   }
 
   std::atomic<int> woken_{0};
+  ManualClock clock_;
 };
 
 TEST_F(SubscriptionRoutesTest, ListsTheSubscriptions) {
@@ -126,6 +128,28 @@ TEST_F(SubscriptionRoutesTest, AStoreWithoutSubscriptionsAnswersAnError) {
   auto res = get("/api/v1/subscriptions");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503) << res->body;
+}
+
+// Applying a subscription answers 201 for a new version and 200 for the
+// same document again, even when both happen at the same instant (the
+// clock is stopped here).
+TEST_F(SubscriptionRoutesTest, ApplyingTheSameDocumentAgainChangesNothing) {
+  const std::string doc =
+      "kind: subscription\nname: to-erp\ntopic: orders.done\nurl: https://erp.example.com/in\n";
+  auto first = client().Post("/api/v1/workflows", doc, "application/yaml");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 201) << first->body;
+  EXPECT_EQ(body(first)["version"], 1);
+  EXPECT_EQ(body(first)["changed"], true);
+  auto again = client().Post("/api/v1/workflows", doc, "application/yaml");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+  EXPECT_EQ(body(again)["version"], 1);
+  EXPECT_EQ(body(again)["changed"], false);
+  auto changed = client().Post("/api/v1/workflows", doc + "timeout: 5s\n", "application/yaml");
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->status, 201) << changed->body;
+  EXPECT_EQ(body(changed)["version"], 2);
 }
 
 }  // namespace

@@ -167,6 +167,20 @@ store::RunFilter FakeStore::lastFilter() const {
   return lastFilter_;
 }
 
+Result<store::SubscriptionRow> FakeStore::putSubscription(const store::SubscriptionRow& row) {
+  std::lock_guard lock(mu_);
+  for (const auto& s : subscriptions)
+    if (s.name == row.name && s.yaml == row.yaml) return s;
+  int version = 0;
+  for (const auto& s : subscriptions)
+    if (s.name == row.name) version = std::max(version, s.version);
+  store::SubscriptionRow stored = row;
+  stored.version = version + 1;
+  std::erase_if(subscriptions, [&](const auto& s) { return s.name == row.name; });
+  subscriptions.push_back(stored);
+  return stored;
+}
+
 Result<std::vector<store::SubscriptionRow>> FakeStore::listSubscriptions() {
   std::lock_guard lock(mu_);
   if (readError) return *readError;

@@ -51,6 +51,8 @@ class FakeStore final : public store::Store {
   Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& hash) override;
   Result<std::string> integrityCheck() override;
   Result<std::vector<store::SubscriptionRow>> listSubscriptions() override;
+  // A new version unless the latest one of that name has the same text.
+  Result<store::SubscriptionRow> putSubscription(const store::SubscriptionRow& row) override;
   // In the order of `deliveries` (the test lists them newest first).
   Result<std::vector<store::WebhookDeliveryRow>> listWebhookDeliveries(const std::string& state,
                                                                        int limit) override;
