@@ -109,9 +109,9 @@ std::optional<Reply> AccessPolicy::check(const httplib::Request& request, const 
   if (route.open) return std::nullopt;
   if (auto refused = checkOrigin(request)) return refused;
   if (options_.auth == AuthMode::kNone) {
-    context.actor = "anonymous";
+    context.token = "anonymous";
     context.role = "admin";
-    return std::nullopt;
+    return checkOnBehalfOf(request, context);
   }
   auto principal = authenticator_.authenticate(request.get_header_value("Authorization"));
   if (!principal.ok()) {
@@ -120,8 +120,20 @@ std::optional<Reply> AccessPolicy::check(const httplib::Request& request, const 
       reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"keel\"");
     return reply;
   }
-  context.actor = principal->name;
+  context.token = principal->name;
   context.role = principal->role;
+  return checkOnBehalfOf(request, context);
+}
+
+std::optional<Reply> AccessPolicy::checkOnBehalfOf(const httplib::Request& request,
+                                                   RequestContext& context) const {
+  if (!request.has_header(kActorHeader)) return std::nullopt;
+  std::string name = request.get_header_value(kActorHeader);
+  if (auto bad = checkActorName(name); !bad.ok())
+    return errorReply(Error(ErrorCode::kInvalidArgument,
+                            fmt::format("header {}: {}", kActorHeader, bad.error().message())));
+  // Only an admin token may name someone else; any other keeps its own name.
+  if (context.role == "admin") context.onBehalfOf = std::move(name);
   return std::nullopt;
 }
 

@@ -47,6 +47,8 @@ class AccessPolicy {
  private:
   std::optional<Reply> checkHost(const httplib::Request& request) const;
   std::optional<Reply> checkOrigin(const httplib::Request& request) const;
+  std::optional<Reply> checkOnBehalfOf(const httplib::Request& request,
+                                       RequestContext& context) const;
 
   auth::Authenticator authenticator_;
   AccessOptions options_;
@@ -54,6 +56,11 @@ class AccessPolicy {
   std::vector<std::string> hostNames_;  // accepted in Host when loopback_, lower case
   std::vector<std::string> origins_;    // accepted in Origin
 };
+
+// The header by which an admin token acts on behalf of a named person (the
+// CLI sends --as or $USER); any other token's requests keep the token's own
+// name. A name that checkActorName() refuses is answered 400.
+inline constexpr const char* kActorHeader = "X-Keel-Actor";
 
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool isLoopbackHost(const std::string& host);

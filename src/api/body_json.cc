@@ -24,4 +24,31 @@ Result<nlohmann::json> parseJsonBody(std::string_view body) {
   return parsed;
 }
 
+Result<std::string> takeReason(nlohmann::json& body) {
+  auto it = body.find("reason");
+  if (it == body.end()) return std::string();
+  if (it->is_null()) {
+    body.erase(it);
+    return std::string();
+  }
+  if (!it->is_string())
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("'reason' must be a string, got {}", it->type_name()));
+  std::string reason = it->get<std::string>();
+  body.erase(it);
+  if (reason.size() > kMaxReasonBytes)
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("'reason' is {} bytes; at most {} are kept", reason.size(), kMaxReasonBytes));
+  for (size_t i = 0; i < reason.size(); ++i) {
+    auto c = static_cast<unsigned char>(reason[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("'reason' holds a control character at byte {}; write it on one "
+                               "line",
+                               i));
+  }
+  return reason;
+}
+
 }  // namespace keel::api

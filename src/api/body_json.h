@@ -4,6 +4,8 @@
 // `POST .../runs` with no body means "no parameters". Any thread.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -13,5 +15,12 @@
 namespace keel::api {
 
 Result<nlohmann::json> parseJsonBody(std::string_view body);
+
+// Why the caller makes a change: the optional "reason" field of a mutating
+// request's body, removed from `body` and returned ("" when absent or
+// null). A reason is a string of at most kMaxReasonBytes with no control
+// character but tab; anything else is kInvalidArgument saying so.
+inline constexpr size_t kMaxReasonBytes = 1000;
+Result<std::string> takeReason(nlohmann::json& body);
 
 }  // namespace keel::api

@@ -143,7 +143,9 @@ json eventJson(const store::EventRow& e) {
           {field::kKind, e.kind},
           {field::kStep, stringOrNull(e.step)},
           {field::kAttempt, std::move(attempt)},
-          {field::kMessage, e.message}};
+          {field::kMessage, e.message},
+          {field::kActor, stringOrNull(e.actor)},
+          {field::kReason, stringOrNull(e.reason)}};
 }
 
 json logJson(const store::LogRow& log) {

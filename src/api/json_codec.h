@@ -24,6 +24,7 @@ namespace keel::api {
 namespace field {
 inline constexpr char kAt[] = "at";
 inline constexpr char kAttempt[] = "attempt";
+inline constexpr char kActor[] = "actor";
 inline constexpr char kAttempts[] = "attempts";
 inline constexpr char kChanged[] = "changed";
 inline constexpr char kCancelReason[] = "cancel_reason";

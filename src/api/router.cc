@@ -106,7 +106,7 @@ Reply Router::run(const Route& route, const httplib::Request& request, std::stri
                   std::vector<std::string> params) const {
   ApiRequest apiRequest{request, body, std::move(params), {}};
   auto withActor = [&](Reply reply) {
-    reply.actor = apiRequest.context.actor;
+    reply.actor = apiRequest.context.actor();
     return reply;
   };
   try {
@@ -119,10 +119,10 @@ Reply Router::run(const Route& route, const httplib::Request& request, std::stri
     return withActor(route.handler(apiRequest));
   } catch (const std::exception& e) {
     logRequestError(request, std::string("unexpected exception: ") + e.what(),
-                    apiRequest.context.actor);
+                    apiRequest.context.actor());
     return withActor(errorReply(500, "internal", std::string("internal error: ") + e.what()));
   } catch (...) {
-    logRequestError(request, "unexpected non-standard exception", apiRequest.context.actor);
+    logRequestError(request, "unexpected non-standard exception", apiRequest.context.actor());
     return withActor(errorReply(500, "internal", "internal error"));
   }
 }

@@ -24,6 +24,7 @@
 #include <httplib.h>
 
 #include "api/reply.h"
+#include "core/request_context.h"
 
 namespace keel::api {
 
@@ -33,12 +34,9 @@ struct RouteOptions {
   bool open = false;                   // served without a token (/healthz, /readyz, /metrics)
 };
 
-// Who is asking. Filled by the guard; roles per namespace will be checked
-// from here.
-struct RequestContext {
-  std::string actor;  // the token's name; "anonymous" with --auth none
-  std::string role;
-};
+// Who is asking (core/request_context.h). Filled by the guard: the token,
+// its role and the person an admin token acts for; handlers add the reason.
+using RequestContext = keel::RequestContext;
 
 struct ApiRequest {
   const httplib::Request& http;

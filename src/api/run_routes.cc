@@ -172,24 +172,33 @@ Reply answerRow(Result<store::RunRow> row) {
   return jsonReply(200, runJson(*row));
 }
 
-// cancel and retry take no fields yet: an empty body or {}.
-std::optional<Reply> refuseFields(const ApiRequest& request) {
+// cancel and retry take one field, "reason": the caller's context with it.
+Result<RequestContext> withReason(const ApiRequest& request) {
   auto body = parseJsonBody(request.body);
-  if (!body.ok()) return errorReply(body.error());
-  if (body->empty()) return std::nullopt;
-  return errorReply(Error(ErrorCode::kInvalidArgument,
-                          fmt::format("unknown field {} (this request takes no fields)",
-                                      quoteForMessage(body->begin().key()))));
+  if (!body.ok()) return body.error();
+  auto reason = takeReason(*body);
+  if (!reason.ok()) return reason.error();
+  if (!body->empty())
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("unknown field {} (this request takes only 'reason')",
+                             quoteForMessage(body->begin().key())));
+  RequestContext who = request.context;
+  who.reason = std::move(*reason);
+  return who;
 }
 
 Reply cancelRun(const RouteContext& ctx, const ApiRequest& request) {
-  if (auto refused = refuseFields(request)) return *refused;
-  return answerRow(awaitEngine(ctx.control.cancel(request.pathParams[0]), ctx.engineTimeout));
+  auto who = withReason(request);
+  if (!who.ok()) return errorReply(who.error());
+  return answerRow(
+      awaitEngine(ctx.control.cancel(request.pathParams[0], std::move(*who)), ctx.engineTimeout));
 }
 
 Reply retryRun(const RouteContext& ctx, const ApiRequest& request) {
-  if (auto refused = refuseFields(request)) return *refused;
-  return answerRow(awaitEngine(ctx.control.retry(request.pathParams[0]), ctx.engineTimeout));
+  auto who = withReason(request);
+  if (!who.ok()) return errorReply(who.error());
+  return answerRow(
+      awaitEngine(ctx.control.retry(request.pathParams[0], std::move(*who)), ctx.engineTimeout));
 }
 
 }  // namespace

@@ -176,7 +176,9 @@ TEST_F(ServerTest, RunEvents) {
                                   {"kind", "run_created"},
                                   {"step", nullptr},
                                   {"attempt", nullptr},
-                                  {"message", "by api"}}));
+                                  {"message", "by api"},
+                                  {"actor", nullptr},
+                                  {"reason", nullptr}}));
   EXPECT_EQ(j["events"][1]["step"], "greet");
   EXPECT_EQ(j["events"][1]["attempt"], 1);
   auto none = get(std::string("/api/v1/runs/") + kRunIds[0] + "/events");
@@ -229,6 +231,44 @@ TEST_F(ServerTest, CancelAndRetry) {
   expectError(post(std::string("/api/v1/runs/") + kRunIds[1] + "/retry", ""), 409, "conflict");
   control_.onRetry = nullptr;
   expectError(post("/api/v1/runs/nope/retry", ""), 404, "not_found");
+}
+
+// Who acted and why reach the engine: the token, the person an admin token
+// acts for (X-Keel-Actor) and the body's reason; bad ones are refused
+// before the engine is asked.
+TEST_F(ServerTest, CancelAndRetryCarryTheActorAndTheReason) {
+  start();
+  control_.onCancel = [](const std::string& id) -> Result<store::RunRow> {
+    auto row = sampleRun().run;
+    row.id = id;
+    return row;
+  };
+  control_.onRetry = control_.onCancel;
+  const std::string run = std::string("/api/v1/runs/") + kRunIds[1];
+  auto cancelled = post(run + "/cancel", R"({"reason":"disk full on host-3"})",
+                        {{"X-Keel-Actor", "alice@example.com"}});
+  ASSERT_EQ(cancelled->status, 200) << cancelled->body;
+  auto retried = post(run + "/retry", "");
+  ASSERT_EQ(retried->status, 200) << retried->body;
+  auto callers = control_.callers();
+  ASSERT_EQ(callers.size(), 2u);
+  EXPECT_EQ(callers[0].token, "tester");
+  EXPECT_EQ(callers[0].onBehalfOf, "alice@example.com");
+  EXPECT_EQ(callers[0].reason, "disk full on host-3");
+  EXPECT_EQ(callers[0].actor(), "alice@example.com (token tester)");
+  EXPECT_EQ(callers[1].actor(), "tester");
+  EXPECT_EQ(callers[1].reason, "");
+
+  expectError(post(run + "/cancel", R"({"reason":"two\nlines"})"), 400, "invalid_argument");
+  expectError(post(run + "/cancel", R"({"reason":42})"), 400, "invalid_argument");
+  expectError(post(run + "/cancel", "{\"reason\":\"" + std::string(1001, 'x') + "\"}"), 400,
+              "invalid_argument");
+  expectError(post(run + "/cancel", R"({"why":"x"})"), 400, "invalid_argument");
+  expectError(post(run + "/cancel", "", {{"X-Keel-Actor", "al\xc3\xafce"}}), 400,
+              "invalid_argument");
+  expectError(post(run + "/cancel", "", {{"X-Keel-Actor", std::string(129, 'a')}}), 400,
+              "invalid_argument");
+  EXPECT_EQ(control_.callers().size(), 2u) << "a refused request reached the engine";
 }
 
 TEST_F(ServerTest, AFullLastPageOfTheLargestSizeHasNoNextCursor) {

@@ -38,7 +38,7 @@ Reply createToken(const RouteContext& ctx, const ApiRequest& request) {
   row.hash = auth::tokenHash(secret);
   row.role = "admin";
   row.createdAt = ctx.clock.wallNow();
-  row.createdBy = request.context.actor;
+  row.createdBy = request.context.actor();
   if (auto st = ctx.store.putToken(row); !st.ok()) return errorReply(st.error());
   json answer = tokenJson(row);
   answer[field::kToken] = secret;  // shown this once; only its hash is kept

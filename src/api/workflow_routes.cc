@@ -144,6 +144,10 @@ Result<engine::TriggerRequest> parseTrigger(const ApiRequest& request) {
   if (!body.ok()) return body.error();
   engine::TriggerRequest trigger;
   trigger.workflow = request.pathParams[0];
+  trigger.who = request.context;
+  auto reason = takeReason(*body);
+  if (!reason.ok()) return reason.error();
+  trigger.who.reason = std::move(*reason);
   for (const auto& [key, value] : body->items()) {
     if (key == "params") {
       if (value.is_null()) continue;
@@ -155,7 +159,9 @@ Result<engine::TriggerRequest> parseTrigger(const ApiRequest& request) {
       if (value.is_string()) trigger.idempotencyKey = value.get<std::string>();
     } else {
       return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("unknown field '{}' (expected 'params', 'idempotency_key')", key));
+                   fmt::format("unknown field '{}' (expected 'params', 'idempotency_key', "
+                               "'reason')",
+                               key));
     }
   }
   if (body->contains("idempotency_key") && trigger.idempotencyKey.empty() &&

@@ -52,6 +52,7 @@ ApiClient::ApiClient(ServerUrl url, ClientCredentials credentials)
   http_->set_connection_timeout(kConnectTimeoutSeconds);
   http_->set_read_timeout(kReadTimeoutSeconds);
   if (!credentials.token.empty()) http_->set_bearer_token_auth(credentials.token.c_str());
+  if (!credentials.actor.empty()) http_->set_default_headers({{"X-Keel-Actor", credentials.actor}});
   if (url_.tls) {
     http_->enable_server_certificate_verification(true);
     if (!credentials.caFile.empty()) http_->set_ca_cert_path(credentials.caFile.c_str());

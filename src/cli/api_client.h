@@ -38,6 +38,9 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 struct ClientCredentials {
   std::string token;   // empty: no Authorization header
   std::string caFile;  // PEM file of CAs to trust for https; empty: the system's
+  // Sent as X-Keel-Actor on every request: the person an admin token acts
+  // for (--as, else $USER); empty: none.
+  std::string actor;
 };
 
 class ApiClient {

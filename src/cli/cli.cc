@@ -2,6 +2,7 @@
 // users in docs/cli.md; keep the two in step.
 #include "cli/cli.h"
 
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include "cli/credentials.h"
 #include "cli/server_url.h"
 #include "cli/text.h"
+#include "core/request_context.h"
 
 namespace keel::cli {
 namespace {
@@ -19,6 +21,8 @@ constexpr char kDefaultServer[] = "http://127.0.0.1:7070";
 struct Parsed {
   std::string server = kDefaultServer;
   std::string caFile;
+  std::string actor;   // --as / $KEEL_ACTOR; empty: $USER
+  std::string reason;  // --reason of a mutating command
   std::string tokenName;
   ServeOptions serve;
   BenchOptions bench;
@@ -171,6 +175,7 @@ Subcommands defineWorkflowCommands(CLI::App& app, Parsed& p, Subcommands s) {
                   "Wait for the end, through restarts of keel; exit 0 only if it succeeded");
   s.run->add_option("--timeout", p.run.timeout,
                     "Give up after this long (e.g. 30s, 2h): triggering and --wait together");
+  s.run->add_option("--reason", p.run.reason, "Why (kept in the run's timeline)");
   s.run->add_flag("--json", p.run.json, "Print the API's JSON");
 
   s.emit = app.add_subcommand(
@@ -212,8 +217,10 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
 
   s.cancel = app.add_subcommand("cancel", "Cancel a run");
   s.cancel->add_option("run", p.runId, "Run id")->required();
+  s.cancel->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
   s.retry = app.add_subcommand("retry", "Re-run the failed steps of a finished run");
   s.retry->add_option("run", p.runId, "Run id")->required();
+  s.retry->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
 
   s.tasks = app.add_subcommand(
       "tasks", "List the queued and leased tasks of task: steps (what workers are doing)");
@@ -263,7 +270,7 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.runs) return runsCommand(ctx, p.runs);
   if (*s.show) return showCommand(ctx, p.runId, p.json);
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
-  if (*s.cancel) return cancelCommand(ctx, p.runId);
+  if (*s.cancel) return cancelCommand(ctx, p.runId, p.reason);
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.schedules) return schedulesCommand(ctx, p.json);
   if (*s.workflows) return workflowsCommand(ctx, p.json);
@@ -273,7 +280,7 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName);
   if (*s.tokenList) return tokenListCommand(ctx);
   if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName);
-  return retryCommand(ctx, p.runId);
+  return retryCommand(ctx, p.runId, p.reason);
 }
 
 int dispatch(const Subcommands& s, const Parsed& p, const Commands& commands, std::ostream& out,
@@ -335,6 +342,15 @@ int dispatch(const Subcommands& s, const Parsed& p, const Commands& commands, st
     err << "keel: " << credentials.error().message() << '\n';
     return kExitUsage;
   }
+  if (!p.actor.empty()) {
+    if (auto bad = checkActorName(p.actor); !bad.ok()) {
+      err << "keel: --as: " << bad.error().message() << '\n';
+      return kExitUsage;
+    }
+    credentials->actor = p.actor;
+  } else if (const char* user = std::getenv("USER"); user && checkActorName(user).ok()) {
+    credentials->actor = user;
+  }
   ApiClient api(*url, *credentials);
   return dispatchHttp(s, p, Context{out, err, &api});
 }
@@ -352,6 +368,10 @@ int runCli(int argc, char** argv, const Commands& commands, std::ostream& out, s
       ->capture_default_str();
   app.add_option("--ca-file", parsed.caFile, "PEM file of CAs to trust for an https server")
       ->envname("KEEL_CA_FILE");
+  app.add_option("--as", parsed.actor,
+                 "The person you act for, recorded with every change (default $USER; "
+                 "taken only from an admin token)")
+      ->envname("KEEL_ACTOR");
   app.set_version_flag("--version", std::string("keel ") + KEEL_VERSION,
                        "Print keel's version and exit");
   Subcommands s{};

@@ -71,6 +71,7 @@ struct RunArgs {
   std::string workflow;
   std::vector<std::string> params;  // KEY=VALUE
   std::string idempotencyKey;       // empty: one is made up, so that retries are safe
+  std::string reason;               // kept in the run's timeline; may be empty
   bool wait = false;
   bool json = false;
   std::string timeout;  // a duration ("2h"): how long to try to trigger and to wait in all
@@ -107,8 +108,9 @@ int runsCommand(const Context& ctx, const RunsArgs& args);
 int showCommand(const Context& ctx, const std::string& runId, bool json);
 int logsCommand(const Context& ctx, const std::string& runId, const std::string& step,
                 int attempt);  // 0 = every attempt
-int cancelCommand(const Context& ctx, const std::string& runId);
-int retryCommand(const Context& ctx, const std::string& runId);
+// `reason` (may be empty) is kept in the run's timeline.
+int cancelCommand(const Context& ctx, const std::string& runId, const std::string& reason);
+int retryCommand(const Context& ctx, const std::string& runId, const std::string& reason);
 
 struct TasksArgs {
   std::string queue;  // empty: every queue

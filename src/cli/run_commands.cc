@@ -128,11 +128,14 @@ int waitForRun(const Context& ctx, const std::string& id, bool asJson, const Pat
   }
 }
 
-int postRunAction(const Context& ctx, const std::string& runId, const std::string& action) {
+int postRunAction(const Context& ctx, const std::string& runId, const std::string& action,
+                  const std::string& reason) {
+  json body = json::object();
+  if (!reason.empty()) body[field::kReason] = reason;
   ApiResponse answer;
   if (int code = checkAnswer(ctx,
-                             ctx.api->post("/api/v1/runs/" + urlEncode(runId) + "/" + action, "{}",
-                                           "application/json"),
+                             ctx.api->post("/api/v1/runs/" + urlEncode(runId) + "/" + action,
+                                           body.dump(), "application/json"),
                              &answer))
     return code;
   ctx.out << "run " << text(answer.body, field::kId, runId) << ": "
@@ -178,6 +181,7 @@ int runCommand(const Context& ctx, const RunArgs& args) {
   const bool ownKey = args.idempotencyKey.empty();
   const std::string key = ownKey ? newIdempotencyKey() : args.idempotencyKey;
   json body{{field::kParams, *params}, {field::kIdempotencyKey, key}};
+  if (!args.reason.empty()) body[field::kReason] = args.reason;
   const std::string payload = body.dump();
   ApiResponse answer;
   if (int code = untilAnswered(
@@ -263,12 +267,12 @@ int runsCommand(const Context& ctx, const RunsArgs& args) {
   return kExitOk;
 }
 
-int cancelCommand(const Context& ctx, const std::string& runId) {
-  return postRunAction(ctx, runId, "cancel");
+int cancelCommand(const Context& ctx, const std::string& runId, const std::string& reason) {
+  return postRunAction(ctx, runId, "cancel", reason);
 }
 
-int retryCommand(const Context& ctx, const std::string& runId) {
-  return postRunAction(ctx, runId, "retry");
+int retryCommand(const Context& ctx, const std::string& runId, const std::string& reason) {
+  return postRunAction(ctx, runId, "retry", reason);
 }
 
 }  // namespace keel::cli

@@ -77,8 +77,13 @@ void printTimeline(std::ostream& out, const json& run, const json& events) {
     if (start && at) offset = "+" + formatMillis(*at - *start);
     std::string step = text(e, field::kStep);
     if (auto n = text(e, field::kAttempt); !n.empty()) step += "#" + n;
-    table.addRow(
-        {offset, text(e, field::kKind), step.empty() ? "-" : step, text(e, field::kMessage)});
+    // What an operator did says who, and why: "… by alice (token ops): disk full".
+    std::string message = text(e, field::kMessage);
+    if (auto actor = text(e, field::kActor); !actor.empty()) {
+      message += (message.empty() ? "by " : " by ") + actor;
+      if (auto reason = text(e, field::kReason); !reason.empty()) message += ": " + reason;
+    }
+    table.addRow({offset, text(e, field::kKind), step.empty() ? "-" : step, message});
   }
   table.print(out);
 }

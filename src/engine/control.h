@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/request_context.h"
 #include "core/result.h"
 #include "store/records.h"
 
@@ -20,6 +21,7 @@ struct TriggerRequest {
   std::string workflow;
   nlohmann::json params = nlohmann::json::object();  // values: strings, numbers or booleans
   std::string idempotencyKey;                        // empty = none
+  RequestContext who;                                // who asked, and why (recorded in run_created)
 };
 
 struct TriggerResult {
@@ -84,13 +86,16 @@ class Control {
   // Errors: kNotFound (no such workflow), kInvalidArgument (bad params: a
   // required param missing, a template that cannot render).
   virtual std::future<Result<TriggerResult>> trigger(TriggerRequest request) = 0;
+  // `who` (actor and reason) lands in the run's timeline.
   // Errors: kNotFound, kConflict (already finished).
-  virtual std::future<Result<store::RunRow>> cancel(const std::string& runId) = 0;
+  virtual std::future<Result<store::RunRow>> cancel(const std::string& runId,
+                                                    RequestContext who) = 0;
   // Re-runs the failed and dead steps of a finished, unsuccessful run, each
   // with a fresh retry budget. Decided from the run's state when the engine
   // loop handles it, so two concurrent retries cannot both re-run a step.
   // Errors: kNotFound, kConflict (still active, or succeeded).
-  virtual std::future<Result<store::RunRow>> retry(const std::string& runId) = 0;
+  virtual std::future<Result<store::RunRow>> retry(const std::string& runId,
+                                                   RequestContext who) = 0;
   // Starts one run per matching event trigger (of each workflow's latest
   // version), durable together with the event before the future resolves.
   // A second delivery of the same (topic, id) answers the first one's runs

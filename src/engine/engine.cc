@@ -269,8 +269,10 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
   auto params = effectiveParams(**wf, request.params);
   if (!params.ok()) return answer(params.error());
   loop_.post([this, wf = *wf, given = std::move(request.params), params = std::move(*params),
-              key = std::move(request.idempotencyKey), seen, reply]() mutable {
-    onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), seen, reply);
+              key = std::move(request.idempotencyKey), who = std::move(request.who), seen,
+              reply]() mutable {
+    onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), std::move(who),
+              seen, reply);
   });
   return future;
 }
@@ -336,18 +338,18 @@ Result<TriggerResult> Engine::replay(const store::RunRow& original, const json& 
                differences);
 }
 
-std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId) {
+std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId, RequestContext who) {
   auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
   auto future = reply->get_future();
   if (Status h = health(); !h.ok()) {
     reply->set_value(h.error());
     return future;
   }
-  loop_.post([this, runId, reply] { onCancel(runId, reply); });
+  loop_.post([this, runId, who = std::move(who), reply] { onCancel(runId, who, reply); });
   return future;
 }
 
-std::future<Result<store::RunRow>> Engine::retry(const std::string& runId) {
+std::future<Result<store::RunRow>> Engine::retry(const std::string& runId, RequestContext who) {
   auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
   auto future = reply->get_future();
   if (Status h = health(); !h.ok()) {
@@ -356,7 +358,7 @@ std::future<Result<store::RunRow>> Engine::retry(const std::string& runId) {
   }
   // Decided on the loop from the run's current state, never from a
   // snapshot read here that another retry may have overtaken.
-  loop_.post([this, runId, reply] { onRetry(runId, reply); });
+  loop_.post([this, runId, who = std::move(who), reply] { onRetry(runId, who, reply); });
   return future;
 }
 
@@ -472,6 +474,19 @@ void Engine::event(const RunRt& run, std::string kind, std::string step, int att
   e.step = std::move(step);
   e.attempt = attempt;
   e.message = std::move(message);
+  pending_.mutations.emplace_back(store::AppendEvent{std::move(e)});
+}
+
+void Engine::event(const RunRt& run, std::string kind, const RequestContext& who, std::string step,
+                   std::string message) {
+  store::EventRow e;
+  e.runId = run.row.id;
+  e.at = now();
+  e.kind = std::move(kind);
+  e.step = std::move(step);
+  e.message = std::move(message);
+  e.actor = who.actor();
+  e.reason = who.reason;
   pending_.mutations.emplace_back(store::AppendEvent{std::move(e)});
 }
 

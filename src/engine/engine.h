@@ -120,8 +120,8 @@ class Engine final : public Control, public TaskLeaseLog {
   int pump();
 
   std::future<Result<TriggerResult>> trigger(TriggerRequest request) override;
-  std::future<Result<store::RunRow>> cancel(const std::string& runId) override;
-  std::future<Result<store::RunRow>> retry(const std::string& runId) override;
+  std::future<Result<store::RunRow>> cancel(const std::string& runId, RequestContext who) override;
+  std::future<Result<store::RunRow>> retry(const std::string& runId, RequestContext who) override;
   // TaskLeaseLog: an event `task_leased` per lease whose attempt still runs.
   std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) override;
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
@@ -162,7 +162,7 @@ class Engine final : public Control, public TaskLeaseLog {
   // `seenSeq`: the durable commit count observed before the caller looked
   // the key up in the store and did not find it.
   void onTrigger(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json given,
-                 nlohmann::json params, std::string key, uint64_t seenSeq,
+                 nlohmann::json params, std::string key, RequestContext who, uint64_t seenSeq,
                  std::shared_ptr<std::promise<Result<TriggerResult>>> reply);
   // Keyed triggers between their store lookup and their handling on the
   // loop: keeps the keys made durable meanwhile (durableKeys_) until none
@@ -176,8 +176,10 @@ class Engine final : public Control, public TaskLeaseLog {
   // kIdempotencyConflict naming it.
   Result<TriggerResult> replay(const store::RunRow& original, const nlohmann::json& given,
                                const std::string& key);
-  RunRt& createRun(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params,
-                   std::string key);
+  // `who`: the person or token that asked (a trigger through the API);
+  // null for keel's own (a schedule, a file, an event, an after trigger).
+  RunRt& createRun(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params, std::string key,
+                   const RequestContext* who = nullptr);
   void startRun(RunRt& run);
   // The run's concurrency key as the gate sees it; nullopt without one.
   std::optional<ConcurrencySlots> concurrencyOf(const RunRt& run) const;
@@ -191,14 +193,14 @@ class Engine final : public Control, public TaskLeaseLog {
   // The runs waiting for a key whose slot freed: their held steps are
   // dispatched again, oldest run first, while slots are free.
   void admitWaiting(const std::string& key);
-  void onCancel(const std::string& runId,
+  void onCancel(const std::string& runId, RequestContext who,
                 std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
-  void onRetry(const std::string& runId,
+  void onRetry(const std::string& runId, RequestContext who,
                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   // The loop's half of a retry of a run that was not in memory, with what
   // the StoreReader found; `retriesSeen` is retries_ when the read began.
   // `events`: the run's timeline (for the after triggers it fired).
-  void retryFromStore(const std::string& runId, uint64_t retriesSeen,
+  void retryFromStore(const std::string& runId, RequestContext who, uint64_t retriesSeen,
                       Result<std::optional<store::RunDetail>> found,
                       Result<std::shared_ptr<const LoadedWorkflow>> wf,
                       Result<std::vector<store::EventRow>> events,
@@ -400,6 +402,9 @@ class Engine final : public Control, public TaskLeaseLog {
   void markRun(RunRt& run);
   void markStep(RunRt& run, int idx);
   void event(const RunRt& run, std::string kind, std::string step = {}, int attempt = 0,
+             std::string message = {});
+  // An event an operator caused: with their actor and reason.
+  void event(const RunRt& run, std::string kind, const RequestContext& who, std::string step = {},
              std::string message = {});
   void afterCommit(AfterCommit action) { afterCommit_.push_back(std::move(action)); }
   void flush();

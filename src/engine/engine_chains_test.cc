@@ -86,7 +86,7 @@ class EngineChainsTest : public EngineTest {
     return id;
   }
   void retryUp(const std::string& id) {
-    auto f = engine_->retry(id);
+    auto f = engine_->retry(id, {});
     engine_->pump();
     auto r = f.get();
     ASSERT_TRUE(r.ok()) << r.error().toString();
@@ -131,7 +131,7 @@ TEST_F(EngineChainsTest, AFailedRunStartsFailedAndFinishedTriggersOnly) {
 
 TEST_F(EngineChainsTest, ACancelledRunIsNotFailedButFinished) {
   auto up = trigger("up");
-  auto f = engine_->cancel(up);
+  auto f = engine_->cancel(up, {});
   engine_->pump();
   ASSERT_TRUE(f.get().ok());
   exec_.fail(started(up, "fetch"), FailureClass::kCancelled, 143);

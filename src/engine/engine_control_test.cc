@@ -20,9 +20,9 @@ steps:
   // The second retry arrives while the first one's commit is being written.
   std::optional<std::future<Result<store::RunRow>>> second;
   flaky_->beforeApply = [&] {
-    if (!second) second = engine_->retry(id);
+    if (!second) second = engine_->retry(id, {});
   };
-  auto first = engine_->retry(id);
+  auto first = engine_->retry(id, {});
   engine_->pump();
   flaky_->beforeApply = nullptr;
   engine_->pump();
@@ -60,7 +60,7 @@ steps:
   engine_->pump();
   ASSERT_EQ(detail(id).run.state, RunState::kFailed);
 
-  auto f = engine_->retry(id);
+  auto f = engine_->retry(id, {});
   engine_->pump();
   ASSERT_TRUE(f.get().ok());
   ASSERT_EQ(exec_.started.size(), 3u);
@@ -117,11 +117,52 @@ steps:
   exec_.fail(0, FailureClass::kError, 1);
   engine_->pump();
   EXPECT_EQ(engine_->pendingTimers(), 2u);  // the sleep and the backoff
-  auto f = engine_->cancel(id);
+  auto f = engine_->cancel(id, {});
   engine_->pump();
   ASSERT_TRUE(f.get().ok());
   EXPECT_EQ(detail(id).run.state, RunState::kCancelled);
   EXPECT_EQ(engine_->pendingTimers(), 0u);
+}
+
+// Who cancelled and retried, and why, is kept in the run's timeline; a
+// trigger through the API records its caller on run_created, keel's own
+// events record no one.
+TEST_F(EngineTest, TheTimelineSaysWhoCancelledAndRetriedAndWhy) {
+  apply(workflow("audited", R"(
+steps:
+  - { name: a, run: "a", timeout: 1h }
+)"));
+  TriggerRequest request{"audited", nlohmann::json::object(), ""};
+  request.who.token = "ci";
+  request.who.reason = "nightly catch-up";
+  auto started = engine_->trigger(request);
+  engine_->pump();
+  auto run = started.get();
+  ASSERT_TRUE(run.ok()) << run.error().toString();
+  const std::string id = run->run.id;
+  RequestContext alice{
+      .token = "ops", .role = "admin", .onBehalfOf = "alice", .reason = "warehouse down"};
+  auto cancelled = engine_->cancel(id, alice);
+  engine_->pump();
+  ASSERT_TRUE(cancelled.get().ok());
+  exec_.fail(0, FailureClass::kCancelled, 1);
+  engine_->pump();
+  ASSERT_EQ(detail(id).run.state, RunState::kCancelled);
+  auto retried = engine_->retry(id, RequestContext{.token = "ops", .reason = "warehouse back"});
+  engine_->pump();
+  ASSERT_TRUE(retried.get().ok());
+
+  auto events = store_->runEvents(id);
+  ASSERT_TRUE(events.ok());
+  std::map<std::string, std::pair<std::string, std::string>> who;  // kind -> actor, reason
+  for (const auto& e : *events) who[e.kind] = {e.actor, e.reason};
+  ASSERT_TRUE(who.count("attempt_started"));
+  EXPECT_EQ(who["run_created"], std::make_pair(std::string("ci"), std::string("nightly catch-up")));
+  EXPECT_EQ(who["run_cancel_requested"],
+            std::make_pair(std::string("alice (token ops)"), std::string("warehouse down")));
+  EXPECT_EQ(who["run_retried"], std::make_pair(std::string("ops"), std::string("warehouse back")));
+  EXPECT_EQ(who["attempt_started"], std::make_pair(std::string(), std::string()))
+      << "what keel does by itself names no one";
 }
 
 TEST_F(EngineTest, AKeyReplayedAfterANewVersionGetsItsRunAndOtherParamsConflict) {
@@ -195,7 +236,7 @@ steps:
   - { name: after, noop: true, needs: [z] }
 )"));
   auto id = trigger("dozing");
-  auto f = engine_->cancel(id);
+  auto f = engine_->cancel(id, {});
   engine_->pump();
   ASSERT_TRUE(f.get().ok());
   auto d = detail(id);

@@ -186,7 +186,7 @@ TEST_F(EngineOutboxTest, ARetriedRunEndingAgainEmitsNothingNew) {
   auto before = pending();
   ASSERT_EQ(before.size(), 2u);  // failed, finished
   EXPECT_EQ(before[0].id, id + ".end.2");
-  auto r = engine_->retry(id);
+  auto r = engine_->retry(id, {});
   engine_->pump();
   ASSERT_TRUE(r.get().ok());
   exec_.fail(exec_.started.size() - 1, FailureClass::kBadInput, 2);

@@ -77,7 +77,7 @@ steps:
   engine_->pump();
   exec_.fail(1, FailureClass::kError, 1);
   engine_->pump();
-  auto f = engine_->retry(id);
+  auto f = engine_->retry(id, {});
   engine_->pump();
   ASSERT_TRUE(f.get().ok());
   ASSERT_EQ(exec_.started.size(), 3u);
@@ -126,8 +126,8 @@ TEST_F(BlockedReadsTest, TheLoopKeepsCommittingWhileAReadForCancelOrRetryWaits) 
     released.wait();
   };
   std::string unknown = newRunId(clock_.wallNow(), random_);
-  auto cancel = engine_->cancel(unknown);
-  auto retry = engine_->retry(unknown);
+  auto cancel = engine_->cancel(unknown, {});
+  auto retry = engine_->retry(unknown, {});
   auto created = engine_->trigger({"quick", nlohmann::json::object(), ""});
   // Fails (rather than hangs) if a read holds the loop.
   bool committed = created.wait_for(30s) == std::future_status::ready;

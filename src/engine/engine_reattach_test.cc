@@ -89,7 +89,7 @@ TEST_F(EngineTest, ACancelledRunStopsItsReattachedAttempt) {
   auto id = trigger("long");
   exec_.keepAcrossRestart = true;
   crashAndRestart();
-  auto f = engine_->cancel(id);
+  auto f = engine_->cancel(id, {});
   engine_->pump();
   ASSERT_TRUE(f.get().ok());
   ASSERT_EQ(exec_.stops.size(), 1u);

@@ -19,15 +19,15 @@ using nlohmann::json;
 // trigger may have created a run with the key: either not durable yet
 // (uncommittedKeys_) or made durable by a later commit (durableKeys_).
 void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, json params,
-                       std::string key, uint64_t seenSeq,
+                       std::string key, RequestContext who, uint64_t seenSeq,
                        std::shared_ptr<std::promise<Result<TriggerResult>>> reply) {
   KeyId keyId{wf->row.name, key};
   if (!key.empty()) {
     if (uncommittedKeys_.count(keyId)) {
       // The first run with this key is not durable yet: ask again once it is.
-      afterCommit([this, wf, given, params, key, seenSeq, reply]() mutable {
-        onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), seenSeq,
-                  reply);
+      afterCommit([this, wf, given, params, key, who, seenSeq, reply]() mutable {
+        onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key),
+                  std::move(who), seenSeq, reply);
       });
       return;
     }
@@ -38,7 +38,7 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, jso
       return;
     }
   }
-  RunRt& run = createRun(std::move(wf), std::move(params), std::move(key));
+  RunRt& run = createRun(std::move(wf), std::move(params), std::move(key), &who);
   if (!keyId.second.empty()) {
     uncommittedKeys_[keyId] = run.row.id;
     replyWhenDurable(run, [this, keyId](const store::RunRow& row) { keyMadeDurable(keyId, row); });
@@ -82,7 +82,8 @@ void Engine::pruneDurableKeys() {
   }
 }
 
-RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, std::string key) {
+RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, std::string key,
+                         const RequestContext* who) {
   auto owned = std::make_unique<RunRt>();
   RunRt& run = *owned;
   run.wf = std::move(wf);
@@ -109,7 +110,10 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
     run.row.concurrencyKey = rendered.ok() ? *rendered : run.wf->spec->concurrency->key;
   }
   markRun(run);
-  event(run, "run_created", {}, 0, fmt::format("version {}", run.row.version));
+  if (who)
+    event(run, "run_created", *who, {}, fmt::format("version {}", run.row.version));
+  else
+    event(run, "run_created", {}, 0, fmt::format("version {}", run.row.version));
   ++runsCreated_;
   runs_.emplace(run.row.id, std::move(owned));
   activeRuns_ = runs_.size();
@@ -292,7 +296,7 @@ void Engine::maybeFinishRun(RunRt& run) {
   startQueuedFires(run);
 }
 
-void Engine::onCancel(const std::string& runId,
+void Engine::onCancel(const std::string& runId, RequestContext who,
                       std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
   RunRt* run = findRun(runId);
   if (run && isTerminal(run->row.state)) {
@@ -304,12 +308,12 @@ void Engine::onCancel(const std::string& runId,
   if (!run) {
     // Finished and durable, or unknown: the StoreReader says which.
     ++readsInFlight_;
-    reader_.post([this, runId, reply] {
+    reader_.post([this, runId, who, reply] {
       auto detail = store_.getRun(runId);
-      loop_.post([this, runId, reply, detail = std::move(detail)] {
+      loop_.post([this, runId, who, reply, detail = std::move(detail)] {
         --readsInFlight_;
         if (findRun(runId)) {
-          onCancel(runId, reply);  // retried meanwhile
+          onCancel(runId, who, reply);  // retried meanwhile
         } else if (!detail.ok()) {
           reply->set_value(detail.error());
         } else if (!detail->has_value()) {
@@ -317,7 +321,7 @@ void Engine::onCancel(const std::string& runId,
         } else if (!isTerminal((*detail)->run.state)) {
           // Read while a retry of it was running: decide again once the
           // store has moved on.
-          afterCommit([this, runId, reply] { onCancel(runId, reply); });
+          afterCommit([this, runId, who, reply] { onCancel(runId, who, reply); });
         } else {
           reply->set_value(Error(
               ErrorCode::kConflict,
@@ -333,7 +337,7 @@ void Engine::onCancel(const std::string& runId,
   run->row.reason = kCancelRequested;
   run->row.cancelReason = kCancelRequested;
   markRun(*run);
-  event(*run, "run_cancel_requested");
+  event(*run, "run_cancel_requested", who);
   skipUnstartedSteps(*run);
   for (auto& s : run->steps)
     if (s.row.state == StepState::kRunning && s.handle && s.runner)
@@ -366,12 +370,12 @@ void Engine::skipUnstartedSteps(RunRt& run) {
   }
 }
 
-void Engine::onRetry(const std::string& id,
+void Engine::onRetry(const std::string& id, RequestContext who,
                      std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
   if (RunRt* live = findRun(id)) {
     if (isTerminal(live->row.state)) {
       // Its end is not durable yet: decide once it is.
-      afterCommit([this, id, reply] { onRetry(id, reply); });
+      afterCommit([this, id, who, reply] { onRetry(id, who, reply); });
       return;
     }
     reply->set_value(Error(ErrorCode::kConflict,
@@ -382,7 +386,7 @@ void Engine::onRetry(const std::string& id,
   // Not in memory: finished, and its end is durable. The StoreReader reads
   // it (and its workflow version) and hands it back to the loop.
   ++readsInFlight_;
-  reader_.post([this, id, reply, retriesSeen = retries_] {
+  reader_.post([this, id, who, reply, retriesSeen = retries_] {
     auto found = store_.getRun(id);
     Result<std::shared_ptr<const LoadedWorkflow>> wf =
         Error(ErrorCode::kNotFound, "no workflow version read");
@@ -392,22 +396,23 @@ void Engine::onRetry(const std::string& id,
       // Which after triggers its earlier end fired (engine_chains.cc).
       events = store_.runEvents(id);
     }
-    loop_.post([this, id, reply, retriesSeen, found = std::move(found), wf = std::move(wf),
+    loop_.post([this, id, who, reply, retriesSeen, found = std::move(found), wf = std::move(wf),
                 events = std::move(events)]() mutable {
       --readsInFlight_;
-      retryFromStore(id, retriesSeen, std::move(found), std::move(wf), std::move(events), reply);
+      retryFromStore(id, std::move(who), retriesSeen, std::move(found), std::move(wf),
+                     std::move(events), reply);
     });
   });
 }
 
-void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
+void Engine::retryFromStore(const std::string& id, RequestContext who, uint64_t retriesSeen,
                             Result<std::optional<store::RunDetail>> found,
                             Result<std::shared_ptr<const LoadedWorkflow>> wf,
                             Result<std::vector<store::EventRow>> events,
                             std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
   if (findRun(id) || retriesSeen != retries_) {
     // A retry overtook this one while the store was read: decide again.
-    onRetry(id, reply);
+    onRetry(id, std::move(who), reply);
     return;
   }
   if (!found.ok()) {
@@ -455,7 +460,7 @@ void Engine::retryFromStore(const std::string& id, uint64_t retriesSeen,
   RunRt* run = rebuildRun(std::move(active), std::move(*wf));
   collectAfterFired(*run, *events);
   ++retries_;
-  event(*run, "run_retried", {}, 0, "failed and dead steps re-run");
+  event(*run, "run_retried", who, {}, "failed and dead steps re-run");
   for (auto& s : run->steps) {
     s.budgetStart = 0;
     if (std::find(rerun.begin(), rerun.end(), s.row.name) == rerun.end()) continue;

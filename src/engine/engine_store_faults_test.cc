@@ -37,8 +37,8 @@ TEST_F(EngineTest, FailedCommitIsRetriedAndNothingHappensBeforeItIsDurable) {
 // waiting for the loop.
 void expectEveryCallRefused(Engine& engine, const std::string& runId, const std::string& message) {
   auto trig = engine.trigger({"w", nlohmann::json::object(), ""});
-  auto cancel = engine.cancel(runId);
-  auto retry = engine.retry(runId);
+  auto cancel = engine.cancel(runId, {});
+  auto retry = engine.retry(runId, {});
   auto apply = engine.applyWorkflow(workflow("w2", "steps:\n  - { name: a, noop: true }\n"), "");
   for (const Error& e :
        {trig.get().error(), cancel.get().error(), retry.get().error(), apply.get().error()}) {

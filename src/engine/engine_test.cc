@@ -267,7 +267,7 @@ steps:
   ASSERT_EQ(exec_.started.size(), 2u);
   EXPECT_EQ(step(detail(waiting[3]), "a").waitReason,
             "concurrency key 'all' is at its limit of 2, held by runs " + h1 + ", " + h2);
-  auto cancelled = engine_->cancel(waiting[1]);
+  auto cancelled = engine_->cancel(waiting[1], {});
   engine_->pump();
   ASSERT_TRUE(cancelled.get().ok());
   EXPECT_EQ(detail(waiting[1]).run.state, RunState::kCancelled);
@@ -399,7 +399,7 @@ steps:
   - { name: b, run: "b", needs: [a], timeout: 1m }
 )"));
   auto id = trigger("long");
-  auto f = engine_->cancel(id);
+  auto f = engine_->cancel(id, {});
   engine_->pump();
   auto r = f.get();
   ASSERT_TRUE(r.ok()) << r.error().toString();
@@ -409,7 +409,7 @@ steps:
   auto d = detail(id);
   EXPECT_EQ(d.run.state, RunState::kCancelled);
   EXPECT_EQ(step(d, "b").state, StepState::kSkipped);
-  auto again = engine_->cancel(id);
+  auto again = engine_->cancel(id, {});
   engine_->pump();
   EXPECT_EQ(again.get().error().code(), ErrorCode::kConflict);
 }
@@ -427,7 +427,7 @@ steps:
   exec_.fail(1, FailureClass::kError, 1);
   engine_->pump();
   ASSERT_EQ(detail(id).run.state, RunState::kFailed);
-  auto f = engine_->retry(id);
+  auto f = engine_->retry(id, {});
   engine_->pump();
   auto r = f.get();
   ASSERT_TRUE(r.ok()) << r.error().toString();
@@ -457,11 +457,11 @@ steps:
   engine_->pump();
   ASSERT_EQ(detail(first).run.state, RunState::kFailed);
   auto holder = trigger("slotted");  // takes the only slot
-  auto retried = engine_->retry(first);
+  auto retried = engine_->retry(first, {});
   engine_->pump();
   ASSERT_TRUE(retried.get().ok());
   ASSERT_EQ(step(detail(first), "b").waitKind, "concurrency");
-  auto cancelled = engine_->cancel(first);
+  auto cancelled = engine_->cancel(first, {});
   engine_->pump();
   ASSERT_TRUE(cancelled.get().ok());
   auto d = detail(first);
@@ -673,14 +673,14 @@ steps:
 TEST_F(EngineTest, ACancelIsStoredInItsOwnColumnAndARetryClearsIt) {
   apply(workflow("long", "steps:\n  - { name: a, run: \"a\", timeout: 1h }\n"));
   auto id = trigger("long");
-  auto f = engine_->cancel(id);
+  auto f = engine_->cancel(id, {});
   engine_->pump();
   ASSERT_TRUE(f.get().ok());
   engine_->pump();
   auto d = detail(id);
   EXPECT_EQ(d.run.state, RunState::kCancelled);
   EXPECT_EQ(d.run.cancelReason, "cancel requested");
-  auto r = engine_->retry(id);
+  auto r = engine_->retry(id, {});
   engine_->pump();
   ASSERT_TRUE(r.get().ok());
   engine_->pump();

@@ -82,6 +82,10 @@ struct EventRow {
   std::string step;  // empty for run-level events
   int attempt = 0;
   std::string message;
+  // Who asked for it (RequestContext::actor()) and why; empty for what
+  // keel did by itself.
+  std::string actor;
+  std::string reason;
 
   bool operator==(const EventRow&) const = default;
 };

@@ -55,10 +55,12 @@ std::vector<engine::EventRequest> FakeControl::emits() const {
   return emits_;
 }
 
-std::future<Result<store::RunRow>> FakeControl::cancel(const std::string& runId) {
+std::future<Result<store::RunRow>> FakeControl::cancel(const std::string& runId,
+                                                       RequestContext who) {
   {
     std::lock_guard lock(mu_);
     cancels_.push_back(runId);
+    callers_.push_back(std::move(who));
   }
   return answer<store::RunRow>([this, runId]() -> Result<store::RunRow> {
     if (onCancel) return onCancel(runId);
@@ -66,10 +68,12 @@ std::future<Result<store::RunRow>> FakeControl::cancel(const std::string& runId)
   });
 }
 
-std::future<Result<store::RunRow>> FakeControl::retry(const std::string& runId) {
+std::future<Result<store::RunRow>> FakeControl::retry(const std::string& runId,
+                                                      RequestContext who) {
   {
     std::lock_guard lock(mu_);
     retries_.push_back(runId);
+    callers_.push_back(std::move(who));
   }
   return answer<store::RunRow>([this, runId]() -> Result<store::RunRow> {
     if (onRetry) return onRetry(runId);
@@ -132,6 +136,11 @@ std::vector<std::string> FakeControl::cancels() const {
 std::vector<std::string> FakeControl::retries() const {
   std::lock_guard lock(mu_);
   return retries_;
+}
+
+std::vector<RequestContext> FakeControl::callers() const {
+  std::lock_guard lock(mu_);
+  return callers_;
 }
 
 }  // namespace keel::testing

@@ -27,8 +27,8 @@ class FakeControl final : public engine::Control {
   bool hang = false;
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
-  std::future<Result<store::RunRow>> cancel(const std::string& runId) override;
-  std::future<Result<store::RunRow>> retry(const std::string& runId) override;
+  std::future<Result<store::RunRow>> cancel(const std::string& runId, RequestContext who) override;
+  std::future<Result<store::RunRow>> retry(const std::string& runId, RequestContext who) override;
   std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) override;
   // The whole text as one apply (recorded in applies(), answered by onApply).
@@ -41,6 +41,8 @@ class FakeControl final : public engine::Control {
   std::vector<std::pair<std::string, std::string>> applies() const;  // (yaml, source)
   std::vector<std::string> cancels() const;
   std::vector<std::string> retries() const;
+  // Who asked for each cancel and retry, in call order.
+  std::vector<RequestContext> callers() const;
 
  private:
   template <typename T>
@@ -51,6 +53,7 @@ class FakeControl final : public engine::Control {
   std::vector<std::pair<std::string, std::string>> applies_;
   std::vector<std::string> cancels_;
   std::vector<std::string> retries_;
+  std::vector<RequestContext> callers_;
   std::vector<engine::EventRequest> emits_;
   std::vector<std::shared_ptr<void>> hanging_;  // promises kept unresolved
 };

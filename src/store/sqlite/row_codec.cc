@@ -97,6 +97,8 @@ EventRow readEvent(const Statement& s) {
   row.step = s.textAt(4);
   row.attempt = s.intAt(5);
   row.message = s.textAt(6);
+  row.actor = s.textAt(7);
+  row.reason = s.textAt(8);
   return row;
 }
 

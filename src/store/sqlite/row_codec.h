@@ -25,7 +25,8 @@ inline constexpr const char* kStepColumns =
     "run_id, name, state, attempts, output_json, reason, due_at, wait_kind, wait_reason";
 inline constexpr const char* kAttemptColumns =
     "run_id, step, n, state, started_at, finished_at, exit_code, signal, failure_class, message";
-inline constexpr const char* kEventColumns = "seq, run_id, at, kind, step, attempt, message";
+inline constexpr const char* kEventColumns =
+    "seq, run_id, at, kind, step, attempt, message, actor, reason";
 inline constexpr const char* kLogColumns =
     "run_id, step, attempt, stdout, stderr, stdout_bytes, stderr_bytes";
 

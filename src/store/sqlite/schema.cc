@@ -254,6 +254,12 @@ CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id);
 CREATE INDEX outbox_by_topic ON outbox (topic, seq);
 )sql";
 
+// Who asked for a timeline event, and why (RequestContext).
+constexpr const char* kSchemaEventActors = R"sql(
+ALTER TABLE events ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -264,6 +270,7 @@ constexpr Migration kMigrations[] = {
     {7, kFileArrivalsMigration},
     {8, kSchemaOutbox},
     {9, kSchemaSubscriptions},
+    {10, kSchemaEventActors},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

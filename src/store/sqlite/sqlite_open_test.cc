@@ -179,21 +179,23 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path,
-                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
-                       "DROP TABLE inbound_events; "
-                       "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
-                       "ALTER TABLE steps DROP COLUMN wait_kind; "
-                       "ALTER TABLE steps DROP COLUMN wait_reason; "
-                       "ALTER TABLE runs DROP COLUMN wait_kind; "
-                       "ALTER TABLE runs DROP COLUMN wait_reason; "
-                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
-                       "UPDATE keel_schema SET version = 2");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+      "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+      "DROP TABLE inbound_events; "
+      "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
+      "ALTER TABLE steps DROP COLUMN wait_kind; "
+      "ALTER TABLE steps DROP COLUMN wait_reason; "
+      "ALTER TABLE runs DROP COLUMN wait_kind; "
+      "ALTER TABLE runs DROP COLUMN wait_reason; "
+      "ALTER TABLE runs DROP COLUMN cancel_reason; "
+      "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
+      "UPDATE keel_schema SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 9);
+  EXPECT_EQ(kSchemaVersion, 10);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -221,16 +223,18 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
         (*store)->apply({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "a")}, PutRun{cancelled}}});
     ASSERT_TRUE(s.ok()) << s.error().toString();
   }
-  testutil::sqliteExec(path,
-                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
-                       "DROP TABLE inbound_events; "
-                       "ALTER TABLE steps DROP COLUMN wait_kind; "
-                       "ALTER TABLE steps DROP COLUMN wait_reason; "
-                       "ALTER TABLE runs DROP COLUMN wait_kind; "
-                       "ALTER TABLE runs DROP COLUMN wait_reason; "
-                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
-                       "UPDATE keel_schema SET version = 3");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+      "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+      "DROP TABLE inbound_events; "
+      "ALTER TABLE steps DROP COLUMN wait_kind; "
+      "ALTER TABLE steps DROP COLUMN wait_reason; "
+      "ALTER TABLE runs DROP COLUMN wait_kind; "
+      "ALTER TABLE runs DROP COLUMN wait_reason; "
+      "ALTER TABLE runs DROP COLUMN cancel_reason; "
+      "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
+      "UPDATE keel_schema SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -268,11 +272,13 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path,
-                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
-                       "DROP TABLE inbound_events; "
-                       "UPDATE keel_schema SET version = 4");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+      "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+      "DROP TABLE inbound_events; "
+      "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
+      "UPDATE keel_schema SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -293,10 +299,12 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path,
-                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
-                       "UPDATE keel_schema SET version = 5");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+      "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+      "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
+      "UPDATE keel_schema SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -327,7 +335,8 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
   createKeelDatabase(path);
   testutil::sqliteExec(path,
                        "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-                       "outbox; UPDATE keel_schema SET version = 7");
+                       "outbox; ALTER TABLE events DROP COLUMN actor; "
+                       "ALTER TABLE events DROP COLUMN reason; UPDATE keel_schema SET version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -417,6 +426,40 @@ TEST(SqliteOpenTest, AnUnopenablePathIsAnIoError) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code(), ErrorCode::kIo) << store.error().toString();
   EXPECT_TRUE(contains(store.error().message(), "missing-dir")) << store.error().message();
+}
+
+// A database of schema 9 (timeline events without actor and reason) gains
+// the columns on open: earlier events read back with neither, new ones keep
+// both.
+TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  {
+    auto store = openSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.error().toString();
+    EventRow created{.runId = "r1", .at = WallTime(Millis(5)), .kind = "run_created"};
+    ASSERT_TRUE((*store)->apply({{PutRun{makeRun("r1")}, AppendEvent{created}}}).ok());
+  }
+  testutil::sqliteExec(path,
+                       "ALTER TABLE events DROP COLUMN actor; "
+                       "ALTER TABLE events DROP COLUMN reason; UPDATE keel_schema SET version = 9");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
+  EventRow cancel{.runId = "r1",
+                  .at = WallTime(Millis(9)),
+                  .kind = "run_cancel_requested",
+                  .actor = "alice (token ops)",
+                  .reason = "warehouse down; see 'INC-7'"};
+  ASSERT_TRUE((*store)->apply({{AppendEvent{cancel}}}).ok());
+  auto events = (*store)->runEvents("r1");
+  ASSERT_TRUE(events.ok()) << events.error().toString();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].kind, "run_created");
+  EXPECT_EQ((*events)[0].actor, "");
+  EXPECT_EQ((*events)[0].reason, "");
+  EXPECT_EQ((*events)[1].actor, "alice (token ops)");
+  EXPECT_EQ((*events)[1].reason, "warehouse down; see 'INC-7'");
 }
 
 }  // namespace

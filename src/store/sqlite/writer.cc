@@ -50,8 +50,8 @@ ON CONFLICT (run_id, step, n) DO UPDATE SET
   failure_class = excluded.failure_class, message = excluded.message)sql";
 
 constexpr const char* kInsertEvent = R"sql(
-INSERT INTO events (run_id, at, kind, step, attempt, message)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+INSERT INTO events (run_id, at, kind, step, attempt, message, actor, reason)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))sql";
 
 constexpr const char* kPutStepPos = R"sql(
 INSERT INTO keel_counters (name, value) VALUES ('step_pos', ?1)
@@ -189,6 +189,8 @@ Status Writer::put(const AppendEvent& m) {
   (*s)->bind(4, r.step);
   (*s)->bind(5, r.attempt);
   (*s)->bind(6, r.message);
+  (*s)->bind(7, r.actor);
+  (*s)->bind(8, r.reason);
   return runBound(*s,
                   [&] { return fmt::format("cannot append event {} of run {}", r.kind, r.runId); });
 }
