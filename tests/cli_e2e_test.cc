@@ -111,5 +111,85 @@ TEST(CliE2e, RunStartedWhileKeelIsDownTriggersOnceItIsUp) {
   EXPECT_EQ(app::queryText(keel.db(), "SELECT substr(idempotency_key, 1, 4) FROM runs"), "cli-");
 }
 
+constexpr const char* kTalky = R"(name: talky
+owner: { team: qa, contact: qa@example.com }
+runbook: https://wiki.example.com/talky
+params: { gate: { description: a file the step waits for } }
+steps:
+  - name: say
+    run: echo first; while [ ! -e {{ params.gate }} ]; do sleep 0.05; done; echo second >&2; echo third
+    timeout: 2m
+  - name: after
+    needs: [say]
+    run: echo done
+    timeout: 1m
+)";
+
+bool stillRunning(pid_t pid) {
+  int status = 0;
+  return ::waitpid(pid, &status, WNOHANG) == 0;
+}
+
+// `keel logs RUN STEP -f` prints what a running step wrote before the step
+// ends (the step cannot end before the test makes its gate), then the
+// rest, and exits 0 once the attempt has ended.
+TEST(CliE2e, LogsFollowPrintsARunningStepsOutputBeforeItEndsAndTheRestAfter) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kTalky);
+  const std::string gate = keel.dir().file("gate");
+  auto [status, run] = keel.trigger("talky", {{"params", {{"gate", gate}}}});
+  ASSERT_EQ(status, 201) << run.dump();
+  const std::string runId = run["id"];
+  const std::string out = keel.dir().file("logs.out"), err = keel.dir().file("logs.err");
+  pid_t cli =
+      startCli({"--server", keel.url(), "logs", runId, "say", "-f"}, keel.token(), out, err);
+  ASSERT_TRUE(waitFor([&] { return testing::readFile(out) == "first\n"; }))
+      << testing::readFile(out) << testing::readFile(err);
+  EXPECT_TRUE(stillRunning(cli));  // the attempt goes on: so does the follow
+  testing::writeFile(gate, "");
+  EXPECT_EQ(exitCodeOf(cli, 90), 0) << testing::readFile(err);
+  const std::string all = testing::readFile(out);
+  // stdout and stderr interleaved as the supervisor read them.
+  EXPECT_EQ(all.substr(0, 6), "first\n") << all;
+  EXPECT_TRUE(contains(all, "second\n")) << all;
+  EXPECT_TRUE(contains(all, "third\n")) << all;
+  EXPECT_EQ(all.size(), std::string("first\nsecond\nthird\n").size()) << all;
+  EXPECT_EQ(keel.waitForRun(runId)["state"], "succeeded");
+}
+
+// `keel show RUN --watch` draws the run, then one line per change, and
+// exits with `keel run --wait`'s code once the run ends; --graph and --dot
+// draw its steps.
+TEST(CliE2e, ShowWatchFollowsARunToItsEndAndExitsByItsState) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kTalky);
+  const std::string gate = keel.dir().file("gate");
+  auto [status, run] = keel.trigger("talky", {{"params", {{"gate", gate}}}});
+  ASSERT_EQ(status, 201) << run.dump();
+  const std::string runId = run["id"];
+  ASSERT_TRUE(waitFor([&] { return keel.getRun(runId).value("state", "") == "running"; }));
+
+  const std::string out = keel.dir().file("watch.out"), err = keel.dir().file("watch.err");
+  pid_t cli = startCli({"--server", keel.url(), "show", runId, "--watch", "--graph"}, keel.token(),
+                       out, err);
+  ASSERT_TRUE(waitFor([&] { return contains(testing::readFile(out), "<- say"); }))
+      << testing::readFile(out) << testing::readFile(err);
+  EXPECT_TRUE(stillRunning(cli));
+  testing::writeFile(gate, "");
+  EXPECT_EQ(exitCodeOf(cli, 90), 0) << testing::readFile(err);
+  const std::string watched = testing::readFile(out);
+  EXPECT_TRUE(contains(watched, "step after: pending -> ")) << watched;
+  EXPECT_TRUE(contains(watched, "run " + runId + ": running -> succeeded")) << watched;
+  EXPECT_FALSE(contains(watched, "\x1b[")) << "no screen control when stdout is a file";
+
+  const std::string dotOut = keel.dir().file("dot.out");
+  pid_t dot = startCli({"--server", keel.url(), "show", runId, "--dot"}, keel.token(), dotOut, err);
+  EXPECT_EQ(exitCodeOf(dot, 60), 0) << testing::readFile(err);
+  EXPECT_TRUE(contains(testing::readFile(dotOut), "  \"say\" -> \"after\";\n"))
+      << testing::readFile(dotOut);
+}
+
 }  // namespace
 }  // namespace keel::e2e

@@ -1,5 +1,9 @@
 // Run routes: list and show runs, their timeline and logs; cancel, retry.
+#include <atomic>
 #include <charconv>
+#include <chrono>
+#include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -16,6 +20,38 @@ namespace keel::api {
 namespace {
 
 using nlohmann::json;
+
+constexpr int kMaxFollowWaitMs = 30'000;
+constexpr size_t kFollowReadBytes = 256 * 1024;
+constexpr auto kFollowTick = std::chrono::milliseconds(50);
+
+// Follows that may wait at once (each holds a server thread).
+struct FollowSlots {
+  std::atomic<int> waiting{0};
+  int max = 16;
+};
+
+class FollowSlot {
+ public:
+  FollowSlot(FollowSlots& slots, bool waits) : slots_(slots), taken_(waits) {
+    if (taken_ && slots_.waiting.fetch_add(1) >= slots_.max) {
+      slots_.waiting.fetch_sub(1);
+      taken_ = false;
+      refused_ = true;
+    }
+  }
+  ~FollowSlot() {
+    if (taken_) slots_.waiting.fetch_sub(1);
+  }
+  FollowSlot(const FollowSlot&) = delete;
+  FollowSlot& operator=(const FollowSlot&) = delete;
+  bool refused() const { return refused_; }
+
+ private:
+  FollowSlots& slots_;
+  bool taken_;
+  bool refused_ = false;
+};
 
 Error noSuchRun(const std::string& id) {
   return Error(ErrorCode::kNotFound, fmt::format("no run '{}'", id));
@@ -144,7 +180,10 @@ Reply runEvents(const RouteContext& ctx, const ApiRequest& request) {
   return jsonReply(200, {{field::kEvents, std::move(list)}});
 }
 
-Reply stepLogs(const RouteContext& ctx, const ApiRequest& request) {
+Reply followLogs(const RouteContext& ctx, FollowSlots& slots, const ApiRequest& request,
+                 std::optional<int> attempt);
+
+Reply stepLogs(const RouteContext& ctx, FollowSlots& slots, const ApiRequest& request) {
   const auto& id = request.pathParams[0];
   const auto& step = request.pathParams[1];
   std::optional<int> attempt;
@@ -153,6 +192,17 @@ Reply stepLogs(const RouteContext& ctx, const ApiRequest& request) {
     if (!n.ok()) return errorReply(n.error());
     attempt = *n;
   }
+  if (request.hasQuery("follow")) {
+    const std::string follow = request.query("follow");
+    if (follow == "true") return followLogs(ctx, slots, request, attempt);
+    if (follow != "false")
+      return errorReply(
+          Error(ErrorCode::kInvalidArgument,
+                fmt::format("'follow' must be true or false, got {}", quoteForMessage(follow))));
+  }
+  if (request.hasQuery("offset") || request.hasQuery("wait_ms"))
+    return errorReply(
+        Error(ErrorCode::kInvalidArgument, "'offset' and 'wait_ms' go with follow=true"));
   auto detail = loadRun(ctx, id);
   if (!detail.ok()) return errorReply(detail.error());
   bool known = false;
@@ -165,6 +215,136 @@ Reply stepLogs(const RouteContext& ctx, const ApiRequest& request) {
   json list = json::array();
   for (const auto& log : *logs) list.push_back(logJson(log));
   return jsonReply(200, {{field::kRun, id}, {field::kStep, step}, {field::kAttempts, list}});
+}
+
+// The length of `text` without a trailing, incomplete UTF-8 character, so
+// that an answer never splits one (the next read starts at its first byte).
+size_t completeUtf8Prefix(std::string_view text) {
+  size_t back = 0;
+  const size_t n = text.size();
+  while (back < 3 && back < n && (static_cast<unsigned char>(text[n - 1 - back]) & 0xC0) == 0x80)
+    ++back;
+  if (back == n) return n;
+  const auto lead = static_cast<unsigned char>(text[n - 1 - back]);
+  const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (need == 1 || back + 1 >= need) return n;
+  return n - back - 1;
+}
+
+Reply followAnswer(const std::string& id, const std::string& step, int attempt, std::string data,
+                   int64_t offset, bool running, const std::string& message = "") {
+  json body = {{field::kRun, id},          {field::kStep, step},
+               {field::kAttempt, attempt}, {field::kData, std::move(data)},
+               {field::kOffset, offset},   {field::kRunning, running}};
+  if (!message.empty()) body[field::kMessage] = message;
+  return jsonReply(200, body);
+}
+
+// GET .../logs?follow=true&offset=N&wait_ms=M[&attempt=K]: the output of the
+// step's attempt K (its latest by default) past byte N of its live copy,
+// answered as soon as there is some, when the attempt ends, or after M ms
+// with no data. Once the attempt has ended and its live copy is gone, its
+// stored logs (stdout, then stderr) are the answer to offset 0. Polls the
+// live copy every kFollowTick; holds a server thread, so at most
+// maxWaitingPolls follows wait at once (429 beyond).
+Reply followLogs(const RouteContext& ctx, FollowSlots& slots, const ApiRequest& request,
+                 std::optional<int> attempt) {
+  const auto& id = request.pathParams[0];
+  const auto& step = request.pathParams[1];
+  int64_t offset = 0;
+  if (request.hasQuery("offset")) {
+    const std::string text = request.query("offset");
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), offset);
+    if (ec != std::errc() || end != text.data() + text.size() || offset < 0)
+      return errorReply(Error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("'offset' must be a whole number of bytes, got {}", quoteForMessage(text))));
+  }
+  int waitMs = 0;
+  if (request.hasQuery("wait_ms")) {
+    auto w = intParam("wait_ms", request.query("wait_ms"), 0, kMaxFollowWaitMs);
+    if (!w.ok()) return errorReply(w.error());
+    waitMs = *w;
+  }
+  FollowSlot slot(slots, waitMs > 0);
+  if (slot.refused()) {
+    Reply busy = errorReply(
+        429, "too_many_follows",
+        fmt::format("{} log follows are already waiting, the most this keel serves at once; "
+                    "try again after Retry-After",
+                    slots.max));
+    busy.headers.emplace_back("Retry-After", "1");
+    return busy;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(waitMs);
+  auto waitATick = [&] {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(kFollowTick);
+    return true;
+  };
+  for (;;) {
+    auto detail = loadRun(ctx, id);
+    if (!detail.ok()) return errorReply(detail.error());
+    const store::StepRow* row = nullptr;
+    for (const auto& s : detail->steps)
+      if (s.name == step) row = &s;
+    if (!row)
+      return errorReply(
+          Error(ErrorCode::kNotFound, fmt::format("run '{}' has no step '{}'", id, step)));
+    const int k = attempt.value_or(row->attempts);
+    if (k > row->attempts && attempt)
+      return errorReply(Error(ErrorCode::kNotFound,
+                              fmt::format("step '{}' of run '{}' has no attempt {} (it has {})",
+                                          step, id, k, row->attempts)));
+    bool running = false;
+    for (const auto& a : detail->attempts)
+      if (a.step == step && a.n == k) running = a.state == AttemptState::kRunning;
+    if (k == 0) {  // not started yet: it may, while the run is active
+      const bool mayStart = !isTerminal(detail->run.state) && !isTerminal(row->state);
+      if (!mayStart || !waitATick())
+        return followAnswer(id, step, 0, "", offset, mayStart,
+                            mayStart ? "" : "the step never started");
+      continue;
+    }
+    // Read until there is data or the attempt's end; the store is read again
+    // only when the live copy says nothing (not started, or gone).
+    for (;;) {
+      auto live = ctx.control.liveLog({id, step, k, offset, kFollowReadBytes});
+      if (live.ok()) {
+        const size_t keep = live->ended ? live->data.size() : completeUtf8Prefix(live->data);
+        if (keep > 0 || live->ended) {
+          live->data.resize(keep);
+          const int64_t next = offset + static_cast<int64_t>(keep);
+          return followAnswer(id, step, k, std::move(live->data), next,
+                              !(live->ended && next == live->offset));
+        }
+        if (!waitATick()) return followAnswer(id, step, k, "", offset, true);
+        continue;
+      }
+      const ErrorCode code = live.error().code();
+      if (code != ErrorCode::kNotFound && code != ErrorCode::kUnimplemented)
+        return errorReply(live.error());
+      break;
+    }
+    if (running) {  // no live copy (yet, or of this kind): wait for the end
+      if (!waitATick()) return followAnswer(id, step, k, "", offset, true);
+      continue;
+    }
+    // Ended, its live copy gone: the stored logs, which split stdout from
+    // stderr, so their bytes line up with an offset only from the start.
+    if (offset > 0)
+      return followAnswer(
+          id, step, k, "", offset, false,
+          fmt::format("attempt {} ended; the rest of its output is in its stored logs "
+                      "(without follow)",
+                      k));
+    auto logs = ctx.store.stepLogs(id, step, k);
+    if (!logs.ok()) return errorReply(logs.error());
+    std::string all;
+    for (const auto& l : *logs) all += l.stdoutText + l.stderrText;
+    const auto size = static_cast<int64_t>(all.size());
+    return followAnswer(id, step, k, std::move(all), size, false);
+  }
 }
 
 Reply answerRow(Result<store::RunRow> row) {
@@ -211,7 +391,13 @@ void addRunRoutes(Router& router, const RouteContext& context) {
              {.query = {"workflow", "state", "since", "limit", "cursor"}});
   router.add("GET", "/api/v1/runs/{id}", bind(getRun));
   router.add("GET", "/api/v1/runs/{id}/events", bind(runEvents));
-  router.add("GET", "/api/v1/runs/{id}/steps/{step}/logs", bind(stepLogs), {.query = {"attempt"}});
+  auto follows = std::make_shared<FollowSlots>();
+  follows->max = context.maxWaitingPolls;
+  router.add("GET", "/api/v1/runs/{id}/steps/{step}/logs",
+             [context, follows](const ApiRequest& request) {
+               return stepLogs(context, *follows, request);
+             },
+             {.query = {"attempt", "follow", "offset", "wait_ms"}});
   router.add("POST", "/api/v1/runs/{id}/cancel", bind(cancelRun));
   router.add("POST", "/api/v1/runs/{id}/retry", bind(retryRun));
 }

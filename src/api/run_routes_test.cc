@@ -1,5 +1,8 @@
 // The run routes of the HTTP API: listing and pagination, a run's detail,
 // timeline and logs, cancel and retry.
+#include <atomic>
+#include <mutex>
+
 #include <fmt/format.h>
 
 #include "api/server_test_fixture.h"
@@ -210,6 +213,109 @@ TEST_F(ServerTest, StepLogs) {
   expectError(get(base + "nope/logs"), 404, "not_found");
   expectError(get("/api/v1/runs/01KA0000000000000000000009/steps/shout/logs"), 404, "not_found");
   expectError(get(base + "shout/logs?attempt=0"), 400, "invalid_argument");
+}
+
+// A run whose step `shout` runs its third attempt (the sample's run, active).
+void makeShoutRun(testing::FakeStore& store) {
+  auto& d = store.runs.back();
+  d.run.state = RunState::kRunning;
+  d.run.finishedAt.reset();
+  for (auto& s : d.steps)
+    if (s.name == "shout") {
+      s.state = StepState::kRunning;
+      s.attempts = 3;
+    }
+  store::AttemptRow a3{d.run.id,
+                       "shout",
+                       3,
+                       AttemptState::kRunning,
+                       at(kT0 + 900),
+                       std::nullopt,
+                       std::nullopt,
+                       std::nullopt,
+                       FailureClass::kNone,
+                       ""};
+  d.attempts.push_back(a3);
+}
+
+TEST_F(ServerTest, FollowingLogsWaitsForLiveBytesPastTheOffset) {
+  makeShoutRun(store_);
+  std::atomic<int> calls{0};
+  std::vector<engine::LiveLogRequest> asked;
+  std::mutex mu;
+  control_.onLiveLog = [&](const engine::LiveLogRequest& r) -> Result<engine::LiveLog> {
+    {
+      std::lock_guard lock(mu);
+      asked.push_back(r);
+    }
+    // Nothing new for the first reads of the long poll, then a line.
+    if (++calls < 3) return engine::LiveLog{"", r.offset, false};
+    return engine::LiveLog{"line 2\n", r.offset + 7, false};
+  };
+  start();
+  const std::string base = std::string("/api/v1/runs/") + kRunIds[2] + "/steps/shout/logs";
+  auto got = body(get(base + "?follow=true&offset=7&wait_ms=30000"));
+  EXPECT_EQ(got, json({{"run", kRunIds[2]},
+                       {"step", "shout"},
+                       {"attempt", 3},
+                       {"data", "line 2\n"},
+                       {"offset", 14},
+                       {"running", true}}));
+  EXPECT_EQ(calls.load(), 3);  // it waited rather than answering empty
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(asked.empty());
+  EXPECT_EQ(asked[0].runId, kRunIds[2]);
+  EXPECT_EQ(asked[0].step, "shout");
+  EXPECT_EQ(asked[0].attempt, 3);
+  EXPECT_EQ(asked[0].offset, 7);
+}
+
+TEST_F(ServerTest, FollowingAnswersEmptyAfterWaitMsAndTheRestWhenTheAttemptEnds) {
+  makeShoutRun(store_);
+  std::atomic<bool> ended{false};
+  control_.onLiveLog = [&](const engine::LiveLogRequest& r) -> Result<engine::LiveLog> {
+    if (ended) return engine::LiveLog{r.offset == 0 ? "all\n" : "", 4, true};
+    return engine::LiveLog{"", r.offset, false};
+  };
+  start();
+  const std::string base = std::string("/api/v1/runs/") + kRunIds[2] + "/steps/shout/logs";
+  auto idle = body(get(base + "?follow=true&offset=0&wait_ms=0"));
+  EXPECT_EQ(idle["data"], "");
+  EXPECT_EQ(idle["offset"], 0);
+  EXPECT_EQ(idle["running"], true);
+  ended = true;
+  auto rest = body(get(base + "?follow=true&offset=0&wait_ms=1000"));
+  EXPECT_EQ(rest["data"], "all\n");
+  EXPECT_EQ(rest["offset"], 4);
+  EXPECT_EQ(rest["running"], false);
+}
+
+TEST_F(ServerTest, FollowingAnEndedAttemptWithoutLiveOutputAnswersItsStoredLogs) {
+  start();  // FakeControl keeps no live output; the sample's step is dead
+  const std::string base = std::string("/api/v1/runs/") + kRunIds[2] + "/steps/shout/logs";
+  auto first = body(get(base + "?follow=true&attempt=1&wait_ms=30000"));
+  EXPECT_EQ(first["attempt"], 1);
+  EXPECT_EQ(first["data"], "out1\nerr1\n");  // stdout, then stderr
+  EXPECT_EQ(first["offset"], 10);
+  EXPECT_EQ(first["running"], false);
+  auto later = body(get(base + "?follow=true&offset=3"));
+  EXPECT_EQ(later["attempt"], 2);  // the latest
+  EXPECT_EQ(later["data"], "");
+  EXPECT_EQ(later["running"], false);
+  EXPECT_NE(later["message"].get<std::string>().find("stored logs"), std::string::npos);
+}
+
+TEST_F(ServerTest, FollowingRefusesBadParameters) {
+  start();
+  const std::string base = std::string("/api/v1/runs/") + kRunIds[2] + "/steps/shout/logs";
+  expectError(get(base + "?follow=yes"), 400, "invalid_argument");
+  expectError(get(base + "?follow=true&offset=-1"), 400, "invalid_argument");
+  expectError(get(base + "?follow=true&offset=x"), 400, "invalid_argument");
+  expectError(get(base + "?follow=true&wait_ms=30001"), 400, "invalid_argument");
+  expectError(get(base + "?offset=3"), 400, "invalid_argument");
+  expectError(get(base + "?follow=true&attempt=9"), 404, "not_found");
+  expectError(get(std::string("/api/v1/runs/") + kRunIds[2] + "/steps/nope/logs?follow=true"), 404,
+              "not_found");
 }
 
 TEST_F(ServerTest, CancelAndRetry) {

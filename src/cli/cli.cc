@@ -2,6 +2,8 @@
 // users in docs/cli.md; keep the two in step.
 #include "cli/cli.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -41,6 +43,8 @@ struct Parsed {
   std::string runId;
   std::string step;
   int attempt = 0;
+  bool follow = false;
+  ShowArgs show;
   bool json = false;
 };
 
@@ -207,13 +211,27 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
 
   s.show = app.add_subcommand("show", "Show a run: steps, attempts and timeline");
   s.show->add_option("run", p.runId, "Run id")->required();
-  s.show->add_flag("--json", p.json, "Print the API's JSON: {run, events}");
+  auto* showJson = s.show->add_flag("--json", p.json, "Print the API's JSON: {run, events}");
+  auto* graph = s.show->add_flag("--graph", p.show.graph,
+                                 "Draw the step graph (layered by dependency) with each "
+                                 "step's state, instead of the tables");
+  auto* dot = s.show->add_flag("--dot", p.show.dot, "Print the step graph as Graphviz DOT");
+  s.show
+      ->add_flag("--watch", p.show.watch,
+                 "Draw again every second until the run ends; exit 0 if it succeeded, 1 if not")
+      ->excludes(showJson)
+      ->excludes(dot);
+  graph->excludes(dot)->excludes(showJson);
+  dot->excludes(showJson);
 
   s.logs = app.add_subcommand("logs", "Print a step's stdout and stderr, attempt by attempt");
   s.logs->add_option("run", p.runId, "Run id")->required();
   s.logs->add_option("step", p.step, "Step name")->required();
   s.logs->add_option("--attempt", p.attempt, "Only this attempt (1-based)")
       ->check(CLI::PositiveNumber);
+  s.logs->add_flag("-f,--follow", p.follow,
+                   "Print the attempt's output as it runs (stdout and stderr interleaved) "
+                   "until it ends");
 
   s.cancel = app.add_subcommand("cancel", "Cancel a run");
   s.cancel->add_option("run", p.runId, "Run id")->required();
@@ -268,7 +286,20 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.run) return runCommand(ctx, p.run);
   if (*s.emit) return emitCommand(ctx, p.emit);
   if (*s.runs) return runsCommand(ctx, p.runs);
-  if (*s.show) return showCommand(ctx, p.runId, p.json);
+  if (*s.show) {
+    ShowArgs show = p.show;
+    show.runId = p.runId;
+    show.json = p.json;
+    show.terminal = ::isatty(STDOUT_FILENO) == 1;
+    return showCommand(ctx, show);
+  }
+  if (*s.logs && p.follow) {
+    LogsFollowArgs follow;
+    follow.runId = p.runId;
+    follow.step = p.step;
+    follow.attempt = p.attempt;
+    return logsFollowCommand(ctx, follow);
+  }
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
   if (*s.cancel) return cancelCommand(ctx, p.runId, p.reason);
   if (*s.tasks) return tasksCommand(ctx, p.tasks);

@@ -4,6 +4,7 @@
 // Internal to the cli module.
 #pragma once
 
+#include <chrono>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -111,6 +112,35 @@ int logsCommand(const Context& ctx, const std::string& runId, const std::string&
 // `reason` (may be empty) is kept in the run's timeline.
 int cancelCommand(const Context& ctx, const std::string& runId, const std::string& reason);
 int retryCommand(const Context& ctx, const std::string& runId, const std::string& reason);
+
+struct ShowArgs {
+  std::string runId;
+  bool json = false;
+  bool graph = false;     // the step DAG in ASCII instead of the step table
+  bool dot = false;       // Graphviz DOT only
+  bool watch = false;     // again every pollEvery until the run ends
+  bool terminal = false;  // stdout is a terminal: --watch redraws the screen
+  std::chrono::milliseconds pollEvery = std::chrono::seconds(1);
+  // How long --watch rides out a server that cannot be reached.
+  std::chrono::milliseconds unreachableFor = std::chrono::minutes(2);
+};
+// `keel show` with --graph, --dot or --watch (show_commands.cc). With
+// --watch the exit code is `keel run --wait`'s for the run's end: 0
+// succeeded, 1 failed or cancelled.
+int showCommand(const Context& ctx, const ShowArgs& args);
+
+struct LogsFollowArgs {
+  std::string runId;
+  std::string step;
+  int attempt = 0;  // 0: the step's latest attempt (or its first, once it starts)
+  std::chrono::milliseconds waitEach = std::chrono::seconds(10);  // wait_ms of each poll
+  // How long to ride out a server that cannot be reached (or answers 503/429).
+  std::chrono::milliseconds unreachableFor = std::chrono::minutes(2);
+  std::chrono::milliseconds retryPause = std::chrono::seconds(1);
+};
+// `keel logs RUN STEP -f`: prints the attempt's output raw as it comes
+// (stdout and stderr interleaved), until the attempt ends.
+int logsFollowCommand(const Context& ctx, const LogsFollowArgs& args);
 
 struct TasksArgs {
   std::string queue;  // empty: every queue

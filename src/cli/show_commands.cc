@@ -1,10 +1,15 @@
 // `keel show` and `keel logs`: one run, for a human.
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <sstream>
+#include <thread>
 
 #include "api/json_codec.h"
 #include "cli/commands.h"
+#include "cli/graph.h"
 #include "cli/table.h"
 #include "cli/text.h"
 
@@ -166,23 +171,128 @@ void printStepTable(std::ostream& out, const json& run) {
 }
 
 int showCommand(const Context& ctx, const std::string& runId, bool asJson) {
-  const std::string path = "/api/v1/runs/" + urlEncode(runId);
-  ApiResponse run, events;
-  if (int code = checkAnswer(ctx, ctx.api->get(path), &run)) return code;
-  if (int code = checkAnswer(ctx, ctx.api->get(path + "/events"), &events)) return code;
-  const auto& timeline = arrayOf(events.body, field::kEvents);
-  if (asJson) {
-    printJson(ctx.out, {{field::kRun, run.body}, {field::kEvents, timeline}});
+  ShowArgs args;
+  args.runId = runId;
+  args.json = asJson;
+  return showCommand(ctx, args);
+}
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+bool runEnded(const std::string& state) {
+  return state == "succeeded" || state == "failed" || state == "cancelled";
+}
+
+// What `keel show` prints of a run (and its timeline, unless --graph).
+void printShow(std::ostream& out, const ShowArgs& args, const json& run, const json& timeline) {
+  if (args.dot) {
+    out << renderDot(run);
+    return;
+  }
+  printHeader(out, run);
+  out << '\n';
+  if (args.graph) {
+    out << renderGraph(run);
+    printWhy(out, run);
+    return;
+  }
+  printStepTable(out, run);
+  printWhy(out, run);
+  out << '\n';
+  printAttempts(out, run);
+  out << '\n';
+  printTimeline(out, run, timeline);
+}
+
+// GET the run (and, for the full view, its timeline); the exit code of a
+// failed request, with its message in `problem`.
+int fetchShow(const Context& ctx, const ShowArgs& args, json* run, json* timeline,
+              std::string* problem) {
+  const std::string path = "/api/v1/runs/" + urlEncode(args.runId);
+  std::ostringstream quiet;
+  Context tryCtx{ctx.out, quiet, ctx.api};
+  ApiResponse answer, events;
+  int code = checkAnswer(tryCtx, ctx.api->get(path), &answer);
+  if (code == 0 && (args.json || (!args.graph && !args.dot)))
+    code = checkAnswer(tryCtx, ctx.api->get(path + "/events"), &events);
+  *problem = quiet.str();
+  if (code != 0) return code;
+  *run = std::move(answer.body);
+  *timeline = arrayOf(events.body, field::kEvents);
+  return kExitOk;
+}
+
+std::map<std::string, std::string> stepStates(const json& run) {
+  std::map<std::string, std::string> states;
+  for (const auto& step : arrayOf(run, field::kSteps))
+    states[text(step, field::kName)] = text(step, field::kState);
+  return states;
+}
+
+// --watch: draws the run every pollEvery until it ends. On a terminal the
+// screen is cleared and redrawn; otherwise the first drawing is printed,
+// then one line per change of a step's or the run's state.
+int watchRun(const Context& ctx, const ShowArgs& args) {
+  std::optional<SteadyClock::time_point> unreachableSince;
+  std::map<std::string, std::string> lastSteps;
+  std::string lastRunState;
+  bool drawn = false;
+  for (;;) {
+    json run, timeline;
+    std::string problem;
+    if (int code = fetchShow(ctx, args, &run, &timeline, &problem)) {
+      const auto now = SteadyClock::now();
+      if (!unreachableSince) unreachableSince = now;
+      if (!isTransient(code) || now - *unreachableSince >= args.unreachableFor) {
+        ctx.err << problem;
+        return code;
+      }
+      std::this_thread::sleep_for(args.pollEvery);
+      continue;
+    }
+    unreachableSince.reset();
+    const std::string state = text(run, field::kState);
+    const auto steps = stepStates(run);
+    if (args.terminal) {
+      ctx.out << "\x1b[H\x1b[2J";  // home, clear screen
+      printShow(ctx.out, args, run, timeline);
+    } else if (!drawn) {
+      printShow(ctx.out, args, run, timeline);
+    } else {
+      for (const auto& [name, now] : steps)
+        if (auto it = lastSteps.find(name); it == lastSteps.end() || it->second != now)
+          ctx.out << "step " << name << ": "
+                  << (it == lastSteps.end() ? std::string("-") : it->second) << " -> " << now
+                  << '\n';
+      if (state != lastRunState)
+        ctx.out << "run " << args.runId << ": " << lastRunState << " -> " << state << '\n';
+    }
+    ctx.out.flush();
+    drawn = true;
+    lastSteps = steps;
+    lastRunState = state;
+    if (runEnded(state)) return state == "succeeded" ? kExitOk : kExitFailure;
+    std::this_thread::sleep_for(args.pollEvery);
+  }
+}
+
+}  // namespace
+
+int showCommand(const Context& ctx, const ShowArgs& args) {
+  if (args.watch) return watchRun(ctx, args);
+  json run, timeline;
+  std::string problem;
+  if (int code = fetchShow(ctx, args, &run, &timeline, &problem)) {
+    ctx.err << problem;
+    return code;
+  }
+  if (args.json) {
+    printJson(ctx.out, {{field::kRun, run}, {field::kEvents, timeline}});
     return kExitOk;
   }
-  printHeader(ctx.out, run.body);
-  ctx.out << '\n';
-  printStepTable(ctx.out, run.body);
-  printWhy(ctx.out, run.body);
-  ctx.out << '\n';
-  printAttempts(ctx.out, run.body);
-  ctx.out << '\n';
-  printTimeline(ctx.out, run.body, timeline);
+  printShow(ctx.out, args, run, timeline);
   return kExitOk;
 }
 
@@ -203,6 +313,54 @@ int logsCommand(const Context& ctx, const std::string& runId, const std::string&
     printStream(ctx.out, a, field::kStderr, field::kStderrBytes);
   }
   return kExitOk;
+}
+
+int logsFollowCommand(const Context& ctx, const LogsFollowArgs& args) {
+  const std::string base = "/api/v1/runs/" + urlEncode(args.runId) + "/steps/" +
+                           urlEncode(args.step) +
+                           "/logs?follow=true&wait_ms=" + std::to_string(args.waitEach.count());
+  int64_t offset = 0;
+  int attempt = args.attempt;
+  std::optional<SteadyClock::time_point> unreachableSince;
+  bool noted = false;
+  for (;;) {
+    std::string path = base + "&offset=" + std::to_string(offset);
+    if (attempt > 0) path += "&attempt=" + std::to_string(attempt);
+    std::ostringstream quiet;
+    Context tryCtx{ctx.out, quiet, ctx.api};
+    ApiResponse answer;
+    if (int code = checkAnswer(tryCtx, ctx.api->get(path), &answer)) {
+      const auto now = SteadyClock::now();
+      if (!unreachableSince) unreachableSince = now;
+      if (!isTransient(code) || now - *unreachableSince >= args.unreachableFor) {
+        ctx.err << quiet.str();
+        return code;
+      }
+      if (!noted) {
+        ctx.err << "note: following " << args.step << ": "
+                << quiet.str().substr(0, quiet.str().find('\n')) << "; trying again\n";
+        noted = true;
+      }
+      std::this_thread::sleep_for(args.retryPause);
+      continue;
+    }
+    unreachableSince.reset();
+    const auto& body = answer.body;
+    if (const auto& data = member(body, field::kData); data.is_string()) {
+      ctx.out << data.get_ref<const std::string&>();
+      ctx.out.flush();
+    }
+    if (const auto& next = member(body, field::kOffset); next.is_number_integer())
+      offset = next.get<int64_t>();
+    if (const auto& n = member(body, field::kAttempt); attempt == 0 && n.is_number_integer())
+      attempt = n.get<int>();
+    const auto& running = member(body, field::kRunning);
+    if (!running.is_boolean() || !running.get<bool>()) {
+      if (auto message = text(body, field::kMessage); !message.empty())
+        ctx.err << "note: " << message << '\n';
+      return kExitOk;
+    }
+  }
 }
 
 }  // namespace keel::cli

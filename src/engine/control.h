@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <optional>
 #include <string>
@@ -80,6 +81,24 @@ struct FileTriggerStatus {
   std::string lastRunId;
 };
 
+// What to read of one attempt's output while it runs
+// (GET /api/v1/runs/ID/steps/STEP/logs?follow=true).
+struct LiveLogRequest {
+  std::string runId;
+  std::string step;
+  int attempt = 1;
+  int64_t offset = 0;  // bytes of the live output already read
+  size_t maxBytes = 256 * 1024;
+};
+
+// The attempt's output from `offset` (stdout and stderr interleaved as the
+// step wrote them), and where the next read starts.
+struct LiveLog {
+  std::string data;
+  int64_t offset = 0;
+  bool ended = false;  // the attempt has ended and nothing follows `offset`
+};
+
 class Control {
  public:
   virtual ~Control() = default;
@@ -117,6 +136,15 @@ class Control {
                                                                        std::string sourceName) = 0;
   // Where every file trigger stands. Any thread; none by default.
   virtual std::vector<FileTriggerStatus> fileTriggers() const { return {}; }
+  // The live output of an attempt, from its step kind's runner, read on
+  // the caller's thread (a file read at most, never the engine loop). Any
+  // thread. Errors: kUnimplemented (no runner keeps live output of it),
+  // kNotFound (its runner knows nothing of it: not started yet, or its
+  // end recorded and its live copy gone); none by default.
+  virtual Result<LiveLog> liveLog(const LiveLogRequest& request) const {
+    (void)request;
+    return Error(ErrorCode::kUnimplemented, "this keel has no live step output");
+  }
 };
 
 }  // namespace keel::engine

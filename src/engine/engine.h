@@ -131,6 +131,9 @@ class Engine final : public Control, public TaskLeaseLog {
 
   // Where every file trigger of the latest versions stands. Any thread.
   std::vector<FileTriggerStatus> fileTriggers() const override;
+  // Asks each runner in turn (engine_live.cc); runners_ never changes after
+  // construction, so no loop is involved.
+  Result<LiveLog> liveLog(const LiveLogRequest& request) const override;
   // Manual mode: the file watcher lists every watched directory once, on
   // the caller's thread (then pump() handles what settled).
   void scanFiles();

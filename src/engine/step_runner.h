@@ -77,6 +77,15 @@ class StepRunner {
   virtual void discard(const exec::AttemptRef& ref) = 0;
   // Once after recovery, before new attempts: `keep` are being re-attached.
   virtual void sweep(const std::vector<exec::AttemptRef>& keep) = 0;
+  // The attempt's output so far, from `offset` (exec::StepExecutor::readLive).
+  // Any thread. kUnimplemented by default: this kind keeps no live output.
+  virtual Result<exec::LiveOutput> readLive(const exec::AttemptRef& ref, int64_t offset,
+                                            size_t maxBytes) {
+    (void)ref;
+    (void)offset;
+    (void)maxBytes;
+    return Error(ErrorCode::kUnimplemented, "this step kind has no live output");
+  }
 };
 
 // The `run:` kind: renders the command (every template value one quoted
@@ -101,6 +110,10 @@ class ProcessRunner final : public StepRunner {
   }
   void discard(const exec::AttemptRef& ref) override { executor_.discard(ref); }
   void sweep(const std::vector<exec::AttemptRef>& keep) override { executor_.sweep(keep); }
+  Result<exec::LiveOutput> readLive(const exec::AttemptRef& ref, int64_t offset,
+                                    size_t maxBytes) override {
+    return executor_.readLive(ref, offset, maxBytes);
+  }
 
  private:
   exec::StepExecutor& executor_;

@@ -4,7 +4,8 @@
 // keel creates the folder (mode 0700) under its attempts directory, named
 // by attemptDirName(), then starts keel-shim on it. The supervisor takes
 // the lock and writes who it is into it, starts the step, adds the step's
-// process group, and when everything it started has ended writes `logs`
+// process group, appends what the step writes to `live` as it reads it, and when
+// everything it started has ended writes `logs`
 // and, last and atomically, `status`. The files outlive both processes:
 // keel reads them whenever it gets to, before or after a restart, and
 // removes the folder once the attempt's end is committed.
@@ -38,6 +39,12 @@ inline constexpr const char* kStatus = "status";
 // The step's captured stdout, then its captured stderr; the status gives
 // the length of each part. Not made when both are empty.
 inline constexpr const char* kLogs = "logs";
+// The step's output as the supervisor reads it, stdout and stderr
+// interleaved, appended at once so that keel can follow a running step.
+// Bounded: past twice the log cap the supervisor appends one line saying
+// so and stops (the `logs` file keeps head and tail of each stream).
+// Made before the step starts.
+inline constexpr const char* kLive = "live";
 // $KEEL_OUTPUT (the step creates it, if it has an output).
 inline constexpr const char* kOutput = "output.json";
 // Why a supervisor could not run, when it could not.

@@ -11,4 +11,11 @@ ExecHandle StepExecutor::attach(AttemptRef ref, std::function<void(StepOutcome)>
   return 0;
 }
 
+Result<LiveOutput> StepExecutor::readLive(const AttemptRef& ref, int64_t offset, size_t maxBytes) {
+  (void)offset;
+  (void)maxBytes;
+  return Error(ErrorCode::kUnimplemented,
+               "the step " + ref.step + " of run " + ref.runId + " has no live output to follow");
+}
+
 }  // namespace keel::exec

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"
 #include "core/states.h"
 
 namespace keel::exec {
@@ -78,6 +79,17 @@ struct AttemptRef {
 
 using ExecHandle = uint64_t;
 
+// What readLive() found of an attempt's output so far: the bytes from the
+// offset asked for, stdout and stderr interleaved as the supervisor read
+// them.
+struct LiveOutput {
+  std::string data;
+  int64_t offset = 0;  // where the next read starts: the offset asked + data.size()
+  // Nothing will follow `offset`: the attempt has ended and every byte up
+  // to there was read.
+  bool ended = false;
+};
+
 class StepExecutor {
  public:
   virtual ~StepExecutor() = default;
@@ -105,6 +117,12 @@ class StepExecutor {
   // Further start()s are refused as after shutdown(). By default the same
   // as shutdown().
   virtual void detach() { shutdown(); }
+  // The attempt's output from byte `offset` of its live copy, at most
+  // `maxBytes`, while it runs and for a short while after its end. Any
+  // thread; reads a file at most, never waits for the attempt. kNotFound
+  // when the executor knows nothing of it (not started yet, or discarded);
+  // kUnimplemented by default: this executor keeps no live output.
+  virtual Result<LiveOutput> readLive(const AttemptRef& ref, int64_t offset, size_t maxBytes);
 };
 
 }  // namespace keel::exec

@@ -1,6 +1,9 @@
 #include "exec/process_executor.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -11,6 +14,7 @@
 #include "exec/attempt_files.h"
 #include "exec/classify.h"
 #include "exec/stop_latch.h"
+#include "exec/unique_fd.h"
 
 namespace keel::exec {
 
@@ -231,6 +235,7 @@ void ProcessExecutor::removeDir(const std::string& dir, bool ended) {
     clearStaleAttemptDir(dir);
     return;
   }
+  keepLiveIfFollowed(dir);
   std::error_code ec;  // a folder left behind is swept at the next start
   std::filesystem::remove_all(dir, ec);
 }
@@ -248,6 +253,87 @@ void ProcessExecutor::sweep(const std::vector<AttemptRef>& keep) {
   for (const auto& r : keep)
     names.insert(attempt_files::attemptDirName(r.runId, r.step, r.attempt));
   for (auto& dir : staleAttemptDirs(shim_, names)) queueRemoval(std::move(dir), false);
+}
+
+namespace {
+
+// The live copy is at most twice the log cap plus a line; a bigger file is
+// not one a supervisor wrote.
+constexpr size_t kLiveReadLimit = 64 << 20;
+
+std::string baseName(const std::string& dir) {
+  return std::filesystem::path(dir).filename().string();
+}
+
+}  // namespace
+
+// Runs on the notifier thread, before the folder goes: the whole live copy
+// of an attempt someone follows moves into memory.
+void ProcessExecutor::keepLiveIfFollowed(const std::string& dir) {
+  const std::string name = baseName(dir);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (followed_.erase(name) == 0) return;
+  }
+  auto text = attempt_files::readFileCapped(dir + "/" + attempt_files::kLive, kLiveReadLimit);
+  if (!text.ok()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  endedLive_.emplace_back(name, std::move(*text));
+  while (endedLive_.size() > kLiveKeptAfterEnd) endedLive_.pop_front();
+}
+
+Result<LiveOutput> ProcessExecutor::readLive(const AttemptRef& ref, int64_t offset,
+                                             size_t maxBytes) {
+  if (offset < 0) return Error(ErrorCode::kInvalidArgument, "a live offset cannot be negative");
+  const std::string name = attempt_files::attemptDirName(ref.runId, ref.step, ref.attempt);
+  const std::string dir = shim_.attemptsDir + "/" + name;
+  auto slice = [&](std::string_view all) {
+    LiveOutput out;
+    const size_t from = std::min(all.size(), static_cast<size_t>(offset));
+    out.data = std::string(all.substr(from, maxBytes));
+    out.offset = static_cast<int64_t>(from + out.data.size());
+    out.ended = static_cast<size_t>(out.offset) >= all.size();
+    return out;
+  };
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [kept, text] : endedLive_)
+      if (kept == name) return slice(text);
+    if (!std::filesystem::is_directory(dir)) {
+      for (const auto& [handle, job] : jobs_)
+        if (!job->reattach && job->request.runId == ref.runId && job->request.step == ref.step &&
+            job->request.attempt == ref.attempt)
+          return LiveOutput{"", offset, false};  // queued: nothing written yet
+      return Error(ErrorCode::kNotFound, "no live output of attempt " + name);
+    }
+    if (followed_.size() >= 4096) followed_.clear();  // only ever swept attempts
+    followed_.insert(name);
+  }
+  // The status first: once it exists, the live copy is complete, so a read
+  // that then reaches its end has everything.
+  const bool ended = std::filesystem::exists(dir + "/" + attempt_files::kStatus);
+  LiveOutput out;
+  out.offset = offset;
+  UniqueFd fd(::open((dir + "/" + attempt_files::kLive).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [kept, text] : endedLive_)  // discarded meanwhile
+      if (kept == name) return slice(text);
+    out.ended = ended;  // not made yet, or the supervisor could not make it
+    return out;
+  }
+  std::string buf(std::min<size_t>(maxBytes, 1 << 20), '\0');
+  ssize_t n;
+  do {
+    n = ::pread(fd.get(), buf.data(), buf.size(), offset);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Error(ErrorCode::kIo, "cannot read the live output of attempt " + name);
+  buf.resize(static_cast<size_t>(n));
+  out.data = std::move(buf);
+  out.offset = offset + n;
+  struct stat st {};
+  out.ended = ended && ::fstat(fd.get(), &st) == 0 && st.st_size <= out.offset;
+  return out;
 }
 
 size_t ProcessExecutor::inFlight() const {

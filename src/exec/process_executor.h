@@ -35,6 +35,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -68,6 +69,14 @@ class ProcessExecutor final : public StepExecutor {
   void discard(const AttemptRef& ref) override;
   void sweep(const std::vector<AttemptRef>& keep) override;
   void detach() override;
+  // Reads DIR/live of the attempt's folder (attempt_files.h); `ended` once
+  // its status exists and the read reached the end. The live copy of an
+  // attempt that was read live is kept in memory when its folder is
+  // discarded (the last kLiveKeptAfterEnd such attempts), so that a
+  // follower gets the rest after the engine has recorded the end.
+  Result<LiveOutput> readLive(const AttemptRef& ref, int64_t offset, size_t maxBytes) override;
+
+  static constexpr size_t kLiveKeptAfterEnd = 16;
 
   // Attempts accepted and not yet finished (queued or running).
   size_t inFlight() const;
@@ -82,6 +91,7 @@ class ProcessExecutor final : public StepExecutor {
   void stopAll(bool leaveRunning);
   void queueRemoval(std::string dir, bool ended);
   void removeDir(const std::string& dir, bool ended);
+  void keepLiveIfFollowed(const std::string& dir);
 
   const size_t maxParallel_;
   const ShimConfig shim_;
@@ -101,6 +111,11 @@ class ProcessExecutor final : public StepExecutor {
   bool shuttingDown_ = false;
   ExecHandle nextHandle_ = 1;
   std::once_flag shutdownOnce_;
+  // Folder names of attempts readLive() was asked about, and the live
+  // copies of those discarded since (oldest first, at most
+  // kLiveKeptAfterEnd).
+  std::set<std::string> followed_;
+  std::deque<std::pair<std::string, std::string>> endedLive_;
 };
 
 }  // namespace keel::exec

@@ -8,13 +8,12 @@
 // that every descendant of the step stays its own to kill (even one that
 // called setsid), writes its pid and start time, and runs `/bin/sh -c
 // COMMAND` in a new process group with output captured (capped: head and
-// tail). It enforces the attempt's deadline itself (TIMEOUT_MS after its
-// start, 0 for none): SIGTERM to everything the step started, SIGKILL after
-// GRACE_MS. SIGTERM or SIGINT sent to the shim stops the step the same way.
-// When the step's shell has exited, its output is read for at most 2 more
-// seconds; then whatever is left of the step is killed and reaped, the
-// captured output is written, and the status, last, atomically. The folder
-// layout is described in attempt_files.h.
+// tail, and appended as read to DIR/live for keel to follow). It enforces the attempt's deadline
+// itself (TIMEOUT_MS after its start, 0 for none): SIGTERM to everything the step started, SIGKILL
+// after GRACE_MS. SIGTERM or SIGINT sent to the shim stops the step the same way. When the step's
+// shell has exited, its output is read for at most 2 more seconds; then whatever is left of the
+// step is killed and reaped, the captured output is written, and the status, last, atomically. The
+// folder layout is described in attempt_files.h.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -33,6 +33,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -92,9 +93,49 @@ struct Stream {
   StreamCapture capture;
 };
 
+// DIR/live: every byte read from either stream, appended as it is read, so
+// that keel can show a running step's output. Stops past `cap` bytes with a
+// line that says so; a failed write stops it too (the step runs on: the
+// live copy is a convenience, `logs` is the record).
+class LiveCopy {
+ public:
+  LiveCopy(UniqueFd fd, size_t cap) : fd_(std::move(fd)), cap_(cap) {}
+  void append(std::string_view data) {
+    if (!fd_.valid()) return;
+    const size_t room = cap_ - std::min(cap_, written_);
+    if (!writeAll(data.substr(0, room))) return;
+    if (data.size() > room) {
+      writeAll(
+          fmt::format("\n[keel: live output stopped after {} bytes; the step's logs keep "
+                      "the head and tail of each stream]\n",
+                      cap_));
+      fd_.reset();
+    }
+  }
+
+ private:
+  bool writeAll(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_.get(), data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        fd_.reset();
+        return false;
+      }
+      written_ += static_cast<size_t>(n);
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  UniqueFd fd_;
+  size_t cap_;
+  size_t written_ = 0;
+};
+
 class Supervisor {
  public:
-  Supervisor(const Args& args, SpawnedShell shell, UniqueFd signals, TimePoint start)
+  Supervisor(const Args& args, SpawnedShell shell, UniqueFd signals, TimePoint start, UniqueFd live)
       : args_(args),
         pid_(shell.pid),
         out_{std::move(shell.stdoutFd), StreamCapture(args.logCap)},
@@ -102,6 +143,7 @@ class Supervisor {
         pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, shell.pid, 0))),
         signals_(std::move(signals)),
         start_(start),
+        live_(std::move(live), 2 * args.logCap),
         buf_(kReadChunk, '\0') {
     if (args.timeout.count() > 0) deadline_ = start + args.timeout;
   }
@@ -125,6 +167,7 @@ class Supervisor {
   UniqueFd pidfd_;
   UniqueFd signals_;
   const TimePoint start_;
+  LiveCopy live_;
   std::optional<TimePoint> deadline_;
   std::string buf_;
   bool exited_ = false;
@@ -184,7 +227,9 @@ void Supervisor::readSome(Stream& s) {
   while (budget > 0 && s.fd.valid()) {
     ssize_t n = ::read(s.fd.get(), buf_.data(), buf_.size());
     if (n > 0) {
-      s.capture.append(std::string_view(buf_.data(), static_cast<size_t>(n)));
+      const std::string_view data(buf_.data(), static_cast<size_t>(n));
+      s.capture.append(data);
+      live_.append(data);
       budget -= std::min(budget, static_cast<size_t>(n));
     } else if (n < 0 && errno == EINTR) {
       continue;
@@ -365,6 +410,12 @@ int supervise(const Args& args) {
     return fail(fmt::format("cannot write {}: {}", lockPath, std::strerror(errno)));
   const TimePoint start = SteadyClock::now();
 
+  // Made before the step starts, so that a reader finds it as soon as the
+  // step runs; close-on-exec, so the step never holds it.
+  const std::string livePath = args.dir + "/" + files::kLive;
+  UniqueFd live(
+      ::open(livePath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+
   std::vector<std::string> environment;
   for (char** e = environ; e && *e; ++e) environment.emplace_back(*e);
   auto shell = spawnShell(args.command, args.workdir, environment);
@@ -379,7 +430,7 @@ int supervise(const Args& args) {
   // Not fatal: keel uses it only to find leftovers after this shim is gone.
   [[maybe_unused]] bool grouped = writeAt(lock, self + procPair(shell->pid), 0);
 
-  Supervisor sup(args, std::move(*shell), std::move(signals), start);
+  Supervisor sup(args, std::move(*shell), std::move(signals), start, std::move(live));
   sup.run();
   // stdout then stderr in one file; the status says where one ends. Read
   // only once the status exists, so written in place.

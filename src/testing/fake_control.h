@@ -24,6 +24,8 @@ class FakeControl final : public engine::Control {
   std::function<Result<engine::ApplyResult>(const std::string& yaml, const std::string& source)>
       onApply;
   std::function<Result<engine::EventResult>(const engine::EventRequest&)> onEmit;
+  // Answers liveLog() when set (any thread); otherwise kUnimplemented.
+  std::function<Result<engine::LiveLog>(const engine::LiveLogRequest&)> onLiveLog;
   bool hang = false;
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
@@ -36,6 +38,10 @@ class FakeControl final : public engine::Control {
       std::string text, std::string sourceName) override;
   std::future<Result<engine::EventResult>> emitEvent(engine::EventRequest request) override;
   std::vector<engine::EventRequest> emits() const;
+  Result<engine::LiveLog> liveLog(const engine::LiveLogRequest& request) const override {
+    if (onLiveLog) return onLiveLog(request);
+    return Control::liveLog(request);
+  }
 
   std::vector<engine::TriggerRequest> triggers() const;
   std::vector<std::pair<std::string, std::string>> applies() const;  // (yaml, source)
