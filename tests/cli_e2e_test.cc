@@ -191,5 +191,41 @@ TEST(CliE2e, ShowWatchFollowsARunToItsEndAndExitsByItsState) {
       << testing::readFile(dotOut);
 }
 
+// Who acted and why reach the timeline through the real CLI and server:
+// `--as` names the person the admin token acts for, `--reason` says why;
+// `keel show` prints both. A hostile --as never reaches the server.
+TEST(CliE2e, CancelAndRetryRecordWhoAndWhyInTheTimeline) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kGated);
+  auto [status, run] = keel.trigger("gated", {{"params", {{"gate", keel.dir().file("never")}}}});
+  ASSERT_EQ(status, 201) << run.dump();
+  const std::string runId = run["id"];
+  const std::string out = keel.dir().file("cli.out"), err = keel.dir().file("cli.err");
+  pid_t cancel = startCli({"--server", keel.url(), "cancel", runId, "--as", "alice", "--reason",
+                           "warehouse down; INC-231 $(touch PWNED)"},
+                          keel.token(), out, err);
+  ASSERT_EQ(exitCodeOf(cancel, 60), 0) << testing::readFile(err);
+  ASSERT_TRUE(waitFor([&] { return keel.getRun(runId).value("state", "") == "cancelled"; }));
+  pid_t retry =
+      startCli({"--server", keel.url(), "retry", runId, "--as", "bob"}, keel.token(), out, err);
+  ASSERT_EQ(exitCodeOf(retry, 60), 0) << testing::readFile(err);
+  pid_t bad = startCli({"--server", keel.url(), "cancel", runId, "--as", "mallory\nroot"},
+                       keel.token(), out, err);
+  EXPECT_EQ(exitCodeOf(bad, 60), 64) << testing::readFile(err);
+
+  pid_t show = startCli({"--server", keel.url(), "show", runId}, keel.token(), out, err);
+  ASSERT_EQ(exitCodeOf(show, 60), 0) << testing::readFile(err);
+  const std::string shown = testing::readFile(out);
+  EXPECT_TRUE(contains(shown, "by alice (token admin): warehouse down; INC-231 $(touch PWNED)"))
+      << shown;
+  EXPECT_TRUE(contains(shown, "by bob (token admin)")) << shown;
+  EXPECT_FALSE(contains(shown, "mallory")) << shown;
+  EXPECT_NE(::access(keel.dir().file("PWNED").c_str(), F_OK), 0);
+  // Cancel it again so that the retried run's step does not outlive the test.
+  pid_t last = startCli({"--server", keel.url(), "cancel", runId}, keel.token(), out, err);
+  EXPECT_EQ(exitCodeOf(last, 60), 0) << testing::readFile(err);
+}
+
 }  // namespace
 }  // namespace keel::e2e
