@@ -22,7 +22,7 @@ struct TriggerRequest {
   std::string workflow;
   nlohmann::json params = nlohmann::json::object();  // values: strings, numbers or booleans
   std::string idempotencyKey;                        // empty = none
-  RequestContext who;                                // who asked, and why (recorded in run_created)
+  RequestContext who = {};                           // who asked, and why (recorded in run_created)
 };
 
 struct TriggerResult {

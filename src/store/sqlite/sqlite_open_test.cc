@@ -437,7 +437,10 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
   {
     auto store = openSqliteStore(path);
     ASSERT_TRUE(store.ok()) << store.error().toString();
-    EventRow created{.runId = "r1", .at = WallTime(Millis(5)), .kind = "run_created"};
+    EventRow created;
+    created.runId = "r1";
+    created.at = WallTime(Millis(5));
+    created.kind = "run_created";
     ASSERT_TRUE((*store)->apply({{PutRun{makeRun("r1")}, AppendEvent{created}}}).ok());
   }
   testutil::sqliteExec(path,
@@ -446,11 +449,12 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EventRow cancel{.runId = "r1",
-                  .at = WallTime(Millis(9)),
-                  .kind = "run_cancel_requested",
-                  .actor = "alice (token ops)",
-                  .reason = "warehouse down; see 'INC-7'"};
+  EventRow cancel;
+  cancel.runId = "r1";
+  cancel.at = WallTime(Millis(9));
+  cancel.kind = "run_cancel_requested";
+  cancel.actor = "alice (token ops)";
+  cancel.reason = "warehouse down; see 'INC-7'";
   ASSERT_TRUE((*store)->apply({{AppendEvent{cancel}}}).ok());
   auto events = (*store)->runEvents("r1");
   ASSERT_TRUE(events.ok()) << events.error().toString();
