@@ -30,6 +30,7 @@ TEST_F(ServerTest, EveryApiRouteNeedsAToken) {
   RouteContext context{control_, store_, std::chrono::milliseconds(100), clock};
   addWorkflowRoutes(probe, context);
   addRunRoutes(probe, context);
+  addStepRoutes(probe, context);
   addTokenRoutes(probe, context);
   addEventRoutes(probe, context);
   auto routes = probe.routes();

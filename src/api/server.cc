@@ -112,6 +112,7 @@ void Server::addRoutes() {
                        options_.onWebhooksChanged};
   addWorkflowRoutes(router_, context);
   addRunRoutes(router_, context);
+  addStepRoutes(router_, context);
   addTaskRoutes(router_, context);
   addTokenRoutes(router_, context);
   addEventRoutes(router_, context);

@@ -42,6 +42,8 @@ struct Parsed {
   RedeliverArgs redeliver;
   std::string runId;
   std::string step;
+  std::string rerunFrom;   // keel rerun --from
+  std::string cancelStep;  // keel cancel --step
   int attempt = 0;
   bool follow = false;
   ShowArgs show;
@@ -64,6 +66,8 @@ struct Subcommands {
   CLI::App* logs;
   CLI::App* cancel;
   CLI::App* retry;
+  CLI::App* skip;
+  CLI::App* rerun;
   CLI::App* tasks;
   CLI::App* schedules;
   CLI::App* workflows;
@@ -235,10 +239,23 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
 
   s.cancel = app.add_subcommand("cancel", "Cancel a run");
   s.cancel->add_option("run", p.runId, "Run id")->required();
+  s.cancel->add_option("--step", p.cancelStep,
+                       "Stop only this running step (it ends dead, class cancelled; the run "
+                       "goes on)");
   s.cancel->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
   s.retry = app.add_subcommand("retry", "Re-run the failed steps of a finished run");
   s.retry->add_option("run", p.runId, "Run id")->required();
   s.retry->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
+  s.skip = app.add_subcommand(
+      "skip", "Skip one step of a run (not a running one); the steps that need it run");
+  s.skip->add_option("run", p.runId, "Run id")->required();
+  s.skip->add_option("step", p.step, "Step name")->required();
+  s.skip->add_option("--reason", p.reason, "Why (kept in the run's timeline)")->required();
+  s.rerun = app.add_subcommand("rerun",
+                               "Run a step and every step downstream of it again, in the same run");
+  s.rerun->add_option("run", p.runId, "Run id")->required();
+  s.rerun->add_option("--from", p.rerunFrom, "The first step to run again")->required();
+  s.rerun->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
 
   s.tasks = app.add_subcommand(
       "tasks", "List the queued and leased tasks of task: steps (what workers are doing)");
@@ -301,7 +318,11 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
     return logsFollowCommand(ctx, follow);
   }
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
+  if (*s.cancel && !p.cancelStep.empty())
+    return cancelStepCommand(ctx, p.runId, p.cancelStep, p.reason);
   if (*s.cancel) return cancelCommand(ctx, p.runId, p.reason);
+  if (*s.skip) return skipCommand(ctx, p.runId, p.step, p.reason);
+  if (*s.rerun) return rerunCommand(ctx, p.runId, p.rerunFrom, p.reason);
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.schedules) return schedulesCommand(ctx, p.json);
   if (*s.workflows) return workflowsCommand(ctx, p.json);

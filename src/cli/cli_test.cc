@@ -426,6 +426,39 @@ TEST_F(CliTest, CancelAndRetryPrintTheNewState) {
   EXPECT_EQ(err_.str(), "error: run is still running\n");
 }
 
+TEST_F(CliTest, SkipRerunAndCancelStepPostToTheirRoutesWithTheReason) {
+  control_.onStepAction = [](const std::string&, const std::string& id, const std::string&) {
+    store::RunRow row;
+    row.id = id;
+    row.state = RunState::kRunning;
+    return Result<store::RunRow>(row);
+  };
+  ASSERT_EQ(keel({"skip", kOk, "shout", "--reason", "bad input file"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("step shout skipped; run ") + kOk + ": running\n");
+  ASSERT_EQ(keel({"rerun", kOk, "--from", "shout"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("re-running from step shout; run ") + kOk + ": running\n");
+  ASSERT_EQ(keel({"cancel", kOk, "--step", "greet", "--reason", "stuck"}), 0) << err_.str();
+  EXPECT_EQ(control_.stepActions(),
+            (std::vector<std::string>{std::string("skip ") + kOk + " shout",
+                                      std::string("rerun ") + kOk + " shout",
+                                      std::string("cancel_step ") + kOk + " greet"}));
+  EXPECT_TRUE(control_.cancels().empty()) << "cancel --step cancelled the whole run";
+  auto callers = control_.callers();
+  ASSERT_EQ(callers.size(), 3u);
+  EXPECT_EQ(callers[0].reason, "bad input file");
+  EXPECT_EQ(callers[1].reason, "");
+  EXPECT_EQ(callers[2].reason, "stuck");
+
+  EXPECT_EQ(keel({"skip", kOk, "shout"}), kExitUsage) << "skip needs a --reason";
+  EXPECT_EQ(keel({"rerun", kOk}), kExitUsage) << "rerun needs --from";
+  control_.onStepAction = [](const std::string&, const std::string&, const std::string&) {
+    return Result<store::RunRow>(
+        Error(ErrorCode::kConflict, "step 'greet' is running; cancel it first"));
+  };
+  EXPECT_EQ(keel({"skip", kOk, "greet", "--reason", "x"}), kExitDataErr);
+  EXPECT_EQ(err_.str(), "error: step 'greet' is running; cancel it first\n");
+}
+
 TEST_F(CliTest, ServerErrorsPrintMessageAndDetails) {
   EXPECT_EQ(keel({"show", "01KA0000000000000000000009"}), kExitNoInput);
   EXPECT_EQ(err_.str(), "error: no run '01KA0000000000000000000009'\n");

@@ -112,6 +112,14 @@ int logsCommand(const Context& ctx, const std::string& runId, const std::string&
 // `reason` (may be empty) is kept in the run's timeline.
 int cancelCommand(const Context& ctx, const std::string& runId, const std::string& reason);
 int retryCommand(const Context& ctx, const std::string& runId, const std::string& reason);
+// One step of a run (step_commands.cc): skip it, run the run again from
+// it, or stop it while it runs.
+int skipCommand(const Context& ctx, const std::string& runId, const std::string& step,
+                const std::string& reason);
+int rerunCommand(const Context& ctx, const std::string& runId, const std::string& from,
+                 const std::string& reason);
+int cancelStepCommand(const Context& ctx, const std::string& runId, const std::string& step,
+                      const std::string& reason);
 
 struct ShowArgs {
   std::string runId;

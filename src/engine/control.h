@@ -115,6 +115,38 @@ class Control {
   // Errors: kNotFound, kConflict (still active, or succeeded).
   virtual std::future<Result<store::RunRow>> retry(const std::string& runId,
                                                    RequestContext who) = 0;
+  // Operator actions on one step of a run (keel skip, rerun --from, cancel
+  // --step). Each is decided on the engine loop from the run's current
+  // state, so two concurrent calls cannot both act, and answers the run once
+  // the transition is durable. `who` (actor and reason) lands in the run's
+  // timeline. Errors: kNotFound (no such run or step), kConflict saying why.
+  //
+  // skipStep: a pending, ready, waiting, retrying or dead step becomes
+  // `skipped` by an operator; its dependants run with an empty output from
+  // it. A failed run whose step is skipped is re-opened. A running step is
+  // refused (cancel it first).
+  virtual std::future<Result<store::RunRow>> skipStep(const std::string& runId,
+                                                      const std::string& step, RequestContext who) {
+    (void)runId, (void)step, (void)who;
+    return unimplemented();
+  }
+  // rerunFrom: the step and every step downstream of it (by needs) run
+  // again with new attempts and fresh retry budgets; upstream results stay.
+  // Any finished run; an active one only if none of those steps runs.
+  virtual std::future<Result<store::RunRow>> rerunFrom(const std::string& runId,
+                                                       const std::string& step,
+                                                       RequestContext who) {
+    (void)runId, (void)step, (void)who;
+    return unimplemented();
+  }
+  // cancelStep: stops one running step (class cancelled, never retried);
+  // it ends `dead` and the run goes on by the usual rules.
+  virtual std::future<Result<store::RunRow>> cancelStep(const std::string& runId,
+                                                        const std::string& step,
+                                                        RequestContext who) {
+    (void)runId, (void)step, (void)who;
+    return unimplemented();
+  }
   // Starts one run per matching event trigger (of each workflow's latest
   // version), durable together with the event before the future resolves.
   // A second delivery of the same (topic, id) answers the first one's runs
@@ -144,6 +176,13 @@ class Control {
   virtual Result<LiveLog> liveLog(const LiveLogRequest& request) const {
     (void)request;
     return Error(ErrorCode::kUnimplemented, "this keel has no live step output");
+  }
+
+ private:
+  static std::future<Result<store::RunRow>> unimplemented() {
+    std::promise<Result<store::RunRow>> p;
+    p.set_value(Error(ErrorCode::kUnimplemented, "this keel cannot act on single steps"));
+    return p.get_future();
   }
 };
 

@@ -122,6 +122,13 @@ class Engine final : public Control, public TaskLeaseLog {
   std::future<Result<TriggerResult>> trigger(TriggerRequest request) override;
   std::future<Result<store::RunRow>> cancel(const std::string& runId, RequestContext who) override;
   std::future<Result<store::RunRow>> retry(const std::string& runId, RequestContext who) override;
+  // Operator actions on one step (engine_operator.cc).
+  std::future<Result<store::RunRow>> skipStep(const std::string& runId, const std::string& step,
+                                              RequestContext who) override;
+  std::future<Result<store::RunRow>> rerunFrom(const std::string& runId, const std::string& step,
+                                               RequestContext who) override;
+  std::future<Result<store::RunRow>> cancelStep(const std::string& runId, const std::string& step,
+                                                RequestContext who) override;
   // TaskLeaseLog: an event `task_leased` per lease whose attempt still runs.
   std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) override;
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
@@ -220,6 +227,37 @@ class Engine final : public Control, public TaskLeaseLog {
   void skipUnstartedSteps(RunRt& run);
   // A run that ended gives its slot back (or leaves the key's queue).
   void releaseSlot(RunRt& run);
+
+  // --- operator actions on one step (engine_operator.cc) ---
+  enum class StepAction { kSkip, kRerunFrom, kCancel };
+  std::future<Result<store::RunRow>> postStepAction(StepAction action, const std::string& runId,
+                                                    const std::string& step, RequestContext who);
+  void onStepAction(StepAction action, const std::string& runId, const std::string& step,
+                    RequestContext who, std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+  // The loop's half for a run that was not in memory (finished, durable),
+  // with what the StoreReader found; like retryFromStore.
+  void stepActionFromStore(StepAction action, const std::string& runId, const std::string& step,
+                           RequestContext who, uint64_t retriesSeen,
+                           Result<std::optional<store::RunDetail>> found,
+                           Result<std::shared_ptr<const LoadedWorkflow>> wf,
+                           Result<std::vector<store::EventRow>> events,
+                           std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+  // Why `action` cannot act on step `idx` now (kConflict saying why); ok
+  // when it can. `rows`: the run's steps in workflow order.
+  static Status checkStepAction(StepAction action, const store::RunRow& runRow,
+                                bool cancelRequested, const LoadedWorkflow& wf,
+                                const std::vector<store::StepRow>& rows, int idx);
+  // Applies a checked action to a run in memory.
+  void applySkip(RunRt& run, int idx, const RequestContext& who);
+  void applyRerunFrom(RunRt& run, int idx, const RequestContext& who);
+  void applyCancelStep(RunRt& run, int idx, const RequestContext& who);
+  // After a skip or rerun: pending steps that need a step that did not
+  // succeed are skipped; every step's pendingNeeds is counted again; with
+  // the run running, the pending steps with nothing to wait for become ready.
+  void settleSteps(RunRt& run);
+  // An event an operator caused about one step, with an attempt number.
+  void operatorEvent(const RunRt& run, std::string kind, const RequestContext& who,
+                     const std::string& step, int attempt, std::string message);
 
   // --- events in (engine_events.cc) ---
   // A run an event will start, planned on the caller's thread.

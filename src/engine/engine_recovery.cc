@@ -31,7 +31,7 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
   }
   for (size_t i = 0; i < specSteps.size(); ++i)
     for (int need : run.wf->needs[i])
-      if (run.steps[need].row.state != StepState::kSucceeded) ++run.steps[i].pendingNeeds;
+      if (!satisfiesNeeds(run.steps[need].row)) ++run.steps[i].pendingNeeds;
   auto* ptr = &run;
   runs_[run.row.id] = std::move(owned);
   activeRuns_ = runs_.size();

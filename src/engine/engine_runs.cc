@@ -255,7 +255,8 @@ void Engine::maybeFinishRun(RunRt& run) {
   const StepRt* firstDead = nullptr;
   for (const auto& s : run.steps) {
     if (!isTerminal(s.row.state)) return;
-    if (s.row.state != StepState::kSucceeded) allSucceeded = false;
+    // A step an operator skipped counts as done (keel skip).
+    if (!satisfiesNeeds(s.row)) allSucceeded = false;
     if (s.row.state == StepState::kDead && !firstDead) firstDead = &s;
   }
   if (run.cancelRequested) {
@@ -446,7 +447,8 @@ void Engine::retryFromStore(const std::string& id, RequestContext who, uint64_t 
   active.run.cancelReason.clear();  // a retried run is no longer cancelled
   std::vector<std::string> rerun;
   for (auto& s : detail.steps) {
-    if (s.state != StepState::kSucceeded) {
+    // A step an operator skipped stays skipped (keel skip).
+    if (s.state != StepState::kSucceeded && !skippedByOperator(s)) {
       s.state = StepState::kPending;
       s.reason.clear();
       s.dueAt.reset();

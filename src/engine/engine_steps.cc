@@ -60,6 +60,7 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   s.row.waitKind.clear();
   s.row.waitReason.clear();
   ++s.row.attempts;
+  s.cancelledBy.reset();  // an operator's cancel applied to an earlier attempt
   s.attempt = newAttempt(run, s, now());
   ++attemptsStarted_;
   switch (spec.kind) {
@@ -160,7 +161,19 @@ Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run
   in.outputs = &outputs;
   in.timeout = spec.timeout.value_or(Millis(0));
   in.leasedTo = std::move(leasedTo);
-  return runner.prepare(in);
+  auto prepared = runner.prepare(in);
+  if (prepared.ok()) return prepared;
+  // A step an operator skipped has no output: say so where a template
+  // wanted it.
+  std::string message = prepared.error().message();
+  for (size_t up = 0; up < run.steps.size(); ++up) {
+    const auto& other = run.steps[up].row;
+    if (!seen[up] || !skippedByOperator(other)) continue;
+    if (message.find("no output from step '" + other.name + "'") == std::string::npos) continue;
+    message +=
+        fmt::format("; step '{}' was skipped by an operator, so it has no output", other.name);
+  }
+  return Error(prepared.error().code(), message, prepared.error().details());
 }
 
 void Engine::launchAttempt(const std::string& runId, int idx, int n,
@@ -169,8 +182,9 @@ void Engine::launchAttempt(const std::string& runId, int idx, int n,
   if (!run) return;
   auto& s = run->steps[idx];
   if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n || !s.runner) return;
-  if (run->cancelRequested) {
-    failAttempt(*run, idx, FailureClass::kCancelled, std::nullopt, "run cancelled before start");
+  if (run->cancelRequested || s.cancelledBy) {
+    failAttempt(*run, idx, FailureClass::kCancelled, std::nullopt,
+                run->cancelRequested ? "run cancelled before start" : "cancelled before start");
     return;
   }
   // Stopping: its attempt is durable as running with nothing started, so
@@ -325,6 +339,13 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
                         {"class", toString(cls)}});
   if (run.cancelRequested) {
     killStep(run, idx, "run cancelled while the step was running");
+    return;
+  }
+  if (s.cancelledBy) {
+    // An operator cancelled this step alone (keel cancel --step): not retried.
+    std::string why = *s.cancelledBy;
+    s.cancelledBy.reset();
+    killStep(run, idx, fmt::format("{} ({}: {})", why, toString(cls), message));
     return;
   }
   int made = s.row.attempts - budgetStart(run, idx);

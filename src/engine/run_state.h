@@ -25,6 +25,18 @@ inline constexpr const char* kCancelRequested = "cancel requested";
 // field is the step's attempt count at that moment.
 inline constexpr const char* kStepRerunEvent = "step_rerun";
 
+// The reason of a step an operator skipped (keel skip) starts with this:
+// such a step counts as done for its dependants and for the run's end,
+// unlike a step skipped because a step it needs did not succeed.
+inline constexpr const char* kSkippedByOperator = "skipped by an operator";
+inline bool skippedByOperator(const store::StepRow& s) {
+  return s.state == StepState::kSkipped && s.reason.rfind(kSkippedByOperator, 0) == 0;
+}
+// A step its dependants may start after: succeeded, or skipped by an operator.
+inline bool satisfiesNeeds(const store::StepRow& s) {
+  return s.state == StepState::kSucceeded || skippedByOperator(s);
+}
+
 // The events of an upstream run whose end started a run by an after
 // trigger ("started run ID of workflow W (after-trigger N)"; read back by
 // triggers::parseAfterStarted), and whose end did not (bad params).
@@ -52,6 +64,10 @@ struct StepRt {
   // when a manual retry re-ran the step. Unknown after a restart until
   // Engine::start reads it back from the run's events (loadBudgets).
   std::optional<int> budgetStart = 0;
+  // Set by an operator's cancel of this step (keel cancel --step) while
+  // its attempt runs: the step's reason when that attempt ends. Cleared
+  // when a new attempt starts.
+  std::optional<std::string> cancelledBy;
   bool dirty = false;
   bool holdsProcSlot = false;  // counted in the engine's running processes
 };

@@ -81,6 +81,44 @@ std::future<Result<store::RunRow>> FakeControl::retry(const std::string& runId,
   });
 }
 
+std::future<Result<store::RunRow>> FakeControl::stepAction(std::string action,
+                                                           const std::string& runId,
+                                                           const std::string& step,
+                                                           RequestContext who) {
+  {
+    std::lock_guard lock(mu_);
+    stepActions_.push_back(action + " " + runId + " " + step);
+    callers_.push_back(std::move(who));
+  }
+  return answer<store::RunRow>([this, action, runId, step]() -> Result<store::RunRow> {
+    if (onStepAction) return onStepAction(action, runId, step);
+    return Error(ErrorCode::kNotFound, "no run '" + runId + "'");
+  });
+}
+
+std::future<Result<store::RunRow>> FakeControl::skipStep(const std::string& runId,
+                                                         const std::string& step,
+                                                         RequestContext who) {
+  return stepAction("skip", runId, step, std::move(who));
+}
+
+std::future<Result<store::RunRow>> FakeControl::rerunFrom(const std::string& runId,
+                                                          const std::string& step,
+                                                          RequestContext who) {
+  return stepAction("rerun", runId, step, std::move(who));
+}
+
+std::future<Result<store::RunRow>> FakeControl::cancelStep(const std::string& runId,
+                                                           const std::string& step,
+                                                           RequestContext who) {
+  return stepAction("cancel_step", runId, step, std::move(who));
+}
+
+std::vector<std::string> FakeControl::stepActions() const {
+  std::lock_guard lock(mu_);
+  return stepActions_;
+}
+
 std::future<Result<engine::ApplyResult>> FakeControl::applyWorkflow(std::string yaml,
                                                                     std::string sourceName) {
   {

@@ -24,6 +24,11 @@ class FakeControl final : public engine::Control {
   std::function<Result<engine::ApplyResult>(const std::string& yaml, const std::string& source)>
       onApply;
   std::function<Result<engine::EventResult>(const engine::EventRequest&)> onEmit;
+  // Answers skipStep, rerunFrom and cancelStep: (action, run id, step) with
+  // action "skip", "rerun" or "cancel_step". Default: kNotFound.
+  std::function<Result<store::RunRow>(const std::string& action, const std::string& runId,
+                                      const std::string& step)>
+      onStepAction;
   // Answers liveLog() when set (any thread); otherwise kUnimplemented.
   std::function<Result<engine::LiveLog>(const engine::LiveLogRequest&)> onLiveLog;
   bool hang = false;
@@ -31,6 +36,14 @@ class FakeControl final : public engine::Control {
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
   std::future<Result<store::RunRow>> cancel(const std::string& runId, RequestContext who) override;
   std::future<Result<store::RunRow>> retry(const std::string& runId, RequestContext who) override;
+  std::future<Result<store::RunRow>> skipStep(const std::string& runId, const std::string& step,
+                                              RequestContext who) override;
+  std::future<Result<store::RunRow>> rerunFrom(const std::string& runId, const std::string& step,
+                                               RequestContext who) override;
+  std::future<Result<store::RunRow>> cancelStep(const std::string& runId, const std::string& step,
+                                                RequestContext who) override;
+  // Each step action as "ACTION RUN STEP", in call order (callers() has who).
+  std::vector<std::string> stepActions() const;
   std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) override;
   // The whole text as one apply (recorded in applies(), answered by onApply).
@@ -53,6 +66,8 @@ class FakeControl final : public engine::Control {
  private:
   template <typename T>
   std::future<Result<T>> answer(std::function<Result<T>()> make);
+  std::future<Result<store::RunRow>> stepAction(std::string action, const std::string& runId,
+                                                const std::string& step, RequestContext who);
 
   mutable std::mutex mu_;
   std::vector<engine::TriggerRequest> triggers_;
@@ -61,6 +76,7 @@ class FakeControl final : public engine::Control {
   std::vector<std::string> retries_;
   std::vector<RequestContext> callers_;
   std::vector<engine::EventRequest> emits_;
+  std::vector<std::string> stepActions_;
   std::vector<std::shared_ptr<void>> hanging_;  // promises kept unresolved
 };
 
