@@ -54,6 +54,7 @@ struct StepRt {
   std::optional<int> budgetStart = 0;
   bool dirty = false;
   bool holdsProcSlot = false;  // counted in the engine's running processes
+  bool heldByPause = false;    // a sleep that came due while its run was paused
 };
 
 struct RunRt {
