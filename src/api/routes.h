@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
+
+#include <nlohmann/json.hpp>
 
 #include "api/router.h"
 #include "core/clock.h"
@@ -56,5 +59,15 @@ void addScheduleRoutes(Router& router, const RouteContext& context);
 void addSubscriptionRoutes(Router& router, const RouteContext& context);
 // POST/GET /api/v1/tokens, POST /api/v1/tokens/{name}/revoke.
 void addTokenRoutes(Router& router, const RouteContext& context);
+// POST /api/v1/workflows/{name}/pause|resume|disable|enable,
+// POST /api/v1/runs/{id}/pause|resume (control_routes.cc).
+void addControlRoutes(Router& router, const RouteContext& context);
+// A workflow's "paused" and "disabled" fields: {by, at, reason} or null
+// (null for both when `row` is null).
+void putControlFields(nlohmann::json& item, const store::WorkflowControlRow* row);
+// {"name", "paused", "disabled"}.
+nlohmann::json workflowControlJson(const store::WorkflowControlRow& row);
+// Every workflow's controls by name (none from a store that keeps none).
+Result<std::map<std::string, store::WorkflowControlRow>> readControls(store::Store& store);
 
 }  // namespace keel::api

@@ -118,6 +118,7 @@ void Server::addRoutes() {
   addEventRoutes(router_, context);
   addScheduleRoutes(router_, context);
   addSubscriptionRoutes(router_, context);
+  addControlRoutes(router_, context);
 }
 
 Reply Server::healthz() const { return jsonReply(200, {{"status", "ok"}}); }

@@ -151,7 +151,9 @@ TEST_F(ServerTest, ListsAndShowsWorkflows) {
   EXPECT_EQ(workflows[0], json({{"name", "hello"},
                                 {"version", 2},
                                 {"namespace", "default"},
-                                {"created_at", "2025-12-31T23:59:59.000Z"}}));
+                                {"created_at", "2025-12-31T23:59:59.000Z"},
+                                {"paused", nullptr},
+                                {"disabled", nullptr}}));
   EXPECT_EQ(workflows[1]["owner"], json({{"team", "qa"}, {"contact", "qa@example.com"}}));
   EXPECT_EQ(workflows[1]["runbook"], "https://wiki.example.com/other");
   EXPECT_EQ(workflows[1]["description"], "the other one");

@@ -86,9 +86,13 @@ Result<std::optional<store::RunRow>> newestRun(const RouteContext& ctx, const st
 Reply listWorkflows(const RouteContext& ctx, const ApiRequest&) {
   auto rows = ctx.store.listWorkflows();
   if (!rows.ok()) return errorReply(rows.error());
+  auto controls = readControls(ctx.store);
+  if (!controls.ok()) return errorReply(controls.error());
   json list = json::array();
   for (const auto& row : *rows) {
     json item = workflowSummaryJson(row);
+    auto control = controls->find(row.name);
+    putControlFields(item, control == controls->end() ? nullptr : &control->second);
     spec::ParseOptions opts;
     opts.fileName = row.name + "@v" + std::to_string(row.version);
     opts.defaultWorkdir = row.workdir;
@@ -121,7 +125,12 @@ Reply getWorkflow(const RouteContext& ctx, const ApiRequest& request) {
     return errorReply(Error(ErrorCode::kNotFound, fmt::format("no workflow named '{}'", name)));
   auto versions = ctx.store.workflowVersions(name);
   if (!versions.ok()) return errorReply(versions.error());
-  return jsonReply(200, workflowDetailJson(**latest, *versions));
+  auto controls = readControls(ctx.store);
+  if (!controls.ok()) return errorReply(controls.error());
+  json detail = workflowDetailJson(**latest, *versions);
+  auto control = controls->find(name);
+  putControlFields(detail, control == controls->end() ? nullptr : &control->second);
+  return jsonReply(200, detail);
 }
 
 Status checkParams(const json& params) {

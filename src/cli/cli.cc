@@ -40,6 +40,7 @@ struct Parsed {
   RunsArgs runs;
   TasksArgs tasks;
   RedeliverArgs redeliver;
+  ControlArgs control;
   std::string runId;
   std::string step;
   std::string rerunFrom;   // keel rerun --from
@@ -68,6 +69,10 @@ struct Subcommands {
   CLI::App* retry;
   CLI::App* skip;
   CLI::App* rerun;
+  CLI::App* pause;
+  CLI::App* resume;
+  CLI::App* disable;
+  CLI::App* enable;
   CLI::App* tasks;
   CLI::App* schedules;
   CLI::App* workflows;
@@ -257,6 +262,31 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.rerun->add_option("--from", p.rerunFrom, "The first step to run again")->required();
   s.rerun->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
 
+  auto holdCommand = [&](const char* name, const char* help, bool runs) {
+    CLI::App* c = app.add_subcommand(name, help);
+    c->add_option("target", p.control.target,
+                  runs ? "A run id or a workflow name" : "Workflow name")
+        ->required();
+    c->add_option("--reason", p.control.reason,
+                  "Why (kept with the workflow and in the affected runs' timelines)");
+    if (runs) {
+      auto* run = c->add_flag("--run", p.control.run, "TARGET is a run id");
+      auto* wf = c->add_flag("--workflow", p.control.workflow, "TARGET is a workflow name");
+      run->excludes(wf);
+    }
+    return c;
+  };
+  s.pause = holdCommand("pause",
+                        "Hold a workflow's (or one run's) steps not yet started until resumed; "
+                        "running steps finish",
+                        true);
+  s.resume = holdCommand("resume", "Resume a paused workflow or run", true);
+  s.disable = holdCommand("disable",
+                          "Refuse a workflow's new runs (API triggers 409; cron, file, event "
+                          "and after triggers start none)",
+                          false);
+  s.enable = holdCommand("enable", "Accept a disabled workflow's runs again", false);
+
   s.tasks = app.add_subcommand(
       "tasks", "List the queued and leased tasks of task: steps (what workers are doing)");
   s.tasks->add_option("--queue", p.tasks.queue, "Only tasks of this queue");
@@ -323,6 +353,12 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.cancel) return cancelCommand(ctx, p.runId, p.reason);
   if (*s.skip) return skipCommand(ctx, p.runId, p.step, p.reason);
   if (*s.rerun) return rerunCommand(ctx, p.runId, p.rerunFrom, p.reason);
+  for (CLI::App* c : {s.pause, s.resume, s.disable, s.enable})
+    if (*c) {
+      ControlArgs control = p.control;
+      control.action = c->get_name();
+      return controlCommand(ctx, control);
+    }
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.schedules) return schedulesCommand(ctx, p.json);
   if (*s.workflows) return workflowsCommand(ctx, p.json);

@@ -400,6 +400,42 @@ TEST_F(CliTest, LogsPrintsEveryStreamAndNotesTruncation) {
       << err_.str();
 }
 
+TEST_F(CliTest, PauseAndResumePickARunOrAWorkflowByTheTarget) {
+  control_.onRunControl = [](const std::string& action, const std::string& id) {
+    store::RunRow row;
+    row.id = id;
+    row.state = action == "pause" ? RunState::kPaused : RunState::kRunning;
+    row.reason = action == "pause" ? "run " + id + " paused by tester: look" : "";
+    return Result<store::RunRow>(row);
+  };
+  ASSERT_EQ(keel({"pause", kOk, "--reason", "look"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            std::string("run ") + kOk + ": paused (run " + kOk + " paused by tester: look)\n");
+  ASSERT_EQ(keel({"resume", kOk}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("run ") + kOk + ": running\n");
+  ASSERT_EQ(keel({"pause", "hello", "--reason", "deploy"}), 0) << err_.str();
+  EXPECT_EQ(out_.str().rfind("workflow hello: paused by ", 0), 0u) << out_.str();
+  EXPECT_NE(out_.str().find(": deploy\n"), std::string::npos) << out_.str();
+  // A workflow named like a run id.
+  ASSERT_EQ(keel({"resume", kOk, "--workflow"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), std::string("workflow ") + kOk + ": not paused\n");
+  ASSERT_EQ(keel({"disable", "hello"}), 0) << err_.str();
+  EXPECT_EQ(out_.str().rfind("workflow hello: disabled by ", 0), 0u) << out_.str();
+  ASSERT_EQ(keel({"enable", "hello"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "workflow hello: enabled\n");
+  EXPECT_EQ(control_.controls(),
+            (std::vector<std::string>{std::string("pause ") + kOk, std::string("resume ") + kOk,
+                                      "pause hello", std::string("resume ") + kOk, "disable hello",
+                                      "enable hello"}));
+  EXPECT_EQ(control_.callers()[0].reason, "look");
+  EXPECT_EQ(keel({"pause", "hello", "--run", "--workflow"}), kExitUsage);
+  control_.onWorkflowControl = [](const std::string&, const std::string& name) {
+    return Result<engine::WorkflowControlResult>(
+        Error(ErrorCode::kNotFound, "no workflow named '" + name + "'"));
+  };
+  EXPECT_EQ(keel({"pause", "nope"}), kExitNoInput);
+}
+
 TEST_F(CliTest, CancelAndRetryPrintTheNewState) {
   control_.onCancel = [](const std::string& id) {
     store::RunRow row;
@@ -735,9 +771,9 @@ TEST_F(CliTest, WorkflowsListsOwnerLastRunAndLastSuccess) {
   ASSERT_EQ(keel({"workflows"}), 0) << err_.str();
   EXPECT_EQ(out_.str(),
             "NAME   VER  NAMESPACE  OWNER                      LAST RUN              STATE   "
-            "LAST SUCCESS          RUNBOOK\n"
+            "LAST SUCCESS          PAUSED  DISABLED  RUNBOOK\n"
             "hello  2    supply     data <oncall@example.com>  2026-01-01T00:00:00Z  failed  "
-            "2026-01-01T00:00:01Z  https://wiki.example.com/hello\n");
+            "2026-01-01T00:00:01Z  -       -         https://wiki.example.com/hello\n");
   ASSERT_EQ(keel({"workflows", "--json"}), 0) << err_.str();
   auto j = json::parse(out_.str());
   EXPECT_EQ(j["workflows"][0]["last_run"]["id"], kFailed);

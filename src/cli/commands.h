@@ -121,6 +121,16 @@ int rerunCommand(const Context& ctx, const std::string& runId, const std::string
 int cancelStepCommand(const Context& ctx, const std::string& runId, const std::string& step,
                       const std::string& reason);
 
+// keel pause|resume TARGET, keel disable|enable WORKFLOW (control_commands.cc).
+struct ControlArgs {
+  std::string action;  // "pause", "resume", "disable" or "enable"
+  std::string target;  // a run id or a workflow name
+  std::string reason;
+  bool run = false;       // --run: TARGET is a run
+  bool workflow = false;  // --workflow: TARGET is a workflow
+};
+int controlCommand(const Context& ctx, const ControlArgs& args);
+
 struct ShowArgs {
   std::string runId;
   bool json = false;

@@ -99,6 +99,13 @@ struct LiveLog {
   bool ended = false;  // the attempt has ended and nothing follows `offset`
 };
 
+// What an operator set on a workflow (pause, disable), and whether the
+// call changed it (false: it was so already, nothing was written).
+struct WorkflowControlResult {
+  store::WorkflowControlRow control;
+  bool changed = false;
+};
+
 class Control {
  public:
   virtual ~Control() = default;
@@ -166,6 +173,37 @@ class Control {
   // One result per document. A file of one document is applyWorkflow().
   virtual std::future<Result<std::vector<ApplyResult>>> applyWorkflows(std::string text,
                                                                        std::string sourceName) = 0;
+  // Pause and disable (engine_pause.cc). While a workflow (or a run) is
+  // paused, its steps not yet dispatched hold as `ready` with wait kind
+  // `paused`; running steps finish. While a workflow is disabled, its
+  // triggers start no run (trigger() answers kConflict). Each answers once
+  // the change is durable; one already in that state answers at once with
+  // changed = false. `who` lands in the timeline of every affected run.
+  // Errors: kNotFound (no such workflow or run), kConflict (run finished).
+  virtual std::future<Result<WorkflowControlResult>> pauseWorkflow(const std::string& name,
+                                                                   RequestContext who) {
+    return unimplementedControl<WorkflowControlResult>(name, who);
+  }
+  virtual std::future<Result<WorkflowControlResult>> resumeWorkflow(const std::string& name,
+                                                                    RequestContext who) {
+    return unimplementedControl<WorkflowControlResult>(name, who);
+  }
+  virtual std::future<Result<WorkflowControlResult>> disableWorkflow(const std::string& name,
+                                                                     RequestContext who) {
+    return unimplementedControl<WorkflowControlResult>(name, who);
+  }
+  virtual std::future<Result<WorkflowControlResult>> enableWorkflow(const std::string& name,
+                                                                    RequestContext who) {
+    return unimplementedControl<WorkflowControlResult>(name, who);
+  }
+  virtual std::future<Result<store::RunRow>> pauseRun(const std::string& runId,
+                                                      RequestContext who) {
+    return unimplementedControl<store::RunRow>(runId, who);
+  }
+  virtual std::future<Result<store::RunRow>> resumeRun(const std::string& runId,
+                                                       RequestContext who) {
+    return unimplementedControl<store::RunRow>(runId, who);
+  }
   // Where every file trigger stands. Any thread; none by default.
   virtual std::vector<FileTriggerStatus> fileTriggers() const { return {}; }
   // The live output of an attempt, from its step kind's runner, read on
@@ -182,6 +220,12 @@ class Control {
   static std::future<Result<store::RunRow>> unimplemented() {
     std::promise<Result<store::RunRow>> p;
     p.set_value(Error(ErrorCode::kUnimplemented, "this keel cannot act on single steps"));
+    return p.get_future();
+  }
+  template <typename T>
+  static std::future<Result<T>> unimplementedControl(const std::string&, const RequestContext&) {
+    std::promise<Result<T>> p;
+    p.set_value(Error(ErrorCode::kUnimplemented, "this keel cannot pause or disable"));
     return p.get_future();
   }
 };

@@ -47,6 +47,7 @@ Engine::~Engine() {
 
 Status Engine::start() {
   KEEL_TRY(workflows_.loadLatest());
+  KEEL_TRY(loadControls());
   auto claimed = store_.claimRuns();
   if (!claimed.ok()) return claimed.error();
   // Rebuild every run first, so the concurrency slots held by running runs
@@ -458,6 +459,9 @@ void Engine::markStep(RunRt& run, int idx) {
     run.queuedForFlush = true;
     dirtyRuns_.push_back(&run);
   }
+  // A paused run's state follows its steps (engine_pause.cc).
+  if (pausedWorkflows_ > 0 || !run.row.pauseReason.empty() || run.row.state == RunState::kPaused)
+    refreshPaused(run);
 }
 
 void Engine::replyWhenDurable(RunRt& run, std::function<void(const store::RunRow&)> reply) {

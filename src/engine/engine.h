@@ -135,6 +135,19 @@ class Engine final : public Control, public TaskLeaseLog {
   std::future<Result<std::vector<ApplyResult>>> applyWorkflows(std::string text,
                                                                std::string sourceName) override;
   std::future<Result<EventResult>> emitEvent(EventRequest request) override;
+  // Pause and disable (engine_pause.cc).
+  std::future<Result<WorkflowControlResult>> pauseWorkflow(const std::string& name,
+                                                           RequestContext who) override;
+  std::future<Result<WorkflowControlResult>> resumeWorkflow(const std::string& name,
+                                                            RequestContext who) override;
+  std::future<Result<WorkflowControlResult>> disableWorkflow(const std::string& name,
+                                                             RequestContext who) override;
+  std::future<Result<WorkflowControlResult>> enableWorkflow(const std::string& name,
+                                                            RequestContext who) override;
+  std::future<Result<store::RunRow>> pauseRun(const std::string& runId,
+                                              RequestContext who) override;
+  std::future<Result<store::RunRow>> resumeRun(const std::string& runId,
+                                               RequestContext who) override;
 
   // Where every file trigger of the latest versions stands. Any thread.
   std::vector<FileTriggerStatus> fileTriggers() const override;
@@ -428,6 +441,28 @@ class Engine final : public Control, public TaskLeaseLog {
     return it == runners_.end() ? nullptr : it->second;
   }
 
+  // --- pause and disable (engine_pause.cc) ---
+  enum class ControlAction { kPause, kResume, kDisable, kEnable };
+  Status loadControls();  // start(): the workflow_controls rows
+  std::future<Result<WorkflowControlResult>> controlWorkflow(ControlAction action,
+                                                             const std::string& name,
+                                                             RequestContext who);
+  void onControlWorkflow(ControlAction action, const std::string& name, RequestContext who,
+                         std::shared_ptr<std::promise<Result<WorkflowControlResult>>> reply);
+  void onControlRun(bool pause, const std::string& runId, RequestContext who,
+                    std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+  // Why the run is held at the paused gate; empty when it is not paused.
+  std::string pauseHold(const RunRt& run) const;
+  // "workflow W is disabled by ACTOR since T: REASON"; empty when enabled.
+  std::string disabledReason(const std::string& workflow) const;
+  // The run's state follows its holds: `paused` while held and nothing of
+  // it runs, `running` again once it is no longer paused.
+  void refreshPaused(RunRt& run);
+  // A paused run's steps not yet dispatched hold as paused.
+  void holdPaused(RunRt& run);
+  // A resumed run's held steps are dispatched (and held sleeps end).
+  void releasePaused(RunRt& run);
+
   // --- recovery (engine_recovery.cc) ---
   RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
   // Whether a rebuilt run held a slot of its concurrency key when keel
@@ -526,6 +561,9 @@ class Engine final : public Control, public TaskLeaseLog {
   bool stopSteps_ = false;  // stop(true): the loop ends once no step runs
   std::deque<std::pair<std::string, int>> readyQueue_;  // steps waiting for a slot
   GateChain stepGates_ = defaultStepGates();            // consulted by dispatchStep
+  // What operators set on workflows, by name (loop thread; loaded by start()).
+  std::map<std::string, store::WorkflowControlRow> controls_;
+  int pausedWorkflows_ = 0;  // of controls_, those paused
 
   std::atomic<uint64_t> runsCreated_{0};
   std::atomic<uint64_t> runsFinished_{0};

@@ -71,6 +71,13 @@ void Engine::startAfterTriggers(RunRt& upstream) {
           end->outputs[s.row.name] = *s.output;
         }
       }
+      if (std::string why = disabledReason(wf->row.name); !why.empty()) {
+        // Not recorded as fired: a retry that ends the run again tries again.
+        event(upstream, kAfterFailedEvent, {}, 0,
+              fmt::format("after-trigger {} of workflow {} did not start a run: {}", i + 1,
+                          wf->row.name, why));
+        continue;
+      }
       auto rendered = triggers::renderAfterParams(t, *end);
       Result<json> params = rendered.ok() ? effectiveParams(*wf, *rendered) : rendered.error();
       if (!params.ok()) {

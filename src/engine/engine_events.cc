@@ -121,6 +121,14 @@ void Engine::onEvent(EventRequest request, std::vector<PlannedRun> plan,
   row.id = request.id;
   row.payloadJson = request.payload.dump(-1, ' ', false, json::error_handler_t::replace);
   row.receivedAt = now();
+  // A disabled workflow's event triggers start no run: said in the errors.
+  std::erase_if(plan, [&](const PlannedRun& p) {
+    if (p.existing) return false;
+    std::string why = disabledReason(p.wf->row.name);
+    if (why.empty()) return false;
+    errors.push_back(EventError{p.wf->row.name, why});
+    return true;
+  });
   json errorsJson = json::array();
   for (const auto& e : errors)
     errorsJson.push_back({{"workflow", e.workflow}, {"message", e.message}});

@@ -153,6 +153,13 @@ void Engine::onFileArrivals(const triggers::FileWatch& watch, std::vector<Planne
                               "",
                               now(),
                               "started"};
+    if (std::string why = disabledReason(watch.workflow); !why.empty()) {
+      spdlog::warn("workflow {} file trigger {}: {} starts no run: {}", watch.workflow,
+                   watch.index + 1, a.file.path, why);
+      row.outcome = "skipped: workflow disabled";
+      pending_.mutations.emplace_back(store::PutFileArrival{std::move(row)});
+      continue;
+    }
     auto rendered = triggers::renderFileParams(t, a.file);
     Result<json> params = rendered.ok() ? effectiveParams(**wf, *rendered) : rendered.error();
     if (!params.ok()) {

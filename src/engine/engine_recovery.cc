@@ -109,6 +109,7 @@ void Engine::continueRun(RunRt& run) {
         break;
     }
   }
+  refreshPaused(run);  // a paused run stays paused; one no longer paused runs
   maybeFinishRun(run);
 }
 

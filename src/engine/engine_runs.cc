@@ -38,6 +38,10 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, jso
       return;
     }
   }
+  if (std::string why = disabledReason(wf->row.name); !why.empty()) {
+    reply->set_value(Error(ErrorCode::kConflict, why));
+    return;
+  }
   RunRt& run = createRun(std::move(wf), std::move(params), std::move(key), &who);
   if (!keyId.second.empty()) {
     uncommittedKeys_[keyId] = run.row.id;
@@ -445,6 +449,7 @@ void Engine::retryFromStore(const std::string& id, RequestContext who, uint64_t 
   active.run.finishedAt.reset();
   active.run.reason.clear();
   active.run.cancelReason.clear();  // a retried run is no longer cancelled
+  active.run.pauseReason.clear();   // nor paused by itself
   std::vector<std::string> rerun;
   for (auto& s : detail.steps) {
     // A step an operator skipped stays skipped (keel skip).

@@ -189,6 +189,10 @@ void Engine::fireDue(ScheduleRt& s, bool atStart) {
 
 bool Engine::startScheduledRun(ScheduleRt& s, WallTime instant, const std::string& note) {
   const spec::TriggerSpec& t = s.wf->spec->triggers[s.index];
+  if (!disabledReason(s.wf->row.name).empty()) {
+    recordSkip(s, instant, "workflow disabled");
+    return false;
+  }
   auto rendered = triggers::renderScheduleParams(t, instant);
   Result<json> params = rendered.ok() ? effectiveParams(*s.wf, *rendered) : rendered.error();
   if (!params.ok()) {

@@ -44,9 +44,10 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   StepRunner* runner = runnerFor(spec.kind);
   std::optional<ConcurrencySlots> slots = concurrencyOf(run);
   std::vector<std::string> passed;
+  const std::string paused = pauseHold(run);
   GateDecision gate =
       stepGates_.check(GateInput{spec, runner != nullptr, draining_, runningProcs_,
-                                 options_.maxParallelSteps, slots ? &*slots : nullptr},
+                                 options_.maxParallelSteps, slots ? &*slots : nullptr, &paused},
                        &passed);
   // Past the concurrency gate the run holds its slot, even if a later gate
   // holds this step: its key's limit bounds runs, not attempts.
@@ -126,6 +127,9 @@ void Engine::holdStep(RunRt& run, int idx, const GateDecision& why) {
   // (admitWaiting); one held because keel stops at the next start.
   if (why.kind == kWaitMaxParallel) readyQueue_.emplace_back(run.row.id, idx);
   if (why.kind == kWaitConcurrency) waitForSlot(run, why);
+  // A resume dispatches it (releasePaused); its run shows `paused` once
+  // nothing of it runs.
+  if (why.kind == kWaitPaused) refreshPaused(run);
 }
 
 Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run, int idx,
@@ -416,6 +420,13 @@ void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
   if (s.row.state == StepState::kRetrying) {
     dispatchStep(*run, idx);
   } else if (s.row.state == StepState::kWaiting && s.attempt) {
+    if (std::string why = pauseHold(*run); !why.empty()) {
+      // Its run is paused: the sleep ends when it is resumed.
+      s.heldByPause = true;
+      s.row.reason = why;
+      markStep(*run, idx);
+      return;
+    }
     s.attempt->state = AttemptState::kSucceeded;
     s.attempt->finishedAt = now();
     pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});

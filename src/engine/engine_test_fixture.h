@@ -181,6 +181,9 @@ class FlakyStore : public store::Store {
                                                                  const std::string& id) override {
     return read("findInboundEvent", real_.findInboundEvent(t, id));
   }
+  Result<std::vector<store::WorkflowControlRow>> listWorkflowControls() override {
+    return real_.listWorkflowControls();
+  }
   Result<std::vector<store::ScheduleStateRow>> listScheduleStates() override {
     return read("listScheduleStates", real_.listScheduleStates());
   }

@@ -13,6 +13,12 @@ GateDecision stoppingGate(const GateInput& in) {
   return GateDecision::pass();
 }
 
+// A paused run or workflow dispatches nothing until it is resumed.
+GateDecision pausedGate(const GateInput& in) {
+  if (in.paused && !in.paused->empty()) return GateDecision::hold(kWaitPaused, *in.paused);
+  return GateDecision::pass();
+}
+
 // "run A", "runs A, B, C", "runs A, B, C and 2 more".
 std::string runList(const std::vector<std::string>& ids) {
   constexpr size_t kNamed = 3;
@@ -52,6 +58,7 @@ GateDecision maxParallelGate(const GateInput& in) {
 
 GateChain defaultStepGates() {
   return GateChain({{kWaitStopping, stoppingGate},
+                    {kWaitPaused, pausedGate},
                     {kWaitConcurrency, concurrencyGate},
                     {kWaitMaxParallel, maxParallelGate}});
 }

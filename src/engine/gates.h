@@ -6,7 +6,8 @@
 // step's wait (steps.wait_kind, steps.wait_reason) so that the API and
 // `keel show` say what it waits for, across a restart too. A held step is
 // dispatched again by the event that frees its gate (a step slot freeing,
-// a run holding a concurrency slot ending, the next start of keel).
+// a run holding a concurrency slot ending, a resume, the next start of
+// keel).
 //
 // The concurrency key holds steps, and through them bounds runs: a run
 // whose key is at its limit starts, but its ready steps wait at the
@@ -32,6 +33,7 @@ namespace keel::engine {
 inline constexpr const char* kWaitStopping = "stopping";         // keel is stopping
 inline constexpr const char* kWaitMaxParallel = "max_parallel";  // --max-parallel is reached
 inline constexpr const char* kWaitConcurrency = "concurrency";   // a run's concurrency key
+inline constexpr const char* kWaitPaused = "paused";  // its workflow or its run is paused
 
 struct GateDecision {
   bool admit = true;
@@ -65,6 +67,9 @@ struct GateInput {
   int maxParallelSteps = 0;
   // The run's concurrency key; null when its workflow has none.
   const ConcurrencySlots* concurrency = nullptr;
+  // Why the step's run is paused ("workflow W paused by ACTOR: REASON");
+  // null or empty when neither it nor its workflow is.
+  const std::string* paused = nullptr;
 };
 
 struct Gate {
@@ -93,8 +98,9 @@ class GateChain {
   std::vector<Gate> gates_;
 };
 
-// The gates of every step, in order: keel stopping, the run's concurrency
-// key, then --max-parallel.
+// The gates of every step, in order: keel stopping, paused (the run or its
+// workflow; before the key, so a paused run takes no slot), the run's
+// concurrency key, then --max-parallel.
 GateChain defaultStepGates();
 
 }  // namespace keel::engine

@@ -79,7 +79,7 @@ TEST(GatesTest, ARunWaitingBehindOthersDoesNotTakeTheirFreeSlot) {
   EXPECT_TRUE(gates.check(GateInput{run, true, false, 0, 4, &first}).admit);
 }
 
-TEST(GatesTest, TheKeyIsCheckedAfterStoppingAndBeforeTheStepSlots) {
+TEST(GatesTest, TheKeyIsCheckedAfterStoppingAndPausedAndBeforeTheStepSlots) {
   GateChain gates = defaultStepGates();
   auto run = stepOf(spec::StepKind::kRun);
   ConcurrencySlots full{"eu", 1, false, {"01A"}, 0};
@@ -89,7 +89,25 @@ TEST(GatesTest, TheKeyIsCheckedAfterStoppingAndBeforeTheStepSlots) {
   std::vector<std::string> passed;
   GateDecision d = gates.check(GateInput{run, true, false, 4, 4, &open}, &passed);
   EXPECT_EQ(d.kind, "max_parallel");
-  EXPECT_EQ(passed, (std::vector<std::string>{"stopping", "concurrency"}));
+  EXPECT_EQ(passed, (std::vector<std::string>{"stopping", "paused", "concurrency"}));
+}
+
+TEST(GatesTest, APausedRunIsHeldBeforeItsConcurrencyKeyAndItsSlots) {
+  GateChain gates = defaultStepGates();
+  auto noop = stepOf(spec::StepKind::kNoop);
+  auto run = stepOf(spec::StepKind::kRun);
+  std::string why = "workflow w paused by alice: deploy";
+  ConcurrencySlots full{"k", 1, false, {"R1"}, 0};
+  GateInput in{run, true, false, 4, 4, &full, &why};
+  std::vector<std::string> passed;
+  GateDecision held = gates.check(in, &passed);
+  EXPECT_FALSE(held.admit);
+  EXPECT_EQ(held.kind, "paused");
+  EXPECT_EQ(held.reason, why);
+  EXPECT_EQ(passed, std::vector<std::string>{"stopping"});  // the key was not asked
+  EXPECT_EQ(gates.check(GateInput{noop, false, false, 0, 4, nullptr, &why}).kind, "paused");
+  std::string none;
+  EXPECT_TRUE(gates.check(GateInput{noop, false, false, 0, 4, nullptr, &none}).admit);
 }
 
 }  // namespace

@@ -70,6 +70,7 @@ struct StepRt {
   std::optional<std::string> cancelledBy;
   bool dirty = false;
   bool holdsProcSlot = false;  // counted in the engine's running processes
+  bool heldByPause = false;    // a sleep that came due while its run was paused
 };
 
 struct RunRt {

@@ -35,6 +35,9 @@ struct RunRow {
   std::string waitKind;           // "concurrency" while its steps wait for its key; empty = none
   std::string waitReason;         // what that gate says, for people; empty = none
   std::string cancelReason;       // set once a cancel is requested; empty = none
+  // Set while the run itself is paused (keel pause RUN): "paused by ACTOR:
+  // REASON"; empty = not paused by itself (its workflow may be).
+  std::string pauseReason;
   WallTime createdAt;
   std::optional<WallTime> startedAt;
   std::optional<WallTime> finishedAt;
@@ -162,6 +165,23 @@ struct ScheduleStateRow {
   std::string outcome;
 
   bool operator==(const ScheduleStateRow&) const = default;
+};
+
+// What an operator set on a workflow by name (the workflow_controls
+// table): paused (its runs' steps hold) and disabled (its triggers start
+// no run), each with who set it, when and why. Kept across versions.
+struct WorkflowControlRow {
+  std::string name;
+  bool paused = false;
+  std::string pausedBy;  // actor
+  std::optional<WallTime> pausedAt;
+  std::string pausedReason;
+  bool disabled = false;
+  std::string disabledBy;
+  std::optional<WallTime> disabledAt;
+  std::string disabledReason;
+
+  bool operator==(const WorkflowControlRow&) const = default;
 };
 
 // A file a `file:` trigger fired for (the file_arrivals table): written in

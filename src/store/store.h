@@ -81,9 +81,13 @@ struct MarkOutboxDelivered {
 struct PutWebhookDelivery {
   WebhookDeliveryRow row;
 };
+// Upserts what an operator set on a workflow, keyed by its name.
+struct PutWorkflowControl {
+  WorkflowControlRow row;
+};
 using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
                               PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
-                              MarkOutboxDelivered, PutWebhookDelivery>;
+                              MarkOutboxDelivered, PutWebhookDelivery, PutWorkflowControl>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -177,6 +181,11 @@ class Store {
   // without schedules keeps this default (kUnimplemented).
   virtual Result<std::vector<ScheduleStateRow>> listScheduleStates() {
     return Error(ErrorCode::kUnimplemented, "this store keeps no schedule state");
+  }
+  // What operators set on workflows (paused, disabled), by name. A store
+  // without them keeps this default (kUnimplemented).
+  virtual Result<std::vector<WorkflowControlRow>> listWorkflowControls() {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no workflow controls");
   }
   // The arrival a file trigger of `workflow` recorded under `key`, and
   // every arrival of one trigger (by path). A store without file arrivals

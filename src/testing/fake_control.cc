@@ -166,6 +166,83 @@ std::vector<std::pair<std::string, std::string>> FakeControl::applies() const {
   return applies_;
 }
 
+std::future<Result<engine::WorkflowControlResult>> FakeControl::workflowControl(
+    const std::string& action, const std::string& name, RequestContext who) {
+  {
+    std::lock_guard lock(mu_);
+    controls_.push_back(action + " " + name);
+    callers_.push_back(who);
+  }
+  return answer<engine::WorkflowControlResult>(
+      [this, action, name, who]() -> Result<engine::WorkflowControlResult> {
+        if (onWorkflowControl) return onWorkflowControl(action, name);
+        engine::WorkflowControlResult r;
+        r.control.name = name;
+        r.changed = true;
+        const bool on = action == "pause" || action == "disable";
+        if (action == "pause" || action == "resume") {
+          r.control.paused = on;
+          if (on) {
+            r.control.pausedBy = who.actor();
+            r.control.pausedReason = who.reason;
+            r.control.pausedAt = WallTime{};
+          }
+        } else {
+          r.control.disabled = on;
+          if (on) {
+            r.control.disabledBy = who.actor();
+            r.control.disabledReason = who.reason;
+            r.control.disabledAt = WallTime{};
+          }
+        }
+        return r;
+      });
+}
+
+std::future<Result<store::RunRow>> FakeControl::runControl(const std::string& action,
+                                                           const std::string& runId,
+                                                           RequestContext who) {
+  {
+    std::lock_guard lock(mu_);
+    controls_.push_back(action + " " + runId);
+    callers_.push_back(std::move(who));
+  }
+  return answer<store::RunRow>([this, action, runId]() -> Result<store::RunRow> {
+    if (onRunControl) return onRunControl(action, runId);
+    return Error(ErrorCode::kNotFound, "no run '" + runId + "'");
+  });
+}
+
+std::future<Result<engine::WorkflowControlResult>> FakeControl::pauseWorkflow(
+    const std::string& name, RequestContext who) {
+  return workflowControl("pause", name, std::move(who));
+}
+std::future<Result<engine::WorkflowControlResult>> FakeControl::resumeWorkflow(
+    const std::string& name, RequestContext who) {
+  return workflowControl("resume", name, std::move(who));
+}
+std::future<Result<engine::WorkflowControlResult>> FakeControl::disableWorkflow(
+    const std::string& name, RequestContext who) {
+  return workflowControl("disable", name, std::move(who));
+}
+std::future<Result<engine::WorkflowControlResult>> FakeControl::enableWorkflow(
+    const std::string& name, RequestContext who) {
+  return workflowControl("enable", name, std::move(who));
+}
+std::future<Result<store::RunRow>> FakeControl::pauseRun(const std::string& runId,
+                                                         RequestContext who) {
+  return runControl("pause", runId, std::move(who));
+}
+std::future<Result<store::RunRow>> FakeControl::resumeRun(const std::string& runId,
+                                                          RequestContext who) {
+  return runControl("resume", runId, std::move(who));
+}
+
+std::vector<std::string> FakeControl::controls() const {
+  std::lock_guard lock(mu_);
+  return controls_;
+}
+
 std::vector<std::string> FakeControl::cancels() const {
   std::lock_guard lock(mu_);
   return cancels_;

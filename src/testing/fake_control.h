@@ -31,6 +31,14 @@ class FakeControl final : public engine::Control {
       onStepAction;
   // Answers liveLog() when set (any thread); otherwise kUnimplemented.
   std::function<Result<engine::LiveLog>(const engine::LiveLogRequest&)> onLiveLog;
+  // Pause, resume, disable, enable: called with (action, target), where
+  // action is "pause", "resume", "disable" or "enable"; defaults answer
+  // a changed control (workflows) or kNotFound (runs).
+  std::function<Result<engine::WorkflowControlResult>(const std::string& action,
+                                                      const std::string& name)>
+      onWorkflowControl;
+  std::function<Result<store::RunRow>(const std::string& action, const std::string& runId)>
+      onRunControl;
   bool hang = false;
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
@@ -51,6 +59,21 @@ class FakeControl final : public engine::Control {
       std::string text, std::string sourceName) override;
   std::future<Result<engine::EventResult>> emitEvent(engine::EventRequest request) override;
   std::vector<engine::EventRequest> emits() const;
+  std::future<Result<engine::WorkflowControlResult>> pauseWorkflow(const std::string& name,
+                                                                   RequestContext who) override;
+  std::future<Result<engine::WorkflowControlResult>> resumeWorkflow(const std::string& name,
+                                                                    RequestContext who) override;
+  std::future<Result<engine::WorkflowControlResult>> disableWorkflow(const std::string& name,
+                                                                     RequestContext who) override;
+  std::future<Result<engine::WorkflowControlResult>> enableWorkflow(const std::string& name,
+                                                                    RequestContext who) override;
+  std::future<Result<store::RunRow>> pauseRun(const std::string& runId,
+                                              RequestContext who) override;
+  std::future<Result<store::RunRow>> resumeRun(const std::string& runId,
+                                               RequestContext who) override;
+  // Every pause/resume/disable/enable call as "ACTION TARGET", in order
+  // (who asked is in callers()).
+  std::vector<std::string> controls() const;
   Result<engine::LiveLog> liveLog(const engine::LiveLogRequest& request) const override {
     if (onLiveLog) return onLiveLog(request);
     return Control::liveLog(request);
@@ -75,6 +98,12 @@ class FakeControl final : public engine::Control {
   std::vector<std::string> cancels_;
   std::vector<std::string> retries_;
   std::vector<RequestContext> callers_;
+  std::vector<std::string> controls_;
+  std::future<Result<engine::WorkflowControlResult>> workflowControl(const std::string& action,
+                                                                     const std::string& name,
+                                                                     RequestContext who);
+  std::future<Result<store::RunRow>> runControl(const std::string& action, const std::string& runId,
+                                                RequestContext who);
   std::vector<engine::EventRequest> emits_;
   std::vector<std::string> stepActions_;
   std::vector<std::shared_ptr<void>> hanging_;  // promises kept unresolved

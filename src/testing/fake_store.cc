@@ -51,6 +51,11 @@ Result<std::vector<store::ScheduleStateRow>> FakeStore::listScheduleStates() {
   return scheduleStates;
 }
 
+Result<std::vector<store::WorkflowControlRow>> FakeStore::listWorkflowControls() {
+  if (readError) return *readError;
+  return workflowControls;
+}
+
 Result<std::vector<store::TokenRow>> FakeStore::listTokens() {
   std::lock_guard lock(mu_);
   return tokens;

@@ -24,6 +24,7 @@ class FakeStore final : public store::Store {
   std::vector<store::LogRow> logs;
   std::vector<store::TokenRow> tokens;  // putToken/revokeToken change these
   std::vector<store::ScheduleStateRow> scheduleStates;
+  std::vector<store::WorkflowControlRow> workflowControls;
   std::optional<Error> readError;
   std::vector<store::SubscriptionRow> subscriptions;  // listSubscriptions() answers these
   std::vector<store::WebhookDeliveryRow> deliveries;  // redeliverDead() changes these
@@ -47,6 +48,7 @@ class FakeStore final : public store::Store {
   Result<std::vector<store::LogRow>> stepLogs(const std::string& runId, const std::string& step,
                                               std::optional<int> attempt) override;
   Result<std::vector<store::ScheduleStateRow>> listScheduleStates() override;
+  Result<std::vector<store::WorkflowControlRow>> listWorkflowControls() override;
   Result<std::vector<store::TokenRow>> listTokens() override;
   Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& hash) override;
   Result<std::string> integrityCheck() override;

@@ -260,6 +260,23 @@ ALTER TABLE events ADD COLUMN actor TEXT NOT NULL DEFAULT '';
 ALTER TABLE events ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Pause and disable (workflow_controls.h): per workflow name, across its
+// versions; and the reason a run paused by itself carries.
+constexpr const char* kSchemaWorkflowControls = R"sql(
+CREATE TABLE workflow_controls (
+  name TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0,
+  paused_by TEXT NOT NULL DEFAULT '',
+  paused_at INTEGER,
+  paused_reason TEXT NOT NULL DEFAULT '',
+  disabled INTEGER NOT NULL DEFAULT 0,
+  disabled_by TEXT NOT NULL DEFAULT '',
+  disabled_at INTEGER,
+  disabled_reason TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+ALTER TABLE runs ADD COLUMN pause_reason TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -271,6 +288,7 @@ constexpr Migration kMigrations[] = {
     {8, kSchemaOutbox},
     {9, kSchemaSubscriptions},
     {10, kSchemaEventActors},
+    {11, kSchemaWorkflowControls},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");

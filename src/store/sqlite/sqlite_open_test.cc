@@ -191,11 +191,12 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN wait_reason; "
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "UPDATE keel_schema SET version = 2");
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; UPDATE keel_schema "
+      "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 10);
+  EXPECT_EQ(kSchemaVersion, 11);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -234,7 +235,8 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN wait_reason; "
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "UPDATE keel_schema SET version = 3");
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; UPDATE keel_schema "
+      "SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -278,7 +280,8 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
       "DROP TABLE inbound_events; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "UPDATE keel_schema SET version = 4");
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; UPDATE keel_schema "
+      "SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -304,7 +307,8 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "UPDATE keel_schema SET version = 5");
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; UPDATE keel_schema "
+      "SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -336,7 +340,9 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
   testutil::sqliteExec(path,
                        "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
                        "outbox; ALTER TABLE events DROP COLUMN actor; "
-                       "ALTER TABLE events DROP COLUMN reason; UPDATE keel_schema SET version = 7");
+                       "ALTER TABLE events DROP COLUMN reason; "
+                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+                       "UPDATE keel_schema SET version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -445,7 +451,9 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
   }
   testutil::sqliteExec(path,
                        "ALTER TABLE events DROP COLUMN actor; "
-                       "ALTER TABLE events DROP COLUMN reason; UPDATE keel_schema SET version = 9");
+                       "ALTER TABLE events DROP COLUMN reason; "
+                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+                       "UPDATE keel_schema SET version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -464,6 +472,64 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
   EXPECT_EQ((*events)[0].reason, "");
   EXPECT_EQ((*events)[1].actor, "alice (token ops)");
   EXPECT_EQ((*events)[1].reason, "warehouse down; see 'INC-7'");
+}
+
+}  // namespace
+}  // namespace keel::store
+
+namespace keel::store {
+namespace {
+
+// A database of schema 10 gains workflow_controls and runs.pause_reason on
+// open: its runs read back not paused, and controls are written and read.
+TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  {
+    auto store = openSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.error().toString();
+    ASSERT_TRUE((*store)->apply({{PutRun{testutil::makeRun("r1")}}}).ok());
+  }
+  testutil::sqliteExec(path,
+                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+                       "UPDATE keel_schema SET version = 10");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), 11);
+  auto old = (*store)->getRun("r1");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->run.pauseReason, "");
+  auto none = (*store)->listWorkflowControls();
+  ASSERT_TRUE(none.ok()) << none.error().toString();
+  EXPECT_TRUE(none->empty());
+
+  RunRow paused = testutil::makeRun("r2");
+  paused.state = RunState::kPaused;
+  paused.pauseReason = "run r2 paused by alice: 'disk' full";
+  WorkflowControlRow c;
+  c.name = "load";
+  c.paused = true;
+  c.pausedBy = "alice (token ops)";
+  c.pausedAt = WallTime(Millis(7));
+  c.pausedReason = "deploy; see 'INC-9'";
+  ASSERT_TRUE((*store)->apply({{PutRun{paused}, PutWorkflowControl{c}}}).ok());
+  c.disabled = true;
+  c.disabledBy = "bob";
+  c.disabledAt = WallTime(Millis(9));
+  ASSERT_TRUE((*store)->apply({{PutWorkflowControl{c}}}).ok());
+  auto rows = (*store)->listWorkflowControls();
+  ASSERT_TRUE(rows.ok()) << rows.error().toString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->front(), c);
+  auto back = (*store)->getRun("r2");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->run.pauseReason, paused.pauseReason);
+  auto claimed = (*store)->claimRuns();
+  ASSERT_TRUE(claimed.ok());
+  bool found = false;
+  for (const auto& a : *claimed)
+    found = found || (a.run.id == "r2" && a.run.state == RunState::kPaused);
+  EXPECT_TRUE(found) << "a paused run is active";
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "store/sqlite/schema.h"
 #include "store/sqlite/subscriptions.h"
 #include "store/sqlite/tokens.h"
+#include "store/sqlite/workflow_controls.h"
 #include "store/sqlite/writer.h"
 
 namespace keel::store {
@@ -172,6 +173,9 @@ class SqliteStore final : public Store {
   }
   Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& id) override {
     return read([&](Connection& c) { return sqlite::selectOutboxEvent(c, id); });
+  }
+  Result<std::vector<WorkflowControlRow>> listWorkflowControls() override {
+    return read([&](Connection& c) { return sqlite::selectWorkflowControls(c); });
   }
   Result<std::vector<ScheduleStateRow>> listScheduleStates() override {
     return read([&](Connection& c) { return sqlite::selectScheduleStates(c); });

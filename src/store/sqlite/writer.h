@@ -46,6 +46,7 @@ class Writer {
   Status put(const PutOutboxEvent& m);
   Status put(const MarkOutboxDelivered& m);
   Status put(const PutWebhookDelivery& m);
+  Status put(const PutWorkflowControl& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");

@@ -1,0 +1,120 @@
+// keel pause, resume, disable and enable with the real binary and CLI: a
+// run triggered while its workflow is paused holds (keel show says why)
+// and finishes once resumed; a disabled workflow refuses triggers.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "e2e_support.h"
+
+namespace keel::e2e {
+namespace {
+
+constexpr const char* kHeld = R"(name: held
+owner: { team: qa, contact: qa@example.com }
+runbook: https://wiki.example.com/held
+steps:
+  - { name: hello, run: echo hello, timeout: 1m }
+)";
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `keel --server URL ARGS...` to its end (at most a minute).
+CliResult keelCli(const KeelUnderTest& keel, std::vector<std::string> args) {
+  const std::string out = keel.dir().file("cli.out"), err = keel.dir().file("cli.err");
+  args.insert(args.begin(), {"--server", keel.url(), "--as", "alice"});
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("KEEL_TOKEN", keel.token().c_str(), 1);
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> argv{const_cast<char*>(KEEL_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(KEEL_BINARY, argv.data());
+    ::_exit(127);
+  }
+  CliResult r;
+  int status = 0;
+  if (!waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 60)) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  } else if (WIFEXITED(status)) {
+    r.code = WEXITSTATUS(status);
+  }
+  r.out = testing::readFile(out);
+  r.err = testing::readFile(err);
+  return r;
+}
+
+TEST(PauseE2e, ARunTriggeredWhilePausedHoldsUntilResumed) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kHeld);
+
+  auto paused = keelCli(keel, {"pause", "held", "--reason", "deploy window"});
+  ASSERT_EQ(paused.code, 0) << paused.err;
+  EXPECT_TRUE(contains(paused.out, "workflow held: paused by alice")) << paused.out;
+  EXPECT_TRUE(contains(paused.out, ": deploy window")) << paused.out;
+  auto again = keelCli(keel, {"pause", "held"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_TRUE(contains(again.out, "(no change)")) << again.out;
+
+  auto [status, run] = keel.trigger("held", nlohmann::json::object());
+  ASSERT_EQ(status, 201) << run.dump();
+  const std::string id = run["id"];
+  ASSERT_TRUE(waitFor([&] { return keel.getRun(id).value("state", "") == "paused"; }))
+      << keel.getRun(id).dump();
+  auto show = keelCli(keel, {"show", id});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_TRUE(contains(show.out, "paused")) << show.out;
+  EXPECT_TRUE(contains(show.out, "workflow held paused by alice")) << show.out;
+  auto list = keelCli(keel, {"workflows"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_TRUE(contains(list.out, "PAUSED")) << list.out;
+  EXPECT_TRUE(contains(list.out, "by alice")) << list.out;
+  EXPECT_EQ(keel.getRun(id).value("state", ""), "paused") << "it ran while paused";
+
+  auto resumed = keelCli(keel, {"resume", "held", "--reason", "deploy done"});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_TRUE(contains(resumed.out, "workflow held: not paused")) << resumed.out;
+  auto done = keel.waitForRun(id);
+  EXPECT_EQ(done.value("state", ""), "succeeded") << done.dump();
+  auto timeline = keelCli(keel, {"show", id});
+  EXPECT_TRUE(contains(timeline.out, "run_resumed")) << timeline.out;
+
+  // A finished run cannot be paused (409: exit 65).
+  auto late = keelCli(keel, {"pause", id});
+  EXPECT_EQ(late.code, 65) << late.out << late.err;
+}
+
+TEST(PauseE2e, ADisabledWorkflowRefusesTriggersUntilEnabled) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(kHeld);
+  auto disabled = keelCli(keel, {"disable", "held", "--reason", "retired"});
+  ASSERT_EQ(disabled.code, 0) << disabled.err;
+  auto [status, body] = keel.trigger("held", nlohmann::json::object());
+  EXPECT_EQ(status, 409) << body.dump();
+  EXPECT_EQ(body["error"]["code"], "conflict");
+  EXPECT_TRUE(contains(body["error"]["message"].get<std::string>(),
+                       "workflow held is disabled by alice (token admin) since "))
+      << body.dump();
+  auto cli = keelCli(keel, {"run", "held"});
+  EXPECT_EQ(cli.code, 65) << cli.out << cli.err;
+  ASSERT_EQ(keelCli(keel, {"enable", "held"}).code, 0);
+  auto [ok, run] = keel.trigger("held", nlohmann::json::object());
+  ASSERT_EQ(ok, 201) << run.dump();
+  EXPECT_EQ(keel.waitForRun(run["id"]).value("state", ""), "succeeded");
+}
+
+}  // namespace
+}  // namespace keel::e2e
