@@ -32,6 +32,8 @@ namespace keel::engine {
 inline constexpr const char* kWaitStopping = "stopping";         // keel is stopping
 inline constexpr const char* kWaitMaxParallel = "max_parallel";  // --max-parallel is reached
 inline constexpr const char* kWaitConcurrency = "concurrency";   // a run's concurrency key
+// Not a gate: an `approval:` step waits (state `waiting`) for a decision.
+inline constexpr const char* kWaitApproval = "approval";
 
 struct GateDecision {
   bool admit = true;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -26,11 +27,17 @@ class FakeControl final : public engine::Control {
   std::function<Result<engine::EventResult>(const engine::EventRequest&)> onEmit;
   // Answers liveLog() when set (any thread); otherwise kUnimplemented.
   std::function<Result<engine::LiveLog>(const engine::LiveLogRequest&)> onLiveLog;
+  // Answers decideApproval() (run id, step, approve); default kNotFound.
+  std::function<Result<store::RunRow>(const std::string&, const std::string&, bool)>
+      onDecideApproval;
   bool hang = false;
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
   std::future<Result<store::RunRow>> cancel(const std::string& runId, RequestContext who) override;
   std::future<Result<store::RunRow>> retry(const std::string& runId, RequestContext who) override;
+  std::future<Result<store::RunRow>> decideApproval(const std::string& runId,
+                                                    const std::string& step, bool approve,
+                                                    RequestContext who) override;
   std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) override;
   // The whole text as one apply (recorded in applies(), answered by onApply).
@@ -47,7 +54,9 @@ class FakeControl final : public engine::Control {
   std::vector<std::pair<std::string, std::string>> applies() const;  // (yaml, source)
   std::vector<std::string> cancels() const;
   std::vector<std::string> retries() const;
-  // Who asked for each cancel and retry, in call order.
+  // Each decideApproval() call: (run id, step, approve).
+  std::vector<std::tuple<std::string, std::string, bool>> decisions() const;
+  // Who asked for each cancel, retry and decision, in call order.
   std::vector<RequestContext> callers() const;
 
  private:
@@ -59,6 +68,7 @@ class FakeControl final : public engine::Control {
   std::vector<std::pair<std::string, std::string>> applies_;
   std::vector<std::string> cancels_;
   std::vector<std::string> retries_;
+  std::vector<std::tuple<std::string, std::string, bool>> decisions_;
   std::vector<RequestContext> callers_;
   std::vector<engine::EventRequest> emits_;
   std::vector<std::shared_ptr<void>> hanging_;  // promises kept unresolved
