@@ -44,6 +44,7 @@ struct Parsed {
   std::string step;
   int attempt = 0;
   bool follow = false;
+  bool reject = false;  // keel approve --reject
   ShowArgs show;
   bool json = false;
 };
@@ -64,6 +65,7 @@ struct Subcommands {
   CLI::App* logs;
   CLI::App* cancel;
   CLI::App* retry;
+  CLI::App* approve;
   CLI::App* tasks;
   CLI::App* schedules;
   CLI::App* workflows;
@@ -240,6 +242,13 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.retry->add_option("run", p.runId, "Run id")->required();
   s.retry->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
 
+  s.approve = app.add_subcommand(
+      "approve", "Approve (or with --reject, reject) a run's approval step that waits");
+  s.approve->add_option("run", p.runId, "Run id")->required();
+  s.approve->add_option("step", p.step, "Step name")->required();
+  s.approve->add_flag("--reject", p.reject, "Reject the step (its run fails); needs --reason");
+  s.approve->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
+
   s.tasks = app.add_subcommand(
       "tasks", "List the queued and leased tasks of task: steps (what workers are doing)");
   s.tasks->add_option("--queue", p.tasks.queue, "Only tasks of this queue");
@@ -302,6 +311,7 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   }
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
   if (*s.cancel) return cancelCommand(ctx, p.runId, p.reason);
+  if (*s.approve) return approveCommand(ctx, ApproveArgs{p.runId, p.step, p.reject, p.reason});
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.schedules) return schedulesCommand(ctx, p.json);
   if (*s.workflows) return workflowsCommand(ctx, p.json);

@@ -113,6 +113,16 @@ int logsCommand(const Context& ctx, const std::string& runId, const std::string&
 int cancelCommand(const Context& ctx, const std::string& runId, const std::string& reason);
 int retryCommand(const Context& ctx, const std::string& runId, const std::string& reason);
 
+// `keel approve RUN STEP [--reject] --reason R` (approval_commands.cc):
+// prints "STEP approved by ACTOR" or "STEP rejected by ACTOR: REASON".
+struct ApproveArgs {
+  std::string runId;
+  std::string step;
+  bool reject = false;
+  std::string reason;  // required with reject; kept in the run's timeline
+};
+int approveCommand(const Context& ctx, const ApproveArgs& args);
+
 struct ShowArgs {
   std::string runId;
   bool json = false;
