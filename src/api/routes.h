@@ -42,11 +42,14 @@ struct RouteContext {
 // POST /api/v1/workflows/{name}/runs.
 void addWorkflowRoutes(Router& router, const RouteContext& context);
 // GET /api/v1/runs, GET /api/v1/runs/{id}, .../events, .../steps/{step}/logs,
-// POST .../cancel and .../retry.
+// POST .../cancel and .../retry, and the approval routes.
 void addRunRoutes(Router& router, const RouteContext& context);
 // POST /api/v1/runs/{id}/steps/{step}/skip, .../steps/{step}/cancel and
 // /api/v1/runs/{id}/rerun (step_routes.cc).
 void addStepRoutes(Router& router, const RouteContext& context);
+// POST /api/v1/runs/{id}/steps/{step}/approve and .../reject (approval
+// steps); registered by addRunRoutes.
+void addApprovalRoutes(Router& router, const RouteContext& context);
 // GET /api/v1/tasks, POST /api/v1/tasks/poll, .../results,
 // .../{id}/heartbeat, .../{id}/complete, .../{id}/fail.
 void addTaskRoutes(Router& router, const RouteContext& context);

@@ -400,6 +400,7 @@ void addRunRoutes(Router& router, const RouteContext& context) {
              {.query = {"attempt", "follow", "offset", "wait_ms"}});
   router.add("POST", "/api/v1/runs/{id}/cancel", bind(cancelRun));
   router.add("POST", "/api/v1/runs/{id}/retry", bind(retryRun));
+  addApprovalRoutes(router, context);
 }
 
 }  // namespace keel::api

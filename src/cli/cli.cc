@@ -47,6 +47,7 @@ struct Parsed {
   std::string cancelStep;  // keel cancel --step
   int attempt = 0;
   bool follow = false;
+  bool reject = false;  // keel approve --reject
   ShowArgs show;
   bool json = false;
 };
@@ -73,6 +74,7 @@ struct Subcommands {
   CLI::App* resume;
   CLI::App* disable;
   CLI::App* enable;
+  CLI::App* approve;
   CLI::App* tasks;
   CLI::App* schedules;
   CLI::App* workflows;
@@ -287,6 +289,13 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
                           false);
   s.enable = holdCommand("enable", "Accept a disabled workflow's runs again", false);
 
+  s.approve = app.add_subcommand(
+      "approve", "Approve (or with --reject, reject) a run's approval step that waits");
+  s.approve->add_option("run", p.runId, "Run id")->required();
+  s.approve->add_option("step", p.step, "Step name")->required();
+  s.approve->add_flag("--reject", p.reject, "Reject the step (its run fails); needs --reason");
+  s.approve->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
+
   s.tasks = app.add_subcommand(
       "tasks", "List the queued and leased tasks of task: steps (what workers are doing)");
   s.tasks->add_option("--queue", p.tasks.queue, "Only tasks of this queue");
@@ -359,6 +368,7 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
       control.action = c->get_name();
       return controlCommand(ctx, control);
     }
+  if (*s.approve) return approveCommand(ctx, ApproveArgs{p.runId, p.step, p.reject, p.reason});
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.schedules) return schedulesCommand(ctx, p.json);
   if (*s.workflows) return workflowsCommand(ctx, p.json);

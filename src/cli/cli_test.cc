@@ -965,5 +965,41 @@ TEST(ServerUrlTls, HttpsIsAcceptedWithItsDefaultPort) {
   EXPECT_FALSE(parseServerUrl("ftp://x").ok());
 }
 
+TEST_F(CliTest, ApprovePrintsWhoDecidedAndARejectionNeedsAReason) {
+  control_.onDecideApproval = [this](const std::string& id, const std::string& step,
+                                     bool approve) -> Result<store::RunRow> {
+    for (auto& d : store_.runs) {
+      if (d.run.id != id) continue;
+      store::StepRow s;
+      s.runId = id;
+      s.name = step;
+      if (approve) {
+        s.state = StepState::kSucceeded;
+        s.outputJson = R"j({"approved":true,"by":"alice (token tester)","reason":"ok","at":"x"})j";
+      } else {
+        s.state = StepState::kDead;
+        s.reason = "rejected by alice (token tester): numbers are off";
+      }
+      d.steps.push_back(s);
+      return d.run;
+    }
+    return Error(ErrorCode::kNotFound, "no run '" + id + "'");
+  };
+  ASSERT_EQ(keel({"approve", kOk, "go-live", "--reason", "ok"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "go-live approved by alice (token tester)\n");
+  ASSERT_EQ(keel({"approve", kFailed, "go-live", "--reject", "--reason", "numbers are off"}), 0)
+      << err_.str();
+  EXPECT_EQ(out_.str(), "go-live rejected by alice (token tester): numbers are off\n");
+  EXPECT_EQ(keel({"approve", kOk, "go-live", "--reject"}), kExitUsage);
+  EXPECT_NE(err_.str().find("--reject needs --reason"), std::string::npos);
+  EXPECT_EQ(control_.decisions().size(), 2u) << "a refused command reached the server";
+  control_.onDecideApproval = [](const std::string&, const std::string&, bool) {
+    return Result<store::RunRow>(
+        Error(ErrorCode::kConflict, "step 'go-live' was already approved by alice"));
+  };
+  EXPECT_EQ(keel({"approve", kOk, "go-live"}), kExitDataErr);
+  EXPECT_EQ(err_.str(), "error: step 'go-live' was already approved by alice\n");
+}
+
 }  // namespace
 }  // namespace keel::cli

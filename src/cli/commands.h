@@ -131,6 +131,16 @@ struct ControlArgs {
 };
 int controlCommand(const Context& ctx, const ControlArgs& args);
 
+// `keel approve RUN STEP [--reject] --reason R` (approval_commands.cc):
+// prints "STEP approved by ACTOR" or "STEP rejected by ACTOR: REASON".
+struct ApproveArgs {
+  std::string runId;
+  std::string step;
+  bool reject = false;
+  std::string reason;  // required with reject; kept in the run's timeline
+};
+int approveCommand(const Context& ctx, const ApproveArgs& args);
+
 struct ShowArgs {
   std::string runId;
   bool json = false;

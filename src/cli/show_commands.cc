@@ -98,8 +98,13 @@ void printTimeline(std::ostream& out, const json& run, const json& events) {
 // "retry 3 of 5 at 2026-11-28T02:14:07Z after timeout", "running: attempt 2".
 std::string whyText(const json& step, const std::map<std::string, std::string>& states) {
   const std::string state = text(step, field::kState);
-  if (const auto& wait = member(step, field::kWait); wait.is_object())
-    return "waiting: " + text(wait, field::kReason);
+  if (const auto& wait = member(step, field::kWait); wait.is_object()) {
+    std::string why = "waiting: " + text(wait, field::kReason);
+    // An approval says until when a decision is awaited.
+    if (text(wait, field::kKind) == "approval" && !member(step, field::kDueAt).is_null())
+      why += " (decide before " + shortTime(member(step, field::kDueAt)) + ")";
+    return why;
+  }
   const auto& attempts = arrayOf(step, field::kAttempts);
   if (state == "pending") {
     const auto& needs = member(step, field::kNeeds);

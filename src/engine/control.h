@@ -204,6 +204,22 @@ class Control {
                                                        RequestContext who) {
     return unimplementedControl<store::RunRow>(runId, who);
   }
+  // Decides the `approval:` step `step` of a run, on the engine loop, once:
+  // approve -> the step succeeds with output {"approved": true, "by",
+  // "reason", "at"}; reject -> it is dead with class bad_input, "rejected by
+  // ACTOR: REASON". The decision and `who` (actor and reason) land in the
+  // timeline; the future resolves once they are durable. Errors:
+  // kNotFound (no such run or step), kConflict (decided already: names the
+  // first decider and decision; or the step does not wait for approval:
+  // names its state). kUnimplemented by default.
+  virtual std::future<Result<store::RunRow>> decideApproval(const std::string& runId,
+                                                            const std::string& step, bool approve,
+                                                            RequestContext who) {
+    (void)runId, (void)step, (void)approve, (void)who;
+    std::promise<Result<store::RunRow>> p;
+    p.set_value(Error(ErrorCode::kUnimplemented, "this keel has no approval steps"));
+    return p.get_future();
+  }
   // Where every file trigger stands. Any thread; none by default.
   virtual std::vector<FileTriggerStatus> fileTriggers() const { return {}; }
   // The live output of an attempt, from its step kind's runner, read on

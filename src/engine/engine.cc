@@ -520,7 +520,8 @@ void Engine::flush() {
     }
     for (auto& s : run->steps) {
       if (!s.dirty) continue;
-      if (s.row.state != StepState::kReady) {
+      // A ready step waits at a gate; a waiting one for an approval.
+      if (s.row.state != StepState::kReady && s.row.state != StepState::kWaiting) {
         s.row.waitKind.clear();
         s.row.waitReason.clear();
       }

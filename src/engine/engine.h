@@ -129,6 +129,10 @@ class Engine final : public Control, public TaskLeaseLog {
                                                RequestContext who) override;
   std::future<Result<store::RunRow>> cancelStep(const std::string& runId, const std::string& step,
                                                 RequestContext who) override;
+  // engine_approvals.cc
+  std::future<Result<store::RunRow>> decideApproval(const std::string& runId,
+                                                    const std::string& step, bool approve,
+                                                    RequestContext who) override;
   // TaskLeaseLog: an event `task_leased` per lease whose attempt still runs.
   std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) override;
   std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
@@ -216,6 +220,13 @@ class Engine final : public Control, public TaskLeaseLog {
   // The runs waiting for a key whose slot freed: their held steps are
   // dispatched again, oldest run first, while slots are free.
   void admitWaiting(const std::string& key);
+  // Approval steps (engine_approvals.cc): the wait starts at dispatch; a
+  // decision or its deadline ends it.
+  void startApproval(RunRt& run, int idx);
+  void approvalTimedOut(RunRt& run, int idx);
+  void onDecideApproval(const std::string& runId, const std::string& step, bool approve,
+                        RequestContext who,
+                        std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   void onCancel(const std::string& runId, RequestContext who,
                 std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   void onRetry(const std::string& runId, RequestContext who,

@@ -81,6 +81,9 @@ void Engine::dispatchStep(RunRt& run, int idx) {
       armStepTimer(run, idx, *s.row.dueAt);
       return;
     }
+    case spec::StepKind::kApproval:
+      startApproval(run, idx);
+      return;
     default:
       break;
   }
@@ -419,6 +422,9 @@ void Engine::onTimer(const std::string& runId, int idx, uint64_t token) {
   s.stepTimer.reset();
   if (s.row.state == StepState::kRetrying) {
     dispatchStep(*run, idx);
+  } else if (s.row.state == StepState::kWaiting && s.attempt &&
+             run->wf->spec->steps[idx].kind == spec::StepKind::kApproval) {
+    approvalTimedOut(*run, idx);
   } else if (s.row.state == StepState::kWaiting && s.attempt) {
     if (std::string why = pauseHold(*run); !why.empty()) {
       // Its run is paused: the sleep ends when it is resumed.

@@ -34,6 +34,8 @@ inline constexpr const char* kWaitStopping = "stopping";         // keel is stop
 inline constexpr const char* kWaitMaxParallel = "max_parallel";  // --max-parallel is reached
 inline constexpr const char* kWaitConcurrency = "concurrency";   // a run's concurrency key
 inline constexpr const char* kWaitPaused = "paused";  // its workflow or its run is paused
+// Not a gate: an `approval:` step waits (state `waiting`) for a decision.
+inline constexpr const char* kWaitApproval = "approval";
 
 struct GateDecision {
   bool admit = true;

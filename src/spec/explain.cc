@@ -73,6 +73,15 @@ std::string kindLine(const StepSpec& s) {
       return "http: " + s.http.method + " " + s.http.url;
     case StepKind::kTask:
       return "task: queue " + s.task.queue + " (done by an external worker)";
+    case StepKind::kApproval: {
+      std::string who;
+      for (const auto& a : s.approval.approvers) who += (who.empty() ? "" : ", ") + a;
+      std::string out = "approval: by " + who + " within " + formatDuration(s.approval.timeout) +
+                        ", on timeout " + (s.approval.approveOnTimeout ? "approve" : "fail") +
+                        " (any admin token may decide)";
+      if (!s.approval.message.empty()) out += "; message: " + s.approval.message;
+      return out;
+    }
   }
   return "unknown";
 }
@@ -188,7 +197,12 @@ void explainStep(const StepSpec& s, std::string& out) {
   for (const auto& n : s.needs) needs += (needs.empty() ? "" : ", ") + n;
   out += "      needs: " + (needs.empty() ? "nothing (starts with the run)" : needs) + "\n";
   if (!s.uses.empty()) out += "      uses: " + s.uses + "\n";
-  if (s.timeout)
+  if (s.kind == StepKind::kApproval)
+    out +=
+        "      timeout: " + formatDuration(s.approval.timeout) + " (approval.timeout); then " +
+        (s.approval.approveOnTimeout ? "approved by keel (timeout)" : "dead with class timeout") +
+        "\n";
+  else if (s.timeout)
     out += "      timeout: " + formatDuration(*s.timeout) + "\n";
   else
     out +=
@@ -197,7 +211,10 @@ void explainStep(const StepSpec& s, std::string& out) {
   out += "      kill_grace: " + formatDuration(s.killGrace) +
          (s.killGraceDefaulted ? " (default)" : "") + "\n";
   if (s.heartbeat) out += "      heartbeat: " + formatDuration(*s.heartbeat) + "\n";
-  out += "      " + retryLine(s.retry) + "\n";
+  if (s.kind == StepKind::kApproval)
+    out += "      retry: none (a decision is made once; a rejection is bad_input)\n";
+  else
+    out += "      " + retryLine(s.retry) + "\n";
   if (!s.env.empty()) {
     std::string names;
     for (const auto& [k, v] : s.env) names += (names.empty() ? "" : ", ") + k;

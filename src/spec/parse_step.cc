@@ -14,9 +14,57 @@ namespace {
 const std::vector<std::string> kStepKeys = {
     "name",    "run",     "noop",       "sleep",     "http",     "task",
     "needs",   "timeout", "kill_grace", "heartbeat", "retry",    "env",
-    "workdir", "uses",    "compensate", "emit",      "pass_env",
+    "workdir", "uses",    "compensate", "emit",      "pass_env", "approval",
 };
-const std::vector<std::string> kKinds = {"run", "noop", "sleep", "http", "task"};
+const std::vector<std::string> kKinds = {"run", "noop", "sleep", "http", "task", "approval"};
+
+// `approval: {approvers: [...], timeout: 4h, on_timeout: fail|approve,
+// message: "..."}`; the message is a template, rendered when the step
+// starts waiting.
+void readApproval(const YAML::Node& node, StepSpec& step, int index, const std::string& where,
+                  ParseState& st) {
+  if (!node.IsMap()) {
+    st.diag.add(posOf(node), where +
+                                 ": approval: expected a mapping {approvers, timeout, "
+                                 "on_timeout, message}, got " +
+                                 describe(node));
+    return;
+  }
+  MapReader a(node, where, "approval.", st.diag);
+  a.checkKeys({"approvers", "timeout", "on_timeout", "message"});
+  if (const YAML::Node* who = a.find("approvers")) {
+    auto list = readStringList(*who, a.subject("approvers"), st.diag, true,
+                               "a list of team or person names");
+    if (list) {
+      if (list->empty())
+        st.diag.add(posOf(*who), a.subject("approvers") + ": name at least one team or person");
+      for (const auto& [name, pos] : *list) {
+        if (std::find(step.approval.approvers.begin(), step.approval.approvers.end(), name) !=
+            step.approval.approvers.end()) {
+          st.diag.add(pos, a.subject("approvers") + ": '" + name + "' is listed twice");
+          continue;
+        }
+        step.approval.approvers.push_back(name);
+      }
+    }
+  } else {
+    st.diag.add(posOf(node), where +
+                                 ": approval: `approvers` is required (the teams or people "
+                                 "who decide)");
+  }
+  if (!a.has("timeout"))
+    st.diag.add(posOf(node), where +
+                                 ": approval: `timeout` is required (how long to wait for a "
+                                 "decision, e.g. 4h)");
+  else if (auto t = a.duration("timeout", false))
+    step.approval.timeout = *t;
+  if (auto onTimeout = a.choice("on_timeout", {"fail", "approve"}))
+    step.approval.approveOnTimeout = *onTimeout == "approve";
+  if (auto message = a.string("message", true)) {
+    step.approval.message = *message;
+    st.addTemplate(index, where, "approval.message", *message, posOf(*a.find("message")));
+  }
+}
 
 // `task: QUEUE` or `task: {queue: QUEUE, input: {...}}`; the input's string
 // leaves are templates, rendered as JSON values for each attempt.
@@ -66,7 +114,8 @@ void readKind(const MapReader& r, StepSpec& step, int index, ParseState& st) {
   for (const auto& k : kKinds)
     if (r.has(k)) present.push_back(k);
   if (present.empty()) {
-    st.diag.add(r.pos(), r.where() + " has no kind: give one of run, noop, sleep, http, task");
+    st.diag.add(r.pos(),
+                r.where() + " has no kind: give one of run, noop, sleep, http, task, approval");
     return;
   }
   if (present.size() > 1)
@@ -90,6 +139,9 @@ void readKind(const MapReader& r, StepSpec& step, int index, ParseState& st) {
   } else if (kind == "http") {
     step.kind = StepKind::kHttp;
     readHttp(*r.find("http"), step, index, r.where(), st);
+  } else if (kind == "approval") {
+    step.kind = StepKind::kApproval;
+    readApproval(*r.find("approval"), step, index, r.where(), st);
   } else {
     step.kind = StepKind::kTask;
     readTask(*r.find("task"), step, index, r.where(), st);
@@ -185,6 +237,18 @@ void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index,
   if (step.heartbeat && step.kind != StepKind::kTask)
     st.diag.add(r.keyPos("heartbeat"),
                 r.subject("heartbeat") + ": only task steps have heartbeats (a worker sends them)");
+  if (step.kind == StepKind::kApproval) {
+    // A decision is made once: there is nothing to retry, and its time
+    // limit is the approval's own.
+    if (r.has("retry"))
+      st.diag.add(r.keyPos("retry"),
+                  r.subject("retry") +
+                      ": an approval step is decided once and never retried; remove `retry:`");
+    if (r.has("timeout"))
+      st.diag.add(r.keyPos("timeout"),
+                  r.subject("timeout") +
+                      ": an approval step's time limit is `approval.timeout`; remove this one");
+  }
   if (auto retry = r.mapping("retry")) step.retry = readRetry(*retry, r.where(), st.diag);
   readEnv(r, step, index, st);
   readPassEnv(r, step, st.diag);
@@ -249,7 +313,7 @@ void readStep(const YAML::Node& node, int index, ParseState& st) {
   if (!node.IsMap()) {
     st.diag.add(step.pos, where +
                               ": expected a mapping with a name and one of run, noop, "
-                              "sleep, http, task, got " +
+                              "sleep, http, task, approval, got " +
                               describe(node));
     st.spec.steps.push_back(std::move(step));
     st.steps.push_back(std::move(meta));

@@ -14,6 +14,8 @@ std::string_view toString(StepKind kind) {
       return "http";
     case StepKind::kTask:
       return "task";
+    case StepKind::kApproval:
+      return "approval";
   }
   return "unknown";
 }

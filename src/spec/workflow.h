@@ -32,9 +32,10 @@ using keel::Backoff;
 using keel::Jitter;
 using keel::RetryPolicy;
 
-enum class StepKind { kRun, kNoop, kSleep, kHttp, kTask };
+enum class StepKind { kRun, kNoop, kSleep, kHttp, kTask, kApproval };
 
-// "run", "noop", "sleep", "http", "task": the key that gives a step its kind.
+// "run", "noop", "sleep", "http", "task", "approval": the key that gives a
+// step its kind.
 std::string_view toString(StepKind kind);
 
 // A range of HTTP status codes, both ends included ("200-299", or 404 as
@@ -68,6 +69,16 @@ struct TaskSpec {
   std::optional<nlohmann::json> input;  // string leaves are templates; none: {}
 };
 
+// An `approval:` step: the run waits at it until a person decides (approve
+// or reject) or `timeout` passes. keel has no team directory: `approvers`
+// are recorded and shown, and any admin token may decide.
+struct ApprovalSpec {
+  std::vector<std::string> approvers;  // team or person names, at least one
+  Millis timeout{0};                   // required
+  bool approveOnTimeout = false;       // on_timeout: approve (default: fail)
+  std::string message;                 // a template, rendered when the wait starts
+};
+
 // An event a step or a run's end sends on a topic (`emit:`), written to
 // keel's outbox with the transition that causes it. `payload` is a JSON
 // object whose string leaves are templates, rendered as JSON values like an
@@ -90,10 +101,11 @@ struct StepSpec {
   std::string name;
   SourcePos pos;
   StepKind kind = StepKind::kRun;
-  std::string run;  // kRun: the command, a template, run by /bin/sh -c
-  Millis sleep{0};  // kSleep
-  TaskSpec task;    // kTask: done by an external worker
-  HttpSpec http;    // kHttp
+  std::string run;        // kRun: the command, a template, run by /bin/sh -c
+  Millis sleep{0};        // kSleep
+  TaskSpec task;          // kTask: done by an external worker
+  ApprovalSpec approval;  // kApproval: decided by a person
+  HttpSpec http;          // kHttp
   std::vector<std::string> needs;
   std::optional<Millis> timeout;
   Millis killGrace = Millis(10'000);  // SIGTERM -> SIGKILL

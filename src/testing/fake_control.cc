@@ -96,6 +96,20 @@ std::future<Result<store::RunRow>> FakeControl::stepAction(std::string action,
   });
 }
 
+std::future<Result<store::RunRow>> FakeControl::decideApproval(const std::string& runId,
+                                                               const std::string& step,
+                                                               bool approve, RequestContext who) {
+  {
+    std::lock_guard lock(mu_);
+    decisions_.emplace_back(runId, step, approve);
+    callers_.push_back(std::move(who));
+  }
+  return answer<store::RunRow>([this, runId, step, approve]() -> Result<store::RunRow> {
+    if (onDecideApproval) return onDecideApproval(runId, step, approve);
+    return Error(ErrorCode::kNotFound, "no run '" + runId + "'");
+  });
+}
+
 std::future<Result<store::RunRow>> FakeControl::skipStep(const std::string& runId,
                                                          const std::string& step,
                                                          RequestContext who) {
@@ -117,6 +131,11 @@ std::future<Result<store::RunRow>> FakeControl::cancelStep(const std::string& ru
 std::vector<std::string> FakeControl::stepActions() const {
   std::lock_guard lock(mu_);
   return stepActions_;
+}
+
+std::vector<std::tuple<std::string, std::string, bool>> FakeControl::decisions() const {
+  std::lock_guard lock(mu_);
+  return decisions_;
 }
 
 std::future<Result<engine::ApplyResult>> FakeControl::applyWorkflow(std::string yaml,

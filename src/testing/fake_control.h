@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,9 @@ class FakeControl final : public engine::Control {
       onWorkflowControl;
   std::function<Result<store::RunRow>(const std::string& action, const std::string& runId)>
       onRunControl;
+  // Answers decideApproval() (run id, step, approve); default kNotFound.
+  std::function<Result<store::RunRow>(const std::string&, const std::string&, bool)>
+      onDecideApproval;
   bool hang = false;
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
@@ -52,6 +56,9 @@ class FakeControl final : public engine::Control {
                                                 RequestContext who) override;
   // Each step action as "ACTION RUN STEP", in call order (callers() has who).
   std::vector<std::string> stepActions() const;
+  std::future<Result<store::RunRow>> decideApproval(const std::string& runId,
+                                                    const std::string& step, bool approve,
+                                                    RequestContext who) override;
   std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) override;
   // The whole text as one apply (recorded in applies(), answered by onApply).
@@ -83,7 +90,9 @@ class FakeControl final : public engine::Control {
   std::vector<std::pair<std::string, std::string>> applies() const;  // (yaml, source)
   std::vector<std::string> cancels() const;
   std::vector<std::string> retries() const;
-  // Who asked for each cancel and retry, in call order.
+  // Each decideApproval() call: (run id, step, approve).
+  std::vector<std::tuple<std::string, std::string, bool>> decisions() const;
+  // Who asked for each cancel, retry and decision, in call order.
   std::vector<RequestContext> callers() const;
 
  private:
@@ -97,6 +106,7 @@ class FakeControl final : public engine::Control {
   std::vector<std::pair<std::string, std::string>> applies_;
   std::vector<std::string> cancels_;
   std::vector<std::string> retries_;
+  std::vector<std::tuple<std::string, std::string, bool>> decisions_;
   std::vector<RequestContext> callers_;
   std::vector<std::string> controls_;
   std::future<Result<engine::WorkflowControlResult>> workflowControl(const std::string& action,
