@@ -105,6 +105,7 @@ json runJson(const store::RunRow& run) {
   out[field::kConcurrencyKey] = stringOrNull(run.concurrencyKey);
   out[field::kDurationMs] = durationJson(run.startedAt, run.finishedAt);
   out[field::kCancelReason] = stringOrNull(run.cancelReason);
+  out[field::kCompensation] = stringOrNull(run.compensation);
   return out;
 }
 

@@ -23,8 +23,9 @@ constexpr char kDefaultServer[] = "http://127.0.0.1:7070";
 struct Parsed {
   std::string server = kDefaultServer;
   std::string caFile;
-  std::string actor;   // --as / $KEEL_ACTOR; empty: $USER
-  std::string reason;  // --reason of a mutating command
+  std::string actor;        // --as / $KEEL_ACTOR; empty: $USER
+  std::string reason;       // --reason of a mutating command
+  bool compensate = false;  // cancel --compensate
   std::string tokenName;
   ServeOptions serve;
   BenchOptions bench;
@@ -236,6 +237,8 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.cancel = app.add_subcommand("cancel", "Cancel a run");
   s.cancel->add_option("run", p.runId, "Run id")->required();
   s.cancel->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
+  s.cancel->add_flag("--compensate", p.compensate,
+                     "Run the compensate: of its succeeded steps, last success first");
   s.retry = app.add_subcommand("retry", "Re-run the failed steps of a finished run");
   s.retry->add_option("run", p.runId, "Run id")->required();
   s.retry->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
@@ -301,7 +304,9 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
     return logsFollowCommand(ctx, follow);
   }
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
-  if (*s.cancel) return cancelCommand(ctx, p.runId, p.reason);
+  if (*s.cancel)
+    return p.compensate ? cancelCompensateCommand(ctx, p.runId, p.reason)
+                        : cancelCommand(ctx, p.runId, p.reason);
   if (*s.tasks) return tasksCommand(ctx, p.tasks);
   if (*s.schedules) return schedulesCommand(ctx, p.json);
   if (*s.workflows) return workflowsCommand(ctx, p.json);

@@ -76,7 +76,10 @@ TEST(Parser, PlanningFeedParsesIntoTypedSpec) {
   EXPECT_EQ(feed.task.queue, "planning.feed");
   EXPECT_FALSE(feed.task.input.has_value());
   EXPECT_EQ(feed.heartbeat.value_or(Millis(0)), Millis(60'000));
-  EXPECT_EQ(feed.compensate, "./scripts/undo-feed.sh");
+  ASSERT_TRUE(feed.compensation);
+  EXPECT_EQ(feed.compensation->run, "./scripts/undo-feed.sh");
+  EXPECT_EQ(feed.compensation->name, "feed-planning.compensate");
+  EXPECT_EQ(feed.compensation->timeout, feed.timeout);
   EXPECT_EQ(w.findStep("feed-planning"), &feed);
   EXPECT_EQ(w.findStep("nope"), nullptr);
 }

@@ -35,6 +35,9 @@ struct RunRow {
   std::string waitKind;           // "concurrency" while its steps wait for its key; empty = none
   std::string waitReason;         // what that gate says, for people; empty = none
   std::string cancelReason;       // set once a cancel is requested; empty = none
+  // Its compensations (engine/README.md): empty when none ran, else
+  // "running", "done" or "failed".
+  std::string compensation;
   WallTime createdAt;
   std::optional<WallTime> startedAt;
   std::optional<WallTime> finishedAt;

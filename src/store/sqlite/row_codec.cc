@@ -44,6 +44,7 @@ Result<RunRow> readRun(const Statement& s) {
   row.waitKind = s.textAt(11);
   row.waitReason = s.textAt(12);
   row.cancelReason = s.textAt(13);
+  row.compensation = s.textAt(14);
   return row;
 }
 

@@ -260,6 +260,12 @@ ALTER TABLE events ADD COLUMN actor TEXT NOT NULL DEFAULT '';
 ALTER TABLE events ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Where a run's compensations stand (engine/README.md): NULL when none
+// ran, else 'running', 'done' or 'failed'.
+constexpr const char* kSchemaCompensation = R"sql(
+ALTER TABLE runs ADD COLUMN compensation TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -271,8 +277,9 @@ constexpr Migration kMigrations[] = {
     {8, kSchemaOutbox},
     {9, kSchemaSubscriptions},
     {10, kSchemaEventActors},
+    {12, kSchemaCompensation},
 };
-static_assert(std::size(kMigrations) == kSchemaVersion,
+static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");
 
 // SQLite reports a file that is not a database, or a damaged page, only
