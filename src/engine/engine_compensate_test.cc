@@ -231,6 +231,8 @@ steps:
   fail("do c");
   ASSERT_EQ(exec_.running().size(), 1u);  // undo b runs
   crashAndRestart();                      // lost with keel: retried by its policy
+  clock_.advance(std::chrono::hours(1));  // past its retry backoff
+  engine_->pump();
   ASSERT_EQ(exec_.started.size(), 1u);
   EXPECT_EQ(exec_.started[0].request.command, "undo b");
   EXPECT_EQ(exec_.started[0].request.attempt, 2);
