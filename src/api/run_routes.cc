@@ -154,7 +154,12 @@ std::optional<RunFacts> runFacts(const RouteContext& ctx, const store::RunRow& r
   if (!parsed.ok()) return std::nullopt;
   const auto& spec = **parsed;
   RunFacts facts{spec.owner.team, spec.owner.contact, spec.runbook, {}};
-  for (const auto& step : spec.steps) facts.steps[step.name] = {step.needs, step.retry.maxAttempts};
+  for (const auto& step : spec.steps) {
+    facts.steps[step.name] = {step.needs, step.retry.maxAttempts};
+    // A compensation is outside the DAG: it needs nothing there.
+    if (step.compensation)
+      facts.steps[step.compensation->name] = {{}, step.compensation->retry.maxAttempts};
+  }
   return facts;
 }
 

@@ -30,6 +30,9 @@ class FakeControl final : public engine::Control {
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
   std::future<Result<store::RunRow>> cancel(const std::string& runId, RequestContext who) override;
+  // Recorded in cancels() and compensatedCancels(), answered by onCancel.
+  std::future<Result<store::RunRow>> cancelAndCompensate(const std::string& runId,
+                                                         RequestContext who) override;
   std::future<Result<store::RunRow>> retry(const std::string& runId, RequestContext who) override;
   std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
                                                          std::string sourceName) override;
@@ -46,6 +49,7 @@ class FakeControl final : public engine::Control {
   std::vector<engine::TriggerRequest> triggers() const;
   std::vector<std::pair<std::string, std::string>> applies() const;  // (yaml, source)
   std::vector<std::string> cancels() const;
+  std::vector<std::string> compensatedCancels() const;  // those with compensation
   std::vector<std::string> retries() const;
   // Who asked for each cancel and retry, in call order.
   std::vector<RequestContext> callers() const;
@@ -58,6 +62,7 @@ class FakeControl final : public engine::Control {
   std::vector<engine::TriggerRequest> triggers_;
   std::vector<std::pair<std::string, std::string>> applies_;
   std::vector<std::string> cancels_;
+  std::vector<std::string> compensatedCancels_;
   std::vector<std::string> retries_;
   std::vector<RequestContext> callers_;
   std::vector<engine::EventRequest> emits_;
