@@ -28,7 +28,8 @@ TEST(SqliteFileArrivals, ASchema6DatabaseGainsTheTable) {
   testutil::sqliteExec(path,
                        "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
                        "outbox; DROP TABLE file_arrivals; ALTER TABLE events DROP COLUMN actor; "
-                       "ALTER TABLE events DROP COLUMN reason; UPDATE keel_schema SET version = 6");
+                       "ALTER TABLE events DROP COLUMN reason; ALTER TABLE runs DROP COLUMN "
+                       "compensation; UPDATE keel_schema SET version = 6");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);

@@ -179,19 +179,19 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-      "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
-      "DROP TABLE inbound_events; "
-      "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
-      "ALTER TABLE steps DROP COLUMN wait_kind; "
-      "ALTER TABLE steps DROP COLUMN wait_reason; "
-      "ALTER TABLE runs DROP COLUMN wait_kind; "
-      "ALTER TABLE runs DROP COLUMN wait_reason; "
-      "ALTER TABLE runs DROP COLUMN cancel_reason; "
-      "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "UPDATE keel_schema SET version = 2");
+  testutil::sqliteExec(path,
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE inbound_events; "
+                       "DROP INDEX runs_by_workflow_state; DROP TABLE keel_counters; "
+                       "ALTER TABLE steps DROP COLUMN wait_kind; "
+                       "ALTER TABLE steps DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN wait_kind; "
+                       "ALTER TABLE runs DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
+                       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN "
+                       "reason; ALTER TABLE runs DROP COLUMN compensation; "
+                       "UPDATE keel_schema SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -223,18 +223,18 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
         (*store)->apply({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "a")}, PutRun{cancelled}}});
     ASSERT_TRUE(s.ok()) << s.error().toString();
   }
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-      "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
-      "DROP TABLE inbound_events; "
-      "ALTER TABLE steps DROP COLUMN wait_kind; "
-      "ALTER TABLE steps DROP COLUMN wait_reason; "
-      "ALTER TABLE runs DROP COLUMN wait_kind; "
-      "ALTER TABLE runs DROP COLUMN wait_reason; "
-      "ALTER TABLE runs DROP COLUMN cancel_reason; "
-      "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "UPDATE keel_schema SET version = 3");
+  testutil::sqliteExec(path,
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE inbound_events; "
+                       "ALTER TABLE steps DROP COLUMN wait_kind; "
+                       "ALTER TABLE steps DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN wait_kind; "
+                       "ALTER TABLE runs DROP COLUMN wait_reason; "
+                       "ALTER TABLE runs DROP COLUMN cancel_reason; "
+                       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN "
+                       "reason; ALTER TABLE runs DROP COLUMN compensation; "
+                       "UPDATE keel_schema SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -272,13 +272,13 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-      "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
-      "DROP TABLE inbound_events; "
-      "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "UPDATE keel_schema SET version = 4");
+  testutil::sqliteExec(path,
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "DROP TABLE inbound_events; "
+                       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN "
+                       "reason; ALTER TABLE runs DROP COLUMN compensation; "
+                       "UPDATE keel_schema SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -299,12 +299,12 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-      "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
-      "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "UPDATE keel_schema SET version = 5");
+  testutil::sqliteExec(path,
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
+                       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN "
+                       "reason; ALTER TABLE runs DROP COLUMN compensation; "
+                       "UPDATE keel_schema SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -336,7 +336,8 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
   testutil::sqliteExec(path,
                        "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
                        "outbox; ALTER TABLE events DROP COLUMN actor; "
-                       "ALTER TABLE events DROP COLUMN reason; UPDATE keel_schema SET version = 7");
+                       "ALTER TABLE events DROP COLUMN reason; ALTER TABLE runs DROP COLUMN "
+                       "compensation; UPDATE keel_schema SET version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -442,7 +443,8 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
   }
   testutil::sqliteExec(path,
                        "ALTER TABLE events DROP COLUMN actor; "
-                       "ALTER TABLE events DROP COLUMN reason; UPDATE keel_schema SET version = 9");
+                       "ALTER TABLE events DROP COLUMN reason; ALTER TABLE runs DROP COLUMN "
+                       "compensation; UPDATE keel_schema SET version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
