@@ -106,6 +106,7 @@ json runJson(const store::RunRow& run) {
   out[field::kDurationMs] = durationJson(run.startedAt, run.finishedAt);
   out[field::kCancelReason] = stringOrNull(run.cancelReason);
   out["pause_reason"] = stringOrNull(run.pauseReason);  // set while the run itself is paused
+  out[field::kCompensation] = stringOrNull(run.compensation);
   return out;
 }
 

@@ -28,6 +28,7 @@ inline constexpr char kActor[] = "actor";
 inline constexpr char kAttempts[] = "attempts";
 inline constexpr char kChanged[] = "changed";
 inline constexpr char kCancelReason[] = "cancel_reason";
+inline constexpr char kCompensation[] = "compensation";
 inline constexpr char kCode[] = "code";
 inline constexpr char kConcurrencyKey[] = "concurrency_key";
 inline constexpr char kCreatedAt[] = "created_at";

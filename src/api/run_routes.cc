@@ -154,7 +154,12 @@ std::optional<RunFacts> runFacts(const RouteContext& ctx, const store::RunRow& r
   if (!parsed.ok()) return std::nullopt;
   const auto& spec = **parsed;
   RunFacts facts{spec.owner.team, spec.owner.contact, spec.runbook, {}};
-  for (const auto& step : spec.steps) facts.steps[step.name] = {step.needs, step.retry.maxAttempts};
+  for (const auto& step : spec.steps) {
+    facts.steps[step.name] = {step.needs, step.retry.maxAttempts};
+    // A compensation is outside the DAG: it needs nothing there.
+    if (step.compensation)
+      facts.steps[step.compensation->name] = {{}, step.compensation->retry.maxAttempts};
+  }
   return facts;
 }
 
@@ -353,8 +358,7 @@ Reply answerRow(Result<store::RunRow> row) {
 }
 
 // cancel and retry take one field, "reason": the caller's context with it.
-Result<RequestContext> withReason(const ApiRequest& request) {
-  auto body = parseJsonBody(request.body);
+Result<RequestContext> withReason(const ApiRequest& request, Result<json> body) {
   if (!body.ok()) return body.error();
   auto reason = takeReason(*body);
   if (!reason.ok()) return reason.error();
@@ -367,11 +371,29 @@ Result<RequestContext> withReason(const ApiRequest& request) {
   return who;
 }
 
+Result<RequestContext> withReason(const ApiRequest& request) {
+  return withReason(request, parseJsonBody(request.body));
+}
+
+// cancel also takes "compensate": true, which runs the compensations of
+// the run's succeeded steps before it ends.
 Reply cancelRun(const RouteContext& ctx, const ApiRequest& request) {
-  auto who = withReason(request);
+  auto body = parseJsonBody(request.body);
+  if (!body.ok()) return errorReply(body.error());
+  bool compensate = false;
+  if (auto it = body->find("compensate"); body->is_object() && it != body->end()) {
+    if (!it->is_boolean())
+      return errorReply(
+          Error(ErrorCode::kInvalidArgument, "field 'compensate' must be true or false"));
+    compensate = it->get<bool>();
+    body->erase(it);
+  }
+  auto who = withReason(request, std::move(body));
   if (!who.ok()) return errorReply(who.error());
-  return answerRow(
-      awaitEngine(ctx.control.cancel(request.pathParams[0], std::move(*who)), ctx.engineTimeout));
+  const std::string& id = request.pathParams[0];
+  return answerRow(awaitEngine(compensate ? ctx.control.cancelAndCompensate(id, std::move(*who))
+                                          : ctx.control.cancel(id, std::move(*who)),
+                               ctx.engineTimeout));
 }
 
 Reply retryRun(const RouteContext& ctx, const ApiRequest& request) {

@@ -339,6 +339,29 @@ TEST_F(ServerTest, CancelAndRetry) {
   expectError(post("/api/v1/runs/nope/retry", ""), 404, "not_found");
 }
 
+TEST_F(ServerTest, CancelWithCompensateAsksTheEngineForCompensation) {
+  start();
+  control_.onCancel = [](const std::string& id) -> Result<store::RunRow> {
+    auto row = sampleRun().run;
+    row.id = id;
+    row.reason = "compensating";
+    row.compensation = "running";
+    return row;
+  };
+  const std::string run = std::string("/api/v1/runs/") + kRunIds[1];
+  auto answer = post(run + "/cancel", R"({"compensate":true,"reason":"order withdrawn"})");
+  ASSERT_EQ(answer->status, 200) << answer->body;
+  EXPECT_EQ(body(answer)["compensation"], "running");
+  EXPECT_EQ(control_.compensatedCancels(), std::vector<std::string>{kRunIds[1]});
+  EXPECT_EQ(control_.callers().at(0).reason, "order withdrawn");
+  // false is a plain cancel.
+  ASSERT_EQ(post(run + "/cancel", R"({"compensate":false})")->status, 200);
+  EXPECT_EQ(control_.compensatedCancels().size(), 1u);
+  EXPECT_EQ(control_.cancels().size(), 2u);
+  expectError(post(run + "/cancel", R"({"compensate":"yes"})"), 400, "invalid_argument");
+  EXPECT_EQ(control_.cancels().size(), 2u);
+}
+
 // Who acted and why reach the engine: the token, the person an admin token
 // acts for (X-Keel-Actor) and the body's reason; bad ones are refused
 // before the engine is asked.

@@ -23,8 +23,9 @@ constexpr char kDefaultServer[] = "http://127.0.0.1:7070";
 struct Parsed {
   std::string server = kDefaultServer;
   std::string caFile;
-  std::string actor;   // --as / $KEEL_ACTOR; empty: $USER
-  std::string reason;  // --reason of a mutating command
+  std::string actor;        // --as / $KEEL_ACTOR; empty: $USER
+  std::string reason;       // --reason of a mutating command
+  bool compensate = false;  // cancel --compensate
   std::string tokenName;
   ServeOptions serve;
   BenchOptions bench;
@@ -250,6 +251,8 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
                        "Stop only this running step (it ends dead, class cancelled; the run "
                        "goes on)");
   s.cancel->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
+  s.cancel->add_flag("--compensate", p.compensate,
+                     "Run the compensate: of its succeeded steps, last success first");
   s.retry = app.add_subcommand("retry", "Re-run the failed steps of a finished run");
   s.retry->add_option("run", p.runId, "Run id")->required();
   s.retry->add_option("--reason", p.reason, "Why (kept in the run's timeline)");
@@ -357,9 +360,15 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
     return logsFollowCommand(ctx, follow);
   }
   if (*s.logs) return logsCommand(ctx, p.runId, p.step, p.attempt);
+  if (*s.cancel && !p.cancelStep.empty() && p.compensate) {
+    ctx.err << "keel cancel: --compensate undoes a whole run; it does not go with --step\n";
+    return kExitUsage;
+  }
   if (*s.cancel && !p.cancelStep.empty())
     return cancelStepCommand(ctx, p.runId, p.cancelStep, p.reason);
-  if (*s.cancel) return cancelCommand(ctx, p.runId, p.reason);
+  if (*s.cancel)
+    return p.compensate ? cancelCompensateCommand(ctx, p.runId, p.reason)
+                        : cancelCommand(ctx, p.runId, p.reason);
   if (*s.skip) return skipCommand(ctx, p.runId, p.step, p.reason);
   if (*s.rerun) return rerunCommand(ctx, p.runId, p.rerunFrom, p.reason);
   for (CLI::App* c : {s.pause, s.resume, s.disable, s.enable})

@@ -495,6 +495,23 @@ TEST_F(CliTest, SkipRerunAndCancelStepPostToTheirRoutesWithTheReason) {
   EXPECT_EQ(err_.str(), "error: step 'greet' is running; cancel it first\n");
 }
 
+TEST_F(CliTest, CancelCompensateAsksForCompensation) {
+  control_.onCancel = [](const std::string& id) {
+    store::RunRow row;
+    row.id = id;
+    row.state = RunState::kRunning;
+    row.reason = "compensating";
+    row.compensation = "running";
+    return Result<store::RunRow>(row);
+  };
+  ASSERT_EQ(keel({"cancel", kOk, "--compensate", "--reason", "order withdrawn"}), 0);
+  EXPECT_EQ(out_.str(), std::string("run ") + kOk + ": running (compensating)\n");
+  EXPECT_EQ(control_.compensatedCancels(), std::vector<std::string>{kOk});
+  EXPECT_EQ(control_.callers().back().reason, "order withdrawn");
+  ASSERT_EQ(keel({"cancel", kOk}), 0);
+  EXPECT_EQ(control_.compensatedCancels().size(), 1u);
+}
+
 TEST_F(CliTest, ServerErrorsPrintMessageAndDetails) {
   EXPECT_EQ(keel({"show", "01KA0000000000000000000009"}), kExitNoInput);
   EXPECT_EQ(err_.str(), "error: no run '01KA0000000000000000000009'\n");

@@ -111,6 +111,10 @@ int logsCommand(const Context& ctx, const std::string& runId, const std::string&
                 int attempt);  // 0 = every attempt
 // `reason` (may be empty) is kept in the run's timeline.
 int cancelCommand(const Context& ctx, const std::string& runId, const std::string& reason);
+// `keel cancel RUN --compensate`: the run's succeeded steps are compensated
+// before it ends.
+int cancelCompensateCommand(const Context& ctx, const std::string& runId,
+                            const std::string& reason);
 int retryCommand(const Context& ctx, const std::string& runId, const std::string& reason);
 // One step of a run (step_commands.cc): skip it, run the run again from
 // it, or stop it while it runs.

@@ -129,8 +129,7 @@ int waitForRun(const Context& ctx, const std::string& id, bool asJson, const Pat
 }
 
 int postRunAction(const Context& ctx, const std::string& runId, const std::string& action,
-                  const std::string& reason) {
-  json body = json::object();
+                  const std::string& reason, json body = json::object()) {
   if (!reason.empty()) body[field::kReason] = reason;
   ApiResponse answer;
   if (int code = checkAnswer(ctx,
@@ -269,6 +268,11 @@ int runsCommand(const Context& ctx, const RunsArgs& args) {
 
 int cancelCommand(const Context& ctx, const std::string& runId, const std::string& reason) {
   return postRunAction(ctx, runId, "cancel", reason);
+}
+
+int cancelCompensateCommand(const Context& ctx, const std::string& runId,
+                            const std::string& reason) {
+  return postRunAction(ctx, runId, "cancel", reason, json{{"compensate", true}});
 }
 
 int retryCommand(const Context& ctx, const std::string& runId, const std::string& reason) {

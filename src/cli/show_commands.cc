@@ -45,6 +45,8 @@ void printHeader(std::ostream& out, const json& run) {
   header.addRow({"state", state});
   if (const auto& wait = member(run, field::kWait); wait.is_object())
     header.addRow({"waiting", text(wait, field::kReason)});
+  if (auto compensation = text(run, field::kCompensation); !compensation.empty())
+    header.addRow({"compensation", compensation});
   header.addRow({"params", paramsText(member(run, field::kParams), SIZE_MAX)});
   if (const auto& owner = member(run, field::kOwner); owner.is_object())
     header.addRow(

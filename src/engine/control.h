@@ -116,6 +116,17 @@ class Control {
   // Errors: kNotFound, kConflict (already finished).
   virtual std::future<Result<store::RunRow>> cancel(const std::string& runId,
                                                     RequestContext who) = 0;
+  // A cancel that, once the run's running steps have stopped, runs the
+  // compensations of its succeeded steps before the run ends `cancelled`.
+  // Errors: those of cancel, and kConflict while compensations run.
+  virtual std::future<Result<store::RunRow>> cancelAndCompensate(const std::string& runId,
+                                                                 RequestContext who) {
+    (void)runId;
+    (void)who;
+    std::promise<Result<store::RunRow>> p;
+    p.set_value(Error(ErrorCode::kUnimplemented, "cancel with compensation is not available"));
+    return p.get_future();
+  }
   // Re-runs the failed and dead steps of a finished, unsuccessful run, each
   // with a fresh retry budget. Decided from the run's state when the engine
   // loop handles it, so two concurrent retries cannot both re-run a step.

@@ -350,6 +350,18 @@ std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId, Requ
   return future;
 }
 
+std::future<Result<store::RunRow>> Engine::cancelAndCompensate(const std::string& runId,
+                                                               RequestContext who) {
+  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
+  auto future = reply->get_future();
+  if (Status h = health(); !h.ok()) {
+    reply->set_value(h.error());
+    return future;
+  }
+  loop_.post([this, runId, who = std::move(who), reply] { onCancel(runId, who, reply, true); });
+  return future;
+}
+
 std::future<Result<store::RunRow>> Engine::retry(const std::string& runId, RequestContext who) {
   auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
   auto future = reply->get_future();
@@ -624,6 +636,10 @@ void Engine::registerMetrics(observe::MetricsRegistry& metrics) {
           "Step attempts that failed (any class: error, timeout, lost, bad_input, ...) since keel "
           "started.",
           attemptsFailed_);
+  counter("keel_compensations_failed_total",
+          "Compensations that ran out of attempts (the run ends with compensation failed) since "
+          "keel started.",
+          compensationsFailed_);
   counter("keel_outbox_emitted_total",
           "Events written to the outbox to deliver (a step's emit:, a run's on_end:) since keel "
           "started.",

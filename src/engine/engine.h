@@ -121,6 +121,8 @@ class Engine final : public Control, public TaskLeaseLog {
 
   std::future<Result<TriggerResult>> trigger(TriggerRequest request) override;
   std::future<Result<store::RunRow>> cancel(const std::string& runId, RequestContext who) override;
+  std::future<Result<store::RunRow>> cancelAndCompensate(const std::string& runId,
+                                                         RequestContext who) override;
   std::future<Result<store::RunRow>> retry(const std::string& runId, RequestContext who) override;
   // Operator actions on one step (engine_operator.cc).
   std::future<Result<store::RunRow>> skipStep(const std::string& runId, const std::string& step,
@@ -228,7 +230,8 @@ class Engine final : public Control, public TaskLeaseLog {
                         RequestContext who,
                         std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   void onCancel(const std::string& runId, RequestContext who,
-                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
+                std::shared_ptr<std::promise<Result<store::RunRow>>> reply,
+                bool compensate = false);
   void onRetry(const std::string& runId, RequestContext who,
                std::shared_ptr<std::promise<Result<store::RunRow>>> reply);
   // The loop's half of a retry of a run that was not in memory, with what
@@ -246,6 +249,16 @@ class Engine final : public Control, public TaskLeaseLog {
   // (afterFired), from the run's events. Not on the loop.
   void loadBudgets(RunRt& run);
   void maybeFinishRun(RunRt& run);
+
+  // --- compensation (engine_compensate.cc) ---
+  // Called by maybeFinishRun once every step of the run is final: true when
+  // the run may end now (no compensation due, or all of them ran), false
+  // while one runs (it starts the next one when none does).
+  bool compensationsFinished(RunRt& run, bool allSucceeded);
+  // A compensation was dead: loud (event, metric, log at error).
+  void compensationFailed(RunRt& run, int idx);
+  // StepRt::completedSeq from the run's step_succeeded events.
+  static void collectCompletions(RunRt& run, const std::vector<store::EventRow>& events);
   // Cancel: every step that has not started (or waits for a retry or a
   // timer) becomes skipped; running steps and finished ones are left alone.
   void skipUnstartedSteps(RunRt& run);
@@ -581,6 +594,7 @@ class Engine final : public Control, public TaskLeaseLog {
   std::atomic<uint64_t> activeRuns_{0};
   std::atomic<uint64_t> attemptsStarted_{0};
   std::atomic<uint64_t> attemptsFailed_{0};
+  std::atomic<uint64_t> compensationsFailed_{0};
   std::atomic<uint64_t> commitFailures_{0};
   std::atomic<uint64_t> outboxEmitted_{0};    // durable, to deliver
   std::atomic<uint64_t> outboxFailed_{0};     // durable, payload could not be made

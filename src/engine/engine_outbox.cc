@@ -36,7 +36,7 @@ bool endMatches(const std::string& wanted, RunState ended) {
 }  // namespace
 
 void Engine::emitStepEvent(RunRt& run, int idx) {
-  const auto& spec = run.wf->spec->steps[idx];
+  const auto& spec = run.wf->step(idx);
   if (!spec.emit) return;
   queueOutboxEvent(run, *spec.emit, fmt::format("{}.{}.emit", run.row.id, spec.name),
                    "step " + spec.name, spec.name);

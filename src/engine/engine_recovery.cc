@@ -16,10 +16,11 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
   run.params = nlohmann::json::parse(run.row.paramsJson, nullptr, false);
   if (run.params.is_discarded()) run.params = nlohmann::json::object();
   run.cancelRequested = !run.row.cancelReason.empty();
+  run.compensateOnCancel = run.row.cancelReason == kCancelCompensate;
   initSteps(run);
   for (auto& s : run.steps) s.budgetStart.reset();  // read back by start()
-  const auto& specSteps = run.wf->spec->steps;
-  for (size_t i = 0; i < specSteps.size(); ++i) {
+  const size_t total = run.steps.size();
+  for (size_t i = 0; i < total; ++i) {
     auto& s = run.steps[i];  // dirty until a stored row is found for it
     for (auto& row : active.steps)
       if (row.name == s.row.name) {
@@ -29,7 +30,7 @@ RunRt* Engine::rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedW
     for (auto& a : active.attempts)
       if (a.step == s.row.name && (!s.attempt || a.n > s.attempt->n)) s.attempt = a;
   }
-  for (size_t i = 0; i < specSteps.size(); ++i)
+  for (size_t i = 0; i < total; ++i)
     for (int need : run.wf->needs[i])
       if (!satisfiesNeeds(run.steps[need].row)) ++run.steps[i].pendingNeeds;
   auto* ptr = &run;
@@ -78,7 +79,7 @@ void Engine::continueRun(RunRt& run) {
     if (s.row.state != stored[i]) continue;
     switch (s.row.state) {
       case StepState::kRunning:
-        if (s.attempt && runnerFor(run.wf->spec->steps[i].kind)) {
+        if (s.attempt && runnerFor(run.wf->step(static_cast<int>(i)).kind)) {
           reattachStep(run, idx);
           break;
         }
@@ -103,7 +104,9 @@ void Engine::continueRun(RunRt& run) {
         dispatchStep(run, idx);
         break;
       case StepState::kPending:
-        if (s.pendingNeeds == 0 && !run.cancelRequested) readyStep(run, idx);
+        // A compensation starts only by maybeFinishRun (engine_compensate.cc).
+        if (s.pendingNeeds == 0 && !run.cancelRequested && !run.wf->isCompensation(idx))
+          readyStep(run, idx);
         break;
       default:
         break;

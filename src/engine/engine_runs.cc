@@ -132,10 +132,9 @@ void Engine::startRun(RunRt& run) {
   run.row.waitReason.clear();
   if (!run.row.startedAt) run.row.startedAt = now();
   markRun(run);
-  for (size_t i = 0; i < run.steps.size(); ++i) {
+  for (int i = 0; i < run.wf->stepCount; ++i) {
     auto& s = run.steps[i];
-    if (s.row.state == StepState::kPending && s.pendingNeeds == 0)
-      readyStep(run, static_cast<int>(i));
+    if (s.row.state == StepState::kPending && s.pendingNeeds == 0) readyStep(run, i);
   }
   maybeFinishRun(run);
 }
@@ -229,7 +228,8 @@ void Engine::admitWaiting(const std::string& key) {
     }
     if (static_cast<int>(it->second.holders.size()) >= run->wf->spec->concurrency->limit) break;
     for (size_t i = 0; i < run->steps.size(); ++i)
-      if (waitsForKey(run->steps[i]) && !run->cancelRequested)
+      if (waitsForKey(run->steps[i]) &&
+          (!run->cancelRequested || run->wf->isCompensation(static_cast<int>(i))))
         dispatchStep(*run, static_cast<int>(i));
     if (run->holdsSlot) continue;
     // Nothing of it passed and nothing of it waits for the key any more:
@@ -257,12 +257,15 @@ void Engine::maybeFinishRun(RunRt& run) {
   if (isTerminal(run.row.state) || run.row.state == RunState::kPending) return;
   bool allSucceeded = true;
   const StepRt* firstDead = nullptr;
-  for (const auto& s : run.steps) {
+  for (int i = 0; i < run.wf->stepCount; ++i) {
+    const auto& s = run.steps[i];
     if (!isTerminal(s.row.state)) return;
     // A step an operator skipped counts as done (keel skip).
     if (!satisfiesNeeds(s.row)) allSucceeded = false;
     if (s.row.state == StepState::kDead && !firstDead) firstDead = &s;
   }
+  // Its compensations run first, one after another (engine_compensate.cc).
+  if (!compensationsFinished(run, allSucceeded)) return;
   if (run.cancelRequested) {
     run.row.state = RunState::kCancelled;
     run.row.reason = "cancelled";
@@ -274,6 +277,10 @@ void Engine::maybeFinishRun(RunRt& run) {
     run.row.reason =
         firstDead ? fmt::format("step '{}' failed: {}", firstDead->row.name, firstDead->row.reason)
                   : "a step did not succeed";
+  }
+  if (!run.row.compensation.empty()) {
+    if (!run.row.reason.empty()) run.row.reason += "; ";
+    run.row.reason += "compensation " + run.row.compensation;
   }
   run.row.finishedAt = now();
   markRun(run);
@@ -302,8 +309,15 @@ void Engine::maybeFinishRun(RunRt& run) {
 }
 
 void Engine::onCancel(const std::string& runId, RequestContext who,
-                      std::shared_ptr<std::promise<Result<store::RunRow>>> reply) {
+                      std::shared_ptr<std::promise<Result<store::RunRow>>> reply, bool compensate) {
   RunRt* run = findRun(runId);
+  if (run && run->row.compensation == kCompensationRunning) {
+    reply->set_value(
+        Error(ErrorCode::kConflict, fmt::format("run {} is running its compensations; they end by "
+                                                "themselves",
+                                                runId)));
+    return;
+  }
   if (run && isTerminal(run->row.state)) {
     // Finished; the store may not show it yet.
     reply->set_value(Error(ErrorCode::kConflict, fmt::format("run {} already finished ({})", runId,
@@ -313,12 +327,12 @@ void Engine::onCancel(const std::string& runId, RequestContext who,
   if (!run) {
     // Finished and durable, or unknown: the StoreReader says which.
     ++readsInFlight_;
-    reader_.post([this, runId, who, reply] {
+    reader_.post([this, runId, who, reply, compensate] {
       auto detail = store_.getRun(runId);
-      loop_.post([this, runId, who, reply, detail = std::move(detail)] {
+      loop_.post([this, runId, who, reply, compensate, detail = std::move(detail)] {
         --readsInFlight_;
         if (findRun(runId)) {
-          onCancel(runId, who, reply);  // retried meanwhile
+          onCancel(runId, who, reply, compensate);  // retried meanwhile
         } else if (!detail.ok()) {
           reply->set_value(detail.error());
         } else if (!detail->has_value()) {
@@ -326,7 +340,8 @@ void Engine::onCancel(const std::string& runId, RequestContext who,
         } else if (!isTerminal((*detail)->run.state)) {
           // Read while a retry of it was running: decide again once the
           // store has moved on.
-          afterCommit([this, runId, who, reply] { onCancel(runId, who, reply); });
+          afterCommit(
+              [this, runId, who, reply, compensate] { onCancel(runId, who, reply, compensate); });
         } else {
           reply->set_value(Error(
               ErrorCode::kConflict,
@@ -339,10 +354,11 @@ void Engine::onCancel(const std::string& runId, RequestContext who,
   replyWhenDurable(*run, [reply](const store::RunRow& row) { reply->set_value(row); });
   if (run->cancelRequested) return;
   run->cancelRequested = true;
+  run->compensateOnCancel = compensate;
   run->row.reason = kCancelRequested;
-  run->row.cancelReason = kCancelRequested;
+  run->row.cancelReason = compensate ? kCancelCompensate : kCancelRequested;
   markRun(*run);
-  event(*run, "run_cancel_requested", who);
+  event(*run, compensate ? "run_cancel_and_compensate_requested" : "run_cancel_requested", who);
   skipUnstartedSteps(*run);
   for (auto& s : run->steps)
     if (s.row.state == StepState::kRunning && s.handle && s.runner)
@@ -355,7 +371,7 @@ void Engine::onCancel(const std::string& runId, RequestContext who,
 }
 
 void Engine::skipUnstartedSteps(RunRt& run) {
-  for (size_t i = 0; i < run.steps.size(); ++i) {
+  for (int i = 0; i < run.wf->stepCount; ++i) {
     auto& s = run.steps[i];
     if (isTerminal(s.row.state) || s.row.state == StepState::kRunning) continue;
     if (s.attempt && s.attempt->state == AttemptState::kRunning) {
@@ -434,6 +450,13 @@ void Engine::retryFromStore(const std::string& id, RequestContext who, uint64_t 
         Error(ErrorCode::kConflict, fmt::format("run {} succeeded; nothing to retry", id)));
     return;
   }
+  if (!detail.run.compensation.empty()) {
+    reply->set_value(Error(ErrorCode::kConflict,
+                           fmt::format("run {} ran its compensations (compensation {}): what its "
+                                       "steps did was undone; trigger a new run instead",
+                                       id, detail.run.compensation)));
+    return;
+  }
   if (!wf.ok()) {
     reply->set_value(wf.error());
     return;
@@ -466,6 +489,7 @@ void Engine::retryFromStore(const std::string& id, RequestContext who, uint64_t 
   active.attempts = std::move(detail.attempts);
   RunRt* run = rebuildRun(std::move(active), std::move(*wf));
   collectAfterFired(*run, *events);
+  collectCompletions(*run, *events);
   ++retries_;
   event(*run, "run_retried", who, {}, "failed and dead steps re-run");
   for (auto& s : run->steps) {
@@ -500,6 +524,7 @@ void Engine::loadBudgets(RunRt& run) {
     return;
   }
   collectAfterFired(run, *events);
+  collectCompletions(run, *events);
   for (const auto& e : *events) {
     if (e.kind != kStepRerunEvent) continue;
     for (auto& other : run.steps)

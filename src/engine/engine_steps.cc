@@ -40,7 +40,7 @@ store::AttemptRow newAttempt(const RunRt& run, const StepRt& s, WallTime at) {
 
 void Engine::dispatchStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
-  const auto& spec = run.wf->spec->steps[idx];
+  const auto& spec = run.wf->step(idx);
   StepRunner* runner = runnerFor(spec.kind);
   std::optional<ConcurrencySlots> slots = concurrencyOf(run);
   std::vector<std::string> passed;
@@ -138,7 +138,7 @@ void Engine::holdStep(RunRt& run, int idx, const GateDecision& why) {
 Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run, int idx,
                                                                       StepRunner& runner,
                                                                       std::string leasedTo) {
-  const auto& spec = run.wf->spec->steps[idx];
+  const auto& spec = run.wf->step(idx);
   // Only the outputs of the steps this one needs (directly or further up):
   // which other steps happen to be done is a matter of timing.
   std::map<std::string, json> outputs;
@@ -189,9 +189,10 @@ void Engine::launchAttempt(const std::string& runId, int idx, int n,
   if (!run) return;
   auto& s = run->steps[idx];
   if (s.row.state != StepState::kRunning || !s.attempt || s.attempt->n != n || !s.runner) return;
-  if (run->cancelRequested || s.cancelledBy) {
+  const bool runCancelled = run->cancelRequested && !run->wf->isCompensation(idx);
+  if (runCancelled || s.cancelledBy) {
     failAttempt(*run, idx, FailureClass::kCancelled, std::nullopt,
-                run->cancelRequested ? "run cancelled before start" : "cancelled before start");
+                runCancelled ? "run cancelled before start" : "cancelled before start");
     return;
   }
   // Stopping: its attempt is durable as running with nothing started, so
@@ -203,7 +204,7 @@ void Engine::launchAttempt(const std::string& runId, int idx, int n,
       onStepFinished(runId, idx, n, std::move(o));
     });
   });
-  armTimeout(*run, idx, run->wf->spec->steps[idx].timeout.value_or(kNoTimeout));
+  armTimeout(*run, idx, run->wf->step(idx).timeout.value_or(kNoTimeout));
 }
 
 void Engine::armTimeout(RunRt& run, int idx, Millis timeout) {
@@ -223,7 +224,7 @@ void Engine::armTimeout(RunRt& run, int idx, Millis timeout) {
 
 void Engine::reattachStep(RunRt& run, int idx) {
   auto& s = run.steps[idx];
-  const auto& spec = run.wf->spec->steps[idx];
+  const auto& spec = run.wf->step(idx);
   const int n = s.attempt->n;
   if (spec.kind == spec::StepKind::kRun) {
     s.holdsProcSlot = true;
@@ -248,7 +249,8 @@ void Engine::reattachStep(RunRt& run, int idx) {
   auto limit = spec.timeout.value_or(kNoTimeout);
   auto left = std::chrono::duration_cast<Millis>(s.attempt->startedAt + limit - now());
   armTimeout(run, idx, std::max(Millis(0), left));
-  if (run.cancelRequested) s.runner->stop(*s.handle, FailureClass::kCancelled);
+  if (run.cancelRequested && !run.wf->isCompensation(idx))
+    s.runner->stop(*s.handle, FailureClass::kCancelled);
 }
 
 void Engine::onStepFinished(const std::string& runId, int idx, int n, exec::StepOutcome outcome) {
@@ -309,6 +311,7 @@ void Engine::succeedStep(RunRt& run, int idx, std::string outputJson) {
   s.output.reset();
   s.row.reason.clear();
   s.row.dueAt.reset();
+  s.completedSeq = run.nextCompletedSeq++;
   markStep(run, idx);
   event(run, "step_succeeded", s.row.name, s.row.attempts);
   emitStepEvent(run, idx);
@@ -324,7 +327,7 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
                          std::string message, std::optional<WallTime> endedAt,
                          std::optional<WallTime> notBefore) {
   auto& s = run.steps[idx];
-  const auto& spec = run.wf->spec->steps[idx];
+  const auto& spec = run.wf->step(idx);
   s.handle.reset();
   cancelTimers(s);
   releaseProcSlot(s);
@@ -344,7 +347,7 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
                         {"step", s.row.name},
                         {"attempt", s.attempt->n},
                         {"class", toString(cls)}});
-  if (run.cancelRequested) {
+  if (run.cancelRequested && !run.wf->isCompensation(idx)) {
     killStep(run, idx, "run cancelled while the step was running");
     return;
   }
@@ -384,6 +387,7 @@ void Engine::killStep(RunRt& run, int idx, std::string reason) {
   s.row.dueAt.reset();
   markStep(run, idx);
   event(run, "step_dead", s.row.name, s.row.attempts, s.row.reason);
+  if (run.wf->isCompensation(idx)) compensationFailed(run, idx);
   skipDependants(run, idx);
   maybeFinishRun(run);
 }
@@ -461,7 +465,9 @@ void Engine::startQueuedSteps() {
     auto [runId, idx] = readyQueue_.front();
     readyQueue_.pop_front();
     RunRt* run = findRun(runId);
-    if (!run || run->cancelRequested || run->steps[idx].row.state != StepState::kReady) continue;
+    if (!run || (run->cancelRequested && !run->wf->isCompensation(idx)) ||
+        run->steps[idx].row.state != StepState::kReady)
+      continue;
     dispatchStep(*run, idx);
   }
 }

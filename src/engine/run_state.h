@@ -21,6 +21,15 @@ namespace keel::engine {
 // cancel_reason kept with it (store::RunRow::cancelReason): that column,
 // not the reason text, is how a cancel survives a restart.
 inline constexpr const char* kCancelRequested = "cancel requested";
+// The cancel_reason of a cancel that runs the compensations of the run's
+// succeeded steps before the run ends (engine_compensate.cc).
+inline constexpr const char* kCancelCompensate = "cancel and compensate requested";
+// The run's reason while its compensations run.
+inline constexpr const char* kCompensating = "compensating";
+// store::RunRow::compensation.
+inline constexpr const char* kCompensationRunning = "running";
+inline constexpr const char* kCompensationDone = "done";
+inline constexpr const char* kCompensationFailed = "failed";
 // The event a manual retry writes for each step it re-runs; its attempt
 // field is the step's attempt count at that moment.
 inline constexpr const char* kStepRerunEvent = "step_rerun";
@@ -71,6 +80,10 @@ struct StepRt {
   bool dirty = false;
   bool holdsProcSlot = false;  // counted in the engine's running processes
   bool heldByPause = false;    // a sleep that came due while its run was paused
+  // When its success was recorded, in the run's order (a timeline event's
+  // seq after a restart); 0 = never, or unknown. Compensations run in the
+  // reverse of this order.
+  uint64_t completedSeq = 0;
 };
 
 struct RunRt {
@@ -79,7 +92,9 @@ struct RunRt {
   nlohmann::json params;
   std::vector<StepRt> steps;
   bool cancelRequested = false;
-  bool holdsSlot = false;  // counted in its concurrency key
+  bool compensateOnCancel = false;  // the cancel asked for compensation
+  uint64_t nextCompletedSeq = 1;    // StepRt::completedSeq of the next success
+  bool holdsSlot = false;           // counted in its concurrency key
   bool dirty = false;
   bool queuedForFlush = false;
   // The after triggers (workflow, index) an earlier end of this run fired,
@@ -95,14 +110,15 @@ struct RunRt {
 
 // Gives the run one step per step of its workflow, each a fresh `pending`
 // row marked for writing.
+// Compensations get theirs too, written only once one starts.
 inline void initSteps(RunRt& run) {
-  const auto& specSteps = run.wf->spec->steps;
-  run.steps.resize(specSteps.size());
-  for (size_t i = 0; i < specSteps.size(); ++i) {
+  const auto& specs = run.wf->specs;
+  run.steps.resize(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
     auto& s = run.steps[i];
     s.row.runId = run.row.id;
-    s.row.name = specSteps[i].name;
-    s.dirty = true;
+    s.row.name = specs[i]->name;
+    s.dirty = !run.wf->isCompensation(static_cast<int>(i));
   }
 }
 

@@ -31,9 +31,24 @@ Result<std::shared_ptr<const LoadedWorkflow>> loadWorkflow(store::WorkflowVersio
   wf->row = std::move(row);
   wf->spec = *parsed;
   const auto& steps = wf->spec->steps;
-  for (size_t i = 0; i < steps.size(); ++i) wf->stepIndex[steps[i].name] = static_cast<int>(i);
-  wf->needs.resize(steps.size());
-  wf->dependants.resize(steps.size());
+  wf->stepCount = static_cast<int>(steps.size());
+  for (const auto& s : steps) wf->specs.push_back(&s);
+  wf->compensationOf.assign(steps.size(), -1);
+  wf->compensates.assign(steps.size(), -1);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (!steps[i].compensation) continue;
+    wf->compensationOf[i] = static_cast<int>(wf->specs.size());
+    wf->compensates.push_back(static_cast<int>(i));
+    wf->specs.push_back(steps[i].compensation.get());
+  }
+  for (size_t i = 0; i < wf->specs.size(); ++i)
+    wf->stepIndex[wf->specs[i]->name] = static_cast<int>(i);
+  wf->needs.resize(wf->specs.size());
+  wf->dependants.resize(wf->specs.size());
+  for (size_t i = steps.size(); i < wf->specs.size(); ++i) {
+    wf->needs[i].push_back(wf->compensates[i]);
+    collectParamRefs(wf->specs[i]->run, wf->paramRefs);
+  }
   for (size_t i = 0; i < steps.size(); ++i) {
     for (const auto& n : steps[i].needs) {
       int j = wf->stepIndex.at(n);  // the parser guarantees every need exists

@@ -19,13 +19,25 @@
 
 namespace keel::engine {
 
+// A run's steps are the workflow's steps (indexes 0..stepCount-1), then one
+// per `compensate:`, named "STEP.compensate" (engine_compensate.cc). A
+// compensation needs the step it undoes (for its output) but is no
+// dependant of it: nothing in the DAG readies it, and no run-end rule
+// counts it.
 struct LoadedWorkflow {
   store::WorkflowVersionRow row;
   std::shared_ptr<const spec::WorkflowSpec> spec;
+  int stepCount = 0;                         // the workflow's own steps
+  std::vector<const spec::StepSpec*> specs;  // step index -> its spec (both kinds)
+  std::vector<int> compensationOf;           // step index -> its compensation's, or -1
+  std::vector<int> compensates;              // step index -> the step it undoes, or -1
   std::vector<std::vector<int>> needs;       // step index -> indexes it needs
   std::vector<std::vector<int>> dependants;  // step index -> indexes that need it
   std::set<std::string> paramRefs;           // every params.X a template uses
   std::map<std::string, int> stepIndex;
+
+  const spec::StepSpec& step(int idx) const { return *specs[idx]; }
+  bool isCompensation(int idx) const { return idx >= stepCount; }
 };
 
 // Builds the indexes of a parsed spec. Fails only if the stored text no

@@ -226,8 +226,12 @@ void explainStep(const StepSpec& s, std::string& out) {
     out += "      pass_env: " + names + " (from keel's environment)\n";
   }
   if (!s.workdir.empty()) out += "      workdir: " + s.workdir + "\n";
-  if (!s.compensate.empty())
-    out += "      compensate: " + s.compensate + " (stored; not run by this version of keel)\n";
+  if (s.compensation)
+    out += "      compensate: " +
+           (s.compensation->kind == StepKind::kHttp
+                ? s.compensation->http.method + " " + s.compensation->http.url
+                : s.compensation->run) +
+           " (run when the run fails or is cancelled with compensation)\n";
   if (s.emit)
     out += "      emit: on topic " + s.emit->topic + " when it succeeds, payload " +
            jsonShape(s.emit->payload) + "\n";

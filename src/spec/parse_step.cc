@@ -222,9 +222,74 @@ void readStepName(MapReader& r, StepSpec& step, StepMeta& meta, Diagnostics& dia
              r.where() + ": name \"" + *name + "\" is invalid: " + std::string(kNameRule));
     return;
   }
+  if (name->ends_with(kCompensateSuffix)) {
+    diag.add(meta.namePos, r.where() + ": name \"" + *name + "\" ends with \"" +
+                               std::string(kCompensateSuffix) +
+                               "\", which keel keeps for the compensations of steps");
+    return;
+  }
   step.name = *name;
   meta.named = true;
   r.setWhere("step '" + *name + "'");
+}
+
+// `compensate: COMMAND` (a `run:` with the step's timeout and the default
+// retry policy) or `compensate: {run: | http:, timeout:, retry:}`. Its
+// templates may use the step's own output.
+void readCompensate(const YAML::Node& node, const MapReader& r, StepSpec& step, int index,
+                    ParseState& st) {
+  const std::string subject = r.subject("compensate");
+  if (step.kind == StepKind::kNoop || step.kind == StepKind::kSleep) {
+    st.diag.add(r.keyPos("compensate"), subject + ": a " + std::string(toString(step.kind)) +
+                                            " step has nothing to undo; remove compensate");
+    return;
+  }
+  auto comp = std::make_shared<StepSpec>();
+  comp->name = step.name + std::string(kCompensateSuffix);
+  comp->pos = posOf(node);
+  comp->kind = StepKind::kRun;
+  comp->env = step.env;
+  comp->passEnv = step.passEnv;
+  comp->workdir = step.workdir;
+  comp->killGrace = step.killGrace;
+  comp->killGraceDefaulted = step.killGraceDefaulted;
+  const size_t first = st.templates.size();
+  if (node.IsScalar()) {
+    comp->run = node.Scalar();
+    comp->timeout = step.timeout;
+    st.addTemplate(index, r.where(), "compensate", comp->run, posOf(node));
+    checkShellQuoting(node, comp->run, subject, st);
+  } else if (!node.IsMap()) {
+    st.diag.add(posOf(node), subject +
+                                 ": expected a command or a mapping {run | http, timeout, "
+                                 "retry}, got " +
+                                 describe(node));
+    return;
+  } else {
+    const std::string where = r.where() + " compensate";
+    MapReader c(node, where, "compensate.", st.diag);
+    c.checkKeys({"run", "http", "timeout", "retry"});
+    if (c.has("run") == c.has("http")) {
+      st.diag.add(posOf(node), subject + ": give exactly one of run or http");
+      return;
+    }
+    if (c.has("run")) {
+      if (auto run = c.string("run")) {
+        comp->run = *run;
+        st.addTemplate(index, r.where(), "compensate.run", *run, posOf(*c.find("run")));
+        checkShellQuoting(*c.find("run"), *run, c.subject("run"), st);
+      }
+    } else {
+      comp->kind = StepKind::kHttp;
+      readHttp(*c.find("http"), *comp, index, where, st);
+    }
+    comp->timeout = c.duration("timeout", false);
+    if (!c.has("timeout"))
+      st.diag.add(posOf(node), subject + " has no timeout: every compensation needs one (G10)");
+    if (auto retry = c.mapping("retry")) comp->retry = readRetry(*retry, where, st.diag);
+  }
+  for (size_t i = first; i < st.templates.size(); ++i) st.templates[i].allowSelf = true;
+  step.compensation = std::move(comp);
 }
 
 void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index, ParseState& st) {
@@ -260,11 +325,7 @@ void readOptional(const MapReader& r, StepSpec& step, StepMeta& meta, int index,
     step.uses = *uses;
     meta.usesPos = posOf(*r.find("uses"));
   }
-  if (auto comp = r.string("compensate")) {
-    step.compensate = *comp;
-    st.addTemplate(index, r.where(), "compensate", *comp, posOf(*r.find("compensate")));
-    checkShellQuoting(*r.find("compensate"), *comp, r.subject("compensate"), st);
-  }
+  if (const YAML::Node* comp = r.find("compensate")) readCompensate(*comp, r, step, index, st);
   if (const YAML::Node* emit = r.find("emit")) step.emit = readEmit(*emit, index, r.where(), st);
 }
 

@@ -228,6 +228,19 @@ TEST(ParserErrors, ConcurrencyAndParams) {
                          "'params.date.description'?)"));
 }
 
+TEST(ParserErrors, CompensateIsCheckedWhereItIs) {
+  EXPECT_TRUE(
+      hasProblem(plus("  - name: b\n    noop: true\n    compensate: {run: x, timeout: 1s}\n"), 10,
+                 5, "step 'b': compensate: a noop step has nothing to undo"));
+  std::string b = "  - name: b\n    timeout: 1s\n    run: x\n";
+  EXPECT_TRUE(hasProblem(plus(b + "    compensate: {run: y}\n"), 11, 17,
+                         "step 'b': compensate has no timeout: every compensation needs one"));
+  EXPECT_TRUE(hasProblem(plus(b + "    compensate: {timeout: 1s}\n"), 11, 17,
+                         "step 'b': compensate: give exactly one of run or http"));
+  EXPECT_TRUE(hasProblem(plus("  - name: b.compensate\n    timeout: 1s\n    run: x\n"), 8, 11,
+                         "ends with \".compensate\", which keel keeps for the compensations"));
+}
+
 TEST(ParserErrors, TemplatesInsideShellQuotesAreRefusedWhereTheyAre) {
   // Lines 8-9 of each file hold step 'b'; the position is the "{{" itself.
   std::string b = "  - name: b\n    timeout: 1s\n";

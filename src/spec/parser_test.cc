@@ -76,9 +76,38 @@ TEST(Parser, PlanningFeedParsesIntoTypedSpec) {
   EXPECT_EQ(feed.task.queue, "planning.feed");
   EXPECT_FALSE(feed.task.input.has_value());
   EXPECT_EQ(feed.heartbeat.value_or(Millis(0)), Millis(60'000));
-  EXPECT_EQ(feed.compensate, "./scripts/undo-feed.sh");
+  ASSERT_TRUE(feed.compensation);
+  EXPECT_EQ(feed.compensation->run, "./scripts/undo-feed.sh");
+  EXPECT_EQ(feed.compensation->name, "feed-planning.compensate");
+  EXPECT_EQ(feed.compensation->timeout, feed.timeout);
   EXPECT_EQ(w.findStep("feed-planning"), &feed);
   EXPECT_EQ(w.findStep("nope"), nullptr);
+}
+
+TEST(Parser, CompensateBlocksHaveTheirOwnKindTimeoutAndRetry) {
+  auto r = parse(R"(name: wf
+owner: { team: t, contact: t@example.com }
+runbook: https://wiki.example.com/rb
+steps:
+  - name: reserve
+    run: ./reserve.sh
+    timeout: 1m
+    env: { REGION: eu }
+    compensate:
+      http: { method: DELETE, url: "http://127.0.0.1:8081/r/{{ steps.reserve.output.id }}" }
+      timeout: 5m
+      retry: { max_attempts: 5, backoff: exponential, initial: 10s }
+)");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  const auto& comp = (*r)->steps[0].compensation;
+  ASSERT_TRUE(comp);
+  EXPECT_EQ(comp->name, "reserve.compensate");
+  EXPECT_EQ(comp->kind, StepKind::kHttp);
+  EXPECT_EQ(comp->http.method, "DELETE");
+  EXPECT_EQ(comp->timeout, Millis(300'000));
+  EXPECT_EQ(comp->retry.maxAttempts, 5);
+  EXPECT_EQ(comp->retry.initial, Millis(10'000));
+  EXPECT_EQ(comp->env.at("REGION"), "eu");
 }
 
 TEST(Parser, StepWithoutRetryGetsTheDocumentedDefaults) {

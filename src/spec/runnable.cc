@@ -29,9 +29,6 @@ Runnability checkRunnable(const WorkflowSpec& spec, const std::string& file) {
   auto& warnings = out.warnings;
   for (const auto& s : spec.steps) {
     auto at = fmt::format("{}:{}:{}", file, s.pos.line, s.pos.column);
-    if (!s.compensate.empty())
-      warnings.push_back(at + ": step '" + s.name +
-                         "': compensate is stored but not run by this version of keel");
     if (!s.uses.empty())
       warnings.push_back(at + ": step '" + s.name + "': uses '" + s.uses +
                          "': dependency breakers and limits are not enforced by this version");

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,6 +98,10 @@ struct OnEndSpec {
   SourcePos pos;
 };
 
+// The suffix of a compensation's name ("reserve.compensate"); no step may
+// be named with it.
+inline constexpr std::string_view kCompensateSuffix = ".compensate";
+
 struct StepSpec {
   std::string name;
   SourcePos pos;
@@ -119,8 +124,13 @@ struct StepSpec {
   // Where the command starts, resolved: the step's own `workdir:` joined to
   // the workflow's when relative, else the workflow's. May hold templates.
   std::string workdir;
-  std::string uses;        // a dependency name
-  std::string compensate;  // a command (run by a later keel)
+  std::string uses;  // a dependency name
+  // `compensate:`: what undoes this step once it succeeded, run when its
+  // run fails for good or is cancelled with compensation (engine/README.md).
+  // A `run:` or `http:` step of its own, named "NAME.compensate", with its
+  // own timeout and retry policy and this step's env, pass_env and workdir;
+  // its templates may use this step's output. Null: none.
+  std::shared_ptr<const StepSpec> compensation;
   // Emitted when the step succeeds; its templates may also use the
   // step's own output.
   std::optional<EmitSpec> emit;

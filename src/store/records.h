@@ -38,6 +38,9 @@ struct RunRow {
   // Set while the run itself is paused (keel pause RUN): "paused by ACTOR:
   // REASON"; empty = not paused by itself (its workflow may be).
   std::string pauseReason;
+  // Its compensations (engine/README.md): empty when none ran, else
+  // "running", "done" or "failed".
+  std::string compensation;
   WallTime createdAt;
   std::optional<WallTime> startedAt;
   std::optional<WallTime> finishedAt;

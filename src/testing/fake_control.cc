@@ -68,6 +68,20 @@ std::future<Result<store::RunRow>> FakeControl::cancel(const std::string& runId,
   });
 }
 
+std::future<Result<store::RunRow>> FakeControl::cancelAndCompensate(const std::string& runId,
+                                                                    RequestContext who) {
+  {
+    std::lock_guard lock(mu_);
+    compensatedCancels_.push_back(runId);
+  }
+  return cancel(runId, std::move(who));
+}
+
+std::vector<std::string> FakeControl::compensatedCancels() const {
+  std::lock_guard lock(mu_);
+  return compensatedCancels_;
+}
+
 std::future<Result<store::RunRow>> FakeControl::retry(const std::string& runId,
                                                       RequestContext who) {
   {

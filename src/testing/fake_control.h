@@ -47,6 +47,9 @@ class FakeControl final : public engine::Control {
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
   std::future<Result<store::RunRow>> cancel(const std::string& runId, RequestContext who) override;
+  // Recorded in cancels() and compensatedCancels(), answered by onCancel.
+  std::future<Result<store::RunRow>> cancelAndCompensate(const std::string& runId,
+                                                         RequestContext who) override;
   std::future<Result<store::RunRow>> retry(const std::string& runId, RequestContext who) override;
   std::future<Result<store::RunRow>> skipStep(const std::string& runId, const std::string& step,
                                               RequestContext who) override;
@@ -89,6 +92,7 @@ class FakeControl final : public engine::Control {
   std::vector<engine::TriggerRequest> triggers() const;
   std::vector<std::pair<std::string, std::string>> applies() const;  // (yaml, source)
   std::vector<std::string> cancels() const;
+  std::vector<std::string> compensatedCancels() const;  // those with compensation
   std::vector<std::string> retries() const;
   // Each decideApproval() call: (run id, step, approve).
   std::vector<std::tuple<std::string, std::string, bool>> decisions() const;
@@ -105,6 +109,7 @@ class FakeControl final : public engine::Control {
   std::vector<engine::TriggerRequest> triggers_;
   std::vector<std::pair<std::string, std::string>> applies_;
   std::vector<std::string> cancels_;
+  std::vector<std::string> compensatedCancels_;
   std::vector<std::string> retries_;
   std::vector<std::tuple<std::string, std::string, bool>> decisions_;
   std::vector<RequestContext> callers_;

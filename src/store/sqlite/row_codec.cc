@@ -45,6 +45,7 @@ Result<RunRow> readRun(const Statement& s) {
   row.waitReason = s.textAt(12);
   row.cancelReason = s.textAt(13);
   row.pauseReason = s.textAt(14);
+  row.compensation = s.textAt(15);
   return row;
 }
 

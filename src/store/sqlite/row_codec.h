@@ -20,7 +20,8 @@ inline constexpr const char* kWorkflowColumns =
     "name, version, ns, yaml, workdir, sha256, created_at";
 inline constexpr const char* kRunColumns =
     "id, workflow, version, state, params_json, idempotency_key, concurrency_key, reason, "
-    "created_at, started_at, finished_at, wait_kind, wait_reason, cancel_reason, pause_reason";
+    "created_at, started_at, finished_at, wait_kind, wait_reason, cancel_reason, pause_reason, "
+    "compensation";
 inline constexpr const char* kStepColumns =
     "run_id, name, state, attempts, output_json, reason, due_at, wait_kind, wait_reason";
 inline constexpr const char* kAttemptColumns =

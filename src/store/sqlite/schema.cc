@@ -277,6 +277,12 @@ CREATE TABLE workflow_controls (
 ALTER TABLE runs ADD COLUMN pause_reason TEXT;
 )sql";
 
+// Where a run's compensations stand (engine/README.md): NULL when none
+// ran, else 'running', 'done' or 'failed'.
+constexpr const char* kSchemaCompensation = R"sql(
+ALTER TABLE runs ADD COLUMN compensation TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -289,8 +295,10 @@ constexpr Migration kMigrations[] = {
     {9, kSchemaSubscriptions},
     {10, kSchemaEventActors},
     {11, kSchemaWorkflowControls},
+    {12, kSchemaCompensation},
 };
-static_assert(std::size(kMigrations) == kSchemaVersion,
+static_assert(std::size(kMigrations) == kSchemaVersion &&
+                  kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");
 
 // SQLite reports a file that is not a database, or a damaged page, only

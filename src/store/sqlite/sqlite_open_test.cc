@@ -191,12 +191,13 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN wait_reason; "
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; UPDATE keel_schema "
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
+      "DROP COLUMN compensation; UPDATE keel_schema "
       "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 11);
+  EXPECT_EQ(kSchemaVersion, 12);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -235,7 +236,8 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN wait_reason; "
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; UPDATE keel_schema "
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
+      "DROP COLUMN compensation; UPDATE keel_schema "
       "SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -280,7 +282,8 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
       "DROP TABLE inbound_events; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; UPDATE keel_schema "
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
+      "DROP COLUMN compensation; UPDATE keel_schema "
       "SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -307,7 +310,8 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; UPDATE keel_schema "
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
+      "DROP COLUMN compensation; UPDATE keel_schema "
       "SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -337,12 +341,13 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(path,
-                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-                       "outbox; ALTER TABLE events DROP COLUMN actor; "
-                       "ALTER TABLE events DROP COLUMN reason; "
-                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-                       "UPDATE keel_schema SET version = 7");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+      "outbox; ALTER TABLE events DROP COLUMN actor; "
+      "ALTER TABLE events DROP COLUMN reason; "
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+      "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -449,11 +454,12 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
     created.kind = "run_created";
     ASSERT_TRUE((*store)->apply({{PutRun{makeRun("r1")}, AppendEvent{created}}}).ok());
   }
-  testutil::sqliteExec(path,
-                       "ALTER TABLE events DROP COLUMN actor; "
-                       "ALTER TABLE events DROP COLUMN reason; "
-                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-                       "UPDATE keel_schema SET version = 9");
+  testutil::sqliteExec(
+      path,
+      "ALTER TABLE events DROP COLUMN actor; "
+      "ALTER TABLE events DROP COLUMN reason; "
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+      "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -480,8 +486,9 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
 namespace keel::store {
 namespace {
 
-// A database of schema 10 gains workflow_controls and runs.pause_reason on
-// open: its runs read back not paused, and controls are written and read.
+// A database of schema 10 gains workflow_controls and runs.pause_reason
+// (11) and runs.compensation (12) on open: its runs read back not paused and
+// not compensated, and controls are written and read.
 TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
@@ -492,13 +499,15 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
   }
   testutil::sqliteExec(path,
                        "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+                       "ALTER TABLE runs DROP COLUMN compensation; "
                        "UPDATE keel_schema SET version = 10");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
-  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), 11);
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
   auto old = (*store)->getRun("r1");
   ASSERT_TRUE(old.ok() && old->has_value());
   EXPECT_EQ((*old)->run.pauseReason, "");
+  EXPECT_EQ((*old)->run.compensation, "") << "schema 12 adds runs.compensation, empty";
   auto none = (*store)->listWorkflowControls();
   ASSERT_TRUE(none.ok()) << none.error().toString();
   EXPECT_TRUE(none->empty());
