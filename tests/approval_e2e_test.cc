@@ -30,42 +30,6 @@ steps:
     timeout: 1m
 )";
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-};
-
-// Runs `keel ARGS...` to its end (at most 60 s) with KEEL_TOKEN set.
-CliResult runCli(const KeelUnderTest& keel, const std::vector<std::string>& args) {
-  const std::string out = keel.dir().file("cli.out"), err = keel.dir().file("cli.err");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("KEEL_TOKEN", keel.token().c_str(), 1);
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<std::string> all{KEEL_BINARY, "--server", keel.url()};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(KEEL_BINARY, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  CliResult r;
-  if (!waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 60)) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  } else if (WIFEXITED(status)) {
-    r.code = WEXITSTATUS(status);
-  }
-  r.out = testing::readFile(out);
-  r.err = testing::readFile(err);
-  return r;
-}
-
 nlohmann::json stepOf(const nlohmann::json& run, const std::string& name) {
   for (const auto& s : run.value("steps", nlohmann::json::array()))
     if (s.value("name", "") == name) return s;
@@ -84,12 +48,13 @@ TEST(ApprovalE2e, KeelApproveLetsTheDependantRunAndASecondDecisionExits65) {
   })) << keel.getRun(id).dump();
   EXPECT_EQ(stepOf(keel.getRun(id), "publish").value("state", ""), "pending");
 
-  auto shown = runCli(keel, {"show", id});
+  auto shown = runKeelCli(keel, {"show", id});
   ASSERT_EQ(shown.code, 0) << shown.err;
   EXPECT_TRUE(contains(shown.out, "approval by ops-leads: Load 2026-11-23 into production?"))
       << shown.out;
 
-  auto approved = runCli(keel, {"--as", "alice", "approve", id, "go-live", "--reason", "checked"});
+  auto approved =
+      runKeelCli(keel, {"--as", "alice", "approve", id, "go-live", "--reason", "checked"});
   ASSERT_EQ(approved.code, 0) << approved.err;
   EXPECT_TRUE(contains(approved.out, "go-live approved by alice (token ")) << approved.out;
 
@@ -98,11 +63,11 @@ TEST(ApprovalE2e, KeelApproveLetsTheDependantRunAndASecondDecisionExits65) {
   EXPECT_EQ(stepOf(done, "publish").value("state", ""), "succeeded");
 
   auto again =
-      runCli(keel, {"--as", "bob", "approve", id, "go-live", "--reject", "--reason", "no"});
+      runKeelCli(keel, {"--as", "bob", "approve", id, "go-live", "--reject", "--reason", "no"});
   EXPECT_EQ(again.code, 65) << again.out << again.err;
   EXPECT_TRUE(contains(again.err, "already approved by alice")) << again.err;
 
-  auto events = runCli(keel, {"show", id});
+  auto events = runKeelCli(keel, {"show", id});
   EXPECT_TRUE(contains(events.out, "approval_granted")) << events.out;
   EXPECT_TRUE(contains(events.out, "by alice (token ")) << events.out;
 }

@@ -21,46 +21,15 @@ steps:
     timeout: 2m
 )";
 
-// Starts `keel ARGS...` with its stdout and stderr in files; its pid.
-pid_t startCli(const std::vector<std::string>& args, const std::string& token,
-               const std::string& out, const std::string& err) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("KEEL_TOKEN", token.c_str(), 1);
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> argv{const_cast<char*>(KEEL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(KEEL_BINARY, argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// The exit code of `pid` once it has ended (within `seconds`), or -1.
-int exitCodeOf(pid_t pid, int seconds) {
-  int status = 0;
-  bool ended = waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, seconds);
-  if (!ended) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST(CliE2e, RunWaitRidesOutAKill9AndRestartOfKeel) {
   KeelUnderTest keel;
   keel.start();
   keel.apply(kGated);
   const std::string gate = keel.dir().file("gate");
   const std::string out = keel.dir().file("cli.out"), err = keel.dir().file("cli.err");
-  pid_t cli = startCli({"--server", keel.url(), "run", "gated", "--param", "gate=" + gate, "--wait",
-                        "--timeout", "2m"},
-                       keel.token(), out, err);
+  pid_t cli = startKeelCli({"--server", keel.url(), "run", "gated", "--param", "gate=" + gate,
+                            "--wait", "--timeout", "2m"},
+                           keel.token(), out, err);
   // The run is running: its id is the CLI's first line.
   std::string runId;
   ASSERT_TRUE(waitFor([&] {
@@ -99,9 +68,9 @@ TEST(CliE2e, RunStartedWhileKeelIsDownTriggersOnceItIsUp) {
   keel.stop();
   keel.keepPort();
   const std::string out = keel.dir().file("cli.out"), err = keel.dir().file("cli.err");
-  pid_t cli = startCli({"--server", keel.url(), "run", "gated", "--param", "gate=" + gate, "--wait",
-                        "--timeout", "2m"},
-                       keel.token(), out, err);
+  pid_t cli = startKeelCli({"--server", keel.url(), "run", "gated", "--param", "gate=" + gate,
+                            "--wait", "--timeout", "2m"},
+                           keel.token(), out, err);
   ASSERT_TRUE(waitFor([&] {
     return testing::readFile(err).find("trying again") != std::string::npos;
   })) << testing::readFile(err);
@@ -143,7 +112,7 @@ TEST(CliE2e, LogsFollowPrintsARunningStepsOutputBeforeItEndsAndTheRestAfter) {
   const std::string runId = run["id"];
   const std::string out = keel.dir().file("logs.out"), err = keel.dir().file("logs.err");
   pid_t cli =
-      startCli({"--server", keel.url(), "logs", runId, "say", "-f"}, keel.token(), out, err);
+      startKeelCli({"--server", keel.url(), "logs", runId, "say", "-f"}, keel.token(), out, err);
   ASSERT_TRUE(waitFor([&] { return testing::readFile(out) == "first\n"; }))
       << testing::readFile(out) << testing::readFile(err);
   EXPECT_TRUE(stillRunning(cli));  // the attempt goes on: so does the follow
@@ -172,8 +141,8 @@ TEST(CliE2e, ShowWatchFollowsARunToItsEndAndExitsByItsState) {
   ASSERT_TRUE(waitFor([&] { return keel.getRun(runId).value("state", "") == "running"; }));
 
   const std::string out = keel.dir().file("watch.out"), err = keel.dir().file("watch.err");
-  pid_t cli = startCli({"--server", keel.url(), "show", runId, "--watch", "--graph"}, keel.token(),
-                       out, err);
+  pid_t cli = startKeelCli({"--server", keel.url(), "show", runId, "--watch", "--graph"},
+                           keel.token(), out, err);
   ASSERT_TRUE(waitFor([&] { return contains(testing::readFile(out), "<- say"); }))
       << testing::readFile(out) << testing::readFile(err);
   EXPECT_TRUE(stillRunning(cli));
@@ -185,7 +154,8 @@ TEST(CliE2e, ShowWatchFollowsARunToItsEndAndExitsByItsState) {
   EXPECT_FALSE(contains(watched, "\x1b[")) << "no screen control when stdout is a file";
 
   const std::string dotOut = keel.dir().file("dot.out");
-  pid_t dot = startCli({"--server", keel.url(), "show", runId, "--dot"}, keel.token(), dotOut, err);
+  pid_t dot =
+      startKeelCli({"--server", keel.url(), "show", runId, "--dot"}, keel.token(), dotOut, err);
   EXPECT_EQ(exitCodeOf(dot, 60), 0) << testing::readFile(err);
   EXPECT_TRUE(contains(testing::readFile(dotOut), "  \"say\" -> \"after\";\n"))
       << testing::readFile(dotOut);
@@ -202,19 +172,19 @@ TEST(CliE2e, CancelAndRetryRecordWhoAndWhyInTheTimeline) {
   ASSERT_EQ(status, 201) << run.dump();
   const std::string runId = run["id"];
   const std::string out = keel.dir().file("cli.out"), err = keel.dir().file("cli.err");
-  pid_t cancel = startCli({"--server", keel.url(), "cancel", runId, "--as", "alice", "--reason",
-                           "warehouse down; INC-231 $(touch PWNED)"},
-                          keel.token(), out, err);
+  pid_t cancel = startKeelCli({"--server", keel.url(), "cancel", runId, "--as", "alice", "--reason",
+                               "warehouse down; INC-231 $(touch PWNED)"},
+                              keel.token(), out, err);
   ASSERT_EQ(exitCodeOf(cancel, 60), 0) << testing::readFile(err);
   ASSERT_TRUE(waitFor([&] { return keel.getRun(runId).value("state", "") == "cancelled"; }));
   pid_t retry =
-      startCli({"--server", keel.url(), "retry", runId, "--as", "bob"}, keel.token(), out, err);
+      startKeelCli({"--server", keel.url(), "retry", runId, "--as", "bob"}, keel.token(), out, err);
   ASSERT_EQ(exitCodeOf(retry, 60), 0) << testing::readFile(err);
-  pid_t bad = startCli({"--server", keel.url(), "cancel", runId, "--as", "mallory\nroot"},
-                       keel.token(), out, err);
+  pid_t bad = startKeelCli({"--server", keel.url(), "cancel", runId, "--as", "mallory\nroot"},
+                           keel.token(), out, err);
   EXPECT_EQ(exitCodeOf(bad, 60), 64) << testing::readFile(err);
 
-  pid_t show = startCli({"--server", keel.url(), "show", runId}, keel.token(), out, err);
+  pid_t show = startKeelCli({"--server", keel.url(), "show", runId}, keel.token(), out, err);
   ASSERT_EQ(exitCodeOf(show, 60), 0) << testing::readFile(err);
   const std::string shown = testing::readFile(out);
   EXPECT_TRUE(contains(shown, "by alice (token admin): warehouse down; INC-231 $(touch PWNED)"))
@@ -223,7 +193,7 @@ TEST(CliE2e, CancelAndRetryRecordWhoAndWhyInTheTimeline) {
   EXPECT_FALSE(contains(shown, "mallory")) << shown;
   EXPECT_NE(::access(keel.dir().file("PWNED").c_str(), F_OK), 0);
   // Cancel it again so that the retried run's step does not outlive the test.
-  pid_t last = startCli({"--server", keel.url(), "cancel", runId}, keel.token(), out, err);
+  pid_t last = startKeelCli({"--server", keel.url(), "cancel", runId}, keel.token(), out, err);
   EXPECT_EQ(exitCodeOf(last, 60), 0) << testing::readFile(err);
 }
 

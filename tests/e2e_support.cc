@@ -152,4 +152,44 @@ ServeOutcome serveUntilExit(const std::vector<std::string>& args) {
   return outcome;
 }
 
+pid_t startKeelCli(const std::vector<std::string>& args, const std::string& token,
+                   const std::string& out, const std::string& err) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("KEEL_TOKEN", token.c_str(), 1);
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> argv{const_cast<char*>(KEEL_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(KEEL_BINARY, argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int exitCodeOf(pid_t pid, int seconds) {
+  int status = 0;
+  bool ended = waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, seconds);
+  if (!ended) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+CliResult runKeelCli(const KeelUnderTest& keel, const std::vector<std::string>& args) {
+  const std::string out = keel.dir().file("cli.out"), err = keel.dir().file("cli.err");
+  std::vector<std::string> all{"--server", keel.url()};
+  all.insert(all.end(), args.begin(), args.end());
+  CliResult r;
+  r.code = exitCodeOf(startKeelCli(all, keel.token(), out, err), 60);
+  r.out = testing::readFile(out);
+  r.err = testing::readFile(err);
+  return r;
+}
+
 }  // namespace keel::e2e

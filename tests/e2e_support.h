@@ -2,11 +2,14 @@
 // directory, and small HTTP calls against it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -82,5 +85,22 @@ struct ServeOutcome {
 // Runs `keel serve ARGS...` until it exits, or until it prints that it
 // serves (then it is stopped and `served` is true).
 ServeOutcome serveUntilExit(const std::vector<std::string>& args);
+
+// Starts `keel ARGS...` as a child with KEEL_TOKEN=token, its stdout and
+// stderr in the files `out` and `err`; its pid.
+pid_t startKeelCli(const std::vector<std::string>& args, const std::string& token,
+                   const std::string& out, const std::string& err);
+// The exit code of `pid` once it has ended (within `seconds`), or -1 (then
+// it is killed).
+int exitCodeOf(pid_t pid, int seconds);
+
+struct CliResult {
+  int code = -1;  // -1: killed after a minute, or ended by a signal
+  std::string out;
+  std::string err;
+};
+// Runs `keel --server URL ARGS...` against `keel` with its token, to its
+// end (at most a minute).
+CliResult runKeelCli(const KeelUnderTest& keel, const std::vector<std::string>& args);
 
 }  // namespace keel::e2e

@@ -31,38 +31,6 @@ steps:
     timeout: 1m
 )";
 
-// Runs `keel ARGS...` to its end; its exit code, stdout and stderr.
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliResult runCli(const std::vector<std::string>& args, const std::string& token,
-                 const testing::TempDir& dir) {
-  const std::string out = dir.file("cli.out"), err = dir.file("cli.err");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("KEEL_TOKEN", token.c_str(), 1);
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> argv{const_cast<char*>(KEEL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(KEEL_BINARY, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  CliResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = testing::readFile(out);
-  r.err = testing::readFile(err);
-  return r;
-}
-
 TEST(OperatorE2e, RerunFromTheFailedMiddleStepAfterFixingItsInputSucceeds) {
   KeelUnderTest keel;
   keel.start();
@@ -76,14 +44,12 @@ TEST(OperatorE2e, RerunFromTheFailedMiddleStepAfterFixingItsInputSucceeds) {
   ASSERT_EQ(failed["state"], "failed") << failed.dump();
 
   // A step that did not start cannot be cancelled; the run has ended.
-  auto refused =
-      runCli({"--server", keel.url(), "cancel", id, "--step", "publish"}, keel.token(), dir);
+  auto refused = runKeelCli(keel, {"cancel", id, "--step", "publish"});
   EXPECT_EQ(refused.code, 65) << refused.out << refused.err;
 
   testing::writeFile(dir.file("input.txt"), "good\n");
-  auto rerun = runCli({"--server", keel.url(), "--as", "alice", "rerun", id, "--from", "check",
-                       "--reason", "input fixed"},
-                      keel.token(), dir);
+  auto rerun = runKeelCli(
+      keel, {"--as", "alice", "rerun", id, "--from", "check", "--reason", "input fixed"});
   ASSERT_EQ(rerun.code, 0) << rerun.out << rerun.err;
   EXPECT_TRUE(contains(rerun.out, "re-running from step check")) << rerun.out;
   auto done = keel.waitForRun(id);

@@ -19,40 +19,10 @@ steps:
   - { name: hello, run: echo hello, timeout: 1m }
 )";
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `keel --server URL ARGS...` to its end (at most a minute).
+// Runs `keel --server URL --as alice ARGS...` to its end (at most a minute).
 CliResult keelCli(const KeelUnderTest& keel, std::vector<std::string> args) {
-  const std::string out = keel.dir().file("cli.out"), err = keel.dir().file("cli.err");
-  args.insert(args.begin(), {"--server", keel.url(), "--as", "alice"});
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("KEEL_TOKEN", keel.token().c_str(), 1);
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> argv{const_cast<char*>(KEEL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(KEEL_BINARY, argv.data());
-    ::_exit(127);
-  }
-  CliResult r;
-  int status = 0;
-  if (!waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 60)) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  } else if (WIFEXITED(status)) {
-    r.code = WEXITSTATUS(status);
-  }
-  r.out = testing::readFile(out);
-  r.err = testing::readFile(err);
-  return r;
+  args.insert(args.begin(), {"--as", "alice"});
+  return runKeelCli(keel, args);
 }
 
 TEST(PauseE2e, ARunTriggeredWhilePausedHoldsUntilResumed) {
