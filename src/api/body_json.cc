@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/quote.h"
+
 namespace keel::api {
 
 Result<nlohmann::json> parseJsonBody(std::string_view body) {
@@ -49,6 +51,23 @@ Result<std::string> takeReason(nlohmann::json& body) {
                                i));
   }
   return reason;
+}
+
+Result<RequestContext> withReason(const ApiRequest& request, Result<nlohmann::json> body) {
+  if (!body.ok()) return body.error();
+  auto reason = takeReason(*body);
+  if (!reason.ok()) return reason.error();
+  if (!body->empty())
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("unknown field {} (this request takes only 'reason')",
+                             quoteForMessage(body->begin().key())));
+  RequestContext who = request.context;
+  who.reason = std::move(*reason);
+  return who;
+}
+
+Result<RequestContext> withReason(const ApiRequest& request) {
+  return withReason(request, parseJsonBody(request.body));
 }
 
 }  // namespace keel::api

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/router.h"
 #include "core/result.h"
 
 namespace keel::api {
@@ -22,5 +23,11 @@ Result<nlohmann::json> parseJsonBody(std::string_view body);
 // character but tab; anything else is kInvalidArgument saying so.
 inline constexpr size_t kMaxReasonBytes = 1000;
 Result<std::string> takeReason(nlohmann::json& body);
+
+// The body of a request that takes only "reason" (parsed, or as
+// parseJsonBody() answered): the caller's context with the reason in it.
+// Any other field is kInvalidArgument naming it.
+Result<RequestContext> withReason(const ApiRequest& request, Result<nlohmann::json> body);
+Result<RequestContext> withReason(const ApiRequest& request);
 
 }  // namespace keel::api

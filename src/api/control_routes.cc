@@ -22,21 +22,6 @@ json stateJson(bool on, const std::string& by, const std::optional<WallTime>& at
   return {{"by", by}, {"at", timeJson(at)}, {"reason", reason}};
 }
 
-// These requests take one field, "reason": the caller's context with it.
-Result<RequestContext> withReason(const ApiRequest& request) {
-  auto body = parseJsonBody(request.body);
-  if (!body.ok()) return body.error();
-  auto reason = takeReason(*body);
-  if (!reason.ok()) return reason.error();
-  if (!body->empty())
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("unknown field {} (this request takes only 'reason')",
-                             quoteForMessage(body->begin().key())));
-  RequestContext who = request.context;
-  who.reason = std::move(*reason);
-  return who;
-}
-
 using WorkflowCall = std::future<Result<engine::WorkflowControlResult>> (engine::Control::*)(
     const std::string&, RequestContext);
 using RunCall = std::future<Result<store::RunRow>> (engine::Control::*)(const std::string&,

@@ -357,24 +357,6 @@ Reply answerRow(Result<store::RunRow> row) {
   return jsonReply(200, runJson(*row));
 }
 
-// cancel and retry take one field, "reason": the caller's context with it.
-Result<RequestContext> withReason(const ApiRequest& request, Result<json> body) {
-  if (!body.ok()) return body.error();
-  auto reason = takeReason(*body);
-  if (!reason.ok()) return reason.error();
-  if (!body->empty())
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("unknown field {} (this request takes only 'reason')",
-                             quoteForMessage(body->begin().key())));
-  RequestContext who = request.context;
-  who.reason = std::move(*reason);
-  return who;
-}
-
-Result<RequestContext> withReason(const ApiRequest& request) {
-  return withReason(request, parseJsonBody(request.body));
-}
-
 // cancel also takes "compensate": true, which runs the compensations of
 // the run's succeeded steps before it ends.
 Reply cancelRun(const RouteContext& ctx, const ApiRequest& request) {
