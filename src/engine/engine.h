@@ -259,6 +259,10 @@ class Engine final : public Control, public TaskLeaseLog {
   void compensationFailed(RunRt& run, int idx);
   // StepRt::completedSeq from the run's step_succeeded events.
   static void collectCompletions(RunRt& run, const std::vector<store::EventRow>& events);
+  // What a re-built run needs from its timeline: the after triggers its
+  // ends fired, the order its steps succeeded in (compensations), and the
+  // retry budgets that manual re-runs began (step_rerun events).
+  static void collectFromTimeline(RunRt& run, const std::vector<store::EventRow>& events);
   // Cancel: every step that has not started (or waits for a retry or a
   // timer) becomes skipped; running steps and finished ones are left alone.
   void skipUnstartedSteps(RunRt& run);

@@ -276,14 +276,9 @@ void Engine::stepActionFromStore(StepAction action, const std::string& id, const
   active.steps = std::move(detail.steps);
   active.attempts = std::move(detail.attempts);
   RunRt* run = rebuildRun(std::move(active), std::move(*wf));
-  collectAfterFired(*run, *events);
-  // The budgets of its steps, as loadBudgets reads them at a restart.
-  for (auto& s : run->steps) s.budgetStart = 0;
-  for (const auto& e : *events) {
-    if (e.kind != kStepRerunEvent) continue;
-    for (auto& s : run->steps)
-      if (s.row.name == e.step) s.budgetStart = e.attempt;
-  }
+  // As a restart reads it (loadBudgets): after triggers fired, completion
+  // order, retry budgets.
+  collectFromTimeline(*run, *events);
   ++retries_;
   event(*run, "run_reopened", who, step,
         fmt::format("the run had ended {}; re-opened by {} of step '{}'", endedAs,

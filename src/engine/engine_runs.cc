@@ -523,12 +523,17 @@ void Engine::loadBudgets(RunRt& run) {
     run.afterFiredUnknown = true;
     return;
   }
-  collectAfterFired(run, *events);
-  collectCompletions(run, *events);
-  for (const auto& e : *events) {
+  collectFromTimeline(run, *events);
+}
+
+void Engine::collectFromTimeline(RunRt& run, const std::vector<store::EventRow>& events) {
+  collectAfterFired(run, events);
+  collectCompletions(run, events);
+  for (auto& s : run.steps) s.budgetStart = 0;
+  for (const auto& e : events) {
     if (e.kind != kStepRerunEvent) continue;
-    for (auto& other : run.steps)
-      if (other.row.name == e.step) other.budgetStart = e.attempt;
+    for (auto& s : run.steps)
+      if (s.row.name == e.step) s.budgetStart = e.attempt;
   }
 }
 
