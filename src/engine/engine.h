@@ -261,8 +261,12 @@ class Engine final : public Control, public TaskLeaseLog {
   static void collectCompletions(RunRt& run, const std::vector<store::EventRow>& events);
   // What a re-built run needs from its timeline: the after triggers its
   // ends fired, the order its steps succeeded in (compensations), and the
-  // retry budgets that manual re-runs began (step_rerun events).
+  // retry budgets that manual re-runs began (step_rerun events), and the
+  // cancels of one step requested but not yet applied.
   static void collectFromTimeline(RunRt& run, const std::vector<store::EventRow>& events);
+  // StepRt::cancelledBy of every running step whose current attempt an
+  // operator asked to stop (keel cancel --step) before keel stopped.
+  static void collectStepCancels(RunRt& run, const std::vector<store::EventRow>& events);
   // Cancel: every step that has not started (or waits for a retry or a
   // timer) becomes skipped; running steps and finished ones are left alone.
   void skipUnstartedSteps(RunRt& run);

@@ -244,6 +244,39 @@ steps:
   EXPECT_EQ(d.run.compensation, "done");
 }
 
+TEST_F(CompensateTest, ARunReopenedByARerunCompensatesInTheOrderItsStepsFirstSucceeded) {
+  apply(workflow("shop", R"(
+steps:
+  - { name: x, run: do x, timeout: 1m, compensate: { run: undo x, timeout: 1m } }
+  - { name: y, run: do y, timeout: 1m, compensate: { run: undo y, timeout: 1m } }
+  - { name: z, needs: [x, y], run: do z, timeout: 1m }
+)"));
+  auto id = trigger("shop");
+  succeed("do y");  // y succeeds first, then x: x is undone first
+  succeed("do x");
+  auto cancelled = engine_->cancel(id, RequestContext{});  // a plain cancel undoes nothing
+  engine_->pump();
+  ASSERT_TRUE(cancelled.get().ok());
+  engine_->pump();
+  ASSERT_EQ(detail(id).run.state, RunState::kCancelled);
+  ASSERT_EQ(detail(id).run.compensation, "");
+
+  // The run is no longer in memory: the rerun re-opens it from the store.
+  RequestContext ops;
+  ops.token = "ops";
+  auto rerun = engine_->rerunFrom(id, "z", ops);
+  engine_->pump();
+  ASSERT_TRUE(rerun.get().ok());
+  fail("do z");
+  succeed("undo x");
+  succeed("undo y");
+  std::vector<std::string> want = {"do x", "do y", "do z", "do z", "undo x", "undo y"};
+  EXPECT_EQ(commands(exec_), want);
+  auto d = detail(id);
+  EXPECT_EQ(d.run.state, RunState::kFailed);
+  EXPECT_EQ(d.run.compensation, "done");
+}
+
 TEST_F(CompensateTest, ARetryOfACompensatedRunIsRefused) {
   apply(workflow("shop", R"(
 steps:

@@ -365,7 +365,7 @@ void Engine::applyRerunFrom(RunRt& run, int idx, const RequestContext& who) {
 void Engine::applyCancelStep(RunRt& run, int idx, const RequestContext& who) {
   auto& s = run.steps[idx];
   s.cancelledBy = "cancelled by an operator" + byWhom(who);
-  operatorEvent(run, "step_cancel_requested", who, s.row.name, s.attempt ? s.attempt->n : 0,
+  operatorEvent(run, kStepCancelRequestedEvent, who, s.row.name, s.attempt ? s.attempt->n : 0,
                 "the step's attempt is stopped (class cancelled, not retried)");
   // Stopped once the request is durable; an attempt not started yet is
   // ended by launchAttempt.
@@ -374,6 +374,19 @@ void Engine::applyCancelStep(RunRt& run, int idx, const RequestContext& who) {
       runner->stop(handle, FailureClass::kCancelled);
     });
   markRun(run);
+}
+
+void Engine::collectStepCancels(RunRt& run, const std::vector<store::EventRow>& events) {
+  // Attempt numbers only grow (a rerun numbers on), so a request naming the
+  // attempt that still runs was made for it and never applied.
+  for (auto& s : run.steps) {
+    if (s.row.state != StepState::kRunning || s.row.attempts <= 0) continue;
+    for (const auto& e : events)
+      if (e.kind == kStepCancelRequestedEvent && e.step == s.row.name &&
+          e.attempt == s.row.attempts)
+        s.cancelledBy = "cancelled by an operator" +
+                        byWhom(RequestContext{.token = e.actor, .reason = e.reason});
+  }
 }
 
 void Engine::settleSteps(RunRt& run) {

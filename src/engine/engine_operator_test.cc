@@ -271,6 +271,66 @@ steps:
   EXPECT_EQ(eventsOf(id, "step_cancel_requested").at(0).actor, "alice (token ops)");
 }
 
+TEST_F(OperatorTest, ACancelOfOneStepThatARestartInterruptedIsAppliedAfterIt) {
+  apply(workflow("pair", R"(
+steps:
+  - name: a
+    run: "a"
+    timeout: 1h
+    retry: { max_attempts: 3, backoff: fixed, initial: 1s, jitter: none }
+  - { name: b, run: "b", timeout: 1h }
+)"));
+  auto id = trigger("pair");
+  // keel dies after the request is durable and before the step stops: the
+  // stop never reaches it.
+  exec_.stopsTakeEffect = false;
+  auto r = act(engine_->cancelStep(id, "a", kAlice));
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  ASSERT_EQ(step(detail(id), "a").state, StepState::kRunning);
+  const size_t stopsBefore = exec_.stops.size();
+  exec_.keepAcrossRestart = true;
+  exec_.stopsTakeEffect = true;
+  crashAndRestart();
+
+  // Both attempts are watched again; a's is stopped at once, b's left alone.
+  ASSERT_EQ(exec_.stops.size(), stopsBefore + 1);
+  EXPECT_EQ(exec_.stops.back().second, FailureClass::kCancelled);
+  engine_->pump();
+  auto d = detail(id);
+  EXPECT_EQ(step(d, "a").state, StepState::kDead) << "a cancelled step is not retried";
+  EXPECT_NE(
+      step(d, "a").reason.find("cancelled by an operator (alice (token ops)): known bad input"),
+      std::string::npos)
+      << step(d, "a").reason;
+  EXPECT_EQ(step(d, "a").attempts, 1);
+  EXPECT_EQ(step(d, "b").state, StepState::kRunning);
+  exec_.succeed(running("b"));
+  engine_->pump();
+  EXPECT_EQ(detail(id).run.state, RunState::kFailed);
+  EXPECT_EQ(startsOf("a"), 1) << "no second attempt of the cancelled step";
+}
+
+TEST_F(OperatorTest, AnOldCancelOfOneStepDoesNotStopItsRerunAfterARestart) {
+  apply(workflow("pair", R"(
+steps:
+  - { name: a, run: "a", timeout: 1h }
+  - { name: b, run: "b", timeout: 1h }
+)"));
+  auto id = trigger("pair");
+  ASSERT_TRUE(act(engine_->cancelStep(id, "a", kAlice)).ok());
+  exec_.succeed(running("b"));
+  engine_->pump();
+  ASSERT_EQ(detail(id).run.state, RunState::kFailed);
+  ASSERT_TRUE(act(engine_->rerunFrom(id, "a", kAlice)).ok());
+  const size_t stopsBefore = exec_.stops.size();
+  exec_.keepAcrossRestart = true;
+  crashAndRestart();
+  EXPECT_EQ(exec_.stops.size(), stopsBefore) << "the cancel was for attempt 1, not 2";
+  exec_.succeed(running("a"));
+  engine_->pump();
+  EXPECT_EQ(detail(id).run.state, RunState::kSucceeded);
+}
+
 TEST_F(OperatorTest, CancellingAStepThatDoesNotRunSaysItsState) {
   apply(workflow("chain", kChain));
   auto id = trigger("chain");

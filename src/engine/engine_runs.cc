@@ -535,6 +535,7 @@ void Engine::collectFromTimeline(RunRt& run, const std::vector<store::EventRow>&
     for (auto& s : run.steps)
       if (s.row.name == e.step) s.budgetStart = e.attempt;
   }
+  collectStepCancels(run, events);
 }
 
 }  // namespace keel::engine

@@ -249,7 +249,8 @@ void Engine::reattachStep(RunRt& run, int idx) {
   auto limit = spec.timeout.value_or(kNoTimeout);
   auto left = std::chrono::duration_cast<Millis>(s.attempt->startedAt + limit - now());
   armTimeout(run, idx, std::max(Millis(0), left));
-  if (run.cancelRequested && !run.wf->isCompensation(idx))
+  // A cancel of the run, or of this step alone, asked before keel stopped.
+  if ((run.cancelRequested && !run.wf->isCompensation(idx)) || s.cancelledBy)
     s.runner->stop(*s.handle, FailureClass::kCancelled);
 }
 

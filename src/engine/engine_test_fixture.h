@@ -45,6 +45,7 @@ class ScriptedExecutor : public exec::StepExecutor {
   }
   void stop(exec::ExecHandle handle, FailureClass why) override {
     stops.emplace_back(handle, why);
+    if (!stopsTakeEffect) return;
     for (auto& s : started)
       if (s.handle == handle && !s.finished) {
         exec::StepOutcome o;
@@ -101,6 +102,9 @@ class ScriptedExecutor : public exec::StepExecutor {
   std::vector<exec::AttemptRef> discarded;
   std::vector<std::vector<exec::AttemptRef>> sweeps;
   bool keepAcrossRestart = false;
+  // false: stop() is recorded but the attempt runs on (keel died before the
+  // signal reached it).
+  bool stopsTakeEffect = true;
   exec::ExecHandle next = 0;
 };
 

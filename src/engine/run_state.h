@@ -33,6 +33,9 @@ inline constexpr const char* kCompensationFailed = "failed";
 // The event a manual retry writes for each step it re-runs; its attempt
 // field is the step's attempt count at that moment.
 inline constexpr const char* kStepRerunEvent = "step_rerun";
+// The event `keel cancel RUN --step STEP` writes; its attempt field is the
+// attempt to stop. A restart reads it to stop that attempt if it still runs.
+inline constexpr const char* kStepCancelRequestedEvent = "step_cancel_requested";
 
 // The reason of a step an operator skipped (keel skip) starts with this:
 // such a step counts as done for its dependants and for the run's end,
