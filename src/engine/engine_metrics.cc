@@ -3,8 +3,6 @@
 // duration never describes a transition that a crash could still undo, and
 // every path that ends an attempt or a run (a step's outcome, an approval,
 // an operator's cancel, recovery) is counted in one place.
-#include <spdlog/spdlog.h>
-
 #include <map>
 #include <string>
 #include <variant>
