@@ -195,11 +195,19 @@ steps:
   restarted.stop();
 }
 
-TEST_F(EngineMetricsTest, AWorkflowThatDoesNotExistGetsNoSeries) {
+TEST_F(EngineMetricsTest, OnlyAnAppliedWorkflowGetsSeries) {
+  apply(workflow("applied", R"(
+steps:
+  - { name: a, noop: true }
+)"));
+  trigger("applied");
   auto f = engine_->trigger({"no-such-workflow", nlohmann::json::object(), ""});
   engine_->pump();
   EXPECT_FALSE(f.get().ok());
-  EXPECT_EQ(metrics_.render().find("no-such-workflow"), std::string::npos);
+  const std::string text = metrics_.render();
+  EXPECT_EQ(valueOf(text, "keel_runs_finished_total{state=\"succeeded\",workflow=\"applied\"}"), 1)
+      << text;
+  EXPECT_EQ(text.find("no-such-workflow"), std::string::npos) << text;
 }
 
 }  // namespace
