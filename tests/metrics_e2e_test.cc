@@ -180,6 +180,14 @@ TEST(Metrics, EveryMetricIsListedOnceWithHelpAndTypeAndPromtoolAcceptsIt) {
         "keel_tasks_handed_out_total", "keel_tasks_completed_total", "keel_tasks_failed_total",
         "keel_task_leases_lapsed_total"})
     EXPECT_TRUE(families.contains(name)) << name << " missing from\n" << text;
+  // The metrics by workflow (operations.md, "Metrics by workflow").
+  for (const char* name : {"keel_run_duration_seconds", "keel_step_attempt_duration_seconds",
+                           "keel_run_trigger_to_start_seconds", "keel_attempts_succeeded_total",
+                           "keel_workflow_last_success_timestamp_seconds", "keel_build_info"})
+    EXPECT_TRUE(families.contains(name)) << name << " missing from\n" << text;
+  EXPECT_TRUE(
+      contains(text, "\nkeel_runs_finished_total{state=\"succeeded\",workflow=\"hello\"} 1\n"))
+      << text;
   EXPECT_TRUE(contains(text, "\nkeel_runs_created_total 1\n")) << text;
   EXPECT_TRUE(contains(text, "\nkeel_attempts_started_total 1\n")) << text;
 

@@ -17,6 +17,7 @@
 #include "api/access.h"
 #include "api/server.h"
 #include "api/subscription_apply.h"
+#include "app/build_info.h"
 #include "app/retention.h"
 #include "app/shim_path.h"
 #include "auth/bootstrap.h"
@@ -266,6 +267,7 @@ int runServe(const cli::ServeOptions& options) {
   // Every module's metrics, served on /metrics; outlives all of them.
   observe::MetricsRegistry metrics;
   eo.metrics = &metrics;
+  registerBuildInfo(metrics);
   runners::TaskRunner taskRunner(clock, {.metrics = &metrics});
   eo.runners[spec::StepKind::kTask] = &taskRunner;
   // Set before the engine's loop starts, read only on it.

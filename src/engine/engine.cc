@@ -47,6 +47,7 @@ Engine::~Engine() {
 
 Status Engine::start() {
   KEEL_TRY(workflows_.loadLatest());
+  KEEL_TRY(loadLastSuccesses());
   KEEL_TRY(loadControls());
   auto claimed = store_.claimRuns();
   if (!claimed.ok()) return claimed.error();
@@ -568,6 +569,7 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
       std::lock_guard lock(keysMu_);
       ++durableSeq_;
     }
+    observeCommitted(batch);  // before the actions evict the runs that ended
     for (auto& a : actions) a();
     pruneDurableKeys();
     return;
@@ -622,20 +624,15 @@ EngineStats Engine::stats() const {
 }
 
 void Engine::registerMetrics(observe::MetricsRegistry& metrics) {
+  // Runs finished and attempts failed are counted by workflow there.
+  workflowMetrics_ = std::make_unique<WorkflowMetrics>(metrics);
   auto counter = [&](const char* name, const char* help, const std::atomic<uint64_t>& value) {
     metricCallbacks_.push_back(metrics.counterCallback(
         name, help, [&value] { return static_cast<double>(value.load()); }));
   };
   counter("keel_runs_created_total", "Runs created (triggered) since keel started.", runsCreated_);
-  counter("keel_runs_finished_total",
-          "Runs that reached an end (succeeded, failed or cancelled) since keel started.",
-          runsFinished_);
   counter("keel_attempts_started_total", "Step attempts started since keel started.",
           attemptsStarted_);
-  counter("keel_attempts_failed_total",
-          "Step attempts that failed (any class: error, timeout, lost, bad_input, ...) since keel "
-          "started.",
-          attemptsFailed_);
   counter("keel_compensations_failed_total",
           "Compensations that ran out of attempts (the run ends with compensation failed) since "
           "keel started.",

@@ -41,6 +41,7 @@
 #include "engine/store_reader.h"
 #include "engine/task_broker.h"
 #include "engine/workflow_cache.h"
+#include "engine/workflow_metrics.h"
 #include "exec/executor.h"
 #include "observe/metrics.h"
 #include "spec/parser.h"
@@ -529,6 +530,11 @@ class Engine final : public Control, public TaskLeaseLog {
   WallTime now() const { return clock_.wallNow(); }
   // Registers the engine's metrics, read from the counters below.
   void registerMetrics(observe::MetricsRegistry& metrics);
+  // The metrics by workflow (engine_metrics.cc): what a durable batch says
+  // ended, a run's first attempt, each workflow's last success at start.
+  void observeCommitted(const store::Batch& batch);
+  void observeAttemptStarted(const RunRt& run, const StepRt& step);
+  Status loadLastSuccesses();
 
   store::Store& store_;
   const Clock& clock_;
@@ -610,6 +616,7 @@ class Engine final : public Control, public TaskLeaseLog {
   // Last, so the callbacks reading the members above go first.
   std::unique_ptr<observe::MetricsRegistry> ownMetrics_;  // when options_.metrics is null
   std::vector<observe::MetricsCallback> metricCallbacks_;
+  std::unique_ptr<WorkflowMetrics> workflowMetrics_;  // on options_.metrics or ownMetrics_
 };
 
 }  // namespace keel::engine

@@ -326,8 +326,11 @@ steps:
   exec_.succeed(1);
   engine_->pump();
   std::string text = metrics_.render();
-  for (const char* line : {"keel_runs_created_total 2\n", "keel_runs_finished_total 2\n",
-                           "keel_attempts_started_total 2\n", "keel_attempts_failed_total 1\n",
+  for (const char* line : {"keel_runs_created_total 2\n",
+                           "keel_runs_finished_total{state=\"failed\",workflow=\"once\"} 1\n",
+                           "keel_runs_finished_total{state=\"succeeded\",workflow=\"once\"} 1\n",
+                           "keel_attempts_started_total 2\n",
+                           "keel_attempts_failed_total{class=\"bad_input\",workflow=\"once\"} 1\n",
                            "keel_store_commit_failures_total 0\n", "keel_engine_timers_pending 0\n",
                            "# TYPE keel_runs_created_total counter\n",
                            "# TYPE keel_runs_active gauge\n", "# HELP keel_store_commits_total "})

@@ -119,6 +119,7 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   else
     event(run, "run_created", {}, 0, fmt::format("version {}", run.row.version));
   ++runsCreated_;
+  if (workflowMetrics_) workflowMetrics_->known(run.row.workflow);
   runs_.emplace(run.row.id, std::move(owned));
   activeRuns_ = runs_.size();
   return run;

@@ -64,6 +64,7 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   s.cancelledBy.reset();  // an operator's cancel applied to an earlier attempt
   s.attempt = newAttempt(run, s, now());
   ++attemptsStarted_;
+  observeAttemptStarted(run, s);
   switch (spec.kind) {
     case spec::StepKind::kNoop:
       s.attempt->state = AttemptState::kSucceeded;
