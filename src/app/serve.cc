@@ -17,6 +17,7 @@
 #include "api/access.h"
 #include "api/server.h"
 #include "api/subscription_apply.h"
+#include "app/audit_head.h"
 #include "app/retention.h"
 #include "app/shim_path.h"
 #include "auth/bootstrap.h"
@@ -309,6 +310,8 @@ int runServe(const cli::ServeOptions& options) {
   };
   Retainer retainer(**store, clock, retentionOptions(options), metrics);
   retainer.start();
+  AuditHeadReporter auditHead(**store, metrics);
+  auditHead.start();
   so.metrics = &metrics;
   so.access.auth = options.auth == "none" ? api::AuthMode::kNone : api::AuthMode::kToken;
   so.access.allowedOrigins = options.allowOrigins;
@@ -333,6 +336,7 @@ int runServe(const cli::ServeOptions& options) {
   // The API answers 503 with Retry-After while the engine writes what it
   // holds; then it closes.
   retainer.stop();
+  auditHead.stop();
   delivery.stop();
   webhooks.stop();
   stopper.stop();
