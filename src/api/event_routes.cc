@@ -11,12 +11,17 @@ namespace {
 
 using nlohmann::json;
 
-// The body {"id": "...", "payload": {...}} as an EventRequest; the engine
-// checks the topic, the id and the payload's size and shape.
+// The body {"id": "...", "payload": {...}, "reason": "..."} as an
+// EventRequest sent by the caller; the engine checks the topic, the id and
+// the payload's size and shape.
 Result<engine::EventRequest> parseEvent(const ApiRequest& request) {
   auto body = parseJsonBody(request.body);
   if (!body.ok()) return body.error();
+  auto reason = takeReason(*body);
+  if (!reason.ok()) return reason.error();
   engine::EventRequest event;
+  event.who = request.context;
+  event.who.reason = std::move(*reason);
   event.topic = request.pathParams[0];
   for (const auto& [key, value] : body->items()) {
     if (key == "id") {
@@ -31,7 +36,7 @@ Result<engine::EventRequest> parseEvent(const ApiRequest& request) {
       event.payload = value;
     } else {
       return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("unknown field '{}' (expected 'id', 'payload')", key));
+                   fmt::format("unknown field '{}' (expected 'id', 'payload', 'reason')", key));
     }
   }
   if (!body->contains("id"))

@@ -80,7 +80,9 @@ json workflowDetailJson(const store::WorkflowVersionRow& latest,
   out[field::kYaml] = latest.yaml;
   json list = json::array();
   for (const auto& v : versions)
-    list.push_back({{field::kVersion, v.version}, {field::kCreatedAt, timeJson(v.createdAt)}});
+    list.push_back({{field::kVersion, v.version},
+                    {field::kCreatedAt, timeJson(v.createdAt)},
+                    {"applied_by", v.appliedBy}});
   out[field::kVersions] = std::move(list);
   return out;
 }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/router.h"
+#include "audit/verify.h"
 #include "core/clock.h"
 #include "engine/control.h"
 #include "engine/task_broker.h"
@@ -57,6 +58,11 @@ void addTaskRoutes(Router& router, const RouteContext& context);
 void addEventRoutes(Router& router, const RouteContext& context);
 // GET /api/v1/schedules.
 void addScheduleRoutes(Router& router, const RouteContext& context);
+// GET /api/v1/audit and GET /api/v1/audit/verify (audit_routes.cc).
+void addAuditRoutes(Router& router, const RouteContext& context);
+// The audit chain read in pages from the store and checked by
+// audit::verify (GET /api/v1/audit/verify, and the hourly head check).
+Result<audit::VerifyReport> verifyAuditLog(store::Store& store);
 // GET /api/v1/subscriptions, GET /api/v1/events/dead,
 // POST /api/v1/events/dead/redeliver.
 void addSubscriptionRoutes(Router& router, const RouteContext& context);

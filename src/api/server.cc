@@ -117,6 +117,7 @@ void Server::addRoutes() {
   addTokenRoutes(router_, context);
   addEventRoutes(router_, context);
   addScheduleRoutes(router_, context);
+  addAuditRoutes(router_, context);
   addSubscriptionRoutes(router_, context);
   addControlRoutes(router_, context);
 }

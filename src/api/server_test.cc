@@ -164,8 +164,10 @@ TEST_F(ServerTest, ListsAndShowsWorkflows) {
   auto j = body(one);
   EXPECT_EQ(j["version"], 2);
   EXPECT_EQ(j["yaml"], "name: hello # v2\n");
-  EXPECT_EQ(j["versions"], json::parse(R"([{"version":1,"created_at":"2025-12-31T23:59:58.000Z"},
-                                           {"version":2,"created_at":"2025-12-31T23:59:59.000Z"}])"));
+  EXPECT_EQ(j["versions"],
+            json::parse(R"j([{"version":1,"created_at":"2025-12-31T23:59:58.000Z","applied_by":""},
+                             {"version":2,"created_at":"2025-12-31T23:59:59.000Z",
+                              "applied_by":"alice (token ops)"}])j"));
   expectError(get("/api/v1/workflows/nope"), 404, "not_found");
 }
 

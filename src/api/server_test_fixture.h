@@ -81,7 +81,8 @@ class ServerTest : public ::testing::Test {
                       std::nullopt}};
     store_.workflows = {
         {"hello", 1, "default", "name: hello\n", "/w", "aaa", at(kT0 - 2000)},
-        {"hello", 2, "default", "name: hello # v2\n", "/w", "bbb", at(kT0 - 1000)},
+        {"hello", 2, "default", "name: hello # v2\n", "/w", "bbb", at(kT0 - 1000),
+         "alice (token ops)"},
         {"other", 1, "team-a", "name: other\n", "/w", "ccc", at(kT0 - 500)},
     };
     for (int i = 0; i < 2; ++i) {

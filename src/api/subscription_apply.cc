@@ -1,11 +1,15 @@
 #include "api/subscription_apply.h"
 
+#include <nlohmann/json.hpp>
+
+#include "audit/record.h"
 #include "spec/subscription.h"
 
 namespace keel::api {
 
 Result<AppliedSubscription> applySubscription(store::Store& store, std::string_view yaml,
-                                              const std::string& source, WallTime now) {
+                                              const std::string& source, WallTime now,
+                                              const RequestContext& who) {
   spec::ParseOptions po;
   po.fileName = source;
   auto spec = spec::parseSubscription(yaml, po);
@@ -23,7 +27,10 @@ Result<AppliedSubscription> applySubscription(store::Store& store, std::string_v
   int previous = 0;
   for (const auto& s : *before)
     if (s.name == row.name) previous = s.version;
-  auto stored = store.putSubscription(row);
+  audit::Entry entry =
+      audit::record(who, "subscription.apply", row.name, now,
+                    nlohmann::json{{"subscription", row.name}, {"topic", row.topic}}.dump());
+  auto stored = store.putSubscription(row, &entry);
   if (!stored.ok()) return stored.error();
   AppliedSubscription out;
   out.changed = stored->version != previous;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/clock.h"
+#include "core/request_context.h"
 #include "core/result.h"
 #include "store/store.h"
 
@@ -17,7 +18,10 @@ struct AppliedSubscription {
   bool changed = false;  // false: the same document was the latest version
 };
 
+// A new version is audited ("subscription.apply", as `who`; keel itself
+// when empty) in its own transaction.
 Result<AppliedSubscription> applySubscription(store::Store& store, std::string_view yaml,
-                                              const std::string& source, WallTime now);
+                                              const std::string& source, WallTime now,
+                                              const RequestContext& who = {});
 
 }  // namespace keel::api

@@ -7,6 +7,7 @@
 #include "api/body_json.h"
 #include "api/json_codec.h"
 #include "api/routes.h"
+#include "audit/record.h"
 #include "core/quote.h"
 
 namespace keel::api {
@@ -57,6 +58,10 @@ Reply listDead(const RouteContext& ctx, const ApiRequest&) {
 Reply redeliver(const RouteContext& ctx, const ApiRequest& request) {
   auto body = parseJsonBody(request.body);
   if (!body.ok()) return errorReply(body.error());
+  auto reason = takeReason(*body);
+  if (!reason.ok()) return errorReply(reason.error());
+  RequestContext who = request.context;
+  who.reason = std::move(*reason);
   auto text = [&](const char* key) -> std::optional<std::string> {
     auto it = body->find(key);
     if (it == body->end()) return std::nullopt;
@@ -68,7 +73,11 @@ Reply redeliver(const RouteContext& ctx, const ApiRequest& request) {
   if (id.has_value() == topic.has_value() || (id && id->empty()) || (topic && topic->empty()))
     return errorReply(Error(ErrorCode::kInvalidArgument,
                             "give either \"id\" (an event id) or \"topic\", a non-empty string"));
-  auto count = ctx.store.redeliverDead(id.value_or(""), topic.value_or(""), ctx.clock.wallNow());
+  WallTime at = ctx.clock.wallNow();
+  audit::Entry entry =
+      audit::record(who, "webhook.redeliver", id ? "event " + *id : "topic " + *topic, at,
+                    json(id ? json{{"event_id", *id}} : json{{"topic", *topic}}).dump());
+  auto count = ctx.store.redeliverDead(id.value_or(""), topic.value_or(""), at, &entry);
   if (!count.ok()) return errorReply(count.error());
   if (*count == 0)
     return errorReply(

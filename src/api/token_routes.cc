@@ -4,6 +4,7 @@
 #include "api/body_json.h"
 #include "api/json_codec.h"
 #include "api/routes.h"
+#include "audit/record.h"
 #include "auth/token.h"
 #include "core/quote.h"
 
@@ -12,14 +13,21 @@ namespace {
 
 using nlohmann::json;
 
-Result<std::string> parseTokenName(const ApiRequest& request) {
+// The body {"name": "...", "reason": "..."}: the name, and the caller's
+// context with the reason in it.
+Result<std::string> parseTokenName(const ApiRequest& request, RequestContext& who) {
   auto body = parseJsonBody(request.body);
   if (!body.ok()) return body.error();
+  auto reason = takeReason(*body);
+  if (!reason.ok()) return reason.error();
+  who = request.context;
+  who.reason = std::move(*reason);
   std::string name;
   for (const auto& [key, value] : body->items()) {
     if (key != field::kName)
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("unknown field {} (expected 'name')", quoteForMessage(key)));
+      return Error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("unknown field {} (expected 'name', 'reason')", quoteForMessage(key)));
     if (!value.is_string()) return Error(ErrorCode::kInvalidArgument, "'name' must be a string");
     name = value.get<std::string>();
   }
@@ -30,7 +38,8 @@ Result<std::string> parseTokenName(const ApiRequest& request) {
 }
 
 Reply createToken(const RouteContext& ctx, const ApiRequest& request) {
-  auto name = parseTokenName(request);
+  RequestContext who;
+  auto name = parseTokenName(request, who);
   if (!name.ok()) return errorReply(name.error());
   std::string secret = auth::newTokenSecret();
   store::TokenRow row;
@@ -39,7 +48,10 @@ Reply createToken(const RouteContext& ctx, const ApiRequest& request) {
   row.role = "admin";
   row.createdAt = ctx.clock.wallNow();
   row.createdBy = request.context.actor();
-  if (auto st = ctx.store.putToken(row); !st.ok()) return errorReply(st.error());
+  // The entry names the token and its role, never its secret or hash.
+  audit::Entry entry = audit::record(who, "token.create", row.name, row.createdAt,
+                                     json({{"token", row.name}, {"role", row.role}}).dump());
+  if (auto st = ctx.store.putToken(row, &entry); !st.ok()) return errorReply(st.error());
   json answer = tokenJson(row);
   answer[field::kToken] = secret;  // shown this once; only its hash is kept
   return jsonReply(201, answer);
@@ -55,10 +67,12 @@ Reply listTokens(const RouteContext& ctx, const ApiRequest&) {
 
 Reply revokeToken(const RouteContext& ctx, const ApiRequest& request) {
   const auto& name = request.pathParams[0];
-  if (auto body = parseJsonBody(request.body); !body.ok() || !body->empty())
-    return errorReply(body.ok() ? Error(ErrorCode::kInvalidArgument, "revoke takes no fields")
-                                : body.error());
-  auto revoked = ctx.store.revokeToken(name, ctx.clock.wallNow());
+  auto who = withReason(request);
+  if (!who.ok()) return errorReply(who.error());
+  WallTime at = ctx.clock.wallNow();
+  audit::Entry entry =
+      audit::record(*who, "token.revoke", name, at, json({{"token", name}}).dump());
+  auto revoked = ctx.store.revokeToken(name, at, &entry);
   if (!revoked.ok()) return errorReply(revoked.error());
   return jsonReply(200, tokenJson(*revoked));
 }

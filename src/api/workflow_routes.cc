@@ -33,10 +33,18 @@ Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
     return errorReply(
         Error(ErrorCode::kInvalidArgument, fmt::format("{} holds a NUL byte", kSourceHeader)));
   if (source.empty()) source = "api";
+  // The body is the YAML text: why it is applied comes as ?reason=.
+  RequestContext who = request.context;
+  if (request.http.has_param("reason")) {
+    json holder = {{"reason", request.query("reason")}};
+    auto reason = takeReason(holder);
+    if (!reason.ok()) return errorReply(reason.error());
+    who.reason = std::move(*reason);
+  }
   auto kind = spec::fileKind(request.body, source);
   if (!kind.ok()) return errorReply(kind.error());
   if (*kind == spec::DocumentKind::kSubscription) {
-    auto applied = applySubscription(ctx.store, request.body, source, ctx.clock.wallNow());
+    auto applied = applySubscription(ctx.store, request.body, source, ctx.clock.wallNow(), who);
     if (!applied.ok()) return errorReply(applied.error());
     if (ctx.onWebhooksChanged) ctx.onWebhooksChanged();
     return jsonReply(applied->changed ? 201 : 200, {{"kind", "subscription"},
@@ -46,7 +54,8 @@ Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
                                                     {field::kWarnings, json::array()}});
   }
   auto result =
-      awaitEngine(ctx.control.applyWorkflows(std::string(request.body), source), ctx.engineTimeout);
+      awaitEngine(ctx.control.applyWorkflows(std::string(request.body), source, std::move(who)),
+                  ctx.engineTimeout);
   if (!result.ok()) return errorReply(result.error());
   auto appliedJson = [](const engine::ApplyResult& applied) {
     return json{{field::kName, applied.workflow.name},
@@ -212,7 +221,7 @@ void addWorkflowRoutes(Router& router, const RouteContext& context) {
     return [context, fn](const ApiRequest& request) { return fn(context, request); };
   };
   router.add("POST", "/api/v1/workflows", bind(applyWorkflow),
-             {.bodyTypes = {"application/yaml", "application/x-yaml"}});
+             {.query = {"reason"}, .bodyTypes = {"application/yaml", "application/x-yaml"}});
   router.add("GET", "/api/v1/workflows", bind(listWorkflows));
   router.add("GET", "/api/v1/workflows/{name}", bind(getWorkflow));
   router.add("POST", "/api/v1/workflows/{name}/runs", bind(triggerRun));

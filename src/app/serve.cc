@@ -18,6 +18,7 @@
 #include "api/server.h"
 #include "api/subscription_apply.h"
 #include "app/build_info.h"
+#include "app/audit_head.h"
 #include "app/retention.h"
 #include "app/shim_path.h"
 #include "auth/bootstrap.h"
@@ -311,6 +312,8 @@ int runServe(const cli::ServeOptions& options) {
   };
   Retainer retainer(**store, clock, retentionOptions(options), metrics);
   retainer.start();
+  AuditHeadReporter auditHead(**store, metrics);
+  auditHead.start();
   so.metrics = &metrics;
   so.access.auth = options.auth == "none" ? api::AuthMode::kNone : api::AuthMode::kToken;
   so.access.allowedOrigins = options.allowOrigins;
@@ -335,6 +338,7 @@ int runServe(const cli::ServeOptions& options) {
   // The API answers 503 with Retry-After while the engine writes what it
   // holds; then it closes.
   retainer.stop();
+  auditHead.stop();
   delivery.stop();
   webhooks.stop();
   stopper.stop();

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "audit/record.h"
 #include "auth/token.h"
 
 namespace keel::auth {
@@ -72,7 +73,13 @@ Result<bool> ensureAdminToken(store::Store& store, const std::string& tokenFile,
   row.role = "admin";
   row.createdAt = now;
   row.createdBy = "keel serve";
-  KEEL_TRY(store.putToken(row));
+  // The first entry of a new database's audit log (never the secret).
+  RequestContext keel;
+  keel.token = "keel serve";
+  keel.reason = "the first admin token of a new database";
+  audit::Entry entry = audit::record(keel, "token.create", row.name, now,
+                                     R"({"role":"admin","token":")" + row.name + R"("})");
+  KEEL_TRY(store.putToken(row, &entry));
   return true;
 }
 

@@ -42,6 +42,8 @@ struct Parsed {
   TasksArgs tasks;
   RedeliverArgs redeliver;
   ControlArgs control;
+  AuditArgs audit;
+  std::string auditExpect;  // keel audit verify --expect
   std::string runId;
   std::string step;
   std::string rerunFrom;   // keel rerun --from
@@ -87,6 +89,8 @@ struct Subcommands {
   CLI::App* tokenCreate;
   CLI::App* tokenList;
   CLI::App* tokenRevoke;
+  CLI::App* audit;
+  CLI::App* auditVerify;
 };
 
 Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
@@ -163,6 +167,7 @@ Subcommands defineWorkflowCommands(CLI::App& app, Parsed& p, Subcommands s) {
 
   s.apply = app.add_subcommand("apply", "Store new versions of workflows on the server");
   s.apply->add_option("files", p.applyFiles, "Workflow YAML files")->required();
+  s.apply->add_option("--reason", p.reason, "Why (kept in the audit log)");
 
   s.cron = app.add_subcommand("cron", "Check cron expressions offline (no server needed)");
   s.cron->require_subcommand(1);
@@ -203,6 +208,7 @@ Subcommands defineWorkflowCommands(CLI::App& app, Parsed& p, Subcommands s) {
       ->required();
   s.emit->add_option("--data", p.emit.data, "The payload, a JSON object (default {})");
   s.emit->add_flag("--json", p.emit.json, "Print the API's JSON");
+  s.emit->add_option("--reason", p.emit.reason, "Why (kept in the audit log)");
   return s;
 }
 
@@ -326,6 +332,7 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.eventsRedeliver->add_option("event", p.redeliver.eventId, "The event id of a dead delivery");
   s.eventsRedeliver->add_option("--topic", p.redeliver.topic,
                                 "Every dead delivery of this topic instead");
+  s.eventsRedeliver->add_option("--reason", p.redeliver.reason, "Why (kept in the audit log)");
   return s;
 }
 
@@ -334,14 +341,35 @@ Subcommands defineTokenCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.token->require_subcommand(1);
   s.tokenCreate = s.token->add_subcommand("create", "Create a token; prints its secret once");
   s.tokenCreate->add_option("name", p.tokenName, "Token name: a-z, 0-9, '.', '_', '-'")->required();
+  s.tokenCreate->add_option("--reason", p.reason, "Why (kept in the audit log)");
   s.tokenList = s.token->add_subcommand("list", "List tokens (never their secrets)");
   s.tokenRevoke = s.token->add_subcommand("revoke", "Revoke a token; it stops working at once");
   s.tokenRevoke->add_option("name", p.tokenName, "Token name")->required();
+  s.tokenRevoke->add_option("--reason", p.reason, "Why (kept in the audit log)");
+  s.audit =
+      app.add_subcommand("audit", "The audit log: who changed what, when and why, newest first");
+  s.audit->require_subcommand(0, 1);
+  s.audit->add_option("--since", p.audit.since,
+                      "Only entries since: a duration (12h) or an RFC 3339 time");
+  s.audit->add_option("--actor", p.audit.actor, "Only entries by this actor (exactly)");
+  s.audit->add_option("--target", p.audit.target,
+                      "Only entries on this target (a run id, a workflow, a token)");
+  s.audit->add_option("--limit", p.audit.limit, "At most this many entries (1 to 1000)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  s.audit->add_flag("--json", p.json, "Print the API's JSON");
+  s.auditVerify = s.audit->add_subcommand(
+      "verify",
+      "Check the audit log's hash chain: finds an entry edited, deleted, inserted or reordered");
+  s.auditVerify->add_flag("--json", p.json, "Print the API's JSON");
+  s.auditVerify->add_option(
+      "--expect", p.auditExpect,
+      "A head kept elsewhere, SEQ:HASH: also check that entry SEQ still has HASH");
   return s;
 }
 
 int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
-  if (*s.apply) return applyCommand(ctx, p.applyFiles);
+  if (*s.apply) return applyCommand(ctx, p.applyFiles, p.reason);
   if (*s.run) return runCommand(ctx, p.run);
   if (*s.emit) return emitCommand(ctx, p.emit);
   if (*s.runs) return runsCommand(ctx, p.runs);
@@ -384,9 +412,15 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.subscriptions) return subscriptionsCommand(ctx, p.json);
   if (*s.eventsDead) return eventsDeadCommand(ctx, p.json);
   if (*s.eventsRedeliver) return eventsRedeliverCommand(ctx, p.redeliver);
-  if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName);
+  if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName, p.reason);
   if (*s.tokenList) return tokenListCommand(ctx);
-  if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName);
+  if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName, p.reason);
+  if (*s.auditVerify) return auditVerifyCommand(ctx, p.json, p.auditExpect);
+  if (*s.audit) {
+    AuditArgs audit = p.audit;
+    audit.json = p.json;
+    return auditCommand(ctx, audit);
+  }
   return retryCommand(ctx, p.runId, p.reason);
 }
 

@@ -1020,3 +1020,54 @@ TEST_F(CliTest, ApprovePrintsWhoDecidedAndARejectionNeedsAReason) {
 
 }  // namespace
 }  // namespace keel::cli
+
+namespace keel::cli {
+namespace {
+
+TEST_F(CliTest, AuditListsTheLogAndSendsItsFilters) {
+  ASSERT_EQ(keel({"--as", "alice", "token", "create", "ci", "--reason", "new pipeline"}), 0)
+      << err_.str();
+  ASSERT_EQ(keel({"--as", "alice", "token", "revoke", "ci", "--reason", "pipeline gone"}), 0)
+      << err_.str();
+  ASSERT_EQ(keel({"audit"}), 0) << err_.str();
+  const std::string table = out_.str();
+  EXPECT_NE(table.find("SEQ"), std::string::npos) << table;
+  EXPECT_NE(table.find("token.revoke"), std::string::npos) << table;
+  EXPECT_NE(table.find("pipeline gone"), std::string::npos) << table;
+  EXPECT_LT(table.find("token.revoke"), table.find("token.create")) << "newest first\n" << table;
+  ASSERT_EQ(keel({"audit", "--target", "nope"}), 0) << err_.str();
+  EXPECT_NE(err_.str().find("(no audit entries)"), std::string::npos) << err_.str();
+  ASSERT_EQ(keel({"audit", "--actor", "alice (token tester)", "--limit", "1", "--json"}), 0)
+      << err_.str();
+  auto page = nlohmann::json::parse(out_.str());
+  ASSERT_EQ(page["entries"].size(), 1u);
+  EXPECT_EQ(page["entries"][0]["seq"], 2);
+  EXPECT_EQ(page["next_cursor"], "2");
+  EXPECT_EQ(keel({"audit", "--since", "whenever"}), kExitDataErr);
+  EXPECT_EQ(keel({"audit", "--limit", "0"}), kExitUsage);
+}
+
+TEST_F(CliTest, AuditVerifySaysIntactOrWhereTheChainBreaks) {
+  ASSERT_EQ(keel({"token", "create", "ci"}), 0) << err_.str();
+  ASSERT_EQ(keel({"token", "revoke", "ci"}), 0) << err_.str();
+  ASSERT_EQ(keel({"audit", "verify"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "audit chain intact: 2 entries, head 2 " + store_.audit[1].hash + "\n");
+  const std::string kept = "1:" + store_.audit[0].hash;
+  EXPECT_EQ(keel({"audit", "verify", "--expect", kept}), 0) << err_.str();
+  EXPECT_EQ(keel({"audit", "verify", "--expect", "3:" + store_.audit[0].hash}), kExitDataErr);
+  EXPECT_NE(err_.str().find("ends at seq 2, before the kept head 3"), std::string::npos)
+      << err_.str();
+  EXPECT_EQ(keel({"audit", "verify", "--expect", "2:" + store_.audit[0].hash}), kExitDataErr);
+  EXPECT_NE(err_.str().find("audit chain rewritten: entry 2 has hash " + store_.audit[1].hash),
+            std::string::npos)
+      << err_.str();
+  EXPECT_EQ(keel({"audit", "verify", "--expect", "two"}), kExitUsage);
+  store_.audit[0].target = "someone-else";
+  EXPECT_EQ(keel({"audit", "verify"}), kExitDataErr);
+  EXPECT_NE(err_.str().find("audit chain broken at seq 1 (edited): entry 1 was edited"),
+            std::string::npos)
+      << err_.str();
+}
+
+}  // namespace
+}  // namespace keel::cli

@@ -56,7 +56,10 @@ struct ValidateArgs {
 };
 int validateCommand(const Context& ctx, const ValidateArgs& args);
 
-int applyCommand(const Context& ctx, const std::vector<std::string>& files);
+// `reason` (may be empty) goes with each file as ?reason= and is kept in
+// the audit log.
+int applyCommand(const Context& ctx, const std::vector<std::string>& files,
+                 const std::string& reason = {});
 
 struct CronNextArgs {
   std::vector<std::string> expression;  // joined with spaces: quoted or not
@@ -91,6 +94,7 @@ struct EmitArgs {
   std::string id;
   std::string data = "{}";  // the payload, a JSON object
   bool json = false;
+  std::string reason;  // kept in the audit log; may be empty
 };
 // POST /api/v1/events/TOPIC; prints the ids of the runs it started (or,
 // for a repeated id, had started), one per line. run_commands.cc
@@ -182,7 +186,7 @@ struct TasksArgs {
 int tasksCommand(const Context& ctx, const TasksArgs& args);
 
 // Prints the new secret alone on stdout.
-int tokenCreateCommand(const Context& ctx, const std::string& name);
+int tokenCreateCommand(const Context& ctx, const std::string& name, const std::string& reason = {});
 int tokenListCommand(const Context& ctx);
 // The workflows (GET /api/v1/workflows) as a table: owner, last run, last
 // success, runbook; or its JSON.
@@ -190,7 +194,7 @@ int workflowsCommand(const Context& ctx, bool json);
 
 // The cron triggers (GET /api/v1/schedules) as a table, or its JSON.
 int schedulesCommand(const Context& ctx, bool json);
-int tokenRevokeCommand(const Context& ctx, const std::string& name);
+int tokenRevokeCommand(const Context& ctx, const std::string& name, const std::string& reason = {});
 
 // The webhook subscriptions (GET /api/v1/subscriptions): NAME VER TOPIC URL
 // CREATED, or its JSON. events_commands.cc
@@ -201,8 +205,26 @@ int eventsDeadCommand(const Context& ctx, bool json);
 struct RedeliverArgs {
   std::string eventId;  // exactly one of the two
   std::string topic;
+  std::string reason;  // kept in the audit log; may be empty
 };
 // POST /api/v1/events/dead/redeliver; prints "N redelivered".
 int eventsRedeliverCommand(const Context& ctx, const RedeliverArgs& args);
+
+// `keel audit [--since D --actor A --target T --limit N]` (audit_commands.cc):
+// GET /api/v1/audit as SEQ TIME ACTOR ACTION TARGET REASON, newest first.
+struct AuditArgs {
+  std::string since;
+  std::string actor;
+  std::string target;
+  int limit = 50;
+  bool json = false;
+};
+int auditCommand(const Context& ctx, const AuditArgs& args);
+// `keel audit verify [--expect SEQ:HASH]`: GET /api/v1/audit/verify. 0 and
+// "audit chain intact: N entries, head SEQ HASH"; kExitDataErr and what is
+// wrong, at which seq, when the chain is broken, or when the head kept
+// elsewhere (`expect`) is no longer in it (entry SEQ has another hash, or
+// the chain ends before SEQ).
+int auditVerifyCommand(const Context& ctx, bool json, const std::string& expect = {});
 
 }  // namespace keel::cli

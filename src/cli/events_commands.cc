@@ -52,6 +52,7 @@ int eventsRedeliverCommand(const Context& ctx, const RedeliverArgs& args) {
   }
   nlohmann::json body = args.eventId.empty() ? nlohmann::json{{"topic", args.topic}}
                                              : nlohmann::json{{"id", args.eventId}};
+  if (!args.reason.empty()) body["reason"] = args.reason;
   ApiResponse answer;
   if (int code = checkAnswer(
           ctx, ctx.api->post("/api/v1/events/dead/redeliver", body.dump(), "application/json"),

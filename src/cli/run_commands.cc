@@ -210,6 +210,7 @@ int emitCommand(const Context& ctx, const EmitArgs& args) {
     return kExitUsage;
   }
   json body{{"id", args.id}, {"payload", std::move(payload)}};
+  if (!args.reason.empty()) body["reason"] = args.reason;
   ApiResponse answer;
   if (int code = checkAnswer(
           ctx,

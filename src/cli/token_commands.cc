@@ -8,9 +8,10 @@ namespace keel::cli {
 
 namespace field = api::field;
 
-int tokenCreateCommand(const Context& ctx, const std::string& name) {
+int tokenCreateCommand(const Context& ctx, const std::string& name, const std::string& reason) {
   ApiResponse answer;
   nlohmann::json body{{field::kName, name}};
+  if (!reason.empty()) body[field::kReason] = reason;
   if (int code = checkAnswer(ctx, ctx.api->post("/api/v1/tokens", body.dump(), "application/json"),
                              &answer))
     return code;
@@ -34,12 +35,14 @@ int tokenListCommand(const Context& ctx) {
   return kExitOk;
 }
 
-int tokenRevokeCommand(const Context& ctx, const std::string& name) {
+int tokenRevokeCommand(const Context& ctx, const std::string& name, const std::string& reason) {
   ApiResponse answer;
-  if (int code = checkAnswer(
-          ctx,
-          ctx.api->post("/api/v1/tokens/" + urlEncode(name) + "/revoke", "{}", "application/json"),
-          &answer))
+  nlohmann::json body = nlohmann::json::object();
+  if (!reason.empty()) body[field::kReason] = reason;
+  if (int code = checkAnswer(ctx,
+                             ctx.api->post("/api/v1/tokens/" + urlEncode(name) + "/revoke",
+                                           body.dump(), "application/json"),
+                             &answer))
     return code;
   ctx.out << "token " << text(answer.body, field::kName) << ": revoked\n";
   return kExitOk;

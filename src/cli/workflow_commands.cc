@@ -147,7 +147,10 @@ int validateCommand(const Context& ctx, const ValidateArgs& args) {
   return worst;
 }
 
-int applyCommand(const Context& ctx, const std::vector<std::string>& files) {
+int applyCommand(const Context& ctx, const std::vector<std::string>& files,
+                 const std::string& reason) {
+  const std::string path = reason.empty() ? std::string("/api/v1/workflows")
+                                          : "/api/v1/workflows?reason=" + urlEncode(reason);
   int worst = kExitOk;
   for (const auto& file : files) {
     auto content = readWholeFile(file);
@@ -160,8 +163,8 @@ int applyCommand(const Context& ctx, const std::vector<std::string>& files) {
     // `workdir:`, runs commands from the file's directory.
     HeaderList headers{{"X-Keel-Source", absolutePath(file).string()}};
     ApiResponse answer;
-    int code = checkAnswer(
-        ctx, ctx.api->post("/api/v1/workflows", *content, "application/yaml", headers), &answer);
+    int code =
+        checkAnswer(ctx, ctx.api->post(path, *content, "application/yaml", headers), &answer);
     if (code == kExitUnreachable) return code;
     if (code != kExitOk) {
       worst = std::max(worst, code);

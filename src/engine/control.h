@@ -45,6 +45,9 @@ struct EventRequest {
   // delivered in the batch that records it (or, if the event was received
   // already, in a batch of its own before the answer).
   bool fromOutbox = false;
+  // Who sent it through the API (audited as event.receive); keel's own
+  // outbox deliveries leave it empty and are not audited.
+  RequestContext who = {};
 };
 
 // A workflow whose trigger matched but whose run could not be made (its
@@ -171,10 +174,13 @@ class Control {
   // (created = false). Errors: kInvalidArgument (topic, id or payload),
   // kTooLarge (payload), kIdempotencyConflict (same id, other payload).
   virtual std::future<Result<EventResult>> emitEvent(EventRequest request) = 0;
-  // Validates and stores a new version. Errors: kInvalidArgument with every
-  // problem in details, kTooLarge.
-  virtual std::future<Result<ApplyResult>> applyWorkflow(std::string yaml,
-                                                         std::string sourceName) = 0;
+  // Validates and stores a new version, recording `who` as the version's
+  // applier, with its audit entry in the version's transaction (keel
+  // itself when empty: `keel serve --workflows`). Errors: kInvalidArgument
+  // with every problem in details, kTooLarge. (The default arguments
+  // belong to these declarations; overrides repeat them.)
+  virtual std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName,
+                                                         RequestContext who = {}) = 0;
   // A file of one or more workflows, one per YAML document (split by
   // spec::splitDocuments): every document is validated (and the after
   // triggers of all checked for cycles together) before any is stored;
@@ -183,7 +189,8 @@ class Control {
   // line it starts on. Two documents with the same name are refused.
   // One result per document. A file of one document is applyWorkflow().
   virtual std::future<Result<std::vector<ApplyResult>>> applyWorkflows(std::string text,
-                                                                       std::string sourceName) = 0;
+                                                                       std::string sourceName,
+                                                                       RequestContext who = {}) = 0;
   // Pause and disable (engine_pause.cc). While a workflow (or a run) is
   // paused, its steps not yet dispatched hold as `ready` with wait kind
   // `paused`; running steps finish. While a workflow is disabled, its

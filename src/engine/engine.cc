@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "audit/record.h"
 #include "spec/parser.h"
 #include "spec/template.h"
 
@@ -386,7 +387,8 @@ spec::ParseOptions Engine::applyOptions(const std::string& sourceName) const {
   return opts;
 }
 
-std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::string sourceName) {
+std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::string sourceName,
+                                                       RequestContext who) {
   std::promise<Result<ApplyResult>> reply;
   auto future = reply.get_future();
   if (Status h = health(); !h.ok()) {
@@ -416,7 +418,7 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
     reply.set_value(chains.error());
     return future;
   }
-  auto stored = storeWorkflow(**parsed, std::move(yaml), opts.defaultWorkdir);
+  auto stored = storeWorkflow(**parsed, who, std::move(yaml), opts.defaultWorkdir);
   if (!stored.ok()) {
     reply.set_value(stored.error());
     return future;
@@ -427,8 +429,8 @@ std::future<Result<ApplyResult>> Engine::applyWorkflow(std::string yaml, std::st
   return future;
 }
 
-Result<ApplyResult> Engine::storeWorkflow(const spec::WorkflowSpec& spec, std::string yaml,
-                                          const std::string& workdir) {
+Result<ApplyResult> Engine::storeWorkflow(const spec::WorkflowSpec& spec, const RequestContext& who,
+                                          std::string yaml, const std::string& workdir) {
   auto previous = workflows_.latest(spec.name);
   store::WorkflowVersionRow row;
   row.name = spec.name;
@@ -436,7 +438,11 @@ Result<ApplyResult> Engine::storeWorkflow(const spec::WorkflowSpec& spec, std::s
   row.yaml = std::move(yaml);
   row.workdir = workdir;
   row.createdAt = now();
-  auto stored = store_.putWorkflow(row);
+  row.appliedBy = who.actor();
+  // Its audit entry is written in the version's own transaction (the store
+  // fills in the version it assigns); none when nothing changed.
+  audit::Entry entry = audit::record(who, "workflow.apply", spec.name, row.createdAt);
+  auto stored = store_.putWorkflow(row, &entry);
   if (!stored.ok()) return stored.error();
   auto loaded = loadWorkflow(*stored);
   if (!loaded.ok()) return loaded.error();

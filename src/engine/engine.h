@@ -138,9 +138,11 @@ class Engine final : public Control, public TaskLeaseLog {
                                                     RequestContext who) override;
   // TaskLeaseLog: an event `task_leased` per lease whose attempt still runs.
   std::future<Status> recordTaskLeases(std::vector<TaskLease> leases) override;
-  std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName) override;
+  std::future<Result<ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName,
+                                                 RequestContext who = {}) override;
   std::future<Result<std::vector<ApplyResult>>> applyWorkflows(std::string text,
-                                                               std::string sourceName) override;
+                                                               std::string sourceName,
+                                                               RequestContext who = {}) override;
   std::future<Result<EventResult>> emitEvent(EventRequest request) override;
   // Pause and disable (engine_pause.cc).
   std::future<Result<WorkflowControlResult>> pauseWorkflow(const std::string& name,
@@ -414,8 +416,8 @@ class Engine final : public Control, public TaskLeaseLog {
                             const std::vector<const spec::WorkflowSpec*>& pending = {});
   // Stores a checked spec as a new version (unless identical to the latest),
   // loads it, and re-arms its schedules and file watches. Under applyMu_.
-  Result<ApplyResult> storeWorkflow(const spec::WorkflowSpec& spec, std::string yaml,
-                                    const std::string& workdir);
+  Result<ApplyResult> storeWorkflow(const spec::WorkflowSpec& spec, const RequestContext& who,
+                                    std::string yaml, const std::string& workdir);
 
   // --- events out (engine_outbox.cc) ---
   // A step succeeded: its `emit:` goes to the outbox, in the step's batch.
@@ -515,6 +517,15 @@ class Engine final : public Control, public TaskLeaseLog {
   // An event an operator caused: with their actor and reason.
   void event(const RunRt& run, std::string kind, const RequestContext& who, std::string step = {},
              std::string message = {});
+  // The audit entry of an action `who` asked for (engine_audit.cc), queued
+  // into the batch of the change it records, so both commit together.
+  // `detail`: a small object (run id, workflow, version), never a secret.
+  void audit(const RequestContext& who, std::string action, std::string target,
+             nlohmann::json detail = nlohmann::json::object());
+  // The same for an action on a run: its id is the target, and the detail
+  // names its workflow and version (and `step`, if any).
+  void auditRun(const RunRt& run, const RequestContext& who, std::string action,
+                const std::string& step = {});
   void afterCommit(AfterCommit action) { afterCommit_.push_back(std::move(action)); }
   void flush();
   // While stopping: stops the loop once nothing is pending or in flight.

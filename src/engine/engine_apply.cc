@@ -12,12 +12,13 @@
 namespace keel::engine {
 
 std::future<Result<std::vector<ApplyResult>>> Engine::applyWorkflows(std::string text,
-                                                                     std::string sourceName) {
+                                                                     std::string sourceName,
+                                                                     RequestContext who) {
   std::promise<Result<std::vector<ApplyResult>>> reply;
   auto future = reply.get_future();
   auto docs = spec::splitDocuments(text);
   if (docs.size() == 1) {
-    auto one = applyWorkflow(std::move(text), std::move(sourceName)).get();
+    auto one = applyWorkflow(std::move(text), std::move(sourceName), std::move(who)).get();
     if (!one.ok())
       reply.set_value(one.error());
     else
@@ -87,7 +88,7 @@ std::future<Result<std::vector<ApplyResult>>> Engine::applyWorkflows(std::string
   }
   std::vector<ApplyResult> results;
   for (size_t i = 0; i < n; ++i) {
-    auto stored = storeWorkflow(*specs[i], std::move(docs[i].text), opts.defaultWorkdir);
+    auto stored = storeWorkflow(*specs[i], who, std::move(docs[i].text), opts.defaultWorkdir);
     if (!stored.ok()) {
       // Only the store failing gets here: the documents before this one
       // are stored, the rest are not.

@@ -210,6 +210,7 @@ void Engine::onDecideApproval(const std::string& runId, const std::string& step,
     pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
     // Shown as "approved by ACTOR: REASON".
     event(*run, "approval_granted", who, s.row.name, "approved");
+    auditRun(*run, who, "step.approve", s.row.name);
     json out = {
         {"approved", true}, {"by", actor}, {"reason", who.reason}, {"at", formatRfc3339(now())}};
     succeedStep(*run, idx, out.dump());
@@ -222,6 +223,7 @@ void Engine::onDecideApproval(const std::string& runId, const std::string& step,
   s.attempt->message = why;
   pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
   event(*run, "approval_rejected", who, s.row.name, "rejected");
+  auditRun(*run, who, "step.reject", s.row.name);
   killStep(*run, idx, why);
 }
 

@@ -160,6 +160,10 @@ void Engine::onEvent(EventRequest request, std::vector<PlannedRun> plan,
   // In the same batch as the runs: flush() writes every dirty run and
   // everything pending together, and the reply waits for that commit.
   pending_.mutations.emplace_back(store::PutInboundEvent{row});
+  if (!request.fromOutbox) {
+    audit(request.who, "event.receive", request.topic + "/" + request.id,
+          {{"topic", request.topic}, {"id", request.id}, {"run_ids", row.runIds}});
+  }
   if (request.fromOutbox)
     pending_.mutations.emplace_back(store::MarkOutboxDelivered{request.id, row.receivedAt});
   uncommittedEvents_.insert(eventKey);

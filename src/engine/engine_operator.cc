@@ -315,6 +315,7 @@ void Engine::applySkip(RunRt& run, int idx, const RequestContext& who) {
   ++s.timerToken;  // a pending retry or sleep no longer applies
   cancelTimers(s);
   markStep(run, idx);
+  auditRun(run, who, "step.skip", s.row.name);
   operatorEvent(run, "step_skipped", who, s.row.name, s.row.attempts,
                 "skipped by an operator; the steps that need it run with an empty output from it");
   // The steps skipped because this one did not succeed may run now.
@@ -336,6 +337,7 @@ void Engine::applyRerunFrom(RunRt& run, int idx, const RequestContext& who) {
   auto affected = downstreamOf(*run.wf, idx);
   std::string names;
   for (int i : affected) names += (names.empty() ? "" : ", ") + run.steps[i].row.name;
+  auditRun(run, who, "step.rerun_from", run.steps[idx].row.name);
   event(run, "run_rerun_from", who, run.steps[idx].row.name,
         fmt::format("re-running {} with fresh retry budgets", names));
   for (int i : affected) {
@@ -365,6 +367,7 @@ void Engine::applyRerunFrom(RunRt& run, int idx, const RequestContext& who) {
 void Engine::applyCancelStep(RunRt& run, int idx, const RequestContext& who) {
   auto& s = run.steps[idx];
   s.cancelledBy = "cancelled by an operator" + byWhom(who);
+  auditRun(run, who, "step.cancel", s.row.name);
   operatorEvent(run, kStepCancelRequestedEvent, who, s.row.name, s.attempt ? s.attempt->n : 0,
                 "the step's attempt is stopped (class cancelled, not retried)");
   // Stopped once the request is durable; an attempt not started yet is

@@ -194,6 +194,9 @@ void Engine::onControlWorkflow(ControlAction action, const std::string& name, Re
   controls_[name] = row;
   pending_.mutations.emplace_back(store::PutWorkflowControl{row});
   const char* what = actionName(static_cast<int>(action));
+  static const char* kAuditActions[] = {"workflow.pause", "workflow.resume", "workflow.disable",
+                                        "workflow.enable"};
+  audit(who, kAuditActions[static_cast<int>(action)], name, {{"workflow", name}});
   observe::logFields(spdlog::level::info, fmt::format("workflow {} {}", name, what),
                      {{"workflow", name}, {"actor", who.actor()}, {"reason", who.reason}});
   if (pause) {
@@ -277,6 +280,7 @@ void Engine::onControlRun(bool pause, const std::string& runId, RequestContext w
       pause ? fmt::format("run {} paused{}", runId, byWhom(who.actor(), who.reason)) : "";
   markRun(*run);
   event(*run, pause ? "run_paused" : "run_resumed", who, {}, pause ? "run paused" : "run resumed");
+  auditRun(*run, who, pause ? "run.pause" : "run.resume");
   observe::logFields(spdlog::level::info,
                      fmt::format("run {} {}", runId, pause ? "paused" : "resumed"),
                      {{"run_id", runId},

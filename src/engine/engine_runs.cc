@@ -43,6 +43,7 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, jso
     return;
   }
   RunRt& run = createRun(std::move(wf), std::move(params), std::move(key), &who);
+  auditRun(run, who, "run.trigger");
   if (!keyId.second.empty()) {
     uncommittedKeys_[keyId] = run.row.id;
     replyWhenDurable(run, [this, keyId](const store::RunRow& row) { keyMadeDurable(keyId, row); });
@@ -360,6 +361,7 @@ void Engine::onCancel(const std::string& runId, RequestContext who,
   run->row.cancelReason = compensate ? kCancelCompensate : kCancelRequested;
   markRun(*run);
   event(*run, compensate ? "run_cancel_and_compensate_requested" : "run_cancel_requested", who);
+  auditRun(*run, who, compensate ? "run.cancel_and_compensate" : "run.cancel");
   skipUnstartedSteps(*run);
   for (auto& s : run->steps)
     if (s.row.state == StepState::kRunning && s.handle && s.runner)
@@ -493,6 +495,7 @@ void Engine::retryFromStore(const std::string& id, RequestContext who, uint64_t 
   collectCompletions(*run, *events);
   ++retries_;
   event(*run, "run_retried", who, {}, "failed and dead steps re-run");
+  auditRun(*run, who, "run.retry");
   for (auto& s : run->steps) {
     s.budgetStart = 0;
     if (std::find(rerun.begin(), rerun.end(), s.row.name) == rerun.end()) continue;

@@ -140,14 +140,25 @@ class FlakyStore : public store::Store {
     }
     return real_.apply(b);
   }
-  Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& r) override {
-    return real_.putWorkflow(r);
+  Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& r,
+                                                const audit::Entry* a) override {
+    return real_.putWorkflow(r, a);
   }
   Result<std::vector<store::ActiveRun>> claimRuns() override { return real_.claimRuns(); }
   Status renewLeases() override { return real_.renewLeases(); }
-  Status putToken(const store::TokenRow& r) override { return real_.putToken(r); }
-  Result<store::TokenRow> revokeToken(const std::string& n, WallTime at) override {
-    return real_.revokeToken(n, at);
+  Status putToken(const store::TokenRow& r, const audit::Entry* a) override {
+    return real_.putToken(r, a);
+  }
+  Result<store::TokenRow> revokeToken(const std::string& n, WallTime at,
+                                      const audit::Entry* a) override {
+    return real_.revokeToken(n, at, a);
+  }
+  Result<audit::Head> auditHead() override { return real_.auditHead(); }
+  Result<std::vector<audit::Entry>> listAudit(const store::AuditFilter& f) override {
+    return real_.listAudit(f);
+  }
+  Result<std::vector<audit::Entry>> auditEntries(int64_t after, int limit) override {
+    return real_.auditEntries(after, limit);
   }
   Result<std::vector<store::TokenRow>> listTokens() override { return real_.listTokens(); }
   Result<std::optional<store::TokenRow>> findTokenByHash(const std::string& h) override {

@@ -19,6 +19,7 @@ struct WorkflowVersionRow {
   std::string workdir;  // the default workdir it was applied with
   std::string sha256;   // of yaml + workdir; re-applying identical text makes no version
   WallTime createdAt;
+  std::string appliedBy;  // the actor who applied it (empty: keel itself, or before schema 13)
 
   bool operator==(const WorkflowVersionRow&) const = default;
 };

@@ -25,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "audit/entry.h"
 #include "core/result.h"
 #include "store/records.h"
 
@@ -85,9 +86,17 @@ struct PutWebhookDelivery {
 struct PutWorkflowControl {
   WorkflowControlRow row;
 };
-using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
-                              PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
-                              MarkOutboxDelivered, PutWebhookDelivery, PutWorkflowControl>;
+// Appends an entry to the audit log (audit/entry.h) in the transaction of
+// the change it records. The writer seals it (seq, previous hash, hash)
+// from the chain head it keeps; the seq and hash given are ignored. The
+// head moves only when the transaction commits.
+struct AppendAudit {
+  audit::Entry entry;
+};
+using Mutation =
+    std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
+                 PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
+                 MarkOutboxDelivered, PutWebhookDelivery, PutWorkflowControl, AppendAudit>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -111,6 +120,15 @@ struct RetentionResult {
   int64_t transactions = 0;  // that deleted at least one run
 };
 
+// Which audit entries to list, newest first.
+struct AuditFilter {
+  std::optional<WallTime> since;  // only entries at or after
+  std::string actor;              // empty = all; else exactly this actor
+  std::string target;             // empty = all; else exactly this target
+  int limit = 100;                // 1..1001
+  int64_t beforeSeq = 0;          // cursor: only seq < beforeSeq (0: from the newest)
+};
+
 struct StoreOptions {
   std::string nodeId = "local";
   // false only for benchmarks that measure the cost of durability itself.
@@ -127,18 +145,26 @@ class Store {
   // kAlreadyExists and nothing of the batch is written.
   virtual Status apply(const Batch& batch) = 0;
   // Stores a new version of a workflow unless the latest version has the
-  // same sha256, in which case that version is returned unchanged.
-  virtual Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row) = 0;
+  // same sha256, in which case that version is returned unchanged. With
+  // `audit`, its entry is appended in the transaction of the new version
+  // (none when nothing changed); an entry without detail gets
+  // {"workflow", "version"} of the version stored. The writer's turn, like apply().
+  // (Default arguments here belong to these declarations only:
+  // implementations do not repeat them, and callers go through Store.)
+  virtual Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row,
+                                                 const audit::Entry* audit = nullptr) = 0;
   // Active (non-terminal) runs this node may execute, oldest first.
   virtual Result<std::vector<ActiveRun>> claimRuns() = 0;
   virtual Status renewLeases() = 0;
-  // API tokens. putToken fails with kAlreadyExists if the name is taken
+  // API tokens (with `audit`: its entry is appended in the same
+  // transaction, when something changed). putToken fails with kAlreadyExists if the name is taken
   // (revoked or not); revokeToken with kNotFound if there is no such token,
   // with kConflict if it is the last live admin token (nobody could use the
   // API any more), and is a no-op on one already revoked. Both are durable on return and
   // may be called from any thread (they take the writer's turn).
-  virtual Status putToken(const TokenRow& row) = 0;
-  virtual Result<TokenRow> revokeToken(const std::string& name, WallTime at) = 0;
+  virtual Status putToken(const TokenRow& row, const audit::Entry* audit = nullptr) = 0;
+  virtual Result<TokenRow> revokeToken(const std::string& name, WallTime at,
+                                       const audit::Entry* audit = nullptr) = 0;
   // Deletes the finished runs `policy` says are expired, with their steps,
   // attempts, events and logs, at most policy.runsPerTransaction runs per
   // transaction. Each transaction takes the writer's turn on its own and
@@ -214,7 +240,9 @@ class Store {
   // sha256 (then that one is returned unchanged). The store sets version,
   // and fromSeq: the outbox's last seq now, or the previous version's when
   // the topic is the same. Durable on return; any thread (the writer's turn).
-  virtual Result<SubscriptionRow> putSubscription(const SubscriptionRow& /*row*/) {
+  // With `audit`, its entry is appended in the transaction of a new version.
+  virtual Result<SubscriptionRow> putSubscription(const SubscriptionRow& /*row*/,
+                                                  const audit::Entry* /*audit*/ = nullptr) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
   }
   // The latest version of each subscription, by name.
@@ -246,10 +274,28 @@ class Store {
   }
   // Every dead delivery of event `eventId` (or, when eventId is empty, on
   // `topic`) becomes pending with no attempt made, due at `at`; the count.
-  // Durable on return; any thread (the writer's turn).
+  // Durable on return; any thread (the writer's turn). With `audit`, its
+  // entry is appended in the same transaction.
   virtual Result<int64_t> redeliverDead(const std::string& /*eventId*/,
-                                        const std::string& /*topic*/, WallTime /*at*/) {
+                                        const std::string& /*topic*/, WallTime /*at*/,
+                                        const audit::Entry* /*audit*/ = nullptr) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
+  }
+  // --- the audit log (a store without one keeps these defaults,
+  // kUnimplemented) ---
+  // The chain head as of the last commit (0 and audit::kGenesisHash when
+  // empty). Cheap: kept in memory.
+  virtual Result<audit::Head> auditHead() {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no audit log");
+  }
+  // Entries matching `filter`, newest first.
+  virtual Result<std::vector<audit::Entry>> listAudit(const AuditFilter& /*filter*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no audit log");
+  }
+  // Entries with seq > afterSeq, by seq, at most `limit`: a page of a full
+  // scan for audit::verify.
+  virtual Result<std::vector<audit::Entry>> auditEntries(int64_t /*afterSeq*/, int /*limit*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no audit log");
   }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;

@@ -153,10 +153,12 @@ std::vector<std::tuple<std::string, std::string, bool>> FakeControl::decisions()
 }
 
 std::future<Result<engine::ApplyResult>> FakeControl::applyWorkflow(std::string yaml,
-                                                                    std::string sourceName) {
+                                                                    std::string sourceName,
+                                                                    RequestContext who) {
   {
     std::lock_guard lock(mu_);
     applies_.emplace_back(yaml, sourceName);
+    callers_.push_back(std::move(who));
   }
   return answer<engine::ApplyResult>([this, yaml, sourceName]() -> Result<engine::ApplyResult> {
     if (onApply) return onApply(yaml, sourceName);
@@ -169,10 +171,11 @@ std::future<Result<engine::ApplyResult>> FakeControl::applyWorkflow(std::string 
 }
 
 std::future<Result<std::vector<engine::ApplyResult>>> FakeControl::applyWorkflows(
-    std::string text, std::string sourceName) {
+    std::string text, std::string sourceName, RequestContext who) {
   {
     std::lock_guard lock(mu_);
     applies_.emplace_back(text, sourceName);
+    callers_.push_back(std::move(who));
   }
   using Results = std::vector<engine::ApplyResult>;
   return answer<Results>([this, text, sourceName]() -> Result<Results> {

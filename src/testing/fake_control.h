@@ -62,11 +62,12 @@ class FakeControl final : public engine::Control {
   std::future<Result<store::RunRow>> decideApproval(const std::string& runId,
                                                     const std::string& step, bool approve,
                                                     RequestContext who) override;
-  std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml,
-                                                         std::string sourceName) override;
-  // The whole text as one apply (recorded in applies(), answered by onApply).
+  std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName,
+                                                         RequestContext who = {}) override;
+  // The whole text as one apply (recorded in applies(), answered by
+  // onApply; who asked is in callers()).
   std::future<Result<std::vector<engine::ApplyResult>>> applyWorkflows(
-      std::string text, std::string sourceName) override;
+      std::string text, std::string sourceName, RequestContext who = {}) override;
   std::future<Result<engine::EventResult>> emitEvent(engine::EventRequest request) override;
   std::vector<engine::EventRequest> emits() const;
   std::future<Result<engine::WorkflowControlResult>> pauseWorkflow(const std::string& name,

@@ -7,9 +7,56 @@
 
 namespace keel::testing {
 
-Status FakeStore::apply(const store::Batch&) { return okStatus(); }
+Status FakeStore::apply(const store::Batch& batch) {
+  std::lock_guard lock(mu_);
+  for (const auto& m : batch.mutations)
+    if (const auto* a = std::get_if<store::AppendAudit>(&m)) appendAudit(&a->entry);
+  return okStatus();
+}
 
-Result<store::WorkflowVersionRow> FakeStore::putWorkflow(const store::WorkflowVersionRow& row) {
+void FakeStore::appendAudit(const audit::Entry* entry) {
+  if (entry == nullptr) return;
+  audit::Entry e = *entry;
+  audit::Head head;
+  if (!audit.empty()) head = {audit.back().seq, audit.back().hash};
+  audit::seal(e, head);
+  audit.push_back(std::move(e));
+}
+
+Result<audit::Head> FakeStore::auditHead() {
+  std::lock_guard lock(mu_);
+  if (audit.empty()) return audit::Head{};
+  return audit::Head{audit.back().seq, audit.back().hash};
+}
+
+Result<std::vector<audit::Entry>> FakeStore::listAudit(const store::AuditFilter& filter) {
+  if (readError) return *readError;
+  std::lock_guard lock(mu_);
+  std::vector<audit::Entry> out;
+  for (auto it = audit.rbegin(); it != audit.rend(); ++it) {
+    if (filter.beforeSeq > 0 && it->seq >= filter.beforeSeq) continue;
+    if (filter.since && it->at < *filter.since) continue;
+    if (!filter.actor.empty() && it->actor != filter.actor) continue;
+    if (!filter.target.empty() && it->target != filter.target) continue;
+    if (static_cast<int>(out.size()) >= filter.limit) break;
+    out.push_back(*it);
+  }
+  return out;
+}
+
+Result<std::vector<audit::Entry>> FakeStore::auditEntries(int64_t afterSeq, int limit) {
+  if (readError) return *readError;
+  std::lock_guard lock(mu_);
+  std::vector<audit::Entry> out;
+  for (const auto& e : audit)
+    if (e.seq > afterSeq && static_cast<int>(out.size()) < limit) out.push_back(e);
+  return out;
+}
+
+Result<store::WorkflowVersionRow> FakeStore::putWorkflow(const store::WorkflowVersionRow& row,
+                                                         const audit::Entry* entry) {
+  std::lock_guard lock(mu_);
+  appendAudit(entry);
   return row;
 }
 
@@ -19,16 +66,18 @@ Result<std::vector<store::ActiveRun>> FakeStore::claimRuns() {
 
 Status FakeStore::renewLeases() { return okStatus(); }
 
-Status FakeStore::putToken(const store::TokenRow& row) {
+Status FakeStore::putToken(const store::TokenRow& row, const audit::Entry* entry) {
   std::lock_guard lock(mu_);
   for (const auto& t : tokens)
     if (t.name == row.name)
       return Error(ErrorCode::kAlreadyExists, "a token named '" + row.name + "' already exists");
   tokens.push_back(row);
+  appendAudit(entry);
   return okStatus();
 }
 
-Result<store::TokenRow> FakeStore::revokeToken(const std::string& name, WallTime at) {
+Result<store::TokenRow> FakeStore::revokeToken(const std::string& name, WallTime at,
+                                               const audit::Entry* entry) {
   std::lock_guard lock(mu_);
   int liveOthers = 0;
   for (const auto& t : tokens)
@@ -39,6 +88,7 @@ Result<store::TokenRow> FakeStore::revokeToken(const std::string& name, WallTime
     if (t.role == "admin" && liveOthers == 0)
       return Error(ErrorCode::kConflict, "token '" + name + "' is the last admin token that works");
     t.revokedAt = at;
+    appendAudit(entry);
     return t;
   }
   return Error(ErrorCode::kNotFound, "no token named '" + name + "'");
@@ -172,7 +222,8 @@ store::RunFilter FakeStore::lastFilter() const {
   return lastFilter_;
 }
 
-Result<store::SubscriptionRow> FakeStore::putSubscription(const store::SubscriptionRow& row) {
+Result<store::SubscriptionRow> FakeStore::putSubscription(const store::SubscriptionRow& row,
+                                                          const audit::Entry* entry) {
   std::lock_guard lock(mu_);
   for (const auto& s : subscriptions)
     if (s.name == row.name && s.yaml == row.yaml) return s;
@@ -183,6 +234,7 @@ Result<store::SubscriptionRow> FakeStore::putSubscription(const store::Subscript
   stored.version = version + 1;
   std::erase_if(subscriptions, [&](const auto& s) { return s.name == row.name; });
   subscriptions.push_back(stored);
+  appendAudit(entry);
   return stored;
 }
 
@@ -203,7 +255,7 @@ Result<std::vector<store::WebhookDeliveryRow>> FakeStore::listWebhookDeliveries(
 }
 
 Result<int64_t> FakeStore::redeliverDead(const std::string& eventId, const std::string& topic,
-                                         WallTime at) {
+                                         WallTime at, const audit::Entry* entry) {
   std::lock_guard lock(mu_);
   int64_t count = 0;
   for (auto& d : deliveries) {
@@ -214,6 +266,7 @@ Result<int64_t> FakeStore::redeliverDead(const std::string& eventId, const std::
     d.nextAt = at;
     ++count;
   }
+  if (count > 0) appendAudit(entry);
   return count;
 }
 

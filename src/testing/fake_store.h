@@ -28,13 +28,21 @@ class FakeStore final : public store::Store {
   std::optional<Error> readError;
   std::vector<store::SubscriptionRow> subscriptions;  // listSubscriptions() answers these
   std::vector<store::WebhookDeliveryRow> deliveries;  // redeliverDead() changes these
+  // The audit log: apply() and the token, subscription and redelivery
+  // writes seal and append their entries here; the audit reads answer it.
+  std::vector<audit::Entry> audit;
 
   Status apply(const store::Batch& batch) override;
-  Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& row) override;
+  Result<store::WorkflowVersionRow> putWorkflow(const store::WorkflowVersionRow& row,
+                                                const audit::Entry* entry) override;
   Result<std::vector<store::ActiveRun>> claimRuns() override;
   Status renewLeases() override;
-  Status putToken(const store::TokenRow& row) override;
-  Result<store::TokenRow> revokeToken(const std::string& name, WallTime at) override;
+  Status putToken(const store::TokenRow& row, const audit::Entry* entry) override;
+  Result<store::TokenRow> revokeToken(const std::string& name, WallTime at,
+                                      const audit::Entry* entry) override;
+  Result<audit::Head> auditHead() override;
+  Result<std::vector<audit::Entry>> listAudit(const store::AuditFilter& filter) override;
+  Result<std::vector<audit::Entry>> auditEntries(int64_t afterSeq, int limit) override;
 
   Result<std::optional<store::WorkflowVersionRow>> getWorkflow(const std::string& name,
                                                                int version) override;
@@ -54,12 +62,13 @@ class FakeStore final : public store::Store {
   Result<std::string> integrityCheck() override;
   Result<std::vector<store::SubscriptionRow>> listSubscriptions() override;
   // A new version unless the latest one of that name has the same text.
-  Result<store::SubscriptionRow> putSubscription(const store::SubscriptionRow& row) override;
+  Result<store::SubscriptionRow> putSubscription(const store::SubscriptionRow& row,
+                                                 const audit::Entry* entry) override;
   // In the order of `deliveries` (the test lists them newest first).
   Result<std::vector<store::WebhookDeliveryRow>> listWebhookDeliveries(const std::string& state,
                                                                        int limit) override;
-  Result<int64_t> redeliverDead(const std::string& eventId, const std::string& topic,
-                                WallTime at) override;
+  Result<int64_t> redeliverDead(const std::string& eventId, const std::string& topic, WallTime at,
+                                const audit::Entry* entry) override;
 
   // The filter of the last listRuns() call.
   store::RunFilter lastFilter() const;
@@ -67,6 +76,8 @@ class FakeStore final : public store::Store {
   std::optional<int> lastLogsAttempt() const;
 
  private:
+  void appendAudit(const audit::Entry* entry);  // with mu_ held
+
   mutable std::mutex mu_;
   store::RunFilter lastFilter_;
   std::optional<int> lastLogsAttempt_;

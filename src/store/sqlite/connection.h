@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -94,6 +95,11 @@ class Connection {
   std::string path_;
   std::unordered_map<std::string, Statement, Hash, std::equal_to<>> cache_;
 };
+
+// Called inside a write transaction once its change is made, before COMMIT
+// (the writer appends the change's audit entry there); an error rolls the
+// transaction back. Empty: nothing to add.
+using BeforeCommit = std::function<Status()>;
 
 // Runs `body` (returning a Status or a Result) inside BEGIN IMMEDIATE ...
 // COMMIT, rolling back on any error, its own or the commit's.

@@ -22,6 +22,7 @@ WorkflowVersionRow readWorkflow(const Statement& s) {
   row.workdir = s.textAt(4);
   row.sha256 = s.textAt(5);
   row.createdAt = s.timeAt(6);
+  row.appliedBy = s.textAt(7);
   return row;
 }
 

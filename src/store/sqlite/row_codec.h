@@ -17,7 +17,7 @@
 namespace keel::store::sqlite {
 
 inline constexpr const char* kWorkflowColumns =
-    "name, version, ns, yaml, workdir, sha256, created_at";
+    "name, version, ns, yaml, workdir, sha256, created_at, applied_by";
 inline constexpr const char* kRunColumns =
     "id, workflow, version, state, params_json, idempotency_key, concurrency_key, reason, "
     "created_at, started_at, finished_at, wait_kind, wait_reason, cancel_reason, pause_reason, "

@@ -283,6 +283,26 @@ constexpr const char* kSchemaCompensation = R"sql(
 ALTER TABLE runs ADD COLUMN compensation TEXT;
 )sql";
 
+// The audit log (audit/entry.h): one row per entry, chained by hash; and
+// who applied each workflow version.
+constexpr const char* kSchemaAuditLog = R"sql(
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_actor ON audit_log (actor, seq);
+CREATE INDEX audit_log_by_target ON audit_log (target, seq);
+ALTER TABLE workflows ADD COLUMN applied_by TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -296,6 +316,7 @@ constexpr Migration kMigrations[] = {
     {10, kSchemaEventActors},
     {11, kSchemaWorkflowControls},
     {12, kSchemaCompensation},
+    {13, kSchemaAuditLog},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion &&
                   kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,

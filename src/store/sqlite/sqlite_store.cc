@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "store/sqlite/audit_log.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/file_lock.h"
@@ -34,11 +35,12 @@ constexpr size_t kReadConnections = 4;
 class SqliteStore final : public Store {
  public:
   SqliteStore(std::unique_ptr<sqlite::FileLock> lock, std::unique_ptr<Connection> conn,
-              const StoreOptions& options, int64_t lastStepPos)
+              const StoreOptions& options, int64_t lastStepPos, audit::Head auditHead)
       : lock_(std::move(lock)),
         conn_(std::move(conn)),
         readers_(conn_->path(), kReadConnections, kBusyTimeoutMs),
-        writer_(*conn_, options.nodeId, lastStepPos) {}
+        writer_(*conn_, options.nodeId, lastStepPos, auditHead),
+        head_(std::move(auditHead)) {}
 
   // Each write checks, after its commit, that the path still names the
   // file it went to: a commit into a deleted or replaced file is lost, so
@@ -48,9 +50,10 @@ class SqliteStore final : public Store {
     std::lock_guard lock(writeMu_);
     return checked([&] { return writer_.apply(batch); });
   }
-  Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row) override {
+  Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row,
+                                         const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return checked([&] { return writer_.putWorkflow(row); });
+    return checked([&] { return writer_.putWorkflow(row, audit); });
   }
   Result<std::vector<ActiveRun>> claimRuns() override {
     std::lock_guard lock(writeMu_);
@@ -61,13 +64,18 @@ class SqliteStore final : public Store {
   // for as long as the process lives, and the kernel releases that lock
   // when the process dies. Leases matter only when nodes share a database.
   Status renewLeases() override { return okStatus(); }
-  Status putToken(const TokenRow& row) override {
+  Status putToken(const TokenRow& row, const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return sqlite::insertToken(*conn_, row);
+    return audited(audit, [&](const sqlite::BeforeCommit& hook) {
+      return sqlite::insertToken(*conn_, row, hook);
+    });
   }
-  Result<TokenRow> revokeToken(const std::string& name, WallTime at) override {
+  Result<TokenRow> revokeToken(const std::string& name, WallTime at,
+                               const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return sqlite::markTokenRevoked(*conn_, name, at);
+    return audited(audit, [&](const sqlite::BeforeCommit& hook) {
+      return sqlite::markTokenRevoked(*conn_, name, at, hook);
+    });
   }
   // Finds a batch on a read connection, deletes it in the writer's turn,
   // gives the turn back, and again until the walk is over: the engine's
@@ -140,9 +148,14 @@ class SqliteStore final : public Store {
   Result<std::vector<OutboxEventRow>> pendingOutbox(int64_t afterSeq, int limit) override {
     return read([&](Connection& c) { return sqlite::selectPendingOutbox(c, afterSeq, limit); });
   }
-  Result<SubscriptionRow> putSubscription(const SubscriptionRow& row) override {
+  Result<SubscriptionRow> putSubscription(const SubscriptionRow& row,
+                                          const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return checked([&] { return sqlite::insertSubscription(*conn_, row); });
+    return checked([&] {
+      return audited(audit, [&](const sqlite::BeforeCommit& hook) {
+        return sqlite::insertSubscription(*conn_, row, hook);
+      });
+    });
   }
   Result<std::vector<SubscriptionRow>> listSubscriptions() override {
     return read([&](Connection& c) { return sqlite::selectSubscriptions(c); });
@@ -166,10 +179,14 @@ class SqliteStore final : public Store {
   Result<int64_t> countWebhookDeliveries(const std::string& state) override {
     return read([&](Connection& c) { return sqlite::countWebhookDeliveriesIn(c, state); });
   }
-  Result<int64_t> redeliverDead(const std::string& eventId, const std::string& topic,
-                                WallTime at) override {
+  Result<int64_t> redeliverDead(const std::string& eventId, const std::string& topic, WallTime at,
+                                const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return checked([&] { return sqlite::redeliverDeadWebhooks(*conn_, eventId, topic, at); });
+    return checked([&] {
+      return audited(audit, [&](const sqlite::BeforeCommit& hook) {
+        return sqlite::redeliverDeadWebhooks(*conn_, eventId, topic, at, hook);
+      });
+    });
   }
   Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& id) override {
     return read([&](Connection& c) { return sqlite::selectOutboxEvent(c, id); });
@@ -188,6 +205,18 @@ class SqliteStore final : public Store {
                                                        int trigger) override {
     return read([&](Connection& c) { return sqlite::selectFileArrivals(c, workflow, trigger); });
   }
+  // Copied from the writer after each write, under a lock of its own, so
+  // reading it (for /metrics) never waits for a commit.
+  Result<audit::Head> auditHead() override {
+    std::lock_guard lock(headMu_);
+    return head_;
+  }
+  Result<std::vector<audit::Entry>> listAudit(const AuditFilter& filter) override {
+    return read([&](Connection& c) { return sqlite::selectAudit(c, filter); });
+  }
+  Result<std::vector<audit::Entry>> auditEntries(int64_t afterSeq, int limit) override {
+    return read([&](Connection& c) { return sqlite::selectAuditRange(c, afterSeq, limit); });
+  }
   Result<std::vector<TokenRow>> listTokens() override {
     return read([&](Connection& c) { return sqlite::selectTokens(c); });
   }
@@ -199,9 +228,23 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // A write transaction of its own (tokens, subscriptions) that appends
+  // `audit` before its COMMIT; the chain head moves only if it committed.
+  // Called with writeMu_ held.
+  template <typename Write>
+  auto audited(const audit::Entry* audit, Write write)
+      -> decltype(write(std::declval<const sqlite::BeforeCommit&>())) {
+    sqlite::BeforeCommit hook = writer_.auditHook(audit);
+    auto result = write(hook);
+    writer_.endAudit(result.ok());
+    publishHead();
+    return result;
+  }
+
   template <typename Write>
   auto checked(Write write) -> decltype(write()) {
     auto result = write();
+    publishHead();
     if (Status after = lock_->checkPath(); !after.ok()) return after.error();
     return result;
   }
@@ -213,12 +256,19 @@ class SqliteStore final : public Store {
     return query(**conn);
   }
 
+  void publishHead() {
+    std::lock_guard lock(headMu_);
+    head_ = writer_.auditHead();
+  }
+
   // Declared first so it is released last, after every connection closed.
   std::unique_ptr<sqlite::FileLock> lock_;
   std::unique_ptr<Connection> conn_;  // the writer's
   sqlite::ReadPool readers_;
   std::mutex writeMu_;
   sqlite::Writer writer_;  // guarded by writeMu_
+  std::mutex headMu_;
+  audit::Head head_;  // guarded by headMu_: the writer's, as of its last write
 };
 
 Status configureWriter(Connection& conn, const StoreOptions& options) {
@@ -268,8 +318,10 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
   if (!file.ok()) return file.error();
   auto pos = sqlite::readStepPosCounter(*file->conn);
   if (!pos.ok()) return pos.error();
-  return std::unique_ptr<Store>(
-      std::make_unique<SqliteStore>(std::move(file->lock), std::move(file->conn), options, *pos));
+  auto head = sqlite::selectAuditHead(*file->conn);
+  if (!head.ok()) return head.error();
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(
+      std::move(file->lock), std::move(file->conn), options, *pos, std::move(*head)));
 }
 
 Result<GcResult> deleteFinishedRuns(const std::string& path, WallTime finishedBefore,

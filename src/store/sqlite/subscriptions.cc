@@ -54,7 +54,8 @@ Result<std::optional<SubscriptionRow>> selectLatest(Connection& conn, const std:
 
 }  // namespace
 
-Result<SubscriptionRow> insertSubscription(Connection& conn, const SubscriptionRow& row) {
+Result<SubscriptionRow> insertSubscription(Connection& conn, const SubscriptionRow& row,
+                                           const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Result<SubscriptionRow> {
     // The digest is the store's: a document applied again unchanged makes
     // no new version.
@@ -88,6 +89,7 @@ Result<SubscriptionRow> insertSubscription(Connection& conn, const SubscriptionR
     if (!more.ok())
       return Error(more.error().code(), fmt::format("cannot store subscription '{}': {}", out.name,
                                                     more.error().message()));
+    if (beforeCommit) KEEL_TRY(beforeCommit());
     return out;
   });
 }
@@ -175,7 +177,8 @@ Result<int64_t> countWebhookDeliveriesIn(Connection& conn, const std::string& st
 }
 
 Result<int64_t> redeliverDeadWebhooks(Connection& conn, const std::string& eventId,
-                                      const std::string& topic, WallTime at) {
+                                      const std::string& topic, WallTime at,
+                                      const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Result<int64_t> {
     auto s = conn.cached(
         "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_at = ?3, "
@@ -187,7 +190,10 @@ Result<int64_t> redeliverDeadWebhooks(Connection& conn, const std::string& event
     (*s)->bind(3, at);
     auto more = (*s)->next();
     if (!more.ok()) return more.error();
-    return conn.queryInt64("SELECT changes()");
+    auto changed = conn.queryInt64("SELECT changes()");
+    if (!changed.ok()) return changed.error();
+    if (*changed > 0 && beforeCommit) KEEL_TRY(beforeCommit());
+    return *changed;
   });
 }
 

@@ -16,7 +16,10 @@
 
 namespace keel::store::sqlite {
 
-Result<SubscriptionRow> insertSubscription(Connection& conn, const SubscriptionRow& row);
+// `beforeCommit` runs in the transaction once a new version is inserted
+// (not for a document applied again unchanged).
+Result<SubscriptionRow> insertSubscription(Connection& conn, const SubscriptionRow& row,
+                                           const BeforeCommit& beforeCommit = {});
 Result<std::vector<SubscriptionRow>> selectSubscriptions(Connection& conn);
 Status upsertWebhookDelivery(Connection& conn, const WebhookDeliveryRow& row);
 Result<int64_t> selectLastWebhookSeq(Connection& conn, const std::string& subscription);
@@ -27,6 +30,7 @@ Result<std::vector<WebhookDeliveryRow>> selectWebhookDeliveries(Connection& conn
                                                                 int limit);
 Result<int64_t> countWebhookDeliveriesIn(Connection& conn, const std::string& state);
 Result<int64_t> redeliverDeadWebhooks(Connection& conn, const std::string& eventId,
-                                      const std::string& topic, WallTime at);
+                                      const std::string& topic, WallTime at,
+                                      const BeforeCommit& beforeCommit = {});
 
 }  // namespace keel::store::sqlite

@@ -38,7 +38,7 @@ Result<std::optional<TokenRow>> selectTokenByName(Connection& conn, const std::s
 
 }  // namespace
 
-Status insertToken(Connection& conn, const TokenRow& row) {
+Status insertToken(Connection& conn, const TokenRow& row, const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Status {
     auto existing = selectTokenByName(conn, row.name);
     if (!existing.ok()) return existing.error();
@@ -55,11 +55,13 @@ Status insertToken(Connection& conn, const TokenRow& row) {
     (*s)->bind(3, row.role);
     (*s)->bind(4, row.createdAt);
     (*s)->bind(5, row.createdBy);
-    return (*s)->run();
+    KEEL_TRY((*s)->run());
+    return beforeCommit ? beforeCommit() : okStatus();
   });
 }
 
-Result<TokenRow> markTokenRevoked(Connection& conn, const std::string& name, WallTime at) {
+Result<TokenRow> markTokenRevoked(Connection& conn, const std::string& name, WallTime at,
+                                  const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Result<TokenRow> {
     auto existing = selectTokenByName(conn, name);
     if (!existing.ok()) return existing.error();
@@ -84,6 +86,7 @@ Result<TokenRow> markTokenRevoked(Connection& conn, const std::string& name, Wal
     (*s)->bind(1, name);
     (*s)->bind(2, at);
     KEEL_TRY((*s)->run());
+    if (beforeCommit) KEEL_TRY(beforeCommit());
     row.revokedAt = at;
     return row;
   });

@@ -13,8 +13,11 @@
 
 namespace keel::store::sqlite {
 
-Status insertToken(Connection& conn, const TokenRow& row);
-Result<TokenRow> markTokenRevoked(Connection& conn, const std::string& name, WallTime at);
+// `beforeCommit` runs in the transaction once the row changed (not for a
+// token revoked already).
+Status insertToken(Connection& conn, const TokenRow& row, const BeforeCommit& beforeCommit = {});
+Result<TokenRow> markTokenRevoked(Connection& conn, const std::string& name, WallTime at,
+                                  const BeforeCommit& beforeCommit = {});
 Result<std::vector<TokenRow>> selectTokens(Connection& conn);
 Result<std::optional<TokenRow>> selectTokenByHash(Connection& conn, const std::string& hash);
 

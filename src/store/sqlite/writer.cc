@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "store/sqlite/audit_log.h"
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/inbound_events.h"
 #include "store/sqlite/outbox.h"
@@ -81,10 +82,12 @@ Status runBound(ScopedStatement& s, What what) {
 Status Writer::apply(const Batch& batch) {
   if (batch.empty()) return okStatus();
   KEEL_TRY(conn_.beginImmediate());
+  txAuditHead_ = auditHead_;
   for (const Mutation& m : batch.mutations) {
     Status s = std::visit([this](const auto& x) { return put(x); }, m);
     if (!s.ok()) {
       conn_.rollback();
+      txAuditHead_ = auditHead_;
       return s;
     }
   }
@@ -92,11 +95,16 @@ Status Writer::apply(const Batch& batch) {
     Status s = putStepPos();
     if (!s.ok()) {
       conn_.rollback();
+      txAuditHead_ = auditHead_;
       return s;
     }
   }
-  KEEL_TRY(commitOrRollback("commit failed, the batch is not durable"));
+  if (Status s = commitOrRollback("commit failed, the batch is not durable"); !s.ok()) {
+    txAuditHead_ = auditHead_;
+    return s;
+  }
   storedStepPos_ = lastStepPos_;
+  auditHead_ = txAuditHead_;
   return okStatus();
 }
 
@@ -228,6 +236,27 @@ Status Writer::put(const PutOutboxEvent& m) { return insertOutboxEvent(conn_, m.
 
 Status Writer::put(const PutWebhookDelivery& m) { return upsertWebhookDelivery(conn_, m.row); }
 Status Writer::put(const PutWorkflowControl& m) { return upsertWorkflowControl(conn_, m.row); }
+
+Status Writer::put(const AppendAudit& m) { return stageAudit(m.entry); }
+
+Status Writer::stageAudit(const audit::Entry& entry) {
+  audit::Entry e = entry;
+  audit::Head next = audit::seal(e, txAuditHead_);
+  KEEL_TRY(insertAuditEntry(conn_, e));
+  txAuditHead_ = std::move(next);
+  return okStatus();
+}
+
+BeforeCommit Writer::auditHook(const audit::Entry* entry) {
+  txAuditHead_ = auditHead_;
+  if (entry == nullptr) return {};
+  return [this, entry] { return stageAudit(*entry); };
+}
+
+void Writer::endAudit(bool committed) {
+  if (committed) auditHead_ = txAuditHead_;
+  txAuditHead_ = auditHead_;
+}
 
 Status Writer::put(const MarkOutboxDelivered& m) { return markOutboxDelivered(conn_, m.id, m.at); }
 

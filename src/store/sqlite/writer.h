@@ -23,14 +23,29 @@ namespace keel::store::sqlite {
 class Writer {
  public:
   // lastStepPos: the highest steps.pos in the file (see putStep).
-  Writer(Connection& conn, std::string nodeId, int64_t lastStepPos)
+  // auditHead: the last audit entry in the file (see put(AppendAudit)).
+  Writer(Connection& conn, std::string nodeId, int64_t lastStepPos, audit::Head auditHead = {})
       : conn_(conn),
         nodeId_(std::move(nodeId)),
         lastStepPos_(lastStepPos),
-        storedStepPos_(lastStepPos) {}
+        storedStepPos_(lastStepPos),
+        auditHead_(auditHead),
+        txAuditHead_(std::move(auditHead)) {}
+
+  // The audit chain's head as of the last commit.
+  const audit::Head& auditHead() const { return auditHead_; }
+  // For a write transaction made beside apply() on this connection
+  // (tokens, subscriptions): a hook that seals `entry` (none: nothing)
+  // into the open transaction, then endAudit(committed) once it ended,
+  // which moves the head only if it committed.
+  BeforeCommit auditHook(const audit::Entry* entry);
+  void endAudit(bool committed);
 
   Status apply(const Batch& batch);
-  Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row);
+  // With `entry`, the new version's audit entry is appended in its
+  // transaction (none when the version exists already).
+  Result<WorkflowVersionRow> putWorkflow(const WorkflowVersionRow& row,
+                                         const audit::Entry* entry = nullptr);
   Result<std::vector<ActiveRun>> claimRuns();
 
  private:
@@ -47,6 +62,8 @@ class Writer {
   Status put(const MarkOutboxDelivered& m);
   Status put(const PutWebhookDelivery& m);
   Status put(const PutWorkflowControl& m);
+  Status put(const AppendAudit& m);
+  Status stageAudit(const audit::Entry& entry);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");
@@ -61,6 +78,12 @@ class Writer {
   // the file reads it instead of scanning steps.
   int64_t lastStepPos_;
   int64_t storedStepPos_;  // the value in keel_counters as of the last commit
+  // The audit chain's head: as committed, and as the open transaction
+  // moves it. Entries are sealed from txAuditHead_; it becomes auditHead_
+  // only once the transaction commits, and goes back to it on rollback, so
+  // a lost batch never leaves a gap or a fork in the chain.
+  audit::Head auditHead_;
+  audit::Head txAuditHead_;
 };
 
 }  // namespace keel::store::sqlite

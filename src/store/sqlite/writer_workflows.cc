@@ -1,5 +1,6 @@
 // Writer::putWorkflow: content-addressed workflow versions.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "store/sqlite/row_codec.h"
 #include "store/sqlite/writer.h"
@@ -23,8 +24,8 @@ Result<std::optional<WorkflowVersionRow>> latestVersion(Connection& conn, const 
 
 Status insertVersion(Connection& conn, const WorkflowVersionRow& row) {
   auto s = conn.cached(
-      "INSERT INTO workflows (name, version, ns, yaml, workdir, sha256, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO workflows (name, version, ns, yaml, workdir, sha256, created_at, applied_by) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   if (!s.ok()) return s.error();
   (*s)->bind(1, row.name);
   (*s)->bind(2, row.version);
@@ -33,12 +34,14 @@ Status insertVersion(Connection& conn, const WorkflowVersionRow& row) {
   (*s)->bind(5, row.workdir);
   (*s)->bind(6, row.sha256);
   (*s)->bind(7, row.createdAt);
+  (*s)->bind(8, row.appliedBy);
   return (*s)->run();
 }
 
 }  // namespace
 
-Result<WorkflowVersionRow> Writer::putWorkflow(const WorkflowVersionRow& row) {
+Result<WorkflowVersionRow> Writer::putWorkflow(const WorkflowVersionRow& row,
+                                               const audit::Entry* entry) {
   if (row.name.empty()) {
     return Error(ErrorCode::kInvalidArgument, "a workflow version needs a name");
   }
@@ -64,7 +67,23 @@ Result<WorkflowVersionRow> Writer::putWorkflow(const WorkflowVersionRow& row) {
                  fmt::format("cannot store workflow {} version {}: {}", next.name, next.version,
                              inserted.error().message()));
   }
-  KEEL_TRY(commitOrRollback());
+  txAuditHead_ = auditHead_;
+  if (entry != nullptr) {
+    audit::Entry e = *entry;
+    // The version is known only here: the entry names it.
+    if (e.detailJson.empty())
+      e.detailJson = nlohmann::json{{"workflow", next.name}, {"version", next.version}}.dump();
+    if (Status s = stageAudit(e); !s.ok()) {
+      conn_.rollback();
+      txAuditHead_ = auditHead_;
+      return s.error();
+    }
+  }
+  if (Status s = commitOrRollback(); !s.ok()) {
+    txAuditHead_ = auditHead_;
+    return s.error();
+  }
+  auditHead_ = txAuditHead_;
   return next;
 }
 
