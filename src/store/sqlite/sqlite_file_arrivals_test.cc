@@ -25,13 +25,13 @@ TEST(SqliteFileArrivals, ASchema6DatabaseGainsTheTable) {
     ASSERT_TRUE(store.ok()) << store.error().toString();
     ASSERT_TRUE((*store)->apply({{PutRun{makeRun("r1")}}}).ok());
   }
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-      "outbox; DROP TABLE file_arrivals; ALTER TABLE events DROP COLUMN actor; "
-      "ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-      "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 6");
+  testutil::sqliteExec(path,
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; DROP TABLE file_arrivals; ALTER TABLE events DROP COLUMN actor; "
+                       "ALTER TABLE events DROP COLUMN reason; "
+                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+                       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE channels; DROP TABLE "
+                       "notifications; UPDATE keel_schema SET version = 6");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);

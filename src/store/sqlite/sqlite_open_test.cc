@@ -192,12 +192,12 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
-      "DROP COLUMN compensation; UPDATE keel_schema "
+      "DROP COLUMN compensation; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
       "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 12);
+  EXPECT_EQ(kSchemaVersion, 16);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -237,7 +237,7 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
-      "DROP COLUMN compensation; UPDATE keel_schema "
+      "DROP COLUMN compensation; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
       "SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -283,7 +283,7 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "DROP TABLE inbound_events; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
-      "DROP COLUMN compensation; UPDATE keel_schema "
+      "DROP COLUMN compensation; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
       "SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -311,7 +311,7 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
-      "DROP COLUMN compensation; UPDATE keel_schema "
+      "DROP COLUMN compensation; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
       "SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -341,13 +341,13 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
   testing::TempDir dir;
   std::string path = dir.file("keel.db");
   createKeelDatabase(path);
-  testutil::sqliteExec(
-      path,
-      "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
-      "outbox; ALTER TABLE events DROP COLUMN actor; "
-      "ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-      "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 7");
+  testutil::sqliteExec(path,
+                       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
+                       "outbox; ALTER TABLE events DROP COLUMN actor; "
+                       "ALTER TABLE events DROP COLUMN reason; "
+                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+                       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE channels; DROP TABLE "
+                       "notifications; UPDATE keel_schema SET version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -454,12 +454,12 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
     created.kind = "run_created";
     ASSERT_TRUE((*store)->apply({{PutRun{makeRun("r1")}, AppendEvent{created}}}).ok());
   }
-  testutil::sqliteExec(
-      path,
-      "ALTER TABLE events DROP COLUMN actor; "
-      "ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-      "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 9");
+  testutil::sqliteExec(path,
+                       "ALTER TABLE events DROP COLUMN actor; "
+                       "ALTER TABLE events DROP COLUMN reason; "
+                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+                       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE channels; DROP TABLE "
+                       "notifications; UPDATE keel_schema SET version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -497,10 +497,11 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
     ASSERT_TRUE(store.ok()) << store.error().toString();
     ASSERT_TRUE((*store)->apply({{PutRun{testutil::makeRun("r1")}}}).ok());
   }
-  testutil::sqliteExec(path,
-                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-                       "ALTER TABLE runs DROP COLUMN compensation; "
-                       "UPDATE keel_schema SET version = 10");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+      "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE channels; DROP TABLE notifications; "
+      "UPDATE keel_schema SET version = 10");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);

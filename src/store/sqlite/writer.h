@@ -47,6 +47,8 @@ class Writer {
   Status put(const MarkOutboxDelivered& m);
   Status put(const PutWebhookDelivery& m);
   Status put(const PutWorkflowControl& m);
+  Status put(const PutNotification& m);
+  Status put(const UpdateNotification& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");
