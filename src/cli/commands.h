@@ -205,4 +205,22 @@ struct RedeliverArgs {
 // POST /api/v1/events/dead/redeliver; prints "N redelivered".
 int eventsRedeliverCommand(const Context& ctx, const RedeliverArgs& args);
 
+// The notification channels (GET /api/v1/channels): NAME VER TYPE SERVES
+// TARGET, or its JSON. channel_commands.cc
+int channelsCommand(const Context& ctx, bool json);
+struct NotificationsArgs {
+  std::string state;  // pending | delivered | dead; empty: all
+  bool dead = false;  // --dead: state dead
+  bool json = false;
+  // keel notifications redeliver
+  std::string id;
+  bool all = false;
+  std::string reason;
+};
+// The notifications (GET /api/v1/notifications[?state=]): ID CHANNEL KIND
+// STATE ATTEMPTS LAST WHEN, or its JSON.
+int notificationsCommand(const Context& ctx, const NotificationsArgs& args);
+// POST /api/v1/notifications/redeliver; prints "N redelivered".
+int notificationsRedeliverCommand(const Context& ctx, const NotificationsArgs& args);
+
 }  // namespace keel::cli
