@@ -204,7 +204,7 @@ void readTeams(const detail::MapReader& r, ChannelSpec& out, Diagnostics& diag) 
     }
   }
   if (auto d = r.boolean("default")) out.isDefault = *d;
-  if (out.teams.empty() && !out.isDefault && !r.has("teams"))
+  if (out.teams.empty() && !out.isDefault)
     diag.add(r.pos(), r.where() +
                           ": serves no one: list the owner teams it serves (teams: [...]) or "
                           "make it a default channel (default: true)");

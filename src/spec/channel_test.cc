@@ -103,6 +103,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "c.yaml:3:7: channel 'c': type"},
         BadCase{"serves no one", "kind: channel\nname: c\ntype: webhook\nurl: http://h/x\n",
                 "c.yaml:1:1: channel 'c': serves no one"},
+        BadCase{"empty teams",
+                "kind: channel\nname: c\ntype: webhook\nteams: []\n"
+                "url: http://h/x\n",
+                "c.yaml:1:1: channel 'c': serves no one"},
         BadCase{"teams not a list",
                 "kind: channel\nname: c\ntype: webhook\nteams: 3\n"
                 "url: http://h/x\n",
