@@ -250,6 +250,33 @@ Status NotificationDelivery::sendEmail(const spec::ChannelSpec& channel,
   return record(row, channel.retry, a);
 }
 
+Result<bool> NotificationDelivery::holdBehindEscalation(
+    const store::NotificationRow& resolved,
+    std::optional<std::vector<store::NotificationRow>>& pending) {
+  if (!pending) {
+    auto rows = store_.listNotifications("pending", 1000);
+    if (!rows.ok()) return rows.error();
+    pending = std::move(*rows);
+  }
+  const std::string incident = incidentFields(resolved, payloadOf(resolved)).id;
+  for (const auto& other : *pending) {
+    if (other.kind != "escalated" || other.channel != resolved.channel) continue;
+    if (incidentFields(other, payloadOf(other)).id != incident) continue;
+    // Due again when the escalation's next attempt is (at least a second
+    // on), so a pass does not spin on it; no attempt is counted.
+    WallTime now = clock_.wallNow();
+    store::NotificationRow row = resolved;
+    row.nextAt = std::max(other.nextAt, now + std::chrono::seconds(1));
+    row.updatedAt = now;
+    row.lastError = fmt::format("waits for escalation '{}' to be delivered first", other.id);
+    store::Batch batch;
+    batch.mutations.push_back(store::UpdateNotification{row});
+    KEEL_TRY(store_.apply(batch));
+    return true;
+  }
+  return false;
+}
+
 Result<std::optional<WallTime>> NotificationDelivery::step() {
   // 1. The answers that came.
   std::vector<Flight> done;
@@ -272,11 +299,17 @@ Result<std::optional<WallTime>> NotificationDelivery::step() {
   if (!due->empty()) {
     auto known = channels();
     if (!known.ok()) return known.error();
+    std::optional<std::vector<store::NotificationRow>> pending;  // read once, if needed
     for (const auto& row : *due) {
       {
         std::lock_guard lock(mu_);
         if (stopping_) return std::optional<WallTime>();
         if (flights_.count(row.id)) continue;
+      }
+      if (row.kind == "resolved") {
+        auto held = holdBehindEscalation(row, pending);
+        if (!held.ok()) return held.error();
+        if (*held) continue;
       }
       auto it = known->find(row.channel);
       if (it == known->end()) {

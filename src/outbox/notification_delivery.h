@@ -10,7 +10,9 @@
 //                 notification id, and the channel's headers;
 //   alertmanager  POST url/api/v2/alerts, one alert (notification_message.h);
 //   email         SMTP through the MailSender, on this thread.
-// A 2xx (an accepted message) delivers it. Anything else (another status,
+// A resolution waits while an escalation of the same incident to the same
+// channel is pending, so Alertmanager never sees the alert fire again after
+// it was resolved. A 2xx (an accepted message) delivers it. Anything else (another status,
 // refused, timed out, a channel not applied, a password variable unset)
 // is a failed attempt, recorded with its status or error and retried by
 // the channel's policy (backoff + jitter; on 429 or 503 not before
@@ -35,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/random.h"
@@ -92,6 +95,11 @@ class NotificationDelivery {
   Status recordHttp(Flight& flight);
   void sendHttp(const spec::ChannelSpec& channel, const store::NotificationRow& row);
   Status sendEmail(const spec::ChannelSpec& channel, const store::NotificationRow& row);
+  // True when `resolved` must wait for an escalation of the same incident
+  // to the same channel that is still pending (then its next attempt is
+  // moved after that one's); `pending` is read on first use.
+  Result<bool> holdBehindEscalation(const store::NotificationRow& resolved,
+                                    std::optional<std::vector<store::NotificationRow>>& pending);
 
   store::Store& store_;
   http::HttpClient& client_;

@@ -191,6 +191,36 @@ TEST_F(NotificationDeliveryTest, FailuresBackOffHonourRetryAfterAndEndDead) {
   EXPECT_EQ(row("n1").attempts, 1);
 }
 
+TEST_F(NotificationDeliveryTest, AResolutionWaitsForTheEscalationStillBeingRetried) {
+  channel(
+      "kind: channel\nname: am\ntype: alertmanager\ndefault: true\n"
+      "url: http://am.test:9093\n"
+      "retry: { max_attempts: 5, backoff: fixed, initial: 10s, max: 10s, jitter: none }\n");
+  notify("inc-7.level.1", "am", "escalated");
+  client_.scriptStatus(500);
+  pass();
+  notify("inc-7.resolved", "am", "resolved");
+  pass();
+  ASSERT_EQ(client_.requests().size(), 1u);  // the resolution did not overtake it
+  EXPECT_EQ(row("inc-7.resolved").attempts, 0);
+  EXPECT_NE(row("inc-7.resolved").lastError.find("waits for escalation 'inc-7.level.1'"),
+            std::string::npos);
+  clock_.advance(std::chrono::seconds(10));
+  client_.scriptStatus(200);
+  client_.scriptStatus(200);
+  pass();
+  EXPECT_EQ(row("inc-7.level.1").state, "delivered");
+  clock_.advance(std::chrono::seconds(1));
+  pass();
+  auto requests = client_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(json::parse(requests[1].body)[0]["endsAt"].get<std::string>() >
+                formatRfc3339(clock_.wallNow()),
+            true);  // firing
+  EXPECT_EQ(json::parse(requests[2].body)[0]["endsAt"], formatRfc3339(clock_.wallNow()));
+  EXPECT_EQ(row("inc-7.resolved").state, "delivered");
+}
+
 TEST_F(NotificationDeliveryTest, ANotificationToAChannelNotAppliedWaitsForIt) {
   notify("n1", "later", "escalated");
   pass();
