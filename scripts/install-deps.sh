@@ -8,6 +8,7 @@ packages=(
   libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   prometheus  # promtool lints /metrics in the tests
+  prometheus-alertmanager  # a real Alertmanager receives keel's alerts in the tests
 )
 missing=()
 for p in "${packages[@]}"; do

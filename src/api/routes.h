@@ -37,6 +37,9 @@ struct RouteContext {
   // Called after a subscription is applied or a dead delivery is made
   // pending again (wakes the webhook delivery); may be empty.
   std::function<void()> onWebhooksChanged;
+  // Called after dead notifications are made pending again (wakes the
+  // notification delivery); may be empty.
+  std::function<void()> onNotificationsChanged;
 };
 
 // POST/GET /api/v1/workflows, GET /api/v1/workflows/{name},
@@ -66,6 +69,9 @@ Result<audit::VerifyReport> verifyAuditLog(store::Store& store);
 // GET /api/v1/subscriptions, GET /api/v1/events/dead,
 // POST /api/v1/events/dead/redeliver.
 void addSubscriptionRoutes(Router& router, const RouteContext& context);
+// GET /api/v1/channels, GET /api/v1/notifications[?state=],
+// POST /api/v1/notifications/redeliver (channel_routes.cc).
+void addChannelRoutes(Router& router, const RouteContext& context);
 // POST/GET /api/v1/tokens, POST /api/v1/tokens/{name}/revoke.
 void addTokenRoutes(Router& router, const RouteContext& context);
 // POST /api/v1/workflows/{name}/pause|resume|disable|enable,

@@ -109,7 +109,8 @@ void Server::addRoutes() {
                        clock,
                        options_.tasks,
                        std::max(1, options_.workerThreads / 2),
-                       options_.onWebhooksChanged};
+                       options_.onWebhooksChanged,
+                       options_.onNotificationsChanged};
   addWorkflowRoutes(router_, context);
   addRunRoutes(router_, context);
   addStepRoutes(router_, context);
@@ -119,6 +120,7 @@ void Server::addRoutes() {
   addScheduleRoutes(router_, context);
   addAuditRoutes(router_, context);
   addSubscriptionRoutes(router_, context);
+  addChannelRoutes(router_, context);
   addControlRoutes(router_, context);
 }
 

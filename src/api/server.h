@@ -80,6 +80,8 @@ struct ServerOptions {
   // Called after a subscription is applied or dead deliveries are made
   // pending again; may be empty.
   std::function<void()> onWebhooksChanged;
+  // Called after dead notifications are made pending again; may be empty.
+  std::function<void()> onNotificationsChanged;
 };
 
 class Server {

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "api/body_json.h"
+#include "api/channel_apply.h"
 #include "api/engine_call.h"
 #include "api/json_codec.h"
 #include "api/routes.h"
@@ -48,6 +49,15 @@ Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
     if (!applied.ok()) return errorReply(applied.error());
     if (ctx.onWebhooksChanged) ctx.onWebhooksChanged();
     return jsonReply(applied->changed ? 201 : 200, {{"kind", "subscription"},
+                                                    {field::kName, applied->row.name},
+                                                    {field::kVersion, applied->row.version},
+                                                    {field::kChanged, applied->changed},
+                                                    {field::kWarnings, json::array()}});
+  }
+  if (*kind == spec::DocumentKind::kChannel) {
+    auto applied = applyChannel(ctx.store, request.body, source, ctx.clock.wallNow());
+    if (!applied.ok()) return errorReply(applied.error());
+    return jsonReply(applied->changed ? 201 : 200, {{"kind", "channel"},
                                                     {field::kName, applied->row.name},
                                                     {field::kVersion, applied->row.version},
                                                     {field::kChanged, applied->changed},

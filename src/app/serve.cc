@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/access.h"
+#include "api/channel_apply.h"
 #include "api/server.h"
 #include "api/subscription_apply.h"
 #include "app/build_info.h"
@@ -30,6 +31,8 @@
 #include "http/curl_client.h"
 #include "observe/json_log.h"
 #include "observe/metrics.h"
+#include "outbox/mail_sender.h"
+#include "outbox/notification_delivery.h"
 #include "outbox/outbox_delivery.h"
 #include "outbox/webhook_delivery.h"
 #include "runners/http_runner.h"
@@ -116,6 +119,17 @@ bool applyDirectory(engine::Engine& engine, store::Store& store, const Clock& cl
       }
       spdlog::info("subscription {} version {} {} from {}", s->row.name, s->row.version,
                    s->changed ? "applied" : "unchanged", abs);
+      continue;
+    }
+    if (*kind == spec::DocumentKind::kChannel) {
+      auto c = api::applyChannel(store, text.str(), abs, clock.wallNow());
+      if (!c.ok()) {
+        std::cerr << "keel: " << c.error().toString() << "\n";
+        ok = false;
+        continue;
+      }
+      spdlog::info("channel {} version {} {} from {}", c->row.name, c->row.version,
+                   c->changed ? "applied" : "unchanged", abs);
       continue;
     }
     auto r = engine.applyWorkflows(text.str(), abs).get();
@@ -294,6 +308,13 @@ int runServe(const cli::ServeOptions& options) {
   outbox::WebhookDelivery webhooks(**store, webhookClient, clock, webhookRandom,
                                    {.metrics = &metrics});
   webhookDelivery = &webhooks;
+  // Notifications to the channels: their own client and thread, stopped
+  // before the engine like the webhooks (email is sent on that thread).
+  http::CurlHttpClient notificationClient;
+  outbox::CurlMailSender mailSender;
+  SystemRandom notificationRandom;
+  outbox::NotificationDelivery notifications(**store, notificationClient, mailSender, clock,
+                                             notificationRandom, {.metrics = &metrics});
   StopInOrder stopper{engine, executor, httpClient, taskRunner, options.stopSteps};
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";
@@ -301,6 +322,7 @@ int runServe(const cli::ServeOptions& options) {
   }
   delivery.start();
   webhooks.start();
+  notifications.start();
   if (!options.workflowsDir.empty() &&
       !applyDirectory(engine, **store, clock, options.workflowsDir))
     return cli::kExitDataErr;
@@ -320,6 +342,7 @@ int runServe(const cli::ServeOptions& options) {
   so.tls = {options.tlsCert, options.tlsKey};
   so.tasks = &taskRunner;
   so.onWebhooksChanged = [&webhooks] { webhooks.wake(); };
+  so.onNotificationsChanged = [&notifications] { notifications.wake(); };
   api::Server server(engine, **store, so);
   auto bound = server.start(host, port);
   if (!bound.ok()) {
@@ -341,6 +364,7 @@ int runServe(const cli::ServeOptions& options) {
   auditHead.stop();
   delivery.stop();
   webhooks.stop();
+  notifications.stop();
   stopper.stop();
   server.stop();
   return 0;

@@ -41,6 +41,7 @@ struct Parsed {
   RunsArgs runs;
   TasksArgs tasks;
   RedeliverArgs redeliver;
+  NotificationsArgs notifications;
   ControlArgs control;
   AuditArgs audit;
   std::string auditExpect;  // keel audit verify --expect
@@ -85,6 +86,9 @@ struct Subcommands {
   CLI::App* events;
   CLI::App* eventsDead;
   CLI::App* eventsRedeliver;
+  CLI::App* channels;
+  CLI::App* notifications;
+  CLI::App* notificationsRedeliver;
   CLI::App* token;
   CLI::App* tokenCreate;
   CLI::App* tokenList;
@@ -333,6 +337,21 @@ Subcommands defineRunCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.eventsRedeliver->add_option("--topic", p.redeliver.topic,
                                 "Every dead delivery of this topic instead");
   s.eventsRedeliver->add_option("--reason", p.redeliver.reason, "Why (kept in the audit log)");
+  s.channels = app.add_subcommand(
+      "channels", "List the notification channels: type, the teams they serve, where they send");
+  s.channels->add_flag("--json", p.json, "Print the API's JSON");
+  s.notifications = app.add_subcommand(
+      "notifications", "List the notifications to the channels: state, attempts, last error");
+  s.notifications->add_flag("--dead", p.notifications.dead, "Only those that ran out of attempts");
+  s.notifications->add_option("--state", p.notifications.state,
+                              "Only those in this state: pending, delivered or dead");
+  s.notifications->add_flag("--json", p.notifications.json, "Print the API's JSON");
+  s.notificationsRedeliver = s.notifications->add_subcommand(
+      "redeliver", "Put dead notifications back in line with a new budget of attempts");
+  s.notificationsRedeliver->add_option("id", p.notifications.id, "The id of a dead notification");
+  s.notificationsRedeliver->add_flag("--all", p.notifications.all, "Every dead notification");
+  s.notificationsRedeliver->add_option("--reason", p.notifications.reason,
+                                       "Why (kept in keel's log with who asked)");
   return s;
 }
 
@@ -412,6 +431,9 @@ int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
   if (*s.subscriptions) return subscriptionsCommand(ctx, p.json);
   if (*s.eventsDead) return eventsDeadCommand(ctx, p.json);
   if (*s.eventsRedeliver) return eventsRedeliverCommand(ctx, p.redeliver);
+  if (*s.channels) return channelsCommand(ctx, p.json);
+  if (*s.notificationsRedeliver) return notificationsRedeliverCommand(ctx, p.notifications);
+  if (*s.notifications) return notificationsCommand(ctx, p.notifications);
   if (*s.tokenCreate) return tokenCreateCommand(ctx, p.tokenName, p.reason);
   if (*s.tokenList) return tokenListCommand(ctx);
   if (*s.tokenRevoke) return tokenRevokeCommand(ctx, p.tokenName, p.reason);

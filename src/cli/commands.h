@@ -226,5 +226,22 @@ int auditCommand(const Context& ctx, const AuditArgs& args);
 // elsewhere (`expect`) is no longer in it (entry SEQ has another hash, or
 // the chain ends before SEQ).
 int auditVerifyCommand(const Context& ctx, bool json, const std::string& expect = {});
+// The notification channels (GET /api/v1/channels): NAME VER TYPE SERVES
+// TARGET, or its JSON. channel_commands.cc
+int channelsCommand(const Context& ctx, bool json);
+struct NotificationsArgs {
+  std::string state;  // pending | delivered | dead; empty: all
+  bool dead = false;  // --dead: state dead
+  bool json = false;
+  // keel notifications redeliver
+  std::string id;
+  bool all = false;
+  std::string reason;
+};
+// The notifications (GET /api/v1/notifications[?state=]): ID CHANNEL KIND
+// STATE ATTEMPTS LAST WHEN, or its JSON.
+int notificationsCommand(const Context& ctx, const NotificationsArgs& args);
+// POST /api/v1/notifications/redeliver; prints "N redelivered".
+int notificationsRedeliverCommand(const Context& ctx, const NotificationsArgs& args);
 
 }  // namespace keel::cli

@@ -9,6 +9,7 @@
 #include "api/json_codec.h"
 #include "cli/commands.h"
 #include "cli/text.h"
+#include "spec/channel.h"
 #include "spec/documents.h"
 #include "spec/parser.h"
 #include "spec/subscription.h"
@@ -86,6 +87,21 @@ int validateSubscription(const Context& ctx, const std::string& path, const std:
   return kExitDataErr;
 }
 
+int validateChannel(const Context& ctx, const std::string& path, const std::string& text) {
+  spec::ParseOptions options;
+  options.fileName = path;
+  auto channel = spec::parseChannel(text, options);
+  if (channel.ok()) {
+    ctx.out << path << ": ok (channel " << channel->name << ", " << spec::toString(channel->type)
+            << ")\n";
+    return kExitOk;
+  }
+  if (channel.error().details().empty())
+    ctx.out << path << ": " << channel.error().message() << '\n';
+  for (const auto& detail : channel.error().details()) ctx.out << detail << '\n';
+  return kExitDataErr;
+}
+
 // One file of one or more workflows, or of one subscription: 0 all valid,
 // kExitDataErr any invalid, kExitNoInput unreadable. Every document is
 // checked, as `keel apply` does.
@@ -102,6 +118,7 @@ int validateOne(const Context& ctx, const std::string& path, bool explain) {
     return kExitDataErr;
   }
   if (*kind == spec::DocumentKind::kSubscription) return validateSubscription(ctx, path, *text);
+  if (*kind == spec::DocumentKind::kChannel) return validateChannel(ctx, path, *text);
   auto docs = spec::splitDocuments(*text);
   if (docs.size() > 1 && text->size() > spec::kMaxWorkflowBytes) {
     ctx.out << path << ": workflow file is too large: " << text->size() << " bytes (the limit is "

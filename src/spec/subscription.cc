@@ -105,10 +105,12 @@ Result<DocumentKind> documentKind(std::string_view yaml, const std::string& file
     if (!kind) return DocumentKind::kWorkflow;
     if (kind.IsScalar() && kind.Scalar() == "workflow") return DocumentKind::kWorkflow;
     if (kind.IsScalar() && kind.Scalar() == "subscription") return DocumentKind::kSubscription;
+    if (kind.IsScalar() && kind.Scalar() == "channel") return DocumentKind::kChannel;
     SourcePos pos = detail::posOf(kind);
-    return Error(ErrorCode::kInvalidArgument, fileName + " is invalid: 1 problem(s)",
-                 {fileName + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
-                  ": kind: expected workflow or subscription, got " + detail::describe(kind)});
+    return Error(
+        ErrorCode::kInvalidArgument, fileName + " is invalid: 1 problem(s)",
+        {fileName + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
+         ": kind: expected workflow, subscription or channel, got " + detail::describe(kind)});
   } catch (const std::exception&) {
     return DocumentKind::kWorkflow;  // the workflow parser says what is wrong
   }
@@ -128,6 +130,11 @@ Result<DocumentKind> fileKind(std::string_view text, const std::string& fileName
                    where +
                        " is a subscription: a subscription goes in a file of its own, "
                        "apart from workflows");
+    if (*kind == DocumentKind::kChannel)
+      return Error(ErrorCode::kInvalidArgument,
+                   where +
+                       " is a channel: a channel goes in a file of its own, apart from "
+                       "workflows");
   }
   return DocumentKind::kWorkflow;
 }

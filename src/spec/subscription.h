@@ -24,14 +24,15 @@
 
 namespace keel::spec {
 
-enum class DocumentKind { kWorkflow, kSubscription };
+enum class DocumentKind { kWorkflow, kSubscription, kChannel };
 
 // `kind:` at the top of one document: absent or "workflow" is a workflow,
-// "subscription" a subscription; anything else is kInvalidArgument with
+// "subscription" a subscription, "channel" a channel (spec/channel.h);
+// anything else is kInvalidArgument with
 // its position. A document that is not YAML, or not a mapping, is said to
 // be a workflow: the workflow parser then reports what is wrong with it.
 Result<DocumentKind> documentKind(std::string_view yaml, const std::string& fileName);
-// What a whole file holds: one subscription, or workflows (one or several
+// What a whole file holds: one subscription, one channel, or workflows (one or several
 // documents, spec/documents.h). A subscription among several documents is
 // kInvalidArgument naming the document: it goes in a file of its own.
 Result<DocumentKind> fileKind(std::string_view text, const std::string& fileName);

@@ -98,7 +98,8 @@ TEST(Subscription, DocumentKindTellsWorkflowsFromSubscriptions) {
   EXPECT_EQ(*documentKind("kind: subscription\nname: s\n", "f"), DocumentKind::kSubscription);
   auto bad = documentKind("name: x\nkind: cronjob\n", "f.yaml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_TRUE(anyDetailHas(bad.error(), "f.yaml:2:7: kind: expected workflow or subscription"))
+  EXPECT_TRUE(
+      anyDetailHas(bad.error(), "f.yaml:2:7: kind: expected workflow, subscription or channel"))
       << bad.error().toString();
 }
 

@@ -265,6 +265,44 @@ struct WebhookDeliveryRow {
   bool operator==(const WebhookDeliveryRow&) const = default;
 };
 
+// A notification channel (`kind: channel`, spec/channel.h): every version
+// of each is kept; `yaml` is the document as applied (the delivery reads the
+// channel from it). `teams` is the list it serves, comma-separated.
+struct ChannelRow {
+  std::string name;
+  int version = 0;  // assigned by the store, 1 for the first
+  std::string type;
+  std::string teams;
+  bool isDefault = false;
+  std::string yaml;
+  std::string sha256;  // of yaml, set by the store
+  WallTime createdAt;  // of this version
+
+  bool operator==(const ChannelRow&) const = default;
+};
+
+// One notification to send to one channel. `id` is its deduplication key
+// (e.g. "INCIDENT.level.1", "INCIDENT.resolved"): inserting an id that is
+// there already does nothing. kind "escalated" or "resolved"; payload is
+// the JSON the caller hands (the incident), opaque to the store. state
+// "pending" (its next attempt at `nextAt`), "delivered" or "dead" (every
+// attempt failed; redeliverable).
+struct NotificationRow {
+  std::string id;
+  std::string channel;
+  std::string kind = "escalated";
+  std::string payloadJson = "{}";
+  std::string state = "pending";
+  int attempts = 0;  // made, in the current budget
+  WallTime nextAt;
+  int lastStatus = 0;  // HTTP status (or SMTP code) of the last attempt; 0: none
+  std::string lastError;
+  WallTime createdAt;
+  WallTime updatedAt;
+
+  bool operator==(const NotificationRow&) const = default;
+};
+
 struct RunFilter {
   std::string workflow;           // empty = all
   std::vector<RunState> states;   // empty = all; several = any of them

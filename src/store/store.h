@@ -93,10 +93,21 @@ struct PutWorkflowControl {
 struct AppendAudit {
   audit::Entry entry;
 };
-using Mutation =
-    std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
-                 PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
-                 MarkOutboxDelivered, PutWebhookDelivery, PutWorkflowControl, AppendAudit>;
+// Inserts a notification unless its id is there already (the first row is
+// kept: the same escalation written twice notifies once). Put it in the
+// batch of the change that causes it.
+struct PutNotification {
+  NotificationRow row;
+};
+// Records an attempt at a notification: state, attempts, nextAt,
+// lastStatus, lastError and updatedAt of the row with this id.
+struct UpdateNotification {
+  NotificationRow row;
+};
+using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
+                              PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
+                              MarkOutboxDelivered, PutWebhookDelivery, PutWorkflowControl,
+                              AppendAudit, PutNotification, UpdateNotification>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -296,6 +307,41 @@ class Store {
   // scan for audit::verify.
   virtual Result<std::vector<audit::Entry>> auditEntries(int64_t /*afterSeq*/, int /*limit*/) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no audit log");
+  }
+  // --- notification channels and notifications (a store without them
+  // keeps these defaults, kUnimplemented) ---
+  // Stores a new version of a channel unless the latest has the same sha256
+  // (then that one is returned). Durable on return; any thread.
+  virtual Result<ChannelRow> putChannel(const ChannelRow& /*row*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no channels");
+  }
+  // The latest version of each channel, by name.
+  virtual Result<std::vector<ChannelRow>> listChannels() {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no channels");
+  }
+  // Pending notifications due at or before `now`, oldest first, at most
+  // `limit`; and the earliest nextAt of those not yet due (none: none wait).
+  virtual Result<std::vector<NotificationRow>> dueNotifications(WallTime /*now*/, int /*limit*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no notifications");
+  }
+  virtual Result<std::optional<WallTime>> nextNotificationAt() {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no notifications");
+  }
+  // Notifications in `state` (empty: all), newest first, at most `limit`.
+  virtual Result<std::vector<NotificationRow>> listNotifications(const std::string& /*state*/,
+                                                                 int /*limit*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no notifications");
+  }
+  virtual Result<std::optional<NotificationRow>> findNotification(const std::string& /*id*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no notifications");
+  }
+  virtual Result<int64_t> countNotifications(const std::string& /*state*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no notifications");
+  }
+  // The dead notification `id` (empty: every dead one) becomes pending with
+  // no attempt made, due at `at`; the count. Durable on return; any thread.
+  virtual Result<int64_t> redeliverDeadNotifications(const std::string& /*id*/, WallTime /*at*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no notifications");
   }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;

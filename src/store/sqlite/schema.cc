@@ -303,6 +303,37 @@ CREATE INDEX audit_log_by_target ON audit_log (target, seq);
 ALTER TABLE workflows ADD COLUMN applied_by TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Notification channels (channels.h): every version of each; and the
+// notifications to send, one row per deduplication id.
+constexpr const char* kSchemaChannels = R"sql(
+CREATE TABLE channels (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  teams TEXT NOT NULL,
+  is_default INTEGER NOT NULL,
+  yaml TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY,
+  channel TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_at INTEGER NOT NULL,
+  last_status INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX notifications_due ON notifications (next_at) WHERE state = 'pending';
+CREATE INDEX notifications_by_state ON notifications (state, updated_at);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -317,9 +348,16 @@ constexpr Migration kMigrations[] = {
     {11, kSchemaWorkflowControls},
     {12, kSchemaCompensation},
     {13, kSchemaAuditLog},
+    {16, kSchemaChannels},
 };
-static_assert(std::size(kMigrations) == kSchemaVersion &&
-                  kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
+// Versions only grow (13 to 15 are kept for changes made beside this one);
+// the last is kSchemaVersion.
+constexpr bool versionsGrow() {
+  for (size_t i = 1; i < std::size(kMigrations); ++i)
+    if (kMigrations[i].version <= kMigrations[i - 1].version) return false;
+  return true;
+}
+static_assert(versionsGrow() && kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");
 
 // SQLite reports a file that is not a database, or a damaged page, only

@@ -193,12 +193,12 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-      "applied_by; UPDATE keel_schema "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
       "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 13);
+  EXPECT_EQ(kSchemaVersion, 16);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -239,7 +239,7 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-      "applied_by; UPDATE keel_schema "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
       "SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -286,7 +286,7 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-      "applied_by; UPDATE keel_schema "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
       "SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -315,7 +315,7 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-      "applied_by; UPDATE keel_schema "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
       "SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -352,7 +352,8 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
-      "COLUMN applied_by; UPDATE keel_schema SET version = 7");
+      "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema SET "
+      "version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -465,7 +466,8 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
-      "COLUMN applied_by; UPDATE keel_schema SET version = 9");
+      "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema SET "
+      "version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -503,11 +505,12 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
     ASSERT_TRUE(store.ok()) << store.error().toString();
     ASSERT_TRUE((*store)->apply({{PutRun{testutil::makeRun("r1")}}}).ok());
   }
-  testutil::sqliteExec(path,
-                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-                       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER "
-                       "TABLE workflows DROP COLUMN applied_by; "
-                       "UPDATE keel_schema SET version = 10");
+  testutil::sqliteExec(
+      path,
+      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+      "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER "
+      "TABLE workflows DROP COLUMN applied_by; "
+      "DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema SET version = 10");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "store/sqlite/audit_log.h"
+#include "store/sqlite/channels.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/file_lock.h"
@@ -187,6 +188,33 @@ class SqliteStore final : public Store {
         return sqlite::redeliverDeadWebhooks(*conn_, eventId, topic, at, hook);
       });
     });
+  }
+  Result<ChannelRow> putChannel(const ChannelRow& row) override {
+    std::lock_guard lock(writeMu_);
+    return checked([&] { return sqlite::insertChannel(*conn_, row); });
+  }
+  Result<std::vector<ChannelRow>> listChannels() override {
+    return read([&](Connection& c) { return sqlite::selectChannels(c); });
+  }
+  Result<std::vector<NotificationRow>> dueNotifications(WallTime now, int limit) override {
+    return read([&](Connection& c) { return sqlite::selectDueNotifications(c, now, limit); });
+  }
+  Result<std::optional<WallTime>> nextNotificationAt() override {
+    return read([&](Connection& c) { return sqlite::selectNextNotificationAt(c); });
+  }
+  Result<std::vector<NotificationRow>> listNotifications(const std::string& state,
+                                                         int limit) override {
+    return read([&](Connection& c) { return sqlite::selectNotifications(c, state, limit); });
+  }
+  Result<std::optional<NotificationRow>> findNotification(const std::string& id) override {
+    return read([&](Connection& c) { return sqlite::selectNotification(c, id); });
+  }
+  Result<int64_t> countNotifications(const std::string& state) override {
+    return read([&](Connection& c) { return sqlite::countNotificationsIn(c, state); });
+  }
+  Result<int64_t> redeliverDeadNotifications(const std::string& id, WallTime at) override {
+    std::lock_guard lock(writeMu_);
+    return checked([&] { return sqlite::redeliverDeadNotifications(*conn_, id, at); });
   }
   Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& id) override {
     return read([&](Connection& c) { return sqlite::selectOutboxEvent(c, id); });

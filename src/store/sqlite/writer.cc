@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "store/sqlite/audit_log.h"
+#include "store/sqlite/channels.h"
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/inbound_events.h"
 #include "store/sqlite/outbox.h"
@@ -236,6 +237,8 @@ Status Writer::put(const PutOutboxEvent& m) { return insertOutboxEvent(conn_, m.
 
 Status Writer::put(const PutWebhookDelivery& m) { return upsertWebhookDelivery(conn_, m.row); }
 Status Writer::put(const PutWorkflowControl& m) { return upsertWorkflowControl(conn_, m.row); }
+Status Writer::put(const PutNotification& m) { return insertNotification(conn_, m.row); }
+Status Writer::put(const UpdateNotification& m) { return updateNotification(conn_, m.row); }
 
 Status Writer::put(const AppendAudit& m) { return stageAudit(m.entry); }
 

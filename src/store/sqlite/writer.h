@@ -64,6 +64,8 @@ class Writer {
   Status put(const PutWorkflowControl& m);
   Status put(const AppendAudit& m);
   Status stageAudit(const audit::Entry& entry);
+  Status put(const PutNotification& m);
+  Status put(const UpdateNotification& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");
