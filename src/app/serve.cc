@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -28,6 +29,7 @@
 #include "http/curl_client.h"
 #include "observe/json_log.h"
 #include "observe/metrics.h"
+#include "observe/otlp_exporter.h"
 #include "outbox/outbox_delivery.h"
 #include "outbox/webhook_delivery.h"
 #include "runners/http_runner.h"
@@ -166,6 +168,12 @@ bool checkExposure(const cli::ServeOptions& options, const std::string& host) {
   }
   if (!loopback && options.insecureListen && options.tlsCert.empty())
     spdlog::warn("serving plain HTTP on a non-loopback address (--insecure-listen)");
+  const std::string& otlp = options.otlpEndpoint;
+  if (!otlp.empty() && !otlp.starts_with("http://") && !otlp.starts_with("https://")) {
+    std::cerr << "keel: --otlp-endpoint must be an http:// or https:// URL (the collector's "
+                 "OTLP/HTTP address, e.g. http://127.0.0.1:4318)\n";
+    return false;
+  }
   return true;
 }
 
@@ -260,12 +268,22 @@ int runServe(const cli::ServeOptions& options) {
   engine::EngineOptions eo;
   eo.defaultWorkdir = std::filesystem::current_path().string();
   eo.maxParallelSteps = std::max(1, options.maxParallelSteps);
+  // Spans go out on a client of their own, which goes on sending while the
+  // engine stops; both outlive the engine, which records spans into them.
+  http::CurlHttpClient otlpClient;
   http::CurlHttpClient httpClient;
   runners::HttpRunner httpRunner(httpClient, clock);
   eo.runners[spec::StepKind::kHttp] = &httpRunner;
   // Every module's metrics, served on /metrics; outlives all of them.
   observe::MetricsRegistry metrics;
   eo.metrics = &metrics;
+  std::optional<observe::OtlpExporter> otlp;  // after the registry it counts in
+  if (!options.otlpEndpoint.empty()) {
+    otlp.emplace(otlpClient, metrics, observe::OtlpOptions{.endpoint = options.otlpEndpoint});
+    otlp->start();
+    eo.spans = &*otlp;
+    spdlog::info("exporting spans to {}", observe::OtlpExporter::tracesUrl(options.otlpEndpoint));
+  }
   runners::TaskRunner taskRunner(clock, {.metrics = &metrics});
   eo.runners[spec::StepKind::kTask] = &taskRunner;
   // Set before the engine's loop starts, read only on it.
@@ -336,6 +354,7 @@ int runServe(const cli::ServeOptions& options) {
   delivery.stop();
   webhooks.stop();
   stopper.stop();
+  if (otlp) otlp->stop();  // sends the spans of the last commits
   server.stop();
   return 0;
 }

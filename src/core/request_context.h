@@ -20,6 +20,7 @@ struct RequestContext {
   // itself.
   std::string onBehalfOf;
   std::string reason;  // why, as the caller said it; may be empty
+  std::string requestId;  // the request's X-Request-Id (the caller's, or one keel made up)
 
   // Who acted, as recorded in timelines and logs: "alice (token ops)" when
   // an admin token acts for alice, else the token's name; empty for keel

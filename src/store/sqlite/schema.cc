@@ -283,6 +283,13 @@ constexpr const char* kSchemaCompensation = R"sql(
 ALTER TABLE runs ADD COLUMN compensation TEXT;
 )sql";
 
+// The W3C trace a run belongs to and the API request that created it
+// (RunRow::traceId, requestId); NULL for runs stored before.
+constexpr const char* kSchemaRunTrace = R"sql(
+ALTER TABLE runs ADD COLUMN trace_id TEXT;
+ALTER TABLE runs ADD COLUMN request_id TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -296,10 +303,15 @@ constexpr Migration kMigrations[] = {
     {10, kSchemaEventActors},
     {11, kSchemaWorkflowControls},
     {12, kSchemaCompensation},
+    {15, kSchemaRunTrace},
 };
-static_assert(std::size(kMigrations) == kSchemaVersion &&
-                  kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
-              "kSchemaVersion must be the version of the last migration");
+constexpr bool ascending() {
+  for (size_t i = 1; i < std::size(kMigrations); ++i)
+    if (kMigrations[i].version <= kMigrations[i - 1].version) return false;
+  return true;
+}
+static_assert(ascending() && kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
+              "migrations ascend, and kSchemaVersion is the version of the last one");
 
 // SQLite reports a file that is not a database, or a damaged page, only
 // when it first reads; say which file and that it is damaged.

@@ -31,7 +31,8 @@ TEST(SqliteFileArrivals, ASchema6DatabaseGainsTheTable) {
       "outbox; DROP TABLE file_arrivals; ALTER TABLE events DROP COLUMN actor; "
       "ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-      "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 6");
+      "ALTER TABLE runs DROP COLUMN compensation; ALTER TABLE runs DROP COLUMN trace_id; ALTER "
+      "TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET version = 6");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);

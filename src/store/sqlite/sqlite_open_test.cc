@@ -192,12 +192,13 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
-      "DROP COLUMN compensation; UPDATE keel_schema "
+      "DROP COLUMN compensation; ALTER TABLE runs DROP COLUMN trace_id; ALTER TABLE runs DROP "
+      "COLUMN request_id; UPDATE keel_schema "
       "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 12);
+  EXPECT_EQ(kSchemaVersion, 15);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -237,7 +238,8 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
-      "DROP COLUMN compensation; UPDATE keel_schema "
+      "DROP COLUMN compensation; ALTER TABLE runs DROP COLUMN trace_id; ALTER TABLE runs DROP "
+      "COLUMN request_id; UPDATE keel_schema "
       "SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -283,7 +285,8 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "DROP TABLE inbound_events; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
-      "DROP COLUMN compensation; UPDATE keel_schema "
+      "DROP COLUMN compensation; ALTER TABLE runs DROP COLUMN trace_id; ALTER TABLE runs DROP "
+      "COLUMN request_id; UPDATE keel_schema "
       "SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -311,7 +314,8 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
-      "DROP COLUMN compensation; UPDATE keel_schema "
+      "DROP COLUMN compensation; ALTER TABLE runs DROP COLUMN trace_id; ALTER TABLE runs DROP "
+      "COLUMN request_id; UPDATE keel_schema "
       "SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -347,7 +351,8 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
       "outbox; ALTER TABLE events DROP COLUMN actor; "
       "ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-      "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 7");
+      "ALTER TABLE runs DROP COLUMN compensation; ALTER TABLE runs DROP COLUMN trace_id; ALTER "
+      "TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -459,7 +464,8 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; "
       "ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-      "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 9");
+      "ALTER TABLE runs DROP COLUMN compensation; ALTER TABLE runs DROP COLUMN trace_id; ALTER "
+      "TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -499,7 +505,8 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
   }
   testutil::sqliteExec(path,
                        "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
-                       "ALTER TABLE runs DROP COLUMN compensation; "
+                       "ALTER TABLE runs DROP COLUMN compensation; ALTER TABLE runs DROP COLUMN "
+                       "trace_id; ALTER TABLE runs DROP COLUMN request_id; "
                        "UPDATE keel_schema SET version = 10");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -539,6 +546,42 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
   for (const auto& a : *claimed)
     found = found || (a.run.id == "r2" && a.run.state == RunState::kPaused);
   EXPECT_TRUE(found) << "a paused run is active";
+}
+
+}  // namespace
+}  // namespace keel::store
+
+namespace keel::store {
+namespace {
+
+// A database of schema 12 gains runs.trace_id and runs.request_id (15) on
+// open: its runs read back with neither, and new runs keep both.
+TEST(SqliteOpenTest, ASchema12DatabaseGainsRunTraces) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  {
+    auto store = openSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.error().toString();
+    ASSERT_TRUE((*store)->apply({{PutRun{testutil::makeRun("r1")}}}).ok());
+  }
+  testutil::sqliteExec(path,
+                       "ALTER TABLE runs DROP COLUMN trace_id; ALTER TABLE runs DROP COLUMN "
+                       "request_id; UPDATE keel_schema SET version = 12");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
+  auto old = (*store)->getRun("r1");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->run.traceId, "");
+  EXPECT_EQ((*old)->run.requestId, "");
+  RunRow traced = testutil::makeRun("r2");
+  traced.traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  traced.requestId = "req-1";
+  ASSERT_TRUE((*store)->apply({{PutRun{traced}}}).ok());
+  auto back = (*store)->getRun("r2");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->run.traceId, traced.traceId);
+  EXPECT_EQ((*back)->run.requestId, "req-1");
 }
 
 }  // namespace
