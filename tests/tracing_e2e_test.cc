@@ -192,5 +192,16 @@ TEST(TracingEndToEnd, WithoutATraceparentTheRunStartsItsOwnTrace) {
   keel.stop();
 }
 
+TEST(TracingEndToEnd, AnOtlpEndpointThatIsNoHttpUrlStopsTheStart) {
+  testing::TempDir dir;
+  std::string db = dir.file("keel.db");
+  auto refused =
+      serveUntilExit({"--db", db, "--listen", "127.0.0.1:0", "--otlp-endpoint", "collector:4318"});
+  EXPECT_FALSE(refused.served);
+  EXPECT_EQ(refused.exitCode, 78);  // EX_CONFIG
+  EXPECT_TRUE(contains(refused.output, "--otlp-endpoint must be an http:// or https:// URL"))
+      << refused.output;
+}
+
 }  // namespace
 }  // namespace keel::e2e
