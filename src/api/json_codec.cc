@@ -3,6 +3,8 @@
 #include <map>
 #include <string>
 
+#include "observe/trace_context.h"
+
 namespace keel::api {
 
 using nlohmann::json;
@@ -109,6 +111,10 @@ json runJson(const store::RunRow& run) {
   out[field::kCancelReason] = stringOrNull(run.cancelReason);
   out["pause_reason"] = stringOrNull(run.pauseReason);  // set while the run itself is paused
   out[field::kCompensation] = stringOrNull(run.compensation);
+  // The run's W3C trace (docs/tracing.md): stored, or derived from the id
+  // for a run stored before runs kept theirs.
+  out["trace_id"] = observe::runTraceId(run.traceId, run.id);
+  out["request_id"] = stringOrNull(run.requestId);
   return out;
 }
 

@@ -103,8 +103,9 @@ std::vector<Router::RouteInfo> Router::routes() const {
 }
 
 Reply Router::run(const Route& route, const httplib::Request& request, std::string_view body,
-                  std::vector<std::string> params) const {
-  ApiRequest apiRequest{request, body, std::move(params), {}};
+                  std::vector<std::string> params, const RequestStamp& stamp) const {
+  ApiRequest apiRequest{request, body, std::move(params), {}, stamp.trace};
+  apiRequest.context.requestId = stamp.requestId;
   auto withActor = [&](Reply reply) {
     reply.actor = apiRequest.context.actor();
     return reply;
@@ -119,10 +120,11 @@ Reply Router::run(const Route& route, const httplib::Request& request, std::stri
     return withActor(route.handler(apiRequest));
   } catch (const std::exception& e) {
     logRequestError(request, std::string("unexpected exception: ") + e.what(),
-                    apiRequest.context.actor());
+                    apiRequest.context.actor(), stamp.requestId);
     return withActor(errorReply(500, "internal", std::string("internal error: ") + e.what()));
   } catch (...) {
-    logRequestError(request, "unexpected non-standard exception", apiRequest.context.actor());
+    logRequestError(request, "unexpected non-standard exception", apiRequest.context.actor(),
+                    stamp.requestId);
     return withActor(errorReply(500, "internal", "internal error"));
   }
 }
@@ -143,7 +145,8 @@ bool Router::matches(const Route& route, const std::vector<std::string>& segment
   return true;
 }
 
-Reply Router::dispatch(const httplib::Request& request, std::string_view body) const {
+Reply Router::dispatch(const httplib::Request& request, std::string_view body,
+                       const RequestStamp& stamp) const {
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
   auto segments = splitPath(request.path);
   std::string allowed;
@@ -154,7 +157,7 @@ Reply Router::dispatch(const httplib::Request& request, std::string_view body) c
       allowed += (allowed.empty() ? "" : ", ") + route.method;
       continue;
     }
-    return run(route, request, body, std::move(params));
+    return run(route, request, body, std::move(params), stamp);
   }
   if (!allowed.empty()) {
     auto reply = errorReply(

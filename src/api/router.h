@@ -24,6 +24,7 @@
 #include <httplib.h>
 
 #include "api/reply.h"
+#include "api/request_ids.h"
 #include "core/request_context.h"
 
 namespace keel::api {
@@ -42,7 +43,9 @@ struct ApiRequest {
   const httplib::Request& http;
   std::string_view body;
   std::vector<std::string> pathParams;  // the {…} segments, in pattern order
-  RequestContext context;
+  RequestContext context;               // requestId: the request's X-Request-Id
+  // The request's trace (the caller's traceparent, or a new trace).
+  observe::TraceContext trace;
 
   // The query parameter `name`, or "" when absent.
   std::string query(const std::string& name) const;
@@ -60,7 +63,9 @@ class Router {
            RouteOptions options = {});
   void setGuard(RouteGuard guard) { guard_ = std::move(guard); }
 
-  Reply dispatch(const httplib::Request& request, std::string_view body) const;
+  // `stamp` (the request id and trace) goes into the handler's ApiRequest.
+  Reply dispatch(const httplib::Request& request, std::string_view body,
+                 const RequestStamp& stamp = {}) const;
 
   // The pattern that matches `path` (for any method), or "unmatched": a
   // bounded label for per-route metrics.
@@ -86,7 +91,7 @@ class Router {
   static bool matches(const Route& route, const std::vector<std::string>& segments,
                       std::vector<std::string>* params);
   Reply run(const Route& route, const httplib::Request& request, std::string_view body,
-            std::vector<std::string> params) const;
+            std::vector<std::string> params, const RequestStamp& stamp) const;
 
   std::vector<Route> routes_;
   RouteGuard guard_;

@@ -20,20 +20,26 @@ namespace {
 // (which runs on the same thread once the reply is sent).
 thread_local const httplib::Response* actorOf = nullptr;
 thread_local std::string actor;
+// The stamp of the request this thread serves (stampOf), until its log
+// line is written.
+thread_local const httplib::Request* stampedFor = nullptr;
+thread_local RequestStamp stamped;
 
-void writeReply(const Reply& reply, httplib::Response& res) {
+// Every answer, errors and refusals included, carries the request's id.
+void writeReply(const RequestStamp& stamp, const Reply& reply, httplib::Response& res) {
   actorOf = &res;
   actor = reply.actor;
   res.status = reply.status;
   for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+  res.set_header(kRequestIdHeader, stamp.requestId);
   res.set_content(reply.body, reply.contentType.c_str());
 }
 
 // A reply that also ends the connection: after a refused or unreadable
 // body, the rest of the request may still be on the wire.
-void writeFinalReply(Reply reply, httplib::Response& res) {
+void writeFinalReply(const RequestStamp& stamp, Reply reply, httplib::Response& res) {
   reply.headers.emplace_back("Connection", "close");
-  writeReply(reply, res);
+  writeReply(stamp, reply, res);
   GuardedServer::closeAfterReply();
 }
 
@@ -81,6 +87,7 @@ Server::Server(engine::Control& control, store::Store& store, ServerOptions opti
     : control_(control),
       store_(store),
       options_(std::move(options)),
+      stamper_(options_.random ? *options_.random : systemRandom_),
       access_(store, options_.access),
       ownMetrics_(options_.metrics ? nullptr : std::make_unique<observe::MetricsRegistry>()),
       metrics_(options_.metrics ? *options_.metrics : *ownMetrics_),
@@ -140,6 +147,14 @@ Reply Server::metrics() const {
   return reply;
 }
 
+const RequestStamp& Server::stampOf(const httplib::Request& request) {
+  if (stampedFor != &request) {
+    stamped = stamper_.stamp(request);
+    stampedFor = &request;
+  }
+  return stamped;
+}
+
 namespace {
 constexpr size_t kDrainAllowanceBytes = 8 << 20;
 }  // namespace
@@ -166,23 +181,29 @@ void Server::configureHttp() {
   // Malformed framing (RFC 9112 section 6) is refused before any body is
   // read, and the connection closed: what follows on the wire cannot be
   // trusted to be the next request.
-  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // A new request: its own stamp, even if it sits where the last one did.
+    stampedFor = nullptr;
+    const RequestStamp& stamp = stampOf(req);
     auto refused = checkFraming(req, GuardedServer::rawHead());
     if (!refused) return httplib::Server::HandlerResponse::Unhandled;
     GuardedServer::requestRead();
-    writeFinalReply(*refused, res);
+    writeFinalReply(stamp, *refused, res);
     return httplib::Server::HandlerResponse::Handled;
   });
   auto plain = [this](const httplib::Request& req, httplib::Response& res) {
     GuardedServer::requestRead();
-    writeReply(router_.dispatch(req, req.body), res);
+    const RequestStamp& stamp = stampOf(req);
+    writeReply(stamp, router_.dispatch(req, req.body, stamp), res);
   };
   // Bodies are read through a receiver so that a chunked body (which has no
   // Content-Length for httplib to check) is cut off at the limit too.
   auto streamed = [this, maxBody](const httplib::Request& req, httplib::Response& res,
                                   const httplib::ContentReader& reader) {
+    const RequestStamp& stamp = stampOf(req);
     if (req.is_multipart_form_data()) {
-      writeFinalReply(errorReply(415, "unsupported_media_type",
+      writeFinalReply(stamp,
+                      errorReply(415, "unsupported_media_type",
                                  "multipart bodies are not accepted; send the raw text"),
                       res);
       return;
@@ -192,7 +213,7 @@ void Server::configureHttp() {
     // would instead wait for the connection to close (`curl -X POST`).
     if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
       GuardedServer::requestRead();
-      writeReply(router_.dispatch(req, body), res);
+      writeReply(stamp, router_.dispatch(req, body, stamp), res);
       return;
     }
     bool tooLarge = false;
@@ -207,12 +228,12 @@ void Server::configureHttp() {
     });
     GuardedServer::requestRead();
     if (tooLarge || res.status == 413) {
-      writeFinalReply(httpLayerError(req, 413, maxBody), res);
+      writeFinalReply(stamp, httpLayerError(req, 413, maxBody), res);
     } else if (!read) {
-      writeFinalReply(errorReply(400, "invalid_argument", "the request body could not be read"),
-                      res);
+      writeFinalReply(
+          stamp, errorReply(400, "invalid_argument", "the request body could not be read"), res);
     } else {
-      writeReply(router_.dispatch(req, body), res);
+      writeReply(stamp, router_.dispatch(req, body, stamp), res);
     }
   };
   http.Get(".*", plain);
@@ -224,15 +245,15 @@ void Server::configureHttp() {
 
   // Our own replies already carry a JSON body; only httplib's bare ones
   // (malformed request, Content-Length over the limit) get one here.
-  httplib::Server::HandlerWithResponse onError = [maxBody](const httplib::Request& req,
-                                                           httplib::Response& res) {
+  httplib::Server::HandlerWithResponse onError = [this, maxBody](const httplib::Request& req,
+                                                                 httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    writeReply(httpLayerError(req, res.status, maxBody), res);
+    writeReply(stampOf(req), httpLayerError(req, res.status, maxBody), res);
     return httplib::Server::HandlerResponse::Handled;
   };
   http.set_error_handler(std::move(onError));
   http.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown exception";
         try {
           std::rethrow_exception(ep);
@@ -240,14 +261,16 @@ void Server::configureHttp() {
           what = e.what();
         } catch (...) {
         }
-        logRequestError(req, what);
-        writeReply(errorReply(500, "internal", "internal error: " + what), res);
+        const RequestStamp& stamp = stampOf(req);
+        logRequestError(req, what, {}, stamp.requestId);
+        writeReply(stamp, errorReply(500, "internal", "internal error: " + what), res);
       });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     httpMetrics_.record(req.method, router_.routeClass(req.path), res.status);
-    logRequest(req, res.status, actorOf == &res ? actor : std::string());
+    logRequest(req, res.status, actorOf == &res ? actor : std::string(), stampOf(req).requestId);
     actorOf = nullptr;
     actor.clear();
+    stampedFor = nullptr;
   });
 }
 

@@ -23,8 +23,10 @@
 
 #include "api/access.h"
 #include "api/http_metrics.h"
+#include "api/request_ids.h"
 #include "api/router.h"
 #include "core/clock.h"
+#include "core/random.h"
 #include "core/result.h"
 #include "engine/control.h"
 #include "engine/task_broker.h"
@@ -82,6 +84,9 @@ struct ServerOptions {
   std::function<void()> onWebhooksChanged;
   // Called after dead notifications are made pending again; may be empty.
   std::function<void()> onNotificationsChanged;
+  // Draws request ids and trace ids (request_ids.h); not owned, used under
+  // the server's lock. Null: a system random source of the server's own.
+  Random* random = nullptr;
 };
 
 class Server {
@@ -103,11 +108,15 @@ class Server {
   Reply healthz() const;
   Reply readyz() const;
   Reply metrics() const;
+  // The request's id and trace, made once per request on its worker thread.
+  const RequestStamp& stampOf(const httplib::Request& request);
 
   engine::Control& control_;
   store::Store& store_;
   ServerOptions options_;
   SystemClock systemClock_;
+  SystemRandom systemRandom_;
+  RequestStamper stamper_;
   AccessPolicy access_;
   Router router_;
   std::unique_ptr<observe::MetricsRegistry> ownMetrics_;  // when options_.metrics is null

@@ -173,6 +173,7 @@ Result<engine::TriggerRequest> parseTrigger(const ApiRequest& request) {
   engine::TriggerRequest trigger;
   trigger.workflow = request.pathParams[0];
   trigger.who = request.context;
+  trigger.traceId = request.trace.traceId;
   auto reason = takeReason(*body);
   if (!reason.ok()) return reason.error();
   trigger.who.reason = std::move(*reason);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -18,8 +19,8 @@
 #include "api/channel_apply.h"
 #include "api/server.h"
 #include "api/subscription_apply.h"
-#include "app/build_info.h"
 #include "app/audit_head.h"
+#include "app/build_info.h"
 #include "app/retention.h"
 #include "app/shim_path.h"
 #include "auth/bootstrap.h"
@@ -31,6 +32,7 @@
 #include "http/curl_client.h"
 #include "observe/json_log.h"
 #include "observe/metrics.h"
+#include "observe/otlp_exporter.h"
 #include "outbox/mail_sender.h"
 #include "outbox/notification_delivery.h"
 #include "outbox/outbox_delivery.h"
@@ -182,6 +184,12 @@ bool checkExposure(const cli::ServeOptions& options, const std::string& host) {
   }
   if (!loopback && options.insecureListen && options.tlsCert.empty())
     spdlog::warn("serving plain HTTP on a non-loopback address (--insecure-listen)");
+  const std::string& otlp = options.otlpEndpoint;
+  if (!otlp.empty() && !otlp.starts_with("http://") && !otlp.starts_with("https://")) {
+    std::cerr << "keel: --otlp-endpoint must be an http:// or https:// URL (the collector's "
+                 "OTLP/HTTP address, e.g. http://127.0.0.1:4318)\n";
+    return false;
+  }
   return true;
 }
 
@@ -276,6 +284,9 @@ int runServe(const cli::ServeOptions& options) {
   engine::EngineOptions eo;
   eo.defaultWorkdir = std::filesystem::current_path().string();
   eo.maxParallelSteps = std::max(1, options.maxParallelSteps);
+  // Spans go out on a client of their own, which goes on sending while the
+  // engine stops; both outlive the engine, which records spans into them.
+  http::CurlHttpClient otlpClient;
   http::CurlHttpClient httpClient;
   runners::HttpRunner httpRunner(httpClient, clock);
   eo.runners[spec::StepKind::kHttp] = &httpRunner;
@@ -283,6 +294,13 @@ int runServe(const cli::ServeOptions& options) {
   observe::MetricsRegistry metrics;
   eo.metrics = &metrics;
   registerBuildInfo(metrics);
+  std::optional<observe::OtlpExporter> otlp;  // after the registry it counts in
+  if (!options.otlpEndpoint.empty()) {
+    otlp.emplace(otlpClient, metrics, observe::OtlpOptions{.endpoint = options.otlpEndpoint});
+    otlp->start();
+    eo.spans = &*otlp;
+    spdlog::info("exporting spans to {}", observe::OtlpExporter::tracesUrl(options.otlpEndpoint));
+  }
   runners::TaskRunner taskRunner(clock, {.metrics = &metrics});
   eo.runners[spec::StepKind::kTask] = &taskRunner;
   // Set before the engine's loop starts, read only on it.
@@ -366,6 +384,7 @@ int runServe(const cli::ServeOptions& options) {
   webhooks.stop();
   notifications.stop();
   stopper.stop();
+  if (otlp) otlp->stop();  // sends the spans of the last commits
   server.stop();
   return 0;
 }

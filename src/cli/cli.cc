@@ -131,6 +131,9 @@ Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
   s.serve->add_option("--retain", p.retain,
                       "Delete finished runs older than this while serving (e.g. 30d; units s m h "
                       "d w; default: keep them, except workflows with retention:)");
+  s.serve->add_option("--otlp-endpoint", p.serve.otlpEndpoint,
+                      "Export spans of runs, steps and attempts to this OpenTelemetry collector "
+                      "(OTLP/HTTP JSON, POST URL/v1/traces; e.g. http://127.0.0.1:4318)");
   s.serve->add_option("--log-level", p.serve.logLevel, "Log level of the JSON logs on stderr")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();

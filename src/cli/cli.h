@@ -38,6 +38,9 @@ struct ServeOptions {
   // Finished runs older than this are deleted while serving (--retain,
   // e.g. 30d); 0 = off. A workflow's own `retention:` overrides it.
   int64_t retainMs = 0;
+  // An OpenTelemetry collector (http:// or https://): spans are exported
+  // to OTLP_ENDPOINT/v1/traces over OTLP/HTTP JSON; "" = no export.
+  std::string otlpEndpoint;
 };
 
 struct BenchOptions {

@@ -23,6 +23,9 @@ struct TriggerRequest {
   nlohmann::json params = nlohmann::json::object();  // values: strings, numbers or booleans
   std::string idempotencyKey;                        // empty = none
   RequestContext who = {};                           // who asked, and why (recorded in run_created)
+  // The W3C trace the run joins (32 hex, the caller's traceparent); empty:
+  // the run starts a trace of its own.
+  std::string traceId = {};
 };
 
 struct TriggerResult {

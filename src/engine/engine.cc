@@ -29,6 +29,7 @@ Engine::Engine(store::Store& store, exec::StepExecutor& executor, const Clock& c
       loop_(clock),
       reader_(!options_.manual) {
   runners_[spec::StepKind::kRun] = &processRunner_;
+  if (options_.spans) spans_ = std::make_unique<SpanRecorder>(*options_.spans);
   for (auto& [kind, runner] : options_.runners) runners_[kind] = runner;
   committer_ = std::make_unique<Committer>(store_, loop_, !options_.manual);
   makeFileWatcher();
@@ -272,10 +273,10 @@ std::future<Result<TriggerResult>> Engine::trigger(TriggerRequest request) {
   auto params = effectiveParams(**wf, request.params);
   if (!params.ok()) return answer(params.error());
   loop_.post([this, wf = *wf, given = std::move(request.params), params = std::move(*params),
-              key = std::move(request.idempotencyKey), who = std::move(request.who), seen,
-              reply]() mutable {
+              key = std::move(request.idempotencyKey), who = std::move(request.who), seen, reply,
+              traceId = std::move(request.traceId)]() mutable {
     onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key), std::move(who),
-              seen, reply);
+              seen, reply, std::move(traceId));
   });
   return future;
 }
@@ -574,6 +575,16 @@ void Engine::onCommitted(Status status, std::vector<AfterCommit> actions, store:
     {
       std::lock_guard lock(keysMu_);
       ++durableSeq_;
+    }
+    if (spans_) {
+      // Before the actions, which may evict the runs the spans read.
+      spans_->committed(
+          batch,
+          [this](const std::string& id) -> const store::RunRow* {
+            auto it = runs_.find(id);
+            return it == runs_.end() ? nullptr : &it->second->row;
+          },
+          now());
     }
     observeCommitted(batch);  // before the actions evict the runs that ended
     for (auto& a : actions) a();

@@ -37,6 +37,7 @@
 #include "engine/event_loop.h"
 #include "engine/gates.h"
 #include "engine/run_state.h"
+#include "engine/span_recorder.h"
 #include "engine/step_runner.h"
 #include "engine/store_reader.h"
 #include "engine/task_broker.h"
@@ -44,6 +45,7 @@
 #include "engine/workflow_metrics.h"
 #include "exec/executor.h"
 #include "observe/metrics.h"
+#include "observe/span.h"
 #include "spec/parser.h"
 #include "store/store.h"
 #include "triggers/file_watcher.h"
@@ -76,6 +78,10 @@ struct EngineOptions {
   // How file triggers list a directory; null: triggers::listDirectory
   // (tests hand in a fake). Called on the file watcher's thread.
   triggers::FileWatcher::Lister listDirectory;
+  // Where the spans of ended runs, steps and attempts go (span_recorder.h),
+  // on the loop thread once durable; not owned, outlives the engine. Null:
+  // no spans are made.
+  observe::SpanSink* spans = nullptr;
 };
 
 struct EngineStats {
@@ -195,7 +201,8 @@ class Engine final : public Control, public TaskLeaseLog {
   // the key up in the store and did not find it.
   void onTrigger(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json given,
                  nlohmann::json params, std::string key, RequestContext who, uint64_t seenSeq,
-                 std::shared_ptr<std::promise<Result<TriggerResult>>> reply);
+                 std::shared_ptr<std::promise<Result<TriggerResult>>> reply,
+                 std::string traceId = {});
   // Keyed triggers between their store lookup and their handling on the
   // loop: keeps the keys made durable meanwhile (durableKeys_) until none
   // of them can need one. Any thread.
@@ -210,8 +217,9 @@ class Engine final : public Control, public TaskLeaseLog {
                                const std::string& key);
   // `who`: the person or token that asked (a trigger through the API);
   // null for keel's own (a schedule, a file, an event, an after trigger).
+  // `traceId`: the trace the run joins (the caller's); empty: a new one.
   RunRt& createRun(std::shared_ptr<const LoadedWorkflow> wf, nlohmann::json params, std::string key,
-                   const RequestContext* who = nullptr);
+                   const RequestContext* who = nullptr, std::string traceId = {});
   void startRun(RunRt& run);
   // The run's concurrency key as the gate sees it; nullopt without one.
   std::optional<ConcurrencySlots> concurrencyOf(const RunRt& run) const;
@@ -624,6 +632,7 @@ class Engine final : public Control, public TaskLeaseLog {
   std::atomic<uint64_t> outboxEmitted_{0};    // durable, to deliver
   std::atomic<uint64_t> outboxFailed_{0};     // durable, payload could not be made
   std::atomic<uint64_t> outboxDelivered_{0};  // marked delivered, durable
+  std::unique_ptr<SpanRecorder> spans_;       // when options_.spans is set
   // Last, so the callbacks reading the members above go first.
   std::unique_ptr<observe::MetricsRegistry> ownMetrics_;  // when options_.metrics is null
   std::vector<observe::MetricsCallback> metricCallbacks_;

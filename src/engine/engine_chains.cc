@@ -18,6 +18,7 @@
 
 #include "engine/engine.h"
 #include "observe/json_log.h"
+#include "observe/trace_context.h"
 #include "triggers/after_trigger.h"
 
 namespace keel::engine {
@@ -87,11 +88,13 @@ void Engine::startAfterTriggers(RunRt& upstream) {
         event(upstream, kAfterFailedEvent, {}, 0,
               fmt::format("after-trigger {} of workflow {} did not start a run: {}", i + 1,
                           wf->row.name, why));
-        observe::logFields(spdlog::level::warn, "after-trigger did not start a run",
-                           {{"run_id", upstream.row.id},
-                            {"workflow", wf->row.name},
-                            {"trigger", i + 1},
-                            {"error", why}});
+        observe::logFields(
+            spdlog::level::warn, "after-trigger did not start a run",
+            {{"run_id", upstream.row.id},
+             {"trace_id", observe::runTraceId(upstream.row.traceId, upstream.row.id)},
+             {"workflow", wf->row.name},
+             {"trigger", i + 1},
+             {"error", why}});
         continue;
       }
       std::string key = triggers::afterRunKey(upstream.row.id, wf->row.name, i);

@@ -12,6 +12,7 @@
 
 #include "engine/engine.h"
 #include "observe/json_log.h"
+#include "observe/trace_context.h"
 
 namespace keel::engine {
 
@@ -50,7 +51,10 @@ bool Engine::compensationsFinished(RunRt& run, bool allSucceeded) {
           fmt::format("{}: {}", run.cancelRequested ? "run cancelled" : "run failed", order));
     if (observe::logEnabled(spdlog::level::info))
       observe::logFields(spdlog::level::info, "run compensating: " + order,
-                         {{"run_id", run.row.id}, {"workflow", run.row.workflow}});
+                         {{"run_id", run.row.id},
+                          {"trace_id", observe::runTraceId(run.row.traceId, run.row.id)},
+                          {"trace_id", observe::runTraceId(run.row.traceId, run.row.id)},
+                          {"workflow", run.row.workflow}});
   }
   if (run.row.compensation != kCompensationRunning) return true;  // ended earlier
   bool anyFailed = false;
@@ -78,6 +82,7 @@ void Engine::compensationFailed(RunRt& run, int idx) {
   event(run, "compensation_failed", s.row.name, s.row.attempts, s.row.reason);
   observe::logFields(spdlog::level::err, "compensation failed: " + s.row.reason,
                      {{"run_id", run.row.id},
+                      {"trace_id", observe::runTraceId(run.row.traceId, run.row.id)},
                       {"workflow", run.row.workflow},
                       {"step", s.row.name},
                       {"attempt", s.row.attempts}});

@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "observe/json_log.h"
+#include "observe/trace_context.h"
 #include "spec/template.h"
 #include "triggers/event_trigger.h"
 
@@ -102,6 +103,7 @@ void Engine::queueOutboxEvent(RunRt& run, const spec::EmitSpec& emit, std::strin
           fmt::format("event {} on topic {} not sent: {}", row.id, row.topic, row.error));
     observe::logFields(spdlog::level::warn, "event not emitted: " + row.error,
                        {{"run_id", run.row.id},
+                        {"trace_id", observe::runTraceId(run.row.traceId, run.row.id)},
                         {"workflow", run.row.workflow},
                         {"event_id", row.id},
                         {"topic", row.topic}});

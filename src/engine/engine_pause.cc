@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "observe/json_log.h"
+#include "observe/trace_context.h"
 
 namespace keel::engine {
 
@@ -284,6 +285,7 @@ void Engine::onControlRun(bool pause, const std::string& runId, RequestContext w
   observe::logFields(spdlog::level::info,
                      fmt::format("run {} {}", runId, pause ? "paused" : "resumed"),
                      {{"run_id", runId},
+                      {"trace_id", observe::runTraceId(run->row.traceId, runId)},
                       {"workflow", run->row.workflow},
                       {"actor", who.actor()},
                       {"reason", who.reason}});

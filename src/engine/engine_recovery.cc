@@ -5,6 +5,7 @@
 
 #include "engine/engine.h"
 #include "observe/json_log.h"
+#include "observe/trace_context.h"
 
 namespace keel::engine {
 
@@ -123,6 +124,7 @@ void Engine::failUnloadable(store::ActiveRun active, const Error& why) {
   if (observe::logEnabled(spdlog::level::err))
     observe::logFields(spdlog::level::err, "run failed: " + cause,
                        {{"run_id", run.id},
+                        {"trace_id", observe::runTraceId(run.traceId, run.id)},
                         {"workflow", run.workflow},
                         {"version", run.version},
                         {"state", "failed"}});
@@ -156,6 +158,7 @@ void Engine::failUnloadable(store::ActiveRun active, const Error& why) {
     if (observe::logEnabled(spdlog::level::warn))
       observe::logFields(spdlog::level::warn, "attempt lost: " + a.message,
                          {{"run_id", run.id},
+                          {"trace_id", observe::runTraceId(run.traceId, run.id)},
                           {"workflow", run.workflow},
                           {"step", a.step},
                           {"attempt", a.n},

@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "engine/engine.h"
 #include "observe/json_log.h"
+#include "observe/trace_context.h"
 #include "spec/template.h"
 
 namespace keel::engine {
@@ -20,14 +21,15 @@ using nlohmann::json;
 // (uncommittedKeys_) or made durable by a later commit (durableKeys_).
 void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, json params,
                        std::string key, RequestContext who, uint64_t seenSeq,
-                       std::shared_ptr<std::promise<Result<TriggerResult>>> reply) {
+                       std::shared_ptr<std::promise<Result<TriggerResult>>> reply,
+                       std::string traceId) {
   KeyId keyId{wf->row.name, key};
   if (!key.empty()) {
     if (uncommittedKeys_.count(keyId)) {
       // The first run with this key is not durable yet: ask again once it is.
-      afterCommit([this, wf, given, params, key, who, seenSeq, reply]() mutable {
+      afterCommit([this, wf, given, params, key, who, seenSeq, reply, traceId]() mutable {
         onTrigger(std::move(wf), std::move(given), std::move(params), std::move(key),
-                  std::move(who), seenSeq, reply);
+                  std::move(who), seenSeq, reply, std::move(traceId));
       });
       return;
     }
@@ -42,7 +44,8 @@ void Engine::onTrigger(std::shared_ptr<const LoadedWorkflow> wf, json given, jso
     reply->set_value(Error(ErrorCode::kConflict, why));
     return;
   }
-  RunRt& run = createRun(std::move(wf), std::move(params), std::move(key), &who);
+  RunRt& run =
+      createRun(std::move(wf), std::move(params), std::move(key), &who, std::move(traceId));
   auditRun(run, who, "run.trigger");
   if (!keyId.second.empty()) {
     uncommittedKeys_[keyId] = run.row.id;
@@ -88,7 +91,7 @@ void Engine::pruneDurableKeys() {
 }
 
 RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, std::string key,
-                         const RequestContext* who) {
+                         const RequestContext* who, std::string traceId) {
   auto owned = std::make_unique<RunRt>();
   RunRt& run = *owned;
   run.wf = std::move(wf);
@@ -102,6 +105,10 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   run.row.paramsJson = run.params.dump();
   run.row.idempotencyKey = std::move(key);
   run.row.createdAt = now();
+  // The run keeps the trace it was triggered in (observe/trace_context.h),
+  // or starts its own; its steps' spans and traceparents all carry it.
+  run.row.traceId = observe::isTraceId(traceId) ? std::move(traceId) : observe::newTraceId(random_);
+  if (who) run.row.requestId = who->requestId;
   initSteps(run);
   for (size_t i = 0; i < run.steps.size(); ++i)
     run.steps[i].pendingNeeds = static_cast<int>(run.wf->needs[i].size());
@@ -289,8 +296,10 @@ void Engine::maybeFinishRun(RunRt& run) {
   event(run, std::string("run_") + std::string(toString(run.row.state)), {}, 0, run.row.reason);
   auto level = run.row.state == RunState::kFailed ? spdlog::level::warn : spdlog::level::info;
   if (observe::logEnabled(level)) {
-    nlohmann::json fields{
-        {"run_id", run.row.id}, {"workflow", run.row.workflow}, {"state", toString(run.row.state)}};
+    nlohmann::json fields{{"run_id", run.row.id},
+                          {"trace_id", observe::runTraceId(run.row.traceId, run.row.id)},
+                          {"workflow", run.row.workflow},
+                          {"state", toString(run.row.state)}};
     if (firstDead) {
       fields["step"] = firstDead->row.name;
       if (firstDead->attempt) fields["class"] = toString(firstDead->attempt->failureClass);

@@ -8,6 +8,7 @@
 
 #include "engine/engine.h"
 #include "observe/json_log.h"
+#include "observe/trace_context.h"
 #include "resilience/retry.h"
 #include "spec/parser.h"
 #include "spec/template.h"
@@ -169,6 +170,9 @@ Result<std::shared_ptr<const PreparedAttempt>> Engine::prepareAttempt(RunRt& run
   in.outputs = &outputs;
   in.timeout = spec.timeout.value_or(Millis(0));
   in.leasedTo = std::move(leasedTo);
+  in.traceId = observe::runTraceId(run.row.traceId, run.row.id);
+  in.spanId = observe::attemptSpanId(in.runId, spec.name, in.attempt);
+  in.requestId = run.row.requestId;
   auto prepared = runner.prepare(in);
   if (prepared.ok()) return prepared;
   // A step an operator skipped has no output: say so where a template
@@ -345,6 +349,7 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
   if (observe::logEnabled(spdlog::level::warn))
     observe::logFields(spdlog::level::warn, "attempt failed: " + message,
                        {{"run_id", run.row.id},
+                        {"trace_id", observe::runTraceId(run.row.traceId, run.row.id)},
                         {"workflow", run.row.workflow},
                         {"step", s.row.name},
                         {"attempt", s.attempt->n},

@@ -241,6 +241,7 @@ class EngineTest : public ::testing::Test {
     opts.runners = runners_;
     opts.metrics = &metrics_;
     opts.listDirectory = lister_;
+    opts.spans = spans_;
     engine_ = std::make_unique<Engine>(*flaky_, exec_, clock_, random_, opts);
     auto st = engine_->start();
     ASSERT_TRUE(st.ok()) << st.error().toString();
@@ -326,6 +327,7 @@ class EngineTest : public ::testing::Test {
   testing::TempDir dir_;
   ManualClock clock_;
   SeededRandom random_{42};
+  observe::SpanSink* spans_ = nullptr;  // set before openEngine() to collect spans
   ScriptedExecutor exec_;
   observe::MetricsRegistry metrics_;  // the engines' metrics; outlives each of them
   std::unique_ptr<store::Store> store_;

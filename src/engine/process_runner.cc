@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "engine/step_runner.h"
+#include "observe/trace_context.h"
 #include "spec/parser.h"
 #include "spec/template.h"
 
@@ -72,6 +73,13 @@ Result<std::shared_ptr<const PreparedAttempt>> ProcessRunner::prepare(const Atte
   // Stable across every attempt of the step, so an external effect keyed
   // by it happens once however often the step is retried.
   req.env["KEEL_IDEMPOTENCY_KEY"] = in.runId + "/" + spec.name;
+  // The run's W3C trace with this attempt as the parent span, so what the
+  // step calls joins the trace; and the API request that created the run
+  // (empty for runs keel started itself).
+  req.env["TRACEPARENT"] = observe::formatTraceparent(
+      observe::runTraceId(in.traceId, in.runId),
+      in.spanId.empty() ? observe::attemptSpanId(in.runId, spec.name, in.attempt) : in.spanId);
+  req.env["KEEL_REQUEST_ID"] = in.requestId;
   return std::shared_ptr<const PreparedAttempt>(std::move(attempt));
 }
 

@@ -42,6 +42,12 @@ struct AttemptInput {
   // The outputs of the steps this one needs (directly or further up).
   const std::map<std::string, nlohmann::json>* outputs = nullptr;
   std::chrono::milliseconds timeout{0};  // 0 = none
+  // The run's trace (RunRow::traceId; empty for a run stored before runs
+  // kept one) and this attempt's span in it (attemptSpanId), for the
+  // step's TRACEPARENT and traceparent header.
+  std::string traceId;
+  std::string spanId;
+  std::string requestId;  // the X-Request-Id that created the run; empty if none
   // Re-attach of a `task:` attempt only: the worker its task was handed to,
   // from the run's timeline (empty: it was never handed out).
   std::string leasedTo;

@@ -9,8 +9,8 @@
 
 #include "http/classify.h"
 #include "observe/json_log.h"
+#include "observe/trace_context.h"
 #include "resilience/backoff.h"
-#include "runners/http_runner.h"
 #include "spec/parser.h"
 
 namespace keel::outbox {
@@ -166,9 +166,13 @@ Status WebhookDelivery::send(const spec::SubscriptionSpec& spec,
   req.url = spec.url;
   req.headers.push_back({"Content-Type", "application/json"});
   req.headers.push_back({"Idempotency-Key", (*event)->id});
+  // The emitting run's trace (as its http steps send it), in a new span.
+  std::string storedTrace;
+  if (auto run = store_.getRun((*event)->runId); run.ok() && run->has_value())
+    storedTrace = (*run)->run.traceId;
   req.headers.push_back(
-      {"traceparent", fmt::format("00-{}-{:016x}-01", runners::HttpRunner::traceId((*event)->runId),
-                                  random_.next64() | 1)});
+      {"traceparent", observe::formatTraceparent(observe::runTraceId(storedTrace, (*event)->runId),
+                                                 observe::newSpanId(random_))});
   for (const auto& [name, value] : spec.headers) req.headers.push_back({name, value});
   req.body = body.dump();
   req.totalTimeout = spec.timeout;

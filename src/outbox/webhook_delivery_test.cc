@@ -109,6 +109,24 @@ TEST_F(WebhookDeliveryTest, EventsAfterTheSubscriptionArePostedInOrderWithTheirH
   EXPECT_EQ(tp.substr(3, 32), tp2.substr(3, 32));
 }
 
+TEST_F(WebhookDeliveryTest, TheTraceparentCarriesTheEmittingRunsStoredTrace) {
+  store::RunRow run;
+  run.id = "01JQ0000000000000000000001";
+  run.workflow = "load";
+  run.version = 1;
+  run.state = RunState::kSucceeded;
+  run.traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  run.createdAt = clock_.wallNow();
+  ASSERT_TRUE(store_->apply({{store::PutRun{run}}}).ok());
+  subscribe("hook", "orders.loaded", "");
+  emit("e1", "orders.loaded");
+  pass();
+  ASSERT_EQ(client_.requests().size(), 1u);
+  auto tp = *http::findHeader(client_.requests()[0].headers, "traceparent");
+  EXPECT_EQ(tp.substr(0, 36), "00-4bf92f3577b34da6a3ce929d0e0e4736-") << tp;
+  EXPECT_EQ(tp.size(), 55u);
+}
+
 TEST_F(WebhookDeliveryTest, AFailedAttemptIsRetriedAfterItsBackoffAndHoldsTheNextEvent) {
   subscribe("hook", "t.x",
             "retry: { max_attempts: 3, backoff: fixed, initial: 10s, max: 10s, jitter: none }\n");

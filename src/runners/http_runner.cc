@@ -9,6 +9,7 @@
 
 #include "exec/classify.h"
 #include "http/classify.h"
+#include "observe/trace_context.h"
 #include "spec/http_step.h"
 #include "spec/template.h"
 
@@ -33,12 +34,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 }  // namespace
 
 struct HttpRunner::Call {
@@ -47,26 +42,7 @@ struct HttpRunner::Call {
   bool cancelWhenSent = false;                // stop() before send() returned
 };
 
-std::string HttpRunner::traceId(const std::string& runId) {
-  static constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  if (runId.size() == 26) {
-    // 26 base32 digits hold 130 bits; a run id's first digit is at most 7.
-    unsigned __int128 v = 0;
-    bool ok = true;
-    for (char c : runId) {
-      auto d = kCrockford.find(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-      if (d == std::string_view::npos) {
-        ok = false;
-        break;
-      }
-      v = (v << 5) | d;
-    }
-    if (ok && v != 0)
-      return fmt::format("{:016x}{:016x}", static_cast<uint64_t>(v >> 64),
-                         static_cast<uint64_t>(v));
-  }
-  return fmt::format("{:016x}{:016x}", fnv1a(runId) | 1, fnv1a("keel:" + runId));
-}
+std::string HttpRunner::traceId(const std::string& runId) { return observe::derivedTraceId(runId); }
 
 Result<std::shared_ptr<const engine::PreparedAttempt>> HttpRunner::prepare(
     const engine::AttemptInput& in) {
@@ -91,9 +67,12 @@ Result<std::shared_ptr<const engine::PreparedAttempt>> HttpRunner::prepare(
   }
   req.headers.push_back({std::string(spec::kIdempotencyKeyHeader), in.runId + "/" + in.step->name});
   req.headers.push_back({std::string(spec::kRunIdHeader), in.runId});
-  const uint64_t span = fnv1a(fmt::format("{}/{}/{}", in.runId, in.step->name, in.attempt)) | 1;
-  req.headers.push_back({std::string(spec::kTraceparentHeader),
-                         fmt::format("00-{}-{:016x}-01", traceId(in.runId), span)});
+  // The run's trace, and this attempt's span (observe::attemptSpanId).
+  std::string span =
+      in.spanId.empty() ? observe::attemptSpanId(in.runId, in.step->name, in.attempt) : in.spanId;
+  req.headers.push_back(
+      {std::string(spec::kTraceparentHeader),
+       observe::formatTraceparent(observe::runTraceId(in.traceId, in.runId), span)});
   req.caFile = spec.caFile;
   req.followRedirects = spec.followRedirects;
   // The engine's timer stops the call at the step's timeout; the client's

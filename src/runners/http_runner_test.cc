@@ -36,9 +36,13 @@ class HttpRunnerTest : public ::testing::Test {
     wf_ = *parsed;
   }
 
-  Result<std::shared_ptr<const engine::PreparedAttempt>> prepare(json params, int attempt = 1) {
+  Result<std::shared_ptr<const engine::PreparedAttempt>> prepare(json params, int attempt = 1,
+                                                                 std::string traceId = {},
+                                                                 std::string spanId = {}) {
     params_ = std::move(params);
     engine::AttemptInput in;
+    in.traceId = std::move(traceId);
+    in.spanId = std::move(spanId);
     in.runId = kRunId;
     in.workflow = "push";
     in.attempt = attempt;
@@ -100,6 +104,17 @@ TEST_F(HttpRunnerTest, SendsTheRenderedRequestWithKeelsHeadersOnEveryAttempt) {
   EXPECT_EQ(out["body"]["id"], 7);
   EXPECT_EQ(out["headers"]["content-type"], "application/json");
   EXPECT_NE(o.stdoutText.find("HTTP 200"), std::string::npos) << o.stdoutText;
+}
+
+TEST_F(HttpRunnerTest, TheTraceparentCarriesTheRunsStoredTraceAndTheAttemptsSpan) {
+  auto p = prepare({{"date", "d"}, {"q", "x"}}, 2, "4bf92f3577b34da6a3ce929d0e0e4736",
+                   "00f067aa0ba902b7");
+  ASSERT_TRUE(p.ok()) << p.error().toString();
+  runner_.start(*p, [](exec::StepOutcome) {});
+  ASSERT_EQ(client_.requests().size(), 1u);
+  EXPECT_EQ(http::findHeader(client_.requests()[0].headers, "traceparent"),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  client_.deliver();
 }
 
 TEST_F(HttpRunnerTest, AnswersAndFailuresAreClassified) {

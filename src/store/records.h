@@ -42,6 +42,11 @@ struct RunRow {
   // Its compensations (engine/README.md): empty when none ran, else
   // "running", "done" or "failed".
   std::string compensation;
+  // The W3C trace id (32 hex) its steps' spans and traceparents carry: the
+  // triggering request's, or its own; empty for a run stored before schema
+  // 15 (its trace id is then derived from its id).
+  std::string traceId;
+  std::string requestId;  // the X-Request-Id of the API request that created it; empty if none
   WallTime createdAt;
   std::optional<WallTime> startedAt;
   std::optional<WallTime> finishedAt;

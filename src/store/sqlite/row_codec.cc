@@ -47,6 +47,8 @@ Result<RunRow> readRun(const Statement& s) {
   row.cancelReason = s.textAt(13);
   row.pauseReason = s.textAt(14);
   row.compensation = s.textAt(15);
+  row.traceId = s.textAt(16);
+  row.requestId = s.textAt(17);
   return row;
 }
 

@@ -334,6 +334,13 @@ CREATE INDEX notifications_due ON notifications (next_at) WHERE state = 'pending
 CREATE INDEX notifications_by_state ON notifications (state, updated_at);
 )sql";
 
+// The W3C trace a run belongs to and the API request that created it
+// (RunRow::traceId, requestId); NULL for runs stored before.
+constexpr const char* kSchemaRunTrace = R"sql(
+ALTER TABLE runs ADD COLUMN trace_id TEXT;
+ALTER TABLE runs ADD COLUMN request_id TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -348,6 +355,7 @@ constexpr Migration kMigrations[] = {
     {11, kSchemaWorkflowControls},
     {12, kSchemaCompensation},
     {13, kSchemaAuditLog},
+    {15, kSchemaRunTrace},
     {16, kSchemaChannels},
 };
 // Versions only grow (13 to 15 are kept for changes made beside this one);

@@ -32,7 +32,8 @@ TEST(SqliteFileArrivals, ASchema6DatabaseGainsTheTable) {
       "ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
-      "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema SET "
+      "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
+      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET "
       "version = 6");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();

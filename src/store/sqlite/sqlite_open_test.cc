@@ -193,7 +193,8 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-      "applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
+      "trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema "
       "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -239,7 +240,8 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-      "applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
+      "trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema "
       "SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -286,7 +288,8 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-      "applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
+      "trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema "
       "SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -315,7 +318,8 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-      "applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
+      "trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema "
       "SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -352,7 +356,8 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
-      "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema SET "
+      "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
+      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET "
       "version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -466,7 +471,8 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
       "ALTER TABLE events DROP COLUMN reason; "
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
-      "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema SET "
+      "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
+      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET "
       "version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -510,7 +516,8 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER "
       "TABLE workflows DROP COLUMN applied_by; "
-      "DROP TABLE channels; DROP TABLE notifications; UPDATE keel_schema SET version = 10");
+      "DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN trace_id; ALTER "
+      "TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET version = 10");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -549,6 +556,44 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
   for (const auto& a : *claimed)
     found = found || (a.run.id == "r2" && a.run.state == RunState::kPaused);
   EXPECT_TRUE(found) << "a paused run is active";
+}
+
+}  // namespace
+}  // namespace keel::store
+
+namespace keel::store {
+namespace {
+
+// A database of schema 12 gains runs.trace_id and runs.request_id (15) on
+// open: its runs read back with neither, and new runs keep both.
+TEST(SqliteOpenTest, ASchema12DatabaseGainsRunTraces) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  {
+    auto store = openSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.error().toString();
+    ASSERT_TRUE((*store)->apply({{PutRun{testutil::makeRun("r1")}}}).ok());
+  }
+  testutil::sqliteExec(path,
+                       "ALTER TABLE runs DROP COLUMN trace_id; ALTER TABLE runs DROP COLUMN "
+                       "request_id; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
+                       "applied_by; DROP TABLE channels; DROP TABLE notifications; "
+                       "UPDATE keel_schema SET version = 12");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
+  auto old = (*store)->getRun("r1");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->run.traceId, "");
+  EXPECT_EQ((*old)->run.requestId, "");
+  RunRow traced = testutil::makeRun("r2");
+  traced.traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  traced.requestId = "req-1";
+  ASSERT_TRUE((*store)->apply({{PutRun{traced}}}).ok());
+  auto back = (*store)->getRun("r2");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->run.traceId, traced.traceId);
+  EXPECT_EQ((*back)->run.requestId, "req-1");
 }
 
 }  // namespace

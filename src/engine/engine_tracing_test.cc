@@ -1,0 +1,166 @@
+// A run's trace: kept from the trigger (or started), handed to its steps
+// (TRACEPARENT, KEEL_RUN_ID, KEEL_REQUEST_ID), written on its log lines,
+// and told as spans once durable.
+#include <mutex>
+#include <sstream>
+
+#include "engine/engine_test_fixture.h"
+#include "observe/log_capture.h"
+#include "observe/trace_context.h"
+
+namespace keel::engine::test {
+namespace {
+
+constexpr char kTrace[] = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+class CollectingSink final : public observe::SpanSink {
+ public:
+  void record(observe::Span span) override {
+    std::lock_guard lock(mu_);
+    spans_.push_back(std::move(span));
+  }
+  std::vector<observe::Span> spans() {
+    std::lock_guard lock(mu_);
+    return spans_;
+  }
+  const observe::Span* named(const std::string& name) {
+    std::lock_guard lock(mu_);
+    for (const auto& s : spans_)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<observe::Span> spans_;
+};
+
+class EngineTracingTest : public EngineTest {
+ protected:
+  std::string triggerTraced(const std::string& wf, std::string traceId, std::string requestId) {
+    TriggerRequest request{wf, nlohmann::json::object(), ""};
+    request.who.token = "tester";
+    request.who.requestId = std::move(requestId);
+    request.traceId = std::move(traceId);
+    auto f = engine_->trigger(std::move(request));
+    engine_->pump();
+    auto r = f.get();
+    EXPECT_TRUE(r.ok()) << r.error().toString();
+    return r.ok() ? r->run.id : "";
+  }
+};
+
+TEST_F(EngineTracingTest, ARunKeepsTheTriggersTraceAndItsStepsSeeIt) {
+  apply(workflow("traced", R"(
+steps:
+  - { name: "load", run: "a", timeout: 1m, retry: { max_attempts: 2, initial: 1s, jitter: none } }
+)"));
+  auto id = triggerTraced("traced", kTrace, "req-7");
+  auto d = detail(id);
+  EXPECT_EQ(d.run.traceId, kTrace);
+  EXPECT_EQ(d.run.requestId, "req-7");
+  ASSERT_EQ(exec_.started.size(), 1u);
+  const auto& env = exec_.started[0].request.env;
+  EXPECT_EQ(env.at("TRACEPARENT"),
+            observe::formatTraceparent(kTrace, observe::attemptSpanId(id, "load", 1)));
+  EXPECT_EQ(env.at("KEEL_RUN_ID"), id);
+  EXPECT_EQ(env.at("KEEL_REQUEST_ID"), "req-7");
+  exec_.fail(0, FailureClass::kError, 1);
+  engine_->pump();
+  clock_.advance(std::chrono::seconds(2));
+  engine_->pump();
+  ASSERT_EQ(exec_.started.size(), 2u);
+  // A new attempt is a new span in the same trace.
+  EXPECT_EQ(exec_.started[1].request.env.at("TRACEPARENT"),
+            observe::formatTraceparent(kTrace, observe::attemptSpanId(id, "load", 2)));
+}
+
+TEST_F(EngineTracingTest, ARunWithoutATraceStartsItsOwn) {
+  apply(workflow("own", R"(
+steps:
+  - { name: "load", run: "a", timeout: 1m, retry: { max_attempts: 1 } }
+)"));
+  auto a = trigger("own");
+  auto b = trigger("own");
+  std::string ta = detail(a).run.traceId, tb = detail(b).run.traceId;
+  EXPECT_TRUE(observe::isTraceId(ta)) << ta;
+  EXPECT_TRUE(observe::isTraceId(tb)) << tb;
+  EXPECT_NE(ta, tb);
+  EXPECT_NE(ta, observe::derivedTraceId(a)) << "a new trace, not one derived from the id";
+  EXPECT_EQ(detail(a).run.requestId, "");
+  ASSERT_FALSE(exec_.started.empty());
+  EXPECT_EQ(exec_.started[0].request.env.at("KEEL_REQUEST_ID"), "");
+}
+
+TEST_F(EngineTracingTest, LogLinesOfARunCarryItsTraceId) {
+  observe::LogCapture log("info");
+  apply(workflow("logged", R"(
+steps:
+  - { name: "load", run: "a", timeout: 1m, retry: { max_attempts: 1 } }
+)"));
+  auto id = triggerTraced("logged", kTrace, "req-8");
+  exec_.fail(0, FailureClass::kBadInput, 65);
+  engine_->pump();
+  int withRun = 0;
+  std::istringstream in(log.text());
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    if (!j.contains("run_id")) continue;
+    ++withRun;
+    EXPECT_EQ(j.value("trace_id", ""), kTrace) << line;
+  }
+  EXPECT_GE(withRun, 2) << log.text();  // the failed attempt and the run's end
+}
+
+// The engine of these tests records its spans into sink_.
+class EngineSpansTest : public EngineTracingTest {
+ protected:
+  void SetUp() override {
+    spans_ = &sink_;
+    EngineTracingTest::SetUp();
+  }
+  void TearDown() override { engine_.reset(); }  // before sink_ goes
+
+  CollectingSink sink_;
+};
+
+TEST_F(EngineSpansTest, EndedRunsStepsAndAttemptsBecomeSpansOnceDurable) {
+  CollectingSink& sink = sink_;
+  apply(workflow("spanned", R"(
+steps:
+  - { name: "load", run: "a", timeout: 1m, retry: { max_attempts: 2, initial: 1s, jitter: none } }
+)"));
+  auto id = triggerTraced("spanned", kTrace, "req-9");
+  exec_.fail(0, FailureClass::kError, 1);
+  engine_->pump();
+  clock_.advance(std::chrono::seconds(2));
+  engine_->pump();
+  exec_.succeed(1);
+  engine_->pump();
+  ASSERT_EQ(detail(id).run.state, RunState::kSucceeded);
+  const observe::Span* run = sink.named("run spanned");
+  const observe::Span* step = sink.named("step load");
+  const observe::Span* first = sink.named("attempt load #1");
+  const observe::Span* second = sink.named("attempt load #2");
+  ASSERT_TRUE(run && step && first && second) << sink.spans().size();
+  EXPECT_EQ(sink.spans().size(), 4u);
+  for (const auto* s : {run, step, first, second}) EXPECT_EQ(s->traceId, kTrace);
+  EXPECT_EQ(first->spanId, observe::attemptSpanId(id, "load", 1));
+  EXPECT_EQ(first->parentSpanId, step->spanId);
+  EXPECT_EQ(second->parentSpanId, step->spanId);
+  EXPECT_EQ(step->parentSpanId, run->spanId);
+  EXPECT_TRUE(run->parentSpanId.empty());
+  EXPECT_EQ(first->status, observe::SpanStatus::kError);
+  EXPECT_EQ(second->status, observe::SpanStatus::kOk);
+  EXPECT_EQ(run->status, observe::SpanStatus::kOk);
+  EXPECT_LE(first->startUnixNanos, first->endUnixNanos);
+  EXPECT_LE(step->startUnixNanos, first->startUnixNanos);
+  bool hasClass = false;
+  for (const auto& [k, v] : first->attributes)
+    if (k == "keel.class") hasClass = v == "error";
+  EXPECT_TRUE(hasClass);
+}
+
+}  // namespace
+}  // namespace keel::engine::test
