@@ -85,9 +85,16 @@ struct PutWebhookDelivery {
 struct PutWorkflowControl {
   WorkflowControlRow row;
 };
-using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
-                              PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
-                              MarkOutboxDelivered, PutWebhookDelivery, PutWorkflowControl>;
+// Upserts an incident (incidents/incident.h) keyed by its id, with its
+// action items; adds the runs and timeline entries not stored yet (by
+// position), so it is written in the batch of the symptom or call.
+struct PutIncident {
+  incidents::Incident row;
+};
+using Mutation =
+    std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
+                 PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
+                 MarkOutboxDelivered, PutWebhookDelivery, PutWorkflowControl, PutIncident>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -250,6 +257,14 @@ class Store {
   virtual Result<int64_t> redeliverDead(const std::string& /*eventId*/,
                                         const std::string& /*topic*/, WallTime /*at*/) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no subscriptions");
+  }
+  // Incidents (newest first) with their runs, timeline and action items;
+  // one by id. A store without incidents keeps these defaults.
+  virtual Result<std::vector<incidents::Incident>> listIncidents(const IncidentFilter& /*f*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no incidents");
+  }
+  virtual Result<std::optional<incidents::Incident>> getIncident(const std::string& /*id*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no incidents");
   }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;

@@ -283,6 +283,71 @@ constexpr const char* kSchemaCompensation = R"sql(
 ALTER TABLE runs ADD COLUMN compensation TEXT;
 )sql";
 
+// Incidents (incidents/incident.h): one row each, the runs they affect,
+// their timeline and action items. Lists of strings and the conclusions of
+// earlier incidents are JSON: they are shown, never queried.
+constexpr const char* kSchemaIncidents = R"sql(
+CREATE TABLE incidents (
+  id TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  normalized TEXT NOT NULL,
+  state TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  recurring INTEGER NOT NULL DEFAULT 0,
+  fix_ineffective INTEGER NOT NULL DEFAULT 0,
+  previous_json TEXT NOT NULL DEFAULT '[]',
+  workflow TEXT NOT NULL,
+  step TEXT NOT NULL DEFAULT '',
+  failure_class TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  symptom TEXT NOT NULL DEFAULT '',
+  owner_team TEXT NOT NULL DEFAULT '',
+  owner_contact TEXT NOT NULL DEFAULT '',
+  runbook TEXT NOT NULL DEFAULT '',
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  first_run TEXT NOT NULL DEFAULT '',
+  logs_tail TEXT NOT NULL DEFAULT '',
+  attempts_json TEXT NOT NULL DEFAULT '[]',
+  downstream_json TEXT NOT NULL DEFAULT '[]',
+  root_cause TEXT NOT NULL DEFAULT '',
+  no_action_reason TEXT NOT NULL DEFAULT '',
+  workaround TEXT NOT NULL DEFAULT '',
+  workaround_expires INTEGER,
+  resolved_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX incidents_by_fingerprint ON incidents (fingerprint);
+CREATE INDEX incidents_by_last_seen ON incidents (last_seen);
+CREATE TABLE incident_runs (
+  incident_id TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  PRIMARY KEY (incident_id, pos)
+) WITHOUT ROWID;
+CREATE TABLE incident_timeline (
+  incident_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  from_state TEXT NOT NULL DEFAULT '',
+  to_state TEXT NOT NULL DEFAULT '',
+  actor TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (incident_id, n)
+) WITHOUT ROWID;
+CREATE TABLE incident_action_items (
+  incident_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  due TEXT NOT NULL,
+  done_at INTEGER,
+  done_by TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (incident_id, n)
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -296,9 +361,10 @@ constexpr Migration kMigrations[] = {
     {10, kSchemaEventActors},
     {11, kSchemaWorkflowControls},
     {12, kSchemaCompensation},
+    // 13 belongs to the audit log.
+    {14, kSchemaIncidents},
 };
-static_assert(std::size(kMigrations) == kSchemaVersion &&
-                  kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
+static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,
               "kSchemaVersion must be the version of the last migration");
 
 // SQLite reports a file that is not a database, or a damaged page, only

@@ -30,7 +30,9 @@ TEST(SqliteFileArrivals, ASchema6DatabaseGainsTheTable) {
       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
       "outbox; DROP TABLE file_arrivals; ALTER TABLE events DROP COLUMN actor; "
       "ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+      "DROP TABLE incidents; DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
+      "incident_action_items; DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN "
+      "pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 6");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();

@@ -191,13 +191,15 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN wait_reason; "
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
+      "DROP TABLE incidents; DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
+      "incident_action_items; DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN "
+      "pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; UPDATE keel_schema "
       "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 12);
+  EXPECT_EQ(kSchemaVersion, 14);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -236,7 +238,9 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN wait_reason; "
       "ALTER TABLE runs DROP COLUMN cancel_reason; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
+      "DROP TABLE incidents; DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
+      "incident_action_items; DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN "
+      "pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; UPDATE keel_schema "
       "SET version = 3");
   auto store = openSqliteStore(path);
@@ -282,7 +286,9 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
       "DROP TABLE inbound_events; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
+      "DROP TABLE incidents; DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
+      "incident_action_items; DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN "
+      "pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; UPDATE keel_schema "
       "SET version = 4");
   auto store = openSqliteStore(path);
@@ -310,7 +316,9 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
       "outbox; DROP TABLE file_arrivals; DROP TABLE schedule_state; "
       "ALTER TABLE events DROP COLUMN actor; ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
+      "DROP TABLE incidents; DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
+      "incident_action_items; DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN "
+      "pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; UPDATE keel_schema "
       "SET version = 5");
   auto store = openSqliteStore(path);
@@ -346,7 +354,9 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
       "DROP TABLE subscriptions; DROP TABLE webhook_deliveries; DROP TABLE "
       "outbox; ALTER TABLE events DROP COLUMN actor; "
       "ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+      "DROP TABLE incidents; DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
+      "incident_action_items; DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN "
+      "pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -458,7 +468,9 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
       path,
       "ALTER TABLE events DROP COLUMN actor; "
       "ALTER TABLE events DROP COLUMN reason; "
-      "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+      "DROP TABLE incidents; DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
+      "incident_action_items; DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN "
+      "pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; UPDATE keel_schema SET version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -498,7 +510,9 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
     ASSERT_TRUE((*store)->apply({{PutRun{testutil::makeRun("r1")}}}).ok());
   }
   testutil::sqliteExec(path,
-                       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
+                       "DROP TABLE incidents; DROP TABLE incident_runs; DROP TABLE "
+                       "incident_timeline; DROP TABLE incident_action_items; DROP TABLE "
+                       "workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
                        "ALTER TABLE runs DROP COLUMN compensation; "
                        "UPDATE keel_schema SET version = 10");
   auto store = openSqliteStore(path);

@@ -8,6 +8,7 @@
 
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/inbound_events.h"
+#include "store/sqlite/incidents.h"
 #include "store/sqlite/outbox.h"
 #include "store/sqlite/schedule_states.h"
 #include "store/sqlite/subscriptions.h"
@@ -228,6 +229,8 @@ Status Writer::put(const PutOutboxEvent& m) { return insertOutboxEvent(conn_, m.
 
 Status Writer::put(const PutWebhookDelivery& m) { return upsertWebhookDelivery(conn_, m.row); }
 Status Writer::put(const PutWorkflowControl& m) { return upsertWorkflowControl(conn_, m.row); }
+
+Status Writer::put(const PutIncident& m) { return upsertIncident(conn_, m.row); }
 
 Status Writer::put(const MarkOutboxDelivered& m) { return markOutboxDelivered(conn_, m.id, m.at); }
 

@@ -47,6 +47,7 @@ class Writer {
   Status put(const MarkOutboxDelivered& m);
   Status put(const PutWebhookDelivery& m);
   Status put(const PutWorkflowControl& m);
+  Status put(const PutIncident& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");
