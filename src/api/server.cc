@@ -119,6 +119,7 @@ void Server::addRoutes() {
   addScheduleRoutes(router_, context);
   addSubscriptionRoutes(router_, context);
   addControlRoutes(router_, context);
+  addIncidentRoutes(router_, context);
 }
 
 Reply Server::healthz() const { return jsonReply(200, {{"status", "ok"}}); }
