@@ -77,6 +77,10 @@ void addTokenRoutes(Router& router, const RouteContext& context);
 // POST /api/v1/workflows/{name}/pause|resume|disable|enable,
 // POST /api/v1/runs/{id}/pause|resume (control_routes.cc).
 void addControlRoutes(Router& router, const RouteContext& context);
+// GET /api/v1/incidents, GET /api/v1/incidents/{id}, POST
+// /api/v1/incidents/{id}/ack|mitigate|resolve|workaround and
+// .../actions/{n}/done (incident_routes.cc).
+void addIncidentRoutes(Router& router, const RouteContext& context);
 // A workflow's "paused" and "disabled" fields: {by, at, reason} or null
 // (null for both when `row` is null).
 void putControlFields(nlohmann::json& item, const store::WorkflowControlRow* row);

@@ -129,6 +129,7 @@ void Server::addRoutes() {
   addSubscriptionRoutes(router_, context);
   addChannelRoutes(router_, context);
   addControlRoutes(router_, context);
+  addIncidentRoutes(router_, context);
 }
 
 Reply Server::healthz() const { return jsonReply(200, {{"status", "ok"}}); }

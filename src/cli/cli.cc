@@ -54,6 +54,7 @@ struct Parsed {
   bool reject = false;  // keel approve --reject
   ShowArgs show;
   bool json = false;
+  IncidentArgs incidents;
 };
 
 struct Subcommands {
@@ -95,6 +96,7 @@ struct Subcommands {
   CLI::App* tokenRevoke;
   CLI::App* audit;
   CLI::App* auditVerify;
+  IncidentCli incidents;
 };
 
 Subcommands defineEngineCommands(CLI::App& app, Parsed& p, Subcommands s) {
@@ -391,6 +393,7 @@ Subcommands defineTokenCommands(CLI::App& app, Parsed& p, Subcommands s) {
 }
 
 int dispatchHttp(const Subcommands& s, const Parsed& p, const Context& ctx) {
+  if (int code = dispatchIncidentCommands(s.incidents, p.incidents, ctx); code >= 0) return code;
   if (*s.apply) return applyCommand(ctx, p.applyFiles, p.reason);
   if (*s.run) return runCommand(ctx, p.run);
   if (*s.emit) return emitCommand(ctx, p.emit);
@@ -545,6 +548,7 @@ int runCli(int argc, char** argv, const Commands& commands, std::ostream& out, s
   s = defineWorkflowCommands(app, parsed, s);
   s = defineRunCommands(app, parsed, s);
   s = defineTokenCommands(app, parsed, s);
+  s.incidents = defineIncidentCommands(app, parsed.incidents);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1069,5 +1069,44 @@ TEST_F(CliTest, AuditVerifySaysIntactOrWhereTheChainBreaks) {
       << err_.str();
 }
 
+TEST_F(CliTest, IncidentResolveSendsRootCauseActionsAndNote) {
+  engine::IncidentRequest seen;
+  control_.onIncidentAction = [&seen](const engine::IncidentRequest& r) {
+    seen = r;
+    incidents::Incident i;
+    i.id = r.id;
+    i.state = incidents::IncidentState::kResolved;
+    return Result<incidents::Incident>(i);
+  };
+  ASSERT_EQ(keel({"incident", "resolve", "inc-000001", "--root-cause", "late file", "--action",
+                  "add a file trigger;data;2026-12-15", "--action", "alert;ops;2026-12-01",
+                  "--note", "checked with the supplier"}),
+            0)
+      << err_.str();
+  EXPECT_EQ(out_.str(), "inc-000001 resolved\n");
+  EXPECT_EQ(seen.action, engine::IncidentAction::kResolve);
+  EXPECT_EQ(seen.resolve.rootCause, "late file");
+  ASSERT_EQ(seen.resolve.actionItems.size(), 2u);
+  EXPECT_EQ(seen.resolve.actionItems[0].text, "add a file trigger");
+  EXPECT_EQ(seen.resolve.actionItems[0].owner, "data");
+  EXPECT_EQ(seen.resolve.actionItems[1].due, "2026-12-01");
+  EXPECT_EQ(control_.callers().back().reason, "checked with the supplier");
+}
+
+TEST_F(CliTest, IncidentResolveRefusesWhatIsMissingBeforeSending) {
+  EXPECT_EQ(keel({"incident", "resolve", "inc-000001", "--root-cause", "x"}), 64);
+  EXPECT_NE(err_.str().find("--no-action-reason"), std::string::npos) << err_.str();
+  EXPECT_EQ(keel({"incident", "resolve", "inc-000001", "--root-cause", "x", "--action", "bad"}),
+            64);
+  EXPECT_EQ(keel({"incident", "resolve", "inc-000001", "--no-action-reason", "x"}), 64);
+  EXPECT_TRUE(control_.callers().empty());
+  // The API says what is missing when an action item is incomplete.
+  EXPECT_EQ(keel({"incident", "resolve", "inc-000001", "--root-cause", "x", "--action",
+                  "fix it;;2026-12-01"}),
+            65);
+  EXPECT_NE(err_.str().find("owner is required"), std::string::npos) << err_.str();
+  EXPECT_EQ(keel({"incident", "ack", "inc-000404"}), 66);
+}
+
 }  // namespace
 }  // namespace keel::cli

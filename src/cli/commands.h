@@ -14,6 +14,10 @@
 #include "cli/api_client.h"
 #include "core/clock.h"
 
+namespace CLI {
+class App;
+}
+
 namespace keel::cli {
 
 // Exit codes: 0, 1 for a run that did not succeed, and sysexits(3) codes
@@ -49,6 +53,34 @@ int checkAnswer(const Context& ctx, Result<ApiResponse> result, ApiResponse* res
 void printJson(std::ostream& out, const nlohmann::json& j);
 // STEP STATE ATTEMPTS DURATION CLASS, from a GET /runs/ID answer.
 void printStepTable(std::ostream& out, const nlohmann::json& run);
+
+// `keel incidents` and `keel incident ACTION ID` (incident_commands.cc).
+struct IncidentArgs {
+  bool open = false;
+  bool recurring = false;
+  std::string since;
+  bool json = false;
+  std::string action;  // show | ack | mitigate | resolve | workaround | done
+  std::string id;
+  std::string reason;
+  std::string rootCause;
+  std::vector<std::string> actions;  // "text;owner;YYYY-MM-DD"
+  std::string noActionReason;
+  std::string workaround;
+  std::string expires;
+  int item = 0;
+};
+int incidentsCommand(const Context& ctx, const IncidentArgs& args);
+int incidentCommand(const Context& ctx, const IncidentArgs& args);
+// The two commands on the parser, and the dispatch of whichever was given
+// (-1: neither).
+struct IncidentCli {
+  CLI::App* list = nullptr;
+  CLI::App* one = nullptr;
+  std::vector<CLI::App*> actions;
+};
+IncidentCli defineIncidentCommands(CLI::App& app, IncidentArgs& args);
+int dispatchIncidentCommands(const IncidentCli& cli, IncidentArgs args, const Context& ctx);
 
 struct ValidateArgs {
   std::vector<std::string> files;

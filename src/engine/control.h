@@ -14,6 +14,7 @@
 
 #include "core/request_context.h"
 #include "core/result.h"
+#include "incidents/lifecycle.h"
 #include "store/records.h"
 
 namespace keel::engine {
@@ -110,6 +111,17 @@ struct LiveLog {
 struct WorkflowControlResult {
   store::WorkflowControlRow control;
   bool changed = false;
+};
+
+// A person's call on an incident (POST /api/v1/incidents/ID/...).
+enum class IncidentAction { kAcknowledge, kMitigate, kResolve, kWorkaround, kActionDone };
+struct IncidentRequest {
+  std::string id;
+  IncidentAction action = IncidentAction::kAcknowledge;
+  incidents::ResolveRequest resolve;  // kResolve
+  std::string workaround;             // kWorkaround: what people do meanwhile
+  std::optional<WallTime> expires;    // kWorkaround: until when it may be relied on
+  int actionItem = 0;                 // kActionDone: its number
 };
 
 class Control {
@@ -239,6 +251,20 @@ class Control {
     (void)runId, (void)step, (void)approve, (void)who;
     std::promise<Result<store::RunRow>> p;
     p.set_value(Error(ErrorCode::kUnimplemented, "this keel has no approval steps"));
+    return p.get_future();
+  }
+  // A lifecycle call on an incident (incidents/lifecycle.h), decided on the
+  // engine loop; `who` (actor, and its reason as the note) lands in the
+  // incident's timeline, and the future resolves with the incident once
+  // that is durable. Errors: kNotFound (no such incident or action item),
+  // kConflict (not allowed from its state, naming it), kInvalidArgument
+  // (a resolve without a root cause or action items, saying what is
+  // missing). kUnimplemented by default.
+  virtual std::future<Result<incidents::Incident>> incidentAction(IncidentRequest request,
+                                                                  RequestContext who) {
+    (void)request, (void)who;
+    std::promise<Result<incidents::Incident>> p;
+    p.set_value(Error(ErrorCode::kUnimplemented, "this keel keeps no incidents"));
     return p.get_future();
   }
   // Where every file trigger stands. Any thread; none by default.

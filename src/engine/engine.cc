@@ -51,6 +51,7 @@ Status Engine::start() {
   KEEL_TRY(workflows_.loadLatest());
   KEEL_TRY(loadLastSuccesses());
   KEEL_TRY(loadControls());
+  KEEL_TRY(loadIncidents());
   auto claimed = store_.claimRuns();
   if (!claimed.ok()) return claimed.error();
   // Rebuild every run first, so the concurrency slots held by running runs

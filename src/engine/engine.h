@@ -164,6 +164,10 @@ class Engine final : public Control, public TaskLeaseLog {
   std::future<Result<store::RunRow>> resumeRun(const std::string& runId,
                                                RequestContext who) override;
 
+  // engine_incidents.cc
+  std::future<Result<incidents::Incident>> incidentAction(IncidentRequest request,
+                                                          RequestContext who) override;
+
   // Where every file trigger of the latest versions stands. Any thread.
   std::vector<FileTriggerStatus> fileTriggers() const override;
   // Asks each runner in turn (engine_live.cc); runners_ never changes after
@@ -506,6 +510,26 @@ class Engine final : public Control, public TaskLeaseLog {
   // A resumed run's held steps are dispatched (and held sleeps end).
   void releasePaused(RunRt& run);
 
+  // --- incidents (engine_incidents.cc) ---
+  // start(): every incident, indexed by fingerprint; workaround timers armed.
+  Status loadIncidents();
+  // A user-facing symptom of `run`: step `idx` (-1: the run itself) went
+  // dead, its compensation failed, or the run failed for good. Opens or
+  // joins an incident in the batch of the symptom.
+  void incidentSymptom(RunRt& run, int idx, const char* kind);
+  // A run succeeded: the incidents it is affected by and not yet mitigated
+  // are mitigated by keel.
+  void incidentRecovered(RunRt& run);
+  // Whether a dead step is a symptom: not when it was cancelled or an
+  // approver rejected it (a person decided).
+  static bool raisesIncident(const RunRt& run, int idx);
+  void onIncidentAction(IncidentRequest request, RequestContext who,
+                        std::shared_ptr<std::promise<Result<incidents::Incident>>> reply);
+  void armWorkaround(const incidents::Incident& incident);
+  void onWorkaroundDue(const std::string& id);
+  // The incident's current record goes into the pending batch.
+  void writeIncident(const incidents::Incident& incident);
+
   // --- recovery (engine_recovery.cc) ---
   RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
   // Whether a rebuilt run held a slot of its concurrency key when keel
@@ -621,6 +645,12 @@ class Engine final : public Control, public TaskLeaseLog {
   // What operators set on workflows, by name (loop thread; loaded by start()).
   std::map<std::string, store::WorkflowControlRow> controls_;
   int pausedWorkflows_ = 0;  // of controls_, those paused
+  // Every incident by id, and the ids of each fingerprint oldest first
+  // (loop thread; loaded by start()). The loop decides joins from these,
+  // never from the store.
+  std::map<std::string, incidents::Incident> incidents_;
+  std::map<std::string, std::vector<std::string>> incidentsByFingerprint_;
+  int lastIncidentNumber_ = 0;
 
   std::atomic<uint64_t> runsCreated_{0};
   std::atomic<uint64_t> runsFinished_{0};

@@ -53,7 +53,6 @@ bool Engine::compensationsFinished(RunRt& run, bool allSucceeded) {
       observe::logFields(spdlog::level::info, "run compensating: " + order,
                          {{"run_id", run.row.id},
                           {"trace_id", observe::runTraceId(run.row.traceId, run.row.id)},
-                          {"trace_id", observe::runTraceId(run.row.traceId, run.row.id)},
                           {"workflow", run.row.workflow}});
   }
   if (run.row.compensation != kCompensationRunning) return true;  // ended earlier

@@ -294,6 +294,10 @@ void Engine::maybeFinishRun(RunRt& run) {
   run.row.finishedAt = now();
   markRun(run);
   event(run, std::string("run_") + std::string(toString(run.row.state)), {}, 0, run.row.reason);
+  if (run.row.state == RunState::kFailed)
+    incidentSymptom(run, firstDead ? static_cast<int>(firstDead - run.steps.data()) : -1,
+                    "run_failed");
+  if (run.row.state == RunState::kSucceeded) incidentRecovered(run);
   auto level = run.row.state == RunState::kFailed ? spdlog::level::warn : spdlog::level::info;
   if (observe::logEnabled(level)) {
     nlohmann::json fields{{"run_id", run.row.id},

@@ -394,7 +394,12 @@ void Engine::killStep(RunRt& run, int idx, std::string reason) {
   s.row.dueAt.reset();
   markStep(run, idx);
   event(run, "step_dead", s.row.name, s.row.attempts, s.row.reason);
-  if (run.wf->isCompensation(idx)) compensationFailed(run, idx);
+  if (run.wf->isCompensation(idx)) {
+    compensationFailed(run, idx);
+    incidentSymptom(run, idx, "compensation_failed");
+  } else if (raisesIncident(run, idx)) {
+    incidentSymptom(run, idx, "step_dead");
+  }
   skipDependants(run, idx);
   maybeFinishRun(run);
 }

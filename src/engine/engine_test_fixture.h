@@ -196,6 +196,12 @@ class FlakyStore : public store::Store {
                                                                  const std::string& id) override {
     return read("findInboundEvent", real_.findInboundEvent(t, id));
   }
+  Result<std::vector<incidents::Incident>> listIncidents(const store::IncidentFilter& f) override {
+    return real_.listIncidents(f);
+  }
+  Result<std::optional<incidents::Incident>> getIncident(const std::string& id) override {
+    return real_.getIncident(id);
+  }
   Result<std::vector<store::WorkflowControlRow>> listWorkflowControls() override {
     return real_.listWorkflowControls();
   }

@@ -1,5 +1,6 @@
 // The top level of a workflow: identity, ownership, params, concurrency, slo,
 // retention.
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -11,9 +12,9 @@ namespace keel::spec::detail {
 namespace {
 
 const std::vector<std::string> kTopKeys = {
-    "name",    "namespace", "description", "owner",        "runbook",
-    "workdir", "params",    "triggers",    "dependencies", "concurrency",
-    "slo",     "retention", "steps",       "on_end",       "kind",
+    "name",   "namespace", "description",  "owner",       "runbook", "workdir",
+    "params", "triggers",  "dependencies", "concurrency", "slo",     "retention",
+    "steps",  "on_end",    "kind",         "severity",
 };
 
 bool isParamName(std::string_view s) {
@@ -76,6 +77,21 @@ void readRunbook(const MapReader& r, ParseState& st) {
     return;
   }
   st.spec.runbook = *v;
+}
+
+// `severity:` SEV1 (highest) .. SEV4, case-insensitive; the severity of the
+// incidents this workflow opens (SEV3 when absent).
+void readSeverity(const MapReader& r, ParseState& st) {
+  auto v = r.string("severity");
+  if (!v) return;
+  std::string up;
+  for (char c : *v) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (up.size() != 4 || !up.starts_with("SEV") || up[3] < '1' || up[3] > '4') {
+    st.diag.add(posOf(*r.find("severity")),
+                "severity \"" + *v + "\" is invalid: use SEV1 (highest), SEV2, SEV3 or SEV4");
+    return;
+  }
+  st.spec.severity = up[3] - '0';
 }
 
 void readParams(const YAML::Node& node, ParseState& st) {
@@ -186,6 +202,7 @@ void readWorkflow(const YAML::Node& root, ParseState& st) {
   spec.description = r.string("description", true).value_or("");
   readOwner(r, st);
   readRunbook(r, st);
+  readSeverity(r, st);
   spec.workdir = st.options.defaultWorkdir;
   if (auto wd = r.string("workdir")) {
     spec.workdir = joinWorkdir(st.options.defaultWorkdir, *wd);

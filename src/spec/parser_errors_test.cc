@@ -328,3 +328,19 @@ TEST(ParserErrors, YamlSyntaxAndDocumentShape) {
 
 }  // namespace
 }  // namespace keel::spec
+
+namespace keel::spec {
+namespace {
+
+TEST(ParserErrors, SeverityIsSev1ToSev4) {
+  EXPECT_TRUE(testing::hasProblem(testing::plus("severity: P1\n"), 8, 11,
+                                  "severity \"P1\" is invalid: use SEV1 (highest), SEV2, SEV3 or "
+                                  "SEV4"));
+  auto spec = testing::parse(testing::plus("severity: sev2\n"));
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ((*spec)->severity, 2);
+  EXPECT_EQ((*testing::parse(kMinimal))->severity, 3);
+}
+
+}  // namespace
+}  // namespace keel::spec

@@ -210,6 +210,9 @@ struct WorkflowSpec {
   std::string description;
   OwnerSpec owner;
   std::string runbook;
+  // `severity:` of the incidents it opens: 1 (SEV1, highest) .. 4; SEV3
+  // when not given.
+  int severity = 3;
   // Where run: commands start, resolved: the spec's `workdir:` (joined to
   // ParseOptions::defaultWorkdir when relative), else defaultWorkdir; empty =
   // the server's working directory.

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/states.h"
+#include "incidents/incident.h"
 
 namespace keel::store {
 
@@ -316,6 +317,17 @@ struct RunFilter {
   std::string cursor;             // return runs with id < cursor (newest first)
 
   bool operator==(const RunFilter&) const = default;
+};
+
+// Which incidents a listing shows (newest first).
+struct IncidentFilter {
+  std::optional<incidents::IncidentState> state;  // none = any
+  bool unresolvedOnly = false;                    // open, acknowledged or mitigated
+  bool recurringOnly = false;
+  std::optional<WallTime> since;  // last seen at or after
+  int limit = 200;
+
+  bool operator==(const IncidentFilter&) const = default;
 };
 
 }  // namespace keel::store

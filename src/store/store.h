@@ -104,10 +104,16 @@ struct PutNotification {
 struct UpdateNotification {
   NotificationRow row;
 };
+// Upserts an incident (incidents/incident.h) keyed by its id, with its
+// action items; adds the runs and timeline entries not stored yet (by
+// position), so it is written in the batch of the symptom or call.
+struct PutIncident {
+  incidents::Incident row;
+};
 using Mutation = std::variant<PutRun, PutStep, PutAttempt, AppendEvent, PutLog, PutInboundEvent,
                               PutScheduleState, PutFileArrival, PruneFileArrivals, PutOutboxEvent,
                               MarkOutboxDelivered, PutWebhookDelivery, PutWorkflowControl,
-                              AppendAudit, PutNotification, UpdateNotification>;
+                              AppendAudit, PutNotification, UpdateNotification, PutIncident>;
 
 struct Batch {
   std::vector<Mutation> mutations;
@@ -342,6 +348,14 @@ class Store {
   // no attempt made, due at `at`; the count. Durable on return; any thread.
   virtual Result<int64_t> redeliverDeadNotifications(const std::string& /*id*/, WallTime /*at*/) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no notifications");
+  }
+  // Incidents (newest first) with their runs, timeline and action items;
+  // one by id. A store without incidents keeps these defaults.
+  virtual Result<std::vector<incidents::Incident>> listIncidents(const IncidentFilter& /*f*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no incidents");
+  }
+  virtual Result<std::optional<incidents::Incident>> getIncident(const std::string& /*id*/) {
+    return Error(ErrorCode::kUnimplemented, "this store keeps no incidents");
   }
   virtual Result<std::vector<TokenRow>> listTokens() = 0;  // by name, revoked included
   virtual Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) = 0;

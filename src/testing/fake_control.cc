@@ -124,6 +124,18 @@ std::future<Result<store::RunRow>> FakeControl::decideApproval(const std::string
   });
 }
 
+std::future<Result<incidents::Incident>> FakeControl::incidentAction(
+    engine::IncidentRequest request, RequestContext who) {
+  {
+    std::lock_guard lock(mu_);
+    callers_.push_back(std::move(who));
+  }
+  return answer<incidents::Incident>([this, request]() -> Result<incidents::Incident> {
+    if (onIncidentAction) return onIncidentAction(request);
+    return Error(ErrorCode::kNotFound, "no incident " + request.id);
+  });
+}
+
 std::future<Result<store::RunRow>> FakeControl::skipStep(const std::string& runId,
                                                          const std::string& step,
                                                          RequestContext who) {

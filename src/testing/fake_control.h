@@ -43,6 +43,8 @@ class FakeControl final : public engine::Control {
   // Answers decideApproval() (run id, step, approve); default kNotFound.
   std::function<Result<store::RunRow>(const std::string&, const std::string&, bool)>
       onDecideApproval;
+  // Answers incidentAction() with the request; default kNotFound.
+  std::function<Result<incidents::Incident>(const engine::IncidentRequest&)> onIncidentAction;
   bool hang = false;
 
   std::future<Result<engine::TriggerResult>> trigger(engine::TriggerRequest request) override;
@@ -62,6 +64,9 @@ class FakeControl final : public engine::Control {
   std::future<Result<store::RunRow>> decideApproval(const std::string& runId,
                                                     const std::string& step, bool approve,
                                                     RequestContext who) override;
+  // Recorded in callers(), answered by onIncidentAction.
+  std::future<Result<incidents::Incident>> incidentAction(engine::IncidentRequest request,
+                                                          RequestContext who) override;
   std::future<Result<engine::ApplyResult>> applyWorkflow(std::string yaml, std::string sourceName,
                                                          RequestContext who = {}) override;
   // The whole text as one apply (recorded in applies(), answered by

@@ -303,6 +303,71 @@ CREATE INDEX audit_log_by_target ON audit_log (target, seq);
 ALTER TABLE workflows ADD COLUMN applied_by TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Incidents (incidents/incident.h): one row each, the runs they affect,
+// their timeline and action items. Lists of strings and the conclusions of
+// earlier incidents are JSON: they are shown, never queried.
+constexpr const char* kSchemaIncidents = R"sql(
+CREATE TABLE incidents (
+  id TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  normalized TEXT NOT NULL,
+  state TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  recurring INTEGER NOT NULL DEFAULT 0,
+  fix_ineffective INTEGER NOT NULL DEFAULT 0,
+  previous_json TEXT NOT NULL DEFAULT '[]',
+  workflow TEXT NOT NULL,
+  step TEXT NOT NULL DEFAULT '',
+  failure_class TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  symptom TEXT NOT NULL DEFAULT '',
+  owner_team TEXT NOT NULL DEFAULT '',
+  owner_contact TEXT NOT NULL DEFAULT '',
+  runbook TEXT NOT NULL DEFAULT '',
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  first_run TEXT NOT NULL DEFAULT '',
+  logs_tail TEXT NOT NULL DEFAULT '',
+  attempts_json TEXT NOT NULL DEFAULT '[]',
+  downstream_json TEXT NOT NULL DEFAULT '[]',
+  root_cause TEXT NOT NULL DEFAULT '',
+  no_action_reason TEXT NOT NULL DEFAULT '',
+  workaround TEXT NOT NULL DEFAULT '',
+  workaround_expires INTEGER,
+  resolved_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX incidents_by_fingerprint ON incidents (fingerprint);
+CREATE INDEX incidents_by_last_seen ON incidents (last_seen);
+CREATE TABLE incident_runs (
+  incident_id TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  PRIMARY KEY (incident_id, pos)
+) WITHOUT ROWID;
+CREATE TABLE incident_timeline (
+  incident_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  from_state TEXT NOT NULL DEFAULT '',
+  to_state TEXT NOT NULL DEFAULT '',
+  actor TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (incident_id, n)
+) WITHOUT ROWID;
+CREATE TABLE incident_action_items (
+  incident_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  due TEXT NOT NULL,
+  done_at INTEGER,
+  done_by TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (incident_id, n)
+) WITHOUT ROWID;
+)sql";
+
 // Notification channels (channels.h): every version of each; and the
 // notifications to send, one row per deduplication id.
 constexpr const char* kSchemaChannels = R"sql(
@@ -355,11 +420,11 @@ constexpr Migration kMigrations[] = {
     {11, kSchemaWorkflowControls},
     {12, kSchemaCompensation},
     {13, kSchemaAuditLog},
+    {14, kSchemaIncidents},
     {15, kSchemaRunTrace},
     {16, kSchemaChannels},
 };
-// Versions only grow (13 to 15 are kept for changes made beside this one);
-// the last is kSchemaVersion.
+// Versions only grow; the last is kSchemaVersion.
 constexpr bool versionsGrow() {
   for (size_t i = 1; i < std::size(kMigrations); ++i)
     if (kMigrations[i].version <= kMigrations[i - 1].version) return false;

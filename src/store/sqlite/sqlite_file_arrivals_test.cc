@@ -33,7 +33,9 @@ TEST(SqliteFileArrivals, ASchema6DatabaseGainsTheTable) {
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
       "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
-      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET "
+      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
+      "keel_schema SET "
       "version = 6");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();

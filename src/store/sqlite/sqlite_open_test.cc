@@ -194,7 +194,9 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
-      "trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema "
+      "trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
+      "keel_schema "
       "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -241,7 +243,9 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
-      "trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema "
+      "trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
+      "keel_schema "
       "SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -289,7 +293,9 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
-      "trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema "
+      "trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
+      "keel_schema "
       "SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -319,7 +325,9 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; ALTER TABLE runs "
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
-      "trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema "
+      "trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
+      "keel_schema "
       "SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -357,7 +365,9 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
       "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
-      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET "
+      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
+      "keel_schema SET "
       "version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -472,7 +482,9 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
       "DROP TABLE workflow_controls; ALTER TABLE runs DROP COLUMN pause_reason; "
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
       "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
-      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET "
+      "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
+      "keel_schema SET "
       "version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -517,7 +529,9 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER "
       "TABLE workflows DROP COLUMN applied_by; "
       "DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN trace_id; ALTER "
-      "TABLE runs DROP COLUMN request_id; UPDATE keel_schema SET version = 10");
+      "TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE incident_runs; DROP "
+      "TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE keel_schema SET version = "
+      "10");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -574,11 +588,13 @@ TEST(SqliteOpenTest, ASchema12DatabaseGainsRunTraces) {
     ASSERT_TRUE(store.ok()) << store.error().toString();
     ASSERT_TRUE((*store)->apply({{PutRun{testutil::makeRun("r1")}}}).ok());
   }
-  testutil::sqliteExec(path,
-                       "ALTER TABLE runs DROP COLUMN trace_id; ALTER TABLE runs DROP COLUMN "
-                       "request_id; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
-                       "applied_by; DROP TABLE channels; DROP TABLE notifications; "
-                       "UPDATE keel_schema SET version = 12");
+  testutil::sqliteExec(
+      path,
+      "ALTER TABLE runs DROP COLUMN trace_id; ALTER TABLE runs DROP COLUMN "
+      "request_id; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
+      "applied_by; DROP TABLE channels; DROP TABLE notifications; DROP TABLE incidents; "
+      "DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
+      "incident_action_items; UPDATE keel_schema SET version = 12");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);

@@ -13,6 +13,7 @@
 #include "store/sqlite/file_lock.h"
 #include "store/sqlite/gc.h"
 #include "store/sqlite/inbound_events.h"
+#include "store/sqlite/incidents.h"
 #include "store/sqlite/outbox.h"
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/reads.h"
@@ -218,6 +219,12 @@ class SqliteStore final : public Store {
   }
   Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& id) override {
     return read([&](Connection& c) { return sqlite::selectOutboxEvent(c, id); });
+  }
+  Result<std::vector<incidents::Incident>> listIncidents(const IncidentFilter& f) override {
+    return read([&](Connection& c) { return sqlite::selectIncidents(c, f); });
+  }
+  Result<std::optional<incidents::Incident>> getIncident(const std::string& id) override {
+    return read([&](Connection& c) { return sqlite::selectIncident(c, id); });
   }
   Result<std::vector<WorkflowControlRow>> listWorkflowControls() override {
     return read([&](Connection& c) { return sqlite::selectWorkflowControls(c); });

@@ -10,6 +10,7 @@
 #include "store/sqlite/channels.h"
 #include "store/sqlite/file_arrivals.h"
 #include "store/sqlite/inbound_events.h"
+#include "store/sqlite/incidents.h"
 #include "store/sqlite/outbox.h"
 #include "store/sqlite/schedule_states.h"
 #include "store/sqlite/subscriptions.h"
@@ -263,6 +264,8 @@ void Writer::endAudit(bool committed) {
   if (committed) auditHead_ = txAuditHead_;
   txAuditHead_ = auditHead_;
 }
+
+Status Writer::put(const PutIncident& m) { return upsertIncident(conn_, m.row); }
 
 Status Writer::put(const MarkOutboxDelivered& m) { return markOutboxDelivered(conn_, m.id, m.at); }
 

@@ -66,6 +66,7 @@ class Writer {
   Status stageAudit(const audit::Entry& entry);
   Status put(const PutNotification& m);
   Status put(const UpdateNotification& m);
+  Status put(const PutIncident& m);
   Status putStepPos();
   // Commits, or rolls back and returns an error starting with `what`.
   Status commitOrRollback(std::string_view what = "commit failed");

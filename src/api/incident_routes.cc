@@ -1,0 +1,314 @@
+// Incident routes (incidents/): what keel opened, and the calls people make.
+//   GET  /api/v1/incidents[?state=open|acknowledged|mitigated|resolved|unresolved
+//                          &recurring=true&since=2d&limit=N]   -> {"incidents":[...]}
+//   GET  /api/v1/incidents/{id}                                -> the whole incident
+//   POST /api/v1/incidents/{id}/ack|mitigate  {"reason"}
+//   POST /api/v1/incidents/{id}/resolve  {"root_cause", "action_items":[{"text","owner","due"}]
+//                                         | "no_action_reason", "reason"}
+//   POST /api/v1/incidents/{id}/workaround  {"text", "expires", "reason"}
+//   POST /api/v1/incidents/{id}/actions/{n}/done  {"reason"}
+// Reads come from the store; calls are decided by the engine and answered
+// (200, the incident) once durable: 400 saying what is missing, 404, 409.
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "api/body_json.h"
+#include "api/engine_call.h"
+#include "api/json_codec.h"
+#include "api/routes.h"
+#include "core/quote.h"
+#include "spec/fire_times.h"
+#include "spec/parser.h"
+
+namespace keel::api {
+namespace {
+
+using incidents::ActionItem;
+using incidents::Incident;
+
+nlohmann::json optionalTime(const std::optional<WallTime>& t) {
+  return t ? nlohmann::json(formatRfc3339(*t)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json itemsJson(const std::vector<ActionItem>& items, WallTime now) {
+  auto out = nlohmann::json::array();
+  for (const ActionItem& a : items)
+    out.push_back({{"n", a.n},
+                   {"text", a.text},
+                   {"owner", a.owner},
+                   {"due", a.due},
+                   {"done", a.doneAt.has_value()},
+                   {"done_at", optionalTime(a.doneAt)},
+                   {"done_by", a.doneBy},
+                   {"overdue", incidents::isOverdue(a, now)}});
+  return out;
+}
+
+int overdueCount(const Incident& i, WallTime now) {
+  int n = 0;
+  for (const auto& a : i.actionItems) n += incidents::isOverdue(a, now) ? 1 : 0;
+  return n;
+}
+
+nlohmann::json incidentJson(const Incident& i, bool full, WallTime now) {
+  auto previous = nlohmann::json::array();
+  for (const auto& p : i.previous) previous.push_back(p.id);
+  nlohmann::json j{{"id", i.id},
+                   {"fingerprint", i.fingerprint},
+                   {"state", incidents::toString(i.state)},
+                   {"severity", incidents::severityName(i.severity)},
+                   {"recurring", i.recurring},
+                   {"fix_ineffective", i.fixIneffective},
+                   {"previous", previous},
+                   {"workflow", i.workflow},
+                   {"step", i.step},
+                   {"class", i.failureClass},
+                   {"symptom", i.symptom},
+                   {"owner", {{"team", i.ownerTeam}, {"contact", i.ownerContact}}},
+                   {"runbook", i.runbook},
+                   {"count", i.count},
+                   {"first_seen", formatRfc3339(i.firstSeen)},
+                   {"last_seen", formatRfc3339(i.lastSeen)},
+                   {"resolved_at", optionalTime(i.resolvedAt)},
+                   {"action_items", itemsJson(i.actionItems, now)},
+                   {"overdue_action_items", overdueCount(i, now)}};
+  if (!full) return j;
+  j["normalized"] = i.normalized;
+  j["message"] = i.message;
+  j["first_run"] = i.firstRun;
+  j["runs"] = i.runs;
+  j["logs_tail"] = i.logsTail;
+  auto attempts = nlohmann::json::parse(i.attemptsJson, nullptr, false);
+  j["attempts"] = attempts.is_discarded() ? nlohmann::json::array() : attempts;
+  j["downstream"] = i.downstream;
+  j["root_cause"] = i.rootCause;
+  j["no_action_reason"] = i.noActionReason;
+  j["workaround"] =
+      i.workaround.empty()
+          ? nlohmann::json(nullptr)
+          : nlohmann::json{{"text", i.workaround}, {"expires", optionalTime(i.workaroundExpires)}};
+  auto history = nlohmann::json::array();
+  for (const auto& p : i.previous)
+    history.push_back({{"id", p.id},
+                       {"root_cause", p.rootCause},
+                       {"no_action_reason", p.noActionReason},
+                       {"action_items", itemsJson(p.actionItems, now)},
+                       {"resolved_at", optionalTime(p.resolvedAt)}});
+  j["previous_incidents"] = history;
+  auto timeline = nlohmann::json::array();
+  for (const auto& e : i.timeline)
+    timeline.push_back({{"n", e.n},
+                        {"at", formatRfc3339(e.at)},
+                        {"kind", e.kind},
+                        {"from", e.from},
+                        {"to", e.to},
+                        {"actor", e.actor},
+                        {"note", e.note}});
+  j["timeline"] = timeline;
+  return j;
+}
+
+Reply listIncidents(const RouteContext& ctx, const ApiRequest& request) {
+  store::IncidentFilter filter;
+  const WallTime now = ctx.clock.wallNow();
+  if (std::string state = request.query("state"); state == "unresolved") {
+    filter.unresolvedOnly = true;
+  } else if (!state.empty()) {
+    filter.state = incidents::parseIncidentState(state);
+    if (!filter.state)
+      return errorReply(Error(ErrorCode::kInvalidArgument,
+                              fmt::format("'state' must be open, acknowledged, mitigated, "
+                                          "resolved or unresolved, not {}",
+                                          quoteForMessage(state))));
+  }
+  if (std::string recurring = request.query("recurring"); !recurring.empty()) {
+    if (recurring != "true" && recurring != "false")
+      return errorReply(Error(ErrorCode::kInvalidArgument, "'recurring' must be true or false"));
+    filter.recurringOnly = recurring == "true";
+  }
+  if (const std::string since = request.query("since"); !since.empty()) {
+    if (auto ago = spec::parseDuration(since); ago.ok())
+      filter.since = now - *ago;
+    else if (auto at = spec::parseInstant(since))
+      filter.since = *at;
+    else
+      return errorReply(Error(ErrorCode::kInvalidArgument,
+                              fmt::format("'since' must be a duration such as 2d or 12h, or an "
+                                          "RFC 3339 instant, not {}",
+                                          quoteForMessage(since))));
+  }
+  if (const std::string limit = request.query("limit"); !limit.empty()) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), n);
+    if (ec != std::errc() || end != limit.data() + limit.size() || n < 1 || n > kMaxListLimit)
+      return errorReply(
+          Error(ErrorCode::kInvalidArgument, fmt::format("'limit' must be 1..{}", kMaxListLimit)));
+    filter.limit = n;
+  }
+  auto rows = ctx.store.listIncidents(filter);
+  if (!rows.ok()) return errorReply(rows.error());
+  auto items = nlohmann::json::array();
+  for (const auto& i : *rows) items.push_back(incidentJson(i, false, now));
+  return jsonReply(200, {{"incidents", items}});
+}
+
+Reply getIncident(const RouteContext& ctx, const ApiRequest& request) {
+  auto row = ctx.store.getIncident(request.pathParams[0]);
+  if (!row.ok()) return errorReply(row.error());
+  if (!*row)
+    return errorReply(Error(ErrorCode::kNotFound,
+                            fmt::format("no incident {}", quoteForMessage(request.pathParams[0]))));
+  return jsonReply(200, incidentJson(**row, true, ctx.clock.wallNow()));
+}
+
+Reply act(const RouteContext& ctx, engine::IncidentRequest r, RequestContext who) {
+  auto done =
+      awaitEngine(ctx.control.incidentAction(std::move(r), std::move(who)), ctx.engineTimeout);
+  if (!done.ok()) return errorReply(done.error());
+  return jsonReply(200, incidentJson(*done, true, ctx.clock.wallNow()));
+}
+
+Reply simpleAction(const RouteContext& ctx, const ApiRequest& request,
+                   engine::IncidentAction action) {
+  auto who = withReason(request);
+  if (!who.ok()) return errorReply(who.error());
+  engine::IncidentRequest r;
+  r.id = request.pathParams[0];
+  r.action = action;
+  if (action == engine::IncidentAction::kActionDone) {
+    const std::string& n = request.pathParams[1];
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), r.actionItem);
+    if (ec != std::errc() || end != n.data() + n.size() || r.actionItem < 1)
+      return errorReply(
+          Error(ErrorCode::kInvalidArgument,
+                fmt::format("action item {} is not a number from 1", quoteForMessage(n))));
+  }
+  return act(ctx, std::move(r), std::move(*who));
+}
+
+// A string field of the body, removed from it; "" when absent.
+Result<std::string> takeString(nlohmann::json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (it != body.end()) body.erase(it);
+    return std::string();
+  }
+  if (!it->is_string())
+    return Error(ErrorCode::kInvalidArgument, fmt::format("'{}' must be a string", name));
+  std::string out = it->get<std::string>();
+  body.erase(it);
+  return out;
+}
+
+Status refuseOthers(const nlohmann::json& body, std::string_view takes) {
+  if (body.empty()) return okStatus();
+  return Error(ErrorCode::kInvalidArgument,
+               fmt::format("unknown field {} (this request takes {})",
+                           quoteForMessage(body.begin().key()), takes));
+}
+
+Reply resolveIncident(const RouteContext& ctx, const ApiRequest& request) {
+  auto body = parseJsonBody(request.body);
+  if (!body.ok()) return errorReply(body.error());
+  auto reason = takeReason(*body);
+  if (!reason.ok()) return errorReply(reason.error());
+  engine::IncidentRequest r;
+  r.id = request.pathParams[0];
+  r.action = engine::IncidentAction::kResolve;
+  auto cause = takeString(*body, "root_cause");
+  if (!cause.ok()) return errorReply(cause.error());
+  auto none = takeString(*body, "no_action_reason");
+  if (!none.ok()) return errorReply(none.error());
+  r.resolve.rootCause = *cause;
+  r.resolve.noActionReason = *none;
+  if (auto it = body->find("action_items"); it != body->end()) {
+    if (!it->is_array())
+      return errorReply(Error(ErrorCode::kInvalidArgument,
+                              "'action_items' must be a list of {text, owner, due}"));
+    for (size_t k = 0; k < it->size(); ++k) {
+      nlohmann::json item = (*it)[k];
+      if (!item.is_object())
+        return errorReply(
+            Error(ErrorCode::kInvalidArgument,
+                  fmt::format("action item {}: expected {{text, owner, due}}", k + 1)));
+      ActionItem a;
+      for (auto [field, out] :
+           {std::pair{"text", &a.text}, std::pair{"owner", &a.owner}, std::pair{"due", &a.due}}) {
+        auto v = takeString(item, field);
+        if (!v.ok())
+          return errorReply(Error(ErrorCode::kInvalidArgument,
+                                  fmt::format("action item {}: {}", k + 1, v.error().message())));
+        *out = *v;
+      }
+      if (Status s = refuseOthers(item, "text, owner and due"); !s.ok())
+        return errorReply(Error(ErrorCode::kInvalidArgument,
+                                fmt::format("action item {}: {}", k + 1, s.error().message())));
+      r.resolve.actionItems.push_back(std::move(a));
+    }
+    body->erase(it);
+  }
+  if (Status s = refuseOthers(*body, "root_cause, action_items, no_action_reason and reason");
+      !s.ok())
+    return errorReply(s.error());
+  // Checked here too, so a refusal needs no trip to the engine.
+  if (Status s = incidents::checkResolve(r.resolve); !s.ok()) return errorReply(s.error());
+  RequestContext who = request.context;
+  who.reason = std::move(*reason);
+  return act(ctx, std::move(r), std::move(who));
+}
+
+Reply workaround(const RouteContext& ctx, const ApiRequest& request) {
+  auto body = parseJsonBody(request.body);
+  if (!body.ok()) return errorReply(body.error());
+  auto reason = takeReason(*body);
+  if (!reason.ok()) return errorReply(reason.error());
+  auto text = takeString(*body, "text");
+  if (!text.ok()) return errorReply(text.error());
+  auto expires = takeString(*body, "expires");
+  if (!expires.ok()) return errorReply(expires.error());
+  if (Status s = refuseOthers(*body, "text, expires and reason"); !s.ok())
+    return errorReply(s.error());
+  if (text->empty())
+    return errorReply(Error(ErrorCode::kInvalidArgument, "workaround: 'text' is required"));
+  engine::IncidentRequest r;
+  r.id = request.pathParams[0];
+  r.action = engine::IncidentAction::kWorkaround;
+  r.workaround = *text;
+  if (auto d = spec::parseDuration(*expires); !expires->empty() && d.ok())
+    r.expires = ctx.clock.wallNow() + *d;
+  else if (auto at = spec::parseInstant(*expires))
+    r.expires = *at;
+  else
+    return errorReply(Error(ErrorCode::kInvalidArgument,
+                            fmt::format("workaround: 'expires' must be a duration from now such "
+                                        "as 3d or an RFC 3339 instant, not {}",
+                                        quoteForMessage(*expires))));
+  RequestContext who = request.context;
+  who.reason = std::move(*reason);
+  return act(ctx, std::move(r), std::move(who));
+}
+
+}  // namespace
+
+void addIncidentRoutes(Router& router, const RouteContext& context) {
+  auto bind = [context](Reply (*fn)(const RouteContext&, const ApiRequest&)) {
+    return [context, fn](const ApiRequest& request) { return fn(context, request); };
+  };
+  router.add("GET", "/api/v1/incidents", bind(listIncidents),
+             {.query = {"state", "recurring", "since", "limit"}});
+  router.add("GET", "/api/v1/incidents/{id}", bind(getIncident));
+  auto simple = [context](engine::IncidentAction action) {
+    return [context, action](const ApiRequest& request) {
+      return simpleAction(context, request, action);
+    };
+  };
+  router.add("POST", "/api/v1/incidents/{id}/ack", simple(engine::IncidentAction::kAcknowledge));
+  router.add("POST", "/api/v1/incidents/{id}/mitigate", simple(engine::IncidentAction::kMitigate));
+  router.add("POST", "/api/v1/incidents/{id}/actions/{n}/done",
+             simple(engine::IncidentAction::kActionDone));
+  router.add("POST", "/api/v1/incidents/{id}/resolve", bind(resolveIncident));
+  router.add("POST", "/api/v1/incidents/{id}/workaround", bind(workaround));
+}
+
+}  // namespace keel::api
