@@ -7,6 +7,7 @@
 #include "audit/entry.h"
 #include "audit/record.h"
 #include "audit/verify.h"
+#include "core/sha256.h"
 
 namespace keel::audit {
 namespace {

@@ -1,12 +1,12 @@
 #include "audit/entry.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 
 #include <fmt/format.h>
+
+#include "core/sha256.h"
 
 namespace keel::audit {
 
@@ -35,26 +35,6 @@ std::string canonical(const Entry& e) {
   field(out, e.reason);
   field(out, e.requestId);
   field(out, e.detailJson);
-  return out;
-}
-
-std::string sha256Hex(std::string_view bytes) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1 &&
-            EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) == 1 &&
-            EVP_DigestFinal_ex(ctx.get(), digest, &size) == 1;
-  // SHA-256 fails only when memory is exhausted or libcrypto is broken; an
-  // audit log that cannot hash cannot be written, so stop.
-  if (!ok) std::abort();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (unsigned int i = 0; i < size; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
   return out;
 }
 

@@ -53,9 +53,6 @@ std::string canonical(const Entry& e);
 // Hex SHA-256 over canonical(e) followed by e.prevHash.
 std::string computeHash(const Entry& e);
 
-// Hex SHA-256 of `bytes` (lower case, 64 characters).
-std::string sha256Hex(std::string_view bytes);
-
 // Makes `e` the entry after `head`: sets seq, prevHash and hash (and
 // truncates its time to the millisecond, as stored). Returns the new head.
 Head seal(Entry& e, const Head& head);
