@@ -136,7 +136,9 @@ void Engine::incidentSymptom(RunRt& run, int idx, const char* kind) {
     touched = &(incidents_[id] = std::move(opened));
   }
   writeIncident(*touched);
-  escalate(*touched);
+  // A new incident arms its levels; a joined one has its timer already
+  // (armed when it opened, or by loadIncidents).
+  if (touched->count == 1) escalate(*touched);
   event(run, touched->count == 1 ? "incident_opened" : "incident_joined", s.step, 0,
         fmt::format("{} {} ({}{})", touched->id, incidents::severityName(touched->severity),
                     touched->recurring ? "recurring" : "new",
