@@ -306,9 +306,13 @@ int runServe(const cli::ServeOptions& options) {
   // Set before the engine's loop starts, read only on it.
   outbox::OutboxDelivery* outboxDelivery = nullptr;
   outbox::WebhookDelivery* webhookDelivery = nullptr;
+  outbox::NotificationDelivery* notificationDelivery = nullptr;
   eo.onOutboxWritten = [&outboxDelivery, &webhookDelivery] {
     outboxDelivery->wake();
     webhookDelivery->wake();
+  };
+  eo.onNotificationsWritten = [&notificationDelivery] {
+    if (notificationDelivery) notificationDelivery->wake();
   };
   engine::Engine engine(**store, executor, clock, random, eo);
   taskRunner.setLeaseLog(&engine);
@@ -333,6 +337,7 @@ int runServe(const cli::ServeOptions& options) {
   SystemRandom notificationRandom;
   outbox::NotificationDelivery notifications(**store, notificationClient, mailSender, clock,
                                              notificationRandom, {.metrics = &metrics});
+  notificationDelivery = &notifications;
   StopInOrder stopper{engine, executor, httpClient, taskRunner, options.stopSteps};
   if (auto st = engine.start(); !st.ok()) {
     std::cerr << "keel: cannot start the engine: " << st.error().toString() << "\n";

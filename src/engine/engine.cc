@@ -84,6 +84,7 @@ Status Engine::start() {
   for (RunRt* run : rebuilt) {
     // A run `pending` was queued whole by an older keel: it starts, and
     // its steps wait at the gate.
+    armStepEscalations(*run);
     if (run->row.state == RunState::kPending)
       startRun(*run);
     else

@@ -44,6 +44,7 @@
 #include "engine/workflow_cache.h"
 #include "engine/workflow_metrics.h"
 #include "exec/executor.h"
+#include "incidents/escalation.h"
 #include "observe/metrics.h"
 #include "observe/span.h"
 #include "spec/parser.h"
@@ -68,6 +69,10 @@ struct EngineOptions {
   // Called on the loop thread once a batch holding new outbox events to
   // deliver is durable (wakes the outbox delivery). Must not block.
   std::function<void()> onOutboxWritten;
+  // Called on the loop thread once a batch holding new notifications (an
+  // incident escalated or resolved) is durable: wakes the notification
+  // delivery. Must not block.
+  std::function<void()> onNotificationsWritten;
   // Called on the loop thread once a run's end is durable (benchmarks,
   // tests). Must not block.
   std::function<void(const store::RunRow&)> onRunFinished;
@@ -530,6 +535,36 @@ class Engine final : public Control, public TaskLeaseLog {
   // The incident's current record goes into the pending batch.
   void writeIncident(const incidents::Incident& incident);
 
+  // --- escalation (engine_escalation.cc) ---
+  // The workflow's escalate_after and levels (latest version; the default
+  // when it is gone).
+  incidents::EscalationPolicy escalationPolicy(const std::string& workflow);
+  // A step failed an attempt and will be retried: its first failure is
+  // noted and its escalate_after timer armed.
+  void stepRetrying(RunRt& run, int idx);
+  void armStepEscalation(RunRt& run, int idx);
+  void onStepEscalationDue(const std::string& runId, int idx);
+  // cancelTimers(): a step that ended drops its escalation timer.
+  void dropStepEscalation(StepRt& s);
+  // Whether the step's failure in this run already raised a (not
+  // resolved) step_not_recovered incident: its end joins that one.
+  bool joinedStepIncident(const RunRt& run, const std::string& step) const;
+  // A restart: each step's first failed attempt, from the run's events.
+  static void collectFirstFailures(RunRt& run, const std::vector<store::EventRow>& events);
+  void armStepEscalations(RunRt& run);
+  // The next level of an incident: fired now (once the channels are read)
+  // or a timer for when it is due.
+  void escalate(const incidents::Incident& incident);
+  void armEscalation(const std::string& id, WallTime due);
+  void onEscalationDue(const std::string& id);
+  void readChannelsThenFire(const std::string& id, int level);
+  void fireLevel(const std::string& id, int level, Result<std::vector<store::ChannelRow>> rows);
+  // A resolution: a "resolved" notification to each channel escalated to.
+  void notifyResolved(const incidents::Incident& incident);
+  nlohmann::json incidentPayload(const incidents::Incident& incident, const char* event);
+  void queueNotification(std::string id, const std::string& channel, const char* kind,
+                         const nlohmann::json& payload);
+
   // --- recovery (engine_recovery.cc) ---
   RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
   // Whether a rebuilt run held a slot of its concurrency key when keel
@@ -651,6 +686,7 @@ class Engine final : public Control, public TaskLeaseLog {
   std::map<std::string, incidents::Incident> incidents_;
   std::map<std::string, std::vector<std::string>> incidentsByFingerprint_;
   int lastIncidentNumber_ = 0;
+  std::set<std::string> escalationReads_;  // incidents whose channels are being read
 
   std::atomic<uint64_t> runsCreated_{0};
   std::atomic<uint64_t> runsFinished_{0};

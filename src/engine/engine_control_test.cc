@@ -116,7 +116,8 @@ steps:
   auto id = trigger("waits");
   exec_.fail(0, FailureClass::kError, 1);
   engine_->pump();
-  EXPECT_EQ(engine_->pendingTimers(), 2u);  // the sleep and the backoff
+  // The sleep, the backoff, and the escalation of the failing step.
+  EXPECT_EQ(engine_->pendingTimers(), 3u);
   auto f = engine_->cancel(id, {});
   engine_->pump();
   ASSERT_TRUE(f.get().ok());

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
+#include "incidents/escalation.h"
 #include "incidents/fingerprint.h"
 #include "observe/json_log.h"
 #include "observe/trace_context.h"
@@ -43,7 +44,11 @@ Status Engine::loadIncidents() {
     std::string id = it->id;
     incidents_[id] = std::move(*it);
   }
-  for (const auto& [id, incident] : incidents_) armWorkaround(incident);
+  for (const auto& [id, incident] : incidents_) {
+    armWorkaround(incident);
+    // Checked once the loop runs: a level due while keel was down fires then.
+    if (incident.state == IncidentState::kOpen) armEscalation(id, now());
+  }
   return okStatus();
 }
 
@@ -70,7 +75,9 @@ void Engine::incidentSymptom(RunRt& run, int idx, const char* kind) {
   if (idx >= 0) {
     const StepRt& step = run.steps[idx];
     s.step = step.row.name;
-    s.message = step.row.reason;
+    // Still retrying: the attempt's own error, not the retry's plan.
+    s.message = s.kind == incidents::kStepNotRecovered && step.attempt ? step.attempt->message
+                                                                       : step.row.reason;
     nlohmann::json attempts = nlohmann::json::array();
     if (step.attempt) {
       const store::AttemptRow& a = *step.attempt;
@@ -109,6 +116,9 @@ void Engine::incidentSymptom(RunRt& run, int idx, const char* kind) {
               s.downstream.end())
         s.downstream.push_back(other->spec->name);
 
+  // This step's failure in this run already called a person: its end is
+  // the same incident.
+  if (joinedStepIncident(run, s.step)) return;
   auto fp = incidents::fingerprintOf(s.workflow, s.step, s.failureClass, s.message);
   auto& ids = incidentsByFingerprint_[fp.hash];
   std::vector<const Incident*> same;
@@ -126,6 +136,9 @@ void Engine::incidentSymptom(RunRt& run, int idx, const char* kind) {
     touched = &(incidents_[id] = std::move(opened));
   }
   writeIncident(*touched);
+  // A new incident arms its levels; a joined one has its timer already
+  // (armed when it opened, or by loadIncidents).
+  if (touched->count == 1) escalate(*touched);
   event(run, touched->count == 1 ? "incident_opened" : "incident_joined", s.step, 0,
         fmt::format("{} {} ({}{})", touched->id, incidents::severityName(touched->severity),
                     touched->recurring ? "recurring" : "new",
@@ -206,6 +219,7 @@ void Engine::onIncidentAction(IncidentRequest request, RequestContext who,
     reply->set_value(done.error());
     return;
   }
+  if (request.action == IncidentAction::kResolve) notifyResolved(incident);
   // TODO(audit): the audit entry of this call belongs in this batch.
   writeIncident(incident);
   afterCommit([reply, copy = incident] { reply->set_value(copy); });
@@ -228,6 +242,7 @@ void Engine::onWorkaroundDue(const std::string& id) {
   }
   incidents::reopenForLapsedWorkaround(incident, now());
   writeIncident(incident);
+  escalate(incident);
   observe::logFields(spdlog::level::warn,
                      "incident reopened: its workaround expired without a structural fix",
                      {{"incident", id}});

@@ -553,6 +553,7 @@ void Engine::collectFromTimeline(RunRt& run, const std::vector<store::EventRow>&
       if (s.row.name == e.step) s.budgetStart = e.attempt;
   }
   collectStepCancels(run, events);
+  collectFirstFailures(run, events);
 }
 
 }  // namespace keel::engine

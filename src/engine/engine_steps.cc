@@ -385,6 +385,7 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
   markStep(run, idx);
   event(run, "step_retrying", s.row.name, s.attempt->n, decision.reason);
   armStepTimer(run, idx, *s.row.dueAt);
+  stepRetrying(run, idx);
 }
 
 void Engine::killStep(RunRt& run, int idx, std::string reason) {
@@ -461,6 +462,7 @@ void Engine::cancelTimers(StepRt& s) {
   if (s.stepTimer) loop_.cancel(*s.stepTimer);
   s.timeoutTimer.reset();
   s.stepTimer.reset();
+  dropStepEscalation(s);
 }
 
 void Engine::releaseProcSlot(StepRt& s) {

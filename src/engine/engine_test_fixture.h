@@ -202,6 +202,7 @@ class FlakyStore : public store::Store {
   Result<std::optional<incidents::Incident>> getIncident(const std::string& id) override {
     return real_.getIncident(id);
   }
+  Result<std::vector<store::ChannelRow>> listChannels() override { return real_.listChannels(); }
   Result<std::vector<store::WorkflowControlRow>> listWorkflowControls() override {
     return real_.listWorkflowControls();
   }

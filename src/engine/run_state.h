@@ -87,6 +87,12 @@ struct StepRt {
   // seq after a restart); 0 = never, or unknown. Compensations run in the
   // reverse of this order.
   uint64_t completedSeq = 0;
+  // Escalation (engine_escalation.cc): when its first attempt in this run
+  // failed (from the run's events after a restart), the timer that raises
+  // step_not_recovered escalate_after later, and whether it was raised.
+  std::optional<WallTime> firstFailedAt;
+  std::optional<EventLoop::TimerId> escalationTimer;
+  bool notRecoveredRaised = false;
 };
 
 struct RunRt {

@@ -282,6 +282,14 @@ void explainHeader(const WorkflowSpec& w, std::string& out) {
   out += "  owner: team " + w.owner.team +
          (w.owner.contact.empty() ? "" : ", contact " + w.owner.contact) + "\n";
   out += "  runbook: " + w.runbook + "\n";
+  out += "  escalation: a step still failing " + formatDuration(w.escalateAfter) +
+         " after its first failed attempt (or a run that failed for good) calls";
+  for (size_t i = 0; i < w.escalation.size(); ++i)
+    out += (i == 0 ? " " : ", then ") +
+           (w.escalation[i].notify == "owner" ? std::string("the owner team's channels")
+                                              : "channel " + w.escalation[i].notify) +
+           " at " + formatDuration(w.escalation[i].after);
+  out += " (each level only while the incident is unacknowledged)\n";
   out += "  workdir: " + (w.workdir.empty() ? "the server's working directory" : w.workdir) + "\n";
   if (w.params.empty()) out += "  params: none\n";
   if (!w.params.empty()) out += "  params:\n";

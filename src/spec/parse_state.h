@@ -85,6 +85,9 @@ void readOnEnd(const YAML::Node& node, ParseState& st);
 
 // The top level; `root` is a mapping. parse_workflow.cc
 void readWorkflow(const YAML::Node& root, ParseState& st);
+// `escalate_after:` and `escalation:` of a workflow (parse_escalation.cc).
+class MapReader;
+void readEscalation(const MapReader& r, ParseState& st);
 // One item of `steps:`, appended to st.spec.steps and st.steps. parse_step.cc
 void readStep(const YAML::Node& node, int index, ParseState& st);
 // A `retry:` mapping; the keys it leaves out keep their value in

@@ -12,9 +12,9 @@ namespace keel::spec::detail {
 namespace {
 
 const std::vector<std::string> kTopKeys = {
-    "name",   "namespace", "description",  "owner",       "runbook", "workdir",
-    "params", "triggers",  "dependencies", "concurrency", "slo",     "retention",
-    "steps",  "on_end",    "kind",         "severity",
+    "name",     "namespace",    "description",    "owner",      "runbook",   "workdir", "params",
+    "triggers", "dependencies", "concurrency",    "slo",        "retention", "steps",   "on_end",
+    "kind",     "severity",     "escalate_after", "escalation",
 };
 
 bool isParamName(std::string_view s) {
@@ -213,6 +213,7 @@ void readWorkflow(const YAML::Node& root, ParseState& st) {
   if (const YAML::Node* t = r.find("triggers")) readTriggers(*t, st);
   readConcurrency(r, st);
   readSlo(r, st);
+  readEscalation(r, st);
   spec.retention = r.duration("retention", false);
   readStepList(r, st);
   if (const YAML::Node* e = r.find("on_end")) readOnEnd(*e, st);

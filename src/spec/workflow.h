@@ -198,6 +198,16 @@ struct SloSpec {
   std::optional<Millis> maxDuration;
 };
 
+// One level of an escalation policy: `{after: 15m, notify: ops-leads}`.
+// `notify` is "owner" (the channels serving the workflow's owner team) or
+// the name of a channel.
+struct EscalationLevel {
+  Millis after{0};  // from the first failed attempt (or the incident's opening)
+  std::string notify = "owner";
+};
+
+inline constexpr Millis kDefaultEscalateAfter{3 * 60 * 1000};
+
 struct ParamSpec {
   std::string name;
   std::optional<std::string> defaultValue;
@@ -222,6 +232,12 @@ struct WorkflowSpec {
   std::vector<DependencySpec> dependencies;
   std::optional<ConcurrencySpec> concurrency;
   SloSpec slo;
+  // `escalate_after:` how long automatic recovery (retries, waits) may try
+  // after a step's first failed attempt before its incident escalates.
+  Millis escalateAfter = kDefaultEscalateAfter;
+  // `escalation:` the levels, by increasing `after`; when not given, one
+  // level {after: escalateAfter, notify: owner}.
+  std::vector<EscalationLevel> escalation;
   // How long keel serve keeps this workflow's finished runs (`retention:`);
   // overrides the server's --retain both ways. Unset: --retain, if given.
   std::optional<Millis> retention;
