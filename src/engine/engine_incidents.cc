@@ -22,6 +22,23 @@ using incidents::IncidentState;
 
 bool isUnresolved(const Incident& i) { return i.state != IncidentState::kResolved; }
 
+// The audit action of each caller's incident action (docs/audit.md).
+const char* incidentAuditAction(IncidentAction action) {
+  switch (action) {
+    case IncidentAction::kAcknowledge:
+      return "incident.ack";
+    case IncidentAction::kMitigate:
+      return "incident.mitigate";
+    case IncidentAction::kResolve:
+      return "incident.resolve";
+    case IncidentAction::kWorkaround:
+      return "incident.workaround";
+    case IncidentAction::kActionDone:
+      return "incident.action_done";
+  }
+  return "incident.unknown";
+}
+
 }  // namespace
 
 Status Engine::loadIncidents() {
@@ -206,7 +223,14 @@ void Engine::onIncidentAction(IncidentRequest request, RequestContext who,
     reply->set_value(done.error());
     return;
   }
-  // TODO(audit): the audit entry of this call belongs in this batch.
+  // The entry rides in the batch of the change: both are durable, or neither.
+  nlohmann::json detail = {{"incident", incident.id},
+                           {"workflow", incident.workflow},
+                           {"state", incidents::toString(incident.state)}};
+  if (request.action == IncidentAction::kActionDone) detail["action_item"] = request.actionItem;
+  if (request.action == IncidentAction::kWorkaround && request.expires)
+    detail["expires"] = formatRfc3339(*request.expires);
+  audit(who, incidentAuditAction(request.action), incident.id, std::move(detail));
   writeIncident(incident);
   afterCommit([reply, copy = incident] { reply->set_value(copy); });
 }
