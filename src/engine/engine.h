@@ -20,6 +20,7 @@
 // pump() after advancing its ManualClock or completing fake attempts.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -529,6 +530,12 @@ class Engine final : public Control, public TaskLeaseLog {
   void onWorkaroundDue(const std::string& id);
   // The incident's current record goes into the pending batch.
   void writeIncident(const incidents::Incident& incident);
+  // --- incident metrics (engine_incident_metrics.cc) ---
+  // keel_incidents_open{severity} and keel_action_items_overdue, set from
+  // incidents_ at start, after each durable batch that wrote an incident, and
+  // when an action item's due date passes (a loop timer).
+  void registerIncidentMetrics(observe::MetricsRegistry& metrics);
+  void refreshIncidentMetrics();
 
   // --- recovery (engine_recovery.cc) ---
   RunRt* rebuildRun(store::ActiveRun active, std::shared_ptr<const LoadedWorkflow> wf);
@@ -651,6 +658,11 @@ class Engine final : public Control, public TaskLeaseLog {
   std::map<std::string, incidents::Incident> incidents_;
   std::map<std::string, std::vector<std::string>> incidentsByFingerprint_;
   int lastIncidentNumber_ = 0;
+  // The incident gauges (SEV1..SEV4, then overdue action items), and when
+  // the overdue timer is armed for (loop thread).
+  std::array<observe::Gauge*, 4> incidentsOpenGauges_{};
+  observe::Gauge* overdueGauge_ = nullptr;
+  std::optional<WallTime> overdueTimerAt_;
 
   std::atomic<uint64_t> runsCreated_{0};
   std::atomic<uint64_t> runsFinished_{0};

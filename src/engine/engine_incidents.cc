@@ -61,6 +61,7 @@ Status Engine::loadIncidents() {
     incidents_[id] = std::move(*it);
   }
   for (const auto& [id, incident] : incidents_) armWorkaround(incident);
+  refreshIncidentMetrics();
   return okStatus();
 }
 
