@@ -113,6 +113,32 @@ TEST(IncidentsE2e, JoinedResolvedThroughTheCliThenRecurringWithTheFirstRootCause
   auto firstShown = runKeelCli(keel, {"incident", "show", firstId});
   EXPECT_TRUE(contains(firstShown.out, "acknowledged by alice")) << firstShown.out;
   EXPECT_EQ(runKeelCli(keel, {"incident", "show", "inc-999999"}).code, 66);
+
+  // The post-mortem of the recurring incident: Markdown, with the earlier
+  // root cause in its recurrence history, through the CLI and the API.
+  auto pm = runKeelCli(keel, {"incident", "postmortem", secondId});
+  ASSERT_EQ(pm.code, 0) << pm.err;
+  EXPECT_TRUE(contains(pm.out, "## Recurrence history")) << pm.out;
+  EXPECT_TRUE(contains(pm.out, "the supplier's file arrived after the run")) << pm.out;
+  auto firstPm = keel.client()->Get("/api/v1/incidents/" + firstId + "/postmortem");
+  ASSERT_TRUE(firstPm);
+  EXPECT_EQ(firstPm->status, 200);
+  EXPECT_EQ(firstPm->get_header_value("Content-Type").rfind("text/markdown", 0), 0u);
+  EXPECT_TRUE(contains(firstPm->body, "| Acknowledged (time to acknowledge) |")) << firstPm->body;
+  EXPECT_TRUE(contains(firstPm->body, "wait for the file with a file trigger")) << firstPm->body;
+  EXPECT_EQ(runKeelCli(keel, {"incident", "postmortem", "inc-999999"}).code, 66);
+
+  // Statistics: two incidents of one fingerprint, one resolved.
+  auto stats = getJson(keel, "/api/v1/incidents/stats?since=3650d");
+  EXPECT_EQ(stats["total"], 2) << stats.dump();
+  ASSERT_EQ(stats["recurring"].size(), 1u) << stats.dump();
+  EXPECT_EQ(stats["recurring"][0]["incidents"], 2);
+  EXPECT_EQ(stats["by_workflow"][0]["resolved"], 1) << stats.dump();
+  EXPECT_TRUE(stats["by_workflow"][0]["mttr_seconds"].is_number()) << stats.dump();
+  auto statsText = runKeelCli(keel, {"incidents", "stats", "--since", "3650d"});
+  ASSERT_EQ(statsText.code, 0) << statsText.err;
+  EXPECT_TRUE(contains(statsText.out, "top recurring failures")) << statsText.out;
+  EXPECT_EQ(runKeelCli(keel, {"incidents", "stats", "--since", "soon"}).code, 65);
 }
 
 }  // namespace

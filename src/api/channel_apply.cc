@@ -1,11 +1,15 @@
 #include "api/channel_apply.h"
 
+#include <nlohmann/json.hpp>
+
+#include "audit/record.h"
 #include "spec/channel.h"
 
 namespace keel::api {
 
 Result<AppliedChannel> applyChannel(store::Store& store, std::string_view yaml,
-                                    const std::string& source, WallTime now) {
+                                    const std::string& source, WallTime now,
+                                    const RequestContext& who) {
   spec::ParseOptions po;
   po.fileName = source;
   auto spec = spec::parseChannel(yaml, po);
@@ -22,7 +26,10 @@ Result<AppliedChannel> applyChannel(store::Store& store, std::string_view yaml,
   int previous = 0;
   for (const auto& c : *before)
     if (c.name == row.name) previous = c.version;
-  auto stored = store.putChannel(row);
+  audit::Entry entry =
+      audit::record(who, "channel.apply", row.name, now,
+                    nlohmann::json{{"channel", row.name}, {"type", row.type}}.dump());
+  auto stored = store.putChannel(row, &entry);
   if (!stored.ok()) return stored.error();
   return AppliedChannel{*stored, stored->version != previous};
 }

@@ -1,12 +1,15 @@
 // applyChannel: a `kind: channel` document parsed and stored, the one path
 // of `keel apply`, POST /api/v1/workflows and `keel serve --workflows`.
-// Any thread (the store takes the writer's turn).
+// A new version is audited ("channel.apply", actor and reason from `who`;
+// keel itself for `keel serve --workflows`) in the transaction that stores
+// it. Any thread (the store takes the writer's turn).
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "core/clock.h"
+#include "core/request_context.h"
 #include "core/result.h"
 #include "store/store.h"
 
@@ -18,6 +21,7 @@ struct AppliedChannel {
 };
 
 Result<AppliedChannel> applyChannel(store::Store& store, std::string_view yaml,
-                                    const std::string& source, WallTime now);
+                                    const std::string& source, WallTime now,
+                                    const RequestContext& who = {});
 
 }  // namespace keel::api

@@ -8,6 +8,7 @@
 #include "api/body_json.h"
 #include "api/json_codec.h"
 #include "api/routes.h"
+#include "audit/record.h"
 #include "core/quote.h"
 #include "observe/json_log.h"
 #include "spec/channel.h"
@@ -110,7 +111,13 @@ Reply redeliver(const RouteContext& ctx, const ApiRequest& request) {
   if (id.empty() == !all)
     return errorReply(Error(ErrorCode::kInvalidArgument,
                             "give either \"id\" (a dead notification) or \"all\": true"));
-  auto count = ctx.store.redeliverDeadNotifications(id, ctx.clock.wallNow());
+  RequestContext who = request.context;
+  who.reason = *reason;
+  WallTime at = ctx.clock.wallNow();
+  audit::Entry entry = audit::record(
+      who, "notification.redeliver", id.empty() ? std::string("all dead") : "notification " + id,
+      at, json(id.empty() ? json{{"all", true}} : json{{"notification", id}}).dump());
+  auto count = ctx.store.redeliverDeadNotifications(id, at, &entry);
   if (!count.ok()) return errorReply(count.error());
   if (*count == 0)
     return errorReply(Error(ErrorCode::kNotFound,

@@ -2,6 +2,8 @@
 //   GET  /api/v1/incidents[?state=open|acknowledged|mitigated|resolved|unresolved
 //                          &recurring=true&since=2d&limit=N]   -> {"incidents":[...]}
 //   GET  /api/v1/incidents/{id}                                -> the whole incident
+//   GET  /api/v1/incidents/stats[?since=30d]                   -> counts, MTTR, recurring
+//   GET  /api/v1/incidents/{id}/postmortem                     -> Markdown post-mortem
 //   POST /api/v1/incidents/{id}/ack|mitigate  {"reason"}
 //   POST /api/v1/incidents/{id}/resolve  {"root_cause", "action_items":[{"text","owner","due"}]
 //                                         | "no_action_reason", "reason"}
@@ -10,6 +12,7 @@
 // Reads come from the store; calls are decided by the engine and answered
 // (200, the incident) once durable: 400 saying what is missing, 404, 409.
 #include <charconv>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -19,6 +22,8 @@
 #include "api/routes.h"
 #include "core/quote.h"
 #include "incidents/incident_json.h"
+#include "incidents/postmortem.h"
+#include "incidents/stats.h"
 #include "spec/fire_times.h"
 #include "spec/parser.h"
 
@@ -83,6 +88,64 @@ Reply getIncident(const RouteContext& ctx, const ApiRequest& request) {
     return errorReply(Error(ErrorCode::kNotFound,
                             fmt::format("no incident {}", quoteForMessage(request.pathParams[0]))));
   return jsonReply(200, incidentJson(**row, true, ctx.clock.wallNow()));
+}
+
+// Counts and MTTR by workflow and class, and the top recurring
+// fingerprints, over the incidents first seen within ?since= (default 30d).
+Reply getStats(const RouteContext& ctx, const ApiRequest& request) {
+  const WallTime now = ctx.clock.wallNow();
+  std::string since = request.query("since");
+  if (since.empty()) since = "30d";
+  WallTime from;
+  if (auto ago = spec::parseDuration(since); ago.ok())
+    from = now - *ago;
+  else if (auto at = spec::parseInstant(since))
+    from = *at;
+  else
+    return errorReply(Error(ErrorCode::kInvalidArgument,
+                            fmt::format("'since' must be a duration such as 30d or 12h, or an "
+                                        "RFC 3339 instant, not {}",
+                                        quoteForMessage(since))));
+  store::IncidentFilter all;
+  all.limit = 1'000'000;
+  auto rows = ctx.store.listIncidents(all);
+  if (!rows.ok()) return errorReply(rows.error());
+  auto stats = incidents::incidentStats(*rows, from);
+  auto table = [](const std::vector<incidents::StatsRow>& rows, const char* key) {
+    auto out = nlohmann::json::array();
+    for (const auto& r : rows) {
+      nlohmann::json j = {{key, r.key}, {"count", r.count}, {"resolved", r.resolved}};
+      j["mttr_seconds"] =
+          r.mttr ? nlohmann::json(std::chrono::duration<double>(*r.mttr).count()) : nullptr;
+      out.push_back(std::move(j));
+    }
+    return out;
+  };
+  auto recurring = nlohmann::json::array();
+  for (const auto& f : stats.recurring)
+    recurring.push_back({{"fingerprint", f.fingerprint},
+                         {"normalized", f.normalized},
+                         {"workflow", f.workflow},
+                         {"step", f.step},
+                         {"incidents", f.incidents}});
+  return jsonReply(200, {{"since", formatRfc3339(from)},
+                         {"total", stats.total},
+                         {"by_workflow", table(stats.byWorkflow, "workflow")},
+                         {"by_class", table(stats.byClass, "class")},
+                         {"recurring", recurring}});
+}
+
+// The incident's post-mortem, as Markdown (incidents/postmortem.h).
+Reply getPostmortem(const RouteContext& ctx, const ApiRequest& request) {
+  auto row = ctx.store.getIncident(request.pathParams[0]);
+  if (!row.ok()) return errorReply(row.error());
+  if (!*row)
+    return errorReply(Error(ErrorCode::kNotFound,
+                            fmt::format("no incident {}", quoteForMessage(request.pathParams[0]))));
+  Reply reply;
+  reply.body = incidents::renderPostmortem(**row, ctx.clock.wallNow());
+  reply.contentType = "text/markdown; charset=utf-8";
+  return reply;
 }
 
 Reply act(const RouteContext& ctx, engine::IncidentRequest r, RequestContext who) {
@@ -220,7 +283,9 @@ void addIncidentRoutes(Router& router, const RouteContext& context) {
   };
   router.add("GET", "/api/v1/incidents", bind(listIncidents),
              {.query = {"state", "recurring", "since", "limit"}});
+  router.add("GET", "/api/v1/incidents/stats", bind(getStats), {.query = {"since"}});
   router.add("GET", "/api/v1/incidents/{id}", bind(getIncident));
+  router.add("GET", "/api/v1/incidents/{id}/postmortem", bind(getPostmortem));
   auto simple = [context](engine::IncidentAction action) {
     return [context, action](const ApiRequest& request) {
       return simpleAction(context, request, action);

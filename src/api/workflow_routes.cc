@@ -55,7 +55,7 @@ Reply applyWorkflow(const RouteContext& ctx, const ApiRequest& request) {
                                                     {field::kWarnings, json::array()}});
   }
   if (*kind == spec::DocumentKind::kChannel) {
-    auto applied = applyChannel(ctx.store, request.body, source, ctx.clock.wallNow());
+    auto applied = applyChannel(ctx.store, request.body, source, ctx.clock.wallNow(), who);
     if (!applied.ok()) return errorReply(applied.error());
     return jsonReply(applied->changed ? 201 : 200, {{"kind", "channel"},
                                                     {field::kName, applied->row.name},

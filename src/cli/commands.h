@@ -76,6 +76,7 @@ int incidentCommand(const Context& ctx, const IncidentArgs& args);
 // (-1: neither).
 struct IncidentCli {
   CLI::App* list = nullptr;
+  CLI::App* stats = nullptr;  // `keel incidents stats`
   CLI::App* one = nullptr;
   std::vector<CLI::App*> actions;
 };

@@ -1,6 +1,7 @@
 // `keel incidents [--open|--recurring|--since 2d]` and
 // `keel incident show|ack|mitigate|resolve|workaround|done ID`: what keel
 // opened from its record, and the calls people make on it.
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -33,6 +34,49 @@ std::string itemLine(const json& a) {
 
 std::string path(const std::string& id, const std::string& tail = {}) {
   return "/api/v1/incidents/" + urlEncode(id) + tail;
+}
+
+// "2h 05m", "-" for none: a mean time to resolve from the API's seconds.
+std::string mttrText(const json& seconds) {
+  if (!seconds.is_number()) return "-";
+  auto s = static_cast<int64_t>(seconds.get<double>());
+  if (s < 3600) return fmt::format("{}m {:02}s", s / 60, s % 60);
+  return fmt::format("{}h {:02}m", s / 3600, (s % 3600) / 60);
+}
+
+int incidentStats(const Context& ctx, const IncidentArgs& args) {
+  std::string query = args.since.empty() ? "" : "?since=" + urlEncode(args.since);
+  ApiResponse answer;
+  if (int code = checkAnswer(ctx, ctx.api->get("/api/v1/incidents/stats" + query), &answer))
+    return code;
+  if (args.json) {
+    printJson(ctx.out, answer.body);
+    return kExitOk;
+  }
+  ctx.out << "incidents first seen since " << text(answer.body, "since") << ": "
+          << member(answer.body, "total").dump() << "\n";
+  const std::pair<const char*, const char*> kTables[] = {{"by_workflow", "WORKFLOW"},
+                                                         {"by_class", "CLASS"}};
+  for (const auto& [key, title] : kTables) {
+    ctx.out << "\n";
+    Table table({title, "COUNT", "RESOLVED", "MTTR"});
+    const json& rows = member(answer.body, key);
+    const char* name = std::string_view(key) == "by_workflow" ? "workflow" : "class";
+    for (const auto& r : rows.is_array() ? rows : json::array())
+      table.addRow({text(r, name), member(r, "count").dump(), member(r, "resolved").dump(),
+                    mttrText(member(r, "mttr_seconds"))});
+    table.print(ctx.out);
+  }
+  const json& recurring = member(answer.body, "recurring");
+  if (recurring.is_array() && !recurring.empty()) {
+    ctx.out << "\ntop recurring failures:\n";
+    Table table({"INCIDENTS", "WORKFLOW", "STEP", "FINGERPRINT", "TEXT"});
+    for (const auto& f : recurring)
+      table.addRow({member(f, "incidents").dump(), text(f, "workflow"), text(f, "step"),
+                    text(f, "fingerprint"), text(f, "normalized")});
+    table.print(ctx.out);
+  }
+  return kExitOk;
 }
 
 int listIncidents(const Context& ctx, const IncidentArgs& args) {
@@ -178,6 +222,16 @@ int incidentCommand(const Context& ctx, const IncidentArgs& args) {
       printIncident(ctx.out, answer.body);
     return kExitOk;
   }
+  if (args.action == "postmortem") {
+    // A Markdown answer: checkAnswer wants JSON, so only its errors go there.
+    auto got = ctx.api->get(path(id, "/postmortem"));
+    if (got.ok() && got->ok()) {
+      ctx.out << got->text;
+      return kExitOk;
+    }
+    ApiResponse answer;
+    return checkAnswer(ctx, std::move(got), &answer);
+  }
   if (args.action == "ack" || args.action == "mitigate")
     return post(ctx, path(id, "/" + args.action), body, args.json);
   if (args.action == "resolve") {
@@ -231,10 +285,17 @@ IncidentCli defineIncidentCommands(CLI::App& app, IncidentArgs& args) {
   c.list->add_flag("--recurring", args.recurring, "Only recurring incidents");
   c.list->add_option("--since", args.since, "Only those seen within (2d, 12h) or since an instant");
   c.list->add_flag("--json", args.json, "Print the API's JSON");
+  c.stats = c.list->add_subcommand(
+      "stats", "Counts and mean time to resolve by workflow and class; top recurring failures");
+  c.stats->add_option("--since", args.since, "The window: a duration (default 30d) or an instant");
+  c.stats->add_flag("--json", args.json, "Print the API's JSON");
   c.one = app.add_subcommand("incident", "Show an incident or act on it");
   c.one->require_subcommand(1);
-  for (const char* name : {"show", "ack", "mitigate", "resolve", "workaround", "done"}) {
-    const char* help = std::string_view(name) == "show"       ? "Everything about an incident"
+  for (const char* name :
+       {"show", "postmortem", "ack", "mitigate", "resolve", "workaround", "done"}) {
+    const char* help = std::string_view(name) == "show" ? "Everything about an incident"
+                       : std::string_view(name) == "postmortem"
+                           ? "Write the incident's post-mortem as Markdown (to stdout)"
                        : std::string_view(name) == "ack"      ? "Acknowledge: you are on it"
                        : std::string_view(name) == "mitigate" ? "The impact is stopped"
                        : std::string_view(name) == "resolve"
@@ -244,8 +305,9 @@ IncidentCli defineIncidentCommands(CLI::App& app, IncidentArgs& args) {
                            : "Mark an action item done";
     CLI::App* sub = c.one->add_subcommand(name, help);
     sub->add_option("id", args.id, "Incident id (inc-000001)")->required();
-    sub->add_flag("--json", args.json, "Print the API's JSON");
-    if (std::string_view(name) != "show") {
+    if (std::string_view(name) != "postmortem")
+      sub->add_flag("--json", args.json, "Print the API's JSON");
+    if (std::string_view(name) != "show" && std::string_view(name) != "postmortem") {
       sub->add_option("--reason,--note", args.reason, "A note kept in the incident's timeline");
     }
     if (std::string_view(name) == "resolve") {
@@ -266,6 +328,7 @@ IncidentCli defineIncidentCommands(CLI::App& app, IncidentArgs& args) {
 }
 
 int dispatchIncidentCommands(const IncidentCli& c, IncidentArgs args, const Context& ctx) {
+  if (c.stats && *c.stats) return incidentStats(ctx, args);
   if (*c.list) return incidentsCommand(ctx, args);
   for (CLI::App* sub : c.actions)
     if (*sub) {

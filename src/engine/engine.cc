@@ -645,6 +645,7 @@ EngineStats Engine::stats() const {
 void Engine::registerMetrics(observe::MetricsRegistry& metrics) {
   // Runs finished and attempts failed are counted by workflow there.
   workflowMetrics_ = std::make_unique<WorkflowMetrics>(metrics);
+  registerIncidentMetrics(metrics);
   auto counter = [&](const char* name, const char* help, const std::atomic<uint64_t>& value) {
     metricCallbacks_.push_back(metrics.counterCallback(
         name, help, [&value] { return static_cast<double>(value.load()); }));

@@ -20,6 +20,7 @@
 // pump() after advancing its ManualClock or completing fake attempts.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -534,6 +535,12 @@ class Engine final : public Control, public TaskLeaseLog {
   void onWorkaroundDue(const std::string& id);
   // The incident's current record goes into the pending batch.
   void writeIncident(const incidents::Incident& incident);
+  // --- incident metrics (engine_incident_metrics.cc) ---
+  // keel_incidents_open{severity} and keel_action_items_overdue, set from
+  // incidents_ at start, after each durable batch that wrote an incident, and
+  // when an action item's due date passes (a loop timer).
+  void registerIncidentMetrics(observe::MetricsRegistry& metrics);
+  void refreshIncidentMetrics();
 
   // --- escalation (engine_escalation.cc) ---
   // The workflow's escalate_after and levels (latest version; the default
@@ -687,6 +694,11 @@ class Engine final : public Control, public TaskLeaseLog {
   std::map<std::string, std::vector<std::string>> incidentsByFingerprint_;
   int lastIncidentNumber_ = 0;
   std::set<std::string> escalationReads_;  // incidents whose channels are being read
+  // The incident gauges (SEV1..SEV4, then overdue action items), and when
+  // the overdue timer is armed for (loop thread).
+  std::array<observe::Gauge*, 4> incidentsOpenGauges_{};
+  observe::Gauge* overdueGauge_ = nullptr;
+  std::optional<WallTime> overdueTimerAt_;
 
   std::atomic<uint64_t> runsCreated_{0};
   std::atomic<uint64_t> runsFinished_{0};

@@ -23,6 +23,23 @@ using incidents::IncidentState;
 
 bool isUnresolved(const Incident& i) { return i.state != IncidentState::kResolved; }
 
+// The audit action of each caller's incident action (docs/audit.md).
+const char* incidentAuditAction(IncidentAction action) {
+  switch (action) {
+    case IncidentAction::kAcknowledge:
+      return "incident.ack";
+    case IncidentAction::kMitigate:
+      return "incident.mitigate";
+    case IncidentAction::kResolve:
+      return "incident.resolve";
+    case IncidentAction::kWorkaround:
+      return "incident.workaround";
+    case IncidentAction::kActionDone:
+      return "incident.action_done";
+  }
+  return "incident.unknown";
+}
+
 }  // namespace
 
 Status Engine::loadIncidents() {
@@ -49,6 +66,7 @@ Status Engine::loadIncidents() {
     // Checked once the loop runs: a level due while keel was down fires then.
     if (incident.state == IncidentState::kOpen) armEscalation(id, now());
   }
+  refreshIncidentMetrics();
   return okStatus();
 }
 
@@ -220,7 +238,14 @@ void Engine::onIncidentAction(IncidentRequest request, RequestContext who,
     return;
   }
   if (request.action == IncidentAction::kResolve) notifyResolved(incident);
-  // TODO(audit): the audit entry of this call belongs in this batch.
+  // The entry rides in the batch of the change: both are durable, or neither.
+  nlohmann::json detail = {{"incident", incident.id},
+                           {"workflow", incident.workflow},
+                           {"state", incidents::toString(incident.state)}};
+  if (request.action == IncidentAction::kActionDone) detail["action_item"] = request.actionItem;
+  if (request.action == IncidentAction::kWorkaround && request.expires)
+    detail["expires"] = formatRfc3339(*request.expires);
+  audit(who, incidentAuditAction(request.action), incident.id, std::move(detail));
   writeIncident(incident);
   afterCommit([reply, copy = incident] { reply->set_value(copy); });
 }

@@ -13,6 +13,11 @@
 namespace keel::engine {
 
 void Engine::observeCommitted(const store::Batch& batch) {
+  for (const auto& m : batch.mutations)
+    if (std::holds_alternative<store::PutIncident>(m)) {
+      refreshIncidentMetrics();
+      break;
+    }
   if (!workflowMetrics_) return;
   // A run failed by recovery is not in runs_: its row is in the batch.
   std::map<std::string, const store::RunRow*> rows;

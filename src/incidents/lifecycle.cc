@@ -232,15 +232,19 @@ void reopenForLapsedWorkaround(Incident& incident, WallTime now) {
   transition(incident, IncidentState::kOpen, "reopened", "", note, now);
 }
 
-bool isOverdue(const ActionItem& item, WallTime now) {
-  if (item.doneAt || !isDate(item.due)) return false;
+std::optional<WallTime> overdueFrom(const ActionItem& item) {
+  if (item.doneAt || !isDate(item.due)) return std::nullopt;
   int y = std::stoi(item.due.substr(0, 4));
   unsigned m = static_cast<unsigned>(std::stoi(item.due.substr(5, 2)));
   unsigned d = static_cast<unsigned>(std::stoi(item.due.substr(8, 2)));
   // Overdue from the start of the day after the due date (UTC).
-  WallTime endOfDue = WallTime(std::chrono::duration_cast<WallTime::duration>(
-      std::chrono::hours(24) * (daysFromCivil(y, m, d) + 1)));
-  return now >= endOfDue;
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::hours(24) *
+                                                                 (daysFromCivil(y, m, d) + 1)));
+}
+
+bool isOverdue(const ActionItem& item, WallTime now) {
+  auto from = overdueFrom(item);
+  return from && now >= *from;
 }
 
 }  // namespace keel::incidents

@@ -92,6 +92,9 @@ void reopenForLapsedWorkaround(Incident& incident, WallTime now);
 
 // Due date passed (the whole due day is allowed) and not done.
 bool isOverdue(const ActionItem& item, WallTime now);
+// When the item becomes overdue (the start of the day after its due date,
+// UTC); nothing for an item done or without a valid due date.
+std::optional<WallTime> overdueFrom(const ActionItem& item);
 bool anyDone(const std::vector<ActionItem>& items);
 bool allDone(const std::vector<ActionItem>& items);
 

@@ -317,8 +317,11 @@ class Store {
   // --- notification channels and notifications (a store without them
   // keeps these defaults, kUnimplemented) ---
   // Stores a new version of a channel unless the latest has the same sha256
-  // (then that one is returned). Durable on return; any thread.
-  virtual Result<ChannelRow> putChannel(const ChannelRow& /*row*/) {
+  // (then that one is returned). Durable on return; any thread. With
+  // `audit`, its entry is appended in the same transaction (only when a new
+  // version is stored).
+  virtual Result<ChannelRow> putChannel(const ChannelRow& /*row*/,
+                                        const audit::Entry* /*audit*/ = nullptr) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no channels");
   }
   // The latest version of each channel, by name.
@@ -346,7 +349,10 @@ class Store {
   }
   // The dead notification `id` (empty: every dead one) becomes pending with
   // no attempt made, due at `at`; the count. Durable on return; any thread.
-  virtual Result<int64_t> redeliverDeadNotifications(const std::string& /*id*/, WallTime /*at*/) {
+  // With `audit`, its entry is appended in the same transaction (only when
+  // a notification changed).
+  virtual Result<int64_t> redeliverDeadNotifications(const std::string& /*id*/, WallTime /*at*/,
+                                                     const audit::Entry* /*audit*/ = nullptr) {
     return Error(ErrorCode::kUnimplemented, "this store keeps no notifications");
   }
   // Incidents (newest first) with their runs, timeline and action items;

@@ -55,7 +55,8 @@ Result<std::optional<ChannelRow>> selectLatest(Connection& conn, const std::stri
 
 }  // namespace
 
-Result<ChannelRow> insertChannel(Connection& conn, const ChannelRow& row) {
+Result<ChannelRow> insertChannel(Connection& conn, const ChannelRow& row,
+                                 const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Result<ChannelRow> {
     const std::string digest = workflowSha256(row.yaml, "");
     auto latest = selectLatest(conn, row.name);
@@ -80,6 +81,7 @@ Result<ChannelRow> insertChannel(Connection& conn, const ChannelRow& row) {
     if (!more.ok())
       return Error(more.error().code(),
                    fmt::format("cannot store channel '{}': {}", out.name, more.error().message()));
+    if (beforeCommit) KEEL_TRY(beforeCommit());
     return out;
   });
 }
@@ -193,7 +195,8 @@ Result<int64_t> countNotificationsIn(Connection& conn, const std::string& state)
   return *more ? (*s)->int64At(0) : int64_t{0};
 }
 
-Result<int64_t> redeliverDeadNotifications(Connection& conn, const std::string& id, WallTime at) {
+Result<int64_t> redeliverDeadNotifications(Connection& conn, const std::string& id, WallTime at,
+                                           const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Result<int64_t> {
     auto s = conn.cached(
         "UPDATE notifications SET state = 'pending', attempts = 0, next_at = ?2, updated_at = ?2 "
@@ -203,7 +206,10 @@ Result<int64_t> redeliverDeadNotifications(Connection& conn, const std::string& 
     (*s)->bind(2, at);
     auto more = (*s)->next();
     if (!more.ok()) return more.error();
-    return conn.queryInt64("SELECT changes()");
+    auto changed = conn.queryInt64("SELECT changes()");
+    if (!changed.ok()) return changed.error();
+    if (*changed > 0 && beforeCommit) KEEL_TRY(beforeCommit());
+    return *changed;
   });
 }
 

@@ -17,7 +17,10 @@
 
 namespace keel::store::sqlite {
 
-Result<ChannelRow> insertChannel(Connection& conn, const ChannelRow& row);
+// `beforeCommit` runs in the transaction once a new version is inserted (not
+// for a document applied again unchanged), or once a notification changed.
+Result<ChannelRow> insertChannel(Connection& conn, const ChannelRow& row,
+                                 const BeforeCommit& beforeCommit = {});
 Result<std::vector<ChannelRow>> selectChannels(Connection& conn);
 Status insertNotification(Connection& conn, const NotificationRow& row);
 Status updateNotification(Connection& conn, const NotificationRow& row);
@@ -28,6 +31,7 @@ Result<std::vector<NotificationRow>> selectNotifications(Connection& conn, const
                                                          int limit);
 Result<std::optional<NotificationRow>> selectNotification(Connection& conn, const std::string& id);
 Result<int64_t> countNotificationsIn(Connection& conn, const std::string& state);
-Result<int64_t> redeliverDeadNotifications(Connection& conn, const std::string& id, WallTime at);
+Result<int64_t> redeliverDeadNotifications(Connection& conn, const std::string& id, WallTime at,
+                                           const BeforeCommit& beforeCommit = {});
 
 }  // namespace keel::store::sqlite

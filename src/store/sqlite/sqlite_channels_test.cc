@@ -3,6 +3,7 @@
 // it (or not at all), due order, dead and redelivery.
 #include <gtest/gtest.h>
 
+#include "audit/record.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/store_test_util.h"
 #include "testing/temp_dir.h"
@@ -118,6 +119,33 @@ TEST_F(SqliteChannelsTest, DueNotificationsComeByTimeAndDeadOnesAreRedelivered) 
   EXPECT_EQ((*back)->state, "pending");
   EXPECT_EQ((*back)->attempts, 0);
   EXPECT_EQ(*store_->redeliverDeadNotifications("", kT0), 0);
+}
+
+TEST_F(SqliteChannelsTest, ANewChannelVersionAndARedeliveryAreAuditedOnlyWhenTheyChangeSomething) {
+  RequestContext who{.token = "ops", .reason = "new pager", .requestId = "req-9"};
+  ChannelRow c;
+  c.name = "oncall";
+  c.type = "webhook";
+  c.yaml = "kind: channel\nname: oncall\n";
+  c.createdAt = kT0;
+  audit::Entry applied = audit::record(who, "channel.apply", "oncall", kT0);
+  ASSERT_TRUE(store_->putChannel(c, &applied).ok());
+  ASSERT_TRUE(store_->putChannel(c, &applied).ok());  // unchanged: no entry
+  audit::Entry redeliver = audit::record(who, "notification.redeliver", "all dead", kT0);
+  EXPECT_EQ(*store_->redeliverDeadNotifications("", kT0, &redeliver), 0);  // none dead
+  ASSERT_TRUE(store_->apply({{PutNotification{note("a")}}}).ok());
+  NotificationRow dead = note("a");
+  dead.state = "dead";
+  ASSERT_TRUE(store_->apply({{UpdateNotification{dead}}}).ok());
+  EXPECT_EQ(*store_->redeliverDeadNotifications("a", kT0, &redeliver), 1);
+  auto log = store_->auditEntries(0, 100);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].action, "channel.apply");
+  EXPECT_EQ((*log)[0].actor, "ops");
+  EXPECT_EQ((*log)[0].reason, "new pager");
+  EXPECT_EQ((*log)[0].requestId, "req-9");
+  EXPECT_EQ((*log)[1].action, "notification.redeliver");
 }
 
 }  // namespace

@@ -190,9 +190,13 @@ class SqliteStore final : public Store {
       });
     });
   }
-  Result<ChannelRow> putChannel(const ChannelRow& row) override {
+  Result<ChannelRow> putChannel(const ChannelRow& row, const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return checked([&] { return sqlite::insertChannel(*conn_, row); });
+    return checked([&] {
+      return audited(audit, [&](const sqlite::BeforeCommit& hook) {
+        return sqlite::insertChannel(*conn_, row, hook);
+      });
+    });
   }
   Result<std::vector<ChannelRow>> listChannels() override {
     return read([&](Connection& c) { return sqlite::selectChannels(c); });
@@ -213,9 +217,14 @@ class SqliteStore final : public Store {
   Result<int64_t> countNotifications(const std::string& state) override {
     return read([&](Connection& c) { return sqlite::countNotificationsIn(c, state); });
   }
-  Result<int64_t> redeliverDeadNotifications(const std::string& id, WallTime at) override {
+  Result<int64_t> redeliverDeadNotifications(const std::string& id, WallTime at,
+                                             const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return checked([&] { return sqlite::redeliverDeadNotifications(*conn_, id, at); });
+    return checked([&] {
+      return audited(audit, [&](const sqlite::BeforeCommit& hook) {
+        return sqlite::redeliverDeadNotifications(*conn_, id, at, hook);
+      });
+    });
   }
   Result<std::optional<OutboxEventRow>> findOutboxEvent(const std::string& id) override {
     return read([&](Connection& c) { return sqlite::selectOutboxEvent(c, id); });
