@@ -288,7 +288,7 @@ struct ChannelRow {
 };
 
 // One notification to send to one channel. `id` is its deduplication key
-// (e.g. "INCIDENT.level.1", "INCIDENT.resolved"): inserting an id that is
+// (e.g. "INCIDENT.level.1.CHANNEL", "INCIDENT.resolved.CHANNEL"): inserting an id that is
 // there already does nothing. kind "escalated" or "resolved"; payload is
 // the JSON the caller hands (the incident), opaque to the store. state
 // "pending" (its next attempt at `nextAt`), "delivered" or "dead" (every
