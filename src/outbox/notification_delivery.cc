@@ -34,7 +34,8 @@ NotificationDelivery::NotificationDelivery(store::Store& store, http::HttpClient
       mail_(mail),
       clock_(clock),
       random_(random),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      loop_("notification delivery", clock, options_.pollEvery) {
   if (!options_.getenv)
     options_.getenv = [](const std::string& name) -> std::optional<std::string> {
       const char* v = std::getenv(name.c_str());
@@ -59,20 +60,11 @@ NotificationDelivery::NotificationDelivery(store::Store& store, http::HttpClient
 NotificationDelivery::~NotificationDelivery() { stop(); }
 
 void NotificationDelivery::start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  woken_ = true;
-  thread_ = std::thread([this] { loop(); });
+  loop_.start([this] { return step(); });
 }
 
 void NotificationDelivery::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
   std::vector<http::HttpClient::Handle> handles;
   {
     std::lock_guard lock(mu_);
@@ -82,33 +74,7 @@ void NotificationDelivery::stop() {
   for (auto h : handles) client_.cancel(h);
 }
 
-void NotificationDelivery::wake() {
-  {
-    std::lock_guard lock(mu_);
-    woken_ = true;
-  }
-  cv_.notify_all();
-}
-
-void NotificationDelivery::loop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    woken_ = false;
-    lock.unlock();
-    auto next = step();
-    lock.lock();
-    auto wait = options_.pollEvery;
-    if (!next.ok()) {
-      observe::logFields(spdlog::level::warn,
-                         "notification delivery pass failed: " + next.error().message(),
-                         {{"retry_in_ms", wait.count()}});
-    } else if (*next) {
-      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(**next - clock_.wallNow());
-      wait = std::clamp(until, std::chrono::milliseconds(0), wait);
-    }
-    cv_.wait_for(lock, wait, [this] { return woken_ || stopping_; });
-  }
-}
+void NotificationDelivery::wake() { loop_.wake(); }
 
 Result<std::map<std::string, spec::ChannelSpec>> NotificationDelivery::channels() {
   auto rows = store_.listChannels();
@@ -216,9 +182,8 @@ void NotificationDelivery::sendHttp(const spec::ChannelSpec& channel,
       std::lock_guard lock(mu_);
       auto it = flights_.find(id);
       if (it != flights_.end()) it->second.result = std::move(result);
-      woken_ = true;
     }
-    cv_.notify_all();
+    loop_.wake();
   });
   std::lock_guard lock(mu_);
   if (auto it = flights_.find(id); it != flights_.end()) it->second.handle = handle;
@@ -302,8 +267,8 @@ Result<std::optional<WallTime>> NotificationDelivery::step() {
     std::optional<std::vector<store::NotificationRow>> pending;  // read once, if needed
     for (const auto& row : *due) {
       {
+        if (loop_.stopping()) return std::optional<WallTime>();
         std::lock_guard lock(mu_);
-        if (stopping_) return std::optional<WallTime>();
         if (flights_.count(row.id)) continue;
       }
       if (row.kind == "resolved") {

@@ -30,13 +30,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -45,6 +43,7 @@
 #include "http/client.h"
 #include "observe/metrics.h"
 #include "outbox/mail_sender.h"
+#include "outbox/pass_loop.h"
 #include "spec/channel.h"
 #include "store/store.h"
 
@@ -89,7 +88,6 @@ class NotificationDelivery {
     std::string error;
     std::optional<WallTime> notBefore;  // from Retry-After
   };
-  void loop();
   Result<std::map<std::string, spec::ChannelSpec>> channels();
   Status record(const store::NotificationRow& row, const RetryPolicy& retry, const Attempt& a);
   Status recordHttp(Flight& flight);
@@ -107,12 +105,9 @@ class NotificationDelivery {
   const Clock& clock_;
   Random& random_;  // used by passes only
   NotificationDeliveryOptions options_;
+  PassLoop loop_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool woken_ = false;
-  bool stopping_ = false;
   std::map<std::string, Flight> flights_;  // by notification id; guarded by mu_
-  std::thread thread_;
   observe::Counter* delivered_ = nullptr;
   observe::Counter* failed_ = nullptr;
   observe::Counter* dead_ = nullptr;

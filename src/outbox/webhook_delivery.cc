@@ -23,7 +23,12 @@ constexpr auto kMaxRetryAfter = std::chrono::hours(24);
 
 WebhookDelivery::WebhookDelivery(store::Store& store, http::HttpClient& client, const Clock& clock,
                                  Random& random, WebhookDeliveryOptions options)
-    : store_(store), client_(client), clock_(clock), random_(random), options_(options) {
+    : store_(store),
+      client_(client),
+      clock_(clock),
+      random_(random),
+      options_(options),
+      loop_("webhook delivery", clock, options.pollEvery) {
   if (options_.metrics) {
     const char* help =
         "Webhook delivery attempts by result: delivered (a 2xx), failed (to be retried), dead "
@@ -41,20 +46,11 @@ WebhookDelivery::WebhookDelivery(store::Store& store, http::HttpClient& client, 
 WebhookDelivery::~WebhookDelivery() { stop(); }
 
 void WebhookDelivery::start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  woken_ = true;
-  thread_ = std::thread([this] { loop(); });
+  loop_.start([this] { return step(); });
 }
 
 void WebhookDelivery::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
   std::vector<http::HttpClient::Handle> handles;
   {
     std::lock_guard lock(mu_);
@@ -66,33 +62,7 @@ void WebhookDelivery::stop() {
   for (auto h : handles) client_.cancel(h);
 }
 
-void WebhookDelivery::wake() {
-  {
-    std::lock_guard lock(mu_);
-    woken_ = true;
-  }
-  cv_.notify_all();
-}
-
-void WebhookDelivery::loop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    woken_ = false;
-    lock.unlock();
-    auto next = step();
-    lock.lock();
-    auto wait = options_.pollEvery;
-    if (!next.ok()) {
-      observe::logFields(spdlog::level::warn,
-                         "webhook delivery pass failed: " + next.error().message(),
-                         {{"retry_in_ms", wait.count()}});
-    } else if (*next) {
-      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(**next - clock_.wallNow());
-      wait = std::clamp(until, std::chrono::milliseconds(0), wait);
-    }
-    cv_.wait_for(lock, wait, [this] { return woken_ || stopping_; });
-  }
-}
+void WebhookDelivery::wake() { loop_.wake(); }
 
 Status WebhookDelivery::record(Flight& flight) {
   const http::HttpResult& result = *flight.result;
@@ -187,9 +157,8 @@ Status WebhookDelivery::send(const spec::SubscriptionSpec& spec,
       std::lock_guard lock(mu_);
       auto it = flights_.find(name);
       if (it != flights_.end()) it->second.result = std::move(result);
-      woken_ = true;
     }
-    cv_.notify_all();
+    loop_.wake();
   });
   std::lock_guard lock(mu_);
   if (auto it = flights_.find(name); it != flights_.end()) it->second.handle = handle;
@@ -218,8 +187,8 @@ Result<std::optional<WallTime>> WebhookDelivery::step() {
   std::optional<WallTime> earliest;
   for (const auto& sub : *subs) {
     {
+      if (loop_.stopping()) return earliest;
       std::lock_guard lock(mu_);
-      if (stopping_) return earliest;
       if (flights_.count(sub.name)) continue;
     }
     spec::ParseOptions po;

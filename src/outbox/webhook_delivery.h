@@ -27,18 +27,17 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/result.h"
 #include "http/client.h"
 #include "observe/metrics.h"
+#include "outbox/pass_loop.h"
 #include "spec/subscription.h"
 #include "store/store.h"
 
@@ -74,7 +73,6 @@ class WebhookDelivery {
     spec::SubscriptionSpec spec;
     std::optional<http::HttpResult> result;  // set by the client's callback
   };
-  void loop();
   Status record(Flight& flight);
   Status send(const spec::SubscriptionSpec& spec, const store::WebhookDeliveryRow& row);
 
@@ -83,12 +81,9 @@ class WebhookDelivery {
   const Clock& clock_;
   Random& random_;  // used by passes only
   WebhookDeliveryOptions options_;
+  PassLoop loop_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool woken_ = false;
-  bool stopping_ = false;
   std::map<std::string, Flight> flights_;  // by subscription; guarded by mu_
-  std::thread thread_;
   observe::Counter* delivered_ = nullptr;
   observe::Counter* failed_ = nullptr;
   observe::Counter* dead_ = nullptr;
