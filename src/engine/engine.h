@@ -704,7 +704,6 @@ class Engine final : public Control, public TaskLeaseLog {
   std::atomic<uint64_t> runsFinished_{0};
   std::atomic<uint64_t> activeRuns_{0};
   std::atomic<uint64_t> attemptsStarted_{0};
-  std::atomic<uint64_t> attemptsFailed_{0};
   std::atomic<uint64_t> compensationsFailed_{0};
   std::atomic<uint64_t> commitFailures_{0};
   std::atomic<uint64_t> outboxEmitted_{0};    // durable, to deliver

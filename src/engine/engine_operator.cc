@@ -39,12 +39,14 @@ std::vector<int> downstreamOf(const LoadedWorkflow& wf, int idx) {
   return out;
 }
 
-std::string byWhom(const RequestContext& who) {
+// " (ACTOR): REASON", each part only when there is one.
+std::string byWhom(const std::string& actor, const std::string& reason) {
   std::string out;
-  if (!who.actor().empty()) out += " (" + who.actor() + ")";
-  if (!who.reason.empty()) out += ": " + who.reason;
+  if (!actor.empty()) out += " (" + actor + ")";
+  if (!reason.empty()) out += ": " + reason;
   return out;
 }
+std::string byWhom(const RequestContext& who) { return byWhom(who.actor(), who.reason); }
 
 Error conflict(std::string message) { return Error(ErrorCode::kConflict, std::move(message)); }
 
@@ -387,8 +389,7 @@ void Engine::collectStepCancels(RunRt& run, const std::vector<store::EventRow>& 
     for (const auto& e : events)
       if (e.kind == kStepCancelRequestedEvent && e.step == s.row.name &&
           e.attempt == s.row.attempts)
-        s.cancelledBy = "cancelled by an operator" +
-                        byWhom(RequestContext{.token = e.actor, .reason = e.reason});
+        s.cancelledBy = "cancelled by an operator" + byWhom(e.actor, e.reason);
   }
 }
 

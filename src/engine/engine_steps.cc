@@ -343,7 +343,6 @@ void Engine::failAttempt(RunRt& run, int idx, FailureClass cls, std::optional<in
   s.attempt->failureClass = cls;
   s.attempt->message = message;
   pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
-  ++attemptsFailed_;
   event(run, "attempt_failed", s.row.name, s.attempt->n,
         fmt::format("{}: {}", toString(cls), message));
   if (observe::logEnabled(spdlog::level::warn))
