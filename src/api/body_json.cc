@@ -42,15 +42,24 @@ Result<std::string> takeReason(nlohmann::json& body) {
     return Error(
         ErrorCode::kInvalidArgument,
         fmt::format("'reason' is {} bytes; at most {} are kept", reason.size(), kMaxReasonBytes));
-  for (size_t i = 0; i < reason.size(); ++i) {
-    auto c = static_cast<unsigned char>(reason[i]);
-    if ((c < 0x20 && c != '\t') || c == 0x7f)
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("'reason' holds a control character at byte {}; write it on one "
-                               "line",
-                               i));
-  }
+  KEEL_TRY(checkText("reason", reason, false));
   return reason;
+}
+
+Status checkText(std::string_view field, std::string_view value, bool multiline) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
+    bool allowed = c == '\t' || (multiline && (c == '\n' || c == '\r'));
+    if ((c < 0x20 || c == 0x7f) && !allowed)
+      return Error(ErrorCode::kInvalidArgument,
+                   multiline ? fmt::format("'{}' holds a control character at byte {} (only tabs "
+                                           "and line breaks are kept)",
+                                           field, i)
+                             : fmt::format("'{}' holds a control character at byte {}; write it "
+                                           "on one line",
+                                           field, i));
+  }
+  return okStatus();
 }
 
 Result<RequestContext> withReason(const ApiRequest& request, Result<nlohmann::json> body) {

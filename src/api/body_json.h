@@ -24,6 +24,12 @@ Result<nlohmann::json> parseJsonBody(std::string_view body);
 inline constexpr size_t kMaxReasonBytes = 1000;
 Result<std::string> takeReason(nlohmann::json& body);
 
+// Text a person wrote (a reason, a root cause, an action item): refused
+// with kInvalidArgument naming `field` and the byte when it holds a NUL or
+// another control character. Tabs are kept, and line breaks when
+// `multiline`; a one-line field is asked to be written on one line.
+Status checkText(std::string_view field, std::string_view value, bool multiline);
+
 // The body of a request that takes only "reason" (parsed, or as
 // parseJsonBody() answered): the caller's context with the reason in it.
 // Any other field is kInvalidArgument naming it.

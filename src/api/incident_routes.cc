@@ -173,7 +173,8 @@ Reply simpleAction(const RouteContext& ctx, const ApiRequest& request,
   return act(ctx, std::move(r), std::move(*who));
 }
 
-// A string field of the body, removed from it; "" when absent.
+// A string field of the body, removed from it; "" when absent. Text with
+// a NUL or another control character (but tab and line breaks) is refused.
 Result<std::string> takeString(nlohmann::json& body, const char* name) {
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) {
@@ -184,6 +185,7 @@ Result<std::string> takeString(nlohmann::json& body, const char* name) {
     return Error(ErrorCode::kInvalidArgument, fmt::format("'{}' must be a string", name));
   std::string out = it->get<std::string>();
   body.erase(it);
+  KEEL_TRY(checkText(name, out, true));
   return out;
 }
 
