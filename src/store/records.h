@@ -48,6 +48,11 @@ struct RunRow {
   // 15 (its trace id is then derived from its id).
   std::string traceId;
   std::string requestId;  // the X-Request-Id of the API request that created it; empty if none
+  // The span (16 hex) its run span hangs under: the span of the API request
+  // that created it (whose own parent is the caller's traceparent span);
+  // empty for a run keel started itself (a root span) or stored before
+  // schema 18.
+  std::string parentSpanId;
   WallTime createdAt;
   std::optional<WallTime> startedAt;
   std::optional<WallTime> finishedAt;

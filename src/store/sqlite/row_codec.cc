@@ -49,6 +49,7 @@ Result<RunRow> readRun(const Statement& s) {
   row.compensation = s.textAt(15);
   row.traceId = s.textAt(16);
   row.requestId = s.textAt(17);
+  row.parentSpanId = s.textAt(18);
   return row;
 }
 

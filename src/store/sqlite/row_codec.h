@@ -21,7 +21,7 @@ inline constexpr const char* kWorkflowColumns =
 inline constexpr const char* kRunColumns =
     "id, workflow, version, state, params_json, idempotency_key, concurrency_key, reason, "
     "created_at, started_at, finished_at, wait_kind, wait_reason, cancel_reason, pause_reason, "
-    "compensation, trace_id, request_id";
+    "compensation, trace_id, request_id, parent_span_id";
 inline constexpr const char* kStepColumns =
     "run_id, name, state, attempts, output_json, reason, due_at, wait_kind, wait_reason";
 inline constexpr const char* kAttemptColumns =

@@ -406,6 +406,13 @@ ALTER TABLE runs ADD COLUMN trace_id TEXT;
 ALTER TABLE runs ADD COLUMN request_id TEXT;
 )sql";
 
+// The span a run's span hangs under (RunRow::parentSpanId): the API
+// request that created it; NULL for runs stored before and runs keel
+// started itself.
+constexpr const char* kSchemaRunParentSpan = R"sql(
+ALTER TABLE runs ADD COLUMN parent_span_id TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -423,6 +430,7 @@ constexpr Migration kMigrations[] = {
     {14, kSchemaIncidents},
     {15, kSchemaRunTrace},
     {16, kSchemaChannels},
+    {18, kSchemaRunParentSpan},
 };
 // Versions only grow; the last is kSchemaVersion.
 constexpr bool versionsGrow() {

@@ -34,8 +34,8 @@ TEST(SqliteFileArrivals, ASchema6DatabaseGainsTheTable) {
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
       "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
       "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
-      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
-      "keel_schema SET "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; ALTER TABLE "
+      "runs DROP COLUMN parent_span_id; UPDATE keel_schema SET "
       "version = 6");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();

@@ -195,13 +195,13 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
       "trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
-      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
-      "keel_schema "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; ALTER TABLE "
+      "runs DROP COLUMN parent_span_id; UPDATE keel_schema "
       "SET version = 2");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 16);
+  EXPECT_EQ(kSchemaVersion, 18);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);
@@ -244,8 +244,8 @@ TEST(SqliteOpenTest, ASchema3DatabaseIsMigrated) {
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
       "trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
-      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
-      "keel_schema "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; ALTER TABLE "
+      "runs DROP COLUMN parent_span_id; UPDATE keel_schema "
       "SET version = 3");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -294,8 +294,8 @@ TEST(SqliteOpenTest, ASchema4DatabaseIsMigrated) {
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
       "trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
-      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
-      "keel_schema "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; ALTER TABLE "
+      "runs DROP COLUMN parent_span_id; UPDATE keel_schema "
       "SET version = 4");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -326,8 +326,8 @@ TEST(SqliteOpenTest, ASchema5DatabaseIsMigrated) {
       "DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN "
       "trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
-      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
-      "keel_schema "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; ALTER TABLE "
+      "runs DROP COLUMN parent_span_id; UPDATE keel_schema "
       "SET version = 5");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -366,8 +366,8 @@ TEST(SqliteOpenTest, ASchema7DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
       "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
       "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
-      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
-      "keel_schema SET "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; ALTER TABLE "
+      "runs DROP COLUMN parent_span_id; UPDATE keel_schema SET "
       "version = 7");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -483,8 +483,8 @@ TEST(SqliteOpenTest, ASchema9DatabaseIsMigrated) {
       "ALTER TABLE runs DROP COLUMN compensation; DROP TABLE audit_log; ALTER TABLE workflows DROP "
       "COLUMN applied_by; DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP "
       "COLUMN trace_id; ALTER TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE "
-      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE "
-      "keel_schema SET "
+      "incident_runs; DROP TABLE incident_timeline; DROP TABLE incident_action_items; ALTER TABLE "
+      "runs DROP COLUMN parent_span_id; UPDATE keel_schema SET "
       "version = 9");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -530,7 +530,8 @@ TEST(SqliteOpenTest, ASchema10DatabaseIsMigrated) {
       "TABLE workflows DROP COLUMN applied_by; "
       "DROP TABLE channels; DROP TABLE notifications; ALTER TABLE runs DROP COLUMN trace_id; ALTER "
       "TABLE runs DROP COLUMN request_id; DROP TABLE incidents; DROP TABLE incident_runs; DROP "
-      "TABLE incident_timeline; DROP TABLE incident_action_items; UPDATE keel_schema SET version = "
+      "TABLE incident_timeline; DROP TABLE incident_action_items; ALTER TABLE runs DROP COLUMN "
+      "parent_span_id; UPDATE keel_schema SET version = "
       "10");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
@@ -594,7 +595,8 @@ TEST(SqliteOpenTest, ASchema12DatabaseGainsRunTraces) {
       "request_id; DROP TABLE audit_log; ALTER TABLE workflows DROP COLUMN "
       "applied_by; DROP TABLE channels; DROP TABLE notifications; DROP TABLE incidents; "
       "DROP TABLE incident_runs; DROP TABLE incident_timeline; DROP TABLE "
-      "incident_action_items; UPDATE keel_schema SET version = 12");
+      "incident_action_items; ALTER TABLE runs DROP COLUMN parent_span_id; UPDATE keel_schema SET "
+      "version = 12");
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
@@ -610,6 +612,39 @@ TEST(SqliteOpenTest, ASchema12DatabaseGainsRunTraces) {
   ASSERT_TRUE(back.ok() && back->has_value());
   EXPECT_EQ((*back)->run.traceId, traced.traceId);
   EXPECT_EQ((*back)->run.requestId, "req-1");
+}
+
+}  // namespace
+}  // namespace keel::store
+
+namespace keel::store {
+namespace {
+
+// A database of schema 16 gains runs.parent_span_id (18) on open: its runs
+// read back with none, and new runs keep theirs.
+TEST(SqliteOpenTest, ASchema16DatabaseGainsRunParentSpans) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  {
+    auto store = openSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.error().toString();
+    ASSERT_TRUE((*store)->apply({{PutRun{testutil::makeRun("r1")}}}).ok());
+  }
+  testutil::sqliteExec(
+      path, "ALTER TABLE runs DROP COLUMN parent_span_id; UPDATE keel_schema SET version = 16");
+  auto store = openSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
+  auto old = (*store)->getRun("r1");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->run.parentSpanId, "");
+  RunRow child = testutil::makeRun("r2");
+  child.traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  child.parentSpanId = "00f067aa0ba902b7";
+  ASSERT_TRUE((*store)->apply({{PutRun{child}}}).ok());
+  auto back = (*store)->getRun("r2");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->run.parentSpanId, "00f067aa0ba902b7");
 }
 
 }  // namespace

@@ -25,8 +25,9 @@ namespace {
 constexpr const char* kUpsertRun = R"sql(
 INSERT INTO runs (id, workflow, version, state, params_json, idempotency_key, concurrency_key,
                   reason, created_at, started_at, finished_at, owner_node, wait_kind,
-                  wait_reason, cancel_reason, pause_reason, compensation, trace_id, request_id)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                  wait_reason, cancel_reason, pause_reason, compensation, trace_id, request_id,
+                  parent_span_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
 ON CONFLICT (id) DO UPDATE SET
   workflow = excluded.workflow, version = excluded.version, state = excluded.state,
   params_json = excluded.params_json, idempotency_key = excluded.idempotency_key,
@@ -35,7 +36,8 @@ ON CONFLICT (id) DO UPDATE SET
   finished_at = excluded.finished_at, wait_kind = excluded.wait_kind,
   wait_reason = excluded.wait_reason, cancel_reason = excluded.cancel_reason,
   pause_reason = excluded.pause_reason, compensation = excluded.compensation,
-  trace_id = excluded.trace_id, request_id = excluded.request_id)sql";
+  trace_id = excluded.trace_id, request_id = excluded.request_id,
+  parent_span_id = excluded.parent_span_id)sql";
 
 constexpr const char* kUpsertStep = R"sql(
 INSERT INTO steps (run_id, name, pos, state, attempts, output_json, reason, due_at, wait_kind,
@@ -150,6 +152,7 @@ Status Writer::put(const PutRun& m) {
   (*s)->bindTextOrNull(17, r.compensation);
   (*s)->bindTextOrNull(18, r.traceId);
   (*s)->bindTextOrNull(19, r.requestId);
+  (*s)->bindTextOrNull(20, r.parentSpanId);
   auto more = (*s)->next();
   if (more.ok()) return okStatus();
   if ((*s)->lastErrorCode() == SQLITE_CONSTRAINT_UNIQUE) {
