@@ -21,6 +21,9 @@ struct RequestContext {
   std::string onBehalfOf;
   std::string reason;     // why, as the caller said it; may be empty
   std::string requestId;  // the request's X-Request-Id (the caller's, or one keel made up)
+  // The request's own span in its trace (16 hex): a run the request creates
+  // hangs its run span under it. Empty when the request has none.
+  std::string spanId;
 
   // Who acted, as recorded in timelines and logs: "alice (token ops)" when
   // an admin token acts for alice, else the token's name; empty for keel

@@ -98,7 +98,11 @@ void Engine::startAfterTriggers(RunRt& upstream) {
         continue;
       }
       std::string key = triggers::afterRunKey(upstream.row.id, wf->row.name, i);
-      RunRt& run = createRun(wf, std::move(*params), key);
+      // A chained run continues the upstream run's trace, its run span a
+      // child of the upstream run's.
+      RunRt& run = createRun(wf, std::move(*params), key, nullptr,
+                             observe::runTraceId(upstream.row.traceId, upstream.row.id));
+      run.row.parentSpanId = SpanRecorder::runSpanId(upstream.row.id);
       event(run, "started_after_run", {}, 0,
             fmt::format("started after run {} (workflow {}) ended {}", upstream.row.id,
                         upstream.row.workflow, ended));

@@ -109,6 +109,8 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   // or starts its own; its steps' spans and traceparents all carry it.
   run.row.traceId = observe::isTraceId(traceId) ? std::move(traceId) : observe::newTraceId(random_);
   if (who) run.row.requestId = who->requestId;
+  // Its run span hangs under the span of the request that created it.
+  if (who && observe::isSpanId(who->spanId)) run.row.parentSpanId = who->spanId;
   initSteps(run);
   for (size_t i = 0; i < run.steps.size(); ++i)
     run.steps[i].pendingNeeds = static_cast<int>(run.wf->needs[i].size());

@@ -37,10 +37,12 @@ class CollectingSink final : public observe::SpanSink {
 
 class EngineTracingTest : public EngineTest {
  protected:
-  std::string triggerTraced(const std::string& wf, std::string traceId, std::string requestId) {
+  std::string triggerTraced(const std::string& wf, std::string traceId, std::string requestId,
+                            std::string requestSpan = {}) {
     TriggerRequest request{wf, nlohmann::json::object(), ""};
     request.who.token = "tester";
     request.who.requestId = std::move(requestId);
+    request.who.spanId = std::move(requestSpan);
     request.traceId = std::move(traceId);
     auto f = engine_->trigger(std::move(request));
     engine_->pump();
@@ -160,6 +162,61 @@ steps:
   for (const auto& [k, v] : first->attributes)
     if (k == "keel.class") hasClass = v == "error";
   EXPECT_TRUE(hasClass);
+}
+
+// A run triggered by an API request keeps the request's span as its
+// parent, in the run's creating transaction, and its run span names it.
+TEST_F(EngineSpansTest, ARunSpanHangsUnderTheSpanOfTheRequestThatCreatedIt) {
+  apply(workflow("child", R"(
+steps:
+  - { name: "load", run: "a", timeout: 1m, retry: { max_attempts: 1 } }
+)"));
+  constexpr char kRequestSpan[] = "00f067aa0ba902b7";
+  auto id = triggerTraced("child", kTrace, "req-10", kRequestSpan);
+  auto stored = store_->getRun(id);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->run.parentSpanId, kRequestSpan) << "stored when the run is created";
+  exec_.succeed(0);
+  engine_->pump();
+  const observe::Span* run = sink_.named("run child");
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->traceId, kTrace);
+  EXPECT_EQ(run->parentSpanId, kRequestSpan);
+  // A request span that is not one (not 16 lower-case hex) is not kept.
+  auto bad = triggerTraced("child", kTrace, "req-11", "00F067AA0BA902B7");
+  auto badRow = store_->getRun(bad);
+  ASSERT_TRUE(badRow.ok() && badRow->has_value());
+  EXPECT_EQ((*badRow)->run.parentSpanId, "");
+}
+
+// A run started by an after: trigger continues the upstream run's trace,
+// its run span a child of the upstream run's span.
+TEST_F(EngineSpansTest, AChainedRunContinuesTheUpstreamRunsTrace) {
+  apply(workflow("up", "steps:\n  - { name: a, noop: true }\n"));
+  apply(workflow("down", R"(
+triggers:
+  - after: { workflow: up, state: succeeded }
+steps:
+  - { name: b, noop: true }
+)"));
+  auto upId = triggerTraced("up", kTrace, "req-12");
+  engine_->pump();
+  engine_->pump();
+  store::RunFilter downs;
+  downs.workflow = "down";
+  auto chained = store_->listRuns(downs);
+  ASSERT_TRUE(chained.ok());
+  ASSERT_EQ(chained->size(), 1u);
+  EXPECT_EQ(chained->front().traceId, kTrace);
+  EXPECT_EQ(chained->front().parentSpanId, SpanRecorder::runSpanId(upId));
+  const observe::Span* down = sink_.named("run down");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->traceId, kTrace);
+  EXPECT_EQ(down->parentSpanId, SpanRecorder::runSpanId(upId));
+  // Runs keel starts by itself otherwise stay roots of their own trace.
+  const observe::Span* up = sink_.named("run up");
+  ASSERT_TRUE(up);
+  EXPECT_TRUE(up->parentSpanId.empty());
 }
 
 }  // namespace

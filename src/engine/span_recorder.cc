@@ -113,6 +113,7 @@ void SpanRecorder::run(const store::RunRow& r) {
   observe::Span span;
   span.traceId = observe::runTraceId(r.traceId, r.id);
   span.spanId = runSpanId(r.id);
+  if (observe::isSpanId(r.parentSpanId)) span.parentSpanId = r.parentSpanId;
   span.name = "run " + r.workflow;
   WallTime begin = r.startedAt.value_or(r.createdAt);
   span.startUnixNanos = unixNanos(begin);
