@@ -2,10 +2,13 @@
 // with a traceparent and an X-Request-Id; a run: step that sees the trace
 // in TRACEPARENT (with KEEL_RUN_ID and KEEL_REQUEST_ID); an http: step
 // whose call carries the same trace id; and, with --otlp-endpoint, the
-// spans of the run, its steps and attempts arriving at a local collector.
+// spans of the trigger request, the run, its steps and attempts arriving
+// at a local collector, the request's under the caller's span and the
+// run's under the request's.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -109,6 +112,12 @@ TEST(TracingEndToEnd, TheCallersTraceReachesTheStepsTheirCallsAndTheCollector) {
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 201) << res->body;
   EXPECT_EQ(res->get_header_value("X-Request-Id"), kRequestId);
+  // The answer names the request's own span in the caller's trace.
+  std::string answered = res->get_header_value("traceparent");
+  ASSERT_EQ(answered.size(), 55u) << answered;
+  EXPECT_EQ(answered.substr(0, 36), std::string("00-") + kTrace + "-") << answered;
+  std::string requestSpan = answered.substr(36, 16);
+  EXPECT_NE(requestSpan, kCallerSpan);
   json created = json::parse(res->body);
   EXPECT_EQ(created["trace_id"], kTrace);
   EXPECT_EQ(created["request_id"], kRequestId);
@@ -142,8 +151,15 @@ TEST(TracingEndToEnd, TheCallersTraceReachesTheStepsTheirCallsAndTheCollector) {
   };
   ASSERT_TRUE(waitFor([&] { return !named("run traced").is_null(); }, 60))
       << "spans received: " << json(receiver.spans()).dump();
-  ASSERT_TRUE(waitFor([&] { return receiver.spans().size() >= 5; }, 60));
+  const std::string route = "POST /api/v1/workflows/{name}/runs";
+  ASSERT_TRUE(waitFor([&] { return !named(route).is_null(); }, 60))
+      << "spans received: " << json(receiver.spans()).dump();
+  ASSERT_TRUE(waitFor([&] { return receiver.spans().size() >= 6; }, 60));
   for (const auto& s : receiver.spans()) {
+    std::string name = s.value("name", "");
+    // Reads are no spans; the apply before the trigger is one of its own trace.
+    EXPECT_NE(name.rfind("GET ", 0), 0u) << s.dump();
+    if (name == "POST /api/v1/workflows") continue;
     EXPECT_EQ(s["traceId"], kTrace) << s.dump();
     EXPECT_EQ(s["spanId"].get<std::string>().size(), 16u);
     EXPECT_TRUE(s["startTimeUnixNano"].is_string());
@@ -159,6 +175,19 @@ TEST(TracingEndToEnd, TheCallersTraceReachesTheStepsTheirCallsAndTheCollector) {
   json runSpan = named("run traced");
   EXPECT_EQ(step["parentSpanId"], runSpan["spanId"]);
   EXPECT_EQ(runSpan["status"]["code"], 1);
+  // The trigger request is a server span under the caller's span, named by
+  // its route, and the run's span hangs under it.
+  json request = named(route);
+  EXPECT_EQ(request["spanId"], requestSpan);
+  EXPECT_EQ(request["parentSpanId"], kCallerSpan);
+  EXPECT_EQ(request["kind"], 2);
+  EXPECT_EQ(runSpan["parentSpanId"], requestSpan);
+  std::map<std::string, json> requestAttrs;
+  for (const auto& a : request["attributes"]) requestAttrs[a["key"]] = a["value"];
+  EXPECT_EQ(requestAttrs["http.request.method"], json({{"stringValue", "POST"}}));
+  EXPECT_EQ(requestAttrs["http.route"], json({{"stringValue", "/api/v1/workflows/{name}/runs"}}));
+  EXPECT_EQ(requestAttrs["http.response.status_code"], json({{"intValue", "201"}}));
+  EXPECT_EQ(requestAttrs["keel.request_id"], json({{"stringValue", kRequestId}}));
   std::set<std::string> attrs;
   for (const auto& a : attempt["attributes"]) attrs.insert(a["key"].get<std::string>());
   for (const char* k : {"keel.workflow", "keel.run_id", "keel.step", "keel.attempt"})

@@ -14,6 +14,7 @@
 
 #include <httplib.h>
 
+#include "core/clock.h"
 #include "core/random.h"
 #include "observe/trace_context.h"
 
@@ -28,6 +29,7 @@ struct RequestStamp {
   // the span of this request in keel.
   observe::TraceContext trace;
   std::string parentSpanId;  // the caller's span; empty when the trace started here
+  WallTime startedAt;        // when the request's stamp was made (its span's start)
 };
 
 class RequestStamper {

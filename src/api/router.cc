@@ -102,12 +102,24 @@ std::vector<Router::RouteInfo> Router::routes() const {
   return out;
 }
 
+namespace {
+// A request with another method changes something: it is a span.
+bool changesSomething(const std::string& method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+}  // namespace
+
 Reply Router::run(const Route& route, const httplib::Request& request, std::string_view body,
                   std::vector<std::string> params, const RequestStamp& stamp) const {
   ApiRequest apiRequest{request, body, std::move(params), {}, stamp.trace};
   apiRequest.context.requestId = stamp.requestId;
+  apiRequest.context.spanId = stamp.trace.spanId;
+  const bool traced = changesSomething(route.method) && !route.options.untraced;
   auto withActor = [&](Reply reply) {
     reply.actor = apiRequest.context.actor();
+    // The request's own span, for the caller to hang its next spans under.
+    if (traced && observe::isTraceId(stamp.trace.traceId) && observe::isSpanId(stamp.trace.spanId))
+      reply.headers.emplace_back(kTraceparentHeader, observe::formatTraceparent(stamp.trace));
     return reply;
   };
   try {
@@ -167,6 +179,17 @@ Reply Router::dispatch(const httplib::Request& request, std::string_view body,
     return reply;
   }
   return errorReply(404, "not_found", "no route for " + request.method + " " + request.path);
+}
+
+std::optional<std::string> Router::spanRoute(const httplib::Request& request) const {
+  if (!changesSomething(request.method)) return std::nullopt;
+  auto segments = splitPath(request.path);
+  for (const auto& route : routes_) {
+    if (route.method != request.method || !matches(route, segments, nullptr)) continue;
+    if (route.options.untraced) return std::nullopt;
+    return route.pattern;
+  }
+  return std::nullopt;
 }
 
 std::string Router::routeClass(const std::string& path) const {

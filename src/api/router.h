@@ -33,6 +33,11 @@ struct RouteOptions {
   std::vector<std::string> query;      // accepted query parameters, each at most once
   std::vector<std::string> bodyTypes;  // accepted Content-Types (empty: "application/json")
   bool open = false;                   // served without a token (/healthz, /readyz, /metrics)
+  // A request that changes something (any method but GET, HEAD and OPTIONS)
+  // is a span of its trace (spanRoute); `untraced` opts a route out: long
+  // polls and heartbeats, which change no run's course and would drown the
+  // requests that do.
+  bool untraced = false;
 };
 
 // Who is asking (core/request_context.h). Filled by the guard: the token,
@@ -70,6 +75,13 @@ class Router {
   // The pattern that matches `path` (for any method), or "unmatched": a
   // bounded label for per-route metrics.
   std::string routeClass(const std::string& path) const;
+
+  // The route pattern of `request` when it is a span of its trace: a
+  // method other than GET, HEAD and OPTIONS, on a route that matches it and
+  // is not `untraced`. Nothing otherwise (reads, health checks, metrics
+  // scrapes, 404s and 405s). Its answer carries `traceparent` naming the
+  // request's span.
+  std::optional<std::string> spanRoute(const httplib::Request& request) const;
 
   // Every route, for tests that walk the whole surface.
   struct RouteInfo {

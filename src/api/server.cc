@@ -11,6 +11,7 @@
 #include "api/framing.h"
 #include "api/guarded_server.h"
 #include "api/request_log.h"
+#include "api/request_span.h"
 #include "api/routes.h"
 
 namespace keel::api {
@@ -109,11 +110,10 @@ void Server::addRoutes() {
       "GET", "/readyz", [this](const ApiRequest&) { return readyz(); }, open);
   router_.add(
       "GET", "/metrics", [this](const ApiRequest&) { return metrics(); }, open);
-  const Clock& clock = options_.clock ? *options_.clock : systemClock_;
   RouteContext context{control_,
                        store_,
                        options_.engineTimeout,
-                       clock,
+                       clock(),
                        options_.tasks,
                        std::max(1, options_.workerThreads / 2),
                        options_.onWebhooksChanged,
@@ -151,6 +151,7 @@ Reply Server::metrics() const {
 const RequestStamp& Server::stampOf(const httplib::Request& request) {
   if (stampedFor != &request) {
     stamped = stamper_.stamp(request);
+    stamped.startedAt = clock().wallNow();
     stampedFor = &request;
   }
   return stamped;
@@ -268,7 +269,13 @@ void Server::configureHttp() {
       });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     httpMetrics_.record(req.method, router_.routeClass(req.path), res.status);
-    logRequest(req, res.status, actorOf == &res ? actor : std::string(), stampOf(req).requestId);
+    const RequestStamp& stamp = stampOf(req);
+    logRequest(req, res.status, actorOf == &res ? actor : std::string(), stamp.requestId);
+    if (options_.spans) {
+      if (auto route = router_.spanRoute(req))
+        options_.spans->record(
+            requestSpan(stamp, req.method, *route, res.status, clock().wallNow()));
+    }
     actorOf = nullptr;
     actor.clear();
     stampedFor = nullptr;

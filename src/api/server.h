@@ -31,6 +31,7 @@
 #include "engine/control.h"
 #include "engine/task_broker.h"
 #include "observe/metrics.h"
+#include "observe/span.h"
 #include "store/store.h"
 
 namespace httplib {
@@ -87,6 +88,9 @@ struct ServerOptions {
   // Draws request ids and trace ids (request_ids.h); not owned, used under
   // the server's lock. Null: a system random source of the server's own.
   Random* random = nullptr;
+  // Where the spans of requests that change something go (request_span.h;
+  // the OTLP exporter); not owned. Null: no request spans.
+  observe::SpanSink* spans = nullptr;
 };
 
 class Server {
@@ -110,6 +114,7 @@ class Server {
   Reply metrics() const;
   // The request's id and trace, made once per request on its worker thread.
   const RequestStamp& stampOf(const httplib::Request& request);
+  const Clock& clock() const { return options_.clock ? *options_.clock : systemClock_; }
 
   engine::Control& control_;
   store::Store& store_;

@@ -364,6 +364,7 @@ int runServe(const cli::ServeOptions& options) {
   so.access.allowedOrigins = options.allowOrigins;
   so.tls = {options.tlsCert, options.tlsKey};
   so.tasks = &taskRunner;
+  if (otlp) so.spans = &*otlp;  // the spans of requests that change something
   so.onWebhooksChanged = [&webhooks] { webhooks.wake(); };
   so.onNotificationsChanged = [&notifications] { notifications.wake(); };
   api::Server server(engine, **store, so);

@@ -33,7 +33,7 @@ json spanJson(const Span& span) {
   json out{{"traceId", span.traceId},
            {"spanId", span.spanId},
            {"name", span.name},
-           {"kind", 1},
+           {"kind", span.kind == SpanKind::kServer ? 2 : 1},
            {"startTimeUnixNano", std::to_string(span.startUnixNanos)},
            {"endTimeUnixNano", std::to_string(span.endUnixNanos)},
            {"attributes", std::move(attributes)},

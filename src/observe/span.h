@@ -12,12 +12,16 @@
 namespace keel::observe {
 
 enum class SpanStatus { kUnset, kOk, kError };
+// kServer: an API request keel served; kInternal: keel's own work (runs,
+// steps, attempts).
+enum class SpanKind { kInternal, kServer };
 
 struct Span {
   std::string traceId;       // 32 hex
   std::string spanId;        // 16 hex
   std::string parentSpanId;  // 16 hex; empty for a root span
   std::string name;          // "run hello", "step greet", "attempt greet #2"
+  SpanKind kind = SpanKind::kInternal;
   int64_t startUnixNanos = 0;
   int64_t endUnixNanos = 0;
   SpanStatus status = SpanStatus::kUnset;
