@@ -16,10 +16,15 @@ Any other queue needs --exec.
 --exec CMD runs CMD with /bin/sh for each task: the task's input JSON on its
 stdin, and KEEL_TASK_ID, KEEL_TASK_QUEUE, KEEL_TASK_ATTEMPT, KEEL_RUN_ID,
 KEEL_STEP and KEEL_IDEMPOTENCY_KEY (the same for every attempt of a step: use
-it to make side effects happen once) in its environment. Exit 0: the task is
+it to make side effects happen once) in its environment, and TRACEPARENT, the
+task's `traceparent` (the run's trace, the attempt's span: an OpenTelemetry
+SDK in CMD picks it up as its parent). Exit 0: the task is
 completed, its stdout is the output (JSON, or {"stdout": TEXT} when stdout is
 not JSON). Any other exit: the task fails with class "error" and the end of
 stderr as the message. stderr is sent as the task's log either way.
+
+The task's traceparent is also written on the worker's log line for the task
+and sent with its report, so the report is a span of the same trace.
 
 Tasks are done one at a time. While a task is held, a thread heartbeats it
 every third of its lease. SIGTERM or SIGINT: finish the task in hand (or the
@@ -29,6 +34,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -66,10 +72,12 @@ class Keel:
         self.token = token
         self.ssl = ssl.create_default_context(cafile=ca_file) if ca_file else None
 
-    def call(self, method, path, body=None, timeout=30):
+    def call(self, method, path, body=None, timeout=30, traceparent=None):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
+        if traceparent:
+            req.add_header("traceparent", traceparent)
         if self.token:
             req.add_header("Authorization", "Bearer " + self.token)
         try:
@@ -89,8 +97,19 @@ class Keel:
     def heartbeat(self, task_id, worker):
         return self.call("POST", f"/api/v1/tasks/{task_id}/heartbeat", {"worker": worker})
 
-    def report(self, task_id, kind, body):  # kind: "complete" or "fail"
-        return self.call("POST", f"/api/v1/tasks/{task_id}/{kind}", body)
+    def report(self, task_id, kind, body, traceparent=None):  # kind: "complete" or "fail"
+        return self.call("POST", f"/api/v1/tasks/{task_id}/{kind}", body,
+                         traceparent=traceparent)
+
+
+TRACEPARENT_RE = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def traceparent_of(task):
+    """The task's traceparent when it is a well-formed one, else None: the value
+    goes into an environment and a header, so nothing else is passed on."""
+    value = task.get("traceparent")
+    return value if isinstance(value, str) and TRACEPARENT_RE.fullmatch(value) else None
 
 
 def lease_seconds(task):
@@ -156,7 +175,8 @@ def run_exec(command, held):
     env = {k: v for k, v in os.environ.items() if k not in ("KEEL_TOKEN", "KEEL_TOKEN_FILE")}
     env.update(KEEL_TASK_ID=task["id"], KEEL_TASK_QUEUE=task["queue"] or "",
                KEEL_TASK_ATTEMPT=str(task["attempt"]), KEEL_RUN_ID=task["run_id"],
-               KEEL_STEP=task["step"], KEEL_IDEMPOTENCY_KEY=task["idempotency_key"])
+               KEEL_STEP=task["step"], KEEL_IDEMPOTENCY_KEY=task["idempotency_key"],
+               TRACEPARENT=traceparent_of(task) or "")
     # A session of its own: a signal to the worker does not stop the task in
     # hand, and a lost lease stops the command with everything it started.
     held.child = subprocess.Popen(command, shell=True, env=env, start_new_session=True,
@@ -184,7 +204,7 @@ def report(keel, held, ok, result, log_text):
     delay = 0.5
     while True:
         try:
-            keel.report(held.task["id"], kind, body)
+            keel.report(held.task["id"], kind, body, traceparent_of(held.task))
             return kind + "d" if ok else "failed (" + result["class"] + ")"
         except HttpError as e:
             if e.status in (404, 409):
@@ -218,7 +238,7 @@ def work(keel, args, held):
     finally:
         held.finish()
     log(f"{task['id']} (queue {task['queue']}, attempt {task['attempt']}): {outcome} "
-        f"in {time.monotonic() - started:.1f}s")
+        f"in {time.monotonic() - started:.1f}s traceparent={traceparent_of(task) or '-'}")
 
 
 def read_token(path):

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e_support.h"
+#include "observe/trace_context.h"
 
 extern char** environ;
 
@@ -100,7 +101,7 @@ task = json.load(sys.stdin)
 print(json.dumps({"worker": sys.argv[1], "who": task.get("who"), "fixed": task.get("fixed"),
                   "attempt": os.environ["KEEL_TASK_ATTEMPT"],
                   "key": os.environ["KEEL_IDEMPOTENCY_KEY"]}))
-print("done", file=sys.stderr)
+print("done, traceparent=" + os.environ.get("TRACEPARENT", "unset"), file=sys.stderr)
 )";
 
 std::string workflowYaml(const std::string& name, const std::string& stepBody) {
@@ -193,6 +194,14 @@ TEST_F(WorkerE2e, TheExampleWorkerCompletesARun) {
   std::string log = testing::readFile(stderrOf("worker-a"));
   EXPECT_TRUE(contains(log, id + ".work.1 (queue greetings, attempt 1): completed")) << log;
   EXPECT_TRUE(contains(log, "worker worker-a stopped")) << log;
+  // The task's trace reached the command (TRACEPARENT, seen in its log) and
+  // the worker's log line: the run's trace, the attempt's span.
+  std::string traceparent = observe::formatTraceparent(run.value("trace_id", ""),
+                                                       observe::attemptSpanId(id, "work", 1));
+  EXPECT_TRUE(contains(log, "traceparent=" + traceparent)) << log;
+  auto logs = keel_.client()->Get("/api/v1/runs/" + id + "/steps/work/logs");
+  ASSERT_TRUE(logs);
+  EXPECT_TRUE(contains(logs->body, "done, traceparent=" + traceparent)) << logs->body;
 }
 
 TEST_F(WorkerE2e, AWorkerKilledMidTaskLosesItsLeaseAndAnotherFinishesTheStep) {

@@ -19,6 +19,7 @@ nlohmann::json taskJson(const engine::TaskView& t) {
   j[kWorker] = t.worker.empty() ? nlohmann::json() : nlohmann::json(t.worker);
   j[kLeaseExpiresAt] = timeJson(t.leaseExpiresAt);
   j[kQueuedAt] = timeJson(t.queuedAt);
+  j[kTraceparent] = t.traceparent.empty() ? nlohmann::json() : nlohmann::json(t.traceparent);
   return j;
 }
 

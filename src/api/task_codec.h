@@ -4,7 +4,8 @@
 //
 // A task: {id, queue, run_id, workflow, step, attempt, input,
 // idempotency_key, state ("queued" | "leased"), worker, lease_expires_at,
-// queued_at}; worker and lease_expires_at are null while queued.
+// queued_at, traceparent}; worker and lease_expires_at are null while
+// queued; traceparent is null when unknown.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,7 @@ inline constexpr char kRetryAfterMs[] = "retry_after_ms";
 inline constexpr char kRunId[] = "run_id";
 inline constexpr char kState[] = "state";
 inline constexpr char kStep[] = "step";
+inline constexpr char kTraceparent[] = "traceparent";
 inline constexpr char kTasks[] = "tasks";
 inline constexpr char kWaitMs[] = "wait_ms";
 inline constexpr char kWorker[] = "worker";

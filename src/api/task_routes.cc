@@ -399,13 +399,16 @@ void addTaskRoutes(Router& router, const RouteContext& context) {
   router.add("GET", "/api/v1/tasks", bind(listTasks), {.query = {"queue"}});
   auto slots = std::make_shared<PollSlots>();
   slots->max = std::max(1, context.maxWaitingPolls);
-  router.add("POST", "/api/v1/tasks/poll", [context, slots](const ApiRequest& request) {
-    return poll(context, *slots, request);
-  });
+  // Polls and heartbeats change no run's course: no span of their own.
+  const RouteOptions untraced{.untraced = true};
+  router.add(
+      "POST", "/api/v1/tasks/poll",
+      [context, slots](const ApiRequest& request) { return poll(context, *slots, request); },
+      untraced);
   router.add("POST", "/api/v1/tasks/results", [context, slots](const ApiRequest& request) {
     return reportMany(context, *slots, request);
   });
-  router.add("POST", "/api/v1/tasks/{id}/heartbeat", bind(heartbeat));
+  router.add("POST", "/api/v1/tasks/{id}/heartbeat", bind(heartbeat), untraced);
   router.add("POST", "/api/v1/tasks/{id}/complete", bind(complete));
   router.add("POST", "/api/v1/tasks/{id}/fail", bind(fail));
 }

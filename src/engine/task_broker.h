@@ -72,6 +72,10 @@ struct TaskView {
   std::string worker;  // the lease holder; empty when queued, or re-found and unclaimed
   std::optional<WallTime> leaseExpiresAt;
   WallTime queuedAt;
+  // "00-TRACE-SPAN-01": the run's trace id and the attempt's span id, for
+  // the worker to continue the trace; empty for a task re-found after a
+  // restart whose attempt could not be prepared again.
+  std::string traceparent;
 };
 
 struct PollRequest {

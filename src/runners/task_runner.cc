@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "observe/trace_context.h"
 #include "spec/parser.h"
 #include "spec/template.h"
 
@@ -21,7 +22,8 @@ struct TaskAttempt final : engine::PreparedAttempt {
   int attempt = 1;
   json input;
   Millis lease{0};
-  std::string leasedTo;  // re-attach: the worker it was handed to
+  std::string leasedTo;     // re-attach: the worker it was handed to
+  std::string traceparent;  // the run's trace, the attempt's span
 };
 
 Error leaseLost(const std::string& id, const std::string& why) {
@@ -56,6 +58,7 @@ struct TaskRunner::Task {
   json input = json::object();
   Millis lease{0};
   WallTime queuedAt;
+  std::string traceparent;  // empty when nothing could be prepared
   bool leased = false;
   bool refound = false;  // re-found after a restart of keel, not reported on since
   std::string worker;
@@ -113,6 +116,13 @@ Result<std::shared_ptr<const engine::PreparedAttempt>> TaskRunner::prepare(
   attempt->attempt = in.attempt;
   attempt->input = json::object();
   attempt->leasedTo = in.leasedTo;
+  // The worker continues the run's trace under the attempt's span, the one
+  // the attempt's span in the engine's export carries.
+  std::string trace = observe::runTraceId(in.traceId, in.runId);
+  std::string span = observe::isSpanId(in.spanId)
+                         ? in.spanId
+                         : observe::attemptSpanId(in.runId, spec.name, in.attempt);
+  attempt->traceparent = observe::formatTraceparent(trace, span);
   if (spec.task.input) {
     spec::TemplateContext ctx;
     ctx.params = in.params;
@@ -148,6 +158,7 @@ std::shared_ptr<TaskRunner::Task> TaskRunner::newTask(const exec::AttemptRef& re
     t->input = a.input;
     t->lease = a.lease;
     t->worker = a.leasedTo;
+    t->traceparent = a.traceparent;
   }
   t->queuedAt = clock_.wallNow();
   t->done = std::move(done);
@@ -276,6 +287,7 @@ engine::TaskView TaskRunner::view(const Task& t) const {
   v.worker = t.worker;
   if (t.leased) v.leaseExpiresAt = t.leaseIt->first;
   v.queuedAt = t.queuedAt;
+  v.traceparent = t.traceparent;
   return v;
 }
 

@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "observe/trace_context.h"
 #include "spec/parser.h"
 
 namespace keel::runners {
@@ -53,6 +54,8 @@ class TaskRunnerTest : public ::testing::Test {
                                                                  std::string leasedTo = {}) {
     engine::AttemptInput in;
     in.runId = kRunId;
+    in.traceId = traceId_;
+    in.spanId = observe::attemptSpanId(kRunId, wf_->steps[step].name, attempt);
     in.workflow = "score";
     in.attempt = attempt;
     in.workflowSpec = wf_.get();
@@ -96,6 +99,7 @@ class TaskRunnerTest : public ::testing::Test {
   std::map<std::string, json> outputs_;
   std::vector<exec::StepOutcome> outcomes_;
   std::atomic<int> ended_{0};  // outcomes_.size(), for other threads
+  std::string traceId_ = "4bf92f3577b34da6a3ce929d0e0e4736";
   const std::string id1_ = std::string(kRunId) + ".score.v2.1";
 };
 
@@ -111,6 +115,24 @@ TEST_F(TaskRunnerTest, TaskIdsNameTheAttemptAndParseBack) {
                                 std::string(kRunId) + ".step.", std::string(kRunId) + "..1",
                                 std::string(kRunId) + ".step.1x", std::string(kRunId) + "step.1"})
     EXPECT_FALSE(engine::parseTaskId(bad)) << bad;
+}
+
+// A worker is handed the run's trace and the attempt's span, to continue
+// the trace under the attempt; each attempt its own span.
+TEST_F(TaskRunnerTest, ATaskCarriesTheRunsTraceAndTheAttemptsSpan) {
+  start(1, 2);
+  auto got = poll("w1");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].traceparent,
+            "00-" + traceId_ + "-" + observe::attemptSpanId(kRunId, "score.v2", 2) + "-01");
+  // A run stored before runs kept their trace: the trace derived from its id.
+  traceId_.clear();
+  start(2, 1);
+  auto other = poll("w1", 10, "other");
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].traceparent,
+            observe::formatTraceparent(observe::derivedTraceId(kRunId),
+                                       observe::attemptSpanId(kRunId, "plain", 1)));
 }
 
 TEST_F(TaskRunnerTest, TheInputIsRenderedAsJsonValuesAndTheLeaseIsTheHeartbeat) {
