@@ -16,20 +16,15 @@
 namespace keel::e2e {
 namespace {
 
-constexpr const char* kHeld = R"(name: held
+constexpr const char* kAuditHeld = R"(name: held
 owner: { team: qa, contact: qa@example.com }
 runbook: https://wiki.example.com/held
 steps:
   - { name: hello, run: echo hello, timeout: 1m }
 )";
 
-CliResult keelCli(const KeelUnderTest& keel, std::vector<std::string> args) {
-  args.insert(args.begin(), {"--as", "alice"});
-  return runKeelCli(keel, args);
-}
-
 // Runs `sqlite3 DB SQL`; its exit code.
-int sqlite3(const std::string& db, const std::string& sql) {
+int runSqlite3(const std::string& db, const std::string& sql) {
   pid_t pid = fork();
   if (pid == 0) {
     execlp("sqlite3", "sqlite3", db.c_str(), sql.c_str(), static_cast<char*>(nullptr));
@@ -61,34 +56,34 @@ TEST(AuditE2e, VerifyFindsAnEntryEditedDeletedOrReorderedInTheFile) {
   KeelUnderTest keel;
   keel.start();
   std::string file = keel.dir().file("held.yaml");
-  std::ofstream(file) << kHeld;
-  auto applied = keelCli(keel, {"apply", file, "--reason", "first version"});
+  std::ofstream(file) << kAuditHeld;
+  auto applied = aliceCli(keel, {"apply", file, "--reason", "first version"});
   ASSERT_EQ(applied.code, 0) << applied.err;
-  auto run = keelCli(keel, {"run", "held", "--wait", "--reason", "catch-up"});
+  auto run = aliceCli(keel, {"run", "held", "--wait", "--reason", "catch-up"});
   ASSERT_EQ(run.code, 0) << run.err;
-  ASSERT_EQ(keelCli(keel, {"pause", "held", "--reason", "deploy"}).code, 0);
-  ASSERT_EQ(keelCli(keel, {"resume", "held", "--reason", "deploy done"}).code, 0);
-  auto created = keelCli(keel, {"token", "create", "ci", "--reason", "pipeline"});
+  ASSERT_EQ(aliceCli(keel, {"pause", "held", "--reason", "deploy"}).code, 0);
+  ASSERT_EQ(aliceCli(keel, {"resume", "held", "--reason", "deploy done"}).code, 0);
+  auto created = aliceCli(keel, {"token", "create", "ci", "--reason", "pipeline"});
   ASSERT_EQ(created.code, 0) << created.err;
   const std::string secret = created.out.substr(0, created.out.find('\n'));
-  ASSERT_EQ(keelCli(keel, {"token", "revoke", "ci", "--reason", "pipeline gone"}).code, 0);
+  ASSERT_EQ(aliceCli(keel, {"token", "revoke", "ci", "--reason", "pipeline gone"}).code, 0);
 
   // 1 the first admin token, 2 apply, 3 run, 4 pause, 5 resume, 6 and 7 the token.
-  auto list = keelCli(keel, {"audit"});
+  auto list = aliceCli(keel, {"audit"});
   ASSERT_EQ(list.code, 0) << list.err;
   for (const char* want :
        {"workflow.apply", "run.trigger", "workflow.pause", "workflow.resume", "token.create",
         "token.revoke", "alice (token admin)", "catch-up", "pipeline gone"})
     EXPECT_TRUE(contains(list.out, want)) << want << " in\n" << list.out;
   EXPECT_FALSE(contains(list.out, secret)) << "a token's secret in the audit log";
-  auto mine = keelCli(keel, {"audit", "--target", "held", "--json"});
+  auto mine = aliceCli(keel, {"audit", "--target", "held", "--json"});
   ASSERT_EQ(mine.code, 0) << mine.err;
   auto entries = nlohmann::json::parse(mine.out)["entries"];
   ASSERT_EQ(entries.size(), 3u) << mine.out;  // apply, pause, resume
   EXPECT_EQ(entries[0]["action"], "workflow.resume");
   EXPECT_EQ(entries[0]["reason"], "deploy done");
 
-  auto verified = keelCli(keel, {"audit", "verify"});
+  auto verified = aliceCli(keel, {"audit", "verify"});
   ASSERT_EQ(verified.code, 0) << verified.out << verified.err;
   EXPECT_TRUE(contains(verified.out, "audit chain intact: 7 entries, head 7 ")) << verified.out;
   const std::string hash = verified.out.substr(verified.out.rfind(' ') + 1, 64);
@@ -119,11 +114,11 @@ TEST(AuditE2e, VerifyFindsAnEntryEditedDeletedOrReorderedInTheFile) {
     SCOPED_TRACE(t.name);
     KeelUnderTest copy;
     copyDatabase(keel, copy);
-    ASSERT_EQ(sqlite3(copy.db(), t.sql), 0);
+    ASSERT_EQ(runSqlite3(copy.db(), t.sql), 0);
     copy.start();
     std::vector<std::string> args = {"audit", "verify"};
     if (t.keptHead) args.insert(args.end(), {"--expect", "7:" + hash});
-    auto broken = keelCli(copy, args);
+    auto broken = aliceCli(copy, args);
     EXPECT_EQ(broken.code, 65) << broken.out << broken.err;
     EXPECT_TRUE(contains(broken.err, t.expected)) << broken.err;
     copy.stop();
@@ -133,7 +128,7 @@ TEST(AuditE2e, VerifyFindsAnEntryEditedDeletedOrReorderedInTheFile) {
   KeelUnderTest again;
   copyDatabase(keel, again);
   again.start();
-  auto intact = keelCli(again, {"audit", "verify", "--expect", "7:" + hash});
+  auto intact = aliceCli(again, {"audit", "verify", "--expect", "7:" + hash});
   EXPECT_EQ(intact.code, 0) << intact.err;
   EXPECT_TRUE(contains(intact.out, "head 7 " + hash)) << intact.out;
   auto shown = again.client()->Get("/metrics");

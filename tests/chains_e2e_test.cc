@@ -94,7 +94,7 @@ std::string linkYaml(const std::string& name, const std::string& after, const st
 }
 
 // The runs of `workflow` as the API lists them.
-json runsOf(KeelUnderTest& keel, const std::string& workflow) {
+json chainRunsOf(KeelUnderTest& keel, const std::string& workflow) {
   auto res = keel.client()->Get("/api/v1/runs?workflow=" + workflow + "&limit=100");
   if (!res || res->status != 200) return nullptr;
   return json::parse(res->body, nullptr, false)["runs"];
@@ -119,16 +119,16 @@ TEST(ChainsE2e, AThreeWorkflowChainStartsEachLinkOnceAcrossAKill9) {
   keel.kill9();
 
   keel.start();
-  json b = runsOf(keel, "link-b");
+  json b = chainRunsOf(keel, "link-b");
   ASSERT_EQ(b.size(), 1u) << b.dump();
   std::string bId = b[0]["id"];
-  EXPECT_EQ(runsOf(keel, "link-c").size(), 0u) << "C started before B ended";
+  EXPECT_EQ(chainRunsOf(keel, "link-c").size(), 0u) << "C started before B ended";
   testing::writeFile(dir + "/go", "");
   auto bRun = keel.waitForRun(bId);
   ASSERT_EQ(bRun.value("state", ""), "succeeded") << bRun.dump();
   json c;
   ASSERT_TRUE(waitFor([&] {
-    c = runsOf(keel, "link-c");
+    c = chainRunsOf(keel, "link-c");
     return c.size() == 1u && c[0].value("state", "") == "succeeded";
   })) << c.dump();
   EXPECT_GE(c[0].value("created_at", ""), bRun.value("finished_at", ""));
@@ -137,9 +137,9 @@ TEST(ChainsE2e, AThreeWorkflowChainStartsEachLinkOnceAcrossAKill9) {
   // Once more across a clean restart: nothing starts again.
   keel.stop();
   keel.start();
-  EXPECT_EQ(runsOf(keel, "link-a").size(), 1u);
-  EXPECT_EQ(runsOf(keel, "link-b").size(), 1u);
-  EXPECT_EQ(runsOf(keel, "link-c").size(), 1u);
+  EXPECT_EQ(chainRunsOf(keel, "link-a").size(), 1u);
+  EXPECT_EQ(chainRunsOf(keel, "link-b").size(), 1u);
+  EXPECT_EQ(chainRunsOf(keel, "link-c").size(), 1u);
   // Each step ran once: B was re-attached (or started) after the crash, not doubled.
   std::string ledger = testing::readFile(dir + "/ledger");
   EXPECT_EQ(std::count(ledger.begin(), ledger.end(), 'a'), 1) << ledger;

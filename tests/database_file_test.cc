@@ -18,7 +18,7 @@
 namespace keel::e2e {
 namespace {
 
-constexpr char kWorkflow[] = R"(name: hello
+constexpr char kDbWorkflow[] = R"(name: hello
 owner: { team: qa, contact: qa@example.com }
 runbook: https://wiki.example.com/rb
 steps:
@@ -32,7 +32,7 @@ void expectSecondServerRefused(
     const std::function<void(const std::string&, const std::string&)>& link) {
   KeelUnderTest keel;
   keel.start();
-  keel.apply(kWorkflow);
+  keel.apply(kDbWorkflow);
   EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM workflows"), "1");
   std::string other = keel.dir().file("other.db");
   link(keel.db(), other);
@@ -74,7 +74,7 @@ std::string expectRefusedToStart(const std::string& db, std::vector<std::string>
 TEST(DatabaseFile, DeletedUnderARunningServerItIsUnreadyAndRefusesWork) {
   KeelUnderTest keel;
   keel.start();
-  keel.apply(kWorkflow);
+  keel.apply(kDbWorkflow);
   auto [created, run] = keel.trigger("hello", nlohmann::json::object());
   ASSERT_EQ(created, 201) << run;
   ASSERT_EQ(::unlink(keel.db().c_str()), 0);
@@ -118,7 +118,7 @@ TEST(DatabaseFile, DeletedUnderARunningServerItIsUnreadyAndRefusesWork) {
 TEST(DatabaseFile, DeletedWhileStoppedItIsNotRecreatedWithoutInit) {
   KeelUnderTest keel;
   keel.start();
-  keel.apply(kWorkflow);
+  keel.apply(kDbWorkflow);
   keel.stop();
   ASSERT_TRUE(std::filesystem::remove(keel.db()));
   ASSERT_TRUE(std::filesystem::exists(keel.db() + ".lock"));
@@ -172,7 +172,7 @@ void sqliteExec(const std::string& path, const std::string& sql) {
 TEST(DatabaseFile, CheckAndGcRunOnlyWhileNoServerHoldsTheFile) {
   KeelUnderTest keel;
   keel.start();
-  keel.apply(kWorkflow);
+  keel.apply(kDbWorkflow);
   auto [status, body] = keel.trigger("hello", nlohmann::json::object());
   ASSERT_EQ(status, 201) << body;
   std::string id = body["id"];

@@ -102,5 +102,15 @@ struct CliResult {
 // Runs `keel --server URL ARGS...` against `keel` with its token, to its
 // end (at most a minute).
 CliResult runKeelCli(const KeelUnderTest& keel, const std::vector<std::string>& args);
+// runKeelCli as the actor "alice" (`--as alice` first).
+inline CliResult aliceCli(const KeelUnderTest& keel, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--as", "alice"});
+  return runKeelCli(keel, args);
+}
+// The body of GET /metrics, or "" when it does not answer 200.
+inline std::string scrapeMetrics(const KeelUnderTest& keel) {
+  auto res = keel.client()->Get("/metrics");
+  return res && res->status == 200 ? res->body : "";
+}
 
 }  // namespace keel::e2e

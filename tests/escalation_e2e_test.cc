@@ -17,9 +17,9 @@ namespace keel::e2e {
 namespace {
 
 // Records every POST /hook.
-class Receiver {
+class EscalationReceiver {
  public:
-  Receiver() {
+  EscalationReceiver() {
     server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lock(mu_);
       bodies_.push_back(json::parse(req.body, nullptr, false));
@@ -28,7 +28,7 @@ class Receiver {
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
   }
-  ~Receiver() {
+  ~EscalationReceiver() {
     server_.stop();
     thread_.join();
   }
@@ -49,7 +49,7 @@ class Receiver {
   std::vector<json> bodies_;
 };
 
-constexpr const char* kWorkflow = R"(name: nightly-load
+constexpr const char* kEscalationWorkflow = R"(name: nightly-load
 owner: { team: data-platform, contact: oncall-data@example.com }
 runbook: https://wiki.example.com/runbooks/nightly-load
 severity: SEV2
@@ -63,7 +63,7 @@ steps:
 TEST(EscalationE2E, AFailedRunCallsTheOwnerOnceAndAlertmanagerSeesItResolved) {
   ASSERT_EQ(::access(kAlertmanager, X_OK), 0)
       << kAlertmanager << " is missing: run ./scripts/install-deps.sh";
-  Receiver receiver;
+  EscalationReceiver receiver;
   KeelUnderTest keel;
   keel.start();
   Alertmanager am(keel.dir());
@@ -72,7 +72,7 @@ TEST(EscalationE2E, AFailedRunCallsTheOwnerOnceAndAlertmanagerSeesItResolved) {
              receiver.url() + "\n");
   keel.apply("kind: channel\nname: data-am\ntype: alertmanager\nteams: [data-platform]\nurl: " +
              am.url() + "\n");
-  keel.apply(kWorkflow);
+  keel.apply(kEscalationWorkflow);
 
   auto [status, run] = keel.trigger("nightly-load", json::object());
   ASSERT_EQ(status, 201) << run.dump();

@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& path) {
+std::string slurpPath(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -90,8 +90,8 @@ steps:
     auto run = runToEnd("hostile", {{"v", v}});
     ASSERT_EQ(run.value("state", ""), "succeeded") << v.substr(0, 40) << "\n" << run.dump(2);
     std::string id = run["id"];
-    EXPECT_EQ(slurp(work_ / ("out-" + id)), v) << v.substr(0, 40);
-    EXPECT_EQ(slurp(work_ / ("env-" + id)), v) << v.substr(0, 40);
+    EXPECT_EQ(slurpPath(work_ / ("out-" + id)), v) << v.substr(0, 40);
+    EXPECT_EQ(slurpPath(work_ / ("env-" + id)), v) << v.substr(0, 40);
     EXPECT_FALSE(pwned()) << "the value ran as code: " << v.substr(0, 40);
   }
 }
@@ -139,8 +139,8 @@ TEST_F(HostileParams, AHostileUpstreamOutputIsDataToo) {
   auto run = runToEnd("chain", nlohmann::json::object());
   ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump(2);
   std::string id = run["id"];
-  EXPECT_EQ(slurp(work_ / ("down-" + id)), "x; touch F|$(touch F)|'; touch F");
-  EXPECT_EQ(nlohmann::json::parse(slurp(work_ / ("env-" + id)), nullptr, false),
+  EXPECT_EQ(slurpPath(work_ / ("down-" + id)), "x; touch F|$(touch F)|'; touch F");
+  EXPECT_EQ(nlohmann::json::parse(slurpPath(work_ / ("env-" + id)), nullptr, false),
             (nlohmann::json{{"v", "x; touch F"}, {"w", "$(touch F)"}, {"q", "'; touch F"}}));
   EXPECT_FALSE(pwned());
 }
@@ -171,12 +171,12 @@ TEST_F(HostileParams, StepsDoNotSeeTheServersEnvironmentUnlessPassedThrough) {
   auto run = runToEnd("envs", nlohmann::json::object());
   ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump(2);
   std::string id = run["id"];
-  std::string plain = slurp(work_ / ("plain-" + id));
+  std::string plain = slurpPath(work_ / ("plain-" + id));
   EXPECT_NE(plain.find("KEEL_RUN_ID=" + id), std::string::npos) << plain;
   EXPECT_NE(plain.find("PATH="), std::string::npos) << plain;
   EXPECT_EQ(plain.find("s3cr3t-value"), std::string::npos) << plain;
   EXPECT_EQ(plain.find("AWS_SECRET_ACCESS_KEY"), std::string::npos) << plain;
-  std::string passed = slurp(work_ / ("passed-" + id));
+  std::string passed = slurpPath(work_ / ("passed-" + id));
   EXPECT_NE(passed.find("AWS_SECRET_ACCESS_KEY=s3cr3t-value\n"), std::string::npos) << passed;
 }
 

@@ -16,7 +16,7 @@
 namespace keel::e2e {
 namespace {
 
-constexpr char kWorkflow[] = R"(name: hello
+constexpr char kMetricsWorkflow[] = R"(name: hello
 owner: { team: qa, contact: qa@example.com }
 runbook: https://wiki.example.com/rb
 steps:
@@ -148,15 +148,10 @@ std::vector<std::string> lint(const std::string& text, std::set<std::string>& fa
   return problems;
 }
 
-std::string metrics(const KeelUnderTest& keel) {
-  auto res = keel.client()->Get("/metrics");
-  return res && res->status == 200 ? res->body : "";
-}
-
 TEST(Metrics, EveryMetricIsListedOnceWithHelpAndTypeAndPromtoolAcceptsIt) {
   KeelUnderTest keel;
   keel.start();
-  keel.apply(kWorkflow);
+  keel.apply(kMetricsWorkflow);
   auto run = keel.trigger("hello", nlohmann::json::object());
   ASSERT_EQ(run.first, 201);
   EXPECT_EQ(keel.waitForRun(run.second.value("id", "")).value("state", ""), "succeeded");
@@ -164,7 +159,7 @@ TEST(Metrics, EveryMetricIsListedOnceWithHelpAndTypeAndPromtoolAcceptsIt) {
   // again (each call a round trip, bounded) until one is.
   std::string text;
   for (int i = 0; i < 600 && !contains(text, "\nkeel_http_requests_total{"); ++i)
-    text = metrics(keel);
+    text = scrapeMetrics(keel);
   ASSERT_FALSE(text.empty());
 
   std::set<std::string> families;

@@ -19,22 +19,16 @@ steps:
   - { name: hello, run: echo hello, timeout: 1m }
 )";
 
-// Runs `keel --server URL --as alice ARGS...` to its end (at most a minute).
-CliResult keelCli(const KeelUnderTest& keel, std::vector<std::string> args) {
-  args.insert(args.begin(), {"--as", "alice"});
-  return runKeelCli(keel, args);
-}
-
 TEST(PauseE2e, ARunTriggeredWhilePausedHoldsUntilResumed) {
   KeelUnderTest keel;
   keel.start();
   keel.apply(kHeld);
 
-  auto paused = keelCli(keel, {"pause", "held", "--reason", "deploy window"});
+  auto paused = aliceCli(keel, {"pause", "held", "--reason", "deploy window"});
   ASSERT_EQ(paused.code, 0) << paused.err;
   EXPECT_TRUE(contains(paused.out, "workflow held: paused by alice")) << paused.out;
   EXPECT_TRUE(contains(paused.out, ": deploy window")) << paused.out;
-  auto again = keelCli(keel, {"pause", "held"});
+  auto again = aliceCli(keel, {"pause", "held"});
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_TRUE(contains(again.out, "(no change)")) << again.out;
 
@@ -43,26 +37,26 @@ TEST(PauseE2e, ARunTriggeredWhilePausedHoldsUntilResumed) {
   const std::string id = run["id"];
   ASSERT_TRUE(waitFor([&] { return keel.getRun(id).value("state", "") == "paused"; }))
       << keel.getRun(id).dump();
-  auto show = keelCli(keel, {"show", id});
+  auto show = aliceCli(keel, {"show", id});
   ASSERT_EQ(show.code, 0) << show.err;
   EXPECT_TRUE(contains(show.out, "paused")) << show.out;
   EXPECT_TRUE(contains(show.out, "workflow held paused by alice")) << show.out;
-  auto list = keelCli(keel, {"workflows"});
+  auto list = aliceCli(keel, {"workflows"});
   ASSERT_EQ(list.code, 0) << list.err;
   EXPECT_TRUE(contains(list.out, "PAUSED")) << list.out;
   EXPECT_TRUE(contains(list.out, "by alice")) << list.out;
   EXPECT_EQ(keel.getRun(id).value("state", ""), "paused") << "it ran while paused";
 
-  auto resumed = keelCli(keel, {"resume", "held", "--reason", "deploy done"});
+  auto resumed = aliceCli(keel, {"resume", "held", "--reason", "deploy done"});
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   EXPECT_TRUE(contains(resumed.out, "workflow held: not paused")) << resumed.out;
   auto done = keel.waitForRun(id);
   EXPECT_EQ(done.value("state", ""), "succeeded") << done.dump();
-  auto timeline = keelCli(keel, {"show", id});
+  auto timeline = aliceCli(keel, {"show", id});
   EXPECT_TRUE(contains(timeline.out, "run_resumed")) << timeline.out;
 
   // A finished run cannot be paused (409: exit 65).
-  auto late = keelCli(keel, {"pause", id});
+  auto late = aliceCli(keel, {"pause", id});
   EXPECT_EQ(late.code, 65) << late.out << late.err;
 }
 
@@ -70,7 +64,7 @@ TEST(PauseE2e, ADisabledWorkflowRefusesTriggersUntilEnabled) {
   KeelUnderTest keel;
   keel.start();
   keel.apply(kHeld);
-  auto disabled = keelCli(keel, {"disable", "held", "--reason", "retired"});
+  auto disabled = aliceCli(keel, {"disable", "held", "--reason", "retired"});
   ASSERT_EQ(disabled.code, 0) << disabled.err;
   auto [status, body] = keel.trigger("held", nlohmann::json::object());
   EXPECT_EQ(status, 409) << body.dump();
@@ -78,9 +72,9 @@ TEST(PauseE2e, ADisabledWorkflowRefusesTriggersUntilEnabled) {
   EXPECT_TRUE(contains(body["error"]["message"].get<std::string>(),
                        "workflow held is disabled by alice (token admin) since "))
       << body.dump();
-  auto cli = keelCli(keel, {"run", "held"});
+  auto cli = aliceCli(keel, {"run", "held"});
   EXPECT_EQ(cli.code, 65) << cli.out << cli.err;
-  ASSERT_EQ(keelCli(keel, {"enable", "held"}).code, 0);
+  ASSERT_EQ(aliceCli(keel, {"enable", "held"}).code, 0);
   auto [ok, run] = keel.trigger("held", nlohmann::json::object());
   ASSERT_EQ(ok, 201) << run.dump();
   EXPECT_EQ(keel.waitForRun(run["id"]).value("state", ""), "succeeded");

@@ -24,7 +24,7 @@ namespace {
 
 constexpr char kPrometheus[] = "/usr/bin/prometheus";
 
-constexpr char kWorkflow[] = R"(name: nightly-export
+constexpr char kPrometheusWorkflow[] = R"(name: nightly-export
 owner: { team: qa, contact: qa@example.com }
 runbook: https://wiki.example.com/rb
 steps:
@@ -157,7 +157,7 @@ TEST(Prometheus, ARealPrometheusScrapesKeelAndAnswersAQuantileAndTheLastSuccess)
       << kPrometheus << " is missing: run ./scripts/install-deps.sh (package prometheus)";
   KeelUnderTest keel;
   keel.start();
-  keel.apply(kWorkflow);
+  keel.apply(kPrometheusWorkflow);
   const std::string target = keel.url().substr(std::string("http://").size());
   PrometheusUnderTest prometheus(keel.dir(), target);
   std::string why;

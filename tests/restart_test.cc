@@ -38,7 +38,7 @@ echo "done after attempt $n"
 printf '{"attempt": %s}' "$n" > "$KEEL_OUTPUT"
 )";
 
-std::string workflowYaml(const std::string& dir) {
+std::string restartWorkflowYaml(const std::string& dir) {
   return "name: long\n"
          "owner: { team: qa, contact: qa@example.com }\n"
          "runbook: https://wiki.example.com/rb\n"
@@ -72,7 +72,7 @@ class Restart : public ::testing::Test {
     testing::writeFile(script, kStepScript);
     std::filesystem::permissions(script, std::filesystem::perms::owner_all);
     keel_->start();
-    keel_->apply(workflowYaml(dir_));
+    keel_->apply(restartWorkflowYaml(dir_));
     auto [status, body] = keel_->trigger("long", nlohmann::json::object());
     ASSERT_EQ(status, 201) << body.dump();
     runId_ = body["id"].get<std::string>();

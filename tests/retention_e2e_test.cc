@@ -24,11 +24,6 @@ std::string workflow(const std::string& name, const std::string& retention) {
   return yaml;
 }
 
-std::string metrics(const KeelUnderTest& keel) {
-  auto res = keel.client()->Get("/metrics");
-  return res ? res->body : "";
-}
-
 TEST(Retention, AWorkflowsRetentionDeletesItsOldRunsWithoutRetain) {
   KeelUnderTest keel;
   keel.start();
@@ -55,7 +50,7 @@ TEST(Retention, AWorkflowsRetentionDeletesItsOldRunsWithoutRetain) {
   keel.start();  // no --retain: the pass at start applies brief's retention: 1h only
   std::string text;
   for (int i = 0; i < 600 && !contains(text, "keel_retention_passes_total 1\n"); ++i)
-    text = metrics(keel);  // each call is a round trip; no sleep
+    text = scrapeMetrics(keel);  // each call is a round trip; no sleep
   ASSERT_TRUE(contains(text, "keel_retention_passes_total 1\n")) << text;
   EXPECT_TRUE(contains(text, "keel_retention_runs_deleted_total 1\n")) << text;
   EXPECT_EQ(keel.client()->Get("/api/v1/runs/" + briefId)->status, 404);

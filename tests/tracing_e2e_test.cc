@@ -27,9 +27,9 @@ constexpr char kCallerSpan[] = "00f067aa0ba902b7";
 constexpr char kRequestId[] = "e2e-request.1";
 
 // The service the http: step calls, and the OTLP collector, in one server.
-class Receiver {
+class TracingReceiver {
  public:
-  Receiver() {
+  TracingReceiver() {
     server_.Get("/hop", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lock(mu_);
       hops_.push_back(req.get_header_value("traceparent"));
@@ -49,7 +49,7 @@ class Receiver {
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::yield();
   }
-  ~Receiver() {
+  ~TracingReceiver() {
     server_.stop();
     thread_.join();
   }
@@ -85,7 +85,7 @@ std::vector<std::string> linesOf(const std::string& path) {
 }
 
 TEST(TracingEndToEnd, TheCallersTraceReachesTheStepsTheirCallsAndTheCollector) {
-  Receiver receiver;
+  TracingReceiver receiver;
   KeelUnderTest keel({"--otlp-endpoint", receiver.base()});
   keel.start();
   std::string envFile = keel.dir().file("env.txt");

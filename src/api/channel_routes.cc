@@ -89,7 +89,7 @@ Reply listNotifications(const RouteContext& ctx, const ApiRequest& request) {
 }
 
 // {"id": "..."} (one dead notification) or {"all": true}, and a reason.
-Reply redeliver(const RouteContext& ctx, const ApiRequest& request) {
+Reply redeliverNotifications(const RouteContext& ctx, const ApiRequest& request) {
   auto body = parseJsonBody(request.body);
   if (!body.ok()) return errorReply(body.error());
   auto reason = takeReason(*body);
@@ -142,8 +142,9 @@ void addChannelRoutes(Router& router, const RouteContext& context) {
       "GET", "/api/v1/notifications",
       [context](const ApiRequest& request) { return listNotifications(context, request); },
       RouteOptions{.query = {"state"}});
-  router.add("POST", "/api/v1/notifications/redeliver",
-             [context](const ApiRequest& request) { return redeliver(context, request); });
+  router.add("POST", "/api/v1/notifications/redeliver", [context](const ApiRequest& request) {
+    return redeliverNotifications(context, request);
+  });
 }
 
 }  // namespace keel::api

@@ -83,6 +83,9 @@ void addControlRoutes(Router& router, const RouteContext& context);
 void addIncidentRoutes(Router& router, const RouteContext& context);
 // A workflow's "paused" and "disabled" fields: {by, at, reason} or null
 // (null for both when `row` is null).
+// A run's JSON with 200, or the error (a run action's answer).
+Reply runReply(Result<store::RunRow> row);
+
 void putControlFields(nlohmann::json& item, const store::WorkflowControlRow* row);
 // {"name", "paused", "disabled"}.
 nlohmann::json workflowControlJson(const store::WorkflowControlRow& row);

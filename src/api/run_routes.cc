@@ -352,11 +352,6 @@ Reply followLogs(const RouteContext& ctx, FollowSlots& slots, const ApiRequest& 
   }
 }
 
-Reply answerRow(Result<store::RunRow> row) {
-  if (!row.ok()) return errorReply(row.error());
-  return jsonReply(200, runJson(*row));
-}
-
 // cancel also takes "compensate": true, which runs the compensations of
 // the run's succeeded steps before it ends.
 Reply cancelRun(const RouteContext& ctx, const ApiRequest& request) {
@@ -373,19 +368,24 @@ Reply cancelRun(const RouteContext& ctx, const ApiRequest& request) {
   auto who = withReason(request, std::move(body));
   if (!who.ok()) return errorReply(who.error());
   const std::string& id = request.pathParams[0];
-  return answerRow(awaitEngine(compensate ? ctx.control.cancelAndCompensate(id, std::move(*who))
-                                          : ctx.control.cancel(id, std::move(*who)),
-                               ctx.engineTimeout));
+  return runReply(awaitEngine(compensate ? ctx.control.cancelAndCompensate(id, std::move(*who))
+                                         : ctx.control.cancel(id, std::move(*who)),
+                              ctx.engineTimeout));
 }
 
 Reply retryRun(const RouteContext& ctx, const ApiRequest& request) {
   auto who = withReason(request);
   if (!who.ok()) return errorReply(who.error());
-  return answerRow(
+  return runReply(
       awaitEngine(ctx.control.retry(request.pathParams[0], std::move(*who)), ctx.engineTimeout));
 }
 
 }  // namespace
+
+Reply runReply(Result<store::RunRow> row) {
+  if (!row.ok()) return errorReply(row.error());
+  return jsonReply(200, runJson(*row));
+}
 
 void addRunRoutes(Router& router, const RouteContext& context) {
   auto bind = [context](Reply (*fn)(const RouteContext&, const ApiRequest&)) {

@@ -39,15 +39,10 @@ Result<RequestContext> readBody(const ApiRequest& request, std::string* step) {
   return who;
 }
 
-Reply answerRow(Result<store::RunRow> row) {
-  if (!row.ok()) return errorReply(row.error());
-  return jsonReply(200, runJson(*row));
-}
-
 Reply skipStep(const RouteContext& ctx, const ApiRequest& request) {
   auto who = readBody(request, nullptr);
   if (!who.ok()) return errorReply(who.error());
-  return answerRow(awaitEngine(
+  return runReply(awaitEngine(
       ctx.control.skipStep(request.pathParams[0], request.pathParams[1], std::move(*who)),
       ctx.engineTimeout));
 }
@@ -55,7 +50,7 @@ Reply skipStep(const RouteContext& ctx, const ApiRequest& request) {
 Reply cancelStep(const RouteContext& ctx, const ApiRequest& request) {
   auto who = readBody(request, nullptr);
   if (!who.ok()) return errorReply(who.error());
-  return answerRow(awaitEngine(
+  return runReply(awaitEngine(
       ctx.control.cancelStep(request.pathParams[0], request.pathParams[1], std::move(*who)),
       ctx.engineTimeout));
 }
@@ -64,8 +59,8 @@ Reply rerunFrom(const RouteContext& ctx, const ApiRequest& request) {
   std::string step;
   auto who = readBody(request, &step);
   if (!who.ok()) return errorReply(who.error());
-  return answerRow(awaitEngine(ctx.control.rerunFrom(request.pathParams[0], step, std::move(*who)),
-                               ctx.engineTimeout));
+  return runReply(awaitEngine(ctx.control.rerunFrom(request.pathParams[0], step, std::move(*who)),
+                              ctx.engineTimeout));
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ Reply listDead(const RouteContext& ctx, const ApiRequest&) {
   return jsonReply(200, {{"dead", std::move(list)}});
 }
 
-Reply redeliver(const RouteContext& ctx, const ApiRequest& request) {
+Reply redeliverDeliveries(const RouteContext& ctx, const ApiRequest& request) {
   auto body = parseJsonBody(request.body);
   if (!body.ok()) return errorReply(body.error());
   auto reason = takeReason(*body);
@@ -95,8 +95,9 @@ void addSubscriptionRoutes(Router& router, const RouteContext& context) {
              [context](const ApiRequest& request) { return listSubscriptions(context, request); });
   router.add("GET", "/api/v1/events/dead",
              [context](const ApiRequest& request) { return listDead(context, request); });
-  router.add("POST", "/api/v1/events/dead/redeliver",
-             [context](const ApiRequest& request) { return redeliver(context, request); });
+  router.add("POST", "/api/v1/events/dead/redeliver", [context](const ApiRequest& request) {
+    return redeliverDeliveries(context, request);
+  });
 }
 
 }  // namespace keel::api

@@ -30,7 +30,7 @@
 
 namespace keel::app {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 long rssKb() {
   std::ifstream in("/proc/self/status");
@@ -118,18 +118,19 @@ int submitAll(engine::Engine& engine, const std::string& workflow, size_t runs, 
               std::vector<double>& latencies) {
   struct Pending {
     std::future<Result<engine::TriggerResult>> f;
-    Clock::time_point t0;
+    SteadyClock::time_point t0;
   };
   std::deque<Pending> pending;
   size_t submitted = 0, failures = 0;
   auto collect = [&](Pending& p) {
     auto r = p.f.get();
-    latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - p.t0).count());
+    latencies.push_back(
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - p.t0).count());
     if (!r.ok() || r->run.state != RunState::kSucceeded) ++failures;
   };
   while (submitted < runs || !pending.empty()) {
     while (submitted < runs && pending.size() < inFlight) {
-      auto t0 = Clock::now();
+      auto t0 = SteadyClock::now();
       pending.push_back({engine.trigger({workflow, nlohmann::json::object(), ""}), t0});
       ++submitted;
     }
@@ -155,9 +156,9 @@ int runW1(const cli::BenchOptions& o) {
   }
   std::vector<double> latencies;
   latencies.reserve(runs);
-  auto t0 = Clock::now();
+  auto t0 = SteadyClock::now();
   int failures = submitAll(*(*p)->engine, "bench-noop-chain", runs, 64, latencies);
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   auto commits = (*p)->engine->stats().commits;
   printResult("W1", runs, secs, latencies,
               fmt::format(" commits={} failures={}", commits, failures));
@@ -178,9 +179,9 @@ int runW2(const cli::BenchOptions& o) {
   std::vector<double> warmup, latencies;
   submitAll(*(*p)->engine, "bench-noop-one", 20, 1, warmup);
   auto before = (*p)->engine->stats().commits;
-  auto t0 = Clock::now();
+  auto t0 = SteadyClock::now();
   int failures = submitAll(*(*p)->engine, "bench-noop-one", runs, 1, latencies);
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   auto commits = (*p)->engine->stats().commits - before;
   printResult("W2", runs, secs, latencies,
               fmt::format(" commits_per_run={:.2f} failures={}",

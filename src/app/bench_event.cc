@@ -32,7 +32,7 @@ steps:
   - { name: a, noop: true }
 )";
 
-struct Shared {
+struct EventShared {
   size_t events = 0;
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
@@ -54,7 +54,7 @@ json runsOf(const httplib::Result& res) {
   return body["runs"];
 }
 
-void clientLoop(Shared& s, const std::string& url, const std::string& token,
+void clientLoop(EventShared& s, const std::string& url, const std::string& token,
                 std::vector<double>& latencies) {
   auto client = benchClient(url, token);
   const std::string path = std::string("/api/v1/events/") + kTopic;
@@ -101,7 +101,7 @@ int runEventBench(const cli::BenchOptions& o) {
   }
   const std::string url = (*server)->url(), token = (*server)->token(), db = (*server)->db();
 
-  Shared s;
+  EventShared s;
   s.events = events;
   std::vector<std::vector<double>> latencies(kClients);
   for (auto& v : latencies) v.reserve(events / kClients + 1);

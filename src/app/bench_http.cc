@@ -25,7 +25,7 @@
 namespace keel::app {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // The run that finished last, handed from the engine's loop to the bench.
 struct Finished {
@@ -115,7 +115,7 @@ steps:
       failures = 1;
     }
     auto runOne = [&](size_t i) -> double {
-      auto t0 = Clock::now();
+      auto t0 = SteadyClock::now();
       auto r = engine.trigger({"bench-http", {{"n", std::to_string(i)}}, ""}).get();
       if (!r.ok()) {
         ++failures;
@@ -125,13 +125,13 @@ steps:
       finished.cv.wait_for(lock, std::chrono::seconds(30),
                            [&] { return finished.runId == r->run.id; });
       if (finished.runId != r->run.id || finished.state != RunState::kSucceeded) ++failures;
-      return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      return std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
     };
     for (size_t i = 0; i < 20 && failures == 0; ++i) runOne(i);
     latencies.reserve(runs);
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     for (size_t i = 0; i < runs && failures == 0; ++i) latencies.push_back(runOne(i));
-    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
     printResult("W5", latencies.size(), secs, latencies, fmt::format(" failures={}", failures));
   }
   engine.stop();

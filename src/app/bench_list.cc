@@ -13,7 +13,7 @@ namespace keel::app {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kWorkflows = 20;
 constexpr size_t kFillBatch = 5'000;
@@ -73,19 +73,19 @@ int runListBench(const cli::BenchOptions& o) {
     std::cerr << "bench: " << opened.error().toString() << "\n";
     return 1;
   }
-  auto t0 = Clock::now();
+  auto t0 = SteadyClock::now();
   auto middle = fill(**opened, runs);
   if (!middle.ok()) {
     std::cerr << "bench: " << middle.error().toString() << "\n";
     return 1;
   }
-  double fillSecs = std::chrono::duration<double>(Clock::now() - t0).count();
+  double fillSecs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   std::cerr << fmt::format("L1: {} runs stored in {:.1f} s\n", runs, fillSecs);
   // Opening a large database: what a restart costs before keel serves.
   opened->reset();
-  auto o0 = Clock::now();
+  auto o0 = SteadyClock::now();
   opened = store::openSqliteStore(db, so);
-  double openMs = std::chrono::duration<double, std::milli>(Clock::now() - o0).count();
+  double openMs = std::chrono::duration<double, std::milli>(SteadyClock::now() - o0).count();
   if (!opened.ok()) {
     std::cerr << "bench: " << opened.error().toString() << "\n";
     return 1;
@@ -129,9 +129,10 @@ int runListBench(const cli::BenchOptions& o) {
     std::vector<double> latencies;
     size_t rows = 0;
     for (int i = 0; i < kPagesPerCase; ++i) {
-      auto p0 = Clock::now();
+      auto p0 = SteadyClock::now();
       auto page = store.listRuns(c.filter);
-      latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - p0).count());
+      latencies.push_back(
+          std::chrono::duration<double, std::milli>(SteadyClock::now() - p0).count());
       if (!page.ok()) {
         ++failures;
         continue;
@@ -144,7 +145,7 @@ int runListBench(const cli::BenchOptions& o) {
                              p50, percentileMs(latencies, 0.99));
     all.insert(all.end(), latencies.begin(), latencies.end());
   }
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   printResult("L1", runs, secs, all,
               fmt::format(" fill_s={:.1f} open_ms={:.1f} worst_case_p50_ms={:.3f} failures={}",
                           fillSecs, openMs, worstP50, failures));

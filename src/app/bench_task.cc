@@ -49,7 +49,7 @@ steps:
 )";
 
 // What the bench threads share.
-struct Shared {
+struct TaskShared {
   size_t runs = 0;
   std::atomic<size_t> nextTrigger{0};
   std::atomic<size_t> runsDone{0};  // completions of step c answered ok
@@ -74,7 +74,7 @@ struct Stamp {
 
 // Triggers runs until `runs` have been created, recording when each
 // trigger was sent, by run id.
-void triggerLoop(Shared& s, const std::string& url, const std::string& token,
+void triggerLoop(TaskShared& s, const std::string& url, const std::string& token,
                  std::vector<Stamp>& sent) {
   auto client = benchClient(url, token);
   while (!s.stop) {
@@ -108,7 +108,7 @@ void triggerLoop(Shared& s, const std::string& url, const std::string& token,
 // A worker: polls up to kPollMax tasks at a time, checks each input against
 // what the previous step returned, and completes the whole batch with one
 // POST /api/v1/tasks/results. Records when each run's step c was answered.
-void workerLoop(Shared& s, const std::string& url, const std::string& token, size_t index,
+void workerLoop(TaskShared& s, const std::string& url, const std::string& token, size_t index,
                 std::vector<Stamp>& finished) {
   auto client = benchClient(url, token);
   const std::string worker = fmt::format("w4-worker-{}", index);
@@ -228,7 +228,7 @@ int runTaskBench(const cli::BenchOptions& o) {
   }
   const std::string url = (*server)->url(), token = (*server)->token(), db = (*server)->db();
 
-  Shared s;
+  TaskShared s;
   s.runs = runs;
   std::vector<std::vector<Stamp>> sent(kTriggerClients), finished(kWorkers);
   for (auto& v : sent) v.reserve(runs / kTriggerClients + 1);

@@ -10,7 +10,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-constexpr const char* kLoader = R"(
+constexpr const char* kFileLoader = R"(
 params: { file: , name: , size: }
 triggers:
   - file: { path: /in, pattern: "*.csv", stable_for: 5s }
@@ -54,7 +54,7 @@ class EngineFilesTest : public EngineTest {
 };
 
 TEST_F(EngineFilesTest, ASettledFileStartsOneRunInOneBatchWithItsArrival) {
-  apply(workflow("loader", kLoader));
+  apply(workflow("loader", kFileLoader));
   flaky_->keepBatches = true;
   // Written in pieces: never unchanged for 5 s.
   for (int i = 1; i <= 6; ++i) {
@@ -106,7 +106,7 @@ TEST_F(EngineFilesTest, ASettledFileStartsOneRunInOneBatchWithItsArrival) {
 }
 
 TEST_F(EngineFilesTest, ARestartAndRetentionDoNotFireAgainAReplacedFileDoes) {
-  apply(workflow("loader", kLoader));
+  apply(workflow("loader", kFileLoader));
   put("a.csv", 10, 1);
   scanAfter(seconds(1));
   scanAfter(seconds(5));
@@ -138,7 +138,7 @@ TEST_F(EngineFilesTest, ARestartAndRetentionDoNotFireAgainAReplacedFileDoes) {
 }
 
 TEST_F(EngineFilesTest, DeletedBeforeSettlingNeverFiresAndGoneFilesArePruned) {
-  apply(workflow("loader", kLoader));
+  apply(workflow("loader", kFileLoader));
   put("a.csv", 1, 1);
   put("b.csv", 1, 1, 2);
   scanAfter(seconds(1));
@@ -154,7 +154,7 @@ TEST_F(EngineFilesTest, DeletedBeforeSettlingNeverFiresAndGoneFilesArePruned) {
 }
 
 TEST_F(EngineFilesTest, AnUnreadableDirectoryShowsAndIsRetried) {
-  apply(workflow("loader", kLoader));
+  apply(workflow("loader", kFileLoader));
   dirError = Error(ErrorCode::kNotFound, "cannot read directory /in: No such file or directory");
   scanAfter(seconds(1));
   auto st = engine_->fileTriggers();
@@ -174,12 +174,12 @@ TEST_F(EngineFilesTest, AnUnreadableDirectoryShowsAndIsRetried) {
 }
 
 TEST_F(EngineFilesTest, ANewVersionReArmsTheWatch) {
-  apply(workflow("loader", kLoader));
+  apply(workflow("loader", kFileLoader));
   put("a.txt", 1, 1);
   scanAfter(seconds(1));
   scanAfter(seconds(6));
   EXPECT_TRUE(runs().empty());
-  std::string txt = kLoader;
+  std::string txt = kFileLoader;
   txt.replace(txt.find("\"*.csv\""), 7, "\"*.txt\"");
   apply(workflow("loader", txt));
   scanAfter(seconds(1));

@@ -10,7 +10,7 @@
 namespace keel::engine::test {
 namespace {
 
-constexpr const char* kFeed = R"(
+constexpr const char* kAuditFeed = R"(
 steps:
   - { name: fetch, run: "fetch", timeout: 1m, retry: { max_attempts: 1 } }
 )";
@@ -18,7 +18,7 @@ steps:
 class IncidentAuditTest : public EngineTest {
  protected:
   std::string openIncident() {
-    apply(workflow("feed", kFeed));
+    apply(workflow("feed", kAuditFeed));
     trigger("feed");
     exec_.fail(exec_.started.size() - 1, FailureClass::kError, 3);
     engine_->pump();

@@ -11,14 +11,14 @@
 namespace keel::engine::test {
 namespace {
 
-std::optional<double> valueOf(const std::string& text, const std::string& series) {
+std::optional<double> incidentValueOf(const std::string& text, const std::string& series) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);)
     if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
   return std::nullopt;
 }
 
-constexpr const char* kFeed = R"(
+constexpr const char* kMetricsFeed = R"(
 severity: SEV2
 steps:
   - { name: fetch, run: "fetch", timeout: 1m, retry: { max_attempts: 1 } }
@@ -34,17 +34,17 @@ class IncidentMetricsTest : public EngineTest {
     return list.ok() && !list->empty() ? list->front().id : std::string();
   }
   std::optional<double> open(const std::string& sev) {
-    return valueOf(metrics_.render(), "keel_incidents_open{severity=\"" + sev + "\"}");
+    return incidentValueOf(metrics_.render(), "keel_incidents_open{severity=\"" + sev + "\"}");
   }
   std::optional<double> overdue() {
-    return valueOf(metrics_.render(), "keel_action_items_overdue");
+    return incidentValueOf(metrics_.render(), "keel_action_items_overdue");
   }
 };
 
 TEST_F(IncidentMetricsTest, OpenIncidentsBySeverityAndOverdueActionItemsStayCurrent) {
   for (const char* sev : {"SEV1", "SEV2", "SEV3", "SEV4"}) EXPECT_EQ(open(sev), 0) << sev;
   EXPECT_EQ(overdue(), 0);
-  apply(workflow("feed", kFeed));
+  apply(workflow("feed", kMetricsFeed));
   const std::string id = failingIncident();
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(open("SEV2"), 1);

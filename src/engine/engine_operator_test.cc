@@ -154,7 +154,7 @@ steps:
       << step(d, "b").reason;
 }
 
-constexpr const char* kDiamond = R"(
+constexpr const char* kOperatorDiamond = R"(
 steps:
   - { name: a, run: "a", timeout: 1h }
   - name: b
@@ -167,7 +167,7 @@ steps:
 )";
 
 TEST_F(OperatorTest, RerunFromAMiddleStepOfADiamondRerunsItAndDownstreamOnly) {
-  apply(workflow("diamond", kDiamond));
+  apply(workflow("diamond", kOperatorDiamond));
   auto id = trigger("diamond");
   exec_.succeed(running("a"));
   engine_->pump();
@@ -216,7 +216,7 @@ TEST_F(OperatorTest, RerunFromAMiddleStepOfADiamondRerunsItAndDownstreamOnly) {
 }
 
 TEST_F(OperatorTest, RerunOfAnActiveRunIsRefusedWhileAnAffectedStepRuns) {
-  apply(workflow("diamond", kDiamond));
+  apply(workflow("diamond", kOperatorDiamond));
   auto id = trigger("diamond");
   exec_.succeed(running("a"));
   engine_->pump();
@@ -369,7 +369,7 @@ TEST_F(OperatorTest, OfTwoConcurrentSkipsOneActs) {
 }
 
 TEST_F(OperatorTest, ARerunRunRecoversAcrossARestartWithItsFreshBudget) {
-  apply(workflow("diamond", kDiamond));
+  apply(workflow("diamond", kOperatorDiamond));
   auto id = trigger("diamond");
   exec_.succeed(running("a"));
   engine_->pump();

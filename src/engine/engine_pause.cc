@@ -16,7 +16,7 @@ namespace keel::engine {
 
 namespace {
 
-std::string byWhom(const std::string& actor, const std::string& reason) {
+std::string byActorWithReason(const std::string& actor, const std::string& reason) {
   std::string out = actor.empty() ? "" : " by " + actor;
   if (!reason.empty()) out += ": " + reason;
   return out;
@@ -50,7 +50,7 @@ std::string Engine::pauseHold(const RunRt& run) const {
   auto it = controls_.find(run.row.workflow);
   if (it == controls_.end() || !it->second.paused) return {};
   return fmt::format("workflow {} paused{}", run.row.workflow,
-                     byWhom(it->second.pausedBy, it->second.pausedReason));
+                     byActorWithReason(it->second.pausedBy, it->second.pausedReason));
 }
 
 std::string Engine::disabledReason(const std::string& workflow) const {
@@ -278,7 +278,8 @@ void Engine::onControlRun(bool pause, const std::string& runId, RequestContext w
   const bool isPaused = !run->row.pauseReason.empty();
   if (isPaused == pause) return;  // already so: answered with the run as it is
   run->row.pauseReason =
-      pause ? fmt::format("run {} paused{}", runId, byWhom(who.actor(), who.reason)) : "";
+      pause ? fmt::format("run {} paused{}", runId, byActorWithReason(who.actor(), who.reason))
+            : "";
   markRun(*run);
   event(*run, pause ? "run_paused" : "run_resumed", who, {}, pause ? "run paused" : "run resumed");
   auditRun(*run, who, pause ? "run.pause" : "run.resume");

@@ -8,7 +8,7 @@ namespace {
 
 using nlohmann::json;
 
-const RequestContext kAlice{"ops", "admin", "alice", "deploy window"};
+const RequestContext kPauseAlice{"ops", "admin", "alice", "deploy window"};
 const RequestContext kBob{"ops", "admin", "bob", "done"};
 constexpr const char* kHeldByAlice = "workflow w paused by alice (token ops): deploy window";
 
@@ -65,7 +65,7 @@ TEST_F(EnginePauseTest, APausedWorkflowHoldsEveryStepNotYetStartedAndResumeRunsT
   EXPECT_EQ(step(d, "e").waitKind, "max_parallel");
   EXPECT_EQ(step(d, "c").state, StepState::kPending);
 
-  auto paused = await(engine_->pauseWorkflow("w", kAlice));
+  auto paused = await(engine_->pauseWorkflow("w", kPauseAlice));
   EXPECT_TRUE(paused.changed);
   EXPECT_TRUE(paused.control.paused);
   EXPECT_EQ(paused.control.pausedBy, "alice (token ops)");
@@ -113,7 +113,7 @@ concurrency: { key: "k", limit: 1 }
 steps:
   - { name: a, run: "a", timeout: 1m }
 )"));
-  await(engine_->pauseWorkflow("w", kAlice));
+  await(engine_->pauseWorkflow("w", kPauseAlice));
   auto id = trigger("w");
   ASSERT_FALSE(id.empty());
   EXPECT_TRUE(exec_.started.empty());
@@ -143,7 +143,7 @@ steps:
 )"));
   auto one = trigger("w");
   auto two = trigger("w");
-  auto row = await(engine_->pauseRun(one, kAlice));
+  auto row = await(engine_->pauseRun(one, kPauseAlice));
   EXPECT_EQ(row.pauseReason, "run " + one + " paused by alice (token ops): deploy window");
   exec_.succeed(0);  // one's a finishes while it is paused
   engine_->pump();
@@ -166,7 +166,7 @@ steps:
   EXPECT_EQ(detail(one).run.state, RunState::kRunning);
   EXPECT_NE(findEvent(one, "run_resumed"), nullptr);
 
-  auto missing = engine_->pauseRun("01NOSUCHRUNAAAAAAAAAAAAAAA", kAlice);
+  auto missing = engine_->pauseRun("01NOSUCHRUNAAAAAAAAAAAAAAA", kPauseAlice);
   engine_->pump();
   engine_->pump();
   auto r = missing.get();
@@ -181,7 +181,7 @@ triggers:
 steps:
   - { name: a, noop: true }
 )"));
-  auto off = await(engine_->disableWorkflow("w", kAlice));
+  auto off = await(engine_->disableWorkflow("w", kPauseAlice));
   EXPECT_TRUE(off.changed);
   EXPECT_TRUE(off.control.disabled);
   auto f = engine_->trigger({"w", json::object(), ""});
@@ -210,8 +210,8 @@ steps:
 
 TEST_F(EnginePauseTest, PausedAndDisabledSurviveARestartAndANewVersion) {
   apply(workflow("w", "steps:\n  - { name: a, run: \"a\", timeout: 1m }\n"));
-  await(engine_->pauseWorkflow("w", kAlice));
-  await(engine_->disableWorkflow("w", kAlice));
+  await(engine_->pauseWorkflow("w", kPauseAlice));
+  await(engine_->disableWorkflow("w", kPauseAlice));
   auto controls = store_->listWorkflowControls();
   ASSERT_TRUE(controls.ok());
   ASSERT_EQ(controls->size(), 1u);
@@ -234,7 +234,7 @@ TEST_F(EnginePauseTest, PausedAndDisabledSurviveARestartAndANewVersion) {
   finishRunning();
   EXPECT_EQ(detail(id).run.state, RunState::kSucceeded);
 
-  auto unknown = engine_->pauseWorkflow("nope", kAlice).get();
+  auto unknown = engine_->pauseWorkflow("nope", kPauseAlice).get();
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
 }

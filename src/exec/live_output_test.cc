@@ -20,7 +20,9 @@ namespace {
 
 using namespace testutil;
 
-AttemptRef refOf(const StepRequest& req) { return AttemptRef{req.runId, req.step, req.attempt}; }
+AttemptRef liveRefOf(const StepRequest& req) {
+  return AttemptRef{req.runId, req.step, req.attempt};
+}
 
 // Reads from `offset` until `done` says the text so far is enough.
 std::string readUntil(StepExecutor& ex, const AttemptRef& ref,
@@ -51,11 +53,11 @@ TEST(LiveOutputTest, ARunningStepsLineIsReadableBeforeItEndsAndTheRestAfter) {
   Launched l = launch(ex, req);
 
   std::string seen = readUntil(
-      ex, refOf(req), [](const std::string& t, bool) { return t.find("oops\n") != t.npos; });
+      ex, liveRefOf(req), [](const std::string& t, bool) { return t.find("oops\n") != t.npos; });
   EXPECT_EQ(seen, "first\noops\n");
   // The step is blocked on the FIFO: it cannot have ended.
   EXPECT_NE(l.future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
-  auto mid = ex.readLive(refOf(req), static_cast<int64_t>(seen.size()), 1 << 16);
+  auto mid = ex.readLive(liveRefOf(req), static_cast<int64_t>(seen.size()), 1 << 16);
   ASSERT_TRUE(mid.ok());
   EXPECT_FALSE(mid->ended);
 
@@ -66,20 +68,20 @@ TEST(LiveOutputTest, ARunningStepsLineIsReadableBeforeItEndsAndTheRestAfter) {
   ASSERT_TRUE(o.has_value());
   EXPECT_TRUE(o->succeeded) << o->message;
 
-  auto rest = ex.readLive(refOf(req), static_cast<int64_t>(seen.size()), 1 << 16);
+  auto rest = ex.readLive(liveRefOf(req), static_cast<int64_t>(seen.size()), 1 << 16);
   ASSERT_TRUE(rest.ok()) << rest.error().message();
   EXPECT_EQ(rest->data, "second\n");
   EXPECT_TRUE(rest->ended);
 
   // Followed, so kept once the folder goes; an offset past the end reads nothing.
-  ex.discard(refOf(req));
+  ex.discard(liveRefOf(req));
   ASSERT_TRUE(
       waitUntil([&] { return !exists(options(1).attemptsDir + "/" + req.runId + ".step.1"); }));
-  auto kept = ex.readLive(refOf(req), 6, 1 << 16);
+  auto kept = ex.readLive(liveRefOf(req), 6, 1 << 16);
   ASSERT_TRUE(kept.ok()) << kept.error().message();
   EXPECT_EQ(kept->data, "oops\nsecond\n");
   EXPECT_TRUE(kept->ended);
-  auto past = ex.readLive(refOf(req), 1000, 1 << 16);
+  auto past = ex.readLive(liveRefOf(req), 1000, 1 << 16);
   ASSERT_TRUE(past.ok());
   EXPECT_EQ(past->data, "");
   EXPECT_TRUE(past->ended);
@@ -90,12 +92,12 @@ TEST(LiveOutputTest, ReadsAreBoundedAndCarryTheOffsetForward) {
   ProcessExecutor ex(options(1));
   Launched l = launch(ex, req);
   ASSERT_TRUE(await(l).has_value());
-  auto a = ex.readLive(refOf(req), 0, 4);
+  auto a = ex.readLive(liveRefOf(req), 0, 4);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->data, "abcd");
   EXPECT_EQ(a->offset, 4);
   EXPECT_FALSE(a->ended);  // more to read
-  auto b = ex.readLive(refOf(req), a->offset, 100);
+  auto b = ex.readLive(liveRefOf(req), a->offset, 100);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->data, "efghij");
   EXPECT_TRUE(b->ended);
@@ -107,7 +109,7 @@ TEST(LiveOutputTest, TheLiveCopyStopsAtTwiceTheLogCapAndSaysSo) {
   ProcessExecutor ex(options(1));
   Launched l = launch(ex, req);
   ASSERT_TRUE(await(l).has_value());
-  auto r = ex.readLive(refOf(req), 0, 1 << 16);
+  auto r = ex.readLive(liveRefOf(req), 0, 1 << 16);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->data.substr(0, 16), "0123456789012345");
   EXPECT_NE(r->data.find("live output stopped after 16 bytes"), std::string::npos) << r->data;
@@ -119,10 +121,10 @@ TEST(LiveOutputTest, AnAttemptNobodyFollowedIsForgottenWithItsFolder) {
   ProcessExecutor ex(options(1));
   Launched l = launch(ex, req);
   ASSERT_TRUE(await(l).has_value());
-  ex.discard(refOf(req));
+  ex.discard(liveRefOf(req));
   ASSERT_TRUE(
       waitUntil([&] { return !exists(options(1).attemptsDir + "/" + req.runId + ".step.1"); }));
-  auto r = ex.readLive(refOf(req), 0, 100);
+  auto r = ex.readLive(liveRefOf(req), 0, 100);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
 }

@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 using K = TransportFailureKind;
 
 constexpr auto kGuard = 60s;  // how long a test waits for any answer before failing
-const WallTime kNow = WallTime(std::chrono::seconds(1'767'225'600));  // 2026-01-01T00:00:00Z
+const WallTime kCurlNow = WallTime(std::chrono::seconds(1'767'225'600));  // 2026-01-01T00:00:00Z
 
 // A port nothing listens on: bound, read, closed.
 int closedPort() {
@@ -166,7 +166,7 @@ TEST_F(CurlHttpClientTest, EachStatusClassArrivesAndIsClassified) {
     HttpResult r = call(get("/status/" + std::to_string(status)));
     ASSERT_TRUE(r.ok()) << r.failure->message;
     EXPECT_EQ(r.response.status, status);
-    EXPECT_EQ(classify(r, {}, kNow).failureClass, want);
+    EXPECT_EQ(classify(r, {}, kCurlNow).failureClass, want);
   }
   HttpResult ok = call(get("/status/200"));
   EXPECT_EQ(ok.response.body, "status 200");
@@ -180,7 +180,7 @@ TEST_F(CurlHttpClientTest, ConnectionRefusedIsADependencyFailure) {
   HttpResult r = call(req);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure->kind, K::kConnectionRefused) << r.failure->message;
-  EXPECT_EQ(classify(r, {}, kNow).failureClass, FailureClass::kDependencyUnavailable);
+  EXPECT_EQ(classify(r, {}, kCurlNow).failureClass, FailureClass::kDependencyUnavailable);
 }
 
 TEST_F(CurlHttpClientTest, AnUnknownHostIsADnsFailure) {
@@ -189,7 +189,7 @@ TEST_F(CurlHttpClientTest, AnUnknownHostIsADnsFailure) {
   HttpResult r = call(req);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure->kind, K::kDns) << r.failure->message;
-  EXPECT_EQ(classify(r, {}, kNow).failureClass, FailureClass::kDependencyUnavailable);
+  EXPECT_EQ(classify(r, {}, kCurlNow).failureClass, FailureClass::kDependencyUnavailable);
 }
 
 TEST_F(CurlHttpClientTest, AHangingCallBlocksNoOtherAndEndsByCancel) {
@@ -203,7 +203,7 @@ TEST_F(CurlHttpClientTest, AHangingCallBlocksNoOtherAndEndsByCancel) {
   HttpResult r = slow.get();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure->kind, K::kCancelled);
-  EXPECT_EQ(classify(r, {}, kNow).failureClass, FailureClass::kCancelled);
+  EXPECT_EQ(classify(r, {}, kCurlNow).failureClass, FailureClass::kCancelled);
   client_.cancel(slow.handle);  // finished: nothing happens (a second set_value would throw)
   EXPECT_EQ(call(get("/status/200")).response.status, 200);
 }
@@ -214,16 +214,16 @@ TEST_F(CurlHttpClientTest, PastTheTotalTimeoutIsATimeout) {
   HttpResult r = call(hang);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure->kind, K::kTimeout) << r.failure->message;
-  EXPECT_EQ(classify(r, {}, kNow).failureClass, FailureClass::kTimeout);
+  EXPECT_EQ(classify(r, {}, kCurlNow).failureClass, FailureClass::kTimeout);
 }
 
 TEST_F(CurlHttpClientTest, RetryAfterInBothFormsReachesTheClassifier) {
   HttpResult seconds = call(get("/retry-seconds"));
-  EXPECT_EQ(classify(seconds, {}, kNow),
-            (Classification{FailureClass::kRateLimited, kNow + std::chrono::seconds(7)}));
+  EXPECT_EQ(classify(seconds, {}, kCurlNow),
+            (Classification{FailureClass::kRateLimited, kCurlNow + std::chrono::seconds(7)}));
   HttpResult date = call(get("/retry-date"));
-  EXPECT_EQ(classify(date, {}, kNow), (Classification{FailureClass::kDependencyUnavailable,
-                                                      kNow + std::chrono::seconds(100)}));
+  EXPECT_EQ(classify(date, {}, kCurlNow), (Classification{FailureClass::kDependencyUnavailable,
+                                                          kCurlNow + std::chrono::seconds(100)}));
 }
 
 TEST_F(CurlHttpClientTest, RedirectsAreFollowedOnlyWhenAsked) {
@@ -291,7 +291,7 @@ TEST_F(CurlHttpClientTest, AnUnusableRequestFailsWithoutBeingSent) {
     HttpResult r = call(req);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.failure->kind, K::kInvalidRequest) << r.failure->message;
-    EXPECT_EQ(classify(r, {}, kNow).failureClass, FailureClass::kBadInput);
+    EXPECT_EQ(classify(r, {}, kCurlNow).failureClass, FailureClass::kBadInput);
   }
 }
 
@@ -383,7 +383,7 @@ TEST(CurlHttpClientTls, VerifiedAgainstTheGivenCaOnly) {
   HttpResult untrusted = Call(client, req).get();
   ASSERT_FALSE(untrusted.ok());
   EXPECT_EQ(untrusted.failure->kind, K::kTls) << untrusted.failure->message;
-  EXPECT_EQ(classify(untrusted, {}, kNow).failureClass, FailureClass::kDependencyUnavailable);
+  EXPECT_EQ(classify(untrusted, {}, kCurlNow).failureClass, FailureClass::kDependencyUnavailable);
   req.caFile = cert;
   HttpResult trusted = Call(client, req).get();
   ASSERT_TRUE(trusted.ok()) << trusted.failure->message;

@@ -9,7 +9,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const WallTime kT0 = WallTime(std::chrono::seconds(1'767'225'600));  // 2026-01-01T00:00:00.000Z
+const WallTime kPmT0 = WallTime(std::chrono::seconds(1'767'225'600));  // 2026-01-01T00:00:00.000Z
 
 Incident fixed() {
   Incident i;
@@ -25,20 +25,20 @@ Incident fixed() {
   i.ownerTeam = "data";
   i.ownerContact = "data@example.com";
   i.runbook = "https://wiki/runbooks/feed";
-  i.firstSeen = kT0;
+  i.firstSeen = kPmT0;
   i.runs = {"run-1", "run-2"};
   i.rootCause = "# not a heading\nthe supplier | was late";
-  i.actionItems = {{1, "alert when late", "data", "2026-02-01", kT0 + 48h, "bob"}};
-  i.resolvedAt = kT0 + 2h;
+  i.actionItems = {{1, "alert when late", "data", "2026-02-01", kPmT0 + 48h, "bob"}};
+  i.resolvedAt = kPmT0 + 2h;
   i.timeline = {
-      {1, kT0, "opened", "", "open", "", ""},
-      {2, kT0 + 3min, "acknowledged", "open", "acknowledged", "alice", "on it"},
-      {3, kT0 + 30min, "mitigated", "acknowledged", "mitigated", "", "run run-2 recovered"},
-      {4, kT0 + 2h, "resolved", "mitigated", "resolved", "alice", "fixed"}};
+      {1, kPmT0, "opened", "", "open", "", ""},
+      {2, kPmT0 + 3min, "acknowledged", "open", "acknowledged", "alice", "on it"},
+      {3, kPmT0 + 30min, "mitigated", "acknowledged", "mitigated", "", "run run-2 recovered"},
+      {4, kPmT0 + 2h, "resolved", "mitigated", "resolved", "alice", "fixed"}};
   PreviousIncident p;
   p.id = "inc-000001";
   p.rootCause = "supplier late";
-  p.resolvedAt = kT0 - 48h;
+  p.resolvedAt = kPmT0 - 48h;
   i.previous = {p};
   return i;
 }
@@ -48,7 +48,7 @@ bool has(const std::string& md, const std::string& part) {
 }
 
 TEST(PostmortemTest, EverySectionFromTheRecord) {
-  std::string md = renderPostmortem(fixed(), kT0 + 72h);
+  std::string md = renderPostmortem(fixed(), kPmT0 + 72h);
   for (const char* h :
        {"# Post-mortem: inc\\-000002 (SEV2, resolved)", "## Summary", "## Impact", "## Times",
         "## Timeline", "## Root cause", "## Action items", "## Recurrence history"})
@@ -71,7 +71,7 @@ TEST(PostmortemTest, EverySectionFromTheRecord) {
 }
 
 TEST(PostmortemTest, ValuesCannotBreakTheStructure) {
-  std::string md = renderPostmortem(fixed(), kT0);
+  std::string md = renderPostmortem(fixed(), kPmT0);
   // The root cause stays one paragraph: no heading, its pipe escaped.
   EXPECT_TRUE(has(md, "\\# not a heading the supplier \\| was late")) << md;
   EXPECT_FALSE(has(md, "\n# not a heading")) << md;
@@ -80,7 +80,7 @@ TEST(PostmortemTest, ValuesCannotBreakTheStructure) {
   // Every table row keeps its column count.
   Incident i = fixed();
   i.timeline[1].note = "a | b\n| c";
-  md = renderPostmortem(i, kT0);
+  md = renderPostmortem(i, kPmT0);
   EXPECT_TRUE(has(md, "| 2 | 2026-01-01T00:03:00.000Z | acknowledged | alice | a \\| b \\| c |"))
       << md;
 }

@@ -10,7 +10,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const WallTime kT0 = WallTime(std::chrono::seconds(1'767'225'600));
+const WallTime kStatsT0 = WallTime(std::chrono::seconds(1'767'225'600));
 
 Incident inc(std::string wf, std::string cls, std::string fp, WallTime first,
              std::optional<WallTime::duration> resolvedAfter) {
@@ -29,13 +29,13 @@ Incident inc(std::string wf, std::string cls, std::string fp, WallTime first,
 
 TEST(IncidentStatsTest, CountsAndMttrByWorkflowAndClassAndTopRecurringFingerprints) {
   std::vector<Incident> all = {
-      inc("feed", "error", "f1", kT0, 1h),
-      inc("feed", "error", "f1", kT0 + 48h, 3h),
-      inc("feed", "timeout", "f2", kT0 + 50h, std::nullopt),
-      inc("report", "error", "f3", kT0 + 10h, 30min),
-      inc("old", "error", "f1", kT0 - 24h, 1h),  // before the window
+      inc("feed", "error", "f1", kStatsT0, 1h),
+      inc("feed", "error", "f1", kStatsT0 + 48h, 3h),
+      inc("feed", "timeout", "f2", kStatsT0 + 50h, std::nullopt),
+      inc("report", "error", "f3", kStatsT0 + 10h, 30min),
+      inc("old", "error", "f1", kStatsT0 - 24h, 1h),  // before the window
   };
-  auto s = incidentStats(all, kT0);
+  auto s = incidentStats(all, kStatsT0);
   EXPECT_EQ(s.total, 4);
   ASSERT_EQ(s.byWorkflow.size(), 2u);
   EXPECT_EQ(s.byWorkflow[0].key, "feed");
@@ -54,8 +54,8 @@ TEST(IncidentStatsTest, CountsAndMttrByWorkflowAndClassAndTopRecurringFingerprin
   EXPECT_EQ(s.recurring[0].fingerprint, "f1");
   EXPECT_EQ(s.recurring[0].incidents, 2);
   EXPECT_EQ(s.recurring[0].normalized, "text of f1");
-  EXPECT_EQ(incidentStats(all, kT0 - 48h).recurring[0].incidents, 3);
-  EXPECT_EQ(incidentStats(all, kT0 + 100h).total, 0);
+  EXPECT_EQ(incidentStats(all, kStatsT0 - 48h).recurring[0].incidents, 3);
+  EXPECT_EQ(incidentStats(all, kStatsT0 + 100h).total, 0);
 }
 
 }  // namespace

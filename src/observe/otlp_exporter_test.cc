@@ -21,7 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kTrace[] = "4bf92f3577b34da6a3ce929d0e0e4736";
+constexpr char kOtlpTrace[] = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 // Answers the first `failFirst` posts with 503, the rest 200, and keeps
 // every body it took.
@@ -94,7 +94,7 @@ class Receiver {
 
 Span attemptSpan(int n) {
   Span s;
-  s.traceId = kTrace;
+  s.traceId = kOtlpTrace;
   s.spanId = fmt::format("{:016x}", 0x1000 + n);
   s.parentSpanId = "00f067aa0ba902b7";
   s.name = "attempt fetch #" + std::to_string(n);
@@ -113,7 +113,7 @@ TEST(OtlpJsonTest, EncodesTheOtlpShape) {
   EXPECT_EQ(rs["resource"]["attributes"][0]["key"], "service.name");
   EXPECT_EQ(rs["resource"]["attributes"][0]["value"]["stringValue"], "keel");
   const json& span = rs["scopeSpans"][0]["spans"][0];
-  EXPECT_EQ(span["traceId"], kTrace);
+  EXPECT_EQ(span["traceId"], kOtlpTrace);
   EXPECT_EQ(span["spanId"], "0000000000001002");
   EXPECT_EQ(span["parentSpanId"], "00f067aa0ba902b7");
   EXPECT_EQ(span["startTimeUnixNano"], "1767225600000000002");
@@ -151,7 +151,7 @@ TEST(OtlpExporterTest, SpansArriveInBatchesWithTheirIds) {
   ASSERT_EQ(spans.size(), 5u);
   std::set<std::string> ids;
   for (const auto& s : spans) {
-    EXPECT_EQ(s["traceId"], kTrace);
+    EXPECT_EQ(s["traceId"], kOtlpTrace);
     ids.insert(s["spanId"].get<std::string>());
   }
   EXPECT_EQ(ids.size(), 5u);

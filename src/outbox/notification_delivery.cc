@@ -17,8 +17,6 @@ namespace keel::outbox {
 
 namespace {
 
-constexpr auto kMaxRetryAfter = std::chrono::hours(24);
-
 std::string alertsUrl(std::string base) {
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/api/v2/alerts";

@@ -21,6 +21,10 @@
 
 namespace keel::outbox {
 
+// The furthest a receiver's Retry-After may push the next attempt of a
+// delivery (a longer one is capped to it).
+inline constexpr auto kMaxRetryAfter = std::chrono::hours(24);
+
 class PassLoop {
  public:
   // The earliest time the next pass is wanted (none: only when woken or

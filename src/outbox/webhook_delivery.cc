@@ -15,12 +15,6 @@
 
 namespace keel::outbox {
 
-namespace {
-
-constexpr auto kMaxRetryAfter = std::chrono::hours(24);
-
-}  // namespace
-
 WebhookDelivery::WebhookDelivery(store::Store& store, http::HttpClient& client, const Clock& clock,
                                  Random& random, WebhookDeliveryOptions options)
     : store_(store),

@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kWorkflow = R"(name: chain
+constexpr const char* kReportWorkflow = R"(name: chain
 owner: { team: data, contact: oncall@example.com }
 runbook: https://wiki.example.com/rb
 steps:
@@ -25,7 +25,7 @@ steps:
 class TaskReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto parsed = spec::parseWorkflow(kWorkflow);
+    auto parsed = spec::parseWorkflow(kReportWorkflow);
     ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
     wf_ = *parsed;
   }

@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kRunId = "01JD5V6W3Q8Z0Y2X4C6B8N0M2K";
 
-constexpr const char* kWorkflow = R"(name: score
+constexpr const char* kTaskWorkflow = R"(name: score
 owner: { team: data, contact: oncall@example.com }
 runbook: https://wiki.example.com/rb
 steps:
@@ -43,7 +43,7 @@ steps:
 class TaskRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto parsed = spec::parseWorkflow(kWorkflow);
+    auto parsed = spec::parseWorkflow(kTaskWorkflow);
     ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
     wf_ = *parsed;
     params_ = {{"day", "2026-11-28"}};

@@ -19,13 +19,13 @@ namespace {
 
 using detail::Diagnostics;
 
-const std::vector<std::string> kKeys = {"kind",     "name",         "type",     "teams", "default",
-                                        "url",      "headers",      "smtp_url", "from",  "to",
-                                        "username", "password_env", "password", "retry", "timeout"};
+const std::vector<std::string> kChannelKeys = {
+    "kind", "name", "type",     "teams",        "default",  "url",   "headers", "smtp_url",
+    "from", "to",   "username", "password_env", "password", "retry", "timeout"};
 const std::vector<std::string> kHttpOnly = {"url", "headers"};
 const std::vector<std::string> kEmailOnly = {"smtp_url", "from", "to", "username", "password_env"};
 
-std::string lowered(std::string s) {
+std::string asciiLower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
@@ -37,7 +37,7 @@ bool hasControl(std::string_view s) {
 
 // Why `url` (with one of `schemes`) cannot be used, or empty when it can.
 std::string urlProblem(const std::string& url, const std::vector<std::string>& schemes) {
-  std::string lower = lowered(url);
+  std::string lower = asciiLower(url);
   size_t rest = 0;
   for (const auto& s : schemes)
     if (lower.starts_with(s + "://")) rest = s.size() + 3;
@@ -78,7 +78,7 @@ std::string addressProblem(const std::string& a) {
   return "";
 }
 
-bool isEnvName(const std::string& s) {
+bool isPasswordEnvName(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(), [](unsigned char c) {
     return std::isupper(c) || std::isdigit(c) || c == '_';
@@ -98,7 +98,7 @@ void readHeaders(const detail::MapReader& r, ChannelSpec& out, Diagnostics& diag
       continue;
     }
     std::string subject = r.subject("headers") + ": " + name;
-    std::string low = lowered(name);
+    std::string low = asciiLower(name);
     if (low == "content-type" || low == "idempotency-key" || low == "content-length" ||
         low == "host") {
       diag.add(detail::posOf(it->first),
@@ -171,7 +171,7 @@ void readEmail(const detail::MapReader& r, ChannelSpec& out, Diagnostics& diag) 
     out.username = *user;
   }
   if (auto env = r.string("password_env")) {
-    if (!isEnvName(*env))
+    if (!isPasswordEnvName(*env))
       diag.add(detail::posOf(*r.find("password_env")),
                r.subject("password_env") + ": \"" + env->substr(0, 200) +
                    "\" is not an environment variable name (A-Z, 0-9 and _, not starting "
@@ -249,7 +249,7 @@ Result<ChannelSpec> parseChannel(std::string_view yaml, const ParseOptions& opti
                                         detail::describe(root));
     } else {
       detail::MapReader r(root, "channel", "", diag);
-      r.checkKeys(kKeys);
+      r.checkKeys(kChannelKeys);
       for (const char* key : {"name", "type"})
         if (!r.has(key)) diag.add(r.pos(), std::string("missing '") + key + "'");
       if (auto name = r.string("name")) {

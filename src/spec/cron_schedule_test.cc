@@ -6,7 +6,7 @@
 namespace keel::spec {
 namespace {
 
-CronSchedule parsed(std::string_view expr) {
+CronSchedule parsedCron(std::string_view expr) {
   auto s = parseCron(expr);
   EXPECT_TRUE(s.ok()) << expr << ": " << (s.ok() ? "" : s.error().message());
   return s.ok() ? *s : CronSchedule{};
@@ -28,7 +28,7 @@ std::string bits(const std::bitset<N>& b) {
 }
 
 TEST(CronSchedule, ListsRangesAndSteps) {
-  auto s = parsed("5,10-12,40-50/5 */6 1-31/10 */4 1-5");
+  auto s = parsedCron("5,10-12,40-50/5 */6 1-31/10 */4 1-5");
   EXPECT_EQ(bits(s.minutes), "5,10,11,12,40,45,50");
   EXPECT_EQ(bits(s.hours), "0,6,12,18");
   EXPECT_EQ(bits(s.daysOfMonth), "1,11,21,31");
@@ -37,49 +37,49 @@ TEST(CronSchedule, ListsRangesAndSteps) {
 }
 
 TEST(CronSchedule, StarsAndTheirFlags) {
-  auto all = parsed("* * * * *");
+  auto all = parsedCron("* * * * *");
   EXPECT_EQ(all.minutes.count(), 60u);
   EXPECT_EQ(all.hours.count(), 24u);
-  EXPECT_EQ(bits(all.daysOfMonth), bits(parsed("0 0 1-31 * *").daysOfMonth));
+  EXPECT_EQ(bits(all.daysOfMonth), bits(parsedCron("0 0 1-31 * *").daysOfMonth));
   EXPECT_EQ(all.months.count(), 12u);
   EXPECT_EQ(all.daysOfWeek.count(), 7u);
   EXPECT_TRUE(all.minuteStar && all.hourStar && all.dayOfMonthStar && all.dayOfWeekStar);
   EXPECT_FALSE(all.fixedTime());
 
   // A field starting with '*' counts as unrestricted, even with a step (cronie).
-  auto stepped = parsed("0 2 */2 * */3");
+  auto stepped = parsedCron("0 2 */2 * */3");
   EXPECT_TRUE(stepped.fixedTime());
   EXPECT_TRUE(stepped.dayOfMonthStar);
   EXPECT_TRUE(stepped.dayOfWeekStar);
   EXPECT_EQ(bits(stepped.daysOfWeek), "0,3,6");
-  auto restricted = parsed("0-59 0-23 1-31 * 0-7");
+  auto restricted = parsedCron("0-59 0-23 1-31 * 0-7");
   EXPECT_FALSE(restricted.minuteStar || restricted.hourStar || restricted.dayOfMonthStar ||
                restricted.dayOfWeekStar);
-  EXPECT_FALSE(parsed("*/15 2 * * *").fixedTime());
-  EXPECT_FALSE(parsed("30 * * * *").fixedTime());
+  EXPECT_FALSE(parsedCron("*/15 2 * * *").fixedTime());
+  EXPECT_FALSE(parsedCron("30 * * * *").fixedTime());
 }
 
 TEST(CronSchedule, NamesAnyCaseAndSundayAsSeven) {
-  auto s = parsed("0 0 * JAN,jul,Dec sun,Fri-SAT");
+  auto s = parsedCron("0 0 * JAN,jul,Dec sun,Fri-SAT");
   EXPECT_EQ(bits(s.months), "1,7,12");
   EXPECT_EQ(bits(s.daysOfWeek), "0,5,6");
-  EXPECT_EQ(bits(parsed("0 0 * * 7").daysOfWeek), "0");
-  EXPECT_EQ(bits(parsed("0 0 * * 5-7").daysOfWeek), "0,5,6");
-  EXPECT_EQ(bits(parsed("0 0 * * */7").daysOfWeek), "0");
-  EXPECT_EQ(bits(parsed("0 0 * feb-apr *").months), "2,3,4");
+  EXPECT_EQ(bits(parsedCron("0 0 * * 7").daysOfWeek), "0");
+  EXPECT_EQ(bits(parsedCron("0 0 * * 5-7").daysOfWeek), "0,5,6");
+  EXPECT_EQ(bits(parsedCron("0 0 * * */7").daysOfWeek), "0");
+  EXPECT_EQ(bits(parsedCron("0 0 * feb-apr *").months), "2,3,4");
 }
 
 TEST(CronSchedule, NumberSlashStepRunsToTheMaximum) {
-  EXPECT_EQ(bits(parsed("50/5 * * * *").minutes), "50,55");
-  EXPECT_EQ(bits(parsed("0 20/2 * * *").hours), "20,22");
+  EXPECT_EQ(bits(parsedCron("50/5 * * * *").minutes), "50,55");
+  EXPECT_EQ(bits(parsedCron("0 20/2 * * *").hours), "20,22");
   // A step longer than the range keeps its first value (accepted as before).
-  EXPECT_EQ(bits(parsed("*/100 * * * *").minutes), "0");
+  EXPECT_EQ(bits(parsedCron("*/100 * * * *").minutes), "0");
 }
 
 TEST(CronSchedule, Macros) {
   auto same = [](std::string_view macro, std::string_view expr) {
-    auto a = parsed(macro);
-    auto b = parsed(expr);
+    auto a = parsedCron(macro);
+    auto b = parsedCron(expr);
     EXPECT_EQ(bits(a.minutes), bits(b.minutes)) << macro;
     EXPECT_EQ(bits(a.hours), bits(b.hours)) << macro;
     EXPECT_EQ(bits(a.daysOfMonth), bits(b.daysOfMonth)) << macro;
@@ -137,20 +137,20 @@ TEST(CronSchedule, ErrorsNameTheFieldAndTheProblem) {
 TEST(CronSchedule, DayOfMonthAndDayOfWeekCombine) {
   // Both restricted: either matches (crontab(5): "30 4 1,15 * 5" runs on the
   // 1st and 15th and on every Friday).
-  auto both = parsed("30 4 1,15 * 5");
+  auto both = parsedCron("30 4 1,15 * 5");
   EXPECT_TRUE(both.matchesDay(3, 1, 2));
   EXPECT_TRUE(both.matchesDay(3, 6, 5));
   EXPECT_FALSE(both.matchesDay(3, 7, 6));
   // One starts with '*': both must match.
-  auto oddMondays = parsed("0 0 */2 * mon");
+  auto oddMondays = parsedCron("0 0 */2 * mon");
   EXPECT_TRUE(oddMondays.matchesDay(1, 5, 1));
   EXPECT_FALSE(oddMondays.matchesDay(1, 12, 1));
   EXPECT_FALSE(oddMondays.matchesDay(1, 7, 3));
-  auto firsts = parsed("0 0 1 * *");
+  auto firsts = parsedCron("0 0 1 * *");
   EXPECT_TRUE(firsts.matchesDay(2, 1, 0));
   EXPECT_FALSE(firsts.matchesDay(2, 2, 1));
   // The month always restricts.
-  EXPECT_FALSE(parsed("0 0 1 jan *").matchesDay(2, 1, 0));
+  EXPECT_FALSE(parsedCron("0 0 1 jan *").matchesDay(2, 1, 0));
 }
 
 }  // namespace

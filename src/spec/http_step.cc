@@ -6,7 +6,7 @@
 namespace keel::spec {
 namespace {
 
-std::string lower(std::string_view s) {
+std::string lowerView(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
@@ -129,11 +129,11 @@ bool isHttpToken(std::string_view name) {
 }
 
 std::optional<std::string> reservedHttpHeader(std::string_view name) {
-  std::string n = lower(name);
+  std::string n = lowerView(name);
   if (n == "host") return "keel sets it from the URL";
   if (n == "content-length" || n == "transfer-encoding") return "keel sets it from the body";
   for (std::string_view own : kKeelHttpHeaders)
-    if (n == lower(own)) return "keel sets it on every request (see `keel validate --explain`)";
+    if (n == lowerView(own)) return "keel sets it on every request (see `keel validate --explain`)";
   return std::nullopt;
 }
 

@@ -21,8 +21,8 @@ using detail::Diagnostics;
 using detail::isValidName;
 using detail::kNameRule;
 
-const std::vector<std::string> kKeys = {"kind",    "name",  "topic",  "url",
-                                        "headers", "retry", "timeout"};
+const std::vector<std::string> kSubscriptionKeys = {"kind",    "name",  "topic",  "url",
+                                                    "headers", "retry", "timeout"};
 
 std::string lowered(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -155,7 +155,7 @@ Result<SubscriptionSpec> parseSubscription(std::string_view yaml, const ParseOpt
                    detail::describe(root));
     } else {
       detail::MapReader r(root, "subscription", "", diag);
-      r.checkKeys(kKeys);
+      r.checkKeys(kSubscriptionKeys);
       for (const char* key : {"name", "topic", "url"})
         if (!r.has(key)) diag.add(r.pos(), std::string("missing '") + key + "'");
       if (auto name = r.string("name")) {

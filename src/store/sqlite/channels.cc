@@ -44,7 +44,7 @@ NotificationRow readNotification(const Statement& s) {
   return row;
 }
 
-Result<std::optional<ChannelRow>> selectLatest(Connection& conn, const std::string& name) {
+Result<std::optional<ChannelRow>> latestChannel(Connection& conn, const std::string& name) {
   static const std::string sql = fmt::format(
       "SELECT {} FROM channels WHERE name = ?1 ORDER BY version DESC LIMIT 1", kChannelColumns);
   std::vector<ChannelRow> rows;
@@ -59,7 +59,7 @@ Result<ChannelRow> insertChannel(Connection& conn, const ChannelRow& row,
                                  const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Result<ChannelRow> {
     const std::string digest = workflowSha256(row.yaml, "");
-    auto latest = selectLatest(conn, row.name);
+    auto latest = latestChannel(conn, row.name);
     if (!latest.ok()) return latest.error();
     if (*latest && (*latest)->sha256 == digest) return **latest;
     ChannelRow out = row;

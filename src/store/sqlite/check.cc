@@ -15,7 +15,7 @@ namespace {
 
 using sqlite::Connection;
 
-constexpr int kBusyTimeoutMs = 5000;
+constexpr int kCheckBusyTimeoutMs = 5000;
 
 // Every row of a one-column pragma, as text.
 Status pragmaRows(Connection& conn, std::string_view sql, std::vector<std::string>& rows) {
@@ -75,7 +75,7 @@ Result<std::vector<std::string>> checkSqliteDatabase(const std::string& path) {
   if (!lock.ok()) return lock.error();
   // Read-write only so that closing removes PATH-wal and PATH-shm as keel
   // serve does (a read-only connection leaves them); nothing is written.
-  auto conn = Connection::open(path, Connection::Mode::kReadWrite, kBusyTimeoutMs);
+  auto conn = Connection::open(path, Connection::Mode::kReadWrite, kCheckBusyTimeoutMs);
   if (!conn.ok()) return conn.error();
 
   std::vector<std::string> problems;

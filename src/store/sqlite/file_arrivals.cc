@@ -8,7 +8,7 @@ namespace keel::store::sqlite {
 
 namespace {
 
-constexpr const char* kUpsert = R"sql(
+constexpr const char* kUpsertArrival = R"sql(
 INSERT INTO file_arrivals (workflow, run_key, trigger_index, path, size, mtime_ns, inode,
                            run_id, fired_at, outcome)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -20,7 +20,7 @@ ON CONFLICT (workflow, run_key) DO UPDATE SET
 constexpr const char* kDelete = R"sql(
 DELETE FROM file_arrivals WHERE workflow = ?1 AND trigger_index = ?2 AND path = ?3)sql";
 
-constexpr const char* kColumns =
+constexpr const char* kArrivalColumns =
     "workflow, run_key, trigger_index, path, size, mtime_ns, inode, run_id, fired_at, outcome";
 
 FileArrivalRow readFileArrival(const Statement& s) {
@@ -41,7 +41,7 @@ FileArrivalRow readFileArrival(const Statement& s) {
 }  // namespace
 
 Status upsertFileArrival(Connection& conn, const FileArrivalRow& row) {
-  auto s = conn.cached(kUpsert);
+  auto s = conn.cached(kUpsertArrival);
   if (!s.ok()) return s.error();
   (*s)->bind(1, row.workflow);
   (*s)->bind(2, row.key);
@@ -80,8 +80,8 @@ Status deleteFileArrivals(Connection& conn, const std::string& workflow, int tri
 Result<std::optional<FileArrivalRow>> selectFileArrival(Connection& conn,
                                                         const std::string& workflow,
                                                         const std::string& key) {
-  static const std::string sql =
-      fmt::format("SELECT {} FROM file_arrivals WHERE workflow = ?1 AND run_key = ?2", kColumns);
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM file_arrivals WHERE workflow = ?1 AND run_key = ?2", kArrivalColumns);
   std::vector<FileArrivalRow> rows;
   KEEL_TRY(selectAll(conn, sql, readFileArrival, rows, [&](Statement& s) {
     s.bind(1, workflow);
@@ -96,7 +96,7 @@ Result<std::vector<FileArrivalRow>> selectFileArrivals(Connection& conn,
   static const std::string sql = fmt::format(
       "SELECT {} FROM file_arrivals WHERE workflow = ?1 AND trigger_index = ?2 "
       "ORDER BY path, fired_at",
-      kColumns);
+      kArrivalColumns);
   std::vector<FileArrivalRow> rows;
   KEEL_TRY(selectAll(conn, sql, readFileArrival, rows, [&](Statement& s) {
     s.bind(1, workflow);

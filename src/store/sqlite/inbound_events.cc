@@ -11,11 +11,11 @@ namespace keel::store::sqlite {
 
 namespace {
 
-constexpr const char* kInsert = R"sql(
+constexpr const char* kInsertInboundEvent = R"sql(
 INSERT INTO inbound_events (topic, id, payload_json, received_at, run_ids, errors_json)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
 
-constexpr const char* kSelect = R"sql(
+constexpr const char* kSelectInboundEvents = R"sql(
 SELECT topic, id, payload_json, received_at, run_ids, errors_json FROM inbound_events
 WHERE topic = ?1 AND id = ?2)sql";
 
@@ -46,7 +46,7 @@ InboundEventRow readInboundEvent(const Statement& s) {
 Status insertInboundEvent(Connection& conn, const InboundEventRow& row) {
   // Bound values must outlive the statement's run.
   const std::string runIds = nlohmann::json(row.runIds).dump();
-  auto s = conn.cached(kInsert);
+  auto s = conn.cached(kInsertInboundEvent);
   if (!s.ok()) return s.error();
   (*s)->bind(1, row.topic);
   (*s)->bind(2, row.id);
@@ -67,7 +67,7 @@ Result<std::optional<InboundEventRow>> selectInboundEvent(Connection& conn,
                                                           const std::string& topic,
                                                           const std::string& id) {
   std::vector<InboundEventRow> rows;
-  KEEL_TRY(selectAll(conn, kSelect, readInboundEvent, rows, [&](Statement& s) {
+  KEEL_TRY(selectAll(conn, kSelectInboundEvents, readInboundEvent, rows, [&](Statement& s) {
     s.bind(1, topic);
     s.bind(2, id);
   }));

@@ -14,7 +14,7 @@ using incidents::Incident;
 using incidents::PreviousIncident;
 using incidents::TimelineEntry;
 
-constexpr const char* kUpsert = R"sql(
+constexpr const char* kUpsertIncident = R"sql(
 INSERT INTO incidents (id, fingerprint, normalized, state, severity, recurring, fix_ineffective,
   previous_json, workflow, step, failure_class, message, symptom, owner_team, owner_contact,
   runbook, count, first_seen, last_seen, first_run, logs_tail, attempts_json, downstream_json,
@@ -27,7 +27,7 @@ ON CONFLICT (id) DO UPDATE SET
   no_action_reason = excluded.no_action_reason, workaround = excluded.workaround,
   workaround_expires = excluded.workaround_expires, resolved_at = excluded.resolved_at)sql";
 
-constexpr const char* kColumns =
+constexpr const char* kIncidentColumns =
     "id, fingerprint, normalized, state, severity, recurring, fix_ineffective, previous_json, "
     "workflow, step, failure_class, message, symptom, owner_team, owner_contact, runbook, count, "
     "first_seen, last_seen, first_run, logs_tail, attempts_json, downstream_json, root_cause, "
@@ -179,7 +179,7 @@ Status upsertIncident(Connection& conn, const Incident& i) {
   // Bound text is not copied (SQLITE_STATIC): it must live until the step.
   const std::string previous = previousJson(i.previous);
   const std::string downstream = nlohmann::json(i.downstream).dump();
-  auto s = conn.cached(kUpsert);
+  auto s = conn.cached(kUpsertIncident);
   if (s.ok()) {
     Statement& st = **s;
     st.bind(1, i.id);
@@ -263,7 +263,7 @@ Result<std::vector<Incident>> selectIncidents(Connection& conn, const IncidentFi
       "<> "
       "'resolved') AND (?3 = 0 OR recurring = 1) AND (?4 IS NULL OR last_seen >= ?4) "
       "ORDER BY first_seen DESC, id DESC LIMIT ?5",
-      kColumns);
+      kIncidentColumns);
   std::vector<Incident> out;
   KEEL_TRY(selectAll(conn, sql, readIncident, out, [&](Statement& s) {
     s.bind(1, f.state ? incidents::toString(*f.state) : std::string_view(""));
@@ -278,7 +278,7 @@ Result<std::vector<Incident>> selectIncidents(Connection& conn, const IncidentFi
 
 Result<std::optional<Incident>> selectIncident(Connection& conn, const std::string& id) {
   std::vector<Incident> out;
-  KEEL_TRY(selectAll(conn, fmt::format("SELECT {} FROM incidents WHERE id = ?1", kColumns),
+  KEEL_TRY(selectAll(conn, fmt::format("SELECT {} FROM incidents WHERE id = ?1", kIncidentColumns),
                      readIncident, out, [&](Statement& s) { s.bind(1, id); }));
   if (out.empty()) return std::optional<Incident>();
   KEEL_TRY(loadChildren(conn, out[0]));

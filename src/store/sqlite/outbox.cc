@@ -8,7 +8,7 @@ namespace keel::store::sqlite {
 
 namespace {
 
-constexpr const char* kInsert = R"sql(
+constexpr const char* kInsertOutbox = R"sql(
 INSERT INTO outbox (id, topic, payload_json, run_id, source, emitted_at, state, error,
                     delivered_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -17,7 +17,7 @@ ON CONFLICT (id) DO NOTHING)sql";
 constexpr const char* kMarkDelivered = R"sql(
 UPDATE outbox SET state = 'delivered', delivered_at = ?2 WHERE id = ?1 AND state = 'pending')sql";
 
-constexpr const char* kColumns =
+constexpr const char* kOutboxColumns =
     "seq, id, topic, payload_json, run_id, source, emitted_at, state, error, delivered_at";
 
 OutboxEventRow readOutboxEvent(const Statement& s) {
@@ -38,7 +38,7 @@ OutboxEventRow readOutboxEvent(const Statement& s) {
 }  // namespace
 
 Status insertOutboxEvent(Connection& conn, const OutboxEventRow& row) {
-  auto s = conn.cached(kInsert);
+  auto s = conn.cached(kInsertOutbox);
   if (!s.ok()) return s.error();
   (*s)->bind(1, row.id);
   (*s)->bind(2, row.topic);
@@ -60,7 +60,7 @@ Result<std::vector<OutboxEventRow>> selectOutboxOnTopic(Connection& conn, const 
   static const std::string sql = fmt::format(
       "SELECT {} FROM outbox WHERE topic = ?1 AND seq > ?2 AND state != 'failed' ORDER BY seq "
       "LIMIT ?3",
-      kColumns);
+      kOutboxColumns);
   std::vector<OutboxEventRow> rows;
   KEEL_TRY(selectAll(conn, sql.c_str(), readOutboxEvent, rows, [&](Statement& s) {
     s.bind(1, topic);
@@ -84,7 +84,8 @@ Status markOutboxDelivered(Connection& conn, const std::string& id, WallTime at)
 Result<std::vector<OutboxEventRow>> selectPendingOutbox(Connection& conn, int64_t afterSeq,
                                                         int limit) {
   static const std::string sql = fmt::format(
-      "SELECT {} FROM outbox WHERE state = 'pending' AND seq > ?1 ORDER BY seq LIMIT ?2", kColumns);
+      "SELECT {} FROM outbox WHERE state = 'pending' AND seq > ?1 ORDER BY seq LIMIT ?2",
+      kOutboxColumns);
   std::vector<OutboxEventRow> rows;
   KEEL_TRY(selectAll(conn, sql.c_str(), readOutboxEvent, rows, [&](Statement& s) {
     s.bind(1, afterSeq);
@@ -94,7 +95,7 @@ Result<std::vector<OutboxEventRow>> selectPendingOutbox(Connection& conn, int64_
 }
 
 Result<std::optional<OutboxEventRow>> selectOutboxEvent(Connection& conn, const std::string& id) {
-  static const std::string sql = fmt::format("SELECT {} FROM outbox WHERE id = ?1", kColumns);
+  static const std::string sql = fmt::format("SELECT {} FROM outbox WHERE id = ?1", kOutboxColumns);
   std::vector<OutboxEventRow> rows;
   KEEL_TRY(
       selectAll(conn, sql.c_str(), readOutboxEvent, rows, [&](Statement& s) { s.bind(1, id); }));

@@ -8,14 +8,14 @@ namespace keel::store::sqlite {
 
 namespace {
 
-constexpr const char* kUpsert = R"sql(
+constexpr const char* kUpsertScheduleState = R"sql(
 INSERT INTO schedule_state (workflow, trigger_index, last_instant, last_run_id, outcome)
 VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT (workflow, trigger_index) DO UPDATE SET
   last_instant = excluded.last_instant, last_run_id = excluded.last_run_id,
   outcome = excluded.outcome)sql";
 
-constexpr const char* kSelect = R"sql(
+constexpr const char* kSelectScheduleStates = R"sql(
 SELECT workflow, trigger_index, last_instant, last_run_id, outcome FROM schedule_state
 ORDER BY workflow, trigger_index)sql";
 
@@ -32,7 +32,7 @@ ScheduleStateRow readScheduleState(const Statement& s) {
 }  // namespace
 
 Status upsertScheduleState(Connection& conn, const ScheduleStateRow& row) {
-  auto s = conn.cached(kUpsert);
+  auto s = conn.cached(kUpsertScheduleState);
   if (!s.ok()) return s.error();
   (*s)->bind(1, row.workflow);
   (*s)->bind(2, row.trigger);
@@ -48,7 +48,7 @@ Status upsertScheduleState(Connection& conn, const ScheduleStateRow& row) {
 
 Result<std::vector<ScheduleStateRow>> selectScheduleStates(Connection& conn) {
   std::vector<ScheduleStateRow> rows;
-  KEEL_TRY(selectAll(conn, kSelect, readScheduleState, rows));
+  KEEL_TRY(selectAll(conn, kSelectScheduleStates, readScheduleState, rows));
   return rows;
 }
 

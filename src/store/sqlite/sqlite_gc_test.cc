@@ -35,11 +35,7 @@ void addRun(Batch& batch, const std::string& id, RunState state,
   batch.mutations.push_back(PutLog{{id, "a", 1, "out", "", 3, 0}});
 }
 
-int64_t rowsOf(const std::string& path, const std::string& table, const std::string& id) {
-  std::string column = table == "runs" ? "id" : "run_id";
-  return testutil::sqliteQueryInt(
-      path, fmt::format("SELECT COUNT(*) FROM {} WHERE {} = '{}'", table, column, id));
-}
+using testutil::rowsOf;
 
 TEST(SqliteGcTest, DeletesOnlyFinishedRunsOlderThanTheCutoffWithEverythingTheyOwn) {
   testing::TempDir dir;

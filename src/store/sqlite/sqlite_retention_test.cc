@@ -26,8 +26,9 @@ using testutil::makeStep;
 
 // A run with a step, an attempt, two events and logs; finished at
 // `finishedMs` when given.
-void addRun(Batch& batch, const std::string& id, const std::string& workflow, RunState state,
-            std::optional<int64_t> finishedMs, const std::string& output = "out") {
+void addWorkflowRun(Batch& batch, const std::string& id, const std::string& workflow,
+                    RunState state, std::optional<int64_t> finishedMs,
+                    const std::string& output = "out") {
   RunRow run = makeRun(id, workflow, state);
   if (finishedMs) run.finishedAt = at(*finishedMs);
   batch.mutations.push_back(PutRun{run});
@@ -39,11 +40,7 @@ void addRun(Batch& batch, const std::string& id, const std::string& workflow, Ru
       PutLog{{id, "a", 1, output, "", static_cast<int64_t>(output.size()), 0}});
 }
 
-int64_t rowsOf(const std::string& path, const std::string& table, const std::string& id) {
-  std::string column = table == "runs" ? "id" : "run_id";
-  return testutil::sqliteQueryInt(
-      path, fmt::format("SELECT COUNT(*) FROM {} WHERE {} = '{}'", table, column, id));
-}
+using testutil::rowsOf;
 
 bool gone(const std::string& path, const std::string& id) {
   int64_t n = 0;
@@ -66,13 +63,14 @@ TEST(SqliteRetentionTest, EachWorkflowsCutoffOverridesTheDefaultBothWays) {
   Batch batch;
   for (const char* wf : {"plain", "brief", "archive"})
     for (int64_t s : {5, 30, 70, 95})
-      addRun(batch, fmt::format("{}-{}", wf, s), wf, finishedState(static_cast<int>(s)), s * 1000);
+      addWorkflowRun(batch, fmt::format("{}-{}", wf, s), wf, finishedState(static_cast<int>(s)),
+                     s * 1000);
   // Active runs never go, whatever their times say: one with a finished_at
   // left over from before it was retried.
-  addRun(batch, "plain-running", "plain", RunState::kRunning, std::nullopt);
-  addRun(batch, "brief-waiting", "brief", RunState::kWaiting, std::nullopt);
-  addRun(batch, "brief-retried", "brief", RunState::kPending, 1000);
-  addRun(batch, "archive-paused", "archive", RunState::kPaused, 2000);
+  addWorkflowRun(batch, "plain-running", "plain", RunState::kRunning, std::nullopt);
+  addWorkflowRun(batch, "brief-waiting", "brief", RunState::kWaiting, std::nullopt);
+  addWorkflowRun(batch, "brief-retried", "brief", RunState::kPending, 1000);
+  addWorkflowRun(batch, "archive-paused", "archive", RunState::kPaused, 2000);
   ASSERT_TRUE(store->apply(batch).ok());
 
   RetentionPolicy policy;
@@ -108,8 +106,8 @@ TEST(SqliteRetentionTest, WithoutADefaultOnlyWorkflowsWithTheirOwnCutoffAreClean
   auto store = testutil::openOrDie(path);
   ASSERT_NE(store, nullptr);
   Batch batch;
-  addRun(batch, "a-old", "a", RunState::kSucceeded, 1000);
-  addRun(batch, "b-old", "b", RunState::kFailed, 1000);
+  addWorkflowRun(batch, "a-old", "a", RunState::kSucceeded, 1000);
+  addWorkflowRun(batch, "b-old", "b", RunState::kFailed, 1000);
   ASSERT_TRUE(store->apply(batch).ok());
   RetentionPolicy policy;
   policy.workflowCutoffs = {{"a", at(5000)}};
@@ -155,7 +153,8 @@ TEST(SqliteRetentionTest, AStopRequestEndsThePassBeforeTheNextTransaction) {
   auto store = testutil::openOrDie(path);
   ASSERT_NE(store, nullptr);
   Batch batch;
-  for (int i = 0; i < 10; ++i) addRun(batch, fmt::format("r{}", i), "wf", RunState::kFailed, 1000);
+  for (int i = 0; i < 10; ++i)
+    addWorkflowRun(batch, fmt::format("r{}", i), "wf", RunState::kFailed, 1000);
   ASSERT_TRUE(store->apply(batch).ok());
   RetentionPolicy policy;
   policy.defaultCutoff = at(5000);
@@ -191,8 +190,8 @@ TEST(SqliteRetentionTest, ARunActiveAgainWhenTheDeletionRunsIsKept) {
     auto store = testutil::openOrDie(path);
     ASSERT_NE(store, nullptr);
     Batch batch;
-    addRun(batch, "retried", "wf", RunState::kFailed, 1000);
-    addRun(batch, "done", "wf", RunState::kFailed, 1000);
+    addWorkflowRun(batch, "retried", "wf", RunState::kFailed, 1000);
+    addWorkflowRun(batch, "done", "wf", RunState::kFailed, 1000);
     ASSERT_TRUE(store->apply(batch).ok());
   }
   RetentionPolicy policy;
@@ -230,8 +229,8 @@ TEST(SqliteRetentionTest, TheFileStopsGrowingInASteadyState) {
   for (int round = 0; round < kRounds; ++round) {
     Batch batch;
     for (int i = 0; i < kRunsPerRound; ++i)
-      addRun(batch, fmt::format("r{:03}-{:03}", round, i), "wf", finishedState(i),
-             round * 60'000 + i, output);
+      addWorkflowRun(batch, fmt::format("r{:03}-{:03}", round, i), "wf", finishedState(i),
+                     round * 60'000 + i, output);
     ASSERT_TRUE(store->apply(batch).ok());
     RetentionPolicy policy;
     policy.defaultCutoff = at(round * 60'000);  // everything before this round
@@ -279,9 +278,9 @@ TEST(SqliteRetentionTest, AnEventGoesWithTheLastOfItsRunsAndNotBefore) {
   auto store = testutil::openOrDie(path);
   ASSERT_NE(store, nullptr);
   Batch batch;
-  addRun(batch, "old-1", "plain", RunState::kSucceeded, 5'000);
-  addRun(batch, "old-2", "plain", RunState::kFailed, 6'000);
-  addRun(batch, "new-1", "plain", RunState::kSucceeded, 95'000);
+  addWorkflowRun(batch, "old-1", "plain", RunState::kSucceeded, 5'000);
+  addWorkflowRun(batch, "old-2", "plain", RunState::kFailed, 6'000);
+  addWorkflowRun(batch, "new-1", "plain", RunState::kSucceeded, 95'000);
   batch.mutations.push_back(PutInboundEvent{inboundEvent("all-old", {"old-1", "old-2"}, 4'000)});
   batch.mutations.push_back(PutInboundEvent{inboundEvent("half-old", {"old-1", "new-1"}, 4'000)});
   batch.mutations.push_back(PutInboundEvent{inboundEvent("no-runs-old", {}, 4'000)});

@@ -45,6 +45,14 @@ inline int64_t sqliteQueryInt(const std::string& path, const std::string& sql) {
   return value;
 }
 
+// How many rows of `table` belong to run `id` (the runs table by its id,
+// the others by run_id).
+inline int64_t rowsOf(const std::string& path, const std::string& table, const std::string& id) {
+  std::string column = table == "runs" ? "id" : "run_id";
+  return sqliteQueryInt(path,
+                        "SELECT COUNT(*) FROM " + table + " WHERE " + column + " = '" + id + "'");
+}
+
 // A fixed instant, whole milliseconds (the store keeps milliseconds).
 inline WallTime at(int64_t offsetMs) { return fromUnixMillis(1'767'225'600'000 + offsetMs); }
 

@@ -42,7 +42,8 @@ WebhookDeliveryRow readDelivery(const Statement& s) {
   return row;
 }
 
-Result<std::optional<SubscriptionRow>> selectLatest(Connection& conn, const std::string& name) {
+Result<std::optional<SubscriptionRow>> latestSubscription(Connection& conn,
+                                                          const std::string& name) {
   static const std::string sql = fmt::format(
       "SELECT {} FROM subscriptions WHERE name = ?1 ORDER BY version DESC LIMIT 1", kSubColumns);
   std::vector<SubscriptionRow> rows;
@@ -60,7 +61,7 @@ Result<SubscriptionRow> insertSubscription(Connection& conn, const SubscriptionR
     // The digest is the store's: a document applied again unchanged makes
     // no new version.
     const std::string digest = workflowSha256(row.yaml, "");
-    auto latest = selectLatest(conn, row.name);
+    auto latest = latestSubscription(conn, row.name);
     if (!latest.ok()) return latest.error();
     if (*latest && (*latest)->sha256 == digest) return **latest;
     SubscriptionRow out = row;

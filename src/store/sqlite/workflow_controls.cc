@@ -8,7 +8,7 @@ namespace keel::store::sqlite {
 
 namespace {
 
-constexpr const char* kUpsert = R"sql(
+constexpr const char* kUpsertControl = R"sql(
 INSERT INTO workflow_controls (name, paused, paused_by, paused_at, paused_reason, disabled,
                                disabled_by, disabled_at, disabled_reason)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -18,7 +18,7 @@ ON CONFLICT (name) DO UPDATE SET
   disabled_by = excluded.disabled_by, disabled_at = excluded.disabled_at,
   disabled_reason = excluded.disabled_reason)sql";
 
-constexpr const char* kSelect = R"sql(
+constexpr const char* kSelectControls = R"sql(
 SELECT name, paused, paused_by, paused_at, paused_reason, disabled, disabled_by, disabled_at,
        disabled_reason FROM workflow_controls ORDER BY name)sql";
 
@@ -39,7 +39,7 @@ WorkflowControlRow readWorkflowControl(const Statement& s) {
 }  // namespace
 
 Status upsertWorkflowControl(Connection& conn, const WorkflowControlRow& row) {
-  auto s = conn.cached(kUpsert);
+  auto s = conn.cached(kUpsertControl);
   if (!s.ok()) return s.error();
   (*s)->bind(1, row.name);
   (*s)->bind(2, row.paused ? 1 : 0);
@@ -58,7 +58,7 @@ Status upsertWorkflowControl(Connection& conn, const WorkflowControlRow& row) {
 
 Result<std::vector<WorkflowControlRow>> selectWorkflowControls(Connection& conn) {
   std::vector<WorkflowControlRow> rows;
-  KEEL_TRY(selectAll(conn, kSelect, readWorkflowControl, rows));
+  KEEL_TRY(selectAll(conn, kSelectControls, readWorkflowControl, rows));
   return rows;
 }
 
