@@ -297,7 +297,10 @@ void Engine::maybeFinishRun(RunRt& run) {
   if (run.row.state == RunState::kFailed)
     incidentSymptom(run, firstDead ? static_cast<int>(firstDead - run.steps.data()) : -1,
                     "run_failed");
-  if (run.row.state == RunState::kSucceeded) incidentRecovered(run);
+  if (run.row.state == RunState::kSucceeded) {
+    incidentRecovered(run);
+    sloRunSucceeded(run);
+  }
   auto level = run.row.state == RunState::kFailed ? spdlog::level::warn : spdlog::level::info;
   if (observe::logEnabled(level)) {
     nlohmann::json fields{{"run_id", run.row.id},
