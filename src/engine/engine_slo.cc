@@ -269,6 +269,8 @@ void Engine::sloTick() {
     loop_.cancel(*slo_->timer);
     slo_->timer.reset();
   }
+  // While stopping nothing new is recorded: the next start checks again.
+  if (draining_ || stopping_.load()) return;
   const WallTime t = now();
   std::optional<WallTime> next;
   auto consider = [&next](WallTime due) {
