@@ -106,6 +106,12 @@ TEST(SloDeadlines, TimesOfDayInTheZone) {
   auto due = finishDeadline(at6, "UTC", *parseInstant("2026-03-27T06:00:00Z"));
   ASSERT_TRUE(due.ok());
   EXPECT_EQ(formatInstant(*due), "2026-03-28T06:00:00Z");  // strictly after the creation
+  auto wf = parse(plus(std::string(kCron) + "slo: {start_by: 10m, finish_by: \"06:30\"}\n"));
+  ASSERT_TRUE(wf.ok()) << wf.error().toString();
+  EXPECT_EQ(nextSloDeadlines(**wf, noon),
+            "  slo next: start_by 2026-03-28T04:10:00Z (the cron fire at 2026-03-28T04:00:00Z "
+            "plus 10m)\n"
+            "  slo next: finish_by 2026-03-28T05:30:00Z (for a run created now)\n");
   std::string why;
   EXPECT_FALSE(parseTimeOfDay("6:00", why));
   EXPECT_EQ(parseTimeOfDay("23:59", why), 23 * 60 + 59);

@@ -7,6 +7,7 @@
 #include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
 
+#include "spec/cron_schedule.h"
 #include "spec/fire_times.h"
 
 namespace keel::spec {
@@ -135,6 +136,34 @@ Result<WallTime> previousTimeOfDay(int minuteOfDay, const std::bitset<7>& days,
 Result<WallTime> finishDeadline(const SloDeadline& d, const std::string& zone, WallTime created) {
   if (d.after) return created + *d.after;
   return nextTimeOfDay(d.minuteOfDay.value_or(0), std::bitset<7>().set(), zone, created);
+}
+
+std::string nextSloDeadlines(const WorkflowSpec& w, WallTime now) {
+  const SloSpec& slo = w.slo;
+  std::string out;
+  if (slo.startBy && slo.startBy->minuteOfDay) {
+    auto next = nextTimeOfDay(*slo.startBy->minuteOfDay, slo.days, slo.timezone, now);
+    if (next.ok())
+      out += "  slo next: start_by " + formatInstant(*next) + " (" +
+             formatTimeOfDay(*slo.startBy->minuteOfDay) + " " + slo.timezone + ")\n";
+  }
+  if (slo.startBy && slo.startBy->after)
+    for (const auto& t : w.triggers) {
+      if (t.kind != TriggerSpec::Kind::kCron) continue;
+      auto schedule = parseCron(t.cron);
+      if (!schedule.ok()) continue;
+      auto fires = nextFireTimes(*schedule, t.timezone, now, 1);
+      if (!fires.ok() || fires->empty()) continue;
+      out += "  slo next: start_by " + formatInstant(fires->front() + *slo.startBy->after) +
+             " (the cron fire at " + formatInstant(fires->front()) + " plus " + slo.startBy->text +
+             ")\n";
+    }
+  if (auto finish = slo.finishDeadline()) {
+    auto due = finishDeadline(*finish, slo.timezone, now);
+    if (due.ok())
+      out += "  slo next: finish_by " + formatInstant(*due) + " (for a run created now)\n";
+  }
+  return out;
 }
 
 std::string formatDays(const std::bitset<7>& days) {

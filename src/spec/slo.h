@@ -39,6 +39,13 @@ Result<WallTime> previousTimeOfDay(int minuteOfDay, const std::bitset<7>& days,
 // duration, or the first time of day after `created` (every day counts).
 Result<WallTime> finishDeadline(const SloDeadline& d, const std::string& zone, WallTime created);
 
+// `keel validate --explain`: the next deadlines of the SLO after `now`,
+// one line each ("  slo next: start_by 2026-11-29T06:00:00Z (07:00
+// Europe/Paris)"): a time-of-day start_by, each cron fire's start_by (the
+// fire plus the duration), and the finish_by of a run created at `now`.
+// Empty when it has none (freshness depends on the last success).
+std::string nextSloDeadlines(const WorkflowSpec& w, WallTime now);
+
 // "mon,tue,wed" for explain; "every day" when all are set.
 std::string formatDays(const std::bitset<7>& days);
 
