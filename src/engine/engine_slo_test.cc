@@ -224,5 +224,31 @@ TEST_F(SloTest, AFinishByDeadlinePassedWhileDownOpensExactlyOneIncident) {
   EXPECT_EQ(misses("finish_by run " + id), 1);
 }
 
+TEST_F(SloTest, AStartByTimeOfDayPassedWhileDownCountsTheRunsStartedBeforeTheCrash) {
+  apply(workflow("downstream", std::string("slo: { start_by: \"07:00\" }\n") + kLongStep));
+  advance(1h);
+  trigger("downstream");  // began at 01:00, read back from its events after the restart
+  succeedLatest();
+  advance(5h);
+  auto downFor2h = [&] {
+    engine_.reset();
+    flaky_.reset();
+    store_.reset();
+    exec_.started.clear();
+    clock_.advance(2h);
+    openEngine();
+    engine_->pump();
+  };
+  downFor2h();  // 06:00 -> 08:00: the 07:00 deadline passes while down
+  EXPECT_TRUE(all().empty());
+  advance(22h);  // day 2, 06:00: no run since 07:00 yesterday
+  downFor2h();
+  auto list = all();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].symptom, "slo_start_by");
+  EXPECT_EQ(misses("start_by downstream 2026-01-02T07:00:00Z; no run of the workflow was created"),
+            1);
+}
+
 }  // namespace
 }  // namespace keel::engine::test
