@@ -130,6 +130,8 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   if (workflowMetrics_) workflowMetrics_->known(run.row.workflow);
   runs_.emplace(run.row.id, std::move(owned));
   activeRuns_ = runs_.size();
+  // A finish_by shorter than the SLO timer's minute is armed now.
+  if (slo_ && run.wf->spec->slo.finishDeadline()) sloTick();
   return run;
 }
 

@@ -91,6 +91,16 @@ TEST_F(SloTest, FinishByOpensAnIncidentAtTheDeadlineNotATickBeforeAndASuccessMit
   EXPECT_EQ(all()[0].state, IncidentState::kMitigated);
 }
 
+TEST_F(SloTest, AShortFinishByIsCheckedAtItsDeadlineNotAtTheNextMinute) {
+  apply(workflow("quick", std::string("slo: { finish_by: 20s }\n") + kLongStep));
+  advance(30s);
+  trigger("quick");  // due at 00:00:50, before the minute's check
+  advance(20s - 1ms);
+  EXPECT_TRUE(all().empty());
+  advance(1ms);
+  EXPECT_EQ(all().size(), 1u);
+}
+
 TEST_F(SloTest, ARunThatFinishesInTimeOpensNone) {
   apply(workflow("report", std::string("slo: { max_duration: 45m }\n") + kLongStep));
   trigger("report");
