@@ -1,5 +1,6 @@
 // `keel validate` (offline) and `keel apply`.
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "spec/channel.h"
 #include "spec/documents.h"
 #include "spec/parser.h"
+#include "spec/slo.h"
 #include "spec/subscription.h"
 
 namespace keel::cli {
@@ -69,7 +71,9 @@ int validateDocument(const Context& ctx, const std::string& path, const spec::Ya
   }
   ctx.out << (where.empty() ? path : where) << ": ok (workflow " << spec.name << ", "
           << spec.steps.size() << (spec.steps.size() == 1 ? " step)" : " steps)") << '\n';
-  if (explain) ctx.out << spec::explainWorkflow(spec);
+  if (explain)
+    ctx.out << spec::explainWorkflow(spec)
+            << spec::nextSloDeadlines(spec, std::chrono::system_clock::now());
   return kExitOk;
 }
 

@@ -103,6 +103,7 @@ Status Engine::start() {
   }
   reattached_.clear();
   KEEL_TRY(loadSchedules());
+  KEEL_TRY(loadSlos());
   armFileWatches();
   started_ = true;
   if (!options_.manual) loopThread_ = std::thread([this] { loop_.run(); });
@@ -455,6 +456,7 @@ Result<ApplyResult> Engine::storeWorkflow(const spec::WorkflowSpec& spec, const 
   result.changed = !previous.ok() || (*previous)->row.version != stored->version;
   if (result.changed) {
     loop_.post([this, wf = *loaded] { rearmSchedules(wf); });
+    postSloRearm(*loaded);
     rearmFileWatches(**loaded);
   }
   return result;

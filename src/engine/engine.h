@@ -535,6 +535,28 @@ class Engine final : public Control, public TaskLeaseLog {
   void onWorkaroundDue(const std::string& id);
   // The incident's current record goes into the pending batch.
   void writeIncident(const incidents::Incident& incident);
+  // --- SLOs (engine_slo.cc) ---
+  // start(), after the schedules: each SLO's deadlines from what is stored
+  // (runs' first attempts, schedule fires, the last success), the misses
+  // already recorded (the incidents' slo_missed entries), and one check of
+  // the deadlines that passed while keel was down.
+  Status loadSlos();
+  // An apply (caller's thread): reads when the workflow was first applied,
+  // then posts rearmSlo to the loop.
+  void postSloRearm(std::shared_ptr<const LoadedWorkflow> wf);
+  void rearmSlo(std::shared_ptr<const LoadedWorkflow> wf, WallTime firstApplied);
+  // dispatchStep: a run's first attempt began (start_by).
+  void sloAttemptStarted(const RunRt& run);
+  // maybeFinishRun: a run succeeded (freshness; mitigates the workflow's
+  // start_by and freshness incidents).
+  void sloRunSucceeded(RunRt& run);
+  // Checks every deadline due and arms the timer for the next one.
+  void sloTick();
+  void sloMiss(const LoadedWorkflow& wf, const char* kind, const std::string& message,
+               const std::string& key, const std::string& detail, RunRt* run);
+  struct SloState;
+  std::shared_ptr<SloState> slo_;  // loop thread
+
   // --- incident metrics (engine_incident_metrics.cc) ---
   // keel_incidents_open{severity} and keel_action_items_overdue, set from
   // incidents_ at start, after each durable batch that wrote an incident, and

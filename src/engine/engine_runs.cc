@@ -132,6 +132,8 @@ RunRt& Engine::createRun(std::shared_ptr<const LoadedWorkflow> wf, json params, 
   if (workflowMetrics_) workflowMetrics_->known(run.row.workflow);
   runs_.emplace(run.row.id, std::move(owned));
   activeRuns_ = runs_.size();
+  // A finish_by shorter than the SLO timer's minute is armed now.
+  if (slo_ && run.wf->spec->slo.finishDeadline()) sloTick();
   return run;
 }
 
@@ -299,7 +301,10 @@ void Engine::maybeFinishRun(RunRt& run) {
   if (run.row.state == RunState::kFailed)
     incidentSymptom(run, firstDead ? static_cast<int>(firstDead - run.steps.data()) : -1,
                     "run_failed");
-  if (run.row.state == RunState::kSucceeded) incidentRecovered(run);
+  if (run.row.state == RunState::kSucceeded) {
+    incidentRecovered(run);
+    sloRunSucceeded(run);
+  }
   auto level = run.row.state == RunState::kFailed ? spdlog::level::warn : spdlog::level::info;
   if (observe::logEnabled(level)) {
     nlohmann::json fields{{"run_id", run.row.id},

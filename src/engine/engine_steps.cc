@@ -66,6 +66,7 @@ void Engine::dispatchStep(RunRt& run, int idx) {
   s.attempt = newAttempt(run, s, now());
   ++attemptsStarted_;
   observeAttemptStarted(run, s);
+  sloAttemptStarted(run);
   switch (spec.kind) {
     case spec::StepKind::kNoop:
       s.attempt->state = AttemptState::kSucceeded;

@@ -5,6 +5,7 @@
 
 #include "spec/http_step.h"
 #include "spec/parser.h"
+#include "spec/slo.h"
 
 namespace keel::spec {
 namespace {
@@ -300,6 +301,35 @@ void explainHeader(const WorkflowSpec& w, std::string& out) {
   }
 }
 
+std::string deadlineText(const SloDeadline& d) {
+  if (d.after) return formatDuration(*d.after);
+  return formatTimeOfDay(d.minuteOfDay.value_or(0));
+}
+
+// What each SLO checks, in words, with the zone its times of day are in.
+std::string sloLine(const SloSpec& slo) {
+  std::vector<std::string> parts;
+  if (slo.maxDuration) parts.push_back("max_duration=" + formatDuration(*slo.maxDuration));
+  if (slo.finishBy)
+    parts.push_back("finish_by=" + deadlineText(*slo.finishBy) +
+                    (slo.finishBy->after ? " (from each run's creation)"
+                                         : " (the first such time after each run's creation)"));
+  if (slo.startBy)
+    parts.push_back("start_by=" + deadlineText(*slo.startBy) +
+                    (slo.startBy->after
+                         ? " (after each cron fire, its run's first step must have started)"
+                         : " on " + formatDays(slo.days) +
+                               " (a run must have started since the previous one)"));
+  if (slo.freshness)
+    parts.push_back("freshness=" + formatDuration(*slo.freshness) + " (since the last success)");
+  if (parts.empty()) return "none";
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  if (slo.finishBy || slo.startBy) out += "; timezone=" + slo.timezone;
+  out += "; a miss opens an incident";
+  return out;
+}
+
 }  // namespace
 
 std::string explainWorkflow(const WorkflowSpec& w) {
@@ -316,10 +346,7 @@ std::string explainWorkflow(const WorkflowSpec& w) {
            "\" limit=" + std::to_string(w.concurrency->limit) + "\n";
   else
     out += "  concurrency: none (runs do not wait for each other)\n";
-  out += "  slo: " +
-         (w.slo.maxDuration ? "max_duration=" + formatDuration(*w.slo.maxDuration)
-                            : std::string("none")) +
-         "\n";
+  out += "  slo: " + sloLine(w.slo) + "\n";
   out += "  retention: " +
          (w.retention ? formatDuration(*w.retention) + " (finished runs deleted by keel serve)"
                       : std::string("none (keel serve --retain applies, if set)")) +

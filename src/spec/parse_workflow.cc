@@ -4,7 +4,9 @@
 #include <map>
 #include <set>
 
+#include "spec/fire_times.h"
 #include "spec/parse_state.h"
+#include "spec/slo.h"
 #include "spec/template.h"
 #include "spec/yaml_read.h"
 
@@ -155,12 +157,80 @@ void readConcurrency(const MapReader& r, ParseState& st) {
   st.spec.concurrency = spec;
 }
 
+// A deadline: a duration ("45m") or, when it holds a ':', a time of day
+// ("06:00").
+std::optional<SloDeadline> readDeadline(const MapReader& s, std::string_view key,
+                                        Diagnostics& diag) {
+  const YAML::Node* n = s.find(key);
+  if (!n) return std::nullopt;
+  if (!n->IsScalar() || n->Scalar().find(':') == std::string::npos) {
+    auto d = s.duration(key, false);
+    if (!d) return std::nullopt;
+    return SloDeadline{d, std::nullopt, n->Scalar()};
+  }
+  std::string why;
+  auto minute = parseTimeOfDay(n->Scalar(), why);
+  if (!minute) {
+    diag.add(posOf(*n), s.subject(key) + ": bad time of day \"" + n->Scalar() + "\": " + why);
+    return std::nullopt;
+  }
+  return SloDeadline{std::nullopt, minute, n->Scalar()};
+}
+
 void readSlo(const MapReader& r, ParseState& st) {
   auto m = r.mapping("slo");
   if (!m) return;
   MapReader s(*m, "", "slo.", st.diag);
-  s.checkKeys({"max_duration"});
-  st.spec.slo.maxDuration = s.duration("max_duration", false);
+  s.checkKeys({"max_duration", "finish_by", "start_by", "days", "freshness", "timezone"});
+  SloSpec& slo = st.spec.slo;
+  slo.maxDuration = s.duration("max_duration", false);
+  slo.finishBy = readDeadline(s, "finish_by", st.diag);
+  slo.startBy = readDeadline(s, "start_by", st.diag);
+  slo.freshness = s.duration("freshness", false);
+  if (s.has("max_duration") && s.has("finish_by"))
+    st.diag.add(s.keyPos("finish_by"),
+                "slo: give finish_by or max_duration, not both (max_duration is finish_by as a "
+                "duration from the run's creation)");
+  for (const auto& t : st.spec.triggers)
+    if (t.kind == TriggerSpec::Kind::kCron) {
+      slo.timezone = t.timezone;
+      break;
+    }
+  if (auto tz = s.string("timezone")) {
+    if (!checkTimeZone(*tz).ok())
+      st.diag.add(posOf(*s.find("timezone")), "slo.timezone: unknown time zone \"" + *tz +
+                                                  "\" (use an IANA name such as Europe/Paris)");
+    slo.timezone = *tz;
+  }
+  if (const YAML::Node* days = s.find("days")) {
+    if (!slo.startBy || !slo.startBy->minuteOfDay)
+      st.diag.add(s.keyPos("days"),
+                  "slo.days: only for a start_by given as a time of day (start_by: \"07:00\")");
+    auto list = readStringList(*days, "slo.days", st.diag, false,
+                               "a list of days such as [mon, tue, wed, thu, fri]");
+    if (list) {
+      std::bitset<7> set;
+      for (const auto& [text, pos] : *list) {
+        auto day = parseWeekday(text);
+        if (!day) {
+          st.diag.add(pos, "slo.days: unknown day \"" + text +
+                               "\" (use mon, tue, wed, thu, fri, sat, sun)");
+          continue;
+        }
+        set.set(static_cast<size_t>(*day));
+      }
+      if (set.any()) slo.days = set;
+    }
+  }
+  if (slo.startBy && slo.startBy->after) {
+    bool scheduled = false;
+    for (const auto& t : st.spec.triggers) scheduled |= t.kind == TriggerSpec::Kind::kCron;
+    if (!scheduled)
+      st.diag.add(posOf(*s.find("start_by")),
+                  "slo.start_by: a duration counts from each fire of a cron trigger, and this "
+                  "workflow has none; give a time of day (start_by: \"07:00\") or add a cron "
+                  "trigger");
+  }
 }
 
 void readStepList(const MapReader& r, ParseState& st) {

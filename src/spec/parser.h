@@ -52,8 +52,8 @@ Result<std::shared_ptr<const WorkflowSpec>> parseWorkflow(std::string_view yaml,
 // Whether this version of keel can run a parsed workflow. `problems` (for
 // example an `http:` or `task:` step, which it cannot execute) make
 // `keel apply` refuse the workflow and `keel validate` fail;
-// `warnings` name what is stored but not acted on (uses,
-// triggers, slo). Each starts with "FILE:LINE:COL: " or "FILE: ".
+// `warnings` name what is stored but not acted on (a
+// step's `uses`). Each starts with "FILE:LINE:COL: " or "FILE: ".
 struct Runnability {
   std::vector<std::string> problems;
   std::vector<std::string> warnings;

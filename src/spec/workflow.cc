@@ -40,4 +40,10 @@ bool isValidTopic(std::string_view topic) {
   return true;
 }
 
+std::optional<SloDeadline> SloSpec::finishDeadline() const {
+  if (finishBy) return finishBy;
+  if (maxDuration) return SloDeadline{maxDuration, std::nullopt, ""};
+  return std::nullopt;
+}
+
 }  // namespace keel::spec

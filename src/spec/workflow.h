@@ -7,6 +7,7 @@
 // validated and stored now.
 #pragma once
 
+#include <bitset>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -194,8 +195,33 @@ struct ConcurrencySpec {
   int limit = 1;
 };
 
+// An SLO deadline as written: a duration (`45m`) or a time of day
+// (`"06:00"`, in the SLO's time zone). Exactly one is set.
+struct SloDeadline {
+  std::optional<Millis> after;
+  std::optional<int> minuteOfDay;  // 0..1439
+  std::string text;                // as written, for messages
+
+  bool operator==(const SloDeadline&) const = default;
+};
+
+// `slo:` (docs/workflows.md, "SLOs"; engine/engine_slo.cc tracks it).
 struct SloSpec {
+  // `max_duration:`: the same as `finish_by` given as a duration (from the
+  // run's creation); the two are never both given.
   std::optional<Millis> maxDuration;
+  std::optional<SloDeadline> finishBy;  // a run unfinished by then is a symptom
+  std::optional<SloDeadline> startBy;   // "the next system never ran"
+  // `days:` of a time-of-day start_by: bit 0 = Sunday .. 6 = Saturday.
+  // All set when not given.
+  std::bitset<7> days = std::bitset<7>().set();
+  std::optional<Millis> freshness;  // the last success may be at most this old
+  // `timezone:`, else the first cron trigger's, else UTC.
+  std::string timezone = "UTC";
+
+  // finish_by, or max_duration, as one deadline.
+  std::optional<SloDeadline> finishDeadline() const;
+  bool tracked() const { return finishDeadline() || startBy || freshness; }
 };
 
 // One level of an escalation policy: `{after: 15m, notify: ops-leads}`.
