@@ -600,6 +600,10 @@ class Engine final : public Control, public TaskLeaseLog {
   // names its workflow and version (and `step`, if any).
   void auditRun(const RunRt& run, const RequestContext& who, std::string action,
                 const std::string& step = {});
+  // The entry of what keel decided by itself in a person's place (an
+  // incident mitigated when its run recovered, reopened when its
+  // workaround lapsed): actor `keel`, `reason` why.
+  void auditKeel(std::string action, const incidents::Incident& incident, std::string reason);
   void afterCommit(AfterCommit action) { afterCommit_.push_back(std::move(action)); }
   void flush();
   // While stopping: stops the loop once nothing is pending or in flight.
