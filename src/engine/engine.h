@@ -541,6 +541,9 @@ class Engine final : public Control, public TaskLeaseLog {
   // when an action item's due date passes (a loop timer).
   void registerIncidentMetrics(observe::MetricsRegistry& metrics);
   void refreshIncidentMetrics();
+  // keel_incident_escalations_total{workflow,level}: one more, once the
+  // batch that recorded a level firing is durable.
+  void countEscalation(const std::string& workflow, int level);
 
   // --- escalation (engine_escalation.cc) ---
   // The workflow's escalate_after and levels (latest version; the default
@@ -702,6 +705,7 @@ class Engine final : public Control, public TaskLeaseLog {
   // the overdue timer is armed for (loop thread).
   std::array<observe::Gauge*, 4> incidentsOpenGauges_{};
   observe::Gauge* overdueGauge_ = nullptr;
+  observe::MetricsRegistry* incidentMetrics_ = nullptr;  // for the escalation counters
   std::optional<WallTime> overdueTimerAt_;
 
   std::atomic<uint64_t> runsCreated_{0};
