@@ -203,11 +203,24 @@ TEST(DatabaseFile, CheckAndGcRunOnlyWhileNoServerHoldsTheFile) {
     EXPECT_EQ(queryText(keel.db(), fmt::format("SELECT count(*) FROM {}", table)), "0") << table;
   }
   EXPECT_EQ(runKeel({"check", "--db", keel.db()}).output, "ok\n");
+  // The deletion is in the audit log, from its own transaction: the
+  // gc that deleted nothing left no entry.
+  EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM audit_log WHERE action = 'gc.delete'"),
+            "1");
+  EXPECT_EQ(queryText(keel.db(), "SELECT actor || '|' || target FROM audit_log "
+                                 "WHERE action = 'gc.delete'"),
+            "keel gc|finished runs");
+  EXPECT_TRUE(contains(queryText(keel.db(), "SELECT detail FROM audit_log "
+                                            "WHERE action = 'gc.delete'"),
+                       "\"runs\":1,"));
 
   keel.start();
   auto gone = keel.client()->Get("/api/v1/runs/" + id);
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 404);
+  auto verified = keel.client()->Get("/api/v1/audit/verify");
+  ASSERT_TRUE(verified);
+  EXPECT_TRUE(contains(verified->body, "\"intact\":true")) << verified->body;
 }
 
 }  // namespace

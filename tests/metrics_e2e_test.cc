@@ -198,5 +198,47 @@ TEST(Metrics, EveryMetricIsListedOnceWithHelpAndTypeAndPromtoolAcceptsIt) {
   EXPECT_EQ(rc, 0) << said << "\n" << text;
 }
 
+// An escalation that fires is counted by workflow and level, and the
+// labelled family still passes the lint and promtool.
+TEST(Metrics, AnEscalationIsCountedByWorkflowAndLevel) {
+  KeelUnderTest keel;
+  keel.start();
+  keel.apply(
+      "kind: channel\nname: qa-hook\ntype: webhook\nteams: [qa]\n"
+      "url: http://127.0.0.1:9/hook\n");
+  keel.apply(R"(name: broken
+owner: { team: qa, contact: qa@example.com }
+runbook: https://wiki.example.com/rb
+steps:
+  - { name: a, run: "exit 3", timeout: 1m, retry: { max_attempts: 1 } }
+)");
+  auto run = keel.trigger("broken", nlohmann::json::object());
+  ASSERT_EQ(run.first, 201);
+  EXPECT_EQ(keel.waitForRun(run.second.value("id", "")).value("state", ""), "failed");
+  const std::string sample =
+      "\nkeel_incident_escalations_total{level=\"1\",workflow=\"broken\"} 1\n";
+  std::string text;
+  EXPECT_TRUE(waitFor(
+      [&] {
+        text = metrics(keel);
+        return contains(text, sample);
+      },
+      60))
+      << text;
+  EXPECT_TRUE(contains(text, "# TYPE keel_incident_escalations_total counter\n")) << text;
+  std::set<std::string> families;
+  auto problems = lint(text, families);
+  EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems) << "\n" << text;
+  ASSERT_EQ(std::system("command -v promtool >/dev/null 2>&1"), 0)
+      << "promtool is missing: run ./scripts/install-deps.sh (package prometheus)";
+  std::string file = keel.dir().file("metrics.txt");
+  std::ofstream(file) << text;
+  std::string out = keel.dir().file("promtool.out");
+  int rc = std::system(("promtool check metrics < '" + file + "' > '" + out + "' 2>&1").c_str());
+  std::ifstream report(out);
+  std::string said((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << said << "\n" << text;
+}
+
 }  // namespace
 }  // namespace keel::e2e

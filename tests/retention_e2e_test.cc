@@ -57,6 +57,18 @@ TEST(Retention, AWorkflowsRetentionDeletesItsOldRunsWithoutRetain) {
   EXPECT_EQ(keel.client()->Get("/api/v1/runs/" + keptId)->status, 200);
   EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM events WHERE run_id = '" + briefId + "'"),
             "0");
+  // The deletion is keel's own entry in the audit log, and the chain holds.
+  auto audit = keel.client()->Get("/api/v1/audit?actor=keel");
+  ASSERT_TRUE(audit);
+  auto entries = nlohmann::json::parse(audit->body)["entries"];
+  ASSERT_EQ(entries.size(), 1u) << audit->body;
+  EXPECT_EQ(entries[0]["action"], "retention.delete");
+  EXPECT_EQ(entries[0]["target"], "finished runs");
+  EXPECT_EQ(entries[0]["detail"]["runs"], 1) << audit->body;
+  EXPECT_EQ(entries[0]["detail"]["workflows"][0]["workflow"], "brief") << audit->body;
+  auto verified = keel.client()->Get("/api/v1/audit/verify");
+  ASSERT_TRUE(verified);
+  EXPECT_TRUE(contains(verified->body, "\"intact\":true")) << verified->body;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "api/body_json.h"
 #include "api/engine_call.h"
+#include "api/incident_detail.h"
 #include "api/json_codec.h"
 #include "api/routes.h"
 #include "core/quote.h"
@@ -87,6 +88,7 @@ Reply getIncident(const RouteContext& ctx, const ApiRequest& request) {
   if (!*row)
     return errorReply(Error(ErrorCode::kNotFound,
                             fmt::format("no incident {}", quoteForMessage(request.pathParams[0]))));
+  completeIncident(ctx.store, **row);
   return jsonReply(200, incidentJson(**row, true, ctx.clock.wallNow()));
 }
 
@@ -142,6 +144,7 @@ Reply getPostmortem(const RouteContext& ctx, const ApiRequest& request) {
   if (!*row)
     return errorReply(Error(ErrorCode::kNotFound,
                             fmt::format("no incident {}", quoteForMessage(request.pathParams[0]))));
+  completeIncident(ctx.store, **row);
   Reply reply;
   reply.body = incidents::renderPostmortem(**row, ctx.clock.wallNow());
   reply.contentType = "text/markdown; charset=utf-8";
@@ -152,6 +155,7 @@ Reply act(const RouteContext& ctx, engine::IncidentRequest r, RequestContext who
   auto done =
       awaitEngine(ctx.control.incidentAction(std::move(r), std::move(who)), ctx.engineTimeout);
   if (!done.ok()) return errorReply(done.error());
+  completeIncident(ctx.store, *done);
   return jsonReply(200, incidentJson(*done, true, ctx.clock.wallNow()));
 }
 

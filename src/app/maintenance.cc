@@ -6,6 +6,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "app/retention.h"
 #include "core/clock.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -39,12 +40,15 @@ int runCheck(const cli::CheckOptions& options) {
 int runGc(const cli::GcOptions& options) {
   WallTime cutoff = SystemClock().wallNow() - std::chrono::milliseconds(options.olderThanMs);
   std::string when = formatUtc(cutoff);
+  SystemClock clock;
   auto result = store::deleteFinishedRuns(
-      options.db, cutoff, options.runsPerTransaction, [](const store::GcResult& sofar) {
+      options.db, cutoff, options.runsPerTransaction,
+      [](const store::GcResult& sofar) {
         if (sofar.transactions % 20 == 0) {
           std::cerr << "keel gc: " << sofar.runs << " runs deleted so far\n";
         }
-      });
+      },
+      deletionAudit("keel gc", "gc.delete", clock, cutoff));
   if (!result.ok()) {
     std::cerr << "keel gc: " << result.error().message() << "\n";
     return 1;

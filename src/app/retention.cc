@@ -1,7 +1,9 @@
 #include "app/retention.h"
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
+#include "audit/record.h"
 #include "observe/json_log.h"
 #include "spec/parser.h"
 
@@ -11,6 +13,27 @@ RetentionOptions retentionOptions(const cli::ServeOptions& serve) {
   RetentionOptions options;
   if (serve.retainMs > 0) options.defaultAge = Millis(serve.retainMs);
   return options;
+}
+
+store::DeletionAudit deletionAudit(std::string actor, std::string action, const Clock& clock,
+                                   std::optional<WallTime> finishedBefore) {
+  return [actor = std::move(actor), action = std::move(action), &clock,
+          finishedBefore](const std::vector<store::DeletedRuns>& deleted) {
+    int64_t runs = 0;
+    nlohmann::json byWorkflow = nlohmann::json::array();
+    for (const auto& d : deleted) {
+      runs += d.runs;
+      byWorkflow.push_back({{"workflow", d.workflow},
+                            {"runs", d.runs},
+                            {"finished_before", formatRfc3339(d.cutoff)}});
+    }
+    nlohmann::json detail = {{"runs", runs}};
+    if (finishedBefore) detail["finished_before"] = formatRfc3339(*finishedBefore);
+    detail["workflows"] = std::move(byWorkflow);
+    RequestContext who;
+    who.token = actor;
+    return audit::record(who, action, "finished runs", clock.wallNow(), detail.dump());
+  };
 }
 
 Retainer::Retainer(store::Store& store, const Clock& clock, RetentionOptions options,
@@ -86,6 +109,7 @@ Result<store::RetentionPolicy> Retainer::policyAt(WallTime now) {
   policy.runsPerTransaction = options_.runsPerTransaction;
   policy.stopRequested = [this] { return stopRequested_.load(); };
   if (options_.defaultAge) policy.defaultCutoff = now - *options_.defaultAge;
+  policy.audit = deletionAudit(audit::kKeelActor, "retention.delete", clock_, policy.defaultCutoff);
   auto workflows = store_.listWorkflows();
   if (!workflows.ok()) return workflows.error();
   for (const auto& row : *workflows) {

@@ -43,6 +43,13 @@ struct RetentionOptions {
 // From `keel serve`'s flags: --retain (0: off), the defaults otherwise.
 RetentionOptions retentionOptions(const cli::ServeOptions& serve);
 
+// The audit entry of one transaction of retention (`retention.delete`,
+// actor `keel`) or of `keel gc` (`gc.delete`, actor `keel gc`): target
+// `finished runs`; detail: the runs deleted, `finished_before` (the cutoff
+// for all, when there is one) and, by workflow, its runs and cutoff.
+store::DeletionAudit deletionAudit(std::string actor, std::string action, const Clock& clock,
+                                   std::optional<WallTime> finishedBefore);
+
 class Retainer {
  public:
   Retainer(store::Store& store, const Clock& clock, RetentionOptions options,

@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "audit/record.h"
+#include "audit/verify.h"
 
 #include "store/sqlite/sqlite_store.h"
 #include "store/workflow_digest.h"
@@ -144,6 +148,55 @@ TEST(RetentionOptionsTest, RetainZeroIsOff) {
   EXPECT_FALSE(retentionOptions(serve).defaultAge.has_value());
   serve.retainMs = 3'600'000;
   EXPECT_EQ(retentionOptions(serve).defaultAge.value_or(Millis(0)), Millis(3'600'000));
+}
+
+
+// Each transaction of a pass that deletes runs appends one entry (actor
+// keel) in that transaction, with the count and the cutoffs; a pass that
+// deletes nothing appends none, and the chain stays whole.
+TEST_F(RetainerTest, APassThatDeletesRunsIsAuditedAsKeel) {
+  store::Batch first;
+  RequestContext ops;
+  ops.token = "ops";
+  first.mutations.push_back(
+      store::AppendAudit{audit::record(ops, "token.create", "ci", clock_.wallNow())});
+  ASSERT_TRUE(store_->apply(first).ok());
+  putWorkflow("plain", "");
+  putWorkflow("brief", "1d");
+  putRun("plain-old", "plain", hours(24 * 40));
+  putRun("brief-old", "brief", hours(48));
+  putRun("brief-new", "brief", hours(1));
+  RetentionOptions options;
+  options.defaultAge = hours(24 * 30);
+  Retainer retainer(*store_, clock_, options, metrics_);
+  ASSERT_TRUE(retainer.runPass().ok());
+
+  auto log = store_->auditEntries(0, 100);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  const audit::Entry& e = (*log)[1];
+  EXPECT_EQ(e.seq, 2);
+  EXPECT_EQ(e.actor, "keel");
+  EXPECT_EQ(e.action, "retention.delete");
+  EXPECT_EQ(e.target, "finished runs");
+  auto detail = nlohmann::json::parse(e.detailJson);
+  EXPECT_EQ(detail["runs"], 2);
+  EXPECT_EQ(detail["finished_before"], formatRfc3339(clock_.wallNow() - hours(24 * 30)));
+  ASSERT_EQ(detail["workflows"].size(), 2u);
+  EXPECT_EQ(detail["workflows"][0]["workflow"], "brief");
+  EXPECT_EQ(detail["workflows"][0]["runs"], 1);
+  EXPECT_EQ(detail["workflows"][0]["finished_before"], formatRfc3339(clock_.wallNow() - hours(24)));
+  EXPECT_EQ(detail["workflows"][1]["workflow"], "plain");
+
+  // Nothing more to delete: no entry.
+  ASSERT_TRUE(retainer.runPass().ok());
+  log = store_->auditEntries(0, 100);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->size(), 2u);
+  EXPECT_TRUE(audit::verify(*log).intact()) << audit::verify(*log).problem;
+  auto head = store_->auditHead();
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->seq, 2);
 }
 
 }  // namespace

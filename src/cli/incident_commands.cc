@@ -166,7 +166,8 @@ void printIncident(std::ostream& out, const json& i) {
   const json& attempts = member(i, "attempts");
   for (const auto& a : attempts.is_array() ? attempts : json::array())
     out << "attempt:     " << text(a, "n") << " of " << text(a, "of") << ", " << text(a, "class")
-        << ", exit " << text(a, "exit_code", "-") << ": " << text(a, "message") << '\n';
+        << ", exit " << text(a, "exit_code", "-") << ", " << shortTime(member(a, "started_at"))
+        << " to " << shortTime(member(a, "finished_at")) << ": " << text(a, "message") << '\n';
   if (!text(i, "logs_tail").empty())
     out << "\nlast lines of " << text(i, "step") << "'s logs:\n" << text(i, "logs_tail") << '\n';
   out << "\ntimeline:\n";

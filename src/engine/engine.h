@@ -563,6 +563,9 @@ class Engine final : public Control, public TaskLeaseLog {
   // when an action item's due date passes (a loop timer).
   void registerIncidentMetrics(observe::MetricsRegistry& metrics);
   void refreshIncidentMetrics();
+  // keel_incident_escalations_total{workflow,level}: one more, once the
+  // batch that recorded a level firing is durable.
+  void countEscalation(const std::string& workflow, int level);
 
   // --- escalation (engine_escalation.cc) ---
   // The workflow's escalate_after and levels (latest version; the default
@@ -622,6 +625,10 @@ class Engine final : public Control, public TaskLeaseLog {
   // names its workflow and version (and `step`, if any).
   void auditRun(const RunRt& run, const RequestContext& who, std::string action,
                 const std::string& step = {});
+  // The entry of what keel decided by itself in a person's place (an
+  // incident mitigated when its run recovered, reopened when its
+  // workaround lapsed): actor `keel`, `reason` why.
+  void auditKeel(std::string action, const incidents::Incident& incident, std::string reason);
   void afterCommit(AfterCommit action) { afterCommit_.push_back(std::move(action)); }
   void flush();
   // While stopping: stops the loop once nothing is pending or in flight.
@@ -720,6 +727,7 @@ class Engine final : public Control, public TaskLeaseLog {
   // the overdue timer is armed for (loop thread).
   std::array<observe::Gauge*, 4> incidentsOpenGauges_{};
   observe::Gauge* overdueGauge_ = nullptr;
+  observe::MetricsRegistry* incidentMetrics_ = nullptr;  // for the escalation counters
   std::optional<WallTime> overdueTimerAt_;
 
   std::atomic<uint64_t> runsCreated_{0};

@@ -108,12 +108,16 @@ void Engine::approvalTimedOut(RunRt& run, int idx) {
   RequestContext keel;
   keel.token = "keel (timeout)";
   keel.reason = within;
+  // keel decides in a person's place: an entry like theirs, actor `keel`.
+  RequestContext auditor;
+  auditor.reason = within;
   if (approval.approveOnTimeout) {
     s.attempt->state = AttemptState::kSucceeded;
     s.attempt->finishedAt = now();
     s.attempt->message = within + "; approved by keel (timeout)";
     pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
     event(run, "approval_timed_out", keel, s.row.name, "approved");
+    auditRun(run, auditor, "step.approve", s.row.name);
     json out = {{"approved", true},
                 {"by", "keel (timeout)"},
                 {"reason", within},
@@ -127,6 +131,7 @@ void Engine::approvalTimedOut(RunRt& run, int idx) {
   s.attempt->message = within;
   pending_.mutations.emplace_back(store::PutAttempt{*s.attempt});
   event(run, "approval_timed_out", keel, s.row.name, "failed");
+  auditRun(run, auditor, "step.reject", s.row.name);
   killStep(run, idx, within);
 }
 

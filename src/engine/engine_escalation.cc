@@ -204,6 +204,7 @@ void Engine::fireLevel(const std::string& id, int level,
   }
   incidents::recordEscalation(incident, level, notify, names, unrouted, now());
   writeIncident(incident);
+  afterCommit([this, workflow = incident.workflow, level] { countEscalation(workflow, level); });
   if (names.empty()) {
     observe::logFields(
         spdlog::level::err,

@@ -210,6 +210,29 @@ TEST_F(EscalationTest, ALevelDueWhileKeelWasDownFiresOnceAtStart) {
   EXPECT_EQ(escalated, 2) << notes(list[0]);
 }
 
+// keel_incident_escalations_total counts each level once it fired, by
+// workflow and level; a restart (the registry outlives the engines here)
+// does not count a level again.
+TEST_F(EscalationTest, EachLevelFiredIsCountedOnceAcrossRestarts) {
+  channel(kDataHook);
+  channel(kOpsLeads);
+  apply(workflow("feed", kTwoLevels));
+  trigger("feed");
+  failLatest();
+  const std::string level1 = "\nkeel_incident_escalations_total{level=\"1\",workflow=\"feed\"} 1\n";
+  const std::string level2 = "\nkeel_incident_escalations_total{level=\"2\",workflow=\"feed\"} 1\n";
+  EXPECT_NE(metrics_.render().find(level1), std::string::npos) << metrics_.render();
+  EXPECT_EQ(metrics_.render().find("level=\"2\""), std::string::npos);
+  clock_.advance(20min);  // level 2 comes due while keel is down
+  crashAndRestart();
+  crashAndRestart();
+  advance(1h);
+  std::string text = metrics_.render();
+  EXPECT_NE(text.find(level1), std::string::npos) << text;
+  EXPECT_NE(text.find(level2), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE keel_incident_escalations_total counter\n"), std::string::npos);
+}
+
 TEST_F(EscalationTest, TheRecoveryWindowSurvivesARestart) {
   channel(kDataHook);
   apply(workflow("feed", kRetrying));

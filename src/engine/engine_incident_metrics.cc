@@ -3,7 +3,11 @@
 // the loop: at start, after a durable batch that wrote an incident (so a
 // gauge never shows a change a crash could undo), and when the earliest
 // pending due date passes, which changes the overdue count with no write.
+// The escalation counter counts a level once the batch that fired it is
+// durable; a level fires once (kept in the timeline), so a restart does not
+// count it again.
 #include <chrono>
+#include <string>
 
 #include "engine/engine.h"
 #include "incidents/lifecycle.h"
@@ -11,6 +15,7 @@
 namespace keel::engine {
 
 void Engine::registerIncidentMetrics(observe::MetricsRegistry& metrics) {
+  incidentMetrics_ = &metrics;
   for (int sev = 1; sev <= incidents::kLowestSeverity; ++sev)
     incidentsOpenGauges_[sev - 1] = &metrics.gauge(
         "keel_incidents_open",
@@ -19,6 +24,16 @@ void Engine::registerIncidentMetrics(observe::MetricsRegistry& metrics) {
   overdueGauge_ = &metrics.gauge(
       "keel_action_items_overdue",
       "Action items of incidents not done and past their due date (from the day after it, UTC).");
+}
+
+void Engine::countEscalation(const std::string& workflow, int level) {
+  if (!incidentMetrics_) return;
+  incidentMetrics_
+      ->counter("keel_incident_escalations_total",
+                "Escalation levels fired (the notifications written), by workflow and level "
+                "(1 is the first).",
+                {{"workflow", workflow}, {"level", std::to_string(level)}})
+      .inc();
 }
 
 void Engine::refreshIncidentMetrics() {

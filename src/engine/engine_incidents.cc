@@ -182,6 +182,7 @@ void Engine::incidentRecovered(RunRt& run) {
     if (!incidents::mitigate(incident, "", fmt::format("run {} recovered", run.row.id), now()).ok())
       continue;
     writeIncident(incident);
+    auditKeel("incident.mitigate", incident, fmt::format("run {} recovered", run.row.id));
     event(run, "incident_mitigated", {}, 0, fmt::format("{} mitigated: the run recovered", id));
   }
 }
@@ -267,6 +268,7 @@ void Engine::onWorkaroundDue(const std::string& id) {
   }
   incidents::reopenForLapsedWorkaround(incident, now());
   writeIncident(incident);
+  auditKeel("incident.reopen", incident, "its workaround expired without a structural fix");
   escalate(incident);
   observe::logFields(spdlog::level::warn,
                      "incident reopened: its workaround expired without a structural fix",

@@ -1,9 +1,11 @@
 #include "incidents/postmortem.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace keel::incidents {
 namespace {
@@ -22,6 +24,55 @@ std::string since(WallTime from, std::optional<WallTime> to) {
 
 std::string cell(std::string_view text) {
   return text.empty() ? std::string("-") : escapeMarkdownInline(text);
+}
+
+// A fence longer than any run of backticks in `text`, so that nothing in
+// the logs can close the code block early.
+std::string fenceFor(std::string_view text) {
+  size_t longest = 0, run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return std::string(std::max<size_t>(3, longest + 1), '`');
+}
+
+std::string jsonCell(const nlohmann::json& a, const char* key) {
+  auto it = a.find(key);
+  if (it == a.end() || it->is_null()) return "-";
+  return cell(it->is_string() ? it->get<std::string>() : it->dump());
+}
+
+// The first failing step: each of its attempts, and the tail of its logs.
+template <typename Line>
+void renderFailingStep(const Incident& i, Line& line) {
+  line("");
+  line(fmt::format("## First failing step: {}", escapeMarkdownInline(i.step)));
+  line("");
+  auto attempts = nlohmann::json::parse(i.attemptsJson, nullptr, false);
+  if (!attempts.is_array() || attempts.empty()) {
+    line("No attempt recorded.");
+  } else {
+    line("| attempt | started | ended | class | exit code | message |");
+    line("|---|---|---|---|---|---|");
+    for (const auto& a : attempts) {
+      if (!a.is_object()) continue;
+      line(fmt::format("| {} | {} | {} | {} | {} | {} |", jsonCell(a, "n"),
+                       jsonCell(a, "started_at"), jsonCell(a, "finished_at"), jsonCell(a, "class"),
+                       jsonCell(a, "exit_code"), jsonCell(a, "message")));
+    }
+  }
+  line("");
+  if (i.logsTail.empty()) {
+    line("No logs recorded.");
+    return;
+  }
+  line(fmt::format("Last {} lines of its logs:", kLogLines));
+  line("");
+  const std::string fence = fenceFor(i.logsTail);
+  line(fence);
+  line(i.logsTail);
+  line(fence);
 }
 
 }  // namespace
@@ -122,6 +173,7 @@ std::string renderPostmortem(const Incident& i, WallTime at) {
                    since(i.firstSeen, firstOf(i, "acknowledged"))));
   line(fmt::format("| Mitigated | {} |", since(i.firstSeen, mitigated)));
   line(fmt::format("| Resolved (time to resolve) | {} |", since(i.firstSeen, i.resolvedAt)));
+  if (!i.step.empty()) renderFailingStep(i, line);
   line("");
   line("## Timeline");
   line("");

@@ -85,6 +85,29 @@ TEST(PostmortemTest, ValuesCannotBreakTheStructure) {
       << md;
 }
 
+TEST(PostmortemTest, TheFirstFailingStepWithEveryAttemptAndItsLogTail) {
+  Incident i = fixed();
+  i.attemptsJson =
+      R"([{"n":1,"of":2,"class":"error","message":"exit 1","exit_code":1,)"
+      R"("started_at":"2026-01-01T00:00:00.000Z","finished_at":"2026-01-01T00:00:05.000Z"},)"
+      R"({"n":2,"of":2,"class":"timeout","message":"timed | out",)"
+      R"("started_at":"2026-01-01T00:01:00.000Z"}])";
+  i.logsTail = "fetching\n```\nHTTP 503";
+  std::string md = renderPostmortem(i, kT0 + 72h);
+  EXPECT_TRUE(has(md, "## First failing step: fetch\n")) << md;
+  EXPECT_TRUE(has(md,
+                  "| 1 | 2026\\-01\\-01T00:00:00\\.000Z | 2026\\-01\\-01T00:00:05\\.000Z | error | "
+                  "1 | exit 1 |\n"))
+      << md;
+  EXPECT_TRUE(has(md, "| 2 | 2026\\-01\\-01T00:01:00\\.000Z | - | timeout | - | timed \\| out |\n"))
+      << md;
+  // A fence longer than the backticks inside the logs.
+  EXPECT_TRUE(has(md, "\n````\nfetching\n```\nHTTP 503\n````\n")) << md;
+
+  i.step.clear();
+  EXPECT_FALSE(has(renderPostmortem(i, kT0), "## First failing step"));
+}
+
 TEST(PostmortemTest, HumanDurations) {
   EXPECT_EQ(humanDuration(42s), "42s");
   EXPECT_EQ(humanDuration(185s), "3m 05s");

@@ -124,12 +124,27 @@ struct Batch {
 // cancelled) are old enough to delete. A run of a workflow named in
 // `workflowCutoffs` goes once it finished before that cutoff; a run of any
 // other workflow once it finished before `defaultCutoff` (none: it stays).
+// What one transaction of retention or `keel gc` deleted, by workflow: the
+// runs, and the cutoff they finished before.
+struct DeletedRuns {
+  std::string workflow;
+  int64_t runs = 0;
+  WallTime cutoff;
+};
+// Makes the audit entry of one deletion transaction from what it deleted
+// (by workflow name); called inside that transaction, before its COMMIT,
+// only when it deleted runs. The store seals and appends the entry, so it
+// exists exactly when the deletion does.
+using DeletionAudit = std::function<audit::Entry(const std::vector<DeletedRuns>&)>;
+
 struct RetentionPolicy {
   std::optional<WallTime> defaultCutoff;
   std::map<std::string, WallTime> workflowCutoffs;
   int runsPerTransaction = 100;
   // Asked before each transaction; true ends the pass there (shutdown).
   std::function<bool()> stopRequested;
+  // Empty: no audit entry.
+  DeletionAudit audit;
 };
 struct RetentionResult {
   int64_t runs = 0;          // deleted

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "store/sqlite/audit_log.h"
+
 namespace keel::store::sqlite {
 
 namespace {
@@ -23,8 +25,19 @@ constexpr const char* kDeletes[] = {
     "DELETE FROM runs WHERE id IN (SELECT id FROM temp.gc_batch)",
 };
 
-// One transaction: the number of runs deleted (0 when none is left).
-Result<int64_t> deleteOneBatch(Connection& conn, WallTime finishedBefore, int limit) {
+// temp.gc_batch's runs by workflow, each with the cutoff it went by.
+constexpr const char* kSummaryAt = R"sql(
+SELECT r.workflow, COUNT(*), ?1 FROM temp.gc_batch g JOIN runs r ON r.id = g.id
+GROUP BY r.workflow ORDER BY r.workflow)sql";
+constexpr const char* kSummaryPicked = R"sql(
+SELECT r.workflow, COUNT(*), MAX(p.cutoff) FROM temp.gc_batch g JOIN runs r ON r.id = g.id
+JOIN temp.retention_pick p ON p.id = g.id GROUP BY r.workflow ORDER BY r.workflow)sql";
+
+// One transaction: the number of runs deleted (0 when none is left). With
+// `makeEntry`, its entry is sealed on `head` (moved only on success; the
+// caller keeps it for the next transaction once this one commits).
+Result<int64_t> deleteOneBatch(Connection& conn, WallTime finishedBefore, int limit,
+                               const DeletionAudit& makeEntry, audit::Head& head) {
   KEEL_TRY(conn.exec("DELETE FROM temp.gc_batch"));
   auto pick = conn.cached(kPickBatch);
   if (!pick.ok()) return pick.error();
@@ -35,6 +48,14 @@ Result<int64_t> deleteOneBatch(Connection& conn, WallTime finishedBefore, int li
   auto n = conn.queryInt64("SELECT COUNT(*) FROM temp.gc_batch");
   if (!n.ok()) return n.error();
   if (*n == 0) return int64_t{0};
+  if (makeEntry) {
+    auto what = summarizeBatchTable(conn, finishedBefore);
+    if (!what.ok()) return what.error();
+    audit::Entry entry = makeEntry(*what);
+    audit::Head next = audit::seal(entry, head);
+    KEEL_TRY(insertAuditEntry(conn, entry));
+    head = std::move(next);
+  }
   KEEL_TRY(deleteRunsOfBatchTable(conn));
   return *n;
 }
@@ -43,6 +64,22 @@ Result<int64_t> deleteOneBatch(Connection& conn, WallTime finishedBefore, int li
 
 Status createBatchTable(Connection& conn) {
   return conn.exec("CREATE TEMP TABLE IF NOT EXISTS gc_batch (id TEXT PRIMARY KEY)");
+}
+
+Result<std::vector<DeletedRuns>> summarizeBatchTable(Connection& conn,
+                                                     std::optional<WallTime> cutoff) {
+  auto s = conn.cached(cutoff ? kSummaryAt : kSummaryPicked);
+  if (!s.ok()) return s.error();
+  if (cutoff) (*s)->bind(1, *cutoff);
+  std::vector<DeletedRuns> out;
+  while (true) {
+    auto more = (*s)->next();
+    if (!more.ok()) return more.error();
+    if (!*more) break;
+    auto at = (*s)->optionalTimeAt(2);
+    out.push_back({(*s)->textAt(0), (*s)->int64At(1), at ? *at : WallTime{}});
+  }
+  return out;
 }
 
 Status deleteRunsOfBatchTable(Connection& conn) {
@@ -56,12 +93,20 @@ Status deleteRunsOfBatchTable(Connection& conn) {
 }
 
 Result<GcResult> deleteFinishedRunBatches(Connection& conn, WallTime finishedBefore,
-                                          int runsPerTransaction, const GcProgress& progress) {
+                                          int runsPerTransaction, const GcProgress& progress,
+                                          const DeletionAudit& makeEntry) {
   KEEL_TRY(createBatchTable(conn));
+  audit::Head head;
+  if (makeEntry) {
+    auto h = selectAuditHead(conn);
+    if (!h.ok()) return h.error();
+    head = std::move(*h);
+  }
   GcResult total;
   while (true) {
     KEEL_TRY(conn.beginImmediate());
-    auto n = deleteOneBatch(conn, finishedBefore, runsPerTransaction);
+    audit::Head txHead = head;
+    auto n = deleteOneBatch(conn, finishedBefore, runsPerTransaction, makeEntry, txHead);
     if (!n.ok()) {
       conn.rollback();
       return Error(n.error().code(),
@@ -73,6 +118,7 @@ Result<GcResult> deleteFinishedRunBatches(Connection& conn, WallTime finishedBef
       conn.rollback();
       return committed.error();
     }
+    head = std::move(txHead);
     if (*n == 0) return total;
     total.runs += *n;
     ++total.transactions;

@@ -36,7 +36,9 @@ INSERT INTO temp.gc_batch (id)
 SELECT p.id FROM temp.retention_pick p JOIN runs r ON r.id = p.id
 WHERE r.state IN ('succeeded', 'failed', 'cancelled') AND r.finished_at < p.cutoff)sql";
 
-Result<int64_t> deleteInTransaction(Connection& conn, const std::vector<ExpiredRun>& runs) {
+Result<int64_t> deleteInTransaction(
+    Connection& conn, const std::vector<ExpiredRun>& runs,
+    const std::function<Status(const std::vector<DeletedRuns>&)>& beforeCommit) {
   KEEL_TRY(conn.exec("DELETE FROM temp.retention_pick; DELETE FROM temp.gc_batch"));
   for (const ExpiredRun& run : runs) {
     auto s = conn.cached(kInsertPick);
@@ -50,7 +52,13 @@ Result<int64_t> deleteInTransaction(Connection& conn, const std::vector<ExpiredR
   KEEL_TRY((*keep)->run());
   auto n = conn.queryInt64("SELECT COUNT(*) FROM temp.gc_batch");
   if (!n.ok()) return n.error();
-  if (*n > 0) KEEL_TRY(deleteRunsOfBatchTable(conn));
+  if (*n == 0) return *n;
+  if (beforeCommit) {
+    auto what = summarizeBatchTable(conn, std::nullopt);
+    if (!what.ok()) return what.error();
+    KEEL_TRY(beforeCommit(*what));
+  }
+  KEEL_TRY(deleteRunsOfBatchTable(conn));
   return *n;
 }
 
@@ -110,11 +118,13 @@ Result<std::vector<ExpiredRun>> ExpiredRunScan::next(Connection& reader, size_t 
   return found;
 }
 
-Result<int64_t> deleteExpiredBatch(Connection& writer, const std::vector<ExpiredRun>& runs) {
+Result<int64_t> deleteExpiredBatch(
+    Connection& writer, const std::vector<ExpiredRun>& runs,
+    const std::function<Status(const std::vector<DeletedRuns>&)>& beforeCommit) {
   KEEL_TRY(writer.exec(kCreatePick));
   KEEL_TRY(createBatchTable(writer));
   KEEL_TRY(writer.beginImmediate());
-  auto n = deleteInTransaction(writer, runs);
+  auto n = deleteInTransaction(writer, runs, beforeCommit);
   if (!n.ok()) {
     writer.rollback();
     return Error(n.error().code(), fmt::format("cannot delete expired runs from {}: {}",

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,11 @@ class ExpiredRunScan {
 // `runs` that are still finished before their cutoff, with their steps,
 // attempts, events and logs. Returns how many runs it deleted. Rolls back
 // on any error.
-Result<int64_t> deleteExpiredBatch(Connection& writer, const std::vector<ExpiredRun>& runs);
+// When it deletes runs, `beforeCommit` (may be empty) is called before the
+// COMMIT with what it deletes by workflow (the audit entry); an error from
+// it rolls everything back.
+Result<int64_t> deleteExpiredBatch(
+    Connection& writer, const std::vector<ExpiredRun>& runs,
+    const std::function<Status(const std::vector<DeletedRuns>&)>& beforeCommit = {});
 
 }  // namespace keel::store::sqlite

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "audit/verify.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/store_test_util.h"
 #include "testing/temp_dir.h"
@@ -114,6 +115,72 @@ TEST(SqliteGcTest, RefusesADatabaseInUseMissingOrABadBatchSize) {
   auto zero = deleteFinishedRuns(path, at(0), 0);
   ASSERT_FALSE(zero.ok());
   EXPECT_EQ(zero.error().code(), ErrorCode::kInvalidArgument);
+}
+
+// keel gc with an audit maker: one entry per transaction that deleted runs,
+// sealed after the entries already in the file, each naming its count; the
+// chain verifies and a store opened afterwards continues it.
+TEST(SqliteGcTest, EachDeletingTransactionAppendsItsAuditEntry) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  const int64_t cutoff = 100'000;
+  {
+    auto store = testutil::openOrDie(path);
+    ASSERT_NE(store, nullptr);
+    Batch batch;
+    for (int i = 0; i < 3; ++i)
+      addRun(batch, fmt::format("old{}", i), RunState::kSucceeded, cutoff - 1000 * (i + 1));
+    addRun(batch, "recent", RunState::kSucceeded, cutoff);
+    audit::Entry first;
+    first.actor = "ops";
+    first.action = "token.create";
+    first.target = "ci";
+    batch.mutations.push_back(AppendAudit{first});
+    ASSERT_TRUE(store->apply(batch).ok());
+  }
+  std::vector<int64_t> counts;
+  DeletionAudit make = [&](const std::vector<DeletedRuns>& what) {
+    audit::Entry e;
+    e.actor = "keel gc";
+    e.action = "gc.delete";
+    e.target = "finished runs";
+    EXPECT_EQ(what.size(), 1u);
+    EXPECT_EQ(what[0].workflow, "wf");
+    EXPECT_EQ(what[0].cutoff, at(cutoff));
+    counts.push_back(what[0].runs);
+    e.detailJson = fmt::format("{{\"runs\":{}}}", what[0].runs);
+    return e;
+  };
+  auto result = deleteFinishedRuns(path, at(cutoff), 2, {}, make);
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  EXPECT_EQ(result->runs, 3);
+  EXPECT_EQ(counts, (std::vector<int64_t>{2, 1}));
+  auto again = deleteFinishedRuns(path, at(cutoff), 2, {}, make);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(counts.size(), 2u) << "nothing deleted: no entry";
+
+  auto store = testutil::openOrDie(path);
+  ASSERT_NE(store, nullptr);
+  auto log = store->auditEntries(0, 100);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ((*log)[1].action, "gc.delete");
+  EXPECT_EQ((*log)[1].detailJson, "{\"runs\":2}");
+  EXPECT_EQ((*log)[2].seq, 3);
+  EXPECT_EQ((*log)[2].detailJson, "{\"runs\":1}");
+  EXPECT_TRUE(audit::verify(*log).intact()) << audit::verify(*log).problem;
+  // The store read the head gc left: its next entry continues the chain.
+  Batch next;
+  audit::Entry e;
+  e.actor = "ops";
+  e.action = "token.revoke";
+  e.target = "ci";
+  next.mutations.push_back(AppendAudit{e});
+  ASSERT_TRUE(store->apply(next).ok());
+  log = store->auditEntries(0, 100);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 4u);
+  EXPECT_TRUE(audit::verify(*log).intact()) << audit::verify(*log).problem;
 }
 
 }  // namespace

@@ -97,7 +97,21 @@ class SqliteStore final : public Store {
       if (batch->empty()) break;
       auto deleted = [&] {
         std::lock_guard lock(writeMu_);
-        return checked([&] { return sqlite::deleteExpiredBatch(*conn_, *batch); });
+        // The entry is made inside the transaction, from what it deleted,
+        // and sealed on the chain like any other before its COMMIT.
+        audit::Entry entry;
+        sqlite::BeforeCommit stage =
+            policy.audit ? writer_.auditHook(&entry) : sqlite::BeforeCommit{};
+        return checked([&] {
+          auto n = sqlite::deleteExpiredBatch(*conn_, *batch,
+                                              [&](const std::vector<DeletedRuns>& what) -> Status {
+                                                if (!stage) return okStatus();
+                                                entry = policy.audit(what);
+                                                return stage();
+                                              });
+          if (policy.audit) writer_.endAudit(n.ok());
+          return n;
+        });
       }();
       if (!deleted.ok()) return deleted.error();
       if (*deleted > 0) ++total.transactions;
@@ -369,7 +383,8 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path,
 }
 
 Result<GcResult> deleteFinishedRuns(const std::string& path, WallTime finishedBefore,
-                                    int runsPerTransaction, const GcProgress& progress) {
+                                    int runsPerTransaction, const GcProgress& progress,
+                                    const DeletionAudit& audit) {
   if (runsPerTransaction < 1) {
     return Error(ErrorCode::kInvalidArgument, "runs per transaction must be at least 1");
   }
@@ -379,8 +394,8 @@ Result<GcResult> deleteFinishedRuns(const std::string& path, WallTime finishedBe
   }
   auto file = openWriter(path, StoreOptions{});
   if (!file.ok()) return file.error();
-  return sqlite::deleteFinishedRunBatches(*file->conn, finishedBefore, runsPerTransaction,
-                                          progress);
+  return sqlite::deleteFinishedRunBatches(*file->conn, finishedBefore, runsPerTransaction, progress,
+                                          audit);
 }
 
 }  // namespace keel::store

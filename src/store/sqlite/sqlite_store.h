@@ -50,9 +50,12 @@ struct GcResult {
   int64_t runs = 0;          // deleted
   int64_t transactions = 0;  // that deleted at least one run
 };
+// With `audit`, each transaction that deletes runs appends the entry it
+// makes, sealed on the file's chain (see DeletionAudit in store.h).
 using GcProgress = std::function<void(const GcResult&)>;
 Result<GcResult> deleteFinishedRuns(const std::string& path, WallTime finishedBefore,
-                                    int runsPerTransaction = 500, const GcProgress& progress = {});
+                                    int runsPerTransaction = 500, const GcProgress& progress = {},
+                                    const DeletionAudit& audit = {});
 
 // The files that exist beside a database that exists or existed at `path`:
 // SQLite's PATH-wal and PATH-shm, and keel's PATH.lock. Callers add their
