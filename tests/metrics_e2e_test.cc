@@ -220,7 +220,7 @@ steps:
   std::string text;
   EXPECT_TRUE(waitFor(
       [&] {
-        text = metrics(keel);
+        text = scrapeMetrics(keel);
         return contains(text, sample);
       },
       60))

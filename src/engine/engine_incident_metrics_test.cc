@@ -11,13 +11,6 @@
 namespace keel::engine::test {
 namespace {
 
-std::optional<double> incidentValueOf(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
-}
-
 constexpr const char* kMetricsFeed = R"(
 severity: SEV2
 steps:
@@ -34,10 +27,10 @@ class IncidentMetricsTest : public EngineTest {
     return list.ok() && !list->empty() ? list->front().id : std::string();
   }
   std::optional<double> open(const std::string& sev) {
-    return incidentValueOf(metrics_.render(), "keel_incidents_open{severity=\"" + sev + "\"}");
+    return metricValue(metrics_.render(), "keel_incidents_open{severity=\"" + sev + "\"}");
   }
   std::optional<double> overdue() {
-    return incidentValueOf(metrics_.render(), "keel_action_items_overdue");
+    return metricValue(metrics_.render(), "keel_action_items_overdue");
   }
 };
 

@@ -22,7 +22,7 @@ steps:
       on_timeout: ON_TIMEOUT
 )";
 
-constexpr const char* kFeed = R"(
+constexpr const char* kKeelAuditFeed = R"(
 steps:
   - { name: fetch, run: "fetch", timeout: 1m, retry: { max_attempts: 1 } }
 )";
@@ -109,7 +109,7 @@ TEST_F(KeelAuditTest, AnApprovalApprovedByItsTimeoutIsKeelsEntry) {
 
 TEST_F(KeelAuditTest, ARecoveredRunMitigatesItsIncidentWithAnEntry) {
   flaky_->keepBatches = true;
-  apply(workflow("feed", kFeed));
+  apply(workflow("feed", kKeelAuditFeed));
   auto run = failingFeed();
   const std::string id = incidentId();
   EXPECT_TRUE(entries("incident.mitigate").empty());
@@ -130,7 +130,7 @@ TEST_F(KeelAuditTest, ARecoveredRunMitigatesItsIncidentWithAnEntry) {
 
 TEST_F(KeelAuditTest, ALapsedWorkaroundReopensItsIncidentWithAnEntry) {
   flaky_->keepBatches = true;
-  apply(workflow("feed", kFeed));
+  apply(workflow("feed", kKeelAuditFeed));
   failingFeed();
   const std::string id = incidentId();
   auto ack =

@@ -9,15 +9,6 @@
 namespace keel::engine::test {
 namespace {
 
-// The value of the series written exactly as `series` (name and labels,
-// labels sorted by name), or nothing if the text has no such line.
-std::optional<double> valueOf(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
-}
-
 double unixSeconds(WallTime t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -46,25 +37,28 @@ steps:
 
   const std::string text = metrics_.render();
   const std::string step = "keel_step_attempt_duration_seconds";
-  EXPECT_EQ(valueOf(text, step + "_count{kind=\"run\",workflow=\"flaky\"}"), 2) << text;
-  EXPECT_EQ(valueOf(text, step + "_sum{kind=\"run\",workflow=\"flaky\"}"), 5) << text;
-  EXPECT_EQ(valueOf(text, step + "_bucket{kind=\"run\",workflow=\"flaky\",le=\"2.5\"}"), 1);
-  EXPECT_EQ(valueOf(text, step + "_bucket{kind=\"run\",workflow=\"flaky\",le=\"5\"}"), 2);
+  EXPECT_EQ(metricValue(text, step + "_count{kind=\"run\",workflow=\"flaky\"}"), 2) << text;
+  EXPECT_EQ(metricValue(text, step + "_sum{kind=\"run\",workflow=\"flaky\"}"), 5) << text;
+  EXPECT_EQ(metricValue(text, step + "_bucket{kind=\"run\",workflow=\"flaky\",le=\"2.5\"}"), 1);
+  EXPECT_EQ(metricValue(text, step + "_bucket{kind=\"run\",workflow=\"flaky\",le=\"5\"}"), 2);
   const std::string run = "keel_run_duration_seconds";
-  EXPECT_EQ(valueOf(text, run + "_count{state=\"succeeded\",workflow=\"flaky\"}"), 1) << text;
-  EXPECT_EQ(valueOf(text, run + "_sum{state=\"succeeded\",workflow=\"flaky\"}"), 15) << text;
-  EXPECT_EQ(valueOf(text, run + "_bucket{state=\"succeeded\",workflow=\"flaky\",le=\"10\"}"), 0);
-  EXPECT_EQ(valueOf(text, run + "_bucket{state=\"succeeded\",workflow=\"flaky\",le=\"30\"}"), 1);
+  EXPECT_EQ(metricValue(text, run + "_count{state=\"succeeded\",workflow=\"flaky\"}"), 1) << text;
+  EXPECT_EQ(metricValue(text, run + "_sum{state=\"succeeded\",workflow=\"flaky\"}"), 15) << text;
+  EXPECT_EQ(metricValue(text, run + "_bucket{state=\"succeeded\",workflow=\"flaky\",le=\"10\"}"),
+            0);
+  EXPECT_EQ(metricValue(text, run + "_bucket{state=\"succeeded\",workflow=\"flaky\",le=\"30\"}"),
+            1);
   // A retry is no second start.
   const std::string start = "keel_run_trigger_to_start_seconds";
-  EXPECT_EQ(valueOf(text, start + "_count{workflow=\"flaky\"}"), 1) << text;
-  EXPECT_EQ(valueOf(text, start + "_sum{workflow=\"flaky\"}"), 0) << text;
-  EXPECT_EQ(valueOf(text, "keel_attempts_failed_total{class=\"error\",workflow=\"flaky\"}"), 1)
+  EXPECT_EQ(metricValue(text, start + "_count{workflow=\"flaky\"}"), 1) << text;
+  EXPECT_EQ(metricValue(text, start + "_sum{workflow=\"flaky\"}"), 0) << text;
+  EXPECT_EQ(metricValue(text, "keel_attempts_failed_total{class=\"error\",workflow=\"flaky\"}"), 1)
       << text;
-  EXPECT_EQ(valueOf(text, "keel_attempts_succeeded_total{workflow=\"flaky\"}"), 1) << text;
-  EXPECT_EQ(valueOf(text, "keel_runs_finished_total{state=\"succeeded\",workflow=\"flaky\"}"), 1)
+  EXPECT_EQ(metricValue(text, "keel_attempts_succeeded_total{workflow=\"flaky\"}"), 1) << text;
+  EXPECT_EQ(metricValue(text, "keel_runs_finished_total{state=\"succeeded\",workflow=\"flaky\"}"),
+            1)
       << text;
-  EXPECT_EQ(valueOf(text, "keel_workflow_last_success_timestamp_seconds{workflow=\"flaky\"}"),
+  EXPECT_EQ(metricValue(text, "keel_workflow_last_success_timestamp_seconds{workflow=\"flaky\"}"),
             unixSeconds(detail(id).run.finishedAt.value()))
       << text;
 }
@@ -90,13 +84,14 @@ steps:
 
   const std::string text = metrics_.render();
   const std::string start = "keel_run_trigger_to_start_seconds";
-  EXPECT_EQ(valueOf(text, start + "_count{workflow=\"one-at-a-time\"}"), 2) << text;
-  EXPECT_EQ(valueOf(text, start + "_sum{workflow=\"one-at-a-time\"}"), 4) << text;
-  EXPECT_EQ(valueOf(text, start + "_bucket{workflow=\"one-at-a-time\",le=\"0.01\"}"), 1) << text;
+  EXPECT_EQ(metricValue(text, start + "_count{workflow=\"one-at-a-time\"}"), 2) << text;
+  EXPECT_EQ(metricValue(text, start + "_sum{workflow=\"one-at-a-time\"}"), 4) << text;
+  EXPECT_EQ(metricValue(text, start + "_bucket{workflow=\"one-at-a-time\",le=\"0.01\"}"), 1)
+      << text;
   // The second run took 5 s from its creation, though its step took 1 s.
-  EXPECT_EQ(valueOf(text,
-                    "keel_run_duration_seconds_sum{state=\"succeeded\",workflow=\"one-at-a-"
-                    "time\"}"),
+  EXPECT_EQ(metricValue(text,
+                        "keel_run_duration_seconds_sum{state=\"succeeded\",workflow=\"one-at-a-"
+                        "time\"}"),
             4 + 5)
       << text;
 }
@@ -119,14 +114,15 @@ steps:
   engine_->pump();
 
   const std::string text = metrics_.render();
-  EXPECT_EQ(valueOf(text, "keel_runs_finished_total{state=\"failed\",workflow=\"w\"}"), 1) << text;
-  EXPECT_EQ(valueOf(text, "keel_runs_finished_total{state=\"cancelled\",workflow=\"w\"}"), 1)
+  EXPECT_EQ(metricValue(text, "keel_runs_finished_total{state=\"failed\",workflow=\"w\"}"), 1)
       << text;
-  EXPECT_EQ(valueOf(text, "keel_attempts_failed_total{class=\"bad_input\",workflow=\"w\"}"), 1)
+  EXPECT_EQ(metricValue(text, "keel_runs_finished_total{state=\"cancelled\",workflow=\"w\"}"), 1)
       << text;
-  EXPECT_EQ(valueOf(text, "keel_attempts_failed_total{class=\"cancelled\",workflow=\"w\"}"), 1)
+  EXPECT_EQ(metricValue(text, "keel_attempts_failed_total{class=\"bad_input\",workflow=\"w\"}"), 1)
       << text;
-  EXPECT_EQ(valueOf(text, "keel_workflow_last_success_timestamp_seconds{workflow=\"w\"}"),
+  EXPECT_EQ(metricValue(text, "keel_attempts_failed_total{class=\"cancelled\",workflow=\"w\"}"), 1)
+      << text;
+  EXPECT_EQ(metricValue(text, "keel_workflow_last_success_timestamp_seconds{workflow=\"w\"}"),
             std::nullopt)
       << "no run of w succeeded";
 }
@@ -138,13 +134,13 @@ TEST_F(EngineMetricsTest, ARunFailedByRecoveryIsCountedWithItsLostAttempt) {
   ASSERT_EQ(detail(broken).run.state, RunState::kFailed);
 
   const std::string text = metrics_.render();
-  EXPECT_EQ(valueOf(text, "keel_runs_finished_total{state=\"failed\",workflow=\"broken\"}"), 1)
+  EXPECT_EQ(metricValue(text, "keel_runs_finished_total{state=\"failed\",workflow=\"broken\"}"), 1)
       << text;
-  EXPECT_EQ(valueOf(text, "keel_attempts_failed_total{class=\"lost\",workflow=\"broken\"}"), 1)
+  EXPECT_EQ(metricValue(text, "keel_attempts_failed_total{class=\"lost\",workflow=\"broken\"}"), 1)
       << text;
-  EXPECT_EQ(valueOf(text,
-                    "keel_step_attempt_duration_seconds_sum{kind=\"unknown\",workflow="
-                    "\"broken\"}"),
+  EXPECT_EQ(metricValue(text,
+                        "keel_step_attempt_duration_seconds_sum{kind=\"unknown\",workflow="
+                        "\"broken\"}"),
             7)
       << text;
 }
@@ -180,17 +176,18 @@ steps:
   Engine restarted(*flaky_, exec_, clock_, random_, opts);
   ASSERT_TRUE(restarted.start().ok());
   const std::string text = fresh.render();
-  EXPECT_EQ(valueOf(text, "keel_workflow_last_success_timestamp_seconds{workflow=\"daily\"}"),
+  EXPECT_EQ(metricValue(text, "keel_workflow_last_success_timestamp_seconds{workflow=\"daily\"}"),
             finishedAt)
       << text;
-  EXPECT_EQ(valueOf(text, "keel_workflow_last_success_timestamp_seconds{workflow=\"never\"}"),
+  EXPECT_EQ(metricValue(text, "keel_workflow_last_success_timestamp_seconds{workflow=\"never\"}"),
             std::nullopt)
       << text;
   // Every applied workflow's counters start at 0, so a first failure is an
   // increase.
-  EXPECT_EQ(valueOf(text, "keel_runs_finished_total{state=\"failed\",workflow=\"never\"}"), 0)
+  EXPECT_EQ(metricValue(text, "keel_runs_finished_total{state=\"failed\",workflow=\"never\"}"), 0)
       << text;
-  EXPECT_EQ(valueOf(text, "keel_attempts_failed_total{class=\"timeout\",workflow=\"never\"}"), 0)
+  EXPECT_EQ(metricValue(text, "keel_attempts_failed_total{class=\"timeout\",workflow=\"never\"}"),
+            0)
       << text;
   restarted.stop();
 }
@@ -205,7 +202,8 @@ steps:
   engine_->pump();
   EXPECT_FALSE(f.get().ok());
   const std::string text = metrics_.render();
-  EXPECT_EQ(valueOf(text, "keel_runs_finished_total{state=\"succeeded\",workflow=\"applied\"}"), 1)
+  EXPECT_EQ(metricValue(text, "keel_runs_finished_total{state=\"succeeded\",workflow=\"applied\"}"),
+            1)
       << text;
   EXPECT_EQ(text.find("no-such-workflow"), std::string::npos) << text;
 }

@@ -14,14 +14,7 @@ namespace {
 
 using incidents::IncidentState;
 
-const RequestContext kAlice{"ops", "admin", "alice", "deploy window", ""};
-
-std::optional<double> valueOf(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
-}
+const RequestContext kSloAlice{"ops", "admin", "alice", "deploy window", ""};
 
 class SloTest : public EngineTest {
  protected:
@@ -83,7 +76,7 @@ TEST_F(SloTest, FinishByOpensAnIncidentAtTheDeadlineNotATickBeforeAndASuccessMit
   const std::string text = metrics_.render();
   EXPECT_NE(text.find("# TYPE keel_slo_misses_total counter\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# HELP keel_slo_misses_total "), std::string::npos) << text;
-  EXPECT_EQ(valueOf(text, "keel_slo_misses_total{kind=\"finish_by\",workflow=\"report\"}"), 1)
+  EXPECT_EQ(metricValue(text, "keel_slo_misses_total{kind=\"finish_by\",workflow=\"report\"}"), 1)
       << text;
   advance(10min);
   EXPECT_EQ(all()[0].count, 1);  // checked once
@@ -145,7 +138,7 @@ TEST_F(SloTest, StartByCatchesACronRunOfAPausedWorkflowAndNotOneThatStarted) {
   advanceByMinutes(5h + 11min);
   EXPECT_TRUE(all().empty());  // day 1 started in time
   succeedLatest();
-  auto paused = engine_->pauseWorkflow("nightly", kAlice);
+  auto paused = engine_->pauseWorkflow("nightly", kSloAlice);
   engine_->pump();
   ASSERT_TRUE(paused.get().ok());
   advanceByMinutes(24h);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -349,6 +350,16 @@ runbook: https://wiki.example.com/rb
 
 inline std::string workflow(const std::string& name, const std::string& rest) {
   return "name: " + name + kHeader + rest;
+}
+
+// The value of the metric series written exactly as `series` (name and
+// labels, labels sorted by name) in an exposition text, or nothing if the
+// text has no such line.
+inline std::optional<double> metricValue(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  return std::nullopt;
 }
 
 }  // namespace keel::engine::test

@@ -93,7 +93,7 @@ TEST(PostmortemTest, TheFirstFailingStepWithEveryAttemptAndItsLogTail) {
       R"({"n":2,"of":2,"class":"timeout","message":"timed | out",)"
       R"("started_at":"2026-01-01T00:01:00.000Z"}])";
   i.logsTail = "fetching\n```\nHTTP 503";
-  std::string md = renderPostmortem(i, kT0 + 72h);
+  std::string md = renderPostmortem(i, kPmT0 + 72h);
   EXPECT_TRUE(has(md, "## First failing step: fetch\n")) << md;
   EXPECT_TRUE(has(md,
                   "| 1 | 2026\\-01\\-01T00:00:00\\.000Z | 2026\\-01\\-01T00:00:05\\.000Z | error | "
@@ -105,7 +105,7 @@ TEST(PostmortemTest, TheFirstFailingStepWithEveryAttemptAndItsLogTail) {
   EXPECT_TRUE(has(md, "\n````\nfetching\n```\nHTTP 503\n````\n")) << md;
 
   i.step.clear();
-  EXPECT_FALSE(has(renderPostmortem(i, kT0), "## First failing step"));
+  EXPECT_FALSE(has(renderPostmortem(i, kPmT0), "## First failing step"));
 }
 
 TEST(PostmortemTest, HumanDurations) {

@@ -39,27 +39,6 @@ Result<cctz::time_zone> loadZone(const std::string& name) {
   return zone;
 }
 
-// 0 = Sunday .. 6 = Saturday.
-int weekdayOf(const cctz::civil_day& d) {
-  switch (cctz::get_weekday(d)) {
-    case cctz::weekday::sunday:
-      return 0;
-    case cctz::weekday::monday:
-      return 1;
-    case cctz::weekday::tuesday:
-      return 2;
-    case cctz::weekday::wednesday:
-      return 3;
-    case cctz::weekday::thursday:
-      return 4;
-    case cctz::weekday::friday:
-      return 5;
-    case cctz::weekday::saturday:
-      return 6;
-  }
-  return 0;
-}
-
 // Appends the instants of every matching local time of day `d`.
 void fireTimesOfDay(const CronSchedule& s, const cctz::time_zone& zone, const cctz::civil_day& d,
                     std::vector<Seconds>& out) {
@@ -155,6 +134,26 @@ std::optional<WallTime> parseInstant(std::string text) {
 std::string formatInstant(WallTime t) {
   return cctz::format("%Y-%m-%dT%H:%M:%SZ", std::chrono::time_point_cast<cctz::seconds>(t),
                       cctz::utc_time_zone());
+}
+
+int weekdayOf(const cctz::civil_day& d) {
+  switch (cctz::get_weekday(d)) {
+    case cctz::weekday::sunday:
+      return 0;
+    case cctz::weekday::monday:
+      return 1;
+    case cctz::weekday::tuesday:
+      return 2;
+    case cctz::weekday::wednesday:
+      return 3;
+    case cctz::weekday::thursday:
+      return 4;
+    case cctz::weekday::friday:
+      return 5;
+    case cctz::weekday::saturday:
+      return 6;
+  }
+  return 0;
 }
 
 }  // namespace keel::spec

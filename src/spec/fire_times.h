@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <cctz/civil_time.h>
+
 #include "core/clock.h"
 #include "core/result.h"
 #include "spec/cron_schedule.h"
@@ -58,5 +60,8 @@ Result<ZonedTime> inZone(WallTime t, const std::string& zone);
 std::optional<WallTime> parseInstant(std::string text);
 // "2026-03-29T01:00:00Z": whole seconds, UTC.
 std::string formatInstant(WallTime t);
+
+// The day of the week of `d`: 0 = Sunday .. 6 = Saturday.
+int weekdayOf(const cctz::civil_day& d);
 
 }  // namespace keel::spec

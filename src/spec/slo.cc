@@ -18,26 +18,6 @@ constexpr std::array<const char*, 7> kDayNames = {"sun", "mon", "tue", "wed", "t
 // Enough days to find any set weekday, with a margin for zone changes.
 constexpr int kDaysSearched = 9;
 
-int weekdayOf(const cctz::civil_day& d) {
-  switch (cctz::get_weekday(d)) {
-    case cctz::weekday::sunday:
-      return 0;
-    case cctz::weekday::monday:
-      return 1;
-    case cctz::weekday::tuesday:
-      return 2;
-    case cctz::weekday::wednesday:
-      return 3;
-    case cctz::weekday::thursday:
-      return 4;
-    case cctz::weekday::friday:
-      return 5;
-    case cctz::weekday::saturday:
-      return 6;
-  }
-  return 0;
-}
-
 WallTime instantOf(const cctz::time_zone& zone, const cctz::civil_day& day, int minuteOfDay) {
   auto lookup = zone.lookup(cctz::civil_second(day.year(), day.month(), day.day(), minuteOfDay / 60,
                                                minuteOfDay % 60, 0));
