@@ -41,7 +41,7 @@ build() {
   install_tools
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     CC=clang-16 CXX=clang++-16 cmake -S . -B "$BUILD_DIR" -G Ninja -DKEEL_FUZZ=ON \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 >/dev/null
   fi
   cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target keel_fuzzers
 }
