@@ -51,7 +51,7 @@ struct RunRow {
   // The span (16 hex) its run span hangs under: the span of the API request
   // that created it (whose own parent is the caller's traceparent span);
   // empty for a run keel started itself (a root span) or stored before
-  // schema 18.
+  // schema 17.
   std::string parentSpanId;
   WallTime createdAt;
   std::optional<WallTime> startedAt;

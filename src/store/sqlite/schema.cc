@@ -430,12 +430,12 @@ constexpr Migration kMigrations[] = {
     {14, kSchemaIncidents},
     {15, kSchemaRunTrace},
     {16, kSchemaChannels},
-    {18, kSchemaRunParentSpan},
+    {17, kSchemaRunParentSpan},
 };
-// Versions only grow; the last is kSchemaVersion.
+// Versions grow by one, without a gap; the last is kSchemaVersion.
 constexpr bool versionsGrow() {
   for (size_t i = 1; i < std::size(kMigrations); ++i)
-    if (kMigrations[i].version <= kMigrations[i - 1].version) return false;
+    if (kMigrations[i].version != kMigrations[i - 1].version + 1) return false;
   return true;
 }
 static_assert(versionsGrow() && kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion,

@@ -201,7 +201,7 @@ TEST(SqliteOpenTest, ASchema2DatabaseIsMigrated) {
   auto store = openSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.error().toString();
   EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT version FROM keel_schema"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 18);
+  EXPECT_EQ(kSchemaVersion, 17);
   // The step counter starts at the highest position already used.
   EXPECT_EQ(
       testutil::sqliteQueryInt(path, "SELECT value FROM keel_counters WHERE name = 'step_pos'"), 1);

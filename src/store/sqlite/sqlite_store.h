@@ -18,7 +18,7 @@
 
 namespace keel::store {
 
-inline constexpr int kSchemaVersion = 18;
+inline constexpr int kSchemaVersion = 17;
 
 // open() creates the file when it is missing; it cannot tell a first start
 // from a database that was deleted. Callers that must tell (keel serve) ask
