@@ -479,13 +479,16 @@ void Engine::sloMiss(const LoadedWorkflow& wf, const char* kind, const std::stri
     event(*run, touched->count == 1 ? "incident_opened" : "incident_joined", {}, 0,
           fmt::format("{} {} ({}): {}", touched->id, incidents::severityName(touched->severity),
                       kind, message));
-  auto& metrics = options_.metrics ? *options_.metrics : *ownMetrics_;
-  metrics
-      .counter("keel_slo_misses_total",
-               "SLO deadlines missed (finish_by, start_by, freshness), by workflow and kind, "
-               "since keel started.",
-               {{"workflow", spec.name}, {"kind", std::string(kind).substr(4)}})
-      .inc();
+  // Counted once the miss is durable, as every workflow metric is.
+  afterCommit([this, workflow = spec.name, kindLabel = std::string(kind).substr(4)] {
+    auto& metrics = options_.metrics ? *options_.metrics : *ownMetrics_;
+    metrics
+        .counter("keel_slo_misses_total",
+                 "SLO deadlines missed (finish_by, start_by, freshness), by workflow and kind, "
+                 "since keel started.",
+                 {{"workflow", workflow}, {"kind", kindLabel}})
+        .inc();
+  });
   observe::logFields(spdlog::level::warn,
                      fmt::format("incident {} {}: {}", touched->id,
                                  touched->count == 1 ? "opened" : "joined", message),

@@ -84,6 +84,18 @@ TEST_F(SloTest, FinishByOpensAnIncidentAtTheDeadlineNotATickBeforeAndASuccessMit
   EXPECT_EQ(all()[0].state, IncidentState::kMitigated);
 }
 
+TEST_F(SloTest, AMissIsCountedOnlyOnceItIsDurable) {
+  apply(workflow("late", std::string("slo: { finish_by: 20s }\n") + kLongStep));
+  trigger("late");
+  const std::string series = "keel_slo_misses_total{kind=\"finish_by\",workflow=\"late\"}";
+  flaky_->failures = 1;
+  advance(20s);  // the miss's batch fails to commit
+  EXPECT_FALSE(metricValue(metrics_.render(), series).has_value()) << metrics_.render();
+  advance(100ms);  // committed on its retry
+  EXPECT_EQ(metricValue(metrics_.render(), series), 1) << metrics_.render();
+  EXPECT_EQ(all().size(), 1u);
+}
+
 TEST_F(SloTest, AShortFinishByIsCheckedAtItsDeadlineNotAtTheNextMinute) {
   apply(workflow("quick", std::string("slo: { finish_by: 20s }\n") + kLongStep));
   advance(30s);
