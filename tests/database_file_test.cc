@@ -205,13 +205,14 @@ TEST(DatabaseFile, CheckAndGcRunOnlyWhileNoServerHoldsTheFile) {
   EXPECT_EQ(runKeel({"check", "--db", keel.db()}).output, "ok\n");
   // The deletion is in the audit log, from its own transaction: the
   // gc that deleted nothing left no entry.
-  EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM audit_log WHERE action = 'gc.delete'"),
-            "1");
-  EXPECT_EQ(queryText(keel.db(), "SELECT actor || '|' || target FROM audit_log "
-                                 "WHERE action = 'gc.delete'"),
+  EXPECT_EQ(queryText(keel.db(), "SELECT count(*) FROM audit_log WHERE action = 'gc.delete'"), "1");
+  EXPECT_EQ(queryText(keel.db(),
+                      "SELECT actor || '|' || target FROM audit_log "
+                      "WHERE action = 'gc.delete'"),
             "keel gc|finished runs");
-  EXPECT_TRUE(contains(queryText(keel.db(), "SELECT detail FROM audit_log "
-                                            "WHERE action = 'gc.delete'"),
+  EXPECT_TRUE(contains(queryText(keel.db(),
+                                 "SELECT detail FROM audit_log "
+                                 "WHERE action = 'gc.delete'"),
                        "\"runs\":1,"));
 
   keel.start();

@@ -196,8 +196,8 @@ TEST_F(WorkerE2e, TheExampleWorkerCompletesARun) {
   EXPECT_TRUE(contains(log, "worker worker-a stopped")) << log;
   // The task's trace reached the command (TRACEPARENT, seen in its log) and
   // the worker's log line: the run's trace, the attempt's span.
-  std::string traceparent = observe::formatTraceparent(run.value("trace_id", ""),
-                                                       observe::attemptSpanId(id, "work", 1));
+  std::string traceparent =
+      observe::formatTraceparent(run.value("trace_id", ""), observe::attemptSpanId(id, "work", 1));
   EXPECT_TRUE(contains(log, "traceparent=" + traceparent)) << log;
   auto logs = keel_.client()->Get("/api/v1/runs/" + id + "/steps/work/logs");
   ASSERT_TRUE(logs);

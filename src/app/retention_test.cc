@@ -150,7 +150,6 @@ TEST(RetentionOptionsTest, RetainZeroIsOff) {
   EXPECT_EQ(retentionOptions(serve).defaultAge.value_or(Millis(0)), Millis(3'600'000));
 }
 
-
 // Each transaction of a pass that deletes runs appends one entry (actor
 // keel) in that transaction, with the count and the cutoffs; a pass that
 // deletes nothing appends none, and the chain stays whole.
