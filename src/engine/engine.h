@@ -523,6 +523,9 @@ class Engine final : public Control, public TaskLeaseLog {
   // dead, its compensation failed, or the run failed for good. Opens or
   // joins an incident in the batch of the symptom.
   void incidentSymptom(RunRt& run, int idx, const char* kind);
+  // The latest workflows whose `after:` triggers name `workflow` (an
+  // incident's "downstream"), each once.
+  std::vector<std::string> workflowsAfter(const std::string& workflow);
   // A run succeeded: the incidents it is affected by and not yet mitigated
   // are mitigated by keel.
   void incidentRecovered(RunRt& run);

@@ -80,6 +80,16 @@ void Engine::writeIncident(const Incident& incident) {
   pending_.mutations.emplace_back(store::PutIncident{incident});
 }
 
+std::vector<std::string> Engine::workflowsAfter(const std::string& workflow) {
+  std::vector<std::string> out;
+  for (const auto& other : workflows_.allLatest())
+    for (const auto& t : other->spec->triggers)
+      if (t.kind == spec::TriggerSpec::Kind::kAfter && t.afterWorkflow == workflow &&
+          std::find(out.begin(), out.end(), other->spec->name) == out.end())
+        out.push_back(other->spec->name);
+  return out;
+}
+
 void Engine::incidentSymptom(RunRt& run, int idx, const char* kind) {
   const spec::WorkflowSpec& wf = *run.wf->spec;
   incidents::Symptom s;
@@ -127,12 +137,7 @@ void Engine::incidentSymptom(RunRt& run, int idx, const char* kind) {
     s.message = run.row.reason;
   }
   if (s.failureClass.empty()) s.failureClass = std::string(toString(FailureClass::kError));
-  for (const auto& other : workflows_.allLatest())
-    for (const auto& t : other->spec->triggers)
-      if (t.kind == spec::TriggerSpec::Kind::kAfter && t.afterWorkflow == run.row.workflow &&
-          std::find(s.downstream.begin(), s.downstream.end(), other->spec->name) ==
-              s.downstream.end())
-        s.downstream.push_back(other->spec->name);
+  s.downstream = workflowsAfter(run.row.workflow);
 
   // This step's failure in this run already called a person: its end is
   // the same incident.

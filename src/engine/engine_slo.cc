@@ -433,12 +433,7 @@ void Engine::sloMiss(const LoadedWorkflow& wf, const char* kind, const std::stri
   s.ownerTeam = spec.owner.team;
   s.ownerContact = spec.owner.contact;
   s.runbook = spec.runbook;
-  for (const auto& other : workflows_.allLatest())
-    for (const auto& t : other->spec->triggers)
-      if (t.kind == spec::TriggerSpec::Kind::kAfter && t.afterWorkflow == spec.name &&
-          std::find(s.downstream.begin(), s.downstream.end(), other->spec->name) ==
-              s.downstream.end())
-        s.downstream.push_back(other->spec->name);
+  s.downstream = workflowsAfter(spec.name);
 
   auto fp = incidents::fingerprintOf(s.workflow, "", s.failureClass, s.message);
   auto& ids = incidentsByFingerprint_[fp.hash];
@@ -451,21 +446,10 @@ void Engine::sloMiss(const LoadedWorkflow& wf, const char* kind, const std::stri
   }
   Incident* touched = open;
   if (open) {
-    ++open->count;
-    open->lastSeen = now();
-    if (run && std::find(open->runs.begin(), open->runs.end(), s.runId) == open->runs.end())
-      open->runs.push_back(s.runId);
-    incidents::addEntry(*open, "joined", "", "", "",
-                        run ? fmt::format("{} in run {}", kind, s.runId) : std::string(kind),
-                        now());
+    incidents::joinIncident(*open, s, now());
   } else {
     std::string id = fmt::format("inc-{:06d}", ++lastIncidentNumber_);
     Incident opened = incidents::openIncident(s, id, fp.hash, fp.normalized, same, now());
-    if (!run) {
-      opened.runs.clear();
-      std::string& note = opened.timeline.back().note;
-      if (auto at = note.find(" in run "); at != std::string::npos) note.erase(at, 8);
-    }
     ids.push_back(id);
     touched = &(incidents_[id] = std::move(opened));
   }

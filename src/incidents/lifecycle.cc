@@ -67,6 +67,14 @@ bool allDone(const std::vector<ActionItem>& items) {
                                        [](const auto& a) { return a.doneAt.has_value(); });
 }
 
+namespace {
+// "KIND in run RUN", or "KIND" for a symptom without a run.
+std::string symptomNote(const Symptom& symptom) {
+  if (symptom.runId.empty()) return symptom.kind;
+  return fmt::format("{} in run {}", symptom.kind, symptom.runId);
+}
+}  // namespace
+
 Incident openIncident(const Symptom& symptom, const std::string& id, const std::string& hash,
                       const std::string& normalized, const std::vector<const Incident*>& earlier,
                       WallTime now) {
@@ -86,11 +94,11 @@ Incident openIncident(const Symptom& symptom, const std::string& id, const std::
   i.count = 1;
   i.firstSeen = i.lastSeen = now;
   i.firstRun = symptom.runId;
-  i.runs = {symptom.runId};
+  if (!symptom.runId.empty()) i.runs = {symptom.runId};
   i.logsTail = symptom.logsTail;
   i.attemptsJson = symptom.attemptsJson;
   i.downstream = symptom.downstream;
-  std::string note = fmt::format("{} in run {}", symptom.kind, symptom.runId);
+  std::string note = symptomNote(symptom);
   for (const Incident* e : earlier) {
     if (e->state != IncidentState::kResolved) continue;
     i.recurring = true;
@@ -113,9 +121,10 @@ Incident openIncident(const Symptom& symptom, const std::string& id, const std::
 void joinIncident(Incident& incident, const Symptom& symptom, WallTime now) {
   ++incident.count;
   incident.lastSeen = now;
-  incident.runs.push_back(symptom.runId);
-  addEntry(incident, "joined", "", "", "", fmt::format("{} in run {}", symptom.kind, symptom.runId),
-           now);
+  if (!symptom.runId.empty() &&
+      std::find(incident.runs.begin(), incident.runs.end(), symptom.runId) == incident.runs.end())
+    incident.runs.push_back(symptom.runId);
+  addEntry(incident, "joined", "", "", "", symptomNote(symptom), now);
 }
 
 bool isDate(const std::string& due) {

@@ -50,11 +50,13 @@ SymptomDecision decideSymptom(const std::vector<const Incident*>& sameFingerprin
 // A new incident for `symptom`; `earlier` are the resolved incidents with
 // its fingerprint (oldest first): when there are some, it is recurring,
 // carries their conclusions, and is one severity higher (fixIneffective)
-// if every action item of the latest one was done.
+// if every action item of the latest one was done. A symptom without a run
+// (an SLO miss: runId empty) opens an incident with no runs.
 Incident openIncident(const Symptom& symptom, const std::string& id, const std::string& hash,
                       const std::string& normalized, const std::vector<const Incident*>& earlier,
                       WallTime now);
-// The symptom's run joins the open incident.
+// The symptom joins the open incident; its run, when it has one, is added
+// to the incident's runs unless it is there already.
 void joinIncident(Incident& incident, const Symptom& symptom, WallTime now);
 
 // One severity higher (SEV1 stays SEV1).

@@ -37,6 +37,21 @@ TEST(Lifecycle, OpenThenJoinCountsRuns) {
   EXPECT_EQ(decideSymptom({&i}, "r2").kind, SymptomDecision::Kind::kAlreadyJoined);
 }
 
+// An SLO miss has no run, or the same late run again: the incident lists
+// each run once and its notes name a run only when there is one.
+TEST(Lifecycle, ASymptomWithoutARunOrWithAKnownRunAddsNoRun) {
+  Incident i = openIncident(symptom(""), "inc-000001", "h", "n", {}, kT0);
+  EXPECT_TRUE(i.runs.empty());
+  EXPECT_EQ(i.timeline.back().note, "run_failed");
+  joinIncident(i, symptom("r1"), kT0);
+  joinIncident(i, symptom("r1"), kT0);
+  joinIncident(i, symptom(""), kT0);
+  EXPECT_EQ(i.count, 4);
+  EXPECT_EQ(i.runs, (std::vector<std::string>{"r1"}));
+  EXPECT_EQ(i.timeline.back().note, "run_failed");
+  EXPECT_EQ(i.timeline[i.timeline.size() - 2].note, "run_failed in run r1");
+}
+
 TEST(Lifecycle, TransitionsFollowTheOrder) {
   Incident i = openIncident(symptom("r1"), "inc-000001", "h", "n", {}, kT0);
   ASSERT_TRUE(acknowledge(i, "alice", "looking", kT0).ok());
