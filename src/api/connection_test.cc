@@ -43,6 +43,55 @@ TEST_F(ServerTest, AmbiguousFramingIs400AtOnceAndClosesTheConnection) {
   EXPECT_EQ(control_.triggers().size(), 0u);
 }
 
+// Reads what the socket holds once it holds something (10 s at most).
+std::string readSome(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, 10'000) != 1) return "";
+  char buf[8192];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+// An answer's head is held until its body comes, then both go in one send;
+// a head without a body (HEAD, 100 Continue) still goes out before the
+// server waits for the client.
+TEST_F(ServerTest, AnAnswerGoesOutWholeAndAnInterimAnswerAtOnce) {
+  start();
+  int fd = connectLoopback(port_);
+  ASSERT_GE(fd, 0);
+  const std::string get = authorized("GET /api/v1/runs HTTP/1.1\r\n") + "\r\n";
+  ASSERT_EQ(send(fd, get.data(), get.size(), MSG_NOSIGNAL), static_cast<ssize_t>(get.size()));
+  std::string first = readSome(fd);
+  ASSERT_EQ(first.rfind("HTTP/1.1 200", 0), 0u) << first;
+  auto headEnd = first.find("\r\n\r\n");
+  ASSERT_NE(headEnd, std::string::npos) << first;
+  const std::string lengthField = "Content-Length: ";
+  auto at = first.find(lengthField);
+  ASSERT_NE(at, std::string::npos) << first;
+  const size_t length = std::stoul(first.substr(at + lengthField.size()));
+  EXPECT_GT(length, 0u);
+  EXPECT_EQ(first.size(), headEnd + 4 + length) << "the first read did not hold the whole answer";
+
+  // HEAD: a head alone, on the same connection.
+  const std::string head = authorized("HEAD /api/v1/runs HTTP/1.1\r\n") + "\r\n";
+  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  std::string headAnswer = readSome(fd);
+  EXPECT_EQ(headAnswer.rfind("HTTP/1.1 200", 0), 0u) << headAnswer;
+
+  // Expect: 100-continue: the interim answer comes before the body is sent.
+  const std::string post = authorized("POST /api/v1/workflows/hello/runs HTTP/1.1\r\n") +
+                           "Content-Type: application/json\r\nContent-Length: 2\r\n"
+                           "Expect: 100-continue\r\n\r\n";
+  ASSERT_EQ(send(fd, post.data(), post.size(), MSG_NOSIGNAL), static_cast<ssize_t>(post.size()));
+  std::string interim = readSome(fd);
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_EQ(send(fd, "{}", 2, MSG_NOSIGNAL), 2);
+  std::string created = readSome(fd);
+  EXPECT_EQ(created.rfind("HTTP/1.1 201", 0), 0u) << created;
+  close(fd);
+  EXPECT_EQ(control_.triggers().size(), 1u);
+}
+
 // Connects and sends the first bytes of a request head, one byte at a time,
 // never finishing it.
 class Trickler {

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -15,6 +16,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string>
+#include <string_view>
 
 namespace keel::api {
 namespace {
@@ -85,6 +88,7 @@ class GuardedStream final : public httplib::Stream {
   }
 
   ~GuardedStream() override {
+    flush();
     endReadPhase();
     if (ssl_) {
       if (handshakeDone_) SSL_shutdown(ssl_);
@@ -114,6 +118,7 @@ class GuardedStream final : public httplib::Stream {
   // Waits (idle, between requests) for the next request's first byte;
   // false when the client closed, stayed idle too long or was too slow.
   bool waitForRequest() {
+    if (!flush()) return false;
     auto idleUntil = Clock::now() + server_.limits_.keepAliveTimeout;
     if (bufferedBytes() == 0 && !waitFor(POLLIN, idleUntil)) return false;
     deadline_ = Clock::now() + server_.limits_.requestReadTimeout;
@@ -137,11 +142,13 @@ class GuardedStream final : public httplib::Stream {
   }
 
   bool is_readable() const override {
+    if (!const_cast<GuardedStream*>(this)->flush()) return false;
     if (bufferedBytes() > 0) return true;
     return const_cast<GuardedStream*>(this)->waitFor(POLLIN, readUntil());
   }
 
   bool is_writable() const override {
+    if (!const_cast<GuardedStream*>(this)->flush()) return false;
     return const_cast<GuardedStream*>(this)->waitFor(POLLOUT, Clock::now() + kWriteTimeout);
   }
 
@@ -149,6 +156,7 @@ class GuardedStream final : public httplib::Stream {
   // buffer refilled with one recv (or SSL_read) of up to kReadBuffer bytes,
   // not from a poll and a recv per byte.
   ssize_t read(char* ptr, size_t size) override {
+    if (!flush()) return -1;
     if (bufferedBytes() == 0) {
       ssize_t n = fill();
       if (n <= 0) return n;
@@ -159,23 +167,25 @@ class GuardedStream final : public httplib::Stream {
     return recordHead(ptr, static_cast<ssize_t>(n));
   }
 
+  // An answer's status line and headers (httplib writes them apart from
+  // the body) are held until the body's first bytes come, or until the
+  // answer is over, and go out with them in one send: one TCP segment and
+  // one wake-up of the client instead of two.
   ssize_t write(const char* ptr, size_t size) override {
-    auto until = Clock::now() + kWriteTimeout;
-    while (true) {
-      if (!waitFor(POLLOUT, until)) return -1;
-      if (ssl_) {
-        ERR_clear_error();
-        int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, 1 << 30)));
-        if (n > 0) return n;
-        int err = SSL_get_error(ssl_, n);
-        if (err == SSL_ERROR_WANT_WRITE) continue;
-        if (err == SSL_ERROR_WANT_READ && waitFor(POLLIN, until)) continue;
-        return -1;
-      }
-      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-      if (n >= 0) return n;
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+    if (pending_.empty() && isResponseHead(ptr, size)) {
+      pending_.assign(ptr, size);
+      return static_cast<ssize_t>(size);
     }
+    if (!pending_.empty()) return writeAfterPending(ptr, size);
+    return sendSome(ptr, size);
+  }
+
+  // Sends what write() holds back; false when the connection failed.
+  bool flush() {
+    if (pending_.empty()) return true;
+    std::string held = std::move(pending_);
+    pending_.clear();
+    return sendAll(held.data(), held.size());
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -196,6 +206,83 @@ class GuardedStream final : public httplib::Stream {
   static constexpr size_t kReadBuffer = 16 << 10;
 
   size_t bufferedBytes() const { return bufferEnd_ - bufferAt_; }
+
+  // "HTTP/1.1 200 OK\r\n...\r\n\r\n": a whole answer head, small enough
+  // to hold.
+  static bool isResponseHead(const char* ptr, size_t size) {
+    std::string_view text(ptr, size);
+    return size <= kHeadCap && text.starts_with("HTTP/") && text.ends_with("\r\n\r\n");
+  }
+
+  // Sends some of [ptr, ptr + size) as soon as the socket takes it (one
+  // send when it can: no poll first); the count sent, or -1.
+  ssize_t sendSome(const char* ptr, size_t size) {
+    auto until = Clock::now() + kWriteTimeout;
+    while (true) {
+      if (ssl_) {
+        ERR_clear_error();
+        int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+        if (n > 0) return n;
+        int err = SSL_get_error(ssl_, n);
+        short events = err == SSL_ERROR_WANT_WRITE  ? POLLOUT
+                       : err == SSL_ERROR_WANT_READ ? POLLIN
+                                                    : 0;
+        if (events == 0 || !waitFor(events, until)) return -1;
+        continue;
+      }
+      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (!waitFor(POLLOUT, until)) return -1;
+    }
+  }
+
+  bool sendAll(const char* ptr, size_t size) {
+    while (size > 0) {
+      ssize_t n = sendSome(ptr, size);
+      if (n <= 0) return false;
+      ptr += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  // The held head and the first bytes of the body: one send of both while
+  // the head has not gone out whole, then as write() would.
+  ssize_t writeAfterPending(const char* ptr, size_t size) {
+    if (ssl_) {  // TLS: one record of both
+      std::string both = std::move(pending_);
+      pending_.clear();
+      both.append(ptr, size);
+      return sendAll(both.data(), both.size()) ? static_cast<ssize_t>(size) : -1;
+    }
+    auto until = Clock::now() + kWriteTimeout;
+    size_t headSent = 0;
+    while (true) {
+      iovec parts[2] = {{pending_.data() + headSent, pending_.size() - headSent},
+                        {const_cast<char*>(ptr), size}};
+      msghdr message{};
+      message.msg_iov = parts;
+      message.msg_iovlen = 2;
+      ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if ((errno != EAGAIN && errno != EWOULDBLOCK) || !waitFor(POLLOUT, until)) {
+          pending_.clear();
+          return -1;
+        }
+        continue;
+      }
+      const size_t left = pending_.size() - headSent;
+      if (static_cast<size_t>(n) < left) {
+        headSent += static_cast<size_t>(n);
+        continue;
+      }
+      pending_.clear();
+      return static_cast<ssize_t>(static_cast<size_t>(n) - left);  // of the body; may be 0
+    }
+  }
 
   // Refills the empty buffer: what the socket holds now, else waits for
   // it under the same deadlines as before (readUntil(), slow clients, a
@@ -296,6 +383,7 @@ class GuardedStream final : public httplib::Stream {
   std::string head_;
   bool headDone_ = false;
   std::array<char, kReadBuffer> buffer_;
+  std::string pending_;                  // an answer's head, held until its body's first bytes
   size_t bufferAt_ = 0, bufferEnd_ = 0;  // unread bytes: [bufferAt_, bufferEnd_)
   Clock::time_point waitingSince_{};
   Clock::time_point deadline_{};
@@ -343,6 +431,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     stream.closeRequested = false;
     bool last = served + 1 == kMaxRequestsPerConnection;
     ok = process_request(stream, last, closed, nullptr);
+    if (!stream.flush()) ok = false;
     stream.endReadPhase();
     if (closed || stream.closeRequested || svr_sock_ == INVALID_SOCKET) break;
   }

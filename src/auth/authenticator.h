@@ -1,9 +1,10 @@
 // Authenticator: who is calling, from the request's bearer token.
 //
 // A token is looked up by the SHA-256 of its secret in the Store on every
-// request, so a revoked token stops working at once (there is no cache to
-// go stale). The Principal names the token; that name is the actor of what
-// the request does. Thread-safe: the Store's reads are.
+// request, so a revoked token stops working at once (the SQLite store keeps
+// live tokens in memory and forgets them all when a token is added or
+// revoked, in the process that alone writes the file). The Principal names the token; that name is
+// the actor of what the request does. Thread-safe: the Store's reads are.
 #pragma once
 
 #include <string>

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,9 @@ using sqlite::Connection;
 
 constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kReadConnections = 4;
+// Live tokens kept in memory (findTokenByHash); there are seldom more than
+// a few dozen.
+constexpr size_t kTokensKept = 1024;
 
 class SqliteStore final : public Store {
  public:
@@ -68,16 +72,20 @@ class SqliteStore final : public Store {
   Status renewLeases() override { return okStatus(); }
   Status putToken(const TokenRow& row, const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return audited(audit, [&](const sqlite::BeforeCommit& hook) {
+    Status put = audited(audit, [&](const sqlite::BeforeCommit& hook) {
       return sqlite::insertToken(*conn_, row, hook);
     });
+    forgetTokens();
+    return put;
   }
   Result<TokenRow> revokeToken(const std::string& name, WallTime at,
                                const audit::Entry* audit) override {
     std::lock_guard lock(writeMu_);
-    return audited(audit, [&](const sqlite::BeforeCommit& hook) {
+    auto revoked = audited(audit, [&](const sqlite::BeforeCommit& hook) {
       return sqlite::markTokenRevoked(*conn_, name, at, hook);
     });
+    forgetTokens();
+    return revoked;
   }
   // Finds a batch on a read connection, deletes it in the writer's turn,
   // gives the turn back, and again until the walk is over: the engine's
@@ -278,8 +286,27 @@ class SqliteStore final : public Store {
   Result<std::vector<TokenRow>> listTokens() override {
     return read([&](Connection& c) { return sqlite::selectTokens(c); });
   }
+  // Every request looks its token up, so the live tokens found are kept in
+  // memory. Only this process writes the file (it holds its lock), and
+  // putToken and revokeToken forget them all once their transaction has
+  // ended: a revoked token is refused from the moment its revocation is
+  // answered. A lookup that raced with one of them is not kept (the
+  // generation moved), and unknown secrets are never kept, so guessing
+  // cannot fill the memory.
   Result<std::optional<TokenRow>> findTokenByHash(const std::string& hash) override {
-    return read([&](Connection& c) { return sqlite::selectTokenByHash(c, hash); });
+    uint64_t generation;
+    {
+      std::lock_guard lock(tokensMu_);
+      if (auto it = tokens_.find(hash); it != tokens_.end()) return std::optional(it->second);
+      generation = tokensGeneration_;
+    }
+    auto row = read([&](Connection& c) { return sqlite::selectTokenByHash(c, hash); });
+    if (row.ok() && *row && !(*row)->revokedAt) {
+      std::lock_guard lock(tokensMu_);
+      if (generation == tokensGeneration_ && tokens_.size() < kTokensKept)
+        tokens_.emplace(hash, **row);
+    }
+    return row;
   }
   Result<std::string> integrityCheck() override {
     return read([&](Connection& c) { return sqlite::selectIntegrityCheck(c); });
@@ -319,6 +346,12 @@ class SqliteStore final : public Store {
     head_ = writer_.auditHead();
   }
 
+  void forgetTokens() {
+    std::lock_guard lock(tokensMu_);
+    ++tokensGeneration_;
+    tokens_.clear();
+  }
+
   // Declared first so it is released last, after every connection closed.
   std::unique_ptr<sqlite::FileLock> lock_;
   std::unique_ptr<Connection> conn_;  // the writer's
@@ -327,6 +360,9 @@ class SqliteStore final : public Store {
   sqlite::Writer writer_;  // guarded by writeMu_
   std::mutex headMu_;
   audit::Head head_;  // guarded by headMu_: the writer's, as of its last write
+  std::mutex tokensMu_;
+  std::unordered_map<std::string, TokenRow> tokens_;  // by hash; guarded by tokensMu_
+  uint64_t tokensGeneration_ = 0;                     // guarded by tokensMu_
 };
 
 Status configureWriter(Connection& conn, const StoreOptions& options) {

@@ -188,6 +188,32 @@ TEST_F(SqliteStoreTest, EventsAndLogsComeInOrder) {
   EXPECT_TRUE(third->empty());
 }
 
+// Live tokens are kept in memory after their first lookup; a revocation
+// or a new token is seen by the very next lookup.
+TEST_F(SqliteStoreTest, ATokenLookupSeesARevocationAtOnce) {
+  TokenRow alice{"alice", "hash-alice", "admin", at(1), "keel serve", std::nullopt};
+  ASSERT_TRUE(store_->putToken(alice).ok());
+  for (int i = 0; i < 2; ++i) {  // the second lookup is served from memory
+    auto found = store_->findTokenByHash("hash-alice");
+    ASSERT_TRUE(found.ok()) << found.error().toString();
+    ASSERT_TRUE(found->has_value());
+    EXPECT_FALSE((*found)->revokedAt);
+  }
+  auto unknown = store_->findTokenByHash("hash-bob");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->has_value());
+  ASSERT_TRUE(store_->putToken({"bob", "hash-bob", "admin", at(2), "alice", std::nullopt}).ok());
+  unknown = store_->findTokenByHash("hash-bob");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_TRUE(unknown->has_value()) << "an unknown secret was remembered as unknown";
+
+  ASSERT_TRUE(store_->revokeToken("alice", at(3)).ok());
+  auto revoked = store_->findTokenByHash("hash-alice");
+  ASSERT_TRUE(revoked.ok());
+  ASSERT_TRUE(revoked->has_value());
+  EXPECT_EQ((*revoked)->revokedAt, at(3));
+}
+
 TEST_F(SqliteStoreTest, MissingRowsReadAsNothing) {
   auto run = store_->getRun("nope");
   ASSERT_TRUE(run.ok());
