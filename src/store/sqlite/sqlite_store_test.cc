@@ -1,6 +1,10 @@
 // The SQLite store's reads and writes, against real files in a temp dir.
 #include "store/sqlite/sqlite_store.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include <gtest/gtest.h>
 
 #include "store/sqlite/store_test_util.h"
@@ -186,6 +190,68 @@ TEST_F(SqliteStoreTest, EventsAndLogsComeInOrder) {
   auto third = store_->stepLogs("r1", "a", 3);
   ASSERT_TRUE(third.ok());
   EXPECT_TRUE(third->empty());
+}
+
+// A batch's events are inserted many rows per statement: 37 of them, two
+// runs interleaved, come back whole, each run's in the order appended, and
+// the seq of each follows the batch's order.
+TEST_F(SqliteStoreTest, ManyEventsOfOneBatchKeepTheirOrderAndFields) {
+  Batch batch;
+  batch.mutations.emplace_back(PutRun{makeRun("r1")});
+  std::vector<EventRow> appended;
+  for (int i = 0; i < 37; ++i) {
+    EventRow e = makeEvent(i % 2 ? "r2" : "r1", fmt::format("kind_{}", i), "a");
+    e.attempt = i;
+    e.message = fmt::format("message 'quoted' {}", i);
+    e.actor = i % 3 ? "keel" : "alice";
+    e.reason = fmt::format("reason {}", i);
+    e.at = at(i);
+    appended.push_back(e);
+    batch.mutations.emplace_back(AppendEvent{e});
+  }
+  batch.mutations.emplace_back(PutRun{makeRun("r2")});  // after its events: checked at COMMIT
+  applyOk(batch);
+  int64_t lastSeq = 0;
+  std::vector<EventRow> back;
+  for (const char* run : {"r1", "r2"}) {
+    auto events = store_->runEvents(run);
+    ASSERT_TRUE(events.ok()) << events.error().toString();
+    ASSERT_EQ(events->size(), std::string(run) == "r1" ? 19u : 18u);
+    back.insert(back.end(), events->begin(), events->end());
+  }
+  std::sort(back.begin(), back.end(),
+            [](const EventRow& x, const EventRow& y) { return x.seq < y.seq; });
+  ASSERT_EQ(back.size(), appended.size());
+  for (size_t i = 0; i < back.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_GT(back[i].seq, lastSeq);
+    lastSeq = back[i].seq;
+    EXPECT_EQ(back[i].runId, appended[i].runId);
+    EXPECT_EQ(back[i].kind, appended[i].kind);
+    EXPECT_EQ(back[i].step, "a");
+    EXPECT_EQ(back[i].attempt, appended[i].attempt);
+    EXPECT_EQ(back[i].message, appended[i].message);
+    EXPECT_EQ(back[i].actor, appended[i].actor);
+    EXPECT_EQ(back[i].reason, appended[i].reason);
+    EXPECT_EQ(back[i].at, appended[i].at);
+  }
+}
+
+// An event of a run that the batch never writes fails the whole batch,
+// whether it went in a statement of many rows or alone.
+TEST_F(SqliteStoreTest, AnEventOfAMissingRunFailsItsWholeBatch) {
+  for (int count : {1, 16, 17}) {
+    SCOPED_TRACE(count);
+    Batch batch;
+    batch.mutations.emplace_back(PutRun{makeRun(fmt::format("ok-{}", count))});
+    for (int i = 0; i < count; ++i)
+      batch.mutations.emplace_back(
+          AppendEvent{makeEvent(i == count - 1 ? "ghost" : fmt::format("ok-{}", count), "x")});
+    EXPECT_FALSE(store_->apply(batch).ok());
+    auto run = store_->getRun(fmt::format("ok-{}", count));
+    ASSERT_TRUE(run.ok());
+    EXPECT_FALSE(run->has_value());
+  }
 }
 
 // Live tokens are kept in memory after their first lookup; a revocation

@@ -61,6 +61,38 @@ constexpr const char* kInsertEvent = R"sql(
 INSERT INTO events (run_id, at, kind, step, attempt, message, actor, reason)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))sql";
 
+// A batch's events go in kEventsPerInsert rows per statement: one
+// statement, and one update of the AUTOINCREMENT counter, for many rows.
+// Rows of one statement take their seq in the order of its VALUES.
+constexpr size_t kEventsPerInsert = 16;
+constexpr int kEventFields = 8;
+
+const std::string& insertEventsSql() {
+  static const std::string sql = [] {
+    std::string text =
+        "INSERT INTO events (run_id, at, kind, step, attempt, message, actor, reason) VALUES ";
+    for (size_t row = 0; row < kEventsPerInsert; ++row) {
+      text += row == 0 ? "(" : ", (";
+      for (int col = 1; col <= kEventFields; ++col)
+        text += fmt::format("{}?{}", col == 1 ? "" : ", ", row * kEventFields + col);
+      text += ")";
+    }
+    return text;
+  }();
+  return sql;
+}
+
+void bindEvent(Statement& s, int first, const EventRow& r) {
+  s.bind(first, r.runId);
+  s.bind(first + 1, r.at);
+  s.bind(first + 2, r.kind);
+  s.bind(first + 3, r.step);
+  s.bind(first + 4, r.attempt);
+  s.bind(first + 5, r.message);
+  s.bind(first + 6, r.actor);
+  s.bind(first + 7, r.reason);
+}
+
 constexpr const char* kPutStepPos = R"sql(
 INSERT INTO keel_counters (name, value) VALUES ('step_pos', ?1)
 ON CONFLICT (name) DO UPDATE SET value = excluded.value)sql";
@@ -88,13 +120,25 @@ Status Writer::apply(const Batch& batch) {
   if (batch.empty()) return okStatus();
   KEEL_TRY(conn_.beginImmediate());
   txAuditHead_ = auditHead_;
+  // Events go last, together (their run is checked at COMMIT: the
+  // foreign key is deferred); every other row in the batch's order.
+  std::vector<const EventRow*> events;
   for (const Mutation& m : batch.mutations) {
+    if (const auto* e = std::get_if<AppendEvent>(&m)) {
+      events.push_back(&e->row);
+      continue;
+    }
     Status s = std::visit([this](const auto& x) { return put(x); }, m);
     if (!s.ok()) {
       conn_.rollback();
       txAuditHead_ = auditHead_;
       return s;
     }
+  }
+  if (Status s = putEvents(events); !s.ok()) {
+    conn_.rollback();
+    txAuditHead_ = auditHead_;
+    return s;
   }
   if (lastStepPos_ != storedStepPos_) {
     Status s = putStepPos();
@@ -199,20 +243,30 @@ Status Writer::put(const PutAttempt& m) {
       *s, [&] { return fmt::format("cannot store attempt {}/{}/{}", r.runId, r.step, r.n); });
 }
 
-Status Writer::put(const AppendEvent& m) {
-  const EventRow& r = m.row;
+Status Writer::put(const AppendEvent& m) { return putEvent(m.row); }
+
+Status Writer::putEvent(const EventRow& r) {
   auto s = conn_.cached(kInsertEvent);
   if (!s.ok()) return s.error();
-  (*s)->bind(1, r.runId);
-  (*s)->bind(2, r.at);
-  (*s)->bind(3, r.kind);
-  (*s)->bind(4, r.step);
-  (*s)->bind(5, r.attempt);
-  (*s)->bind(6, r.message);
-  (*s)->bind(7, r.actor);
-  (*s)->bind(8, r.reason);
+  bindEvent(**s, 1, r);
   return runBound(*s,
                   [&] { return fmt::format("cannot append event {} of run {}", r.kind, r.runId); });
+}
+
+Status Writer::putEvents(const std::vector<const EventRow*>& events) {
+  size_t at = 0;
+  for (; events.size() - at >= kEventsPerInsert; at += kEventsPerInsert) {
+    auto s = conn_.cached(insertEventsSql());
+    if (!s.ok()) return s.error();
+    for (size_t row = 0; row < kEventsPerInsert; ++row)
+      bindEvent(**s, static_cast<int>(row) * kEventFields + 1, *events[at + row]);
+    KEEL_TRY(runBound(*s, [&] {
+      return fmt::format("cannot append {} events of runs {} to {}", kEventsPerInsert,
+                         events[at]->runId, events[at + kEventsPerInsert - 1]->runId);
+    }));
+  }
+  for (; at < events.size(); ++at) KEEL_TRY(putEvent(*events[at]));
+  return okStatus();
 }
 
 Status Writer::put(const PutLog& m) {

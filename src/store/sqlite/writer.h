@@ -53,6 +53,9 @@ class Writer {
   Status put(const PutStep& m);
   Status put(const PutAttempt& m);
   Status put(const AppendEvent& m);
+  Status putEvent(const EventRow& r);
+  // Appends `events` in order, many rows per statement.
+  Status putEvents(const std::vector<const EventRow*>& events);
   Status put(const PutLog& m);
   Status put(const PutInboundEvent& m);
   Status put(const PutScheduleState& m);
