@@ -192,6 +192,44 @@ TEST_F(SqliteStoreTest, EventsAndLogsComeInOrder) {
   EXPECT_TRUE(third->empty());
 }
 
+// Rows go many per statement: a step, an attempt and a log written several
+// times in one batch (inside one statement and across two) end as their
+// last write says, and steps keep the order of their first write.
+TEST_F(SqliteStoreTest, RowsWrittenTwiceInOneBatchEndAsTheLastWriteSays) {
+  Batch batch;
+  batch.mutations.emplace_back(PutRun{makeRun("r1")});
+  const std::vector<std::string> names = {"e", "d", "c", "b", "a"};
+  for (int round = 0; round < 4; ++round)  // 20 step writes: 16 in one statement, then 4
+    for (const auto& name : names) {
+      StepRow step = makeStep("r1", name, round == 3 ? StepState::kSucceeded : StepState::kRunning);
+      step.attempts = round;
+      step.outputJson = fmt::format(R"({{"round":{}}})", round);
+      batch.mutations.emplace_back(PutStep{step});
+      AttemptRow attempt = makeAttempt("r1", name, 1, AttemptState::kRunning);
+      attempt.message = fmt::format("round {}", round);
+      batch.mutations.emplace_back(PutAttempt{attempt});
+      batch.mutations.emplace_back(
+          PutLog{{"r1", name, 1, fmt::format("out {}", round), "", round, 0}});
+    }
+  applyOk(batch);
+  RunDetail d = detail("r1");
+  ASSERT_EQ(d.steps.size(), names.size());
+  ASSERT_EQ(d.attempts.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    SCOPED_TRACE(names[i]);
+    EXPECT_EQ(d.steps[i].name, names[i]);  // the order of first writes
+    EXPECT_EQ(d.steps[i].state, StepState::kSucceeded);
+    EXPECT_EQ(d.steps[i].attempts, 3);
+    EXPECT_EQ(d.steps[i].outputJson, R"({"round":3})");
+    auto logs = store_->stepLogs("r1", names[i]);
+    ASSERT_TRUE(logs.ok());
+    ASSERT_EQ(logs->size(), 1u);
+    EXPECT_EQ((*logs)[0].stdoutText, "out 3");
+    EXPECT_EQ((*logs)[0].stdoutBytes, 3);
+  }
+  for (const auto& a : d.attempts) EXPECT_EQ(a.message, "round 3") << a.step;
+}
+
 // A batch's events are inserted many rows per statement: 37 of them, two
 // runs interleaved, come back whole, each run's in the order appended, and
 // the seq of each follows the batch's order.

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <type_traits>
 #include <variant>
 
 #include <fmt/format.h>
@@ -39,70 +40,114 @@ ON CONFLICT (id) DO UPDATE SET
   trace_id = excluded.trace_id, request_id = excluded.request_id,
   parent_span_id = excluded.parent_span_id)sql";
 
-constexpr const char* kUpsertStep = R"sql(
+// The rows of steps, attempts, logs and events in a batch go many per
+// statement (one INSERT with kRowsPerStatement, then kFewRows, then single
+// VALUES tuples): one statement to prepare, step and reset, and for events
+// one update of the AUTOINCREMENT counter, for many rows. Rows of one
+// statement are written in the order of its VALUES, so a step upserted
+// twice in a batch ends as its second row says, and events take their seq
+// in the batch's order.
+struct RowsSql {
+  const char* head;  // "INSERT INTO t (columns) VALUES "
+  int fields;        // placeholders per row
+  const char* tail;  // "" or the ON CONFLICT clause
+};
+
+constexpr size_t kRowsPerStatement = 16;
+constexpr size_t kFewRows = 4;
+
+std::string rowsSql(const RowsSql& sql, size_t rows) {
+  std::string text = sql.head;
+  for (size_t row = 0; row < rows; ++row) {
+    text += row == 0 ? "(" : ", (";
+    for (int col = 1; col <= sql.fields; ++col)
+      text += fmt::format("{}?{}", col == 1 ? "" : ", ", static_cast<int>(row) * sql.fields + col);
+    text += ")";
+  }
+  return text + sql.tail;
+}
+
+// The statements of `sql` for 1, kFewRows and kRowsPerStatement rows.
+struct RowsStatements {
+  explicit RowsStatements(const RowsSql& sql)
+      : fields(sql.fields),
+        one(rowsSql(sql, 1)),
+        few(rowsSql(sql, kFewRows)),
+        many(rowsSql(sql, kRowsPerStatement)) {}
+  int fields;
+  std::string one, few, many;
+};
+
+// Writes `rows` in order, as few statements as RowsStatements allow.
+// bind(statement, firstParameter, row); describe(first, last) names rows
+// in an error.
+template <typename Row, typename Bind, typename Describe>
+Status writeRows(Connection& conn, const RowsStatements& sql, const std::vector<const Row*>& rows,
+                 Bind bind, Describe describe) {
+  size_t at = 0;
+  while (at < rows.size()) {
+    const size_t left = rows.size() - at;
+    const size_t n = left >= kRowsPerStatement ? kRowsPerStatement
+                     : left >= kFewRows        ? kFewRows
+                                               : 1;
+    auto s = conn.cached(n == kRowsPerStatement ? sql.many : n == kFewRows ? sql.few : sql.one);
+    if (!s.ok()) return s.error();
+    for (size_t row = 0; row < n; ++row)
+      bind(**s, static_cast<int>(row) * sql.fields + 1, *rows[at + row]);
+    auto more = (*s)->next();
+    if (!more.ok())
+      return Error(
+          more.error().code(),
+          fmt::format("{}: {}", describe(*rows[at], *rows[at + n - 1]), more.error().message()));
+    at += n;
+  }
+  return okStatus();
+}
+
+const RowsStatements& stepStatements() {
+  static const RowsStatements sql({R"sql(
 INSERT INTO steps (run_id, name, pos, state, attempts, output_json, reason, due_at, wait_kind,
-                   wait_reason)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                   wait_reason) VALUES )sql",
+                                   10, R"sql(
 ON CONFLICT (run_id, name) DO UPDATE SET
   state = excluded.state, attempts = excluded.attempts, output_json = excluded.output_json,
   reason = excluded.reason, due_at = excluded.due_at, wait_kind = excluded.wait_kind,
-  wait_reason = excluded.wait_reason)sql";
-
-constexpr const char* kUpsertAttempt = R"sql(
-INSERT INTO attempts (run_id, step, n, state, started_at, finished_at, exit_code, signal,
-                      failure_class, message)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-ON CONFLICT (run_id, step, n) DO UPDATE SET
-  state = excluded.state, started_at = excluded.started_at, finished_at = excluded.finished_at,
-  exit_code = excluded.exit_code, signal = excluded.signal,
-  failure_class = excluded.failure_class, message = excluded.message)sql";
-
-constexpr const char* kInsertEvent = R"sql(
-INSERT INTO events (run_id, at, kind, step, attempt, message, actor, reason)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))sql";
-
-// A batch's events go in kEventsPerInsert rows per statement: one
-// statement, and one update of the AUTOINCREMENT counter, for many rows.
-// Rows of one statement take their seq in the order of its VALUES.
-constexpr size_t kEventsPerInsert = 16;
-constexpr int kEventFields = 8;
-
-const std::string& insertEventsSql() {
-  static const std::string sql = [] {
-    std::string text =
-        "INSERT INTO events (run_id, at, kind, step, attempt, message, actor, reason) VALUES ";
-    for (size_t row = 0; row < kEventsPerInsert; ++row) {
-      text += row == 0 ? "(" : ", (";
-      for (int col = 1; col <= kEventFields; ++col)
-        text += fmt::format("{}?{}", col == 1 ? "" : ", ", row * kEventFields + col);
-      text += ")";
-    }
-    return text;
-  }();
+  wait_reason = excluded.wait_reason)sql"});
   return sql;
 }
 
-void bindEvent(Statement& s, int first, const EventRow& r) {
-  s.bind(first, r.runId);
-  s.bind(first + 1, r.at);
-  s.bind(first + 2, r.kind);
-  s.bind(first + 3, r.step);
-  s.bind(first + 4, r.attempt);
-  s.bind(first + 5, r.message);
-  s.bind(first + 6, r.actor);
-  s.bind(first + 7, r.reason);
+const RowsStatements& attemptStatements() {
+  static const RowsStatements sql({R"sql(
+INSERT INTO attempts (run_id, step, n, state, started_at, finished_at, exit_code, signal,
+                      failure_class, message) VALUES )sql",
+                                   10, R"sql(
+ON CONFLICT (run_id, step, n) DO UPDATE SET
+  state = excluded.state, started_at = excluded.started_at, finished_at = excluded.finished_at,
+  exit_code = excluded.exit_code, signal = excluded.signal,
+  failure_class = excluded.failure_class, message = excluded.message)sql"});
+  return sql;
+}
+
+const RowsStatements& eventStatements() {
+  static const RowsStatements sql({R"sql(
+INSERT INTO events (run_id, at, kind, step, attempt, message, actor, reason) VALUES )sql",
+                                   8, ""});
+  return sql;
+}
+
+const RowsStatements& logStatements() {
+  static const RowsStatements sql({R"sql(
+INSERT INTO logs (run_id, step, attempt, stdout, stderr, stdout_bytes, stderr_bytes) VALUES )sql",
+                                   7, R"sql(
+ON CONFLICT (run_id, step, attempt) DO UPDATE SET
+  stdout = excluded.stdout, stderr = excluded.stderr, stdout_bytes = excluded.stdout_bytes,
+  stderr_bytes = excluded.stderr_bytes)sql"});
+  return sql;
 }
 
 constexpr const char* kPutStepPos = R"sql(
 INSERT INTO keel_counters (name, value) VALUES ('step_pos', ?1)
 ON CONFLICT (name) DO UPDATE SET value = excluded.value)sql";
-
-constexpr const char* kUpsertLog = R"sql(
-INSERT INTO logs (run_id, step, attempt, stdout, stderr, stdout_bytes, stderr_bytes)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-ON CONFLICT (run_id, step, attempt) DO UPDATE SET
-  stdout = excluded.stdout, stderr = excluded.stderr, stdout_bytes = excluded.stdout_bytes,
-  stderr_bytes = excluded.stderr_bytes)sql";
 
 // Runs a bound statement that returns no rows. `what` names the row in an
 // error, and is called only then: formatting on every upsert would cost
@@ -116,41 +161,53 @@ Status runBound(ScopedStatement& s, What what) {
 
 }  // namespace
 
+// The rows of a batch that go many per statement (RowsSql), in order.
+struct Writer::BatchRows {
+  std::vector<const StepRow*> steps;
+  std::vector<const AttemptRow*> attempts;
+  std::vector<const LogRow*> logs;
+  std::vector<const EventRow*> events;
+};
+
 Status Writer::apply(const Batch& batch) {
   if (batch.empty()) return okStatus();
   KEEL_TRY(conn_.beginImmediate());
   txAuditHead_ = auditHead_;
-  // Events go last, together (their run is checked at COMMIT: the
-  // foreign key is deferred); every other row in the batch's order.
-  std::vector<const EventRow*> events;
+  // Steps, attempts, logs and events go after the other rows, each table's
+  // in the batch's order; the run they belong to is checked at COMMIT
+  // (their foreign keys are deferred).
+  BatchRows rows;
+  Status s = okStatus();
   for (const Mutation& m : batch.mutations) {
-    if (const auto* e = std::get_if<AppendEvent>(&m)) {
-      events.push_back(&e->row);
-      continue;
-    }
-    Status s = std::visit([this](const auto& x) { return put(x); }, m);
-    if (!s.ok()) {
-      conn_.rollback();
-      txAuditHead_ = auditHead_;
-      return s;
-    }
+    s = std::visit(
+        [&](const auto& x) -> Status {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, PutStep>) {
+            rows.steps.push_back(&x.row);
+          } else if constexpr (std::is_same_v<T, PutAttempt>) {
+            rows.attempts.push_back(&x.row);
+          } else if constexpr (std::is_same_v<T, PutLog>) {
+            rows.logs.push_back(&x.row);
+          } else if constexpr (std::is_same_v<T, AppendEvent>) {
+            rows.events.push_back(&x.row);
+          } else {
+            return put(x);
+          }
+          return okStatus();
+        },
+        m);
+    if (!s.ok()) break;
   }
-  if (Status s = putEvents(events); !s.ok()) {
+  if (s.ok()) s = putRows(rows);
+  if (s.ok() && lastStepPos_ != storedStepPos_) s = putStepPos();
+  if (!s.ok()) {
     conn_.rollback();
     txAuditHead_ = auditHead_;
     return s;
   }
-  if (lastStepPos_ != storedStepPos_) {
-    Status s = putStepPos();
-    if (!s.ok()) {
-      conn_.rollback();
-      txAuditHead_ = auditHead_;
-      return s;
-    }
-  }
-  if (Status s = commitOrRollback("commit failed, the batch is not durable"); !s.ok()) {
+  if (Status c = commitOrRollback("commit failed, the batch is not durable"); !c.ok()) {
     txAuditHead_ = auditHead_;
-    return s;
+    return c;
   }
   storedStepPos_ = lastStepPos_;
   auditHead_ = txAuditHead_;
@@ -208,80 +265,74 @@ Status Writer::put(const PutRun& m) {
                fmt::format("cannot store run {}: {}", r.id, more.error().message()));
 }
 
-Status Writer::put(const PutStep& m) {
-  const StepRow& r = m.row;
-  auto s = conn_.cached(kUpsertStep);
-  if (!s.ok()) return s.error();
-  (*s)->bind(1, r.runId);
-  (*s)->bind(2, r.name);
-  (*s)->bind(3, ++lastStepPos_);  // used only when the row is new
-  (*s)->bind(4, toString(r.state));
-  (*s)->bind(5, r.attempts);
-  (*s)->bind(6, r.outputJson);
-  (*s)->bind(7, r.reason);
-  (*s)->bind(8, r.dueAt);
-  (*s)->bindTextOrNull(9, r.waitKind);
-  (*s)->bindTextOrNull(10, r.waitReason);
-  return runBound(*s, [&] { return fmt::format("cannot store step {}/{}", r.runId, r.name); });
-}
-
-Status Writer::put(const PutAttempt& m) {
-  const AttemptRow& r = m.row;
-  auto s = conn_.cached(kUpsertAttempt);
-  if (!s.ok()) return s.error();
-  (*s)->bind(1, r.runId);
-  (*s)->bind(2, r.step);
-  (*s)->bind(3, r.n);
-  (*s)->bind(4, toString(r.state));
-  (*s)->bind(5, r.startedAt);
-  (*s)->bind(6, r.finishedAt);
-  (*s)->bind(7, r.exitCode);
-  (*s)->bind(8, r.signal);
-  (*s)->bind(9, toString(r.failureClass));
-  (*s)->bind(10, r.message);
-  return runBound(
-      *s, [&] { return fmt::format("cannot store attempt {}/{}/{}", r.runId, r.step, r.n); });
-}
-
-Status Writer::put(const AppendEvent& m) { return putEvent(m.row); }
-
-Status Writer::putEvent(const EventRow& r) {
-  auto s = conn_.cached(kInsertEvent);
-  if (!s.ok()) return s.error();
-  bindEvent(**s, 1, r);
-  return runBound(*s,
-                  [&] { return fmt::format("cannot append event {} of run {}", r.kind, r.runId); });
-}
-
-Status Writer::putEvents(const std::vector<const EventRow*>& events) {
-  size_t at = 0;
-  for (; events.size() - at >= kEventsPerInsert; at += kEventsPerInsert) {
-    auto s = conn_.cached(insertEventsSql());
-    if (!s.ok()) return s.error();
-    for (size_t row = 0; row < kEventsPerInsert; ++row)
-      bindEvent(**s, static_cast<int>(row) * kEventFields + 1, *events[at + row]);
-    KEEL_TRY(runBound(*s, [&] {
-      return fmt::format("cannot append {} events of runs {} to {}", kEventsPerInsert,
-                         events[at]->runId, events[at + kEventsPerInsert - 1]->runId);
-    }));
-  }
-  for (; at < events.size(); ++at) KEEL_TRY(putEvent(*events[at]));
-  return okStatus();
-}
-
-Status Writer::put(const PutLog& m) {
-  const LogRow& r = m.row;
-  auto s = conn_.cached(kUpsertLog);
-  if (!s.ok()) return s.error();
-  (*s)->bind(1, r.runId);
-  (*s)->bind(2, r.step);
-  (*s)->bind(3, r.attempt);
-  (*s)->bindBlob(4, r.stdoutText);  // process output need not be UTF-8
-  (*s)->bindBlob(5, r.stderrText);
-  (*s)->bind(6, r.stdoutBytes);
-  (*s)->bind(7, r.stderrBytes);
-  return runBound(
-      *s, [&] { return fmt::format("cannot store logs of {}/{}/{}", r.runId, r.step, r.attempt); });
+Status Writer::putRows(const BatchRows& rows) {
+  KEEL_TRY(writeRows(
+      conn_, stepStatements(), rows.steps,
+      [this](Statement& s, int i, const StepRow& r) {
+        s.bind(i, r.runId);
+        s.bind(i + 1, r.name);
+        s.bind(i + 2, ++lastStepPos_);  // used only when the row is new
+        s.bind(i + 3, toString(r.state));
+        s.bind(i + 4, r.attempts);
+        s.bind(i + 5, r.outputJson);
+        s.bind(i + 6, r.reason);
+        s.bind(i + 7, r.dueAt);
+        s.bindTextOrNull(i + 8, r.waitKind);
+        s.bindTextOrNull(i + 9, r.waitReason);
+      },
+      [](const StepRow& first, const StepRow& last) {
+        return fmt::format("cannot store steps {}/{} to {}/{}", first.runId, first.name, last.runId,
+                           last.name);
+      }));
+  KEEL_TRY(writeRows(
+      conn_, attemptStatements(), rows.attempts,
+      [](Statement& s, int i, const AttemptRow& r) {
+        s.bind(i, r.runId);
+        s.bind(i + 1, r.step);
+        s.bind(i + 2, r.n);
+        s.bind(i + 3, toString(r.state));
+        s.bind(i + 4, r.startedAt);
+        s.bind(i + 5, r.finishedAt);
+        s.bind(i + 6, r.exitCode);
+        s.bind(i + 7, r.signal);
+        s.bind(i + 8, toString(r.failureClass));
+        s.bind(i + 9, r.message);
+      },
+      [](const AttemptRow& first, const AttemptRow& last) {
+        return fmt::format("cannot store attempts {}/{}/{} to {}/{}/{}", first.runId, first.step,
+                           first.n, last.runId, last.step, last.n);
+      }));
+  KEEL_TRY(writeRows(
+      conn_, logStatements(), rows.logs,
+      [](Statement& s, int i, const LogRow& r) {
+        s.bind(i, r.runId);
+        s.bind(i + 1, r.step);
+        s.bind(i + 2, r.attempt);
+        s.bindBlob(i + 3, r.stdoutText);  // process output need not be UTF-8
+        s.bindBlob(i + 4, r.stderrText);
+        s.bind(i + 5, r.stdoutBytes);
+        s.bind(i + 6, r.stderrBytes);
+      },
+      [](const LogRow& first, const LogRow& last) {
+        return fmt::format("cannot store logs of {}/{}/{} to {}/{}/{}", first.runId, first.step,
+                           first.attempt, last.runId, last.step, last.attempt);
+      }));
+  return writeRows(
+      conn_, eventStatements(), rows.events,
+      [](Statement& s, int i, const EventRow& r) {
+        s.bind(i, r.runId);
+        s.bind(i + 1, r.at);
+        s.bind(i + 2, r.kind);
+        s.bind(i + 3, r.step);
+        s.bind(i + 4, r.attempt);
+        s.bind(i + 5, r.message);
+        s.bind(i + 6, r.actor);
+        s.bind(i + 7, r.reason);
+      },
+      [](const EventRow& first, const EventRow& last) {
+        return fmt::format("cannot append events {} of run {} to {} of run {}", first.kind,
+                           first.runId, last.kind, last.runId);
+      });
 }
 
 Status Writer::put(const PutInboundEvent& m) { return insertInboundEvent(conn_, m.row); }

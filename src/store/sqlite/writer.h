@@ -50,13 +50,9 @@ class Writer {
 
  private:
   Status put(const PutRun& m);
-  Status put(const PutStep& m);
-  Status put(const PutAttempt& m);
-  Status put(const AppendEvent& m);
-  Status putEvent(const EventRow& r);
-  // Appends `events` in order, many rows per statement.
-  Status putEvents(const std::vector<const EventRow*>& events);
-  Status put(const PutLog& m);
+  struct BatchRows;
+  // The batch's steps, attempts, logs and events, many rows per statement.
+  Status putRows(const BatchRows& rows);
   Status put(const PutInboundEvent& m);
   Status put(const PutScheduleState& m);
   Status put(const PutFileArrival& m);
