@@ -23,7 +23,9 @@ Statement& Statement::operator=(Statement&& other) noexcept {
 void Statement::bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
 
 void Statement::bind(int i, std::string_view text) {
-  sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  // A null data pointer would bind NULL, not ''.
+  sqlite3_bind_text64(stmt_, i, text.empty() ? "" : text.data(), text.size(), SQLITE_STATIC,
+                      SQLITE_UTF8);
 }
 
 void Statement::bind(int i, WallTime t) { bind(i, toUnixMillis(t)); }
@@ -47,6 +49,11 @@ void Statement::bind(int i, const std::optional<int>& v) {
 void Statement::bindBlob(int i, std::string_view bytes) {
   // A zero-length blob, not NULL: a step that printed nothing has "" output.
   sqlite3_bind_blob64(stmt_, i, bytes.empty() ? "" : bytes.data(), bytes.size(), SQLITE_STATIC);
+}
+
+void Statement::bindCopy(int i, std::string_view text) {
+  sqlite3_bind_text64(stmt_, i, text.empty() ? "" : text.data(), text.size(), SQLITE_TRANSIENT,
+                      SQLITE_UTF8);
 }
 
 void Statement::bindNull(int i) { sqlite3_bind_null(stmt_, i); }

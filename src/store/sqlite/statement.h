@@ -3,8 +3,12 @@
 // Binding takes 1-based parameter indexes and column reads 0-based column
 // indexes, as SQLite does. Text and blobs are bound without copying
 // (SQLITE_STATIC): the caller keeps them alive until reset(), which also
-// clears every binding so no dangling pointer survives a use. A Statement
-// belongs to one Connection and, like it, to one thread at a time.
+// clears every binding so no dangling pointer survives a use. Binding a
+// temporary std::string does not compile (it would be gone before the
+// statement runs): name it, or bindCopy() it. An empty text is bound as
+// '' even when its view has no data pointer; only bindNull and
+// bindTextOrNull bind NULL. A Statement belongs to one Connection and,
+// like it, to one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -32,13 +36,21 @@ class Statement {
   void bind(int i, int64_t v);
   void bind(int i, int v) { bind(i, static_cast<int64_t>(v)); }
   void bind(int i, std::string_view text);
+  void bind(int i, const std::string& text) { bind(i, std::string_view(text)); }
+  void bind(int i, std::string&& text) = delete;  // gone before the statement runs
   void bind(int i, const char* text) { bind(i, std::string_view(text)); }
+  // Binds a copy (SQLITE_TRANSIENT), for a text made just to be bound.
+  void bindCopy(int i, std::string_view text);
   void bind(int i, WallTime t);  // as unix milliseconds
   void bind(int i, const std::optional<WallTime>& t);
   void bind(int i, const std::optional<int>& v);
   void bindBlob(int i, std::string_view bytes);
+  void bindBlob(int i, const std::string& bytes) { bindBlob(i, std::string_view(bytes)); }
+  void bindBlob(int i, std::string&& bytes) = delete;
   void bindNull(int i);
   void bindTextOrNull(int i, std::string_view text);  // NULL when empty
+  void bindTextOrNull(int i, const std::string& text) { bindTextOrNull(i, std::string_view(text)); }
+  void bindTextOrNull(int i, std::string&& text) = delete;
 
   // Advances: true when a row is ready, false when done.
   Result<bool> next();
