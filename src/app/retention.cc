@@ -121,11 +121,15 @@ Result<store::RetentionPolicy> Retainer::policyAt(WallTime now) {
 Result<store::RetentionResult> Retainer::runPass() {
   auto result = [&]() -> Result<store::RetentionResult> {
     std::lock_guard pass(passMu_);
-    auto policy = policyAt(clock_.wallNow());
+    const WallTime now = clock_.wallNow();
+    auto policy = policyAt(now);
     if (!policy.ok()) return policy.error();
     if (!policy->defaultCutoff && policy->workflowCutoffs.empty())
       return store::RetentionResult{};  // nothing has an age: keep everything
-    return store_.deleteExpiredRuns(*policy);
+    policy->outbox = !lastOutboxWalk_ || now - *lastOutboxWalk_ >= options_.outboxInterval;
+    auto deleted = store_.deleteExpiredRuns(*policy);
+    if (deleted.ok() && policy->outbox) lastOutboxWalk_ = now;
+    return deleted;
   }();
   passesTotal_.inc();
   if (!result.ok()) {
@@ -134,11 +138,14 @@ Result<store::RetentionResult> Retainer::runPass() {
                        {{"error", result.error().message()}});
   } else {
     runsDeleted_.inc(static_cast<uint64_t>(result->runs));
-    if (result->runs > 0 || result->events > 0) {
+    if (result->runs > 0 || result->events > 0 || result->outboxEvents > 0 ||
+        result->webhookDeliveries > 0) {
       observe::logFields(
           spdlog::level::info, "retention deleted finished runs",
           {{"runs", result->runs},
            {"events", result->events},
+           {"outbox_events", result->outboxEvents},
+           {"webhook_deliveries", result->webhookDeliveries},
            {"transactions", result->transactions},
            {"retain", options_.defaultAge ? spec::formatDuration(*options_.defaultAge) : "off"}});
     }

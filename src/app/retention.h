@@ -5,7 +5,9 @@
 // `retention:` as the age of its runs (else the server's --retain, else
 // none: kept), and asks the store to delete the finished runs that
 // finished longer ago than that, a small batch per transaction
-// (Store::deleteExpiredRuns). A pass that deleted something logs one info
+// (Store::deleteExpiredRuns); the first pass, then one every
+// `outboxInterval`, also deletes the delivered outbox of deleted runs. A
+// pass that deleted something logs one info
 // line with the counts; the counts also go to /metrics, through the
 // registry given to the constructor (keel_retention_runs_deleted_total,
 // keel_retention_passes_total, keel_retention_failures_total).
@@ -37,6 +39,9 @@ namespace keel::app {
 struct RetentionOptions {
   std::optional<Millis> defaultAge;  // --retain; none: only workflows with retention:
   Millis interval = std::chrono::minutes(1);
+  // How often a pass also walks the outbox (RetentionPolicy::outbox); the
+  // first pass always does.
+  Millis outboxInterval = std::chrono::hours(1);
   int runsPerTransaction = 100;
 };
 
@@ -82,6 +87,7 @@ class Retainer {
   // A workflow version's own retention:, by content digest (versions never
   // change, so each is parsed once).
   std::map<std::string, std::optional<Millis>> ageBySha_;
+  std::optional<WallTime> lastOutboxWalk_;  // guarded by passMu_
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -198,5 +198,52 @@ TEST_F(RetainerTest, APassThatDeletesRunsIsAuditedAsKeel) {
   EXPECT_EQ(head->seq, 2);
 }
 
+// The outbox of deleted runs is walked on the first pass, then once every
+// outboxInterval: a pass in between leaves a settled event for later.
+TEST_F(RetainerTest, TheOutboxIsWalkedAtTheFirstPassThenOnceAnInterval) {
+  putWorkflow("plain", "");
+  RetentionOptions options;
+  options.defaultAge = hours(24);
+  Retainer retainer(*store_, clock_, options, metrics_);
+  auto emitted = [&](const std::string& runId, const std::string& id) {
+    putRun(runId, "plain", hours(48));
+    store::OutboxEventRow e;
+    e.id = id;
+    e.topic = "jobs";
+    e.runId = runId;
+    e.source = "step a";
+    e.emittedAt = clock_.wallNow();
+    e.state = "delivered";
+    store::Batch batch;
+    batch.mutations.push_back(store::PutOutboxEvent{e});
+    ASSERT_TRUE(store_->apply(batch).ok());
+  };
+  auto outboxLeft = [&] {
+    auto rows = store_->outboxOnTopic("jobs", 0, 100);
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? rows->size() : size_t{999};
+  };
+  emitted("r1", "e1");
+  auto first = retainer.runPass();
+  ASSERT_TRUE(first.ok()) << first.error().toString();
+  EXPECT_EQ(first->runs, 1);
+  EXPECT_EQ(first->outboxEvents, 1);
+  EXPECT_EQ(outboxLeft(), 0u);
+
+  emitted("r2", "e2");
+  clock_.advance(std::chrono::minutes(59));
+  auto second = retainer.runPass();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->runs, 1);
+  EXPECT_EQ(second->outboxEvents, 0) << "walked the outbox again within the hour";
+  EXPECT_EQ(outboxLeft(), 1u);
+
+  clock_.advance(std::chrono::minutes(1));
+  auto third = retainer.runPass();
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->outboxEvents, 1);
+  EXPECT_EQ(outboxLeft(), 0u);
+}
+
 }  // namespace
 }  // namespace keel::app

@@ -145,11 +145,17 @@ struct RetentionPolicy {
   std::function<bool()> stopRequested;
   // Empty: no audit entry.
   DeletionAudit audit;
+  // Also delete the emitted events of deleted runs that are delivered
+  // everywhere, with their webhook deliveries: a walk of the whole outbox,
+  // so the caller asks for it less often than for runs.
+  bool outbox = true;
 };
 struct RetentionResult {
-  int64_t runs = 0;          // deleted
-  int64_t events = 0;        // inbound events deleted
-  int64_t transactions = 0;  // that deleted at least one run
+  int64_t runs = 0;               // deleted
+  int64_t events = 0;             // inbound events deleted
+  int64_t outboxEvents = 0;       // emitted events of deleted runs, delivered everywhere
+  int64_t webhookDeliveries = 0;  // their delivered webhook deliveries
+  int64_t transactions = 0;       // that deleted at least one run
 };
 
 // Which audit entries to list, newest first.

@@ -304,5 +304,129 @@ TEST(SqliteRetentionTest, AnEventGoesWithTheLastOfItsRunsAndNotBefore) {
   EXPECT_EQ((**found).runIds, (std::vector<std::string>{"old-1", "new-1"}));
 }
 
+// An event `id` emitted by run `runId` on `topic`, in `state`.
+OutboxEventRow outboxEvent(const std::string& id, const std::string& runId,
+                           const std::string& topic, const std::string& state = "delivered") {
+  OutboxEventRow e;
+  e.id = id;
+  e.topic = topic;
+  e.runId = runId;
+  e.source = "step a";
+  e.emittedAt = at(1'000);
+  e.state = state;
+  return e;
+}
+
+WebhookDeliveryRow delivery(const std::string& subscription, int64_t seq, const std::string& id,
+                            const std::string& topic, const std::string& state) {
+  WebhookDeliveryRow d;
+  d.subscription = subscription;
+  d.eventSeq = seq;
+  d.eventId = id;
+  d.topic = topic;
+  d.state = state;
+  d.nextAt = at(2'000);
+  d.updatedAt = at(2'000);
+  return d;
+}
+
+// The events a deleted run emitted go once they are delivered everywhere,
+// with their delivered webhook deliveries; an event still owed to
+// someone, or whose run is kept, stays.
+TEST(SqliteRetentionTest, TheOutboxOfDeletedRunsGoesOnceDeliveredEverywhere) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  auto store = testutil::openOrDie(path);
+  ASSERT_NE(store, nullptr);
+  SubscriptionRow hook;
+  hook.name = "hook";
+  hook.topic = "orders";
+  hook.url = "http://127.0.0.1:1/hook";
+  hook.yaml = "kind: subscription";
+  hook.createdAt = at(0);
+  ASSERT_TRUE(store->putSubscription(hook).ok());  // from_seq 0: every event on "orders"
+
+  Batch batch;
+  addWorkflowRun(batch, "old", "wf", RunState::kSucceeded, 5'000);
+  addWorkflowRun(batch, "kept", "wf", RunState::kSucceeded, 95'000);
+  // seq 1..6, in this order.
+  batch.mutations.push_back(PutOutboxEvent{outboxEvent("sent", "old", "orders")});
+  batch.mutations.push_back(PutOutboxEvent{outboxEvent("dead", "old", "orders")});
+  batch.mutations.push_back(PutOutboxEvent{outboxEvent("to-start", "old", "jobs", "pending")});
+  batch.mutations.push_back(PutOutboxEvent{outboxEvent("started", "old", "jobs")});
+  batch.mutations.push_back(PutOutboxEvent{outboxEvent("of-kept", "kept", "orders")});
+  batch.mutations.push_back(PutOutboxEvent{outboxEvent("newest", "old", "orders")});
+  batch.mutations.push_back(PutOutboxEvent{outboxEvent("not-yet", "old", "orders")});
+  ASSERT_TRUE(store->apply(batch).ok());
+  Batch deliveries;
+  deliveries.mutations.push_back(
+      PutWebhookDelivery{delivery("hook", 1, "sent", "orders", "delivered")});
+  deliveries.mutations.push_back(PutWebhookDelivery{delivery("hook", 2, "dead", "orders", "dead")});
+  deliveries.mutations.push_back(
+      PutWebhookDelivery{delivery("hook", 5, "of-kept", "orders", "delivered")});
+  deliveries.mutations.push_back(
+      PutWebhookDelivery{delivery("hook", 6, "newest", "orders", "delivered")});
+  ASSERT_TRUE(store->apply(deliveries).ok());
+
+  RetentionPolicy policy;
+  policy.defaultCutoff = at(50'000);
+  auto result = store->deleteExpiredRuns(policy);
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  EXPECT_EQ(result->runs, 1);
+  auto left = [&](const std::string& table, const std::string& column) {
+    std::vector<std::string> ids;
+    auto conn = sqlite::Connection::open(path, sqlite::Connection::Mode::kReadOnly, 1000);
+    EXPECT_TRUE(conn.ok());
+    auto s = (*conn)->cached(fmt::format("SELECT {} FROM {} ORDER BY {}", column, table, column));
+    EXPECT_TRUE(s.ok());
+    while (true) {
+      auto more = (*s)->next();
+      if (!more.ok() || !*more) break;
+      ids.push_back((*s)->textAt(0));
+    }
+    return ids;
+  };
+  // Gone: "sent" (delivered, not the newest) and "started" (no subscription
+  // on "jobs", handed to its runs). Kept: "dead" (may be redelivered),
+  // "to-start" (pending), "of-kept" (its run is kept), "newest" (marks how
+  // far the subscription has gone), "not-yet" (not delivered yet).
+  EXPECT_EQ(left("outbox", "id"),
+            (std::vector<std::string>{"dead", "newest", "not-yet", "of-kept", "to-start"}));
+  EXPECT_EQ(left("webhook_deliveries", "event_id"),
+            (std::vector<std::string>{"dead", "newest", "of-kept"}));
+  EXPECT_EQ(result->outboxEvents, 2);
+  EXPECT_EQ(result->webhookDeliveries, 1);
+  // The subscription goes on after its newest delivery: nothing is sent twice.
+  auto last = store->lastWebhookSeq("hook");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 6);
+
+  // A second pass finds nothing more to delete.
+  auto again = store->deleteExpiredRuns(policy);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outboxEvents, 0);
+  EXPECT_EQ(again->webhookDeliveries, 0);
+}
+
+// More settled events than one transaction takes (and than one chunk of
+// the walk reads) all go.
+TEST(SqliteRetentionTest, ALongOutboxIsDeletedInSeveralTransactions) {
+  testing::TempDir dir;
+  std::string path = dir.file("keel.db");
+  auto store = testutil::openOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Batch batch;
+  addWorkflowRun(batch, "old", "wf", RunState::kSucceeded, 5'000);
+  for (int i = 0; i < 2'345; ++i)
+    batch.mutations.push_back(PutOutboxEvent{outboxEvent(fmt::format("e-{}", i), "old", "jobs")});
+  ASSERT_TRUE(store->apply(batch).ok());
+  RetentionPolicy policy;
+  policy.defaultCutoff = at(50'000);
+  auto result = store->deleteExpiredRuns(policy);
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  EXPECT_EQ(result->outboxEvents, 2'345);
+  EXPECT_EQ(testutil::sqliteQueryInt(path, "SELECT COUNT(*) FROM outbox"), 0);
+}
+
 }  // namespace
 }  // namespace keel::store

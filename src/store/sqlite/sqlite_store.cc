@@ -16,6 +16,7 @@
 #include "store/sqlite/inbound_events.h"
 #include "store/sqlite/incidents.h"
 #include "store/sqlite/outbox.h"
+#include "store/sqlite/outbox_retention.h"
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/reads.h"
 #include "store/sqlite/retention.h"
@@ -37,6 +38,8 @@ constexpr size_t kReadConnections = 4;
 // Live tokens kept in memory (findTokenByHash); there are seldom more than
 // a few dozen.
 constexpr size_t kTokensKept = 1024;
+// Outbox events looked at per retention transaction.
+constexpr size_t kOutboxPerTransaction = 500;
 
 class SqliteStore final : public Store {
  public:
@@ -135,6 +138,24 @@ class SqliteStore final : public Store {
     if (!events.ok()) return events.error();
     total.events = *events;
     if (*events > 0) ++total.transactions;
+    // The events the deleted runs emitted, once delivered everywhere, and
+    // their webhook deliveries: found on a read connection, deleted a
+    // batch per write transaction.
+    sqlite::SettledOutboxScan outbox;
+    while (policy.outbox) {
+      if (policy.stopRequested && policy.stopRequested()) return total;
+      auto settled = read([&](Connection& c) { return outbox.next(c, kOutboxPerTransaction); });
+      if (!settled.ok()) return settled.error();
+      if (settled->empty()) break;
+      auto deleted = [&] {
+        std::lock_guard lock(writeMu_);
+        return checked([&] { return sqlite::deleteSettledOutbox(*conn_, *settled); });
+      }();
+      if (!deleted.ok()) return deleted.error();
+      total.outboxEvents += deleted->events;
+      total.webhookDeliveries += deleted->deliveries;
+      std::this_thread::yield();
+    }
     return total;
   }
 
