@@ -22,6 +22,7 @@ Result<engine::EventRequest> parseEvent(const ApiRequest& request) {
   engine::EventRequest event;
   event.who = request.context;
   event.who.reason = std::move(*reason);
+  event.traceId = request.trace.traceId;
   event.topic = request.pathParams[0];
   for (const auto& [key, value] : body->items()) {
     if (key == "id") {

@@ -10,9 +10,11 @@
 
 #include "api/framing.h"
 #include "api/guarded_server.h"
+#include "api/request_ids.h"
 #include "api/request_log.h"
 #include "api/request_span.h"
 #include "api/routes.h"
+#include "observe/trace_context.h"
 
 namespace keel::api {
 namespace {
@@ -42,6 +44,17 @@ void writeFinalReply(const RequestStamp& stamp, Reply reply, httplib::Response& 
   reply.headers.emplace_back("Connection", "close");
   writeReply(stamp, reply, res);
   GuardedServer::closeAfterReply();
+}
+
+// A reply made before the router (a refused body, a malformed request) to
+// a request that is a span of its trace names that span, as the router's
+// replies do.
+Reply tracedReply(const Router& router, const httplib::Request& req, const RequestStamp& stamp,
+                  Reply reply) {
+  if (observe::isTraceId(stamp.trace.traceId) && observe::isSpanId(stamp.trace.spanId) &&
+      router.spanRoute(req))
+    reply.headers.emplace_back(kTraceparentHeader, observe::formatTraceparent(stamp.trace));
+  return reply;
 }
 
 // The TLS context for --tls-cert/--tls-key: TLS 1.2 at least, the
@@ -190,7 +203,7 @@ void Server::configureHttp() {
     auto refused = checkFraming(req, GuardedServer::rawHead());
     if (!refused) return httplib::Server::HandlerResponse::Unhandled;
     GuardedServer::requestRead();
-    writeFinalReply(stamp, *refused, res);
+    writeFinalReply(stamp, tracedReply(router_, req, stamp, *refused), res);
     return httplib::Server::HandlerResponse::Handled;
   });
   auto plain = [this](const httplib::Request& req, httplib::Response& res) {
@@ -204,10 +217,12 @@ void Server::configureHttp() {
                                   const httplib::ContentReader& reader) {
     const RequestStamp& stamp = stampOf(req);
     if (req.is_multipart_form_data()) {
-      writeFinalReply(stamp,
+      writeFinalReply(
+          stamp,
+          tracedReply(router_, req, stamp,
                       errorReply(415, "unsupported_media_type",
-                                 "multipart bodies are not accepted; send the raw text"),
-                      res);
+                                 "multipart bodies are not accepted; send the raw text")),
+          res);
       return;
     }
     std::string body;
@@ -230,10 +245,14 @@ void Server::configureHttp() {
     });
     GuardedServer::requestRead();
     if (tooLarge || res.status == 413) {
-      writeFinalReply(stamp, httpLayerError(req, 413, maxBody), res);
+      writeFinalReply(stamp, tracedReply(router_, req, stamp, httpLayerError(req, 413, maxBody)),
+                      res);
     } else if (!read) {
       writeFinalReply(
-          stamp, errorReply(400, "invalid_argument", "the request body could not be read"), res);
+          stamp,
+          tracedReply(router_, req, stamp,
+                      errorReply(400, "invalid_argument", "the request body could not be read")),
+          res);
     } else {
       writeReply(stamp, router_.dispatch(req, body, stamp), res);
     }
@@ -250,7 +269,9 @@ void Server::configureHttp() {
   httplib::Server::HandlerWithResponse onError = [this, maxBody](const httplib::Request& req,
                                                                  httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    writeReply(stampOf(req), httpLayerError(req, res.status, maxBody), res);
+    const RequestStamp& stamp = stampOf(req);
+    writeReply(stamp, tracedReply(router_, req, stamp, httpLayerError(req, res.status, maxBody)),
+               res);
     return httplib::Server::HandlerResponse::Handled;
   };
   http.set_error_handler(std::move(onError));

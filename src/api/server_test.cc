@@ -66,7 +66,11 @@ TEST_F(ServerTest, OversizeBodyIs413WithOrWithoutContentLength) {
   options.maxBodyBytes = 1024;
   start(options);
   std::string big(2048, 'x');
-  expectError(client().Post("/api/v1/workflows", big, "application/yaml"), 413, "too_large");
+  auto refused = client().Post("/api/v1/workflows", big, "application/yaml");
+  expectError(refused, 413, "too_large");
+  // Refused before the router, it is still the request's span and says so.
+  EXPECT_EQ(refused->get_header_value("traceparent").rfind("00-", 0), 0u)
+      << refused->get_header_value("traceparent");
   // Chunked: no Content-Length for httplib to check up front.
   auto chunked = client().Post(
       "/api/v1/workflows",

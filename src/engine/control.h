@@ -52,6 +52,10 @@ struct EventRequest {
   // Who sent it through the API (audited as event.receive); keel's own
   // outbox deliveries leave it empty and are not audited.
   RequestContext who = {};
+  // The W3C trace of the API request (32 hex): the runs it starts join it,
+  // their run spans under the request's span (who.spanId). Empty: each run
+  // starts a trace of its own.
+  std::string traceId = {};
 };
 
 // A workflow whose trigger matched but whose run could not be made (its

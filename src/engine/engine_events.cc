@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "engine/engine.h"
+#include "observe/trace_context.h"
 #include "triggers/event_trigger.h"
 
 namespace keel::engine {
@@ -148,7 +149,10 @@ void Engine::onEvent(EventRequest request, std::vector<PlannedRun> plan,
       row.runIds.push_back(d->second.run.id);
       continue;
     }
-    RunRt& run = createRun(std::move(p.wf), std::move(p.params), p.key);
+    RunRt& run = createRun(std::move(p.wf), std::move(p.params), p.key, nullptr, request.traceId);
+    // Its run span hangs under the span of the request that posted the event.
+    run.row.requestId = request.who.requestId;
+    if (observe::isSpanId(request.who.spanId)) run.row.parentSpanId = request.who.spanId;
     event(run, "started_by_event", {}, 0,
           fmt::format("started by event {}/{} (trigger {})", request.topic, request.id,
                       p.trigger + 1));

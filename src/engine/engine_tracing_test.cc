@@ -219,5 +219,57 @@ steps:
   EXPECT_TRUE(up->parentSpanId.empty());
 }
 
+// The runs an event posted through the API starts join the request's trace,
+// their run spans under the request's span; an event without a trace
+// starts runs that are roots of their own traces.
+TEST_F(EngineSpansTest, RunsStartedByAnEventHangUnderTheEventsRequest) {
+  apply(workflow("on-file", R"(
+triggers:
+  - event: files.arrived
+steps:
+  - { name: a, noop: true }
+)"));
+  apply(workflow("also-on-file", R"(
+triggers:
+  - event: files.arrived
+steps:
+  - { name: b, noop: true }
+)"));
+  constexpr char kRequestSpan[] = "00f067aa0ba902b7";
+  EventRequest traced{"files.arrived", "e1", nlohmann::json::object()};
+  traced.who.token = "tester";
+  traced.who.requestId = "req-20";
+  traced.who.spanId = kRequestSpan;
+  traced.traceId = kTrace;
+  auto f = engine_->emitEvent(std::move(traced));
+  engine_->pump();
+  auto result = f.get();
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  ASSERT_EQ(result->runIds.size(), 2u);
+  for (const auto& id : result->runIds) {
+    auto stored = store_->getRun(id);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((*stored)->run.traceId, kTrace) << (*stored)->run.workflow;
+    EXPECT_EQ((*stored)->run.parentSpanId, kRequestSpan) << (*stored)->run.workflow;
+    EXPECT_EQ((*stored)->run.requestId, "req-20") << (*stored)->run.workflow;
+  }
+  engine_->pump();
+  const observe::Span* run = sink_.named("run on-file");
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->traceId, kTrace);
+  EXPECT_EQ(run->parentSpanId, kRequestSpan);
+
+  auto g = engine_->emitEvent({"files.arrived", "e2", nlohmann::json::object()});
+  engine_->pump();
+  auto untraced = g.get();
+  ASSERT_TRUE(untraced.ok());
+  ASSERT_EQ(untraced->runIds.size(), 2u);
+  auto own = store_->getRun(untraced->runIds.front());
+  ASSERT_TRUE(own.ok() && own->has_value());
+  EXPECT_TRUE(observe::isTraceId((*own)->run.traceId));
+  EXPECT_NE((*own)->run.traceId, kTrace);
+  EXPECT_EQ((*own)->run.parentSpanId, "");
+}
+
 }  // namespace
 }  // namespace keel::engine::test
