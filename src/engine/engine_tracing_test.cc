@@ -223,18 +223,9 @@ steps:
 // their run spans under the request's span; an event without a trace
 // starts runs that are roots of their own traces.
 TEST_F(EngineSpansTest, RunsStartedByAnEventHangUnderTheEventsRequest) {
-  apply(workflow("on-file", R"(
-triggers:
-  - event: files.arrived
-steps:
-  - { name: a, noop: true }
-)"));
-  apply(workflow("also-on-file", R"(
-triggers:
-  - event: files.arrived
-steps:
-  - { name: b, noop: true }
-)"));
+  for (const char* name : {"on-file", "also-on-file"})
+    apply(workflow(name,
+                   "triggers:\n  - event: files.arrived\nsteps:\n  - { name: a, noop: true }\n"));
   constexpr char kRequestSpan[] = "00f067aa0ba902b7";
   EventRequest traced{"files.arrived", "e1", nlohmann::json::object()};
   traced.who.token = "tester";
