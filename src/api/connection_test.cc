@@ -92,6 +92,44 @@ TEST_F(ServerTest, AnAnswerGoesOutWholeAndAnInterimAnswerAtOnce) {
   EXPECT_EQ(control_.triggers().size(), 1u);
 }
 
+// An answer far larger than the socket takes at once (the client's receive
+// buffer is a few KiB): its head goes with the body's first bytes, the rest
+// follows as the client reads, and every byte arrives once, in order.
+TEST_F(ServerTest, ALargeAnswerToASlowReaderArrivesWhole) {
+  store_.logs.push_back({kRunIds[2], "shout", 3, std::string(6 << 20, 'x'), "", 6 << 20, 0});
+  start();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port_));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string get = authorized(std::string("GET /api/v1/runs/") + kRunIds[2] +
+                                     "/steps/shout/logs?attempt=3 HTTP/1.1\r\n") +
+                          "\r\n";
+  ASSERT_EQ(send(fd, get.data(), get.size(), MSG_NOSIGNAL), static_cast<ssize_t>(get.size()));
+  std::string answer;
+  size_t want = std::string::npos;
+  while (answer.size() < want) {
+    std::string more = readSome(fd);
+    if (more.empty()) break;
+    answer += more;
+    auto headEnd = answer.find("\r\n\r\n");
+    auto at = answer.find("Content-Length: ");
+    if (want == std::string::npos && headEnd != std::string::npos && at != std::string::npos)
+      want = headEnd + 4 + std::stoul(answer.substr(at + 16));
+  }
+  close(fd);
+  ASSERT_NE(want, std::string::npos) << answer.substr(0, 200);
+  ASSERT_EQ(answer.size(), want);
+  auto j = json::parse(answer.substr(answer.find("\r\n\r\n") + 4));
+  ASSERT_EQ(j["attempts"].size(), 1u);
+  EXPECT_EQ(j["attempts"][0]["stdout"], std::string(6 << 20, 'x'));
+}
+
 // Connects and sends the first bytes of a request head, one byte at a time,
 // never finishing it.
 class Trickler {
