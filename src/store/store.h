@@ -31,7 +31,8 @@
 
 namespace keel::store {
 
-// Upserts replace the whole row identified by its key.
+// Upserts replace the whole row identified by its key; a run's workflow and
+// idempotency key are kept as first written (they never change).
 struct PutRun {
   RunRow row;
 };

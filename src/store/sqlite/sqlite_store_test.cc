@@ -104,6 +104,29 @@ TEST_F(SqliteStoreTest, UnsetOptionalsAndEmptyTextsRoundTrip) {
   EXPECT_EQ(d.attempts.at(0), attempt);
 }
 
+// A run's workflow and idempotency key are kept as first written: the
+// update of a run leaves them (and their indexes) alone.
+TEST_F(SqliteStoreTest, ARunsWorkflowAndIdempotencyKeyStayAsFirstWritten) {
+  RunRow run = makeRun("r1", "wf");
+  run.idempotencyKey = "key-1";
+  applyOk({{PutRun{run}}});
+  RunRow later = run;
+  later.workflow = "other";
+  later.idempotencyKey = "key-2";
+  later.state = RunState::kSucceeded;
+  later.finishedAt = at(50);
+  applyOk({{PutRun{later}}});
+  RunDetail d = detail("r1");
+  EXPECT_EQ(d.run.workflow, "wf");
+  EXPECT_EQ(d.run.idempotencyKey, "key-1");
+  EXPECT_EQ(d.run.state, RunState::kSucceeded);
+  EXPECT_EQ(d.run.finishedAt, at(50));
+  auto byKey = store_->findRunByIdempotencyKey("wf", "key-1");
+  ASSERT_TRUE(byKey.ok());
+  ASSERT_TRUE(byKey->has_value());
+  EXPECT_EQ((*byKey)->id, "r1");
+}
+
 TEST_F(SqliteStoreTest, UpsertsReplaceRowsAndKeepStepOrder) {
   applyOk({{PutRun{makeRun("r1")}, PutStep{makeStep("r1", "zeta")},
             PutStep{makeStep("r1", "alpha")}, PutAttempt{makeAttempt("r1", "zeta", 1)}}});

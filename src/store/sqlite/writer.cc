@@ -22,7 +22,10 @@ namespace keel::store::sqlite {
 namespace {
 
 // Upserts replace every column of the row except its key, the position of
-// a step and the ownership of a run, which belong to the store.
+// a step and the ownership of a run, which belong to the store, and a run's
+// workflow and idempotency key, which are set when it is created and never
+// change: left out of the update, their two indexes are not rewritten at
+// every change of the run's state.
 constexpr const char* kUpsertRun = R"sql(
 INSERT INTO runs (id, workflow, version, state, params_json, idempotency_key, concurrency_key,
                   reason, created_at, started_at, finished_at, owner_node, wait_kind,
@@ -30,8 +33,8 @@ INSERT INTO runs (id, workflow, version, state, params_json, idempotency_key, co
                   parent_span_id)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
 ON CONFLICT (id) DO UPDATE SET
-  workflow = excluded.workflow, version = excluded.version, state = excluded.state,
-  params_json = excluded.params_json, idempotency_key = excluded.idempotency_key,
+  version = excluded.version, state = excluded.state,
+  params_json = excluded.params_json,
   concurrency_key = excluded.concurrency_key, reason = excluded.reason,
   created_at = excluded.created_at, started_at = excluded.started_at,
   finished_at = excluded.finished_at, wait_kind = excluded.wait_kind,
