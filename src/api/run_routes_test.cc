@@ -393,8 +393,11 @@ TEST_F(ServerTest, CancelAndRetryCarryTheActorAndTheReason) {
   expectError(post(run + "/cancel", "{\"reason\":\"" + std::string(1001, 'x') + "\"}"), 400,
               "invalid_argument");
   expectError(post(run + "/cancel", R"({"why":"x"})"), 400, "invalid_argument");
-  expectError(post(run + "/cancel", "", {{"X-Keel-Actor", "al\xc3\xafce"}}), 400,
-              "invalid_argument");
+  expectError(post(run + "/cancel", "",
+                   {{"X-Keel-Actor",
+                     "al\xc3\xaf"
+                     "ce"}}),
+              400, "invalid_argument");
   expectError(post(run + "/cancel", "", {{"X-Keel-Actor", std::string(129, 'a')}}), 400,
               "invalid_argument");
   EXPECT_EQ(control_.callers().size(), 2u) << "a refused request reached the engine";

@@ -242,7 +242,8 @@ std::map<std::string, std::string> stepStates(const json& run) {
 // screen is cleared and redrawn; otherwise the first drawing is printed,
 // then one line per change of a step's or the run's state.
 int watchRun(const Context& ctx, const ShowArgs& args) {
-  std::optional<SteadyClock::time_point> unreachableSince;
+  // Since when keel has not answered; the epoch while it answers.
+  SteadyClock::time_point unreachableSince{};
   std::map<std::string, std::string> lastSteps;
   std::string lastRunState;
   bool drawn = false;
@@ -251,15 +252,15 @@ int watchRun(const Context& ctx, const ShowArgs& args) {
     std::string problem;
     if (int code = fetchShow(ctx, args, &run, &timeline, &problem)) {
       const auto now = SteadyClock::now();
-      if (!unreachableSince) unreachableSince = now;
-      if (!isTransient(code) || now - *unreachableSince >= args.unreachableFor) {
+      if (unreachableSince == SteadyClock::time_point{}) unreachableSince = now;
+      if (!isTransient(code) || now - unreachableSince >= args.unreachableFor) {
         ctx.err << problem;
         return code;
       }
       std::this_thread::sleep_for(args.pollEvery);
       continue;
     }
-    unreachableSince.reset();
+    unreachableSince = {};
     const std::string state = text(run, field::kState);
     const auto steps = stepStates(run);
     if (args.terminal) {
@@ -328,7 +329,8 @@ int logsFollowCommand(const Context& ctx, const LogsFollowArgs& args) {
                            "/logs?follow=true&wait_ms=" + std::to_string(args.waitEach.count());
   int64_t offset = 0;
   int attempt = args.attempt;
-  std::optional<SteadyClock::time_point> unreachableSince;
+  // Since when keel has not answered; the epoch while it answers.
+  SteadyClock::time_point unreachableSince{};
   bool noted = false;
   for (;;) {
     std::string path = base + "&offset=" + std::to_string(offset);
@@ -338,8 +340,8 @@ int logsFollowCommand(const Context& ctx, const LogsFollowArgs& args) {
     ApiResponse answer;
     if (int code = checkAnswer(tryCtx, ctx.api->get(path), &answer)) {
       const auto now = SteadyClock::now();
-      if (!unreachableSince) unreachableSince = now;
-      if (!isTransient(code) || now - *unreachableSince >= args.unreachableFor) {
+      if (unreachableSince == SteadyClock::time_point{}) unreachableSince = now;
+      if (!isTransient(code) || now - unreachableSince >= args.unreachableFor) {
         ctx.err << quiet.str();
         return code;
       }
@@ -351,7 +353,7 @@ int logsFollowCommand(const Context& ctx, const LogsFollowArgs& args) {
       std::this_thread::sleep_for(args.retryPause);
       continue;
     }
-    unreachableSince.reset();
+    unreachableSince = {};
     const auto& body = answer.body;
     if (const auto& data = member(body, field::kData); data.is_string()) {
       ctx.out << data.get_ref<const std::string&>();

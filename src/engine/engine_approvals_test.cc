@@ -106,8 +106,11 @@ TEST_F(ApprovalTest, RejectedTheStepIsDeadAsBadInputAndTheRunFails) {
   EXPECT_EQ(s.reason, "rejected by bob (token ops): numbers are off");
   EXPECT_EQ(s.attempts, 1) << "a rejection is not retried";
   ASSERT_EQ(d.attempts.size(), 2u);  // load's and go-live's
-  for (const auto& a : d.attempts)
-    if (a.step == "go-live") EXPECT_EQ(a.failureClass, FailureClass::kBadInput);
+  for (const auto& a : d.attempts) {
+    if (a.step == "go-live") {
+      EXPECT_EQ(a.failureClass, FailureClass::kBadInput);
+    }
+  }
   EXPECT_EQ(step(d, "publish").state, StepState::kSkipped);
   EXPECT_EQ(d.run.state, RunState::kFailed);
   EXPECT_TRUE(exec_.started.empty());
@@ -179,8 +182,11 @@ TEST_F(ApprovalTest, NoDecisionWithinTheTimeoutFailsTheStepAsTimeout) {
   auto d = detail(id);
   EXPECT_EQ(step(d, "go-live").state, StepState::kDead);
   EXPECT_EQ(step(d, "go-live").reason, "no decision within 4h");
-  for (const auto& a : d.attempts)
-    if (a.step == "go-live") EXPECT_EQ(a.failureClass, FailureClass::kTimeout);
+  for (const auto& a : d.attempts) {
+    if (a.step == "go-live") {
+      EXPECT_EQ(a.failureClass, FailureClass::kTimeout);
+    }
+  }
   EXPECT_EQ(d.run.state, RunState::kFailed);
   auto timedOut = events(id, "approval_timed_out");
   ASSERT_EQ(timedOut.size(), 1u);

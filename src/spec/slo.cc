@@ -70,7 +70,7 @@ std::optional<int> parseTimeOfDay(std::string_view text, std::string& why) {
 }
 
 std::string formatTimeOfDay(int minuteOfDay) {
-  char buf[8];
+  char buf[24];  // room for any int, though a minute of the day is at most 1439
   std::snprintf(buf, sizeof buf, "%02d:%02d", minuteOfDay / 60, minuteOfDay % 60);
   return buf;
 }
