@@ -199,6 +199,50 @@ TEST(TracingEndToEnd, TheCallersTraceReachesTheStepsTheirCallsAndTheCollector) {
   keel.stop();
 }
 
+// An event posted with the caller's traceparent: the run it starts joins
+// that trace, its run span under the event request's span.
+TEST(TracingEndToEnd, ARunStartedByAnEventHangsUnderTheEventsRequest) {
+  TracingReceiver receiver;
+  KeelUnderTest keel({"--otlp-endpoint", receiver.base()});
+  keel.start();
+  keel.apply(
+      "name: on-event\nowner: { team: qa, contact: qa@example.com }\n"
+      "runbook: https://wiki.example.com/rb\ntriggers:\n  - event: files.arrived\nsteps:\n"
+      "  - name: one\n    run: \"true\"\n    timeout: 30s\n");
+  auto res =
+      keel.client()->Post("/api/v1/events/files.arrived",
+                          {{"traceparent", std::string("00-") + kTrace + "-" + kCallerSpan + "-01"},
+                           {"X-Request-Id", kRequestId}},
+                          R"({"id": "file-1", "payload": {}})", "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 202) << res->body;
+  std::string answered = res->get_header_value("traceparent");
+  ASSERT_EQ(answered.size(), 55u) << answered;
+  EXPECT_EQ(answered.substr(3, 32), kTrace);
+  std::string requestSpan = answered.substr(36, 16);
+  json answer = json::parse(res->body);
+  ASSERT_EQ(answer["runs"].size(), 1u) << res->body;
+  json run = keel.waitForRun(answer["runs"][0].get<std::string>());
+  ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
+  EXPECT_EQ(run["trace_id"], kTrace);
+  EXPECT_EQ(run["request_id"], kRequestId);
+  auto named = [&](const std::string& name) {
+    for (const auto& s : receiver.spans())
+      if (s.value("name", "") == name) return s;
+    return json();
+  };
+  ASSERT_TRUE(waitFor([&] { return !named("run on-event").is_null(); }, 60))
+      << "spans received: " << json(receiver.spans()).dump();
+  json runSpan = named("run on-event");
+  EXPECT_EQ(runSpan["traceId"], kTrace);
+  EXPECT_EQ(runSpan["parentSpanId"], requestSpan);
+  ASSERT_TRUE(waitFor([&] { return !named("POST /api/v1/events/{topic}").is_null(); }, 60));
+  json request = named("POST /api/v1/events/{topic}");
+  EXPECT_EQ(request["spanId"], requestSpan);
+  EXPECT_EQ(request["parentSpanId"], kCallerSpan);
+  keel.stop();
+}
+
 TEST(TracingEndToEnd, WithoutATraceparentTheRunStartsItsOwnTrace) {
   KeelUnderTest keel;
   keel.start();
