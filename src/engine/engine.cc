@@ -346,39 +346,21 @@ Result<TriggerResult> Engine::replay(const store::RunRow& original, const json& 
 }
 
 std::future<Result<store::RunRow>> Engine::cancel(const std::string& runId, RequestContext who) {
-  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
-  loop_.post([this, runId, who = std::move(who), reply] { onCancel(runId, who, reply); });
-  return future;
+  return onLoopIfHealthy<Result<store::RunRow>>(
+      [this, runId, who = std::move(who)](auto reply) { onCancel(runId, who, reply); });
 }
 
 std::future<Result<store::RunRow>> Engine::cancelAndCompensate(const std::string& runId,
                                                                RequestContext who) {
-  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
-  loop_.post([this, runId, who = std::move(who), reply] { onCancel(runId, who, reply, true); });
-  return future;
+  return onLoopIfHealthy<Result<store::RunRow>>(
+      [this, runId, who = std::move(who)](auto reply) { onCancel(runId, who, reply, true); });
 }
 
 std::future<Result<store::RunRow>> Engine::retry(const std::string& runId, RequestContext who) {
-  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
   // Decided on the loop from the run's current state, never from a
   // snapshot read here that another retry may have overtaken.
-  loop_.post([this, runId, who = std::move(who), reply] { onRetry(runId, who, reply); });
-  return future;
+  return onLoopIfHealthy<Result<store::RunRow>>(
+      [this, runId, who = std::move(who)](auto reply) { onRetry(runId, who, reply); });
 }
 
 spec::ParseOptions Engine::applyOptions(const std::string& sourceName) const {

@@ -644,6 +644,20 @@ class Engine final : public Control, public TaskLeaseLog {
   RunRt* findRun(const std::string& runId);
   // readiness() without "starting": what refuses new work.
   Status health() const;
+  // An entry point's answer: when keel is healthy, `onLoop(reply)` runs on
+  // the loop and answers through `reply`; otherwise the health error is the
+  // answer at once.
+  template <typename T, typename OnLoop>
+  std::future<T> onLoopIfHealthy(OnLoop onLoop) {
+    auto reply = std::make_shared<std::promise<T>>();
+    auto future = reply->get_future();
+    if (Status h = health(); !h.ok()) {
+      reply->set_value(h.error());
+      return future;
+    }
+    loop_.post([onLoop = std::move(onLoop), reply]() mutable { onLoop(reply); });
+    return future;
+  }
   WallTime now() const { return clock_.wallNow(); }
   // Registers the engine's metrics, read from the counters below.
   void registerMetrics(observe::MetricsRegistry& metrics);

@@ -138,16 +138,10 @@ void Engine::approvalTimedOut(RunRt& run, int idx) {
 std::future<Result<store::RunRow>> Engine::decideApproval(const std::string& runId,
                                                           const std::string& step, bool approve,
                                                           RequestContext who) {
-  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
-  loop_.post([this, runId, step, approve, who = std::move(who), reply] {
-    onDecideApproval(runId, step, approve, who, reply);
-  });
-  return future;
+  return onLoopIfHealthy<Result<store::RunRow>>(
+      [this, runId, step, approve, who = std::move(who)](auto reply) {
+        onDecideApproval(runId, step, approve, who, reply);
+      });
 }
 
 void Engine::onDecideApproval(const std::string& runId, const std::string& step, bool approve,

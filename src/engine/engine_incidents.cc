@@ -193,16 +193,10 @@ void Engine::incidentRecovered(RunRt& run) {
 }
 
 std::future<Result<Incident>> Engine::incidentAction(IncidentRequest request, RequestContext who) {
-  auto reply = std::make_shared<std::promise<Result<Incident>>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
-  loop_.post([this, request = std::move(request), who = std::move(who), reply]() mutable {
-    onIncidentAction(std::move(request), std::move(who), reply);
-  });
-  return future;
+  return onLoopIfHealthy<Result<Incident>>(
+      [this, request = std::move(request), who = std::move(who)](auto reply) mutable {
+        onIncidentAction(std::move(request), std::move(who), reply);
+      });
 }
 
 void Engine::onIncidentAction(IncidentRequest request, RequestContext who,

@@ -125,16 +125,10 @@ std::future<Result<store::RunRow>> Engine::postStepAction(StepAction action,
                                                           const std::string& runId,
                                                           const std::string& step,
                                                           RequestContext who) {
-  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
-  loop_.post([this, action, runId, step, who = std::move(who), reply] {
-    onStepAction(action, runId, step, who, reply);
-  });
-  return future;
+  return onLoopIfHealthy<Result<store::RunRow>>(
+      [this, action, runId, step, who = std::move(who)](auto reply) {
+        onStepAction(action, runId, step, who, reply);
+      });
 }
 
 std::future<Result<store::RunRow>> Engine::skipStep(const std::string& runId,

@@ -220,26 +220,13 @@ void Engine::onControlWorkflow(ControlAction action, const std::string& name, Re
 }
 
 std::future<Result<store::RunRow>> Engine::pauseRun(const std::string& runId, RequestContext who) {
-  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
-  loop_.post([this, runId, who = std::move(who), reply] { onControlRun(true, runId, who, reply); });
-  return future;
+  return onLoopIfHealthy<Result<store::RunRow>>(
+      [this, runId, who = std::move(who)](auto reply) { onControlRun(true, runId, who, reply); });
 }
 
 std::future<Result<store::RunRow>> Engine::resumeRun(const std::string& runId, RequestContext who) {
-  auto reply = std::make_shared<std::promise<Result<store::RunRow>>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
-  loop_.post(
-      [this, runId, who = std::move(who), reply] { onControlRun(false, runId, who, reply); });
-  return future;
+  return onLoopIfHealthy<Result<store::RunRow>>(
+      [this, runId, who = std::move(who)](auto reply) { onControlRun(false, runId, who, reply); });
 }
 
 void Engine::onControlRun(bool pause, const std::string& runId, RequestContext who,
