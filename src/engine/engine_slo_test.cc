@@ -4,7 +4,7 @@
 // run, and (as a time of day) a workflow that never started, joining the
 // next day's miss into the open incident; freshness; restarts check a
 // deadline passed while down once and never count one twice; a success
-// mitigates.
+// mitigates; a miss after a resolution opens a recurring incident.
 #include <sstream>
 
 #include "engine/engine_test_fixture.h"
@@ -198,6 +198,35 @@ TEST_F(SloTest, AStartByTimeOfDayMissJoinsTheOpenIncidentTheNextDay) {
   trigger("downstream");
   advance(24h);
   EXPECT_EQ(all()[0].count, 2);
+}
+
+// Tomorrow's miss of a resolved SLO incident is a recurrence: a new
+// incident with the same fingerprint, marked recurring, carrying the
+// resolution of the first.
+TEST_F(SloTest, AMissAfterTheIncidentWasResolvedOpensARecurringOne) {
+  apply(workflow("downstream", std::string("slo: { start_by: \"07:00\" }\n") + kLongStep));
+  advance(7h - 1ms);
+  advance(1ms);
+  ASSERT_EQ(all().size(), 1u);
+  const std::string first = all()[0].id;
+  IncidentRequest resolve{first, IncidentAction::kResolve};
+  resolve.resolve = {"the upstream job was moved to 08:00", {}, "nothing to change in keel"};
+  auto f = engine_->incidentAction(resolve, kSloAlice);
+  engine_->pump();
+  auto resolved = f.get();
+  ASSERT_TRUE(resolved.ok()) << resolved.error().toString();
+  EXPECT_EQ(resolved->state, IncidentState::kResolved);
+
+  advance(24h);  // no run started again: the next day's deadline is missed
+  auto list = all();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].state, IncidentState::kResolved);
+  EXPECT_EQ(list[0].count, 1) << "a resolved incident is never reopened";
+  EXPECT_EQ(list[1].state, IncidentState::kOpen);
+  EXPECT_EQ(list[1].symptom, "slo_start_by");
+  EXPECT_EQ(list[1].fingerprint, list[0].fingerprint);
+  EXPECT_TRUE(list[1].recurring);
+  EXPECT_EQ(misses("start_by downstream "), 2);
 }
 
 TEST_F(SloTest, FreshnessFromTheFirstApplyThenFromTheLastSuccess) {
