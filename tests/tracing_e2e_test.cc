@@ -84,6 +84,13 @@ std::vector<std::string> linesOf(const std::string& path) {
   return lines;
 }
 
+// The first span named `name` the receiver got; null when none came.
+json spanNamed(TracingReceiver& receiver, const std::string& name) {
+  for (const auto& s : receiver.spans())
+    if (s.value("name", "") == name) return s;
+  return json();
+}
+
 TEST(TracingEndToEnd, TheCallersTraceReachesTheStepsTheirCallsAndTheCollector) {
   TracingReceiver receiver;
   KeelUnderTest keel({"--otlp-endpoint", receiver.base()});
@@ -144,11 +151,7 @@ TEST(TracingEndToEnd, TheCallersTraceReachesTheStepsTheirCallsAndTheCollector) {
   EXPECT_EQ(hops[0].substr(3, 32), kTrace);
 
   // The spans: the run, both steps, each attempt, all in the caller's trace.
-  auto named = [&](const std::string& name) {
-    for (const auto& s : receiver.spans())
-      if (s.value("name", "") == name) return s;
-    return json();
-  };
+  auto named = [&](const std::string& name) { return spanNamed(receiver, name); };
   ASSERT_TRUE(waitFor([&] { return !named("run traced").is_null(); }, 60))
       << "spans received: " << json(receiver.spans()).dump();
   const std::string route = "POST /api/v1/workflows/{name}/runs";
@@ -226,11 +229,7 @@ TEST(TracingEndToEnd, ARunStartedByAnEventHangsUnderTheEventsRequest) {
   ASSERT_EQ(run.value("state", ""), "succeeded") << run.dump();
   EXPECT_EQ(run["trace_id"], kTrace);
   EXPECT_EQ(run["request_id"], kRequestId);
-  auto named = [&](const std::string& name) {
-    for (const auto& s : receiver.spans())
-      if (s.value("name", "") == name) return s;
-    return json();
-  };
+  auto named = [&](const std::string& name) { return spanNamed(receiver, name); };
   ASSERT_TRUE(waitFor([&] { return !named("run on-event").is_null(); }, 60))
       << "spans received: " << json(receiver.spans()).dump();
   json runSpan = named("run on-event");

@@ -75,8 +75,7 @@ Result<std::vector<SettledOutboxEvent>> SettledOutboxScan::next(Connection& read
 
 Result<OutboxDeletion> deleteSettledOutbox(Connection& writer,
                                            const std::vector<SettledOutboxEvent>& events) {
-  KEEL_TRY(writer.beginImmediate());
-  auto deleted = [&]() -> Result<OutboxDeletion> {
+  auto deleted = writeTransaction(writer, [&]() -> Result<OutboxDeletion> {
     OutboxDeletion out;
     for (const auto& e : events) {
       auto deliveries =
@@ -88,18 +87,11 @@ Result<OutboxDeletion> deleteSettledOutbox(Connection& writer,
       out.events += *event;
     }
     return out;
-  }();
-  if (!deleted.ok()) {
-    writer.rollback();
+  });
+  if (!deleted.ok())
     return Error(deleted.error().code(),
                  fmt::format("cannot delete the outbox events of deleted runs from {}: {}",
                              writer.path(), deleted.error().message()));
-  }
-  if (Status committed = writer.commit("cannot commit a deletion of outbox events");
-      !committed.ok()) {
-    writer.rollback();
-    return committed.error();
-  }
   return *deleted;
 }
 
