@@ -28,7 +28,8 @@ audit::Entry readEntry(const Statement& s) {
 
 }  // namespace
 
-Status insertAuditEntry(Connection& conn, const audit::Entry& e) {
+Status appendAuditEntry(Connection& conn, audit::Entry e, audit::Head& head) {
+  audit::Head next = audit::seal(e, head);
   auto s = conn.cached(
       "INSERT INTO audit_log (seq, at, actor, action, target, reason, request_id, detail, "
       "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
@@ -44,7 +45,10 @@ Status insertAuditEntry(Connection& conn, const audit::Entry& e) {
   (*s)->bind(9, e.prevHash);
   (*s)->bind(10, e.hash);
   auto more = (*s)->next();
-  if (more.ok()) return okStatus();
+  if (more.ok()) {
+    head = std::move(next);
+    return okStatus();
+  }
   return Error(more.error().code(), fmt::format("cannot append audit entry {} ({} on {}): {}",
                                                 e.seq, e.action, e.target, more.error().message()));
 }

@@ -14,8 +14,11 @@
 
 namespace keel::store::sqlite {
 
-// Inside the writer's open transaction: inserts a sealed entry.
-Status insertAuditEntry(Connection& conn, const audit::Entry& e);
+// Inside the caller's open write transaction: seals `entry` on `head` (its
+// seq and hashes) and inserts it; `head` moves to it only if the insert
+// succeeded. The caller keeps `head` for the transaction's next entry and
+// drops it if the transaction does not commit.
+Status appendAuditEntry(Connection& conn, audit::Entry entry, audit::Head& head);
 
 // The last entry's seq and hash, or the empty chain's head.
 Result<audit::Head> selectAuditHead(Connection& conn);

@@ -198,15 +198,14 @@ Result<int64_t> countNotificationsIn(Connection& conn, const std::string& state)
 Result<int64_t> redeliverDeadNotifications(Connection& conn, const std::string& id, WallTime at,
                                            const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Result<int64_t> {
-    auto s = conn.cached(
+    auto changed = changeRows(
+        conn,
         "UPDATE notifications SET state = 'pending', attempts = 0, next_at = ?2, updated_at = ?2 "
-        "WHERE state = 'dead' AND (?1 = '' OR id = ?1)");
-    if (!s.ok()) return s.error();
-    (*s)->bind(1, id);
-    (*s)->bind(2, at);
-    auto more = (*s)->next();
-    if (!more.ok()) return more.error();
-    auto changed = conn.queryInt64("SELECT changes()");
+        "WHERE state = 'dead' AND (?1 = '' OR id = ?1)",
+        [&](Statement& s) {
+          s.bind(1, id);
+          s.bind(2, at);
+        });
     if (!changed.ok()) return changed.error();
     if (*changed > 0 && beforeCommit) KEEL_TRY(beforeCommit());
     return *changed;

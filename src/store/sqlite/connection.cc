@@ -88,6 +88,15 @@ Status Connection::beginRead() { return runCached("BEGIN", "cannot start a read 
 
 Status Connection::commit(std::string_view what) { return runCached("COMMIT", what); }
 
+Result<int64_t> changeRows(Connection& conn, std::string_view sql,
+                           const std::function<void(Statement&)>& bind) {
+  auto s = conn.cached(sql);
+  if (!s.ok()) return s.error();
+  bind(**s);
+  KEEL_TRY((*s)->run());
+  return static_cast<int64_t>(sqlite3_changes64(conn.handle()));
+}
+
 void Connection::rollback() {
   if (!inTransaction()) return;
   // Not through the cache: after some errors SQLite wants every statement

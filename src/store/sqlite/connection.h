@@ -101,17 +101,24 @@ class Connection {
 // transaction back. Empty: nothing to add.
 using BeforeCommit = std::function<Status()>;
 
+// Runs the cached statement `sql`, bound by `bind`, to its end: how many
+// rows it inserted, updated or deleted.
+Result<int64_t> changeRows(Connection& conn, std::string_view sql,
+                           const std::function<void(Statement&)>& bind);
+
 // Runs `body` (returning a Status or a Result) inside BEGIN IMMEDIATE ...
-// COMMIT, rolling back on any error, its own or the commit's.
+// COMMIT, rolling back on any error, its own or the commit's; a failed
+// COMMIT's error starts with `commitFailed`.
 template <typename Body>
-auto writeTransaction(Connection& conn, Body body) -> decltype(body()) {
+auto writeTransaction(Connection& conn, Body body, std::string_view commitFailed = "commit failed")
+    -> decltype(body()) {
   KEEL_TRY(conn.beginImmediate());
   auto result = body();
   if (!result.ok()) {
     conn.rollback();
     return result;
   }
-  if (auto committed = conn.commit(); !committed.ok()) {
+  if (auto committed = conn.commit(commitFailed); !committed.ok()) {
     conn.rollback();
     return committed.error();
   }

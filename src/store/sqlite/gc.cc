@@ -51,10 +51,7 @@ Result<int64_t> deleteOneBatch(Connection& conn, WallTime finishedBefore, int li
   if (makeEntry) {
     auto what = summarizeBatchTable(conn, finishedBefore);
     if (!what.ok()) return what.error();
-    audit::Entry entry = makeEntry(*what);
-    audit::Head next = audit::seal(entry, head);
-    KEEL_TRY(insertAuditEntry(conn, entry));
-    head = std::move(next);
+    KEEL_TRY(appendAuditEntry(conn, makeEntry(*what), head));
   }
   KEEL_TRY(deleteRunsOfBatchTable(conn));
   return *n;
@@ -104,20 +101,19 @@ Result<GcResult> deleteFinishedRunBatches(Connection& conn, WallTime finishedBef
   }
   GcResult total;
   while (true) {
-    KEEL_TRY(conn.beginImmediate());
     audit::Head txHead = head;
-    auto n = deleteOneBatch(conn, finishedBefore, runsPerTransaction, makeEntry, txHead);
-    if (!n.ok()) {
-      conn.rollback();
-      return Error(n.error().code(),
-                   fmt::format("cannot delete finished runs from {} (after {} deleted): {}",
-                               conn.path(), total.runs, n.error().message()));
-    }
-    Status committed = conn.commit("cannot commit a deletion of finished runs");
-    if (!committed.ok()) {
-      conn.rollback();
-      return committed.error();
-    }
+    auto n = writeTransaction(
+        conn,
+        [&]() -> Result<int64_t> {
+          auto n = deleteOneBatch(conn, finishedBefore, runsPerTransaction, makeEntry, txHead);
+          if (!n.ok())
+            return Error(n.error().code(),
+                         fmt::format("cannot delete finished runs from {} (after {} deleted): {}",
+                                     conn.path(), total.runs, n.error().message()));
+          return n;
+        },
+        "cannot commit a deletion of finished runs");
+    if (!n.ok()) return n.error();
     head = std::move(txHead);
     if (*n == 0) return total;
     total.runs += *n;

@@ -77,24 +77,17 @@ Result<std::optional<InboundEventRow>> selectInboundEvent(Connection& conn,
 
 Result<int64_t> deleteExpiredInboundEvents(Connection& writer,
                                            std::optional<WallTime> noRunCutoff) {
-  KEEL_TRY(writer.beginImmediate());
-  auto fail = [&](const Error& e) -> Error {
-    writer.rollback();
-    return Error(e.code(), fmt::format("cannot delete expired inbound events from {}: {}",
-                                       writer.path(), e.message()));
-  };
-  auto s = writer.cached(kDeleteExpired);
-  if (!s.ok()) return fail(s.error());
-  (*s)->bind(1, noRunCutoff);
-  if (Status ran = (*s)->run(); !ran.ok()) return fail(ran.error());
-  auto n = writer.queryInt64("SELECT changes()");
-  if (!n.ok()) return fail(n.error());
-  if (Status committed = writer.commit("cannot commit a deletion of expired inbound events");
-      !committed.ok()) {
-    writer.rollback();
-    return committed.error();
-  }
-  return *n;
+  return writeTransaction(
+      writer,
+      [&]() -> Result<int64_t> {
+        auto n = changeRows(writer, kDeleteExpired, [&](Statement& s) { s.bind(1, noRunCutoff); });
+        if (!n.ok())
+          return Error(n.error().code(),
+                       fmt::format("cannot delete expired inbound events from {}: {}",
+                                   writer.path(), n.error().message()));
+        return n;
+      },
+      "cannot commit a deletion of expired inbound events");
 }
 
 }  // namespace keel::store::sqlite

@@ -1,8 +1,5 @@
 #include "store/sqlite/outbox_retention.h"
 
-#include <functional>
-#include <string_view>
-
 #include <fmt/format.h>
 
 namespace keel::store::sqlite {
@@ -41,15 +38,6 @@ WHERE seq = ?1 AND state <> 'pending'
                            COALESCE((SELECT MAX(d.event_seq) FROM webhook_deliveries d
                                      WHERE d.subscription = s.name), 0))))sql";
 
-Result<int64_t> runAndCount(Connection& conn, std::string_view sql,
-                            const std::function<void(Statement&)>& bind) {
-  auto s = conn.cached(sql);
-  if (!s.ok()) return s.error();
-  bind(**s);
-  KEEL_TRY((*s)->run());
-  return conn.queryInt64("SELECT changes()");
-}
-
 }  // namespace
 
 Result<std::vector<SettledOutboxEvent>> SettledOutboxScan::next(Connection& reader, size_t max) {
@@ -75,24 +63,27 @@ Result<std::vector<SettledOutboxEvent>> SettledOutboxScan::next(Connection& read
 
 Result<OutboxDeletion> deleteSettledOutbox(Connection& writer,
                                            const std::vector<SettledOutboxEvent>& events) {
-  auto deleted = writeTransaction(writer, [&]() -> Result<OutboxDeletion> {
-    OutboxDeletion out;
-    for (const auto& e : events) {
-      auto deliveries =
-          runAndCount(writer, kDeleteDeliveries, [&](Statement& s) { s.bind(1, e.id); });
-      if (!deliveries.ok()) return deliveries.error();
-      out.deliveries += *deliveries;
-      auto event = runAndCount(writer, kDeleteEvent, [&](Statement& s) { s.bind(1, e.seq); });
-      if (!event.ok()) return event.error();
-      out.events += *event;
-    }
-    return out;
-  });
-  if (!deleted.ok())
-    return Error(deleted.error().code(),
+  auto fail = [&](const Error& e) {
+    return Error(e.code(),
                  fmt::format("cannot delete the outbox events of deleted runs from {}: {}",
-                             writer.path(), deleted.error().message()));
-  return *deleted;
+                             writer.path(), e.message()));
+  };
+  return writeTransaction(
+      writer,
+      [&]() -> Result<OutboxDeletion> {
+        OutboxDeletion out;
+        for (const auto& e : events) {
+          auto deliveries =
+              changeRows(writer, kDeleteDeliveries, [&](Statement& s) { s.bind(1, e.id); });
+          if (!deliveries.ok()) return fail(deliveries.error());
+          out.deliveries += *deliveries;
+          auto event = changeRows(writer, kDeleteEvent, [&](Statement& s) { s.bind(1, e.seq); });
+          if (!event.ok()) return fail(event.error());
+          out.events += *event;
+        }
+        return out;
+      },
+      "cannot commit a deletion of outbox events");
 }
 
 }  // namespace keel::store::sqlite

@@ -123,19 +123,16 @@ Result<int64_t> deleteExpiredBatch(
     const std::function<Status(const std::vector<DeletedRuns>&)>& beforeCommit) {
   KEEL_TRY(writer.exec(kCreatePick));
   KEEL_TRY(createBatchTable(writer));
-  KEEL_TRY(writer.beginImmediate());
-  auto n = deleteInTransaction(writer, runs, beforeCommit);
-  if (!n.ok()) {
-    writer.rollback();
-    return Error(n.error().code(), fmt::format("cannot delete expired runs from {}: {}",
-                                               writer.path(), n.error().message()));
-  }
-  if (Status committed = writer.commit("cannot commit a deletion of expired runs");
-      !committed.ok()) {
-    writer.rollback();
-    return committed.error();
-  }
-  return *n;
+  return writeTransaction(
+      writer,
+      [&]() -> Result<int64_t> {
+        auto n = deleteInTransaction(writer, runs, beforeCommit);
+        if (!n.ok())
+          return Error(n.error().code(), fmt::format("cannot delete expired runs from {}: {}",
+                                                     writer.path(), n.error().message()));
+        return n;
+      },
+      "cannot commit a deletion of expired runs");
 }
 
 }  // namespace keel::store::sqlite

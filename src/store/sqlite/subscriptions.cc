@@ -181,17 +181,15 @@ Result<int64_t> redeliverDeadWebhooks(Connection& conn, const std::string& event
                                       const std::string& topic, WallTime at,
                                       const BeforeCommit& beforeCommit) {
   return writeTransaction(conn, [&]() -> Result<int64_t> {
-    auto s = conn.cached(
-        "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_at = ?3, "
-        "updated_at = ?3 WHERE state = 'dead' AND ((?1 != '' AND event_id = ?1) OR "
-        "(?1 = '' AND topic = ?2))");
-    if (!s.ok()) return s.error();
-    (*s)->bind(1, eventId);
-    (*s)->bind(2, topic);
-    (*s)->bind(3, at);
-    auto more = (*s)->next();
-    if (!more.ok()) return more.error();
-    auto changed = conn.queryInt64("SELECT changes()");
+    auto changed = changeRows(conn,
+                              "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, "
+                              "next_at = ?3, updated_at = ?3 WHERE state = 'dead' AND ((?1 != '' "
+                              "AND event_id = ?1) OR (?1 = '' AND topic = ?2))",
+                              [&](Statement& s) {
+                                s.bind(1, eventId);
+                                s.bind(2, topic);
+                                s.bind(3, at);
+                              });
     if (!changed.ok()) return changed.error();
     if (*changed > 0 && beforeCommit) KEEL_TRY(beforeCommit());
     return *changed;

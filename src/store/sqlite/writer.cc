@@ -358,11 +358,7 @@ Status Writer::put(const UpdateNotification& m) { return updateNotification(conn
 Status Writer::put(const AppendAudit& m) { return stageAudit(m.entry); }
 
 Status Writer::stageAudit(const audit::Entry& entry) {
-  audit::Entry e = entry;
-  audit::Head next = audit::seal(e, txAuditHead_);
-  KEEL_TRY(insertAuditEntry(conn_, e));
-  txAuditHead_ = std::move(next);
-  return okStatus();
+  return appendAuditEntry(conn_, entry, txAuditHead_);
 }
 
 BeforeCommit Writer::auditHook(const audit::Entry* entry) {
