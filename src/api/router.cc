@@ -107,6 +107,12 @@ namespace {
 bool changesSomething(const std::string& method) {
   return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
+
+// The request's own span, for the caller to hang its next spans under.
+void nameRequestSpan(Reply& reply, const RequestStamp& stamp) {
+  if (observe::isTraceId(stamp.trace.traceId) && observe::isSpanId(stamp.trace.spanId))
+    reply.headers.emplace_back(kTraceparentHeader, observe::formatTraceparent(stamp.trace));
+}
 }  // namespace
 
 Reply Router::run(const Route& route, const httplib::Request& request, std::string_view body,
@@ -117,9 +123,7 @@ Reply Router::run(const Route& route, const httplib::Request& request, std::stri
   const bool traced = changesSomething(route.method) && !route.options.untraced;
   auto withActor = [&](Reply reply) {
     reply.actor = apiRequest.context.actor();
-    // The request's own span, for the caller to hang its next spans under.
-    if (traced && observe::isTraceId(stamp.trace.traceId) && observe::isSpanId(stamp.trace.spanId))
-      reply.headers.emplace_back(kTraceparentHeader, observe::formatTraceparent(stamp.trace));
+    if (traced) nameRequestSpan(reply, stamp);
     return reply;
   };
   try {
@@ -190,6 +194,12 @@ std::optional<std::string> Router::spanRoute(const httplib::Request& request) co
     return route.pattern;
   }
   return std::nullopt;
+}
+
+Reply Router::withRequestSpan(const httplib::Request& request, const RequestStamp& stamp,
+                              Reply reply) const {
+  if (spanRoute(request)) nameRequestSpan(reply, stamp);
+  return reply;
 }
 
 std::string Router::routeClass(const std::string& path) const {

@@ -82,6 +82,11 @@ class Router {
   // scrapes, 404s and 405s). Its answer carries `traceparent` naming the
   // request's span.
   std::optional<std::string> spanRoute(const httplib::Request& request) const;
+  // `reply` with the request's span named in `traceparent` when the request
+  // is a span (spanRoute): for the answers made before dispatch (a refused
+  // body, a malformed request), as dispatch names it on its own.
+  Reply withRequestSpan(const httplib::Request& request, const RequestStamp& stamp,
+                        Reply reply) const;
 
   // Every route, for tests that walk the whole surface.
   struct RouteInfo {

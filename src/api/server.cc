@@ -10,11 +10,9 @@
 
 #include "api/framing.h"
 #include "api/guarded_server.h"
-#include "api/request_ids.h"
 #include "api/request_log.h"
 #include "api/request_span.h"
 #include "api/routes.h"
-#include "observe/trace_context.h"
 
 namespace keel::api {
 namespace {
@@ -44,17 +42,6 @@ void writeFinalReply(const RequestStamp& stamp, Reply reply, httplib::Response& 
   reply.headers.emplace_back("Connection", "close");
   writeReply(stamp, reply, res);
   GuardedServer::closeAfterReply();
-}
-
-// A reply made before the router (a refused body, a malformed request) to
-// a request that is a span of its trace names that span, as the router's
-// replies do.
-Reply tracedReply(const Router& router, const httplib::Request& req, const RequestStamp& stamp,
-                  Reply reply) {
-  if (observe::isTraceId(stamp.trace.traceId) && observe::isSpanId(stamp.trace.spanId) &&
-      router.spanRoute(req))
-    reply.headers.emplace_back(kTraceparentHeader, observe::formatTraceparent(stamp.trace));
-  return reply;
 }
 
 // The TLS context for --tls-cert/--tls-key: TLS 1.2 at least, the
@@ -203,7 +190,7 @@ void Server::configureHttp() {
     auto refused = checkFraming(req, GuardedServer::rawHead());
     if (!refused) return httplib::Server::HandlerResponse::Unhandled;
     GuardedServer::requestRead();
-    writeFinalReply(stamp, tracedReply(router_, req, stamp, *refused), res);
+    writeFinalReply(stamp, router_.withRequestSpan(req, stamp, *refused), res);
     return httplib::Server::HandlerResponse::Handled;
   });
   auto plain = [this](const httplib::Request& req, httplib::Response& res) {
@@ -217,12 +204,12 @@ void Server::configureHttp() {
                                   const httplib::ContentReader& reader) {
     const RequestStamp& stamp = stampOf(req);
     if (req.is_multipart_form_data()) {
-      writeFinalReply(
-          stamp,
-          tracedReply(router_, req, stamp,
-                      errorReply(415, "unsupported_media_type",
-                                 "multipart bodies are not accepted; send the raw text")),
-          res);
+      writeFinalReply(stamp,
+                      router_.withRequestSpan(
+                          req, stamp,
+                          errorReply(415, "unsupported_media_type",
+                                     "multipart bodies are not accepted; send the raw text")),
+                      res);
       return;
     }
     std::string body;
@@ -245,14 +232,14 @@ void Server::configureHttp() {
     });
     GuardedServer::requestRead();
     if (tooLarge || res.status == 413) {
-      writeFinalReply(stamp, tracedReply(router_, req, stamp, httpLayerError(req, 413, maxBody)),
+      writeFinalReply(stamp, router_.withRequestSpan(req, stamp, httpLayerError(req, 413, maxBody)),
                       res);
     } else if (!read) {
-      writeFinalReply(
-          stamp,
-          tracedReply(router_, req, stamp,
-                      errorReply(400, "invalid_argument", "the request body could not be read")),
-          res);
+      writeFinalReply(stamp,
+                      router_.withRequestSpan(req, stamp,
+                                              errorReply(400, "invalid_argument",
+                                                         "the request body could not be read")),
+                      res);
     } else {
       writeReply(stamp, router_.dispatch(req, body, stamp), res);
     }
@@ -270,7 +257,7 @@ void Server::configureHttp() {
                                                                  httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const RequestStamp& stamp = stampOf(req);
-    writeReply(stamp, tracedReply(router_, req, stamp, httpLayerError(req, res.status, maxBody)),
+    writeReply(stamp, router_.withRequestSpan(req, stamp, httpLayerError(req, res.status, maxBody)),
                res);
     return httplib::Server::HandlerResponse::Handled;
   };
