@@ -16,15 +16,6 @@ int recordedAttempt(const incidents::Incident& incident) {
   return n.is_number_integer() ? n.get<int>() : 0;
 }
 
-std::string joinedText(const store::LogRow& log) {
-  std::string text = log.stdoutText;
-  if (!log.stderrText.empty()) {
-    if (!text.empty() && text.back() != '\n') text += '\n';
-    text += log.stderrText;
-  }
-  return text;
-}
-
 }  // namespace
 
 void completeIncident(store::Store& store, incidents::Incident& incident) {
@@ -58,7 +49,7 @@ void completeIncident(store::Store& store, incidents::Incident& incident) {
     if (wanted != 0 && log.attempt == wanted) chosen = &log;
     if (wanted == 0 && (!chosen || log.attempt > chosen->attempt)) chosen = &log;
   }
-  if (chosen) incident.logsTail = incidents::lastLines(joinedText(*chosen));
+  if (chosen) incident.logsTail = incidents::lastLines(chosen->joinedText());
 }
 
 }  // namespace keel::api

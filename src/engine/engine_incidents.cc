@@ -125,12 +125,7 @@ void Engine::incidentSymptom(RunRt& run, int idx, const char* kind) {
     for (auto it = pending_.mutations.rbegin(); it != pending_.mutations.rend(); ++it) {
       const auto* log = std::get_if<store::PutLog>(&*it);
       if (!log || log->row.runId != run.row.id || log->row.step != step.row.name) continue;
-      std::string text = log->row.stdoutText;
-      if (!log->row.stderrText.empty()) {
-        if (!text.empty() && text.back() != '\n') text += '\n';
-        text += log->row.stderrText;
-      }
-      s.logsTail = incidents::lastLines(text);
+      s.logsTail = incidents::lastLines(log->row.joinedText());
       break;
     }
   } else {

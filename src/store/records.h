@@ -117,6 +117,17 @@ struct LogRow {
   int64_t stdoutBytes = 0;  // bytes the process wrote, before capping
   int64_t stderrBytes = 0;
 
+  // stdout, then stderr from a line of its own: what an incident's log
+  // tail is cut from.
+  std::string joinedText() const {
+    std::string text = stdoutText;
+    if (!stderrText.empty()) {
+      if (!text.empty() && text.back() != '\n') text += '\n';
+      text += stderrText;
+    }
+    return text;
+  }
+
   bool operator==(const LogRow&) const = default;
 };
 
