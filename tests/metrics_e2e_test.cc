@@ -148,6 +148,20 @@ std::vector<std::string> lint(const std::string& text, std::set<std::string>& fa
   return problems;
 }
 
+// `promtool check metrics` (scripts/install-deps.sh installs it, package
+// prometheus) accepts `text`, scraped from `keel`.
+void expectPromtoolAccepts(KeelUnderTest& keel, const std::string& text) {
+  ASSERT_EQ(std::system("command -v promtool >/dev/null 2>&1"), 0)
+      << "promtool is missing: run ./scripts/install-deps.sh (package prometheus)";
+  std::string file = keel.dir().file("metrics.txt");
+  std::ofstream(file) << text;
+  std::string out = keel.dir().file("promtool.out");
+  int rc = std::system(("promtool check metrics < '" + file + "' > '" + out + "' 2>&1").c_str());
+  std::ifstream report(out);
+  std::string said((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << said << "\n" << text;
+}
+
 TEST(Metrics, EveryMetricIsListedOnceWithHelpAndTypeAndPromtoolAcceptsIt) {
   KeelUnderTest keel;
   keel.start();
@@ -186,16 +200,7 @@ TEST(Metrics, EveryMetricIsListedOnceWithHelpAndTypeAndPromtoolAcceptsIt) {
   EXPECT_TRUE(contains(text, "\nkeel_runs_created_total 1\n")) << text;
   EXPECT_TRUE(contains(text, "\nkeel_attempts_started_total 1\n")) << text;
 
-  // scripts/install-deps.sh installs promtool (package prometheus).
-  ASSERT_EQ(std::system("command -v promtool >/dev/null 2>&1"), 0)
-      << "promtool is missing: run ./scripts/install-deps.sh (package prometheus)";
-  std::string file = keel.dir().file("metrics.txt");
-  std::ofstream(file) << text;
-  std::string out = keel.dir().file("promtool.out");
-  int rc = std::system(("promtool check metrics < '" + file + "' > '" + out + "' 2>&1").c_str());
-  std::ifstream report(out);
-  std::string said((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(rc, 0) << said << "\n" << text;
+  expectPromtoolAccepts(keel, text);
 }
 
 // An escalation that fires is counted by workflow and level, and the
@@ -229,15 +234,7 @@ steps:
   std::set<std::string> families;
   auto problems = lint(text, families);
   EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems) << "\n" << text;
-  ASSERT_EQ(std::system("command -v promtool >/dev/null 2>&1"), 0)
-      << "promtool is missing: run ./scripts/install-deps.sh (package prometheus)";
-  std::string file = keel.dir().file("metrics.txt");
-  std::ofstream(file) << text;
-  std::string out = keel.dir().file("promtool.out");
-  int rc = std::system(("promtool check metrics < '" + file + "' > '" + out + "' 2>&1").c_str());
-  std::ifstream report(out);
-  std::string said((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(rc, 0) << said << "\n" << text;
+  expectPromtoolAccepts(keel, text);
 }
 
 }  // namespace

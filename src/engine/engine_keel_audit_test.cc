@@ -60,6 +60,21 @@ class KeelAuditTest : public EngineTest {
     engine_->pump();
     return id;
   }
+  // The one entry `action`, made by keel on `target` for `reason`, in the
+  // batch that also holds an M, on an intact chain.
+  template <typename M>
+  audit::Entry keelEntry(const std::string& action, const std::string& target,
+                         const std::string& reason) {
+    auto found = entries(action);
+    EXPECT_EQ(found.size(), 1u) << action;
+    if (found.size() != 1) return {};
+    EXPECT_EQ(found[0].actor, "keel");
+    EXPECT_EQ(found[0].target, target);
+    EXPECT_EQ(found[0].reason, reason);
+    EXPECT_TRUE(inBatchWith<M>(action));
+    EXPECT_TRUE(audit::verify(log()).intact());
+    return found[0];
+  }
   std::string incidentId() {
     auto list = store_->listIncidents({});
     EXPECT_TRUE(list.ok() && list->size() == 1);
@@ -82,14 +97,8 @@ TEST_F(KeelAuditTest, AnApprovalRejectedByItsTimeoutIsKeelsEntry) {
   EXPECT_TRUE(entries("step.reject").empty()) << "no decision before the deadline";
   clock_.advance(1s);
   engine_->pump();
-  auto rejected = entries("step.reject");
-  ASSERT_EQ(rejected.size(), 1u);
-  EXPECT_EQ(rejected[0].actor, "keel");
-  EXPECT_EQ(rejected[0].target, id);
-  EXPECT_EQ(rejected[0].reason, "no decision within 4h");
-  EXPECT_NE(rejected[0].detailJson.find("\"step\":\"go-live\""), std::string::npos);
-  EXPECT_TRUE(inBatchWith<store::PutAttempt>("step.reject"));
-  EXPECT_TRUE(audit::verify(log()).intact());
+  auto rejected = keelEntry<store::PutAttempt>("step.reject", id, "no decision within 4h");
+  EXPECT_NE(rejected.detailJson.find("\"step\":\"go-live\""), std::string::npos);
 }
 
 TEST_F(KeelAuditTest, AnApprovalApprovedByItsTimeoutIsKeelsEntry) {
@@ -98,13 +107,7 @@ TEST_F(KeelAuditTest, AnApprovalApprovedByItsTimeoutIsKeelsEntry) {
   auto id = trigger("release");
   clock_.advance(4h);
   engine_->pump();
-  auto approved = entries("step.approve");
-  ASSERT_EQ(approved.size(), 1u);
-  EXPECT_EQ(approved[0].actor, "keel");
-  EXPECT_EQ(approved[0].target, id);
-  EXPECT_EQ(approved[0].reason, "no decision within 4h");
-  EXPECT_TRUE(inBatchWith<store::PutAttempt>("step.approve"));
-  EXPECT_TRUE(audit::verify(log()).intact());
+  keelEntry<store::PutAttempt>("step.approve", id, "no decision within 4h");
 }
 
 TEST_F(KeelAuditTest, ARecoveredRunMitigatesItsIncidentWithAnEntry) {
@@ -118,14 +121,9 @@ TEST_F(KeelAuditTest, ARecoveredRunMitigatesItsIncidentWithAnEntry) {
   ASSERT_TRUE(f.get().ok());
   exec_.succeed(exec_.started.size() - 1);
   engine_->pump();
-  auto mitigated = entries("incident.mitigate");
-  ASSERT_EQ(mitigated.size(), 1u);
-  EXPECT_EQ(mitigated[0].actor, "keel");
-  EXPECT_EQ(mitigated[0].target, id);
-  EXPECT_EQ(mitigated[0].reason, "run " + run + " recovered");
-  EXPECT_NE(mitigated[0].detailJson.find("\"state\":\"mitigated\""), std::string::npos);
-  EXPECT_TRUE(inBatchWith<store::PutIncident>("incident.mitigate"));
-  EXPECT_TRUE(audit::verify(log()).intact());
+  auto mitigated =
+      keelEntry<store::PutIncident>("incident.mitigate", id, "run " + run + " recovered");
+  EXPECT_NE(mitigated.detailJson.find("\"state\":\"mitigated\""), std::string::npos);
 }
 
 TEST_F(KeelAuditTest, ALapsedWorkaroundReopensItsIncidentWithAnEntry) {
@@ -145,13 +143,9 @@ TEST_F(KeelAuditTest, ALapsedWorkaroundReopensItsIncidentWithAnEntry) {
   ASSERT_TRUE(f.get().ok());
   clock_.advance(24h);
   engine_->pump();
-  auto reopened = entries("incident.reopen");
-  ASSERT_EQ(reopened.size(), 1u);
-  EXPECT_EQ(reopened[0].actor, "keel");
-  EXPECT_EQ(reopened[0].target, id);
-  EXPECT_EQ(reopened[0].reason, "its workaround expired without a structural fix");
-  EXPECT_NE(reopened[0].detailJson.find("\"state\":\"open\""), std::string::npos);
-  EXPECT_TRUE(inBatchWith<store::PutIncident>("incident.reopen"));
+  auto reopened = keelEntry<store::PutIncident>("incident.reopen", id,
+                                                "its workaround expired without a structural fix");
+  EXPECT_NE(reopened.detailJson.find("\"state\":\"open\""), std::string::npos);
   // Opening the incident and escalating it are keel's own: timeline only.
   for (const auto& e : log()) {
     EXPECT_NE(e.action.rfind("incident.open", 0), 0u);
