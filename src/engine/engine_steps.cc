@@ -506,13 +506,7 @@ std::string Engine::leasedWorker(const RunRt& run, int idx) {
 }
 
 std::future<Status> Engine::recordTaskLeases(std::vector<TaskLease> leases) {
-  auto reply = std::make_shared<std::promise<Status>>();
-  auto future = reply->get_future();
-  if (Status h = health(); !h.ok()) {
-    reply->set_value(h.error());
-    return future;
-  }
-  loop_.post([this, leases = std::move(leases), reply] {
+  return onLoopIfHealthy<Status>([this, leases = std::move(leases)](auto reply) {
     for (const auto& l : leases) {
       RunRt* run = findRun(l.runId);
       if (!run) continue;
@@ -523,7 +517,6 @@ std::future<Status> Engine::recordTaskLeases(std::vector<TaskLease> leases) {
     }
     afterCommit([reply] { reply->set_value(okStatus()); });
   });
-  return future;
 }
 
 }  // namespace keel::engine
